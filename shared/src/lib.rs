@@ -1,0 +1,18 @@
+//! Wire types spoken between the Trackline daemon and its clients (web app, tests, tools).
+//!
+//! Only serde types live here: no axum, tokio or leptos, so the WASM frontend and the daemon
+//! compile the very same definitions. `api` holds the REST bodies, `ws` the WebSocket messages,
+//! `num` the encoding of non-finite floats (JSON has no NaN, metrics do).
+
+pub mod api;
+pub mod num;
+pub mod ws;
+
+pub use api::*;
+pub use ws::*;
+
+/// Version of the on-disk run directory format (`docs/format.md`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Version of the WebSocket protocol (`docs/api.md`); sent in [`ws::ServerMsg::Hello`].
+pub const PROTOCOL_VERSION: u32 = 1;

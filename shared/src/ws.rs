@@ -1,0 +1,106 @@
+//! WebSocket protocol on `/api/ws`: JSON text frames, one message each.
+//!
+//! The client subscribes to topics; the server answers with a snapshot and then pushes deltas.
+//! Resumption is by offset: a series subscription names the first point offset it lacks, a project
+//! subscription the last run `version` it saw, so a reconnect yields no gap and no duplicate.
+
+use crate::api::{ProjectInfo, RunInfo};
+use serde::{Deserialize, Serialize};
+
+/// Chosen by the client, echoed on every message for that subscription.
+pub type SubId = u64;
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    Subscribe { id: SubId, topic: Topic },
+    Unsubscribe { id: SubId },
+    Ping { nonce: u64 },
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Topic {
+    /// The project list; answered with [`ServerMsg::Projects`] now and on every change.
+    Projects,
+    /// Runs of a project: [`ServerMsg::Runs`] with every run whose `version > since`, then each change.
+    Project {
+        project: String,
+        #[serde(default)]
+        since: u64,
+    },
+    /// One run: its info on each change plus [`ServerMsg::Keys`] whenever new metric keys appear.
+    Run { project: String, run: String },
+    /// Raw points of one metric of one run from offset `from` on, then every appended point.
+    Series {
+        project: String,
+        run: String,
+        key: String,
+        #[serde(default)]
+        from: u64,
+    },
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Hello { protocol: u32, version: String },
+    Subscribed { id: SubId },
+    Projects { sub: SubId, projects: Vec<ProjectInfo> },
+    /// Runs added or changed (upserts, keyed by id).
+    Runs { sub: SubId, runs: Vec<RunInfo> },
+    RunRemoved { sub: SubId, project: String, run: String },
+    /// All metric keys of the run so far.
+    Keys { sub: SubId, run: String, keys: Vec<String> },
+    /// Points `start .. start + value.len()` of a series. A client that holds points up to offset
+    /// `n` appends when `start == n` and ignores points below `n`.
+    Points {
+        sub: SubId,
+        run: String,
+        key: String,
+        start: u64,
+        step: Vec<f64>,
+        wall_time: Vec<f64>,
+        #[serde(with = "crate::num::vec")]
+        value: Vec<f64>,
+    },
+    Pong { nonce: u64 },
+    /// A request failed; `sub` names the subscription when there is one.
+    Error { sub: Option<SubId>, message: String },
+}
+
+/// Largest text frame either side accepts.
+pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// Most points sent in one [`ServerMsg::Points`] message; longer backlogs arrive in several.
+pub const MAX_POINTS_PER_MESSAGE: usize = 8192;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_have_stable_json() {
+        let m = ClientMsg::Subscribe {
+            id: 3,
+            topic: Topic::Series { project: "p".into(), run: "r".into(), key: "loss".into(), from: 7 },
+        };
+        let s = serde_json::to_string(&m).unwrap();
+        assert_eq!(
+            s,
+            r#"{"type":"subscribe","id":3,"topic":{"kind":"series","project":"p","run":"r","key":"loss","from":7}}"#
+        );
+        assert_eq!(serde_json::from_str::<ClientMsg>(&s).unwrap(), m);
+        let p = ServerMsg::Points {
+            sub: 3,
+            run: "r".into(),
+            key: "loss".into(),
+            start: 7,
+            step: vec![7.0],
+            wall_time: vec![1.0],
+            value: vec![f64::NAN],
+        };
+        let s = serde_json::to_string(&p).unwrap();
+        assert!(s.contains(r#""value":["NaN"]"#), "{s}");
+    }
+}
