@@ -1,1 +1,27 @@
-//! placeholder
+//! Trackline daemon: follows run directories written by training scripts and serves them, live.
+//!
+//! Data flows one way through the modules:
+//! [`ingest`] (discover run folders, follow appended lines) → [`store`] (runs, columnar series,
+//! level-of-detail pyramids, SQLite index) → [`query`] (pure functions to wire types) →
+//! [`push`] (per-connection sessions turning store events into WebSocket deltas) → [`api`]
+//! (axum router: REST, WebSocket, embedded web app, security checks). [`server`] wires them up;
+//! [`cli`] is the command line.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod ingest;
+pub mod push;
+pub mod query;
+pub mod server;
+pub mod store;
+pub mod util;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use server::Server;
+
+/// The daemon's version (equal to the Python client's).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

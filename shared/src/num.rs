@@ -44,7 +44,11 @@ pub fn display(v: f64) -> String {
     } else {
         let s = format!("{v:.6}");
         let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" { "0".into() } else { s.into() }
+        if s.is_empty() || s == "-" {
+            "0".into()
+        } else {
+            s.into()
+        }
     }
 }
 
@@ -134,7 +138,9 @@ mod tests {
 
     #[test]
     fn nonfinite_round_trips() {
-        let t = T { v: vec![1.5, f64::INFINITY, f64::NEG_INFINITY, -0.25] };
+        let t = T {
+            v: vec![1.5, f64::INFINITY, f64::NEG_INFINITY, -0.25],
+        };
         let s = serde_json::to_string(&t).unwrap();
         assert_eq!(s, r#"{"v":[1.5,"Infinity","-Infinity",-0.25]}"#);
         assert_eq!(serde_json::from_str::<T>(&s).unwrap(), t);

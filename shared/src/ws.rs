@@ -44,14 +44,33 @@ pub enum Topic {
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
-    Hello { protocol: u32, version: String },
-    Subscribed { id: SubId },
-    Projects { sub: SubId, projects: Vec<ProjectInfo> },
+    Hello {
+        protocol: u32,
+        version: String,
+    },
+    Subscribed {
+        id: SubId,
+    },
+    Projects {
+        sub: SubId,
+        projects: Vec<ProjectInfo>,
+    },
     /// Runs added or changed (upserts, keyed by id).
-    Runs { sub: SubId, runs: Vec<RunInfo> },
-    RunRemoved { sub: SubId, project: String, run: String },
+    Runs {
+        sub: SubId,
+        runs: Vec<RunInfo>,
+    },
+    RunRemoved {
+        sub: SubId,
+        project: String,
+        run: String,
+    },
     /// All metric keys of the run so far.
-    Keys { sub: SubId, run: String, keys: Vec<String> },
+    Keys {
+        sub: SubId,
+        run: String,
+        keys: Vec<String>,
+    },
     /// Points `start .. start + value.len()` of a series. A client that holds points up to offset
     /// `n` appends when `start == n` and ignores points below `n`.
     Points {
@@ -64,9 +83,14 @@ pub enum ServerMsg {
         #[serde(with = "crate::num::vec")]
         value: Vec<f64>,
     },
-    Pong { nonce: u64 },
+    Pong {
+        nonce: u64,
+    },
     /// A request failed; `sub` names the subscription when there is one.
-    Error { sub: Option<SubId>, message: String },
+    Error {
+        sub: Option<SubId>,
+        message: String,
+    },
 }
 
 /// Largest text frame either side accepts.
@@ -83,7 +107,12 @@ mod tests {
     fn messages_have_stable_json() {
         let m = ClientMsg::Subscribe {
             id: 3,
-            topic: Topic::Series { project: "p".into(), run: "r".into(), key: "loss".into(), from: 7 },
+            topic: Topic::Series {
+                project: "p".into(),
+                run: "r".into(),
+                key: "loss".into(),
+                from: 7,
+            },
         };
         let s = serde_json::to_string(&m).unwrap();
         assert_eq!(

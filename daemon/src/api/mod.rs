@@ -1,0 +1,70 @@
+//! HTTP surface: `app(state)` builds the router. One module per resource; handlers are thin and
+//! call into `query` (blocking work on the blocking pool).
+
+mod assets;
+mod extract;
+mod files;
+mod runs;
+pub mod security;
+mod ws;
+
+use crate::error::{Error, Result, error_response};
+use crate::store::Store;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use std::sync::Arc;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub security: Arc<security::Policy>,
+    pub ws_queue: usize,
+    /// Cancelled when the server shuts down; long-lived connections end on it.
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(runs::health))
+        .route("/projects", get(runs::projects))
+        .route("/projects/{project}/runs", get(runs::project_runs))
+        .route("/projects/{project}/runs/{run}", get(runs::run))
+        .route("/projects/{project}/runs/{run}/keys", get(runs::keys))
+        .route(
+            "/projects/{project}/runs/{run}/files/{*path}",
+            get(files::file),
+        )
+        .route("/projects/{project}/series", get(runs::series))
+        .route("/ws", get(ws::upgrade))
+        .fallback(|| async { Error::NotFound("no such API endpoint".into()) });
+    Router::new()
+        .nest("/api", api)
+        .route("/assets/{file}", get(assets::asset))
+        .fallback(get(assets::index).fallback(|| async {
+            error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "bad_request",
+                "method not allowed".into(),
+            )
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::check_host,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("task failed: {e}")))?
+}

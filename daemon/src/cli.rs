@@ -1,0 +1,128 @@
+//! Command line: parses arguments, sets up logging, and runs the server until Ctrl-C.
+
+use crate::config::{self, Config};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trackline",
+    version,
+    about = "Local-first experiment tracker: dashboard daemon"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Index run directories and serve the dashboard, REST API and live WebSocket.
+    Serve(ServeArgs),
+}
+
+#[derive(Parser, Debug)]
+struct ServeArgs {
+    /// Data directory holding `<project>/<run>/` folders [env: TRACKLINE_DIR] [default: ./trackline]
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Address to bind. Anything but loopback exposes your runs to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = config::DEFAULT_PORT)]
+    port: u16,
+    /// Also accept this Host header (e.g. a tunnel's name); repeatable.
+    #[arg(long = "allow-host")]
+    allow_host: Vec<String>,
+    /// Open the dashboard in a browser once listening.
+    #[arg(long)]
+    open: bool,
+    /// Add a demo project whose runs keep logging live.
+    #[arg(long)]
+    demo: bool,
+    /// Seconds without a heartbeat before a running run is shown as crashed.
+    #[arg(long, default_value_t = 60)]
+    heartbeat_timeout_secs: u64,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("TRACKLINE_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let dir = args
+        .dir
+        .or_else(|| std::env::var_os(config::ENV_DIR).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_DIR));
+    let mut config = Config::new(dir);
+    config.host = args.host;
+    config.port = args.port;
+    config.allowed_hosts = args.allow_host;
+    config.demo = args.demo;
+    config.heartbeat_timeout = std::time::Duration::from_secs(args.heartbeat_timeout_secs);
+    let open = args.open;
+
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let server = crate::server::Server::bind(config).await?;
+        let url = format!("http://{}/", server.local_addr());
+        // The one line tools and tests read to find the port.
+        let mut out = std::io::stdout();
+        let _ = writeln!(
+            out,
+            "trackline: serving {} at {url}",
+            server.dir().display()
+        );
+        let _ = out.flush();
+        if open {
+            open_browser(&url);
+        }
+        server.run(shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}
+
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if let Err(e) = std::process::Command::new(opener).arg(url).spawn() {
+        tracing::warn!("could not open a browser ({opener}: {e}); open {url} yourself");
+    }
+}

@@ -1,0 +1,321 @@
+//! Parser for `history.jsonl` lines: a fast scanner for flat JSON objects that pulls out `_step`,
+//! `_timestamp` and every numeric metric, accepting the `NaN`/`Infinity` literals of format v1.
+//!
+//! It does not build a JSON tree: ingest speed is the point (millions of points per second).
+//! Non-numeric values (strings, null, arrays, objects) are skipped whole, not rejected.
+
+use std::borrow::Cow;
+
+/// Why a line was rejected. The caller skips the line and reports it; nothing else is lost.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} at byte {at}")]
+pub struct ParseError {
+    pub what: &'static str,
+    pub at: usize,
+}
+
+/// The special fields of a committed row.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct RowHeader {
+    pub step: Option<f64>,
+    pub timestamp: Option<f64>,
+}
+
+/// Parses one line (without its `\n`), calling `metric(key, value)` for every numeric field whose
+/// key does not start with `_`. Returns the row's `_step` and `_timestamp`.
+pub fn parse_line(
+    line: &[u8],
+    mut metric: impl FnMut(Cow<'_, str>, f64),
+) -> Result<RowHeader, ParseError> {
+    let mut p = Parser { s: line, i: 0 };
+    let mut header = RowHeader::default();
+    p.ws();
+    p.expect(b'{', "expected '{'")?;
+    p.ws();
+    if p.peek() == Some(b'}') {
+        p.i += 1;
+        return p.end(header);
+    }
+    loop {
+        p.ws();
+        let key = p.string()?;
+        p.ws();
+        p.expect(b':', "expected ':'")?;
+        p.ws();
+        match p.value()? {
+            Value::Number(v) => match key.as_ref() {
+                "_step" => header.step = Some(v),
+                "_timestamp" => header.timestamp = Some(v),
+                k if k.starts_with('_') => {}
+                _ => metric(key, v),
+            },
+            Value::Other => {}
+        }
+        p.ws();
+        match p.next() {
+            Some(b',') => continue,
+            Some(b'}') => return p.end(header),
+            _ => return Err(p.err("expected ',' or '}'")),
+        }
+    }
+}
+
+enum Value {
+    Number(f64),
+    Other,
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek();
+        self.i += 1;
+        c
+    }
+
+    fn err(&self, what: &'static str) -> ParseError {
+        ParseError {
+            what,
+            at: self.i.min(self.s.len()),
+        }
+    }
+
+    fn expect(&mut self, c: u8, what: &'static str) -> Result<(), ParseError> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.err(what))
+        }
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            self.i += 1;
+        }
+    }
+
+    fn end(mut self, header: RowHeader) -> Result<RowHeader, ParseError> {
+        self.ws();
+        if self.i < self.s.len() {
+            Err(self.err("trailing characters"))
+        } else {
+            Ok(header)
+        }
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> bool {
+        if self.s[self.i..].starts_with(lit) {
+            self.i += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self) -> Result<Value, ParseError> {
+        match self.peek() {
+            Some(b'"') => self.string().map(|_| Value::Other),
+            Some(b'{') | Some(b'[') => self.skip_nested().map(|_| Value::Other),
+            Some(b't') if self.literal(b"true") => Ok(Value::Number(1.0)),
+            Some(b'f') if self.literal(b"false") => Ok(Value::Number(0.0)),
+            Some(b'n') if self.literal(b"null") => Ok(Value::Other),
+            Some(b'N') if self.literal(b"NaN") => Ok(Value::Number(f64::NAN)),
+            Some(b'I') if self.literal(b"Infinity") => Ok(Value::Number(f64::INFINITY)),
+            Some(b'-') if self.literal(b"-Infinity") => Ok(Value::Number(f64::NEG_INFINITY)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.err("expected a value")),
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, ParseError> {
+        let start = self.i;
+        while matches!(
+            self.peek(),
+            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+        ) {
+            self.i += 1;
+        }
+        // The bytes are ASCII by the loop above.
+        let text =
+            std::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("bad number"))?;
+        text.parse::<f64>()
+            .map(Value::Number)
+            .map_err(|_| ParseError {
+                what: "bad number",
+                at: start,
+            })
+    }
+
+    /// A JSON string; borrowed when it has no escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>, ParseError> {
+        self.expect(b'"', "expected a string")?;
+        let start = self.i;
+        let s: &'a [u8] = self.s;
+        while let Some(&c) = s.get(self.i) {
+            match c {
+                b'"' => {
+                    let raw = &s[start..self.i];
+                    self.i += 1;
+                    return std::str::from_utf8(raw)
+                        .map(Cow::Borrowed)
+                        .map_err(|_| ParseError {
+                            what: "invalid UTF-8",
+                            at: start,
+                        });
+                }
+                b'\\' => return self.escaped_string(start),
+                _ => self.i += 1,
+            }
+        }
+        Err(self.err("unterminated string"))
+    }
+
+    fn escaped_string(&mut self, start: usize) -> Result<Cow<'a, str>, ParseError> {
+        // Find the closing quote, then let serde_json decode the escapes exactly.
+        let mut j = self.i;
+        while let Some(&c) = self.s.get(j) {
+            match c {
+                b'\\' => j += 2,
+                b'"' => {
+                    let quoted = &self.s[start - 1..=j];
+                    self.i = j + 1;
+                    return serde_json::from_slice::<String>(quoted)
+                        .map(Cow::Owned)
+                        .map_err(|_| ParseError {
+                            what: "bad string escape",
+                            at: start,
+                        });
+                }
+                _ => j += 1,
+            }
+        }
+        Err(self.err("unterminated string"))
+    }
+
+    /// Skips an object or array, honouring strings.
+    fn skip_nested(&mut self) -> Result<(), ParseError> {
+        let mut depth = 0usize;
+        while let Some(c) = self.peek() {
+            match c {
+                b'{' | b'[' => {
+                    depth += 1;
+                    self.i += 1;
+                }
+                b'}' | b']' => {
+                    depth -= 1;
+                    self.i += 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                }
+                _ => self.i += 1,
+            }
+        }
+        Err(self.err("unterminated object or array"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(line: &str) -> Result<(RowHeader, Vec<(String, f64)>), ParseError> {
+        let mut m = Vec::new();
+        let h = parse_line(line.as_bytes(), |k, v| m.push((k.into_owned(), v)))?;
+        Ok((h, m))
+    }
+
+    #[test]
+    fn reads_specials_and_metrics() {
+        let (h, m) = parse(
+            r#"{"_step": 3, "_timestamp": 1.5e9, "_runtime": 2.0, "Train Loss": 0.25, "acc": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            h,
+            RowHeader {
+                step: Some(3.0),
+                timestamp: Some(1.5e9)
+            }
+        );
+        assert_eq!(m, vec![("Train Loss".into(), 0.25), ("acc".into(), 1.0)]);
+    }
+
+    #[test]
+    fn keeps_nonfinite_and_bools_and_skips_other_values() {
+        let (_, m) = parse(
+            r#"{"a": NaN, "b": Infinity, "c": -Infinity, "d": true, "s": "x", "n": null, "o": {"k": [1, "}"]}, "e": -2}"#,
+        )
+        .unwrap();
+        assert!(m[0].1.is_nan());
+        assert_eq!(m[1].1, f64::INFINITY);
+        assert_eq!(m[2].1, f64::NEG_INFINITY);
+        assert_eq!(m[3], ("d".into(), 1.0));
+        assert_eq!(m[4], ("e".into(), -2.0));
+        assert_eq!(m.len(), 5);
+    }
+
+    #[test]
+    fn decodes_escaped_keys() {
+        let (_, m) = parse(r#"{"tr\"ain/\u00e9": 1}"#).unwrap();
+        assert_eq!(m[0].0, "tr\"ain/é");
+    }
+
+    #[test]
+    fn rejects_garbage_and_torn_lines() {
+        for bad in [
+            "",
+            "garbage",
+            r#"{"_step": 1, "loss": 0.5"#,
+            r#"{"_step": 1, "loss": }"#,
+            r#"{"a": 1} x"#,
+            r#"{"a": 1.2.3}"#,
+            r#"{"a" 1}"#,
+            r#"{"a": "unterminated}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(parse("{}").unwrap().1, vec![]);
+    }
+
+    proptest! {
+        /// Whatever serde_json writes for a flat object of finite numbers, we read back the same.
+        #[test]
+        fn agrees_with_serde_json(
+            fields in proptest::collection::btree_map("[a-zA-Z0-9 /_\"\\\\é]{1,12}", proptest::num::f64::NORMAL | proptest::num::f64::ZERO, 0..20),
+            step in 0u64..1_000_000_000,
+        ) {
+            let mut obj = serde_json::Map::new();
+            obj.insert("_step".into(), step.into());
+            for (k, v) in &fields {
+                obj.insert(k.clone(), serde_json::json!(v));
+            }
+            let line = serde_json::to_string(&obj).unwrap();
+            let (h, m) = parse(&line).unwrap();
+            prop_assert_eq!(h.step, Some(step as f64));
+            let expected: Vec<(String, f64)> = fields.into_iter().filter(|(k, _)| !k.starts_with('_')).collect();
+            let mut got = m;
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            prop_assert_eq!(got, expected);
+        }
+
+        /// Arbitrary bytes never panic.
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse_line(&bytes, |_, _| {});
+        }
+    }
+}

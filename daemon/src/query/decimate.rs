@@ -1,0 +1,460 @@
+//! Exact per-pixel-column decimation of a [`Series`] for charts, and the raw-point slices that
+//! WebSocket deltas carry. Pure functions, no I/O.
+//!
+//! A window `[x0, x1]` is cut into `width` equal columns; each non-empty column is reduced to its
+//! count, non-finite count, first/last point and min/max over finite values (see
+//! [`trackline_shared::Buckets`]). Column boundaries are found by (galloping) binary search on x,
+//! which must be nondecreasing for exact columns, and the extremes come from
+//! [`Series::range_stats`], so a query costs O(non-empty columns × (log points + 16 × levels))
+//! however many points a column holds.
+
+use crate::store::series::Series;
+use trackline_shared::{Buckets, XAxis};
+
+/// The x values of a series along one axis, without allocating: `xs[i] - origin`.
+///
+/// Subtracting a constant keeps nondecreasing x nondecreasing, so binary search stays valid, and
+/// subtracting `0.0` is exact, so step and wall-time x are the stored values themselves.
+#[derive(Clone, Copy, Debug)]
+pub struct XCol<'a> {
+    xs: &'a [f64],
+    origin: f64,
+}
+
+impl XCol<'_> {
+    pub fn len(&self) -> usize {
+        self.xs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.xs.is_empty()
+    }
+
+    /// The x of point `index`.
+    pub fn get(&self, index: usize) -> f64 {
+        self.xs[index] - self.origin
+    }
+
+    /// The first index in `lo..hi` whose x fails `pred`, given that `pred` holds for a prefix.
+    ///
+    /// Galloping from `lo` and then bisecting: O(log(answer - lo)) probes, all near `lo`, which
+    /// matters when consecutive searches each move a short way through a long series.
+    fn partition_point(&self, lo: usize, hi: usize, pred: impl Fn(f64) -> bool) -> usize {
+        let xs = &self.xs[lo..hi];
+        let holds = |x: &f64| pred(x - self.origin);
+        let mut bound = 1;
+        while bound < xs.len() && holds(&xs[bound]) {
+            bound *= 2;
+        }
+        // `pred` holds at `bound / 2` (or nothing is known yet when `bound == 1`) and fails at
+        // `bound` unless that is past the end.
+        let start = bound / 2;
+        let end = xs.len().min(bound + 1);
+        lo + start + xs[start..end].partition_point(holds)
+    }
+}
+
+/// The x column of `series` on `axis`; `origin_secs` (the run's creation time) is subtracted for
+/// [`XAxis::RelativeTime`] and ignored otherwise.
+pub fn x_column(series: &Series, axis: XAxis, origin_secs: f64) -> XCol<'_> {
+    match axis {
+        XAxis::Step => XCol {
+            xs: series.steps(),
+            origin: 0.0,
+        },
+        XAxis::WallTime => XCol {
+            xs: series.wall(),
+            origin: 0.0,
+        },
+        XAxis::RelativeTime => XCol {
+            xs: series.wall(),
+            origin: origin_secs,
+        },
+    }
+}
+
+/// The x of the first and last point, `None` for an empty series. Across runs, the caller takes
+/// the min of the firsts and the max of the lasts.
+pub fn extent(series: &Series, axis: XAxis, origin_secs: f64) -> Option<(f64, f64)> {
+    let x = x_column(series, axis, origin_secs);
+    (!x.is_empty()).then(|| (x.get(0), x.get(x.len() - 1)))
+}
+
+/// How the window `[x0, x1]` maps x to a column: `floor((x - x0) / w)` clamped to `width - 1`,
+/// with `w = (x1 - x0) / width`. Nondecreasing in x, which the binary searches rely on.
+#[derive(Clone, Copy, Debug)]
+struct Columns {
+    x0: f64,
+    x1: f64,
+    w: f64,
+    last: u32,
+}
+
+impl Columns {
+    /// `None` for an empty or non-finite window or zero width.
+    fn new((x0, x1): (f64, f64), width: u32) -> Option<Columns> {
+        let valid = x0.is_finite() && x1.is_finite() && x0 <= x1 && width > 0;
+        valid.then(|| Columns {
+            x0,
+            x1,
+            w: (x1 - x0) / f64::from(width),
+            last: width - 1,
+        })
+    }
+
+    /// The column of an `x` inside the window. A zero-width window (`x0 == x1`, or a span so small
+    /// that `w` underflows) gives NaN for `x == x0`, which lands in column 0; an infinite `w` (the
+    /// span overflowed) puts everything in column 0.
+    fn of(&self, x: f64) -> u32 {
+        let t = ((x - self.x0) / self.w).floor();
+        if t >= f64::from(self.last) {
+            self.last
+        } else if t > 0.0 {
+            // In 1..last, an integer: the conversion is exact.
+            t as u32
+        } else {
+            0
+        }
+    }
+}
+
+/// Decimates the points of `series` whose x (on `axis`) lies in `window = (x0, x1)` into `width`
+/// equal columns, as documented on [`Buckets`]. Returns no columns for an empty series, a window
+/// with `x0 > x1` or a non-finite end, or `width == 0`.
+pub fn decimate(
+    series: &Series,
+    axis: XAxis,
+    origin_secs: f64,
+    window: (f64, f64),
+    width: u32,
+) -> Buckets {
+    let mut out = Buckets::default();
+    let Some(columns) = Columns::new(window, width) else {
+        return out;
+    };
+    let x = x_column(series, axis, origin_secs);
+    let start = x.partition_point(0, x.len(), |v| v < columns.x0);
+    let end = x.partition_point(start, x.len(), |v| v <= columns.x1);
+    let values = series.values();
+
+    let mut lo = start;
+    while lo < end {
+        // Every index whose column is at most `column` comes before `hi`; the predicate uses the
+        // very mapping that defines the column, so each point lands in exactly one of them. (If x
+        // ever decreases, e.g. a wall clock stepped back, the searches still end and every point
+        // is still counted once, but not necessarily in its own column.)
+        let column = columns.of(x.get(lo));
+        let hi = x
+            .partition_point(lo, end, |v| columns.of(v) <= column)
+            .max(lo + 1);
+        let stats = series.range_stats(lo, hi);
+        out.column.push(column);
+        out.count.push(u32::try_from(hi - lo).unwrap_or(u32::MAX));
+        out.nonfinite.push(stats.nonfinite);
+        out.x_first.push(x.get(lo));
+        out.x_last.push(x.get(hi - 1));
+        out.first.push(values[lo]);
+        out.last.push(values[hi - 1]);
+        out.min.push(stats.finite_min());
+        out.max.push(stats.finite_max());
+        lo = hi;
+    }
+    out
+}
+
+/// Copies of at most `max` points from offset `from` on, as `(steps, wall times in unix seconds,
+/// values)`; empty when `from` is at or past the end.
+pub fn points_since(series: &Series, from: usize, max: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let lo = from.min(series.len());
+    let hi = lo.saturating_add(max).min(series.len());
+    (
+        series.steps()[lo..hi].to_vec(),
+        series.wall()[lo..hi].to_vec(),
+        series.values()[lo..hi].to_vec(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One column as computed the slow way, straight from the definition on `Buckets`.
+    #[derive(Debug, PartialEq)]
+    struct Column {
+        column: u32,
+        count: u32,
+        nonfinite: u32,
+        x_first: f64,
+        x_last: f64,
+        /// Compared by bits so that NaN equals NaN.
+        first: u64,
+        last: u64,
+        min: Option<f64>,
+        max: Option<f64>,
+    }
+
+    /// O(n): visits every point, with the column formula written out independently.
+    fn naive(xs: &[f64], values: &[f64], (x0, x1): (f64, f64), width: u32) -> Vec<Column> {
+        let mut out: Vec<Column> = Vec::new();
+        if !(x0 <= x1 && width > 0) {
+            return out;
+        }
+        let w = (x1 - x0) / f64::from(width);
+        for (&x, &v) in xs.iter().zip(values) {
+            if !(x0 <= x && x <= x1) {
+                continue;
+            }
+            let raw = ((x - x0) / w).floor();
+            let column = if raw.is_nan() {
+                0
+            } else {
+                raw.clamp(0.0, f64::from(width - 1)) as u32
+            };
+            if out.last().is_none_or(|c| c.column != column) {
+                assert!(out.last().is_none_or(|c| c.column < column));
+                out.push(Column {
+                    column,
+                    count: 0,
+                    nonfinite: 0,
+                    x_first: x,
+                    x_last: x,
+                    first: v.to_bits(),
+                    last: v.to_bits(),
+                    min: None,
+                    max: None,
+                });
+            }
+            let c = out.last_mut().expect("pushed above");
+            c.count += 1;
+            c.x_last = x;
+            c.last = v.to_bits();
+            if v.is_finite() {
+                c.min = Some(c.min.map_or(v, |m| m.min(v)));
+                c.max = Some(c.max.map_or(v, |m| m.max(v)));
+            } else {
+                c.nonfinite += 1;
+            }
+        }
+        out
+    }
+
+    fn columns(b: &Buckets) -> Vec<Column> {
+        (0..b.len())
+            .map(|i| Column {
+                column: b.column[i],
+                count: b.count[i],
+                nonfinite: b.nonfinite[i],
+                x_first: b.x_first[i],
+                x_last: b.x_last[i],
+                first: b.first[i].to_bits(),
+                last: b.last[i].to_bits(),
+                min: b.min[i],
+                max: b.max[i],
+            })
+            .collect()
+    }
+
+    /// About one in eight not finite, the rest finite in [-1e3, 1.1e3].
+    fn value_from(bits: u16) -> f64 {
+        match bits % 8 {
+            0 => f64::NAN,
+            1 => f64::INFINITY,
+            2 => f64::NEG_INFINITY,
+            _ => f64::from(bits) / 30.0 - 1e3,
+        }
+    }
+
+    /// Strictly increasing steps with random gaps, nondecreasing wall times with repeats, values
+    /// with NaN and ±Inf; each point from one random `u64` so that thousands are cheap to generate.
+    fn series() -> impl Strategy<Value = Series> {
+        prop::collection::vec(any::<u64>(), 0..4000).prop_map(|points| {
+            let mut s = Series::new();
+            let (mut step, mut wall) = (-100.0, 1.7e9);
+            for bits in points {
+                let [v0, v1, s0, s1, w0, w1, _, _] = bits.to_le_bytes();
+                step += f64::from(1 + u16::from_le_bytes([s0, s1]) % 49) * 0.37;
+                wall += f64::from(u16::from_le_bytes([w0, w1]) % 3) * 0.5;
+                s.push(step, wall, value_from(u16::from_le_bytes([v0, v1])));
+            }
+            s
+        })
+    }
+
+    fn axis() -> impl Strategy<Value = XAxis> {
+        prop_oneof![
+            Just(XAxis::Step),
+            Just(XAxis::WallTime),
+            Just(XAxis::RelativeTime),
+        ]
+    }
+
+    /// A window chosen relative to the series' extent: inside, around, degenerate or disjoint.
+    fn window_in((first, last): (f64, f64), a: f64, b: f64) -> (f64, f64) {
+        let span = (last - first).max(1.0);
+        let (x0, x1) = (first + a * span, first + b * span);
+        (x0.min(x1), x0.max(x1))
+    }
+
+    proptest! {
+        #[test]
+        fn decimate_matches_naive(
+            s in series(),
+            axis in axis(),
+            a in -0.2..1.2f64,
+            b in -0.2..1.2f64,
+            exact_ends in any::<bool>(),
+            degenerate in any::<bool>(),
+            width in prop_oneof![1..8u32, 1..2000u32],
+        ) {
+            let origin = 1.7e9 - 12.5;
+            let x = x_column(&s, axis, origin);
+            let xs: Vec<f64> = (0..x.len()).map(|i| x.get(i)).collect();
+            let ext = extent(&s, axis, origin).unwrap_or((0.0, 10.0));
+            let mut window = window_in(ext, a, b);
+            if exact_ends && !xs.is_empty() {
+                // Ends exactly on points, where off-by-one errors live.
+                let pick = |t: f64| xs[((t.clamp(0.0, 1.0)) * (xs.len() - 1) as f64) as usize];
+                window = (pick(a.min(b)), pick(a.max(b)));
+            }
+            if degenerate {
+                window.1 = window.0;
+            }
+            let got = decimate(&s, axis, origin, window, width);
+            let want = naive(&xs, s.values(), window, width);
+            prop_assert_eq!(got.points(), want.iter().map(|c| u64::from(c.count)).sum::<u64>());
+            prop_assert_eq!(columns(&got), want);
+        }
+
+        /// Points on and one ulp either side of every computed column boundary `x0 + c * w`,
+        /// where a boundary search that disagrees with the column formula would misplace them.
+        #[test]
+        fn boundary_points_land_by_the_formula(
+            x0 in -1e6..1e6f64,
+            span in prop_oneof![1e-9..1e-3f64, 1e-3..1e6f64],
+            width in 1..3000u32,
+        ) {
+            let window = (x0, x0 + span);
+            let w = span / f64::from(width);
+            let mut xs: Vec<f64> = (0..=width)
+                .map(|c| x0 + f64::from(c) * w)
+                .flat_map(|x| [x.next_down(), x, x.next_up()])
+                .collect();
+            xs.sort_by(f64::total_cmp);
+            xs.dedup();
+            let mut s = Series::new();
+            for (i, &x) in xs.iter().enumerate() {
+                s.push(x, 0.0, i as f64);
+            }
+            let got = decimate(&s, XAxis::Step, 0.0, window, width);
+            prop_assert_eq!(columns(&got), naive(&xs, s.values(), window, width));
+        }
+
+        /// Out-of-order x only makes columns inexact: no hang, no panic, no point counted twice.
+        #[test]
+        fn unordered_x_is_harmless(
+            walls in prop::collection::vec(-50.0..50.0f64, 0..500),
+            a in -60.0..60.0f64,
+            b in -60.0..60.0f64,
+            width in 1..100u32,
+        ) {
+            let mut s = Series::new();
+            for (i, &wall) in walls.iter().enumerate() {
+                s.push(i as f64, wall, wall);
+            }
+            let got = decimate(&s, XAxis::WallTime, 0.0, (a.min(b), a.max(b)), width);
+            prop_assert!(got.points() <= s.len() as u64);
+            prop_assert!(got.column.iter().all(|&c| c < width));
+            prop_assert!(got.count.iter().all(|&c| c > 0));
+        }
+
+        #[test]
+        fn points_since_slices(s in series(), from in 0..5000usize, max in 0..5000usize) {
+            let (steps, wall, values) = points_since(&s, from, max);
+            let lo = from.min(s.len());
+            let hi = (lo + max).min(s.len());
+            prop_assert_eq!(&steps[..], &s.steps()[lo..hi]);
+            prop_assert_eq!(&wall[..], &s.wall()[lo..hi]);
+            prop_assert_eq!(values.len(), hi - lo);
+        }
+    }
+
+    #[test]
+    fn one_step_spike_survives_every_zoom() {
+        const N: usize = 1_000_000;
+        const SPIKE: usize = 654_321;
+        let mut s = Series::new();
+        for i in 0..N {
+            let v = if i == SPIKE {
+                1e9
+            } else {
+                (i as f64 * 0.001).sin()
+            };
+            s.push(i as f64, 1.7e9 + i as f64 * 0.1, v);
+        }
+        let spike_x = SPIKE as f64;
+        let windows = [
+            (0.0, (N - 1) as f64),
+            (600_000.0, 700_000.0),
+            (spike_x - 5_000.0, spike_x + 7_000.0),
+            (spike_x - 3.0, spike_x + 2.0),
+            (spike_x, spike_x),
+            (spike_x - 1_000.0, spike_x),
+            (spike_x, spike_x + 1_000.0),
+        ];
+        for window in windows {
+            let b = decimate(&s, XAxis::Step, 0.0, window, 1200);
+            let hits: Vec<usize> = (0..b.len()).filter(|&i| b.max[i] == Some(1e9)).collect();
+            assert_eq!(hits.len(), 1, "{window:?}");
+            let (x_first, x_last) = (b.x_first[hits[0]], b.x_last[hits[0]]);
+            assert!(x_first <= spike_x && spike_x <= x_last, "{window:?}");
+            assert_eq!(b.points(), naive_count(s.steps(), window), "{window:?}");
+        }
+    }
+
+    fn naive_count(xs: &[f64], (x0, x1): (f64, f64)) -> u64 {
+        xs.iter().filter(|&&x| x0 <= x && x <= x1).count() as u64
+    }
+
+    #[test]
+    fn axes_and_extent() {
+        let mut s = Series::new();
+        assert_eq!(extent(&s, XAxis::Step, 0.0), None);
+        s.push(3.0, 100.0, 1.0);
+        s.push(5.0, 104.0, f64::NAN);
+        assert_eq!(extent(&s, XAxis::Step, 90.0), Some((3.0, 5.0)));
+        assert_eq!(extent(&s, XAxis::WallTime, 90.0), Some((100.0, 104.0)));
+        assert_eq!(extent(&s, XAxis::RelativeTime, 90.0), Some((10.0, 14.0)));
+    }
+
+    #[test]
+    fn column_edges_follow_the_formula() {
+        // Window [0, 10] in 4 columns of 2.5: 2.5 opens column 1, 10 (closed end) is in column 3.
+        let mut s = Series::new();
+        let xs = [0.0, 2.4, 2.5, 7.5, 9.9, 10.0, 10.5];
+        for (i, x) in xs.into_iter().enumerate() {
+            s.push(x, 0.0, i as f64);
+        }
+        let b = decimate(&s, XAxis::Step, 0.0, (0.0, 10.0), 4);
+        assert_eq!(b.column, [0, 1, 3]);
+        assert_eq!(b.count, [2, 1, 3]);
+        assert_eq!((b.first[2], b.last[2]), (3.0, 5.0));
+        assert_eq!(b.min, [Some(0.0), Some(2.0), Some(3.0)]);
+        assert_eq!(b.max, [Some(1.0), Some(2.0), Some(5.0)]);
+        // Nothing for invalid requests.
+        assert!(decimate(&s, XAxis::Step, 0.0, (10.0, 0.0), 4).is_empty());
+        assert!(decimate(&s, XAxis::Step, 0.0, (0.0, 10.0), 0).is_empty());
+        assert!(decimate(&s, XAxis::Step, 0.0, (0.0, f64::NAN), 4).is_empty());
+    }
+
+    #[test]
+    fn only_nonfinite_column_has_no_extremes() {
+        let mut s = Series::new();
+        s.push(0.0, 0.0, f64::NAN);
+        s.push(1.0, 0.0, f64::INFINITY);
+        let b = decimate(&s, XAxis::Step, 0.0, (0.0, 1.0), 1);
+        assert_eq!((b.count[0], b.nonfinite[0]), (2, 2));
+        assert_eq!((b.min[0], b.max[0]), (None, None));
+        assert!(b.first[0].is_nan() && b.last[0] == f64::INFINITY);
+    }
+}

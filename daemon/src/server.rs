@@ -1,0 +1,127 @@
+//! Wires the layers together: initial scan, ingest thread, optional demo writer, HTTP server;
+//! and shuts them down in order.
+
+use crate::api::{self, AppState, security};
+use crate::config::Config;
+use crate::ingest::{Ingest, watch};
+use crate::store::index::Index;
+use crate::store::{Store, StoreSettings};
+use anyhow::Context;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tokio::net::TcpListener;
+
+/// A bound, scanned, watching daemon, ready to serve.
+#[derive(Debug)]
+pub struct Server {
+    config: Config,
+    store: Arc<Store>,
+    listener: TcpListener,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Scans the data directory, starts following it, and binds the listening socket.
+    pub async fn bind(mut config: Config) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(&config.dir)
+            .with_context(|| format!("cannot create data directory {}", config.dir.display()))?;
+        config.dir = config
+            .dir
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", config.dir.display()))?;
+        let index_path = config.state_dir().join("index.sqlite");
+        let index = Index::open(&index_path)
+            .with_context(|| format!("cannot open the index database {}", index_path.display()))?;
+        let store = Arc::new(Store::new(StoreSettings {
+            heartbeat_timeout: config.heartbeat_timeout,
+            max_resident_points: config.max_resident_points,
+            hostname: crate::store::local_hostname(),
+        }));
+
+        let started = Instant::now();
+        let mut ingest = Ingest::new(config.dir.clone(), store.clone(), index);
+        ingest.scan(true).context("initial scan failed")?;
+        tracing::info!(
+            runs = store.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            dir = %config.dir.display(),
+            "indexed run directories"
+        );
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        if config.demo {
+            threads.push(crate::demo::spawn(config.dir.clone(), stop.clone())?);
+        }
+        threads.push(watch::spawn(ingest, config.rescan_interval, stop.clone())?);
+
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        if !config.host.is_loopback() {
+            tracing::warn!(
+                "listening on {addr}: anyone who can reach this address can read your runs"
+            );
+        }
+        Ok(Server {
+            config,
+            store,
+            listener,
+            stop,
+            threads,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.config.dir
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.config.dir.clone()
+    }
+
+    pub fn store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
+    /// Serves until `shutdown` completes, then stops the background threads.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = AppState {
+            store: self.store.clone(),
+            security: Arc::new(security::Policy::new(&self.config.allowed_hosts)),
+            ws_queue: self.config.ws_queue,
+            shutdown: tokio_util::sync::CancellationToken::new(),
+        };
+        let token = state.shutdown.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Open WebSockets would otherwise keep graceful shutdown waiting forever.
+            token.cancel();
+        };
+        let app = api::app(state);
+        tracing::info!(addr = %self.local_addr(), "serving");
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            let _ = t.join();
+        }
+        served.context("server failed")
+    }
+}

@@ -1,0 +1,232 @@
+//! A run's history in memory: its metric keys, one [`Series`] per key, and how far into
+//! `history.jsonl` it has read. [`sync`] reads whatever was appended since, complete lines only.
+
+use super::Run;
+use super::series::Series;
+use crate::error::{Error, Result};
+use crate::ingest::history::parse_line;
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Read at most this much per read call; a torn tail is kept for the next sync.
+const CHUNK_BYTES: usize = 4 << 20;
+
+#[derive(Debug)]
+pub struct History {
+    loaded: bool,
+    /// Bytes of `history.jsonl` consumed: always just after a `\n`.
+    offset: u64,
+    rows: u64,
+    /// Lines that were not valid rows (skipped and reported).
+    pub bad_lines: u64,
+    keys: Vec<String>,
+    index: HashMap<String, usize>,
+    series: Vec<Series>,
+    last_step: f64,
+    pub last_used: Instant,
+    /// Live subscriptions on this run's series; a subscribed run is never evicted.
+    pub subscribers: usize,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            loaded: false,
+            offset: 0,
+            rows: 0,
+            bad_lines: 0,
+            keys: Vec::new(),
+            index: HashMap::new(),
+            series: Vec::new(),
+            last_step: f64::NEG_INFINITY,
+            last_used: Instant::now(),
+            subscribers: 0,
+        }
+    }
+}
+
+/// What one [`sync`] did.
+#[derive(Debug, Default)]
+pub struct SyncOutcome {
+    pub loaded_now: bool,
+    pub new_keys: bool,
+    /// (key index, new length) of every series that grew.
+    pub grown: Vec<(usize, u64)>,
+}
+
+impl History {
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+
+    pub fn rows_if_loaded(&self) -> Option<u64> {
+        self.loaded.then_some(self.rows)
+    }
+
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    pub fn key_index(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    pub fn series(&self, key: usize) -> &Series {
+        &self.series[key]
+    }
+
+    pub fn series_by_key(&self, key: &str) -> Option<&Series> {
+        self.key_index(key).map(|i| &self.series[i])
+    }
+
+    pub fn resident_points(&self) -> usize {
+        self.series.iter().map(Series::len).sum()
+    }
+
+    /// Drops the series (they are rebuilt from disk on next use); returns the points freed.
+    pub fn unload(&mut self) -> usize {
+        let freed = self.resident_points();
+        let (used, subscribers, bad) = (self.last_used, self.subscribers, self.bad_lines);
+        *self = History {
+            last_used: used,
+            subscribers,
+            bad_lines: bad,
+            ..History::default()
+        };
+        freed
+    }
+
+    /// Ingests the complete lines at the start of `chunk`; returns the bytes consumed.
+    /// `fallback_wall` is used for rows without `_timestamp`.
+    pub fn ingest(&mut self, chunk: &[u8], fallback_wall: f64, run: &str) -> usize {
+        let mut consumed = 0;
+        let mut scratch: Vec<(usize, f64)> = Vec::new();
+        while let Some(nl) = memchr(b'\n', &chunk[consumed..]) {
+            let line = &chunk[consumed..consumed + nl];
+            let line_start = self.offset + consumed as u64;
+            consumed += nl + 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            scratch.clear();
+            let (keys, index) = (&mut self.keys, &mut self.index);
+            let parsed = parse_line(line, |key, value| {
+                let i = match index.get(key.as_ref()) {
+                    Some(&i) => i,
+                    None => {
+                        let i = keys.len();
+                        keys.push(key.clone().into_owned());
+                        index.insert(key.into_owned(), i);
+                        i
+                    }
+                };
+                scratch.push((i, value));
+            });
+            while self.series.len() < self.keys.len() {
+                self.series.push(Series::new());
+            }
+            let header = match parsed {
+                Ok(h) => h,
+                Err(e) => {
+                    self.bad_lines += 1;
+                    tracing::warn!(run, byte = line_start, "skipping bad history line: {e}");
+                    continue;
+                }
+            };
+            let step = header.step.unwrap_or(self.rows as f64);
+            if step <= self.last_step {
+                self.bad_lines += 1;
+                tracing::warn!(
+                    run,
+                    byte = line_start,
+                    step,
+                    "skipping row: _step did not increase"
+                );
+                continue;
+            }
+            self.last_step = step;
+            let wall = header.timestamp.unwrap_or(fallback_wall);
+            for &(i, value) in &scratch {
+                self.series[i].push(step, wall, value);
+            }
+            self.rows += 1;
+        }
+        self.offset += consumed as u64;
+        consumed
+    }
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
+/// Brings a run's in-memory history up to date with its `history.jsonl`: loads it whole if it is
+/// not in memory, else reads only what was appended. A file that shrank is read again from the start.
+pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
+    let path = run.history_path();
+    let mut outcome = SyncOutcome::default();
+    let mut h = run.history.lock();
+    h.last_used = Instant::now();
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            outcome.loaded_now = !h.loaded;
+            h.loaded = true;
+            return Ok(outcome);
+        }
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    if h.loaded && len < h.offset {
+        tracing::warn!(run = %run.key.run, "history.jsonl shrank; reading it again from the start");
+        h.unload();
+    }
+    if !h.loaded {
+        outcome.loaded_now = true;
+        h.loaded = true;
+    }
+    if len == h.offset {
+        return Ok(outcome);
+    }
+    let keys_before = h.keys.len();
+    let lens_before: Vec<usize> = h.series.iter().map(Series::len).collect();
+    file.seek(SeekFrom::Start(h.offset))
+        .map_err(|e| Error::io(&path, e))?;
+    let fallback_wall = crate::util::now_secs();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut remaining = len - h.offset;
+    while remaining > 0 {
+        let want = (remaining as usize).min(CHUNK_BYTES);
+        let start = buf.len();
+        buf.resize(start + want, 0);
+        let got = read_up_to(&mut file, &mut buf[start..]).map_err(|e| Error::io(&path, e))?;
+        buf.truncate(start + got);
+        if got == 0 {
+            break;
+        }
+        remaining -= got as u64;
+        let used = h.ingest(&buf, fallback_wall, &run.key.run);
+        buf.drain(..used);
+    }
+    outcome.new_keys = h.keys.len() > keys_before;
+    for (i, s) in h.series.iter().enumerate() {
+        let before = lens_before.get(i).copied().unwrap_or(0);
+        if s.len() > before {
+            outcome.grown.push((i, s.len() as u64));
+        }
+    }
+    Ok(outcome)
+}
+
+fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}

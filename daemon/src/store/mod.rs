@@ -1,0 +1,345 @@
+//! The daemon's in-memory store: every known run, its metadata, and its metric series with their
+//! level-of-detail pyramids. Changes are announced on a broadcast channel of [`Event`]s, which the
+//! push layer turns into WebSocket deltas.
+//!
+//! Run files on disk stay the source of truth: the store can drop a run's series at any time
+//! (memory bound) and rebuild them from `history.jsonl`.
+
+pub mod history;
+pub mod index;
+pub mod series;
+
+use history::History;
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use trackline_shared::{ProjectInfo, RunInfo, RunState};
+
+/// Identifies a run: project name and run id.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct RunKey {
+    pub project: String,
+    pub run: String,
+}
+
+/// What changed; consumers read the new data from the store.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A run was added or its info changed.
+    Run(Arc<Run>),
+    Removed(RunKey),
+    /// New metric keys appeared in a run.
+    Keys(Arc<Run>),
+    /// Series `key` (index into the run's keys) of a run now has `len` points.
+    Points {
+        run: Arc<Run>,
+        key: usize,
+        len: u64,
+    },
+}
+
+/// Metadata as reported by the run's files, plus what the daemon derives from it.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub info: RunInfo,
+    /// The state `run.json` claims; `info.state` may say `crashed` instead.
+    pub reported_state: RunState,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub key: RunKey,
+    pub dir: PathBuf,
+    meta: RwLock<RunMeta>,
+    pub history: Mutex<History>,
+}
+
+impl Run {
+    pub fn info(&self) -> RunInfo {
+        let mut info = self.meta.read().info.clone();
+        info.history_rows = self.history.lock().rows_if_loaded();
+        info
+    }
+
+    pub fn meta(&self) -> RunMeta {
+        self.meta.read().clone()
+    }
+
+    pub fn history_path(&self) -> PathBuf {
+        self.dir.join(crate::ingest::meta::HISTORY_FILE)
+    }
+}
+
+/// Settings the store needs to derive run states.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub heartbeat_timeout: Duration,
+    pub max_resident_points: usize,
+    /// This machine's host name, to check the pids of local runs.
+    pub hostname: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    runs: RwLock<BTreeMap<RunKey, Arc<Run>>>,
+    version: AtomicU64,
+    events: broadcast::Sender<Event>,
+    settings: StoreSettings,
+}
+
+impl Store {
+    pub fn new(settings: StoreSettings) -> Self {
+        let (events, _) = broadcast::channel(16 * 1024);
+        Store {
+            runs: RwLock::new(BTreeMap::new()),
+            version: AtomicU64::new(0),
+            events,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &StoreSettings {
+        &self.settings
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.events.send(event);
+    }
+
+    /// The newest change counter handed out.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    fn next_version(&self) -> u64 {
+        self.version.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub fn get(&self, project: &str, run: &str) -> Option<Arc<Run>> {
+        self.runs
+            .read()
+            .get(&RunKey {
+                project: project.into(),
+                run: run.into(),
+            })
+            .cloned()
+    }
+
+    pub fn runs(&self) -> Vec<Arc<Run>> {
+        self.runs.read().values().cloned().collect()
+    }
+
+    pub fn project_runs(&self, project: &str) -> Vec<Arc<Run>> {
+        let runs = self.runs.read();
+        let start = RunKey {
+            project: project.into(),
+            run: String::new(),
+        };
+        runs.range(start..)
+            .take_while(|(k, _)| k.project == project)
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.runs.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a run or replaces its metadata; announces it when anything visible changed.
+    pub fn upsert(&self, key: RunKey, dir: PathBuf, mut meta: RunMeta, now_secs: f64) -> Arc<Run> {
+        meta.info.state = self.derive_state(&meta, now_secs);
+        let existing = self.runs.read().get(&key).cloned();
+        let run = match existing {
+            Some(run) => {
+                {
+                    let mut cur = run.meta.write();
+                    let mut cmp = meta.info.clone();
+                    cmp.version = cur.info.version;
+                    if cmp == cur.info && cur.reported_state == meta.reported_state {
+                        return run.clone();
+                    }
+                    meta.info.version = self.next_version();
+                    *cur = meta;
+                }
+                run
+            }
+            None => {
+                meta.info.version = self.next_version();
+                let run = Arc::new(Run {
+                    key: key.clone(),
+                    dir,
+                    meta: RwLock::new(meta),
+                    history: Mutex::new(History::default()),
+                });
+                self.runs.write().insert(key, run.clone());
+                run
+            }
+        };
+        self.emit(Event::Run(run.clone()));
+        run
+    }
+
+    pub fn remove(&self, key: &RunKey) {
+        if self.runs.write().remove(key).is_some() {
+            self.next_version();
+            self.emit(Event::Removed(key.clone()));
+        }
+    }
+
+    /// Re-derives the state of every running run (stale heartbeat or dead process → crashed).
+    pub fn refresh_states(&self, now_secs: f64) {
+        for run in self.runs() {
+            let changed = {
+                let mut meta = run.meta.write();
+                let state = self.derive_state(&meta, now_secs);
+                if state != meta.info.state {
+                    meta.info.state = state;
+                    meta.info.version = self.next_version();
+                    true
+                } else {
+                    false
+                }
+            };
+            if changed {
+                self.emit(Event::Run(run.clone()));
+            }
+        }
+    }
+
+    fn derive_state(&self, meta: &RunMeta, now_secs: f64) -> RunState {
+        if meta.reported_state != RunState::Running {
+            return meta.reported_state;
+        }
+        let info = &meta.info;
+        let stale =
+            now_secs - info.heartbeat_at_secs > self.settings.heartbeat_timeout.as_secs_f64();
+        let local = info.host.is_some() && info.host == self.settings.hostname;
+        let dead = local && info.pid.is_some_and(|pid| !process_alive(pid));
+        if stale || dead {
+            RunState::Crashed
+        } else {
+            RunState::Running
+        }
+    }
+
+    /// Projects with their run counts, newest activity first.
+    pub fn projects(&self) -> Vec<ProjectInfo> {
+        let mut out: Vec<ProjectInfo> = Vec::new();
+        for run in self.runs.read().values() {
+            let meta = run.meta.read();
+            let activity = meta.info.heartbeat_at_secs.max(meta.info.created_at_secs);
+            let running = u64::from(meta.info.state == RunState::Running);
+            match out.last_mut() {
+                Some(p) if p.name == run.key.project => {
+                    p.run_count += 1;
+                    p.running_count += running;
+                    p.last_activity_secs = p.last_activity_secs.max(activity);
+                }
+                _ => out.push(ProjectInfo {
+                    name: run.key.project.clone(),
+                    run_count: 1,
+                    running_count: running,
+                    last_activity_secs: activity,
+                }),
+            }
+        }
+        out.sort_by(|a, b| b.last_activity_secs.total_cmp(&a.last_activity_secs));
+        out
+    }
+
+    /// Loads (or catches up) a run's history from disk, announcing new points, then keeps memory
+    /// within bounds by evicting cold runs.
+    pub fn sync_history(&self, run: &Arc<Run>) -> crate::error::Result<()> {
+        let outcome = history::sync(run)?;
+        for (key, len) in outcome.grown {
+            self.emit(Event::Points {
+                run: run.clone(),
+                key,
+                len,
+            });
+        }
+        if outcome.new_keys {
+            self.emit(Event::Keys(run.clone()));
+        }
+        if outcome.loaded_now || outcome.new_keys {
+            self.enforce_memory_bound(run);
+        }
+        Ok(())
+    }
+
+    /// Makes sure a run's series are in memory (they may have been evicted or never loaded).
+    pub fn ensure_loaded(&self, run: &Arc<Run>) -> crate::error::Result<()> {
+        let loaded = run.history.lock().is_loaded();
+        if loaded {
+            Ok(())
+        } else {
+            self.sync_history(run)
+        }
+    }
+
+    fn enforce_memory_bound(&self, keep: &Arc<Run>) {
+        let runs = self.runs();
+        let mut resident: usize = runs
+            .iter()
+            .map(|r| r.history.lock().resident_points())
+            .sum();
+        if resident <= self.settings.max_resident_points {
+            return;
+        }
+        let mut candidates: Vec<(std::time::Instant, Arc<Run>)> = runs
+            .into_iter()
+            .filter(|r| !Arc::ptr_eq(r, keep))
+            .filter_map(|r| {
+                let h = r.history.lock();
+                (h.is_loaded() && h.subscribers == 0).then(|| (h.last_used, r.clone()))
+            })
+            .collect();
+        candidates.sort_by_key(|(used, _)| *used);
+        for (_, run) in candidates {
+            if resident <= self.settings.max_resident_points {
+                break;
+            }
+            let freed = run.history.lock().unload();
+            resident = resident.saturating_sub(freed);
+            tracing::debug!(run = %run.key.run, freed, "evicted cold series");
+        }
+    }
+}
+
+/// Whether a local process exists (Linux: `/proc/<pid>`; elsewhere assumed alive).
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        // A zombie (killed, not yet reaped) counts as gone.
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => stat
+                .rsplit(") ")
+                .next()
+                .is_some_and(|rest| !rest.starts_with('Z')),
+            Err(_) => false,
+        }
+    } else {
+        true
+    }
+}
+
+/// This machine's host name as Python's `socket.gethostname()` reports it.
+pub fn local_hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .filter(|s| !s.is_empty())
+}
