@@ -1,0 +1,104 @@
+"""``run.summary``: one value per key, shown in run tables; written to ``summary.json`` on flush.
+
+By default it holds the last logged value of every history key (``log()`` updates it in place,
+under the run's lock, on each committed row); a script may also set, change or delete keys, and
+the latest write wins -- as in W&B. Keys are the flattened history keys (``"train/loss"``).
+"""
+
+from ._values import to_json
+
+
+class Summary:
+    """Dict-like run summary; changes are written with the next flush (or at finish)."""
+
+    def __init__(self, lock, data=None):
+        object.__setattr__(self, "_lock", lock)  # the run's hot-path lock
+        object.__setattr__(self, "_data", dict(data or {}))
+        object.__setattr__(self, "_dirty", False)
+        object.__setattr__(self, "_on_change", None)  # set once the run has finished
+
+    # -- writing -------------------------------------------------------------------------------
+    def __setitem__(self, key, value):
+        self.update({key: value})
+
+    def __delitem__(self, key):
+        with self._lock:
+            del self._data[key]
+            object.__setattr__(self, "_dirty", True)
+        self._changed()
+
+    def update(self, d=None, **kwargs):
+        """Set several keys at once (values are converted to JSON-ready data now)."""
+        items = dict(d or {})
+        items.update(kwargs)
+        items = {(k if type(k) is str else str(k)): to_json(v) for k, v in items.items()}
+        with self._lock:
+            self._data.update(items)
+            object.__setattr__(self, "_dirty", True)
+        self._changed()
+
+    def __setattr__(self, key, value):
+        self[key] = value
+
+    def __delattr__(self, key):
+        try:
+            del self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def _changed(self):
+        if self._on_change is not None:
+            self._on_change()
+
+    def _snapshot(self, force=False):
+        """A copy of the data if it changed since the last snapshot (or ``force``), else None.
+
+        The caller holds the run's lock."""
+        if not (force or self._dirty):
+            return None
+        object.__setattr__(self, "_dirty", False)
+        return dict(self._data)
+
+    # -- reading -------------------------------------------------------------------------------
+    def __getattr__(self, key):
+        if key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self._data[key]
+        except KeyError:
+            raise AttributeError("summary has no key %r" % key) from None
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __contains__(self, key):
+        return key in self._data
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self._data)
+
+    def keys(self):
+        with self._lock:
+            return list(self._data)
+
+    def values(self):
+        with self._lock:
+            return list(self._data.values())
+
+    def items(self):
+        with self._lock:
+            return list(self._data.items())
+
+    def get(self, key, default=None):
+        return self._data.get(key, default)
+
+    def as_dict(self):
+        """A shallow copy of the summary as a plain dict."""
+        with self._lock:
+            return dict(self._data)
+
+    def __repr__(self):
+        return "Summary(%r)" % (self.as_dict(),)
