@@ -48,6 +48,12 @@ struct ServeArgs {
     /// Seconds without a heartbeat before a running run is shown as crashed.
     #[arg(long, default_value_t = 60)]
     heartbeat_timeout_secs: u64,
+    /// Messages queued per WebSocket client.
+    #[arg(long, default_value_t = 256)]
+    ws_queue: usize,
+    /// Milliseconds a WebSocket client may leave its queue full before it is dropped.
+    #[arg(long, default_value_t = 10_000)]
+    ws_send_timeout_ms: u64,
 }
 
 pub fn main() -> ExitCode {
@@ -75,6 +81,8 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.allowed_hosts = args.allow_host;
     config.demo = args.demo;
     config.heartbeat_timeout = std::time::Duration::from_secs(args.heartbeat_timeout_secs);
+    config.ws_queue = args.ws_queue.max(1);
+    config.ws_send_timeout = std::time::Duration::from_millis(args.ws_send_timeout_ms);
     let open = args.open;
 
     let runtime = match tokio::runtime::Runtime::new() {

@@ -28,8 +28,10 @@ pub struct Config {
     pub heartbeat_timeout: Duration,
     /// Points kept in memory before cold series are evicted (reloaded from disk on demand).
     pub max_resident_points: usize,
-    /// Messages queued for one WebSocket client before it is dropped as a slow consumer.
+    /// Messages queued for one WebSocket client.
     pub ws_queue: usize,
+    /// A client whose queue stays full this long is dropped as a slow consumer.
+    pub ws_send_timeout: Duration,
 }
 
 impl Config {
@@ -44,6 +46,7 @@ impl Config {
             heartbeat_timeout: Duration::from_secs(60),
             max_resident_points: 200_000_000,
             ws_queue: 256,
+            ws_send_timeout: Duration::from_secs(10),
         }
     }
 

@@ -105,6 +105,7 @@ impl Server {
             store: self.store.clone(),
             security: Arc::new(security::Policy::new(&self.config.allowed_hosts)),
             ws_queue: self.config.ws_queue,
+            ws_send_timeout: self.config.ws_send_timeout,
             shutdown: tokio_util::sync::CancellationToken::new(),
         };
         let token = state.shutdown.clone();

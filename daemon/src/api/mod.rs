@@ -25,6 +25,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub security: Arc<security::Policy>,
     pub ws_queue: usize,
+    /// How long a WebSocket client may leave its queue full before it is dropped.
+    pub ws_send_timeout: std::time::Duration,
     /// Cancelled when the server shuts down; long-lived connections end on it.
     pub shutdown: tokio_util::sync::CancellationToken,
 }

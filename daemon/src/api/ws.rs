@@ -56,7 +56,7 @@ async fn connection(state: AppState, socket: WebSocket) {
     });
 
     let mut events = state.store.subscribe();
-    let mut session = Session::new(state.store.clone(), out_tx.clone());
+    let mut session = Session::new(state.store.clone(), out_tx.clone(), state.ws_send_timeout);
     let result: Result<(), SlowConsumer> = async {
         out_tx.try_send(Session::hello()).map_err(|_| SlowConsumer)?;
         loop {

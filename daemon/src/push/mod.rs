@@ -4,8 +4,8 @@
 //! Every subscription remembers how far it has been served (a series' point offset, a project's
 //! last run `version`), and deltas are read from the store, not from the event. So a burst of events,
 //! or a lagging event receiver, never produces a gap or a duplicate: the session simply serves the
-//! difference. Outgoing messages go through a bounded queue; a client that does not keep up is
-//! dropped rather than buffered without bound.
+//! difference. Outgoing messages go through a bounded queue; a client that leaves it full for
+//! longer than the send timeout is dropped rather than buffered without bound.
 
 use crate::query::decimate;
 use crate::store::{Event, Run, Store};
@@ -17,15 +17,12 @@ use trackline_shared::{
     ClientMsg, MAX_POINTS_PER_MESSAGE, PROTOCOL_VERSION, ProjectInfo, ServerMsg, SubId, Topic,
 };
 
-/// The client stopped reading: its queue is full. The connection is closed.
+/// The client stopped reading: its queue stayed full past the send timeout. The connection is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("slow consumer")]
 pub struct SlowConsumer;
 
 type Sent = Result<(), SlowConsumer>;
-
-/// How long a snapshot may wait for room in the outgoing queue.
-const SNAPSHOT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 enum Sub {
@@ -52,14 +49,16 @@ enum Sub {
 pub struct Session {
     store: Arc<Store>,
     out: mpsc::Sender<ServerMsg>,
+    send_timeout: Duration,
     subs: HashMap<SubId, Sub>,
 }
 
 impl Session {
-    pub fn new(store: Arc<Store>, out: mpsc::Sender<ServerMsg>) -> Self {
+    pub fn new(store: Arc<Store>, out: mpsc::Sender<ServerMsg>, send_timeout: Duration) -> Self {
         Session {
             store,
             out,
+            send_timeout,
             subs: HashMap::new(),
         }
     }
@@ -71,12 +70,10 @@ impl Session {
         }
     }
 
-    fn live(&self, msg: ServerMsg) -> Sent {
-        self.out.try_send(msg).map_err(|_| SlowConsumer)
-    }
-
-    async fn snapshot(&self, msg: ServerMsg) -> Sent {
-        match tokio::time::timeout(SNAPSHOT_SEND_TIMEOUT, self.out.send(msg)).await {
+    /// Queues a message, waiting at most the send timeout for room. While it waits, store events
+    /// pile up in the (bounded) broadcast receiver; if that lags, [`Session::resync`] catches up.
+    async fn send(&self, msg: ServerMsg) -> Sent {
+        match tokio::time::timeout(self.send_timeout, self.out.send(msg)).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(SlowConsumer),
         }
@@ -87,14 +84,16 @@ impl Session {
         let msg: ClientMsg = match serde_json::from_str(text) {
             Ok(m) => m,
             Err(e) => {
-                return self.live(ServerMsg::Error {
-                    sub: None,
-                    message: format!("bad message: {e}"),
-                });
+                return self
+                    .send(ServerMsg::Error {
+                        sub: None,
+                        message: format!("bad message: {e}"),
+                    })
+                    .await;
             }
         };
         match msg {
-            ClientMsg::Ping { nonce } => self.live(ServerMsg::Pong { nonce }),
+            ClientMsg::Ping { nonce } => self.send(ServerMsg::Pong { nonce }).await,
             ClientMsg::Unsubscribe { id } => {
                 if let Some(sub) = self.subs.remove(&id) {
                     release(&sub);
@@ -134,7 +133,7 @@ impl Session {
                 }
             }
         };
-        self.snapshot(ServerMsg::Subscribed { id }).await?;
+        self.send(ServerMsg::Subscribed { id }).await?;
         self.subs.insert(id, sub);
         self.serve(id, true).await
     }
@@ -160,7 +159,7 @@ impl Session {
         match loaded {
             Ok(()) => Ok(found),
             Err(e) => {
-                self.snapshot(ServerMsg::Error {
+                self.send(ServerMsg::Error {
                     sub: Some(id),
                     message: e.to_string(),
                 })
@@ -189,11 +188,12 @@ impl Session {
                 && &k.project == project
             {
                 let (project, run) = (k.project.clone(), k.run.clone());
-                self.live(ServerMsg::RunRemoved {
+                self.send(ServerMsg::RunRemoved {
                     sub: id,
                     project,
                     run,
-                })?;
+                })
+                .await?;
                 continue;
             }
             self.serve(id, false).await?;
@@ -295,11 +295,7 @@ impl Session {
             }
         }
         for msg in msgs {
-            if first {
-                self.snapshot(msg).await?
-            } else {
-                self.live(msg)?
-            }
+            self.send(msg).await?;
         }
         Ok(())
     }

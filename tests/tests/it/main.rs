@@ -1,0 +1,9 @@
+//! One integration-test binary, one module per area. Every test runs real processes on
+//! 127.0.0.1: the daemon binary, Python scripts, and (in `browser`) headless Chromium.
+
+mod common;
+
+mod crash;
+mod python;
+mod rest;
+mod ws;

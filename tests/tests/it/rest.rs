@@ -1,0 +1,263 @@
+//! REST over a real socket: listing, series decimation, robustness to bad files, security.
+
+use crate::common::*;
+use serde_json::Value;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn lists_projects_runs_keys_and_series() {
+    let root = tempfile::tempdir().unwrap();
+    let mut w = RunWriter::create(root.path(), "mnist", "abc123");
+    w.log_rows(1000, |s| {
+        if s == 500 {
+            "1e6".into()
+        } else if s == 7 {
+            "NaN".into()
+        } else {
+            format!("{}", s % 10)
+        }
+    });
+    let d = Daemon::start(root.path());
+
+    let projects = d.get_ok("/api/projects").await;
+    assert_eq!(projects[0]["name"], "mnist");
+    assert_eq!(projects[0]["run_count"], 1);
+    let runs = d.get_ok("/api/projects/mnist/runs").await;
+    assert_eq!(runs[0]["id"], "abc123");
+    assert_eq!(runs[0]["name"], "run abc123");
+    assert_eq!(runs[0]["config"]["lr"], 0.01);
+    assert_eq!(runs[0]["tags"][0], "t1");
+    let keys = d
+        .wait_for("/api/projects/mnist/runs/abc123/keys", T, |k| {
+            k[0]["points"] == 1000
+        })
+        .await;
+    assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
+
+    // Full zoom-out into 10 columns: the one-step spike and the NaN are both visible.
+    let s = d
+        .get_ok("/api/projects/mnist/series?runs=abc123&key=loss&x=step&width=10")
+        .await;
+    let b = &s["runs"][0]["buckets"];
+    assert_eq!(s["runs"][0]["total_points"], 1000);
+    assert_eq!(s["window"], serde_json::json!([0.0, 999.0]));
+    let maxes: Vec<f64> = b["max"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(maxes.iter().cloned().fold(f64::MIN, f64::max), 1e6);
+    assert_eq!(b["nonfinite"][0], 1);
+    let counts: u64 = b["count"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(counts, 1000);
+
+    // A zoomed window returns only points inside it.
+    let s = d
+        .get_ok("/api/projects/mnist/series?runs=abc123&key=loss&x_min=5&x_max=9&width=5")
+        .await;
+    let b = &s["runs"][0]["buckets"];
+    assert_eq!(b["first"], serde_json::json!([5.0, 6.0, "NaN", 8.0, 9.0]));
+
+    // Wall-time and relative-time axes work too.
+    let s = d
+        .get_ok("/api/projects/mnist/series?runs=abc123&key=loss&x=relative_time&width=100")
+        .await;
+    assert_eq!(s["x"], "relative_time");
+    let pts: u64 = s["runs"][0]["buckets"]["count"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(pts, 1000);
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_json_errors() {
+    let root = tempfile::tempdir().unwrap();
+    let mut w = RunWriter::create(root.path(), "p", "r1");
+    w.log_rows(10, |s| s.to_string());
+    let d = Daemon::start(root.path());
+    for (path, status, code) in [
+        ("/api/projects/nope/runs", 404, "not_found"),
+        ("/api/projects/p/runs/nope", 404, "not_found"),
+        (
+            "/api/projects/p/series?runs=r1&key=loss&width=0",
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/projects/p/series?runs=r1&key=loss&width=abc",
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/projects/p/series?runs=r1&key=loss&width=10&x_min=5&x_max=1",
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/projects/p/series?runs=r1&key=loss&width=10&x=sideways",
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/projects/p/series?runs=nope&key=loss&width=10",
+            404,
+            "not_found",
+        ),
+        ("/api/nothing-here", 404, "not_found"),
+    ] {
+        let (got, body) = d.get(path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert_eq!(body["error"]["code"], code, "{path}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().len() > 5);
+    }
+    // The daemon is still fine.
+    d.get_ok("/api/health").await;
+}
+
+#[tokio::test]
+async fn survives_garbage_torn_lines_truncation_and_deletion() {
+    let root = tempfile::tempdir().unwrap();
+    let mut w = RunWriter::create(root.path(), "p", "r1");
+    w.log_rows(5, |s| s.to_string());
+    w.append_raw("this is not json\n{\"_step\": 99, \"loss\": }\n");
+    w.step = 100;
+    w.log_rows(5, |s| s.to_string());
+    // A torn last line: no newline yet.
+    w.append_raw("{\"_step\": 105, \"loss\"");
+    // A broken run next to it must not hide the good one.
+    std::fs::create_dir_all(root.path().join("p/broken")).unwrap();
+    std::fs::write(root.path().join("p/broken/run.json"), "{not json").unwrap();
+    let d = Daemon::start(root.path());
+    let path = "/api/projects/p/runs/r1/keys";
+    d.wait_for(path, T, |k| k[0]["points"] == 10).await;
+    let runs = d.get_ok("/api/projects/p/runs").await;
+    assert_eq!(runs.as_array().unwrap().len(), 1);
+
+    // Completing the torn line makes it count, exactly once.
+    w.append_raw(": 5.5}\n");
+    d.wait_for(path, T, |k| k[0]["points"] == 11).await;
+
+    // Truncation: the file is read again from the start.
+    std::fs::write(w.dir.join("history.jsonl"), "{\"_step\": 0, \"loss\": 1}\n").unwrap();
+    d.wait_for(path, T, |k| k[0]["points"] == 1).await;
+
+    // Deleting the run removes it.
+    std::fs::remove_dir_all(&w.dir).unwrap();
+    d.wait_for("/api/projects", T, |p| {
+        p.as_array().is_some_and(|a| a.is_empty())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn picks_up_new_runs_and_metadata_changes_live() {
+    let root = tempfile::tempdir().unwrap();
+    let d = Daemon::start(root.path());
+    let mut w = RunWriter::create(root.path(), "live", "r1");
+    w.log_rows(3, |s| s.to_string());
+    d.wait_for("/api/projects/live/runs/r1/keys", T, |k| {
+        k[0]["points"] == 3
+    })
+    .await;
+    w.set("name", Value::from("renamed"));
+    d.wait_for("/api/projects/live/runs/r1", T, |r| r["name"] == "renamed")
+        .await;
+    w.set("state", Value::from("finished"));
+    d.wait_for("/api/projects/live/runs/r1", T, |r| {
+        r["state"] == "finished"
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refuses_foreign_hosts_and_paths_outside_the_run() {
+    let root = tempfile::tempdir().unwrap();
+    let mut w = RunWriter::create(root.path(), "p", "r1");
+    w.log_rows(1, |s| s.to_string());
+    std::fs::write(root.path().join("secret.txt"), "TOPSECRET-CONTENT").unwrap();
+    std::os::unix::fs::symlink(root.path().join("secret.txt"), w.dir.join("link.txt")).unwrap();
+    let d = Daemon::start(root.path());
+    let client = reqwest::Client::new();
+
+    let resp = client
+        .get(d.url("/api/projects"))
+        .header("Host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden_host");
+    let resp = client
+        .get(d.url("/"))
+        .header("Host", "attacker.test:8765")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = client
+        .get(d.url("/api/projects"))
+        .header("Host", "localhost:1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let ok = client
+        .get(d.url("/api/projects/p/runs/r1/files/history.jsonl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().contains("\"_step\": 0"));
+    for bad in [
+        "/api/projects/p/runs/r1/files/..%2F..%2Fsecret.txt",
+        "/api/projects/p/runs/r1/files/%2e%2e/%2e%2e/secret.txt",
+        "/api/projects/p/runs/r1/files/link.txt",
+        "/api/projects/p/runs/r1/files/%2Fetc%2Fpasswd",
+        "/api/projects/p/runs/r1/files/.run.json.tmp",
+    ] {
+        let resp = client.get(d.url(bad)).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        assert!(status == 404 || status == 400, "{bad}: {status}");
+        assert!(!text.contains("TOPSECRET"), "{bad} leaked: {text}");
+    }
+
+    // A body over the cap is refused without harm.
+    let big = vec![b'x'; 2 << 20];
+    let resp = client
+        .post(d.url("/api/projects"))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    d.get_ok("/api/health").await;
+}
+
+#[tokio::test]
+async fn serves_the_web_app_for_deep_links() {
+    let root = tempfile::tempdir().unwrap();
+    let d = Daemon::start(root.path());
+    for path in ["/", "/projects/x", "/projects/x/runs/y"] {
+        let resp = reqwest::get(d.url(path)).await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert!(resp.text().await.unwrap().contains("<html"), "{path}");
+    }
+    let resp = reqwest::get(d.url("/assets/app.js")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = reqwest::get(d.url("/assets/../Cargo.toml")).await.unwrap();
+    assert_ne!(resp.status(), 500);
+}
