@@ -1,0 +1,166 @@
+//! REST calls under `api/` (relative to the document's base URL, so a path prefix works), returning
+//! the shared wire types. Errors come back as text meant for the page, never as panics.
+
+use serde::de::DeserializeOwned;
+use std::fmt;
+use trackline_shared::api::{ErrorBody, MetricKey, ProjectInfo, RunInfo, SeriesResponse, XAxis};
+
+use crate::util::encode;
+
+/// A failed request, described for people.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    /// HTTP status, or `None` when no answer came (network down, daemon stopped).
+    pub status: Option<u16>,
+    /// The daemon's error code (`not_found`, ...), when it sent one.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(s) => write!(f, "{} (HTTP {s})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    pub fn is_not_found(&self) -> bool {
+        self.status == Some(404)
+    }
+
+    /// The error for a non-2xx answer with body `body`.
+    pub fn from_response(status: u16, body: &str) -> Self {
+        match serde_json::from_str::<ErrorBody>(body) {
+            Ok(e) => ApiError {
+                status: Some(status),
+                code: Some(e.error.code),
+                message: e.error.message,
+            },
+            Err(_) => {
+                let snippet: String = body.chars().take(200).collect();
+                let message = if snippet.trim().is_empty() {
+                    "the daemon answered with an error".to_string()
+                } else {
+                    format!("the daemon answered: {}", snippet.trim())
+                };
+                ApiError {
+                    status: Some(status),
+                    code: None,
+                    message,
+                }
+            }
+        }
+    }
+}
+
+pub fn projects_url() -> String {
+    "api/projects".into()
+}
+
+pub fn runs_url(project: &str) -> String {
+    format!("api/projects/{}/runs", encode(project))
+}
+
+pub fn run_url(project: &str, run: &str) -> String {
+    format!("api/projects/{}/runs/{}", encode(project), encode(run))
+}
+
+pub fn keys_url(project: &str, run: &str) -> String {
+    format!("{}/keys", run_url(project, run))
+}
+
+pub fn series_url(project: &str, runs: &[&str], key: &str, x: XAxis, width: u32) -> String {
+    let runs: Vec<String> = runs.iter().map(|r| encode(r)).collect();
+    format!(
+        "api/projects/{}/series?runs={}&key={}&x={}&width={}",
+        encode(project),
+        runs.join(","),
+        encode(key),
+        x.as_str(),
+        width.clamp(1, 16384)
+    )
+}
+
+async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    let resp = gloo_net::http::Request::get(url)
+        .send()
+        .await
+        .map_err(|e| ApiError {
+            status: None,
+            code: None,
+            message: format!("could not reach the Trackline daemon ({e})"),
+        })?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| ApiError {
+        status: Some(status),
+        code: None,
+        message: format!("could not read the answer ({e})"),
+    })?;
+    if !(200..300).contains(&status) {
+        return Err(ApiError::from_response(status, &text));
+    }
+    serde_json::from_str(&text).map_err(|e| ApiError {
+        status: Some(status),
+        code: None,
+        message: format!("unexpected answer from {url}: {e}"),
+    })
+}
+
+pub async fn projects() -> Result<Vec<ProjectInfo>, ApiError> {
+    get_json(&projects_url()).await
+}
+
+pub async fn runs(project: &str) -> Result<Vec<RunInfo>, ApiError> {
+    get_json(&runs_url(project)).await
+}
+
+pub async fn run(project: &str, run: &str) -> Result<RunInfo, ApiError> {
+    get_json(&run_url(project, run)).await
+}
+
+pub async fn keys(project: &str, run: &str) -> Result<Vec<MetricKey>, ApiError> {
+    get_json(&keys_url(project, run)).await
+}
+
+pub async fn series(
+    project: &str,
+    runs: &[&str],
+    key: &str,
+    x: XAxis,
+    width: u32,
+) -> Result<SeriesResponse, ApiError> {
+    get_json(&series_url(project, runs, key, x, width)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_relative_and_encoded() {
+        assert_eq!(runs_url("my proj"), "api/projects/my%20proj/runs");
+        assert_eq!(keys_url("p", "r1"), "api/projects/p/runs/r1/keys");
+        assert_eq!(
+            series_url("p", &["a", "b"], "Train Loss/x", XAxis::Step, 0),
+            "api/projects/p/series?runs=a,b&key=Train%20Loss%2Fx&x=step&width=1"
+        );
+    }
+
+    #[test]
+    fn error_bodies() {
+        let e = ApiError::from_response(
+            404,
+            r#"{"error":{"code":"not_found","message":"no run 'x'"}}"#,
+        );
+        assert!(e.is_not_found());
+        assert_eq!(e.code.as_deref(), Some("not_found"));
+        assert_eq!(e.to_string(), "no run 'x' (HTTP 404)");
+        let e = ApiError::from_response(502, "Bad gateway");
+        assert_eq!(e.to_string(), "the daemon answered: Bad gateway (HTTP 502)");
+    }
+}

@@ -1,0 +1,46 @@
+//! Small wrappers over browser APIs (only called in the browser, never by host tests).
+
+use std::sync::OnceLock;
+
+/// Unix seconds now.
+pub fn now_secs() -> f64 {
+    js_sys::Date::now() / 1000.0
+}
+
+/// The local time zone's offset from UTC in minutes at unix time `secs` (east positive).
+pub fn tz_offset_min(secs: f64) -> i64 {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(secs * 1000.0));
+    let off = d.get_timezone_offset();
+    if off.is_finite() { -(off as i64) } else { 0 }
+}
+
+/// Local date and time of unix seconds.
+pub fn local_datetime(secs: f64) -> String {
+    crate::util::datetime(secs, tz_offset_min(secs))
+}
+
+static BASE: OnceLock<String> = OnceLock::new();
+
+/// The path the app is mounted under, from `<base href>`: `""` for `/`, `"/prefix"` for `/prefix/`.
+pub fn base_path() -> &'static str {
+    BASE.get_or_init(|| {
+        let base = leptos::prelude::document()
+            .base_uri()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        crate::util::base_path_of(&base)
+    })
+}
+
+/// A link to an app path (`/projects/x`) under the mount point.
+pub fn href(path: &str) -> String {
+    format!("{}{}", base_path(), path)
+}
+
+/// `performance.mark(name)`, for timing views in the browser's profiler; ignored when unavailable.
+pub fn mark(name: &str) {
+    if let Some(p) = leptos::prelude::window().performance() {
+        let _ = p.mark(name);
+    }
+}

@@ -1,0 +1,80 @@
+//! Trackline's web app (Leptos, client-side rendered, compiled to WASM and embedded in the daemon).
+//!
+//! Routes, each its own URL so deep links survive a reload (the daemon serves `index.html` for every
+//! path outside `/api` and `/assets`):
+//!
+//! - `/`: projects ([`pages::ProjectsPage`])
+//! - `/projects/:project`: the project's runs ([`pages::RunsPage`])
+//! - `/projects/:project/runs/:run`: one run with a live chart per metric ([`pages::RunPage`])
+//!
+//! All requests use URLs relative to the document's `<base href>` (`api/...`, `api/ws`), so the app
+//! also works when the daemon is mounted under a path prefix. Data comes from the REST API
+//! ([`api`]) and stays live through one WebSocket connection per page ([`ws`]). Chart math lives in
+//! [`charts`] as plain functions, unit-tested on the host.
+
+pub mod api;
+pub mod browser;
+pub mod charts;
+pub mod components;
+pub mod pages;
+pub mod util;
+pub mod ws;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use std::time::Duration;
+
+/// Unix seconds, ticking once a second (runtimes of running runs, "5 min ago").
+#[derive(Clone, Copy, Debug)]
+pub struct Clock(pub RwSignal<f64>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    let status = RwSignal::new(ws::Status::Reconnecting);
+    ws::start(status);
+    let clock = Clock(RwSignal::new(browser::now_secs()));
+    provide_context(clock);
+    set_interval(
+        move || clock.0.set(browser::now_secs()),
+        Duration::from_secs(1),
+    );
+
+    let base = browser::base_path();
+    let router_base = (!base.is_empty()).then(|| base.to_string());
+
+    view! {
+        <Router base=router_base.unwrap_or_default()>
+            <header class="top">
+                <a class="brand" href=browser::href("/")>
+                    "Trackline"
+                </a>
+                <nav class="crumbs"></nav>
+                <span
+                    class=move || format!("ws-status {}", status.get().as_str())
+                    data-testid="ws-status"
+                    title="Live updates over WebSocket"
+                >
+                    {move || status.get().as_str()}
+                </span>
+            </header>
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=pages::ProjectsPage />
+                    <Route path=path!("/projects/:project") view=pages::RunsPage />
+                    <Route path=path!("/projects/:project/runs/:run") view=pages::RunPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <h1>"Not found"</h1>
+        <p>
+            "Nothing lives at this address. " <a href=browser::href("/")>"Back to the projects"</a>
+        </p>
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per route.
+
+pub mod projects;
+pub mod run;
+pub mod runs;
+
+pub use projects::ProjectsPage;
+pub use run::RunPage;
+pub use runs::RunsPage;

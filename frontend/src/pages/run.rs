@@ -1,0 +1,318 @@
+//! `/projects/:project/runs/:run`: metadata, config, summary, and one live chart per metric key.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+use trackline_shared::api::RunInfo;
+use trackline_shared::ws::{ServerMsg, Topic};
+
+use crate::browser::{href, local_datetime};
+use crate::components::{Chart, ErrorBox, JsonTable, StateBadge};
+use crate::{Clock, api, util, ws};
+
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let params = use_params_map();
+    let ids = Memo::new(move |_| {
+        params.with(|p| {
+            (
+                p.get("project").unwrap_or_default(),
+                p.get("run").unwrap_or_default(),
+            )
+        })
+    });
+    move || {
+        let (project, run) = ids.get();
+        view! { <RunView project run /> }
+    }
+}
+
+/// Merges metric keys into a sorted, duplicate-free list; returns whether it changed.
+pub fn merge_keys(list: &mut Vec<String>, keys: impl IntoIterator<Item = String>) -> bool {
+    let before = list.len();
+    for k in keys {
+        if let Err(i) = list.binary_search(&k) {
+            list.insert(i, k);
+        }
+    }
+    list.len() != before
+}
+
+#[component]
+fn RunView(project: String, run: String) -> impl IntoView {
+    crate::browser::mark("trackline:run");
+    let info = RwSignal::new(None::<RunInfo>);
+    let keys = RwSignal::new(Vec::<String>::new());
+    let keys_loaded = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let live_error = RwSignal::new(None::<String>);
+    let removed = RwSignal::new(false);
+    let clock = expect_context::<Clock>();
+
+    {
+        let (project, run) = (project.clone(), run.clone());
+        spawn_local(async move {
+            let res = api::run(&project, &run).await;
+            if info.is_disposed() {
+                return;
+            }
+            match res {
+                Ok(r) => {
+                    // A live update may have come first; keep the newer one.
+                    if info.with_untracked(|i| i.as_ref().is_none_or(|i| i.version <= r.version)) {
+                        info.set(Some(r));
+                    }
+                }
+                Err(e) => error.set(Some(if e.is_not_found() {
+                    format!("No run “{run}” in project “{project}”. {e}")
+                } else {
+                    format!("Could not load the run: {e}")
+                })),
+            }
+        });
+    }
+    {
+        let (project, run) = (project.clone(), run.clone());
+        spawn_local(async move {
+            let res = api::keys(&project, &run).await;
+            if keys.is_disposed() {
+                return;
+            }
+            match res {
+                Ok(k) => {
+                    keys.update(|l| {
+                        merge_keys(l, k.into_iter().map(|m| m.key));
+                    });
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => live_error.set(Some(format!("Could not load metric keys: {e}"))),
+            }
+            keys_loaded.set(true);
+        });
+    }
+    ws::use_subscription(
+        Topic::Run {
+            project: project.clone(),
+            run: run.clone(),
+        },
+        {
+            let run = run.clone();
+            move |msg| match msg {
+                ServerMsg::Runs { runs, .. } => {
+                    if let Some(r) = runs.into_iter().rev().find(|r| r.id == run) {
+                        info.try_update(|i| {
+                            if i.as_ref().is_none_or(|i| i.version <= r.version) {
+                                *i = Some(r);
+                            }
+                        });
+                        error.try_set(None);
+                        removed.try_set(false);
+                    }
+                }
+                ServerMsg::Keys { keys: k, .. } => {
+                    // Update only on change, so charts are not rebuilt.
+                    let changed =
+                        keys.try_with_untracked(|l| k.iter().any(|x| l.binary_search(x).is_err()));
+                    if changed == Some(true) {
+                        keys.try_update(|l| {
+                            merge_keys(l, k);
+                        });
+                    }
+                    keys_loaded.try_set(true);
+                }
+                ServerMsg::RunRemoved { .. } => {
+                    removed.try_set(true);
+                }
+                ServerMsg::Error { message, .. } => {
+                    live_error.try_set(Some(format!("Live updates failed: {message}")));
+                }
+                _ => {}
+            }
+        },
+    );
+
+    let project_link = href(&util::project_path(&project));
+    let (project_s, run_s) = (
+        StoredValue::new(project.clone()),
+        StoredValue::new(run.clone()),
+    );
+
+    let head = move || {
+        info.get().map(|r| {
+            view! {
+                <div class="run-head">
+                    <h1>{r.name.clone()}</h1>
+                    <StateBadge state=r.state />
+                    <span class="mono muted">{r.id.clone()}</span>
+                </div>
+            }
+        })
+    };
+
+    let overview = move || {
+        info.get().map(|r| {
+            let created = r.created_at_secs;
+            let r_rt = r.clone();
+            let command = if r.command.is_empty() { "–".to_string() } else { r.command.join(" ") };
+            let opt = |v: Option<String>| v.filter(|s| !s.is_empty()).unwrap_or_else(|| "–".into());
+            let tags = if r.tags.is_empty() {
+                view! { <span class="faint">"–"</span> }.into_any()
+            } else {
+                r.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view().into_any()
+            };
+            let finished = r.finished_at_secs.map(local_datetime);
+            view! {
+                <table class="kv">
+                    <tbody>
+                        <tr>
+                            <th>"ID"</th>
+                            <td>{r.id.clone()}</td>
+                        </tr>
+                        <tr>
+                            <th>"State"</th>
+                            <td>
+                                <StateBadge state=r.state />
+                                {r.exit_code.map(|c| format!(" exit code {c}"))}
+                            </td>
+                        </tr>
+                        <tr>
+                            <th>"Host"</th>
+                            <td>{opt(r.host.clone())} {r.pid.map(|p| format!(" (pid {p})"))}</td>
+                        </tr>
+                        <tr>
+                            <th>"Command"</th>
+                            <td>{command}</td>
+                        </tr>
+                        <tr>
+                            <th>"Created"</th>
+                            <td title=move || util::ago(clock.0.get(), created)>{local_datetime(created)}</td>
+                        </tr>
+                        {finished
+                            .map(|f| {
+                                view! {
+                                    <tr>
+                                        <th>"Finished"</th>
+                                        <td>{f}</td>
+                                    </tr>
+                                }
+                            })}
+                        <tr>
+                            <th>"Runtime"</th>
+                            <td>{move || util::duration(util::live_runtime(&r_rt, clock.0.get()))}</td>
+                        </tr>
+                        <tr>
+                            <th>"Group"</th>
+                            <td>{opt(r.group.clone())}</td>
+                        </tr>
+                        <tr>
+                            <th>"Job type"</th>
+                            <td>{opt(r.job_type.clone())}</td>
+                        </tr>
+                        <tr>
+                            <th>"Tags"</th>
+                            <td>{tags}</td>
+                        </tr>
+                        <tr>
+                            <th>"Notes"</th>
+                            <td class="notes">{opt(r.notes.clone())}</td>
+                        </tr>
+                        <tr>
+                            <th>"History rows"</th>
+                            <td>{r.history_rows.map_or_else(|| "–".to_string(), |n| n.to_string())}</td>
+                        </tr>
+                    </tbody>
+                </table>
+            }
+        })
+    };
+
+    let config = move || {
+        info.get()
+            .map(|r| view! { <JsonTable map=r.config empty="No config." /> })
+    };
+    let summary = move || {
+        info.get()
+            .map(|r| view! { <JsonTable map=r.summary empty="No summary yet." /> })
+    };
+
+    // Only a change between "no keys" and "some keys" rebuilds the grid; <For> handles the rest.
+    let has_keys = Memo::new(move |_| !keys.with(Vec::is_empty));
+    let charts = move || {
+        if !keys_loaded.get() {
+            return view! { <p class="loading">"Loading metrics…"</p> }.into_any();
+        }
+        if !has_keys.get() {
+            return view! { <p class="empty">"No metrics logged yet."</p> }.into_any();
+        }
+        view! {
+            <div class="charts">
+                <For
+                    each=move || keys.get()
+                    key=|k| k.clone()
+                    children=move |k| {
+                        view! { <Chart project=project_s.get_value() run=run_s.get_value() key=k /> }
+                    }
+                />
+            </div>
+        }
+        .into_any()
+    };
+
+    view! {
+        <nav class="crumbs-line muted">
+            <a href=href("/")>"Projects"</a>
+            <span class="sep">" / "</span>
+            <a href=project_link>{project.clone()}</a>
+        </nav>
+        {head}
+        {move || error.get().map(|e| view! { <ErrorBox message=e /> })}
+        {move || live_error.get().map(|e| view! { <ErrorBox message=e /> })}
+        {move || {
+            removed
+                .get()
+                .then(|| view! { <ErrorBox message="This run's directory was removed." /> })
+        }}
+        <Show when=move || info.with(Option::is_some)>
+            <div class="run-cols">
+                <section class="panel">
+                    <h2>"Overview"</h2>
+                    <div class="panel-body">{overview}</div>
+                </section>
+                <section class="panel">
+                    <h2>"Config"</h2>
+                    <div class="panel-body">{config}</div>
+                </section>
+                <section class="panel">
+                    <h2>"Summary"</h2>
+                    <div class="panel-body">{summary}</div>
+                </section>
+            </div>
+        </Show>
+        <div class="section-title">
+            <h2>"Metrics"</h2>
+            <span class="muted">
+                {move || {
+                    let n = keys.with(Vec::len);
+                    if n > 0 { format!("{n} keys") } else { String::new() }
+                }}
+            </span>
+        </div>
+        {charts}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_keys;
+
+    #[test]
+    fn keys_merge_sorted_without_duplicates() {
+        let mut l = vec!["b".to_string()];
+        assert!(merge_keys(
+            &mut l,
+            ["c".to_string(), "a".to_string(), "b".to_string()]
+        ));
+        assert_eq!(l, ["a", "b", "c"]);
+        assert!(!merge_keys(&mut l, ["a".to_string()]));
+    }
+}
