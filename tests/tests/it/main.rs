@@ -3,6 +3,7 @@
 
 mod common;
 
+mod browser;
 mod crash;
 mod python;
 mod rest;

@@ -1,0 +1,248 @@
+//! The whole path in a real browser: headless Chromium (via chromedriver and fantoccini) on the
+//! daemon's embedded web app while a Python script logs. The run appears and its chart grows,
+//! live, without a reload.
+
+use crate::common::*;
+use crate::python::python;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A chromedriver process on a free port; killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver not found: apt-get install chromium chromium-driver (xtask/test.sh does)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("--user-data-dir={}", profile.display())])
+    .collect::<Vec<_>>();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({ "args": args, "binary": chromium_binary() }),
+    );
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("connect to chromedriver")
+}
+
+fn chromium_binary() -> &'static str {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .unwrap_or("/usr/bin/chromium")
+}
+
+async fn attr(c: &Client, css: &str, name: &str) -> Option<String> {
+    let el = c.find(Locator::Css(css)).await.ok()?;
+    el.attr(name).await.ok()?
+}
+
+#[tokio::test]
+async fn run_appears_and_its_chart_grows_live_without_reload() {
+    let root = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let d = Daemon::start(root.path());
+    let wasm = reqwest::get(d.url("/assets/app_bg.wasm"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        wasm.len() > 1000,
+        "the web app was not built into the daemon (TRACKLINE_SKIP_WEB set?)"
+    );
+
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    let result = async {
+        // Seed one finished run so the project exists, then open its runs page.
+        let mut w = RunWriter::create(root.path(), "e2e", "seeded");
+        w.log_rows(5, |s| s.to_string());
+        w.set("state", "finished".into());
+        c.goto(&d.url("/")).await?;
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=project-link]"))
+            .await?
+            .click()
+            .await?;
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-run-id=seeded]"))
+            .await?;
+        // Marks this page load: a reload would lose it.
+        c.execute("window.__trackline_e2e = 42;", vec![]).await?;
+
+        // A training script starts logging: 300 steps over about six seconds.
+        let script = r#"
+import time, trackline
+trackline.init(project="e2e", name="live-run", config={"lr": 0.01})
+for i in range(300):
+    trackline.log({"loss": 1.0 / (i + 1)})
+    time.sleep(0.02)
+"#;
+        let mut child = python(root.path())
+            .args(["-c", script])
+            .spawn()
+            .expect("python3");
+
+        // The new run appears in the table by itself.
+        let row = c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::XPath(
+                "//tr[@data-testid='run-row'][.//*[contains(text(),'live-run')]]",
+            ))
+            .await?;
+        row.find(Locator::Css("a")).await?.click().await?;
+
+        // On the run page, the loss chart's point count grows while the script runs.
+        let chart = "canvas[data-testid=chart][data-key=loss]";
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(chart))
+            .await?;
+        let mut counts: Vec<u64> = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(40);
+        while Instant::now() < deadline {
+            if let Some(n) = attr(&c, chart, "data-points")
+                .await
+                .and_then(|v| v.parse().ok())
+                && counts.last() != Some(&n)
+            {
+                counts.push(n);
+            }
+            if counts.last() == Some(&300) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let status = child.wait().expect("script ran");
+        assert!(status.success());
+        assert_eq!(
+            counts.last(),
+            Some(&300),
+            "chart never showed all 300 points: {counts:?}"
+        );
+        let growing = counts.iter().filter(|&&n| n > 0 && n < 300).count();
+        assert!(
+            growing >= 2,
+            "the chart did not grow live (counts seen: {counts:?})"
+        );
+        let marker = c.execute("return window.__trackline_e2e;", vec![]).await?;
+        assert_eq!(marker, json!(42), "the page was reloaded");
+        let ws = attr(&c, "[data-testid=ws-status]", "class").await;
+        let ws_text = c
+            .find(Locator::Css("[data-testid=ws-status]"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(ws_text.trim(), "live", "{ws:?}");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    if result.is_err()
+        && let Ok(png) = c.screenshot().await
+    {
+        let path = std::env::temp_dir().join("trackline-e2e-failure.png");
+        let _ = std::fs::write(&path, png);
+        eprintln!("screenshot of the failure: {}", path.display());
+    }
+    let _ = c.close().await;
+    result.expect("browser steps");
+}
+
+#[tokio::test]
+async fn deep_links_survive_a_reload() {
+    let root = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let mut w = RunWriter::create(root.path(), "deep", "r1");
+    w.log_rows(50, |s| (s as f64 * 0.5).to_string());
+    let d = Daemon::start(root.path());
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    let result = async {
+        c.goto(&d.url("/projects/deep/runs/r1")).await?;
+        let chart = "canvas[data-testid=chart][data-key=loss]";
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(chart))
+            .await?;
+        c.refresh().await?;
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(chart))
+            .await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while attr(&c, chart, "data-points").await.as_deref() != Some("50") {
+            assert!(
+                Instant::now() < deadline,
+                "chart did not load its 50 points"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let state = c
+            .find(Locator::Css("[data-testid=run-state]"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(state.trim(), "running");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = c.close().await;
+    result.expect("browser steps");
+}
