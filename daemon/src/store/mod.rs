@@ -343,3 +343,105 @@ pub fn local_hostname() -> Option<String> {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .filter(|s| !s.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::read_meta;
+
+    fn write_run(root: &std::path::Path, id: &str, rows: usize) -> (RunKey, PathBuf) {
+        let dir = root.join("p").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("run.json"),
+            format!(r#"{{"id": "{id}", "created_at": 1}}"#),
+        )
+        .unwrap();
+        let mut h = String::new();
+        for s in 0..rows {
+            h.push_str(&format!(
+                "{{\"_step\": {s}, \"_timestamp\": {s}, \"a\": {s}, \"b\": -{s}}}\n"
+            ));
+        }
+        std::fs::write(dir.join("history.jsonl"), h).unwrap();
+        (
+            RunKey {
+                project: "p".into(),
+                run: id.into(),
+            },
+            dir,
+        )
+    }
+
+    #[test]
+    fn cold_series_are_evicted_and_reloaded_on_demand() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::new(StoreSettings {
+            heartbeat_timeout: Duration::from_secs(60),
+            max_resident_points: 3_000,
+            hostname: None,
+        });
+        let mut runs = Vec::new();
+        for id in ["r1", "r2"] {
+            let (key, dir) = write_run(root.path(), id, 1_000);
+            let meta = read_meta(&key, &dir).unwrap();
+            runs.push(store.upsert(key, dir, meta, 2.0));
+        }
+        let resident = |r: &Arc<Run>| r.history.lock().resident_points();
+        store.ensure_loaded(&runs[0]).unwrap();
+        assert_eq!(resident(&runs[0]), 2_000);
+        // Loading the second run goes over the bound: the colder first run is dropped.
+        store.ensure_loaded(&runs[1]).unwrap();
+        assert_eq!(resident(&runs[1]), 2_000);
+        assert_eq!(resident(&runs[0]), 0);
+        assert!(!runs[0].history.lock().is_loaded());
+        // A subscribed run is never evicted, and an evicted one comes back whole.
+        runs[1].history.lock().subscribers = 1;
+        store.ensure_loaded(&runs[0]).unwrap();
+        assert_eq!(resident(&runs[0]), 2_000);
+        assert_eq!(resident(&runs[1]), 2_000);
+        let h = runs[0].history.lock();
+        let b = h.series_by_key("b").unwrap();
+        assert_eq!(b.values()[999], -999.0);
+        assert_eq!(b.steps()[999], 999.0);
+    }
+
+    #[test]
+    fn states_are_derived_from_heartbeat_and_pid() {
+        let store = Store::new(StoreSettings {
+            heartbeat_timeout: Duration::from_secs(60),
+            max_resident_points: 1_000,
+            hostname: Some("here".into()),
+        });
+        let meta = |host: &str, pid: u32, heartbeat: f64, reported: RunState| RunMeta {
+            info: RunInfo {
+                host: Some(host.into()),
+                pid: Some(pid),
+                heartbeat_at_secs: heartbeat,
+                ..RunInfo::default()
+            },
+            reported_state: reported,
+        };
+        let me = std::process::id();
+        assert_eq!(
+            store.derive_state(&meta("here", me, 100.0, RunState::Running), 120.0),
+            RunState::Running
+        );
+        assert_eq!(
+            store.derive_state(&meta("here", me, 100.0, RunState::Running), 200.0),
+            RunState::Crashed
+        );
+        assert_eq!(
+            store.derive_state(&meta("here", u32::MAX, 100.0, RunState::Running), 101.0),
+            RunState::Crashed
+        );
+        assert_eq!(
+            store.derive_state(&meta("else", u32::MAX, 100.0, RunState::Running), 101.0),
+            RunState::Running
+        );
+        assert_eq!(
+            store.derive_state(&meta("here", u32::MAX, 0.0, RunState::Finished), 1e9),
+            RunState::Finished
+        );
+    }
+}
