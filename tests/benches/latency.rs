@@ -1,0 +1,465 @@
+//! End-to-end latency benchmarks against a real daemon process (see docs/benchmarks.md):
+//!
+//! a. a line appended to `history.jsonl` → the WebSocket `points` delta carrying it;
+//! b. Python `trackline.log()` → that delta (client buffering and flush interval included).
+//!
+//! Run with `TRACKLINE_SKIP_WEB=1 cargo bench -p trackline-tests --bench latency`; add
+//! `-- --quick` (or set `TRACKLINE_BENCH_QUICK=1`) for fewer samples. Figures are printed next to
+//! their goals; nothing is asserted about timings, since machines are noisy.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark's report is its standard output"
+)]
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use trackline_shared::ServerMsg;
+
+/// The daemon binary, built by cargo for this package (the same one the end-to-end tests spawn).
+const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
+
+/// Goal: p99 of file append → WebSocket delta.
+const GOAL_APPEND_P99_MS: f64 = 20.0;
+/// Goal: p99 of Python `log()` → WebSocket delta.
+const GOAL_PYTHON_P99_MS: f64 = 200.0;
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn main() -> anyhow::Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick")
+        || std::env::var("TRACKLINE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let (appends, logs) = if quick { (100, 100) } else { (500, 300) };
+    println!(
+        "trackline latency benchmarks{} ({} CPUs available; daemon: {DAEMON})",
+        if quick { " [quick]" } else { "" },
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let total = Instant::now();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(append_to_delta(appends))?;
+    rt.block_on(python_to_delta(logs))?;
+    println!("\ntotal bench time {:.1} s", total.elapsed().as_secs_f64());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// a. File append → WebSocket delta
+
+async fn append_to_delta(appends: u64) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let root = tmp.path().join("trackline");
+    std::fs::create_dir_all(&root)?;
+    let daemon = Daemon::start(&root, &tmp.path().join("daemon.log"))?;
+    println!(
+        "\n== a. append to history.jsonl -> WebSocket points delta ({appends} appends, one line \
+         each, ~10 ms apart)"
+    );
+
+    // A run appears while the daemon watches: run.json first, then history.jsonl.
+    let run_dir = root.join("p").join("r");
+    std::fs::create_dir_all(&run_dir)?;
+    let created = unix_now();
+    write_atomic(
+        &run_dir.join("run.json"),
+        &format!(
+            r#"{{"format_version": 1, "id": "r", "name": "latency", "project": "p", "state": "running", "created_at": {created}, "heartbeat_at": {created}, "tags": []}}"#
+        ),
+    )?;
+    let mut history = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(run_dir.join("history.jsonl"))?;
+    history.write_all(row(0, created).as_bytes())?;
+
+    let mut ws = daemon.connect().await?;
+    subscribe_series(&mut ws, "p", "r", "loss").await?;
+    // The snapshot (or the first delta) carries step 0.
+    wait_for_step(&mut ws, 0, Duration::from_secs(10))
+        .await?
+        .context("step 0 never arrived")?;
+
+    let warmup = 5;
+    let mut latencies = Vec::with_capacity(appends as usize);
+    let mut lost = 0;
+    let period = Duration::from_millis(10);
+    let mut next = Instant::now() + period;
+    for step in 1..=appends + warmup {
+        tokio::time::sleep_until(next.into()).await;
+        next += period;
+        let line = row(step, unix_now());
+        let sent = Instant::now();
+        history.write_all(line.as_bytes())?; // one write(2) of one whole line
+        match wait_for_step(&mut ws, step, Duration::from_secs(2)).await? {
+            Some(_) if step <= warmup => {}
+            Some(_) => latencies.push(sent.elapsed()),
+            None => lost += 1,
+        }
+        if Instant::now() > next {
+            next = Instant::now() + period;
+        }
+    }
+    report(&latencies, lost, GOAL_APPEND_P99_MS);
+    daemon.check_alive()?;
+    Ok(())
+}
+
+/// A history row as the Python client formats it.
+fn row(step: u64, t: f64) -> String {
+    format!(
+        "{{\"_step\": {step}, \"_timestamp\": {t:.6}, \"_runtime\": {:.6}, \"loss\": {}}}\n",
+        step as f64 * 0.01,
+        1.0 / (1.0 + step as f64)
+    )
+}
+
+/// Reads messages until a `points` message covering `step` arrives; `None` on timeout.
+async fn wait_for_step(ws: &mut Ws, step: u64, timeout: Duration) -> anyhow::Result<Option<()>> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let msg = match tokio::time::timeout_at(deadline, next_msg(ws)).await {
+            Ok(msg) => msg?,
+            Err(_) => return Ok(None),
+        };
+        if let ServerMsg::Points { step: steps, .. } = msg
+            && steps.iter().any(|&s| s >= step as f64)
+        {
+            return Ok(Some(()));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// b. Python log() → WebSocket delta
+
+/// The Python side: waits for a line on stdin, then logs `n` rows 20 ms apart, printing the wall
+/// time of each `log()` call.
+const PY_SCRIPT: &str = r#"
+import sys, time
+import trackline
+n = int(sys.argv[2])
+run = trackline.init(project="p", dir=sys.argv[1])
+print("run", run.id, flush=True)
+sys.stdin.readline()
+for i in range(n):
+    t = time.time()
+    trackline.log({"loss": i})
+    print(i, repr(t), flush=True)
+    time.sleep(0.02)
+trackline.finish()
+print("done", flush=True)
+"#;
+
+async fn python_to_delta(logs: u64) -> anyhow::Result<()> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the tests crate lives in the workspace")?
+        .to_owned();
+    let pythonpath = workspace.join("python");
+    println!(
+        "\n== b. Python trackline.log() -> WebSocket points delta ({logs} calls, 20 ms apart)"
+    );
+    let probe = Command::new("python3")
+        .args(["-c", "import trackline"])
+        .env("PYTHONPATH", &pythonpath)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        println!(
+            "  skipped: python client not available (python3 cannot import trackline from {})",
+            pythonpath.display()
+        );
+        return Ok(());
+    }
+
+    // init(dir=X) writes under X/trackline: the daemon watches that root.
+    let tmp = tempfile::tempdir()?;
+    let root = tmp.path().join("trackline");
+    std::fs::create_dir_all(&root)?;
+    let daemon = Daemon::start(&root, &tmp.path().join("daemon.log"))?;
+    let default_interval = "client default (TRACKLINE_FLUSH_INTERVAL unset)";
+    for (label, interval) in [
+        (default_interval, None),
+        ("TRACKLINE_FLUSH_INTERVAL=0.05", Some("0.05")),
+    ] {
+        println!("  flush interval: {label}");
+        let latencies = python_run(&daemon, tmp.path(), &pythonpath, logs, interval).await?;
+        report(&latencies.0, latencies.1, GOAL_PYTHON_P99_MS);
+    }
+    daemon.check_alive()?;
+    Ok(())
+}
+
+/// Runs the script once; returns the latencies and how many logged steps never arrived.
+async fn python_run(
+    daemon: &Daemon,
+    dir: &Path,
+    pythonpath: &Path,
+    logs: u64,
+    flush_interval: Option<&str>,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let mut cmd = tokio::process::Command::new("python3");
+    cmd.arg("-c")
+        .arg(PY_SCRIPT)
+        .arg(dir)
+        .arg(logs.to_string())
+        .env("PYTHONPATH", pythonpath)
+        .env_remove("TRACKLINE_DIR")
+        .env_remove("TRACKLINE_FLUSH_INTERVAL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(interval) = flush_interval {
+        cmd.env("TRACKLINE_FLUSH_INTERVAL", interval);
+    }
+    let mut child = cmd.spawn().context("cannot start python3")?;
+    let mut stdin = child.stdin.take().context("no stdin")?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().context("no stdout")?).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .context("the Python script did not start within 30 s")??
+        .context("the Python script exited before init()")?;
+    let run_id = first
+        .strip_prefix("run ")
+        .with_context(|| format!("unexpected first line from the script: {first:?}"))?
+        .to_owned();
+
+    let mut ws = daemon.connect().await?;
+    subscribe_series(&mut ws, "p", &run_id, "loss").await?;
+    stdin.write_all(b"go\n").await?;
+    stdin.flush().await?;
+
+    // Both clocks are this machine's wall clock: the script prints time.time() before each
+    // log(), and a delta's arrival is stamped with SystemTime here.
+    let mut logged: HashMap<u64, f64> = HashMap::new();
+    let mut arrived: HashMap<u64, f64> = HashMap::new();
+    let mut script_done = false;
+    let mut deadline = tokio::time::Instant::now() + Duration::from_secs(30 + logs / 20);
+    while !(script_done && arrived.len() as u64 >= logs) {
+        tokio::select! {
+            line = lines.next_line(), if !script_done => match line? {
+                Some(line) if line == "done" => {
+                    script_done = true;
+                    // Whatever the last flush wrote arrives within moments; don't wait for more.
+                    deadline = deadline.min(tokio::time::Instant::now() + Duration::from_secs(3));
+                }
+                Some(line) => {
+                    let (step, t) = line.split_once(' ').context("bad line from the script")?;
+                    logged.insert(step.parse()?, t.parse()?);
+                }
+                None => {
+                    script_done = true;
+                    deadline = deadline.min(tokio::time::Instant::now() + Duration::from_secs(3));
+                }
+            },
+            msg = next_msg(&mut ws) => {
+                let now = unix_now();
+                if let ServerMsg::Points { step, .. } = msg? {
+                    for s in step {
+                        arrived.entry(s as u64).or_insert(now);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    let _ = child.wait().await;
+    let mut latencies = Vec::new();
+    let mut lost = 0;
+    for (step, t) in &logged {
+        match arrived.get(step) {
+            Some(a) => latencies.push(Duration::from_secs_f64((a - t).max(0.0))),
+            None => lost += 1,
+        }
+    }
+    if logged.len() as u64 != logs {
+        bail!("the script reported {} of {logs} log() calls", logged.len());
+    }
+    Ok((latencies, lost))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The daemon process and the WebSocket client
+
+/// A `trackline serve` process on a free port; killed when dropped.
+struct Daemon {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(dir: &Path, log: &Path) -> anyhow::Result<Daemon> {
+        let mut child = Command::new(DAEMON)
+            .arg("serve")
+            .arg("--dir")
+            .arg(dir)
+            .args(["--port", "0"])
+            .env("TRACKLINE_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log)?)
+            .spawn()
+            .with_context(|| format!("cannot start {DAEMON}"))?;
+        // The daemon prints one line, "trackline: serving <dir> at http://127.0.0.1:PORT/".
+        let stdout = child.stdout.take().context("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut daemon = Daemon {
+            child,
+            port: 0,
+            log: log.to_owned(),
+        };
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line?,
+            Err(_) => bail!(
+                "the daemon did not report its address; see {}",
+                daemon.log.display()
+            ),
+        };
+        daemon.port = line
+            .rsplit_once(':')
+            .and_then(|(_, rest)| rest.trim_end_matches('/').parse().ok())
+            .with_context(|| format!("no port in the daemon's line {line:?}"))?;
+        Ok(daemon)
+    }
+
+    async fn connect(&self) -> anyhow::Result<Ws> {
+        let url = format!("ws://127.0.0.1:{}/api/ws", self.port);
+        let (ws, _) = tokio_tungstenite::connect_async(&url)
+            .await
+            .with_context(|| format!("cannot connect to {url}"))?;
+        Ok(ws)
+    }
+
+    fn check_alive(mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "the daemon exited ({status}) during the benchmark; see {}",
+                self.log.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Subscribes to a series as id 1, retrying while the daemon has not discovered the run yet.
+async fn subscribe_series(ws: &mut Ws, project: &str, run: &str, key: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let request = serde_json::json!({
+        "type": "subscribe",
+        "id": 1,
+        "topic": {"kind": "series", "project": project, "run": run, "key": key, "from": 0},
+    })
+    .to_string();
+    loop {
+        ws.send(Message::Text(request.clone().into())).await?;
+        loop {
+            match next_msg(ws).await? {
+                ServerMsg::Subscribed { id: 1 } => return Ok(()),
+                ServerMsg::Error { message, .. } => {
+                    if Instant::now() > deadline {
+                        bail!("cannot subscribe to {project}/{run}/{key}: {message}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+async fn next_msg(ws: &mut Ws) -> anyhow::Result<ServerMsg> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => {
+                return serde_json::from_str(text.as_str())
+                    .with_context(|| format!("bad server message {text}"));
+            }
+            Some(Ok(Message::Close(frame))) => bail!("the daemon closed the WebSocket: {frame:?}"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("the WebSocket ended"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// Replaces a small JSON file the way clients must: temp file in the same folder, then rename.
+fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
+    let name = path.file_name().context("a file path")?.to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp-bench"));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn report(latencies: &[Duration], lost: usize, goal_p99_ms: f64) {
+    if latencies.is_empty() {
+        println!("  no samples ({lost} lost)");
+        return;
+    }
+    let mut sorted = latencies.to_vec();
+    sorted.sort();
+    let pct = |p: f64| {
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
+    };
+    let mean = sorted.iter().map(Duration::as_secs_f64).sum::<f64>() / sorted.len() as f64 * 1e3;
+    let p99 = pct(99.0);
+    println!(
+        "  {} samples{}: p50 {:.2} ms, mean {mean:.2} ms, p90 {:.2} ms, p99 {p99:.2} ms, max {:.2} ms",
+        sorted.len(),
+        if lost > 0 {
+            format!(" ({lost} never arrived)")
+        } else {
+            String::new()
+        },
+        pct(50.0),
+        pct(90.0),
+        pct(100.0),
+    );
+    println!(
+        "  goal p99 <= {goal_p99_ms:.0} ms: {:.2}x the goal ({})",
+        p99 / goal_p99_ms,
+        if p99 <= goal_p99_ms && lost == 0 {
+            "meets it"
+        } else {
+            "MISSES it"
+        }
+    );
+}
