@@ -49,7 +49,7 @@ pub fn App() -> impl IntoView {
                 <a class="brand" href=browser::href("/")>
                     "Trackline"
                 </a>
-                <nav class="crumbs"></nav>
+                <span class="spacer"></span>
                 <span
                     class=move || format!("ws-status {}", status.get().as_str())
                     data-testid="ws-status"

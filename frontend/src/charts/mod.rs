@@ -438,14 +438,17 @@ fn y_ticks(l: &Layout) -> Vec<Tick> {
 pub struct Readout {
     /// `step 120` or `step 120–180` for a column that covers several steps.
     pub x: String,
-    /// The value (`0.231`, `NaN`, `+Inf`), or last/min/max for a column of several points.
+    /// The value (`0.231`, `NaN`, `+Inf`); the last one for a column of several points.
     pub value: String,
     /// Whether `value` itself names a non-finite value (shown in red).
     pub value_bad: bool,
-    /// Non-finite values in the column, e.g. `NaN` or `2 non-finite (+Inf, NaN)`; empty if none.
+    /// For a column of several points: `min … max · N pts`; empty otherwise.
+    pub detail: String,
+    /// Non-finite values in the column besides `value`, e.g. `2 non-finite (+Inf, NaN)`; empty if none.
     pub bad: String,
 }
 
+/// The read-out of the column under the pointer.
 pub fn readout(c: &PxColumn, x_name: &str) -> Readout {
     use trackline_shared::num::display;
     let x = if c.x_first == c.x_last || c.count == 1 {
@@ -453,21 +456,20 @@ pub fn readout(c: &PxColumn, x_name: &str) -> Readout {
     } else {
         format!("{x_name} {}–{}", display(c.x_first), display(c.x_last))
     };
-    let value = if c.count == 1 {
-        display(c.last)
-    } else {
-        let mut v = format!("last {}", display(c.last));
+    let detail = if c.count > 1 {
         match (c.min, c.max) {
             (Some(lo), Some(hi)) if lo != hi => {
-                v.push_str(&format!(" · min {} · max {}", display(lo), display(hi)))
+                format!("{} … {} · {} pts", display(lo), display(hi), c.count)
             }
-            _ => {}
+            _ => format!("{} pts", c.count),
         }
-        v.push_str(&format!(" · {} pts", c.count));
-        v
+    } else {
+        String::new()
     };
-    let bad = if c.nonfinite == 0 || (c.count == 1 && !c.last.is_finite()) {
-        // A single non-finite point already reads NaN/+Inf/-Inf in `value`.
+    let value_bad = !c.last.is_finite();
+    // Non-finite points other than the one `value` already names.
+    let others = c.nonfinite - u64::from(value_bad);
+    let bad = if others == 0 {
         String::new()
     } else {
         let mut kinds = Vec::new();
@@ -480,20 +482,30 @@ pub fn readout(c: &PxColumn, x_name: &str) -> Readout {
         if c.has_neg_inf {
             kinds.push("-Inf");
         }
-        if c.nonfinite == 1 && kinds.len() == 1 {
-            kinds[0].to_string()
-        } else if kinds.is_empty() {
+        if kinds.is_empty() || value_bad {
             format!("{} non-finite", c.nonfinite)
         } else {
             format!("{} non-finite ({})", c.nonfinite, kinds.join(", "))
         }
     };
-    let value_bad = c.count == 1 && !c.last.is_finite();
     Readout {
         x,
-        value,
+        value: display(c.last),
         value_bad,
+        detail,
         bad,
+    }
+}
+
+/// The read-out of the newest point (shown while the pointer is elsewhere).
+pub fn latest_readout(c: &PxColumn, x_name: &str) -> Readout {
+    use trackline_shared::num::display;
+    Readout {
+        x: format!("{x_name} {}", display(c.x_last)),
+        value: display(c.last),
+        value_bad: !c.last.is_finite(),
+        detail: String::new(),
+        bad: String::new(),
     }
 }
 

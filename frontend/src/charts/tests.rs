@@ -153,8 +153,7 @@ fn nonfinite_points_are_marked_and_not_joined() {
         Readout {
             x: "step 4".into(),
             value: "2".into(),
-            value_bad: false,
-            bad: String::new()
+            ..Default::default()
         }
     );
 }
@@ -173,8 +172,14 @@ fn readout_of_a_wide_column() {
     assert_eq!(l.columns.len(), 1);
     let r = readout(&l.columns[0], "step");
     assert_eq!(r.x, "step 0–4");
-    assert_eq!(r.value, "last 0.5 · min -2 · max 5 · 5 pts");
+    assert_eq!(r.value, "0.5");
+    assert_eq!(r.detail, "-2 … 5 · 5 pts");
     assert_eq!(r.bad, "1 non-finite");
+    let latest = latest_readout(&l.columns[0], "step");
+    assert_eq!(
+        (latest.x.as_str(), latest.value.as_str()),
+        ("step 4", "0.5")
+    );
     assert_eq!(l.markers.len(), 1);
 }
 

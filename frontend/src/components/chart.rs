@@ -103,7 +103,10 @@ impl ChartCtx {
         };
         let layout = self.data.with_value(|d| charts::layout(d, w, h, true));
         charts::canvas::draw(&ctx, &layout, dpr);
-        let latest = layout.columns.last().map(|c| charts::readout(c, "step"));
+        let latest = layout
+            .columns
+            .last()
+            .map(|c| charts::latest_readout(c, "step"));
         self.latest.set(latest);
         self.layout.set_value(Some(layout));
     }
@@ -339,12 +342,15 @@ pub fn Chart(project: String, run: String, key: String) -> impl IntoView {
     };
     let readout = move || {
         let r = hover.get().map(|(_, r)| r).or_else(|| c.latest.get())?;
+        let detail = (!r.detail.is_empty())
+            .then(|| view! { " " <span class="detail">{r.detail.clone()}</span> });
         let bad =
             (!r.bad.is_empty()).then(|| view! { " · " <span class="bad">{r.bad.clone()}</span> });
         Some(view! {
             {r.x}
             " · "
-            <span class:bad=r.value_bad>{r.value}</span>
+            <span class:bad=r.value_bad data-testid="chart-value">{r.value}</span>
+            {detail}
             {bad}
         })
     };

@@ -262,13 +262,33 @@ fn RunsView(project: String) -> impl IntoView {
                             {header("Runtime".into(), SortCol::Runtime, "num")}
                             {move || {
                                 let (config, summary) = columns.get();
+                                // Right-align the headers of columns whose values are numbers.
+                                let numeric = |cfg: bool, k: &str| {
+                                    runs.with_untracked(|l| {
+                                        let (mut num, mut all) = (0, 0);
+                                        for r in l {
+                                            let m = if cfg { &r.config } else { &r.summary };
+                                            if let Some(v) = util::lookup(m, k) {
+                                                all += 1;
+                                                num += usize::from(util::is_numeric(v));
+                                            }
+                                        }
+                                        num * 2 > all
+                                    })
+                                };
                                 let c = config
                                     .into_iter()
-                                    .map(|k| header(k.clone(), SortCol::Config(k), "group-config"))
+                                    .map(|k| {
+                                        let class = if numeric(true, &k) { "group-config num" } else { "group-config" };
+                                        header(k.clone(), SortCol::Config(k), class)
+                                    })
                                     .collect_view();
                                 let s = summary
                                     .into_iter()
-                                    .map(|k| header(k.clone(), SortCol::Summary(k), "group-summary"))
+                                    .map(|k| {
+                                        let class = if numeric(false, &k) { "group-summary num" } else { "group-summary" };
+                                        header(k.clone(), SortCol::Summary(k), class)
+                                    })
                                     .collect_view();
                                 (c, s)
                             }}
