@@ -72,6 +72,7 @@ pub fn ProjectsPage() -> impl IntoView {
                                 <th class="num">"Runs"</th>
                                 <th class="num">"Running"</th>
                                 <th>"Last activity"</th>
+                                <th class="fill"></th>
                             </tr>
                         </thead>
                         <tbody>
@@ -99,6 +100,7 @@ pub fn ProjectsPage() -> impl IntoView {
                                             <td title=local_datetime(p.last_activity_secs)>
                                                 {move || util::ago(clock.0.get(), last)}
                                             </td>
+                                            <td class="fill"></td>
                                         </tr>
                                     }
                                 })

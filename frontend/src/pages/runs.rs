@@ -44,6 +44,25 @@ pub fn upsert(list: &mut Vec<RunInfo>, runs: Vec<RunInfo>) {
     }
 }
 
+/// A live change to the runs list.
+#[derive(Clone, Debug)]
+pub enum Change {
+    Upsert(Vec<RunInfo>),
+    Remove(String),
+}
+
+const BATCH: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Applies changes in the order they came.
+pub fn apply(list: &mut Vec<RunInfo>, changes: Vec<Change>) {
+    for c in changes {
+        match c {
+            Change::Upsert(runs) => upsert(list, runs),
+            Change::Remove(id) => list.retain(|r| r.id != id),
+        }
+    }
+}
+
 fn state_rank(s: RunState) -> u8 {
     match s {
         RunState::Running => 0,
@@ -116,6 +135,28 @@ fn RunsView(project: String) -> impl IntoView {
     let sort = RwSignal::new((SortCol::Created, false));
     let clock = expect_context::<Clock>();
 
+    // Live changes are applied in batches (at most ten a second), so a project with many running
+    // runs heartbeating does not re-sort the table for every message.
+    let pending = StoredValue::new(Vec::<Change>::new());
+    let queue = move |c: Change| {
+        if pending.is_disposed() {
+            return;
+        }
+        let first = pending.with_value(Vec::is_empty);
+        pending.update_value(|p| p.push(c));
+        if first {
+            set_timeout(
+                move || {
+                    let Some(changes) = pending.try_update_value(std::mem::take) else {
+                        return;
+                    };
+                    runs.try_update(|l| apply(l, changes));
+                },
+                BATCH,
+            );
+        }
+    };
+
     {
         let project = project.clone();
         let owner = Owner::current();
@@ -149,15 +190,13 @@ fn RunsView(project: String) -> impl IntoView {
                     },
                     move |msg| match msg {
                         ServerMsg::Runs { runs: changed, .. } => {
-                            runs.try_update(|l| upsert(l, changed));
+                            queue(Change::Upsert(changed));
                             if loaded.get_untracked() {
                                 error.try_set(None);
                             }
                             live_error.try_set(None);
                         }
-                        ServerMsg::RunRemoved { run, .. } => {
-                            runs.try_update(|l| l.retain(|r| r.id != run));
-                        }
+                        ServerMsg::RunRemoved { run, .. } => queue(Change::Remove(run)),
                         ServerMsg::Error { message, .. } => {
                             live_error.try_set(Some(format!("Live updates failed: {message}")));
                         }
@@ -235,6 +274,7 @@ fn RunsView(project: String) -> impl IntoView {
                 <td class="num">{move || util::duration(util::live_runtime(&r_for_runtime, clock.0.get()))}</td>
                 {move || columns.get().0.iter().map(|k| cell(&config, k)).collect_view()}
                 {move || columns.get().1.iter().map(|k| cell(&summary, k)).collect_view()}
+                <td class="fill"></td>
             </tr>
         }
     };
@@ -292,6 +332,7 @@ fn RunsView(project: String) -> impl IntoView {
                                     .collect_view();
                                 (c, s)
                             }}
+                            <th class="fill"></th>
                         </tr>
                     </thead>
                     <tbody>
@@ -354,6 +395,22 @@ mod tests {
         );
         upsert(&mut l, vec![run("a", 5, 7.0)]);
         assert_eq!(l[0].created_at_secs, 7.0);
+    }
+
+    #[test]
+    fn changes_apply_in_order() {
+        let mut l = vec![run("a", 1, 1.0)];
+        apply(
+            &mut l,
+            vec![
+                Change::Remove("a".into()),
+                Change::Upsert(vec![run("a", 2, 2.0)]),
+                Change::Upsert(vec![run("b", 3, 3.0)]),
+                Change::Remove("b".into()),
+            ],
+        );
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].version, 2);
     }
 
     #[test]
