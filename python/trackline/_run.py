@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from . import _writer
+from . import _meta, _writer
 from ._config import Config, as_mapping
 from ._errors import warn
 from ._files import atomic_write_json, read_json, repair_history
@@ -83,6 +83,7 @@ class Run:
             "pid": self._pid,
             "client": client,
         }
+        self._meta.update(_meta.collect())  # os, python, git
         self._write_meta()  # run.json first: a folder without it is not a run
 
         old_config = read_json(self._path("config.json"), {}) if resumed else {}
