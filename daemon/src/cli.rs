@@ -23,6 +23,20 @@ struct Cli {
 enum Command {
     /// Index run directories and serve the dashboard, REST API and live WebSocket.
     Serve(ServeArgs),
+    /// Upload runs written offline to a daemon (safe to run again: sends only what is missing).
+    Sync(SyncArgs),
+}
+
+#[derive(Parser, Debug)]
+struct SyncArgs {
+    /// A data directory, a project folder, or one run folder.
+    dir: PathBuf,
+    /// The daemon to upload to.
+    #[arg(long, env = "TRACKLINE_URL", default_value = "http://127.0.0.1:8765")]
+    url: String,
+    /// The daemon's write token (its `<dir>/.trackline/api_key`).
+    #[arg(long, env = "TRACKLINE_API_KEY", hide_env_values = true)]
+    api_key: String,
 }
 
 #[derive(Parser, Debug)]
@@ -67,6 +81,7 @@ pub fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Sync(args) => sync(args),
     }
 }
 
@@ -110,6 +125,37 @@ fn serve(args: ServeArgs) -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn sync(args: SyncArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut progress = std::io::stderr();
+    match runtime.block_on(crate::sync::sync(
+        &args.dir,
+        &args.url,
+        &args.api_key,
+        &mut progress,
+    )) {
+        Ok(report) => {
+            let mut out = std::io::stdout();
+            let _ = writeln!(
+                out,
+                "trackline: synced {} run(s), uploaded {} bytes",
+                report.runs, report.bytes_uploaded
+            );
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::FAILURE

@@ -14,6 +14,8 @@ pub enum Error {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("a valid write token is required (Authorization: Bearer <token from {0}>)")]
+    Unauthorized(String),
     #[error("host '{0}' is not allowed; start the daemon with --allow-host {0} to serve it")]
     ForbiddenHost(String),
     #[error("origin '{0}' may not open a WebSocket to this daemon")]
@@ -41,6 +43,7 @@ impl Error {
         match self {
             Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::ForbiddenHost(_) => (StatusCode::FORBIDDEN, "forbidden_host"),
             Error::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, "forbidden_origin"),
             Error::Io { .. } | Error::Sqlite(_) | Error::Internal(_) => {

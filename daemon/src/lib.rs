@@ -8,6 +8,7 @@
 //! [`cli`] is the command line.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -17,6 +18,7 @@ pub mod push;
 pub mod query;
 pub mod server;
 pub mod store;
+pub mod sync;
 pub mod util;
 
 pub use config::Config;

@@ -2,6 +2,7 @@
 //! and shuts them down in order.
 
 use crate::api::{self, AppState, security};
+use crate::auth::WriteToken;
 use crate::config::Config;
 use crate::ingest::{Ingest, watch};
 use crate::store::index::Index;
@@ -23,6 +24,7 @@ pub struct Server {
     listener: TcpListener,
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    token: WriteToken,
 }
 
 impl Server {
@@ -37,6 +39,8 @@ impl Server {
         let index_path = config.state_dir().join("index.sqlite");
         let index = Index::open(&index_path)
             .with_context(|| format!("cannot open the index database {}", index_path.display()))?;
+        let token = WriteToken::load_or_create(&config.state_dir())
+            .context("cannot create the write token")?;
         let store = Arc::new(Store::new(StoreSettings {
             heartbeat_timeout: config.heartbeat_timeout,
             max_resident_points: config.max_resident_points,
@@ -75,6 +79,7 @@ impl Server {
             listener,
             stop,
             threads,
+            token,
         })
     }
 
@@ -92,6 +97,11 @@ impl Server {
         self.config.dir.clone()
     }
 
+    /// Where the write token for remote clients is stored.
+    pub fn token_path(&self) -> &Path {
+        &self.token.path
+    }
+
     pub fn store(&self) -> Arc<Store> {
         self.store.clone()
     }
@@ -101,12 +111,16 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let addr = self.local_addr();
         let state = AppState {
             store: self.store.clone(),
             security: Arc::new(security::Policy::new(&self.config.allowed_hosts)),
             ws_queue: self.config.ws_queue,
             ws_send_timeout: self.config.ws_send_timeout,
             shutdown: tokio_util::sync::CancellationToken::new(),
+            token: Arc::new(self.token),
+            store_dir: self.config.dir.clone(),
+            ingest_lock: Arc::default(),
         };
         let token = state.shutdown.clone();
         let shutdown = async move {
@@ -115,7 +129,7 @@ impl Server {
             token.cancel();
         };
         let app = api::app(state);
-        tracing::info!(addr = %self.local_addr(), "serving");
+        tracing::info!(addr = %addr, "serving");
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;

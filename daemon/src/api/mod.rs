@@ -4,6 +4,7 @@
 mod assets;
 mod extract;
 mod files;
+mod ingest;
 mod runs;
 pub mod security;
 mod ws;
@@ -29,6 +30,12 @@ pub struct AppState {
     pub ws_send_timeout: std::time::Duration,
     /// Cancelled when the server shuts down; long-lived connections end on it.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Remote clients must present this to write.
+    pub token: Arc<crate::auth::WriteToken>,
+    /// The data directory remote batches are written into.
+    pub store_dir: std::path::PathBuf,
+    /// Serialises remote batch writes (offset checks must not interleave).
+    pub ingest_lock: Arc<parking_lot::Mutex<()>>,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -44,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/projects/{project}/series", get(runs::series))
         .route("/ws", get(ws::upgrade))
+        .route("/ingest/v1/batch", axum::routing::post(ingest::batch))
         .fallback(|| async { Error::NotFound("no such API endpoint".into()) });
     Router::new()
         .nest("/api", api)

@@ -4,6 +4,7 @@
 
 pub mod history;
 pub mod meta;
+pub mod remote;
 pub mod watch;
 
 use crate::error::{Error, Result};

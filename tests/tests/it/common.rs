@@ -269,3 +269,19 @@ pub fn series_topic(project: &str, run: &str, key: &str, from: u64) -> Topic {
         from,
     }
 }
+
+/// A child process that is killed and reaped when dropped (also on a failed assertion).
+pub struct Proc(pub Child);
+
+impl Proc {
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.0.wait().expect("wait for the child")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

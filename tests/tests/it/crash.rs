@@ -50,7 +50,7 @@ for i in range(100000):
     trackline.log({"loss": 1.0 / (i + 1)})
     time.sleep(0.0005)
 "#;
-    let mut child = python(root.path()).args(["-c", script]).spawn().unwrap();
+    let mut child = Proc(python(root.path()).args(["-c", script]).spawn().unwrap());
     // Let it log and flush for a while, then kill it without warning.
     let deadline = Instant::now() + Duration::from_secs(20);
     let history = loop {
@@ -66,8 +66,8 @@ for i in range(100000):
         assert!(Instant::now() < deadline, "the script never flushed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.wait();
 
     let steps = flushed_steps(&history);
     let run_id = history

@@ -6,5 +6,6 @@ mod common;
 mod browser;
 mod crash;
 mod python;
+mod remote;
 mod rest;
 mod ws;

@@ -1,0 +1,44 @@
+//! `POST /api/ingest/v1/batch`: remote clients stream runs through the daemon (docs/api.md).
+
+use super::AppState;
+use crate::error::{Error, Result, error_response};
+use crate::ingest::meta::parse_lenient;
+use crate::ingest::remote::{self, Applied, Batch};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+pub async fn batch(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    s.token.check(&headers)?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| Error::BadRequest("the body is not UTF-8".into()))?;
+    let value = parse_lenient(text).map_err(|e| Error::BadRequest(format!("invalid JSON: {e}")))?;
+    let batch: Batch = serde_json::from_value(value)
+        .map_err(|e| Error::BadRequest(format!("not a batch: {e}")))?;
+    remote::validate(&batch)?;
+    let (root, lock) = (s.store_dir.clone(), s.ingest_lock.clone());
+    let applied = super::blocking(move || {
+        let _guard = lock.lock();
+        remote::apply(&root, &batch)
+    })
+    .await?;
+    Ok(match applied {
+        Applied::Ok(lengths) => Json(json!({"ok": true, "lengths": lengths})).into_response(),
+        Applied::Conflict(lengths) => {
+            let mut resp = error_response(
+                StatusCode::CONFLICT,
+                "offset_mismatch",
+                "a file's length does not match the batch's offset; resend from `lengths`".into(),
+            );
+            let body = json!({
+                "error": {"code": "offset_mismatch", "message": "a file's length does not match the batch's offset; resend from `lengths`"},
+                "lengths": lengths,
+            });
+            *resp.body_mut() = axum::body::Body::from(body.to_string());
+            resp
+        }
+    })
+}

@@ -1,0 +1,108 @@
+//! The write token that remote clients present (`Authorization: Bearer …`): created once, stored
+//! 0600 in the daemon's state directory, compared in constant time.
+
+use crate::error::{Error, Result};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const TOKEN_FILE: &str = "api_key";
+
+/// The token and where it lives.
+#[derive(Clone)]
+pub struct WriteToken {
+    token: String,
+    pub path: PathBuf,
+}
+
+impl std::fmt::Debug for WriteToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteToken")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WriteToken {
+    /// Reads the token from `state_dir`, creating it (0600) on first use.
+    pub fn load_or_create(state_dir: &Path) -> Result<WriteToken> {
+        let path = state_dir.join(TOKEN_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(t) if !t.trim().is_empty() => {
+                return Ok(WriteToken {
+                    token: t.trim().to_owned(),
+                    path,
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&path, e)),
+        }
+        std::fs::create_dir_all(state_dir).map_err(|e| Error::io(state_dir, e))?;
+        let mut bytes = [0u8; 24];
+        getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let token = format!("tl_{token}");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&path).map_err(|e| Error::io(&path, e))?;
+        f.write_all(token.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(WriteToken { token, path })
+    }
+
+    /// Accepts a request that carries this token.
+    pub fn check(&self, headers: &HeaderMap) -> Result<()> {
+        let given = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if constant_time_eq(given.trim().as_bytes(), self.token.as_bytes()) {
+            Ok(())
+        } else {
+            Err(Error::Unauthorized(self.path.display().to_string()))
+        }
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_created_private_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let t1 = WriteToken::load_or_create(dir.path()).unwrap();
+        let t2 = WriteToken::load_or_create(dir.path()).unwrap();
+        assert_eq!(t1.token(), t2.token());
+        assert!(t1.token().len() > 40);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&t1.path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let mut h = HeaderMap::new();
+        assert!(t1.check(&h).is_err());
+        h.insert(AUTHORIZATION, "Bearer wrong".parse().unwrap());
+        assert!(t1.check(&h).is_err());
+        h.insert(
+            AUTHORIZATION,
+            format!("Bearer {}", t1.token()).parse().unwrap(),
+        );
+        assert!(t1.check(&h).is_ok());
+    }
+}

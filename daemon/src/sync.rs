@@ -1,0 +1,269 @@
+//! `trackline sync DIR`: uploads runs written offline to a daemon as remote-ingest batches.
+//!
+//! Resumable and idempotent: it first asks the daemon how much of each file it has (an empty
+//! append at offset 0 answers with the daemon's lengths) and sends only the rest, so running it
+//! twice uploads once.
+
+use crate::ingest::meta::{self, CONFIG_FILE, RUN_FILE, SUMMARY_FILE};
+use crate::ingest::remote::{APPENDABLE, Append, Batch};
+use anyhow::{Context, bail};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Largest chunk of file data per batch (the request body cap is 1 MiB; JSON escaping adds some).
+const CHUNK_BYTES: usize = 512 * 1024;
+
+/// What a sync did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub runs: usize,
+    pub bytes_uploaded: u64,
+}
+
+/// A run folder to upload.
+#[derive(Debug, Clone)]
+struct LocalRun {
+    project: String,
+    run: String,
+    dir: PathBuf,
+}
+
+pub async fn sync(
+    dir: &Path,
+    url: &str,
+    token: &str,
+    progress: &mut dyn Write,
+) -> anyhow::Result<Report> {
+    let runs = find_runs(dir)?;
+    if runs.is_empty() {
+        bail!("no run folders (with a run.json) under {}", dir.display());
+    }
+    let endpoint = format!("{}/api/ingest/v1/batch", url.trim_end_matches('/'));
+    let client = reqwest::Client::new();
+    let mut report = Report::default();
+    for (i, r) in runs.iter().enumerate() {
+        let label = format!("[{}/{}] {}/{}", i + 1, runs.len(), r.project, r.run);
+        let sent = sync_run(&client, &endpoint, token, r, &label, progress)
+            .await
+            .with_context(|| format!("syncing {}", r.dir.display()))?;
+        report.runs += 1;
+        report.bytes_uploaded += sent;
+    }
+    Ok(report)
+}
+
+async fn sync_run(
+    client: &reqwest::Client,
+    endpoint: &str,
+    token: &str,
+    r: &LocalRun,
+    label: &str,
+    progress: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let mut probe = Batch {
+        project: r.project.clone(),
+        run: r.run.clone(),
+        ..Batch::default()
+    };
+    for name in APPENDABLE {
+        probe.append.insert(
+            name.into(),
+            Append {
+                offset: 0,
+                data: String::new(),
+            },
+        );
+    }
+    let mut remote = post(client, endpoint, token, &probe).await?;
+
+    // What to send: each file's complete part (whole lines for *.jsonl) beyond the daemon's length.
+    let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+    for name in APPENDABLE {
+        let bytes = match std::fs::read(r.dir.join(name)) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading {name}")),
+        };
+        let complete = if name.ends_with(".jsonl") {
+            bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+        } else {
+            bytes.len()
+        };
+        let have = remote.get(name).copied().unwrap_or(0) as usize;
+        if have > complete {
+            bail!("the daemon has more of {name} ({have} bytes) than this copy ({complete})");
+        }
+        files.push((name, bytes[..complete].to_vec()));
+    }
+    let total: u64 = files
+        .iter()
+        .map(|(n, b)| (b.len() as u64).saturating_sub(remote.get(*n).copied().unwrap_or(0)))
+        .sum();
+    let mut sent = 0u64;
+    for (name, bytes) in &files {
+        loop {
+            let at = remote.get(*name).copied().unwrap_or(0) as usize;
+            if at >= bytes.len() {
+                break;
+            }
+            let end = chunk_end(bytes, at, name.ends_with(".jsonl"));
+            let data = String::from_utf8_lossy(&bytes[at..end]).into_owned();
+            let mut batch = Batch {
+                project: r.project.clone(),
+                run: r.run.clone(),
+                ..Batch::default()
+            };
+            batch.append.insert(
+                (*name).into(),
+                Append {
+                    offset: at as u64,
+                    data,
+                },
+            );
+            remote = post(client, endpoint, token, &batch).await?;
+            sent += (end - at) as u64;
+            draw(progress, label, sent, total);
+        }
+    }
+    // The small files last: run.json says "finished" only once the data is there.
+    let mut batch = Batch {
+        project: r.project.clone(),
+        run: r.run.clone(),
+        ..Batch::default()
+    };
+    for name in [CONFIG_FILE, SUMMARY_FILE, RUN_FILE] {
+        let path = r.dir.join(name);
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {name}"))?;
+            let value =
+                meta::parse_lenient(&text).with_context(|| format!("{name} is not JSON"))?;
+            batch.files.insert(name.into(), value);
+        }
+    }
+    post(client, endpoint, token, &batch).await?;
+    draw(progress, label, total, total);
+    let _ = writeln!(progress);
+    Ok(sent)
+}
+
+/// End of a chunk starting at `at`: at most [`CHUNK_BYTES`], cut after a newline for line files.
+fn chunk_end(bytes: &[u8], at: usize, lines: bool) -> usize {
+    let max = (at + CHUNK_BYTES).min(bytes.len());
+    if !lines || max == bytes.len() {
+        return max;
+    }
+    match bytes[at..max].iter().rposition(|&b| b == b'\n') {
+        Some(i) => at + i + 1,
+        // One line longer than a chunk: send it whole.
+        None => bytes[max..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| max + i + 1),
+    }
+}
+
+/// Posts a batch; answers the daemon's file lengths (also on an offset conflict, to resume from).
+async fn post(
+    client: &reqwest::Client,
+    endpoint: &str,
+    token: &str,
+    batch: &Batch,
+) -> anyhow::Result<BTreeMap<String, u64>> {
+    let resp = client
+        .post(endpoint)
+        .bearer_auth(token)
+        .json(batch)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {endpoint}"))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    if status.is_success() || status.as_u16() == 409 {
+        let lengths = body["lengths"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Ok(lengths);
+    }
+    let message = body["error"]["message"].as_str().unwrap_or("no details");
+    bail!("the daemon refused a batch ({status}): {message}")
+}
+
+fn draw(out: &mut dyn Write, label: &str, done: u64, total: u64) {
+    let frac = if total == 0 {
+        1.0
+    } else {
+        done as f64 / total as f64
+    };
+    let filled = (frac * 30.0).round() as usize;
+    let _ = write!(
+        out,
+        "\r{label} [{}{}] {:>3.0}% {:.1}/{:.1} MB",
+        "#".repeat(filled),
+        " ".repeat(30 - filled.min(30)),
+        frac * 100.0,
+        done as f64 / 1e6,
+        total as f64 / 1e6
+    );
+    let _ = out.flush();
+}
+
+/// `dir` may be a run folder, a project folder, or a data directory.
+fn find_runs(dir: &Path) -> anyhow::Result<Vec<LocalRun>> {
+    let run_of = |project: &str, dir: &Path| -> anyhow::Result<Option<LocalRun>> {
+        let Some(file) = meta::read_run_file(dir)? else {
+            return Ok(None);
+        };
+        let project = file.project.clone().unwrap_or_else(|| project.to_owned());
+        Ok(Some(LocalRun {
+            project,
+            run: file.id,
+            dir: dir.to_owned(),
+        }))
+    };
+    let name = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let parent_name = dir.parent().map(name).unwrap_or_default();
+    if let Some(r) = run_of(&parent_name, dir)? {
+        return Ok(vec![r]);
+    }
+    let mut out = Vec::new();
+    for level1 in sorted_subdirs(dir)? {
+        if let Some(r) = run_of(&name(dir), &level1)? {
+            out.push(r);
+            continue;
+        }
+        for level2 in sorted_subdirs(&level1)? {
+            if let Some(r) = run_of(&name(&level1), &level2)? {
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn sorted_subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or(".")
+                .starts_with('.')
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}

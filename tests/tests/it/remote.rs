@@ -1,0 +1,136 @@
+//! Remote ingest over a real socket: token, idempotent offset-based batches, and `trackline sync`
+//! run twice uploading once.
+
+use crate::common::*;
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::Duration;
+
+fn token(daemon_dir: &std::path::Path) -> String {
+    std::fs::read_to_string(daemon_dir.join(".trackline/api_key"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+async fn post(d: &Daemon, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(d.url("/api/ingest/v1/batch"))
+        .json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn batches_need_the_token_and_are_idempotent() {
+    let root = tempfile::tempdir().unwrap();
+    let d = Daemon::start(root.path());
+    let t = token(root.path());
+    let run_json = json!({"format_version": 1, "id": "rem1", "name": "remote", "project": "rp",
+        "state": "running", "created_at": now_secs(), "heartbeat_at": now_secs()});
+    let batch = |offset: u64, data: &str| {
+        json!({"project": "rp", "run": "rem1", "files": {"run.json": run_json},
+               "append": {"history.jsonl": {"offset": offset, "data": data}}})
+    };
+    let (status, body) = post(&d, None, &batch(0, "{\"_step\": 0, \"loss\": 1}\n")).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let (status, _) = post(&d, Some("tl_wrong"), &batch(0, "x\n")).await;
+    assert_eq!(status, 401);
+
+    let first = "{\"_step\": 0, \"loss\": 1}\n{\"_step\": 1, \"loss\": NaN}\n";
+    let (status, body) = post(&d, Some(&t), &batch(0, first)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["lengths"]["history.jsonl"], first.len());
+    // The same batch again (its answer was lost, say): nothing is duplicated.
+    let (status, _) = post(&d, Some(&t), &batch(0, first)).await;
+    assert_eq!(status, 200);
+    // A batch from the wrong offset is a conflict that says where to resume.
+    let (status, body) = post(&d, Some(&t), &batch(5, "{\"_step\": 9}\n")).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "offset_mismatch");
+    assert_eq!(body["lengths"]["history.jsonl"], first.len());
+    let (status, body) = post(&d, Some(&t), &json!({"project": "rp", "run": "../x"})).await;
+    assert_eq!(status, 400, "{body}");
+
+    let keys = d
+        .wait_for(
+            "/api/projects/rp/runs/rem1/keys",
+            Duration::from_secs(10),
+            |k| k[0]["points"] == 2,
+        )
+        .await;
+    assert_eq!(keys[0]["key"], "loss");
+    let written = std::fs::read_to_string(root.path().join("rp/rem1/history.jsonl")).unwrap();
+    assert_eq!(written, first);
+}
+
+#[tokio::test]
+async fn sync_uploads_offline_runs_once() {
+    let offline = tempfile::tempdir().unwrap();
+    let served = tempfile::tempdir().unwrap();
+    let mut w = RunWriter::create(offline.path(), "off", "o1");
+    w.log_rows(20_000, |s| format!("{}", s as f64 / 7.0));
+    w.set("state", "finished".into());
+    let mut w2 = RunWriter::create(offline.path(), "off", "o2");
+    w2.log_rows(10, |s| s.to_string());
+    let d = Daemon::start(served.path());
+    let t = token(served.path());
+    let sync = || {
+        Command::new(BIN)
+            .args(["sync"])
+            .arg(offline.path())
+            .args(["--url", &d.url(""), "--api-key", &t])
+            .output()
+            .unwrap()
+    };
+    let out = sync();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("synced 2 run(s)"), "{stdout}");
+    let local = std::fs::read(offline.path().join("off/o1/history.jsonl")).unwrap();
+    assert_eq!(
+        std::fs::read(served.path().join("off/o1/history.jsonl")).unwrap(),
+        local
+    );
+    d.wait_for("/api/projects/off/runs/o1", Duration::from_secs(10), |r| {
+        r["state"] == "finished"
+    })
+    .await;
+
+    // Again: nothing new to upload, nothing duplicated.
+    let out = sync();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("uploaded 0 bytes"));
+    assert_eq!(
+        std::fs::read(served.path().join("off/o1/history.jsonl")).unwrap(),
+        local
+    );
+
+    // More offline data later: only the new part goes up.
+    w.log_rows(5, |s| s.to_string());
+    let out = sync();
+    assert!(out.status.success());
+    let served_copy = std::fs::read_to_string(served.path().join("off/o1/history.jsonl")).unwrap();
+    assert_eq!(served_copy.lines().count(), 20_005);
+
+    // A wrong token is a clear failure.
+    let out = Command::new(BIN)
+        .args(["sync"])
+        .arg(offline.path())
+        .args(["--url", &d.url(""), "--api-key", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+}
