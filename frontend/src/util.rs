@@ -139,6 +139,11 @@ pub fn is_numeric(v: &Value) -> bool {
     }
 }
 
+/// Whether the value is one of the non-finite number strings (`"NaN"`, `"Infinity"`, ...).
+pub fn is_nonfinite(v: &Value) -> bool {
+    matches!(v, Value::String(s) if num::parse_nonfinite(s).is_some())
+}
+
 /// A number to sort by, if the value is one.
 pub fn sort_number(v: &Value) -> Option<f64> {
     match v {
@@ -276,6 +281,9 @@ mod tests {
         assert_eq!(value(&json!([1, 2])), "[1,2]");
         assert!(is_numeric(&json!("-Infinity")));
         assert!(!is_numeric(&json!("adam")));
+        assert!(
+            is_nonfinite(&json!("NaN")) && !is_nonfinite(&json!(1.0)) && !is_nonfinite(&json!("x"))
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ class Run:
 
     def __init__(
         self, root, project, name, config, group, tags, notes, job_type, run_id, resume, client,
-        on_finish=None,
+        on_finish=None, settings=None, mode=None,
     ):
         check_project(project)
         config = dict(as_mapping(config))  # a bad config fails before any file is written
@@ -101,6 +101,7 @@ class Run:
         self._flusher = _writer.Flusher(
             self.flush, self._write_meta, _writer.flush_interval(), _writer.HEARTBEAT_INTERVAL
         )
+        self._extras = _writer.Extras(self, settings, mode)  # system metrics, console, remote
 
     # -- logging -------------------------------------------------------------------------------
     def log(self, data, step=None, commit=None, sync=None):
@@ -260,6 +261,7 @@ class Run:
         with self._lock:
             if self._pending:
                 self._commit_pending()
+        self._extras.stop()
         self._flusher.stop()
         self.flush(_sync=True)
         self._history.close()
@@ -267,6 +269,7 @@ class Run:
         self._write_meta(
             state="finished" if code == 0 else "failed", finished_at=_time(), exit_code=code
         )
+        self._extras.close()  # remote mode: upload what is left (bounded wait)
         object.__setattr__(self.summary, "_on_change", self._flush_summary_now)
         if self._on_finish is not None:
             self._on_finish(self)

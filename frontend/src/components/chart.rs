@@ -36,6 +36,13 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Wait for the size to settle before refetching after a resize.
 const RESIZE_DEBOUNCE: Duration = Duration::from_millis(250);
 
+#[derive(Clone, Debug, PartialEq)]
+struct Hover {
+    x: f64,
+    y: Option<f64>,
+    readout: Readout,
+}
+
 #[derive(Clone, Copy)]
 struct ChartCtx {
     project: StoredValue<String>,
@@ -265,11 +272,17 @@ impl ChartCtx {
         }
     }
 
-    fn hover(self, px: f64) -> Option<(f64, Readout)> {
+    /// The column nearest to `px`: its x, the y of its last value (when finite), its read-out.
+    fn hover(self, px: f64) -> Option<Hover> {
         self.layout.with_value(|l| {
-            l.as_ref()
-                .and_then(|l| l.nearest(px))
-                .map(|c| (c.px, charts::readout(c, "step")))
+            let l = l.as_ref()?;
+            let c = l.nearest(px)?;
+            let y = c.last.is_finite().then(|| l.y_to_px(c.last));
+            Some(Hover {
+                x: c.px,
+                y,
+                readout: charts::readout(c, "step"),
+            })
         })
     }
 }
@@ -298,7 +311,7 @@ pub fn Chart(project: String, run: String, key: String) -> impl IntoView {
         frame_pending: StoredValue::new(false),
         resize_gen: StoredValue::new(0),
     };
-    let hover = RwSignal::new(None::<(f64, Readout)>);
+    let hover = RwSignal::new(None::<Hover>);
 
     // Size tracking: a ResizeObserver on the chart body, disconnected with the view.
     let observer: StoredValue<Option<Observer>, LocalStorage> = StoredValue::new_local(None);
@@ -341,7 +354,7 @@ pub fn Chart(project: String, run: String, key: String) -> impl IntoView {
         hover.set(c.hover(f64::from(ev.offset_x())));
     };
     let readout = move || {
-        let r = hover.get().map(|(_, r)| r).or_else(|| c.latest.get())?;
+        let r = hover.get().map(|h| h.readout).or_else(|| c.latest.get())?;
         let detail = (!r.detail.is_empty())
             .then(|| view! { " " <span class="detail">{r.detail.clone()}</span> });
         let bad =
@@ -355,9 +368,13 @@ pub fn Chart(project: String, run: String, key: String) -> impl IntoView {
         })
     };
     let crosshair = move || {
-        hover.get().map(
-            |(px, _)| view! { <div class="chart-crosshair" style=format!("left:{px}px")></div> },
-        )
+        hover.get().map(|h| {
+            let dot = h.y.map(|y| view! { <div class="chart-dot" style=format!("left:{}px;top:{y}px", h.x)></div> });
+            view! {
+                <div class="chart-crosshair" style=format!("left:{}px", h.x)></div>
+                {dot}
+            }
+        })
     };
     let message = move || match c.phase.get() {
         Phase::Loading => Some(view! { <div class="chart-msg">"loading…"</div> }.into_any()),

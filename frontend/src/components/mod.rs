@@ -45,7 +45,9 @@ pub fn JsonTable(map: Map<String, Value>, #[prop(into)] empty: String) -> impl I
                         view! {
                             <tr>
                                 <th>{k}</th>
-                                <td title=title>{text}</td>
+                                <td title=title class:bad-val=util::is_nonfinite(&v)>
+                                    {text}
+                                </td>
                             </tr>
                         }
                     })

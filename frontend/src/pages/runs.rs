@@ -118,7 +118,11 @@ fn cell(map: &Map<String, Value>, key: &str) -> AnyView {
         None => view! { <td class="faint">"–"</td> }.into_any(),
         Some(v) => {
             let text = util::value(v);
-            let class = if util::is_numeric(v) { "num" } else { "" };
+            let class = match (util::is_numeric(v), util::is_nonfinite(v)) {
+                (true, true) => "num bad-val",
+                (true, false) => "num",
+                _ => "",
+            };
             let title = text.clone();
             view! { <td class=class title=title>{text}</td> }.into_any()
         }
