@@ -31,7 +31,9 @@ step "cargo test (builds and embeds the web app)"
 cargo test --workspace --exclude trackline-frontend
 cargo test -p trackline-frontend
 
-step "python client (pytest)"
+step "python client (pytest, against the real daemon binary)"
+cargo build -p trackline
+export TRACKLINE_BIN="$PWD/target/debug/trackline"
 (cd python && python3 -m pytest -q)
 
 printf '\nall gates passed\n'
