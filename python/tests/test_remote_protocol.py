@@ -1,0 +1,349 @@
+"""Remote mode against an in-test ingest server that follows docs/api.md ("Remote ingest") to the
+letter, and can misbehave on purpose: lost answers, 5xx, hangs, refusals. Scripts run in real
+subprocesses; the server listens on 127.0.0.1. (test_remote_daemon.py does the same against the
+real daemon binary.)"""
+
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import count_lines, only_run_dir, read_json, run_script, start_script, wait_for
+
+TOKEN = "test-token-123"
+APPENDABLE = ("history.jsonl", "system.jsonl", "console.log")
+REPLACEABLE = ("run.json", "config.json", "summary.json")
+
+
+class FakeDaemon:
+    """The ingest endpoint of the daemon, in memory. ``misbehave(n)`` is asked before each request
+    and may return "drop" (apply, then close without answering), "500", "hang" or None."""
+
+    def __init__(self, misbehave=None, port=0):
+        self.files = {}  # (project, run, name) -> bytes
+        self.requests = []  # (status, body size, parsed body or None)
+        self.lock = threading.Lock()
+        self.misbehave = misbehave or (lambda n: None)
+        self.hang = threading.Event()
+        daemon = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                daemon._handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.hang.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def data(self, name, run=None):
+        with self.lock:
+            found = {k: v for k, v in self.files.items() if k[2] == name and run in (None, k[1])}
+        assert len(found) <= 1, list(found)
+        return next(iter(found.values()), b"")
+
+    def _answer(self, h, status, obj):
+        body = json.dumps(obj).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def _handle(self, h):
+        raw = h.rfile.read(int(h.headers.get("Content-Length", 0)))
+        with self.lock:
+            n = len(self.requests)
+            action = self.misbehave(n)
+        if action == "hang":
+            self.hang.wait(60)
+            return
+        if action == "500":
+            self.requests.append((500, len(raw), None))
+            return self._answer(h, 500, {"error": {"code": "internal", "message": "oops"}})
+        if h.path != "/api/ingest/v1/batch":
+            return self._answer(h, 404, {"error": {"code": "not_found", "message": h.path}})
+        if h.headers.get("Authorization") != "Bearer " + TOKEN:
+            self.requests.append((401, len(raw), None))
+            return self._answer(h, 401, {"error": {"code": "unauthorized", "message": "token"}})
+        if len(raw) > 1 << 20:
+            self.requests.append((413, len(raw), None))
+            return self._answer(h, 413, {"error": {"code": "too_large", "message": "1 MiB"}})
+        batch = json.loads(raw.decode("utf-8"))  # NaN/Infinity literals are allowed
+        for name, value in batch.get("files", {}).items():
+            assert name in REPLACEABLE and isinstance(value, dict), name
+        for name, a in batch.get("append", {}).items():
+            assert name in APPENDABLE and a["data"].endswith("\n"), (name, a["data"][-50:])
+        key = (batch["project"], batch["run"])
+        with self.lock:
+            lengths, conflict = {}, False
+            for name, a in batch.get("append", {}).items():
+                have = self.files.get(key + (name,), b"")
+                data, offset = a["data"].encode("utf-8"), a["offset"]
+                if offset <= len(have) <= offset + len(data) and have[offset:] == data[:len(have) - offset]:
+                    self.files[key + (name,)] = have + data[len(have) - offset:]
+                    lengths[name] = offset + len(data)
+                else:
+                    conflict = True
+                    lengths[name] = len(have)
+            if conflict:
+                for name in APPENDABLE:
+                    lengths.setdefault(name, len(self.files.get(key + (name,), b"")))
+                self.requests.append((409, len(raw), batch))
+                return self._answer(h, 409, {"error": {"code": "offset_mismatch", "message": "x"},
+                                             "lengths": lengths})
+            for name, value in batch.get("files", {}).items():
+                self.files[key + (name,)] = json.dumps(value).encode()
+            self.requests.append((200, len(raw), batch))
+        if action == "drop":  # applied, but the answer is lost
+            h.close_connection = True
+            h.connection.shutdown(2)
+            return
+        self._answer(h, 200, {"ok": True, "lengths": lengths})
+
+
+@pytest.fixture
+def daemon():
+    d = FakeDaemon()
+    yield d
+    d.close()
+
+
+STREAM = """
+    import math, sys, time
+    import trackline
+    n = int(sys.argv[1])
+    run = trackline.init(project="remote", config={"lr": 0.1, "bad": float("nan")})
+    for i in range(n):
+        trackline.log({"i": i, "loss": 1.0 / (i + 1), "inf": math.inf if i % 7 == 0 else 0.0})
+        if i % 500 == 0:
+            print("step", i, "ünï", flush=True)
+        if i % 100 == 0:
+            time.sleep(0.05)
+    run.summary["best"] = float("-inf")
+    trackline.finish()
+"""
+
+
+def _env(daemon, **extra):
+    env = dict(TRACKLINE_URL=daemon.url, TRACKLINE_API_KEY=TOKEN, TRACKLINE_SYSTEM_INTERVAL="0.2",
+               TRACKLINE_UPLOAD_TIMEOUT="20")
+    env.update(extra)
+    return env
+
+
+def _local(tmp_path, name):
+    with open(os.path.join(only_run_dir(tmp_path / "root"), name), "rb") as f:
+        return f.read()
+
+
+def _assert_same_copy(tmp_path, daemon):
+    run_dir = only_run_dir(tmp_path / "root")
+    run_id = os.path.basename(run_dir)
+    for name in APPENDABLE:
+        local = _local(tmp_path, name)
+        assert local, name
+        assert daemon.data(name, run_id) == local, name  # every byte exactly once, in order
+    for name in REPLACEABLE:
+        assert json.loads(daemon.data(name, run_id)) == read_json(os.path.join(run_dir, name)) or \
+            name == "summary.json" and _same_with_nan(daemon.data(name, run_id), run_dir)
+
+
+def _same_with_nan(remote, run_dir):
+    return json.dumps(json.loads(remote), sort_keys=True) == json.dumps(
+        read_json(os.path.join(run_dir, "summary.json")), sort_keys=True)
+
+
+def test_streams_every_file_byte_for_byte(tmp_path, daemon):
+    proc = run_script(tmp_path, STREAM, ["3000"], **_env(daemon))
+    assert proc.returncode == 0, proc.stderr
+    assert "trackline:" not in proc.stderr, proc.stderr
+    _assert_same_copy(tmp_path, daemon)
+    run_dir = only_run_dir(tmp_path / "root")
+    assert json.loads(daemon.data("run.json"))["state"] == "finished"
+    history = daemon.data("history.jsonl").decode().splitlines()
+    assert [json.loads(line)["_step"] for line in history] == list(range(3000))
+    config = json.loads(daemon.data("config.json"))
+    assert config["lr"] == 0.1 and config["bad"] != config["bad"]  # NaN sent as a bare literal
+    assert json.loads(daemon.data("summary.json"))["best"] == float("-inf")
+    assert "step 2500 ünï" in daemon.data("console.log").decode("utf-8")
+    # streamed, not sent at the end: several batches, each within the 1 MiB cap
+    assert len(daemon.requests) >= 3
+    assert all(status == 200 and size <= 1 << 20 for status, size, _ in daemon.requests)
+    assert os.path.isfile(os.path.join(run_dir, "history.jsonl"))  # the local spool stays
+
+
+def test_large_backlog_is_split_into_batches_under_one_mebibyte(tmp_path, daemon):
+    # The daemon "hangs" for the first requests' worth of time: a backlog of ~6 MB builds up.
+    code = """
+        import trackline
+        trackline.init(project="big")
+        for i in range(30000):
+            trackline.log({"i": i, "text": "x\\"y" * 40, "v": [i, i + 1, i + 2]})
+        trackline.finish()
+    """
+    proc = run_script(tmp_path, code, **_env(daemon, TRACKLINE_CONSOLE="off"))
+    assert proc.returncode == 0, proc.stderr
+    local = _local(tmp_path, "history.jsonl")
+    assert len(local) > 5 * (1 << 20)
+    assert daemon.data("history.jsonl") == local
+    sizes = [size for status, size, _ in daemon.requests]
+    assert max(sizes) <= 1 << 20 and len(sizes) >= 6
+
+
+def test_lost_answers_and_server_errors_never_duplicate(tmp_path):
+    # Answers are lost after the batch was applied; some requests fail with 500.
+    def misbehave(n):
+        return "drop" if n in (0, 2, 5, 6) else "500" if n in (3, 8) else None
+
+    d = FakeDaemon(misbehave)
+    try:
+        proc = run_script(tmp_path, STREAM, ["2000"], **_env(d))
+        assert proc.returncode == 0, proc.stderr
+        _assert_same_copy(tmp_path, d)
+        assert any(status == 500 for status, _, _ in d.requests)
+    finally:
+        d.close()
+
+
+def test_offset_mismatch_resumes_from_the_daemons_lengths(tmp_path, daemon):
+    # First run writes locally only (offline), then is resumed online: the daemon already holds a
+    # prefix of its history (uploaded earlier), so the client's first batch at offset 0 conflicts.
+    # The daemon's copy (~780 KB) is longer than one batch (256 KiB): that first batch conflicts.
+    code = """
+        import sys
+        import trackline
+        run = trackline.init(project="p", id="resumeme", mode=sys.argv[1])
+        for i in range(int(sys.argv[2])):
+            trackline.log({"i": i, "pad": "x" * 100})
+        trackline.finish()
+    """
+    proc = run_script(tmp_path, code, ["offline", "6000"], **_env(daemon))
+    assert proc.returncode == 0, proc.stderr
+    assert daemon.requests == []  # offline mode: nothing sent even with TRACKLINE_URL set
+    daemon.files[("p", "resumeme", "history.jsonl")] = _local(tmp_path, "history.jsonl")
+    proc = run_script(tmp_path, code, ["online", "200"], **_env(daemon, TRACKLINE_CONSOLE="off"))
+    assert proc.returncode == 0, proc.stderr
+    assert daemon.requests[0][0] == 409
+    assert all(status == 200 for status, _, _ in daemon.requests[1:])
+    assert daemon.data("history.jsonl") == _local(tmp_path, "history.jsonl")
+    steps = [json.loads(x)["_step"] for x in daemon.data("history.jsonl").splitlines()]
+    assert steps == list(range(6200))
+
+
+def test_wrong_token_says_so_once_and_keeps_the_run_local(tmp_path, daemon):
+    proc = run_script(tmp_path, STREAM, ["1500"], **_env(daemon, TRACKLINE_API_KEY="wrong"))
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("trackline:")]
+    assert len(lines) == 1, proc.stderr
+    assert "refused the API key" in lines[0] and "TRACKLINE_API_KEY" in lines[0]
+    assert "trackline sync" in lines[0]
+    assert [status for status, _, _ in daemon.requests] == [401]  # no retry storm
+    rows = _local(tmp_path, "history.jsonl").splitlines()
+    assert len(rows) == 1500
+    assert read_json(os.path.join(only_run_dir(tmp_path / "root"), "run.json"))["state"] == "finished"
+
+
+def test_unreachable_daemon_never_blocks_and_finish_is_bounded(tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there
+    code = """
+        import time
+        import trackline
+        trackline.init(project="p")
+        t = time.perf_counter()
+        for i in range(20000):
+            trackline.log({"loss": 1.0 / (i + 1)})
+        print("LOOP %.3f" % (time.perf_counter() - t))
+        t = time.perf_counter()
+        trackline.finish()
+        print("FINISH %.3f" % (time.perf_counter() - t))
+    """
+    proc = run_script(tmp_path, code, TRACKLINE_URL="http://127.0.0.1:%d" % port,
+                      TRACKLINE_API_KEY=TOKEN, TRACKLINE_UPLOAD_TIMEOUT="1.5")
+    assert proc.returncode == 0, proc.stderr
+    out = dict(line.split() for line in proc.stdout.splitlines())
+    assert float(out["LOOP"]) < 5
+    assert 1.0 < float(out["FINISH"]) < 5
+    run_dir = only_run_dir(tmp_path / "root")
+    tail = proc.stderr.strip().splitlines()[-1]
+    assert tail.startswith("trackline: ") and "trackline sync %s" % run_dir in tail, proc.stderr
+    assert len(_local(tmp_path, "history.jsonl").splitlines()) == 20000
+
+
+def test_hanging_daemon_does_not_slow_logging(tmp_path):
+    d = FakeDaemon(lambda n: "hang")
+    try:
+        code = """
+            import time
+            import trackline
+            trackline.init(project="p")
+            worst = 0.0
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < 2.0:
+                t = time.perf_counter()
+                trackline.log({"loss": 0.5})
+                worst = max(worst, time.perf_counter() - t)
+            print("WORST %.4f" % worst)
+            t = time.perf_counter()
+            trackline.finish()
+            print("FINISH %.3f" % (time.perf_counter() - t))
+        """
+        proc = run_script(tmp_path, code, **_env(d, TRACKLINE_UPLOAD_TIMEOUT="1"))
+        assert proc.returncode == 0, proc.stderr
+        out = dict(line.split() for line in proc.stdout.splitlines())
+        assert float(out["WORST"]) < 0.5  # a hung request never holds up log()
+        assert float(out["FINISH"]) < 5
+        assert "trackline sync" in proc.stderr
+    finally:
+        d.close()
+
+
+def test_daemon_coming_up_late_gets_everything(tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = start_script(tmp_path, """
+        import time
+        import trackline
+        trackline.init(project="late")
+        for i in range(3000):
+            trackline.log({"i": i})
+            if i % 100 == 0:
+                time.sleep(0.05)
+        trackline.finish()
+    """, TRACKLINE_URL="http://127.0.0.1:%d" % port, TRACKLINE_API_KEY=TOKEN,
+        TRACKLINE_UPLOAD_TIMEOUT="20")
+    root = tmp_path / "root"
+    assert wait_for(lambda: root.exists() and count_lines(os.path.join(
+        only_run_dir(root), "history.jsonl")) > 200, 30)
+    time.sleep(0.5)  # the client has failed to connect by now
+    d = FakeDaemon(port=port)
+    try:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "cannot reach" in err  # told once, while it was down
+        assert "trackline sync" not in err  # ... and it all arrived in the end
+        assert d.data("history.jsonl") == _local(tmp_path, "history.jsonl")
+        assert json.loads(d.data("run.json"))["state"] == "finished"
+    finally:
+        d.close()

@@ -1,0 +1,428 @@
+"""Remote mode: stream a run to a Trackline daemon (``POST /api/ingest/v1/batch``, docs/api.md).
+
+The run is written locally exactly as in offline mode -- the local run directory is the spool --
+and an :class:`Uploader` thread tails it: it sends ``run.json``, ``config.json`` and
+``summary.json`` whenever their bytes change, and the new whole lines of ``history.jsonl``,
+``system.jsonl`` and ``console.log`` with the byte offset they start at in the local file. Every
+batch is idempotent on the daemon's side (an append at an offset the file already covers is not
+written twice), so a batch whose answer was lost is simply sent again; nothing is ever duplicated
+or dropped, whatever dies when.
+
+- The thread is woken by the writer's flush cycle (every 0.5 s); ``log()`` never waits for it.
+- Batches carry at most :data:`CHUNK` bytes of appended data (whole lines) and stay under the
+  daemon's 1 MiB body cap once JSON-encoded; a backlog is sent as consecutive batches.
+- Unreachable daemon, timeout or 5xx: retried with exponential backoff from 0.25 s up to
+  :data:`MAX_BACKOFF` (5 s); one line on stderr the first time.
+- ``409 offset_mismatch``: the daemon's ``lengths`` say where its copy ends; sending resumes there
+  (this is also how a resumed run, or a daemon restarted from an older disk state, catches up).
+- ``401`` (wrong or missing token), ``403``, ``404`` (no ingest endpoint), ``400``, ``413``: one
+  clear line on stderr, and the run stays local only.
+- At ``finish()`` the thread gets up to ``$TRACKLINE_UPLOAD_TIMEOUT`` seconds (default
+  :data:`FINISH_TIMEOUT`) to send what is left; if it cannot, one line says how to upload the run
+  later: ``trackline sync <run dir>``.
+
+Only the standard library is used (``urllib.request``, imported by the thread, not at
+``import trackline``).
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+
+#: Files replaced whole, sent when their bytes change.
+SMALL_FILES = ("run.json", "config.json", "summary.json")
+
+#: Append-only files, sent from the daemon's length on.
+APPEND_FILES = ("history.jsonl", "system.jsonl", "console.log")
+
+#: The daemon's request body cap.
+MAX_BODY = 1 << 20
+
+#: Bytes of appended data per batch (before JSON encoding, which adds escapes). A line longer
+#: than this cannot be uploaded: its file is then kept local only (with a message).
+CHUNK = 256 * 1024
+
+#: Seconds at most between two retries of an unreachable daemon.
+MAX_BACKOFF = 5.0
+FIRST_BACKOFF = 0.25
+
+#: Seconds finish() waits for the upload to complete, unless $TRACKLINE_UPLOAD_TIMEOUT says.
+FINISH_TIMEOUT = 10.0
+
+#: Seconds one request may take.
+REQUEST_TIMEOUT = 15.0
+
+#: Seconds between two looks at the files when nothing wakes the thread.
+POLL = 1.0
+
+_dumps = json.dumps
+
+
+def finish_timeout():
+    raw = os.environ.get("TRACKLINE_UPLOAD_TIMEOUT")
+    if raw:
+        try:
+            value = float(raw)
+            if value >= 0 and value != float("inf"):
+                return value
+        except ValueError:
+            pass
+        _say("ignoring TRACKLINE_UPLOAD_TIMEOUT=%r (not a number of seconds)" % raw)
+    return FINISH_TIMEOUT
+
+
+def _say(message):
+    """One line on stderr (through console capture if it is on: it belongs to the run's log)."""
+    try:
+        sys.stderr.write("trackline: %s\n" % message)
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+class _Retry(Exception):
+    """The daemon could not be reached or failed; try again later."""
+
+
+class _Fatal(Exception):
+    """The daemon refused the upload for good (bad token, no endpoint, ...)."""
+
+
+class Uploader:
+    """Tails the run folder ``run_dir`` and streams it to the daemon at ``url``."""
+
+    def __init__(self, run_dir, project, run_id, url, api_key=None, start=True):
+        self.run_dir = run_dir
+        self.url = url.rstrip("/")
+        self.endpoint = self.url + "/api/ingest/v1/batch"
+        self._head = '{"project": %s, "run": %s' % (_dumps(project), _dumps(run_id))
+        self._api_key = api_key
+        self._acked = dict.fromkeys(APPEND_FILES, 0)  # bytes of each file the daemon has
+        self._files_acked = {}  # name -> bytes of a small file the daemon has
+        self._skipped = set()  # files that cannot be uploaded (see _skip)
+        self._conflicts = 0
+        self._wake = threading.Event()
+        self._drained = threading.Event()
+        self._finishing = False
+        self._stopped = False
+        self._deadline = None
+        self._next_try = 0.0
+        self._backoff = 0.0
+        self._reported = False
+        self.error = None  # why the upload stopped for good, if it did
+        self.batches = 0
+        self._urllib = None
+        self._thread = None
+        if start:
+            self._thread = threading.Thread(target=self._loop, name="trackline-upload", daemon=True)
+            self._thread.start()
+
+    # -- control (any thread) ----------------------------------------------------------------------
+    def wake(self):
+        self._wake.set()
+
+    def finish(self, timeout=None):
+        """Send what is left, waiting ``timeout`` seconds at most; True if all of it arrived."""
+        if timeout is None:
+            timeout = finish_timeout()
+        self._deadline = time.monotonic() + timeout
+        self._next_try = 0.0  # try right away, even during a backoff
+        self._finishing = True
+        self._wake.set()
+        done = self._drained.wait(timeout) if self._thread is not None else False
+        self._stopped = True
+        self._wake.set()
+        if done and self.error is None:
+            return True
+        if self.error is None:  # the reason was not told yet
+            left = self.pending_bytes()
+            _say(
+                "could not upload %s to %s before the timeout (%s); the run is saved in %s: "
+                "upload it later with `trackline sync %s`"
+                % (_amount(left), self.url, self._last_error or "no answer", self.run_dir,
+                   self.run_dir)
+            )
+        return False
+
+    def pending_bytes(self):
+        left = 0
+        for name in APPEND_FILES:
+            try:
+                left += max(0, os.path.getsize(os.path.join(self.run_dir, name)) - self._acked[name])
+            except OSError:
+                pass
+        return left
+
+    # -- the thread --------------------------------------------------------------------------------
+    _last_error = None
+
+    def _loop(self):
+        while not self._stopped:
+            now = time.monotonic()
+            if self._next_try > now:
+                wait = self._next_try - now
+                if self._deadline is not None:
+                    wait = min(wait, max(0.0, self._deadline - now))
+            else:
+                wait = POLL
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stopped:
+                return
+            if time.monotonic() < self._next_try:
+                continue  # backing off: flush-cycle wake-ups do not shorten the wait
+            try:
+                self.sync_once()
+            except _Retry as exc:
+                self._last_error = str(exc)
+                self._backoff = min(MAX_BACKOFF, max(FIRST_BACKOFF, self._backoff * 2))
+                self._next_try = time.monotonic() + self._backoff
+                if not self._reported:
+                    self._reported = True
+                    _say(
+                        "cannot reach %s (%s); retrying in the background, the run is kept in %s"
+                        % (self.url, exc, self.run_dir)
+                    )
+                continue
+            except _Fatal as exc:
+                self.error = str(exc)
+                _say(
+                    "%s; the run is kept locally in %s only: upload it later with "
+                    "`trackline sync %s`" % (exc, self.run_dir, self.run_dir)
+                )
+                self._drained.set()
+                return
+            except Exception as exc:  # a bug: report, keep the run local
+                self.error = "upload failed: %r" % (exc,)
+                _say("%s; the run is kept in %s: upload it later with `trackline sync %s`"
+                     % (self.error, self.run_dir, self.run_dir))
+                self._drained.set()
+                return
+            self._backoff = 0.0
+            self._next_try = 0.0
+            if self._finishing:
+                self._drained.set()
+                return
+
+    def sync_once(self):
+        """Send batches until the daemon has everything written so far; raise _Retry or _Fatal."""
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            body, files, appends = batch
+            status, answer = self._post(body)
+            if status == 200:
+                self.batches += 1
+                self._conflicts = 0
+                lengths = answer.get("lengths") if isinstance(answer, dict) else None
+                for name, data in files.items():
+                    self._files_acked[name] = data
+                for name, (offset, size) in appends.items():
+                    new = lengths.get(name) if isinstance(lengths, dict) else None
+                    self._acked[name] = new if type(new) is int else offset + size
+                continue
+            code = _error_code(answer)
+            if status == 409 and code == "offset_mismatch":
+                self._resync(answer.get("lengths") if isinstance(answer, dict) else None, appends)
+                continue
+            message = _error_message(answer)
+            if status == 401:
+                hint = "" if self._api_key else " (TRACKLINE_API_KEY is not set)"
+                raise _Fatal(
+                    "the daemon at %s refused the API key%s: set TRACKLINE_API_KEY to the token in "
+                    "<daemon dir>/.trackline/api_key" % (self.url, hint)
+                )
+            if status == 404:
+                raise _Fatal("%s has no remote ingest endpoint (HTTP 404: is it a Trackline "
+                             "daemon of version 0.1 or later?)" % self.endpoint)
+            if status == 403:
+                raise _Fatal("the daemon at %s refused the request (403 %s: %s)"
+                             % (self.url, code, message))
+            if status in (400, 413):
+                raise _Fatal("the daemon at %s rejected a batch (%d %s: %s)"
+                             % (self.url, status, code, message))
+            raise _Retry("HTTP %d %s" % (status, code or message or ""))
+
+    def _resync(self, lengths, appends):
+        """Handle 409 offset_mismatch: continue each file from the daemon's length."""
+        self._conflicts += 1
+        if self._conflicts > 10:
+            raise _Fatal("the daemon at %s keeps answering offset_mismatch" % self.url)
+        lengths = lengths if isinstance(lengths, dict) else {}
+        for name in appends:
+            if type(lengths.get(name)) is int:
+                self._acked[name] = lengths[name]
+            elif self._conflicts > 2:  # not reported: the daemon has no such file
+                self._acked[name] = 0
+
+    # -- building batches --------------------------------------------------------------------------
+    def _next_batch(self):
+        """``(body, files, appends)`` of the next batch, or None when the daemon is up to date."""
+        files = {}
+        for name in SMALL_FILES:
+            if name in self._skipped:
+                continue
+            data = _read(os.path.join(self.run_dir, name))
+            if data is None or data == self._files_acked.get(name):
+                continue
+            try:
+                value = json.loads(data.decode("utf-8"))
+            except ValueError:
+                continue  # not ours to fix; the next rewrite will be sent
+            if not isinstance(value, dict):
+                continue
+            if len(data) > MAX_BODY // 2:
+                self._skip(name, "larger than %d bytes" % (MAX_BODY // 2))
+                continue
+            files[name] = data
+        budget = CHUNK
+        for _ in range(8):
+            appends = self._appends(budget)
+            if not files and not appends:
+                return None
+            body = self._encode(files, appends)
+            if len(body) <= MAX_BODY:
+                return body, files, {n: (o, size) for n, (o, _, size) in appends.items()}
+            budget //= 2  # escapes made it too big (many quotes or control characters)
+        raise _Fatal("cannot fit a batch in %d bytes" % MAX_BODY)
+
+    def _appends(self, budget):
+        appends = {}
+        for name in APPEND_FILES:
+            if name in self._skipped or budget <= 0:
+                continue
+            path = os.path.join(self.run_dir, name)
+            try:
+                size = os.path.getsize(path)
+            except OSError:
+                continue
+            offset = self._acked[name]
+            if size < offset:
+                self._skip(name, "the daemon's copy (%d bytes) is longer than the local file "
+                                 "(%d bytes)" % (offset, size))
+                continue
+            if size == offset:
+                continue
+            data = _read_range(path, offset, min(size - offset, budget))
+            if data is None:
+                continue
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                if len(data) >= CHUNK and budget == CHUNK:
+                    self._skip(name, "a line longer than %d bytes at offset %d" % (CHUNK, offset))
+                continue  # only a partial line yet, or no room left in this batch
+            try:
+                text = data[:end].decode("utf-8")
+            except UnicodeDecodeError:
+                self._skip(name, "it is not valid UTF-8 after offset %d" % offset)
+                continue
+            appends[name] = (offset, text, end)
+            budget -= end
+        return appends
+
+    def _encode(self, files, appends):
+        parts = [self._head]
+        if files:
+            parts.append(', "files": {')
+            parts.append(", ".join(
+                "%s: %s" % (_dumps(name), data.decode("utf-8")) for name, data in files.items()
+            ))
+            parts.append("}")
+        if appends:
+            parts.append(', "append": {')
+            parts.append(", ".join(
+                '%s: {"offset": %d, "data": %s}' % (_dumps(name), offset, _dumps(text))
+                for name, (offset, text, _) in appends.items()
+            ))
+            parts.append("}")
+        parts.append("}")
+        return "".join(parts).encode("utf-8")
+
+    def _skip(self, name, why):
+        if name not in self._skipped:
+            self._skipped.add(name)
+            _say("not uploading %s of %s: %s (the local copy is complete)"
+                 % (name, self.run_dir, why))
+
+    # -- HTTP --------------------------------------------------------------------------------------
+    def _post(self, body):
+        """POST the batch; returns (status, parsed JSON answer or None). Raises _Retry."""
+        if self._urllib is None:
+            import urllib.error
+            import urllib.request
+
+            self._urllib = urllib
+        urllib = self._urllib
+        headers = {"Content-Type": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = "Bearer " + self._api_key
+        timeout = REQUEST_TIMEOUT
+        if self._deadline is not None:
+            timeout = max(0.5, min(timeout, self._deadline - time.monotonic()))
+        request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+            try:
+                raw = exc.read()
+            except Exception:
+                raw = b""
+            finally:
+                exc.close()
+        except Exception as exc:  # URLError, ConnectionError, timeout, http.client errors
+            raise _Retry(_describe(exc))
+        try:
+            answer = json.loads(raw.decode("utf-8")) if raw else None
+        except ValueError:
+            answer = None
+        if status == 200 and not isinstance(answer, dict):
+            raise _Retry("HTTP 200 with a body that is not JSON")
+        return status, answer
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _read_range(path, offset, size):
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(size)
+    except OSError:
+        return None
+
+
+def _error_code(answer):
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return error.get("code", "") if isinstance(error, dict) else ""
+
+
+def _error_message(answer):
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return error.get("message", "") if isinstance(error, dict) else ""
+
+
+def _describe(exc):
+    reason = getattr(exc, "reason", None)
+    if reason is not None:
+        exc = reason
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+def _amount(n):
+    if n < 1024:
+        return "%d bytes" % n
+    if n < 1024 * 1024:
+        return "%.1f KiB" % (n / 1024.0)
+    return "%.1f MiB" % (n / 1048576.0)
