@@ -3,6 +3,8 @@
 By default it holds the last logged value of every history key (``log()`` updates it in place,
 under the run's lock, on each committed row); a script may also set, change or delete keys, and
 the latest write wins -- as in W&B. Keys are the flattened history keys (``"train/loss"``).
+``define_metric(name, summary="min")`` makes the logged values of ``name`` aggregate instead
+(``{"min": ...}``), see _metrics.py.
 """
 
 from ._values import to_json
@@ -33,7 +35,9 @@ class Summary:
         items.update(kwargs)
         items = {(k if type(k) is str else str(k)): to_json(v) for k, v in items.items()}
         with self._lock:
-            self._data.update(items)
+            # dict.update, not self._data.update: after define_metric() _data aggregates the
+            # values log() gives it (see _metrics.py), while the script's own writes are set as is.
+            dict.update(self._data, items)
             object.__setattr__(self, "_dirty", True)
         self._changed()
 

@@ -24,22 +24,35 @@ def is_flat_plain(data):
     return True
 
 
-def flatten(data):
-    """Return ``(flat, dropped)``: ``data`` flattened with ``/`` and normalised, and reserved keys."""
+def flatten(data, media=None):
+    """Return ``(flat, dropped)``: ``data`` flattened with ``/`` and normalised, and reserved keys.
+
+    With a list ``media``, media values (trackline.Image & co, or lists of them) are kept as they
+    are and their keys appended to ``media``; without, they are converted like any object."""
     out = {}
     dropped = []
-    _flatten_into(out, data, "", dropped)
+    _flatten_into(out, data, "", dropped, media)
     return out, dropped
 
 
-def _flatten_into(out, data, prefix, dropped):
+def is_media(value):
+    """True for a trackline media value (Image, Histogram, Table) or a list starting with one."""
+    if type(value) in (list, tuple):
+        return bool(value) and getattr(type(value[0]), "_trackline_media", False)
+    return getattr(type(value), "_trackline_media", False)
+
+
+def _flatten_into(out, data, prefix, dropped, media):
     for key, value in data.items():
         key = prefix + (key if type(key) is str else str(key))
         if type(value) in PLAIN_TYPES:
             pass
         elif isinstance(value, Mapping):
-            _flatten_into(out, value, key + "/", dropped)
+            _flatten_into(out, value, key + "/", dropped, media)
             continue
+        elif media is not None and is_media(value):
+            if key not in RESERVED_KEYS:
+                media.append(key)
         else:
             value = to_json(value)
         if key in RESERVED_KEYS:
