@@ -100,8 +100,8 @@ def test_init_twice_finishes_the_previous_run(tmp_path):
 
 
 def test_unknown_kwargs_warn_but_work(tmp_path):
-    with pytest.warns(trackline.TracklineWarning, match="save_code, sync_tensorboard"):
-        run = trackline.init(project="p", save_code=True, sync_tensorboard=True)
+    with pytest.warns(trackline.TracklineWarning, match="monitor_gym, sync_tensorboard"):
+        run = trackline.init(project="p", sync_tensorboard=True, monitor_gym=True)
     trackline.log({"a": 1})
     assert run.project == "p"
 
@@ -151,8 +151,6 @@ def test_save_without_arguments_persists_metadata(tmp_path):
     assert run.save() is True
     assert meta(run)["heartbeat_at"] > before
     assert trackline.save() is True
-    with pytest.warns(trackline.TracklineWarning, match="not supported"):
-        assert run.save("*.pt") == []
 
 
 def test_finish_is_idempotent_and_exit_code_sets_state(tmp_path):

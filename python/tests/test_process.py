@@ -240,7 +240,7 @@ def test_small_files_are_replaced_atomically(tmp_path):
     proc = start_script(tmp_path, """
         import time
         import trackline
-        run = trackline.init(project="p")
+        run = trackline.init(project="p", allow_val_change=True)
         print(run.dir, flush=True)
         deadline = time.time() + 3
         i = 0

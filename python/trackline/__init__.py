@@ -12,30 +12,44 @@ Scripts written for W&B run unchanged with ``import trackline as wandb``::
 A run is a folder ``<root>/<project>/<run_id>/`` holding run.json, config.json, summary.json and
 history.jsonl (docs/format.md). ``<root>`` is ``$TRACKLINE_DIR``, else ``./trackline``;
 ``init(dir=X)`` uses ``X/trackline``. Module attributes ``run``, ``config``, ``summary`` and ``log``
-point at the active run between ``init()`` and ``finish()``.
+point at the active run between ``init()`` and ``finish()``. ``Api()`` reads runs back.
 """
 
 __version__ = "0.1.0"
 
-from ._compat import define_metric, login, unwatch, watch
-from ._config import Config
-from ._errors import Error, TracklineWarning, warn as _warn
+import os as _os
+
+from ._compat import AlertLevel, Settings, login, require, setup
+from ._config import Config, init_config as _init_config
+from ._errors import (
+    CommError, ConfigError, Error, TracklineWarning, UsageError, termerror, termlog, termwarn,
+    warn as _warn,
+)
+from ._media import Histogram, Image, Table
+from ._metrics import Metric
 from ._names import DEFAULT_PROJECT as _DEFAULT_PROJECT, resolve_root as _resolve_root
-from ._run import Run
+from ._public import Api
 from ._summary import Summary
+from ._wandb_run import Run
 from ._writer import FLUSH_INTERVAL, HEARTBEAT_INTERVAL
 from . import _hooks
 
 __all__ = [
-    "init", "log", "finish", "save", "run", "config", "summary", "Run", "Config", "Summary",
-    "Error", "TracklineWarning", "FLUSH_INTERVAL", "HEARTBEAT_INTERVAL", "login", "watch",
-    "unwatch", "define_metric", "__version__",
+    "init", "log", "finish", "save", "run", "config", "summary", "define_metric", "watch",
+    "unwatch", "alert", "login", "Run", "Config", "Summary", "Metric", "Image", "Histogram",
+    "Table", "Api", "Settings", "AlertLevel", "Error", "UsageError", "ConfigError", "CommError",
+    "TracklineWarning", "termlog", "termwarn", "termerror", "require", "setup", "FLUSH_INTERVAL",
+    "HEARTBEAT_INTERVAL", "__version__",
 ]
 
 CLIENT = "trackline-python " + __version__
 
-# W&B arguments that are meaningless for a local tracker: accepted silently.
-_SILENT_KWARGS = frozenset(("entity", "reinit", "anonymous", "allow_val_change", "force", "mode"))
+# W&B arguments of init() that mean nothing for this tracker: accepted silently.
+_SILENT_KWARGS = frozenset(("anonymous", "force", "magic"))
+
+# init(mode=...) values, W&B's old names included.
+_MODES = {"offline": "offline", "dryrun": "offline", "online": "online", "run": "online",
+          "disabled": "disabled"}
 
 
 class _PreInit:
@@ -70,27 +84,50 @@ log = _log_preinit
 
 def init(
     project=None, name=None, config=None, group=None, tags=None, notes=None, job_type=None,
-    dir=None, id=None, **kwargs
+    dir=None, id=None, resume=None, mode=None, reinit=None, settings=None,
+    config_exclude_keys=None, config_include_keys=None, allow_val_change=None, entity=None,
+    save_code=None, **kwargs
 ):
-    """Start a run and make it the active one; returns the Run.
+    """Start a run and make it the active one; returns the Run (a context manager too).
 
-    An active run is finished first (W&B's reinit). Unknown W&B keyword arguments are accepted
-    with a warning. ``id`` of an existing run resumes it (``resume="never"`` refuses instead).
-    ``config`` may be a dict, an argparse.Namespace or any object with ``__dict__``."""
-    resume = kwargs.pop("resume", None)
+    - ``config``: a dict, an argparse.Namespace, absl flags or any object with ``__dict__``;
+      ``config-defaults.yaml`` in the current directory is read first, a sweep's parameters
+      ($TRACKLINE_SWEEP_PARAMS, $WANDB_SWEEP_PARAM_PATH) win and are locked;
+      ``config_include_keys``/``config_exclude_keys`` filter ``config``; ``allow_val_change=True``
+      lets the script change config values later.
+    - ``mode``: ``"offline"`` (local files), ``"online"`` (stream to the daemon at $TRACKLINE_URL
+      as well), ``"disabled"`` (nothing is recorded; every call still works). Without it,
+      $TRACKLINE_MODE, else $WANDB_MODE, else online if $TRACKLINE_URL is set, else offline. A
+      ``disabled`` environment value wins over the argument (a switch to turn tracking off).
+    - An active run is finished first (``reinit="return_previous"`` returns it instead).
+    - ``id`` of an existing run resumes it (``resume="never"`` refuses, ``"must"`` requires it).
+    - ``save_code=True`` copies the main script to ``files/code/``.
+    - ``entity`` is accepted and ignored; other W&B arguments are accepted with a warning."""
     unsupported = sorted(k for k in kwargs if k not in _SILENT_KWARGS)
-    if kwargs.get("mode") == "disabled":
-        unsupported.append("mode='disabled'")
     if unsupported:
         _warn("init() ignores unsupported argument(s): %s" % ", ".join(unsupported))
+    mode = _resolve_mode(mode, settings)
+    if run is not None and reinit == "return_previous":
+        return run
+    data, locked = _init_config(config, config_include_keys, config_exclude_keys)
     if run is not None:
         run.finish()
+    if mode == "disabled":
+        from ._disabled import DisabledRun
+
+        new = DisabledRun(
+            project=project, name=name, config=data, group=group, tags=tags, notes=notes,
+            job_type=job_type, run_id=id, allow_val_change=bool(allow_val_change),
+            locked_keys=locked, on_finish=_deactivate,
+        )
+        _set_active(new)
+        return new
     _hooks.install(_active_run)
     new = Run(
         root=_resolve_root(dir),
         project=project or _DEFAULT_PROJECT,
         name=name,
-        config=config,
+        config=data,
         group=group,
         tags=tags,
         notes=notes,
@@ -99,9 +136,42 @@ def init(
         resume=resume,
         client=CLIENT,
         on_finish=_deactivate,
+        settings=settings,
+        mode=mode,
+        allow_val_change=bool(allow_val_change),
+        locked_keys=locked,
+        save_code=bool(save_code or _setting(settings, "save_code")),
     )
     _set_active(new)
     return new
+
+
+def _setting(settings, name):
+    if settings is None:
+        return None
+    if isinstance(settings, dict):
+        return settings.get(name)
+    return getattr(settings, name, None)
+
+
+def _resolve_mode(mode, settings):
+    """"offline", "online", "disabled", or None (the run decides: online iff $TRACKLINE_URL)."""
+    env_name = "TRACKLINE_MODE" if _os.environ.get("TRACKLINE_MODE") else "WANDB_MODE"
+    env = (_os.environ.get(env_name) or "").strip().lower() or None
+    if env is not None and env not in _MODES:
+        _warn("ignoring %s=%r: use offline, online or disabled" % (env_name, env), 3)
+        env = None
+    env = _MODES.get(env)
+    if env == "disabled":
+        return env
+    if mode is None:
+        mode = _setting(settings, "mode")
+    if mode is None:
+        return env
+    key = str(mode).strip().lower()
+    if key not in _MODES:
+        raise UsageError("init(mode=%r): use 'offline', 'online' or 'disabled'" % (mode,))
+    return _MODES[key]
 
 
 def finish(exit_code=None, quiet=None):
@@ -110,11 +180,44 @@ def finish(exit_code=None, quiet=None):
         run.finish(exit_code=exit_code)
 
 
-def save(glob_str=None, base_path=None, policy=None):
-    """``run.save()`` of the active run."""
+def _active(what):
     if run is None:
-        raise Error("call trackline.init() before trackline.save()")
-    return run.save(glob_str, base_path, policy)
+        raise Error("call trackline.init() before trackline.%s()" % what)
+    return run
+
+
+def save(glob_str=None, base_path=None, policy="live"):
+    """``run.save()`` of the active run."""
+    return _active("save").save(glob_str, base_path, policy)
+
+
+def define_metric(name, step_metric=None, step_sync=None, hidden=None, summary=None, goal=None,
+                  overwrite=None, **kwargs):
+    """``run.define_metric()`` of the active run."""
+    return _active("define_metric").define_metric(
+        name, step_metric=step_metric, step_sync=step_sync, hidden=hidden, summary=summary,
+        goal=goal, overwrite=overwrite, **kwargs
+    )
+
+
+def watch(models, criterion=None, log="gradients", log_freq=1000, idx=None, log_graph=False):
+    """``run.watch()`` of the active run."""
+    return _active("watch").watch(models, criterion, log, log_freq, idx, log_graph)
+
+
+def unwatch(models=None):
+    """``run.unwatch()`` of the active run (no-op without one)."""
+    if run is not None:
+        run.unwatch(models)
+
+
+def alert(title, text, level=None, wait_duration=None):
+    """``run.alert()`` of the active run."""
+    return _active("alert").alert(title, text, level, wait_duration)
+
+
+def mark_preempting():
+    """No-op (W&B marks the run as preemptible)."""
 
 
 def _active_run():

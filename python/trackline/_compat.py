@@ -1,18 +1,11 @@
-"""No-op stand-ins for W&B calls that have no meaning for a local tracker (yet).
+"""W&B names that need no work for a local tracker, so that W&B scripts run unchanged.
 
-They exist so that scripts written for W&B run unchanged after ``import trackline as wandb``:
-``login()`` succeeds silently; ``watch()``, ``unwatch()`` and ``define_metric()`` warn once.
+``login()`` succeeds, ``Settings(**kwargs)`` holds whatever it is given (``mode``, ``base_url``,
+``console``, ... are read by init(); the rest is accepted and ignored), ``require()`` and
+``setup()`` do nothing, and :class:`AlertLevel` names the levels of ``alert()``.
 """
 
-from ._errors import warn
-
-_warned = set()
-
-
-def _once(what):
-    if what not in _warned:
-        _warned.add(what)
-        warn("%s() is not supported yet and does nothing" % what, 3)
+import enum
 
 
 def login(*args, **kwargs):
@@ -20,15 +13,40 @@ def login(*args, **kwargs):
     return True
 
 
-def watch(*args, **kwargs):
-    """No-op (W&B logs gradients and parameters of a model here); warns once."""
-    _once("watch")
+def require(*args, **kwargs):
+    """No-op (W&B enables experimental features here)."""
 
 
-def unwatch(*args, **kwargs):
-    """No-op counterpart of :func:`watch`."""
+def setup(*args, **kwargs):
+    """No-op (W&B starts its service process here)."""
 
 
-def define_metric(*args, **kwargs):
-    """No-op (W&B customises axes and summaries of a metric here); warns once."""
-    _once("define_metric")
+class Settings:
+    """W&B's ``wandb.Settings``: keeps its keyword arguments as attributes; any other attribute
+    is None. ``init(settings=...)`` reads ``mode`` (and the remote client ``base_url``/``api_key``,
+    system-metrics and console options); the rest is accepted and ignored."""
+
+    def __init__(self, **kwargs):
+        self.__dict__.update(kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return None
+
+    def update(self, settings=None, **kwargs):
+        self.__dict__.update(dict(settings or {}, **kwargs))
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+    def __repr__(self):
+        return "Settings(%s)" % ", ".join("%s=%r" % kv for kv in sorted(self.__dict__.items()))
+
+
+class AlertLevel(str, enum.Enum):
+    """Levels of ``alert()`` (W&B's ``wandb.AlertLevel``)."""
+
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
