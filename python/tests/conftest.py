@@ -16,11 +16,18 @@ sys.path.insert(0, PYTHON_DIR)
 import trackline  # noqa: E402
 
 
+#: Environment variables that change what init() does; tests start without them.
+MODE_ENV = ("TRACKLINE_MODE", "WANDB_MODE", "TRACKLINE_URL", "TRACKLINE_SWEEP_PARAMS",
+            "WANDB_SWEEP_PARAM_PATH")
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):
     """Every in-process test writes under its own tmp dir and leaves no active run behind."""
     monkeypatch.setenv("TRACKLINE_DIR", str(tmp_path / "root"))
     monkeypatch.delenv("TRACKLINE_FLUSH_INTERVAL", raising=False)
+    for name in MODE_ENV:
+        monkeypatch.delenv(name, raising=False)
     yield
     trackline.finish()
 
@@ -30,6 +37,8 @@ def subprocess_env(root, **extra):
     env["PYTHONPATH"] = PYTHON_DIR + os.pathsep + env.get("PYTHONPATH", "")
     env["TRACKLINE_DIR"] = str(root)
     env.pop("TRACKLINE_FLUSH_INTERVAL", None)
+    for name in MODE_ENV:
+        env.pop(name, None)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
