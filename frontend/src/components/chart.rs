@@ -16,7 +16,10 @@ use trackline_shared::api::{RunSeries, XAxis};
 use trackline_shared::ws::{ServerMsg, SubId, Topic};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{CanvasRenderingContext2d, ResizeObserver};
+use web_sys::{
+    CanvasRenderingContext2d, IntersectionObserver, IntersectionObserverEntry,
+    IntersectionObserverInit, ResizeObserver,
+};
 
 use crate::api;
 use crate::charts::{self, AppendOutcome, Layout, Readout, SeriesState};
@@ -62,6 +65,9 @@ struct ChartCtx {
     sub: StoredValue<Option<SubId>>,
     frame_pending: StoredValue<bool>,
     resize_gen: StoredValue<u64>,
+    /// Whether the chart is (near) the viewport; off-screen charts keep their data but skip drawing.
+    visible: StoredValue<bool>,
+    dirty: StoredValue<bool>,
 }
 
 impl ChartCtx {
@@ -72,6 +78,11 @@ impl ChartCtx {
     /// Draws on the next animation frame (many updates in one frame draw once).
     fn redraw(self) {
         if !self.alive() || self.frame_pending.get_value() {
+            return;
+        }
+        if !self.visible.get_value() {
+            // Off screen: draw when it scrolls into view.
+            self.dirty.set_value(true);
             return;
         }
         self.frame_pending.set_value(true);
@@ -289,6 +300,8 @@ impl ChartCtx {
 
 /// A ResizeObserver and the callback it calls (which must live as long as it).
 type Observer = (ResizeObserver, Closure<dyn FnMut(js_sys::Array)>);
+/// An IntersectionObserver and its callback.
+type Watcher = (IntersectionObserver, Closure<dyn FnMut(js_sys::Array)>);
 
 #[component]
 pub fn Chart(project: String, run: String, key: String) -> impl IntoView {
@@ -310,15 +323,41 @@ pub fn Chart(project: String, run: String, key: String) -> impl IntoView {
         sub: StoredValue::new(None),
         frame_pending: StoredValue::new(false),
         resize_gen: StoredValue::new(0),
+        visible: StoredValue::new(true),
+        dirty: StoredValue::new(false),
     };
     let hover = RwSignal::new(None::<Hover>);
 
     // Size tracking: a ResizeObserver on the chart body, disconnected with the view.
     let observer: StoredValue<Option<Observer>, LocalStorage> = StoredValue::new_local(None);
+    let watcher: StoredValue<Option<Watcher>, LocalStorage> = StoredValue::new_local(None);
     Effect::new(move |_| {
         let Some(el) = body_ref.get() else { return };
         if observer.with_value(Option::is_some) {
             return;
+        }
+        let cb = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+            let Some(entry) = entries.iter().last() else {
+                return;
+            };
+            let Ok(entry) = entry.dyn_into::<IntersectionObserverEntry>() else {
+                return;
+            };
+            if !c.alive() {
+                return;
+            }
+            let now = entry.is_intersecting();
+            c.visible.set_value(now);
+            if now && c.dirty.get_value() {
+                c.dirty.set_value(false);
+                c.redraw();
+            }
+        });
+        let init = IntersectionObserverInit::new();
+        init.set_root_margin("200px 0px");
+        if let Ok(io) = IntersectionObserver::new_with_options(cb.as_ref().unchecked_ref(), &init) {
+            io.observe(&el);
+            watcher.set_value(Some((io, cb)));
         }
         let target = el.clone();
         let cb = Closure::<dyn FnMut(js_sys::Array)>::new(move |_entries: js_sys::Array| {
@@ -343,6 +382,11 @@ pub fn Chart(project: String, run: String, key: String) -> impl IntoView {
         observer.with_value(|o| {
             if let Some((ro, _)) = o {
                 ro.disconnect();
+            }
+        });
+        watcher.with_value(|o| {
+            if let Some((io, _)) = o {
+                io.disconnect();
             }
         });
         if let Some(id) = c.sub.get_value() {

@@ -64,7 +64,7 @@ fn RunView(project: String, run: String) -> impl IntoView {
                     }
                 }
                 Err(e) => error.set(Some(if e.is_not_found() {
-                    format!("No run “{run}” in project “{project}”. {e}")
+                    format!("Not found: {}", e.message)
                 } else {
                     format!("Could not load the run: {e}")
                 })),
@@ -238,6 +238,9 @@ fn RunView(project: String, run: String) -> impl IntoView {
     // Only a change between "no keys" and "some keys" rebuilds the grid; <For> handles the rest.
     let has_keys = Memo::new(move |_| !keys.with(Vec::is_empty));
     let charts = move || {
+        if error.with(Option::is_some) && info.with(Option::is_none) {
+            return ().into_any();
+        }
         if !keys_loaded.get() {
             return view! { <p class="loading">"Loading metrics…"</p> }.into_any();
         }
@@ -266,7 +269,13 @@ fn RunView(project: String, run: String) -> impl IntoView {
         </nav>
         {head}
         {move || error.get().map(|e| view! { <ErrorBox message=e /> })}
-        {move || live_error.get().map(|e| view! { <ErrorBox message=e /> })}
+        {move || {
+            // The page's own error says more; a failing subscription for the same reason is noise.
+            if error.with(Option::is_some) {
+                return None;
+            }
+            live_error.get().map(|e| view! { <ErrorBox message=e /> })
+        }}
         {move || {
             removed
                 .get()
@@ -288,7 +297,12 @@ fn RunView(project: String, run: String) -> impl IntoView {
                 </section>
             </div>
         </Show>
-        <div class="section-title">
+        <div
+            class="section-title"
+            style:display=move || {
+                if error.with(Option::is_some) && info.with(Option::is_none) { "none" } else { "" }
+            }
+        >
             <h2>"Metrics"</h2>
             <span class="muted">
                 {move || {

@@ -177,7 +177,7 @@ fn RunsView(project: String) -> impl IntoView {
                 }
                 Err(e) => {
                     error.set(Some(if e.is_not_found() {
-                        format!("No project named “{project}”. {e}")
+                        format!("Not found: {}", e.message)
                     } else {
                         format!("Could not load runs: {e}")
                     }));
@@ -368,7 +368,13 @@ fn RunsView(project: String) -> impl IntoView {
             <span class="muted">{counts}</span>
         </div>
         {move || error.get().map(|e| view! { <ErrorBox message=e /> })}
-        {move || live_error.get().map(|e| view! { <ErrorBox message=e /> })}
+        {move || {
+            // The page's own error says more; a failing subscription for the same reason is noise.
+            if error.with(Option::is_some) {
+                return None;
+            }
+            live_error.get().map(|e| view! { <ErrorBox message=e /> })
+        }}
         <div class="panel">{table}</div>
     }
 }
