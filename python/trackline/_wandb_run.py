@@ -11,7 +11,6 @@ Added here: media values in log() (_media.py), ``define_metric()`` (_metrics.py)
 rules (``allow_val_change``, keys locked by a sweep).
 """
 
-import inspect
 import json
 import os
 import threading
@@ -45,7 +44,7 @@ class Run(_run.Run):
 
     def __init__(self, root, allow_val_change=False, locked_keys=(), mode=None, settings=None,
                  save_code=False, **kwargs):
-        accepted = inspect.signature(_run.Run.__init__).parameters
+        accepted = _base_parameters()
         if "mode" in accepted:
             kwargs["mode"] = mode
         if "settings" in accepted:
@@ -280,6 +279,16 @@ class Run(_run.Run):
 
     def mark_preempting(self):
         """No-op (W&B marks the run as preemptible)."""
+
+
+def _base_parameters(cache=[]):
+    """The parameter names of the core Run's constructor (``mode``/``settings`` are passed on
+    when it takes them)."""
+    if not cache:
+        import inspect
+
+        cache.append(frozenset(inspect.signature(_run.Run.__init__).parameters))
+    return cache[0]
 
 
 def _base_url():
