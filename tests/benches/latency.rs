@@ -39,19 +39,42 @@ fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick")
         || std::env::var("TRACKLINE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let (appends, logs) = if quick { (100, 100) } else { (500, 300) };
+    // Positional arguments pick sections (`append`, `python`); none means all.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     println!(
-        "trackline latency benchmarks{} ({} CPUs available; daemon: {DAEMON})",
+        "trackline latency benchmarks{} ({} CPUs available; load average {}; daemon: {DAEMON})",
         if quick { " [quick]" } else { "" },
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
     );
     let total = Instant::now();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(append_to_delta(appends))?;
-    rt.block_on(python_to_delta(logs))?;
-    println!("\ntotal bench time {:.1} s", total.elapsed().as_secs_f64());
+    if wanted("append") {
+        rt.block_on(append_to_delta(appends))?;
+    }
+    if wanted("python") {
+        rt.block_on(python_to_delta(logs))?;
+    }
+    println!(
+        "\ntotal bench time {:.1} s (load average {})",
+        total.elapsed().as_secs_f64(),
+        load_average()
+    );
     Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), to judge how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,21 +167,39 @@ async fn wait_for_step(ws: &mut Ws, step: u64, timeout: Duration) -> anyhow::Res
 // b. Python log() → WebSocket delta
 
 /// The Python side: waits for a line on stdin, then logs `n` rows 20 ms apart, printing the wall
-/// time of each `log()` call.
+/// time of each `log()` call (`<step> <time>`). To split the latency into client and daemon parts,
+/// it also reports each append the client makes to history.jsonl (`w <lines> <time after write>`)
+/// when the client's writer has the expected shape (skipped otherwise).
 const PY_SCRIPT: &str = r#"
-import sys, time
+import sys, threading, time
 import trackline
+out_lock = threading.Lock()
+def say(text):
+    with out_lock:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+try:
+    from trackline import _writer
+    _write_lines = _writer.HistoryFile.write_lines
+    def write_lines(self, lines):
+        ok = _write_lines(self, lines)
+        if lines:
+            say("w %d %r" % (len(lines), time.time()))
+        return ok
+    _writer.HistoryFile.write_lines = write_lines
+except (ImportError, AttributeError):
+    pass
 n = int(sys.argv[2])
 run = trackline.init(project="p", dir=sys.argv[1])
-print("run", run.id, flush=True)
+say("run " + run.id)
 sys.stdin.readline()
 for i in range(n):
     t = time.time()
     trackline.log({"loss": i})
-    print(i, repr(t), flush=True)
+    say("%d %r" % (i, t))
     time.sleep(0.02)
 trackline.finish()
-print("done", flush=True)
+say("done")
 "#;
 
 async fn python_to_delta(logs: u64) -> anyhow::Result<()> {
@@ -195,21 +236,51 @@ async fn python_to_delta(logs: u64) -> anyhow::Result<()> {
         ("TRACKLINE_FLUSH_INTERVAL=0.05", Some("0.05")),
     ] {
         println!("  flush interval: {label}");
-        let latencies = python_run(&daemon, tmp.path(), &pythonpath, logs, interval).await?;
-        report(&latencies.0, latencies.1, GOAL_PYTHON_P99_MS);
+        let r = python_run(&daemon, tmp.path(), &pythonpath, logs, interval).await?;
+        report(&r.total, r.lost, GOAL_PYTHON_P99_MS);
+        if r.writes > 0 {
+            println!(
+                "    of which log() -> line written by the client: {}",
+                spread(&r.client)
+            );
+            println!(
+                "    of which line written -> delta received:       {}",
+                spread(&r.daemon)
+            );
+            println!(
+                "    the client appended {} times; gap between appends: {}",
+                r.writes,
+                spread(&r.write_gaps)
+            );
+        }
     }
     daemon.check_alive()?;
     Ok(())
 }
 
-/// Runs the script once; returns the latencies and how many logged steps never arrived.
+/// What one run of the Python script measured.
+struct PyRun {
+    /// `log()` → delta, per logged step.
+    total: Vec<Duration>,
+    /// Logged steps whose delta never arrived.
+    lost: usize,
+    /// `log()` → the client's append of that line to history.jsonl returned.
+    client: Vec<Duration>,
+    /// That append → delta.
+    daemon: Vec<Duration>,
+    /// Appends with at least one line, and the time between consecutive ones.
+    writes: usize,
+    write_gaps: Vec<Duration>,
+}
+
+/// Runs the script once against the daemon.
 async fn python_run(
     daemon: &Daemon,
     dir: &Path,
     pythonpath: &Path,
     logs: u64,
     flush_interval: Option<&str>,
-) -> anyhow::Result<(Vec<Duration>, usize)> {
+) -> anyhow::Result<PyRun> {
     let mut cmd = tokio::process::Command::new("python3");
     cmd.arg("-c")
         .arg(PY_SCRIPT)
@@ -242,28 +313,30 @@ async fn python_run(
     stdin.flush().await?;
 
     // Both clocks are this machine's wall clock: the script prints time.time() before each
-    // log(), and a delta's arrival is stamped with SystemTime here.
+    // log() and after each append, and a delta's arrival is stamped with SystemTime here.
     let mut logged: HashMap<u64, f64> = HashMap::new();
+    let mut writes: Vec<(u64, f64)> = Vec::new();
     let mut arrived: HashMap<u64, f64> = HashMap::new();
     let mut script_done = false;
     let mut deadline = tokio::time::Instant::now() + Duration::from_secs(30 + logs / 20);
     while !(script_done && arrived.len() as u64 >= logs) {
         tokio::select! {
-            line = lines.next_line(), if !script_done => match line? {
-                Some(line) if line == "done" => {
-                    script_done = true;
-                    // Whatever the last flush wrote arrives within moments; don't wait for more.
-                    deadline = deadline.min(tokio::time::Instant::now() + Duration::from_secs(3));
+            line = lines.next_line(), if !script_done => {
+                let line = line?;
+                match line.as_deref().map(|l| l.split(' ').collect::<Vec<_>>()).as_deref() {
+                    Some(["done"]) | None => {
+                        script_done = true;
+                        // The last flush arrives within moments; don't wait for more.
+                        deadline =
+                            deadline.min(tokio::time::Instant::now() + Duration::from_secs(3));
+                    }
+                    Some(["w", n, t]) => writes.push((n.parse()?, t.parse()?)),
+                    Some([step, t]) => {
+                        logged.insert(step.parse()?, t.parse()?);
+                    }
+                    _ => bail!("unexpected line from the script: {line:?}"),
                 }
-                Some(line) => {
-                    let (step, t) = line.split_once(' ').context("bad line from the script")?;
-                    logged.insert(step.parse()?, t.parse()?);
-                }
-                None => {
-                    script_done = true;
-                    deadline = deadline.min(tokio::time::Instant::now() + Duration::from_secs(3));
-                }
-            },
+            }
             msg = next_msg(&mut ws) => {
                 let now = unix_now();
                 if let ServerMsg::Points { step, .. } = msg? {
@@ -276,18 +349,36 @@ async fn python_run(
         }
     }
     let _ = child.wait().await;
-    let mut latencies = Vec::new();
-    let mut lost = 0;
-    for (step, t) in &logged {
-        match arrived.get(step) {
-            Some(a) => latencies.push(Duration::from_secs_f64((a - t).max(0.0))),
-            None => lost += 1,
-        }
-    }
     if logged.len() as u64 != logs {
         bail!("the script reported {} of {logs} log() calls", logged.len());
     }
-    Ok((latencies, lost))
+    let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
+    // Steps are 0, 1, 2, … in order, and each append writes the next `n` of them.
+    let mut write_of_step = Vec::with_capacity(logs as usize);
+    for &(n, t) in &writes {
+        write_of_step.extend(std::iter::repeat_n(t, n as usize));
+    }
+    let mut r = PyRun {
+        total: Vec::new(),
+        lost: 0,
+        client: Vec::new(),
+        daemon: Vec::new(),
+        writes: writes.len(),
+        write_gaps: writes.windows(2).map(|w| secs(w[1].1 - w[0].1)).collect(),
+    };
+    for step in 0..logs {
+        let t = logged[&step];
+        let Some(&a) = arrived.get(&step) else {
+            r.lost += 1;
+            continue;
+        };
+        r.total.push(secs(a - t));
+        if let Some(&w) = write_of_step.get(step as usize) {
+            r.client.push(secs(w - t));
+            r.daemon.push(secs(a - w));
+        }
+    }
+    Ok(r)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,6 +519,27 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// Nearest-rank percentile, in ms, of sorted durations.
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
+}
+
+/// "p50 … ms, p99 … ms, max … ms" of some durations.
+fn spread(times: &[Duration]) -> String {
+    if times.is_empty() {
+        return "no samples".into();
+    }
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    format!(
+        "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(&sorted, 50.0),
+        pct(&sorted, 99.0),
+        pct(&sorted, 100.0)
+    )
+}
+
 fn report(latencies: &[Duration], lost: usize, goal_p99_ms: f64) {
     if latencies.is_empty() {
         println!("  no samples ({lost} lost)");
@@ -435,12 +547,8 @@ fn report(latencies: &[Duration], lost: usize, goal_p99_ms: f64) {
     }
     let mut sorted = latencies.to_vec();
     sorted.sort();
-    let pct = |p: f64| {
-        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-        sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
-    };
     let mean = sorted.iter().map(Duration::as_secs_f64).sum::<f64>() / sorted.len() as f64 * 1e3;
-    let p99 = pct(99.0);
+    let p99 = pct(&sorted, 99.0);
     println!(
         "  {} samples{}: p50 {:.2} ms, mean {mean:.2} ms, p90 {:.2} ms, p99 {p99:.2} ms, max {:.2} ms",
         sorted.len(),
@@ -449,9 +557,9 @@ fn report(latencies: &[Duration], lost: usize, goal_p99_ms: f64) {
         } else {
             String::new()
         },
-        pct(50.0),
-        pct(90.0),
-        pct(100.0),
+        pct(&sorted, 50.0),
+        pct(&sorted, 90.0),
+        pct(&sorted, 100.0),
     );
     println!(
         "  goal p99 <= {goal_p99_ms:.0} ms: {:.2}x the goal ({})",
