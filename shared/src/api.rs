@@ -121,6 +121,10 @@ pub struct SeriesQuery {
     pub x_max: Option<f64>,
     /// Pixel columns to decimate into (1..=16384).
     pub width: u32,
+    /// Plot against this metric's value instead (e.g. `epoch`): each point takes the value the
+    /// metric had at the same step or the latest step before it. `x` is then ignored.
+    #[serde(default)]
+    pub x_key: Option<String>,
 }
 
 /// The answer to a [`SeriesQuery`]: one [`Buckets`] per run, all over the same x window.
@@ -128,6 +132,9 @@ pub struct SeriesQuery {
 pub struct SeriesResponse {
     pub key: String,
     pub x: XAxis,
+    /// The metric used as x axis, when one was asked for.
+    #[serde(default)]
+    pub x_key: Option<String>,
     /// The window actually decimated (the union of the runs' extents when none was asked for).
     /// `None` when no run has a point.
     pub window: Option<(f64, f64)>,

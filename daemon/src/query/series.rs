@@ -4,7 +4,9 @@
 use super::decimate;
 use crate::error::{Error, Result};
 use crate::store::Store;
-use trackline_shared::{Buckets, RunSeries, SeriesQuery, SeriesResponse};
+use crate::store::series::Series;
+use std::borrow::Cow;
+use trackline_shared::{Buckets, RunSeries, SeriesQuery, SeriesResponse, XAxis};
 
 pub const MAX_WIDTH: u32 = 16_384;
 pub const MAX_RUNS: usize = 1_000;
@@ -49,13 +51,38 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
         runs.push((run, origin));
     }
 
+    // Each run's points of `key`, against the x axis asked for. Against another metric (`x_key`),
+    // the points are joined by step into a series of their own.
+    let guards: Vec<_> = runs.iter().map(|(run, _)| run.history.lock()).collect();
+    let (axis, sources): (XAxis, Vec<Option<Cow<'_, Series>>>) = match &q.x_key {
+        None => (
+            q.x,
+            guards
+                .iter()
+                .map(|h| h.series_by_key(&q.key).map(Cow::Borrowed))
+                .collect(),
+        ),
+        Some(x_key) => (
+            XAxis::Step,
+            guards
+                .iter()
+                .map(
+                    |h| match (h.series_by_key(&q.key), h.series_by_key(x_key)) {
+                        (Some(y), Some(x)) => Some(Cow::Owned(join_by_step(y, x))),
+                        _ => None,
+                    },
+                )
+                .collect(),
+        ),
+    };
+    let origin = |i: usize| if q.x_key.is_some() { 0.0 } else { runs[i].1 };
+
     // The window: what was asked, completed by the union of the runs' extents.
     let mut extent: Option<(f64, f64)> = None;
     if q.x_min.is_none() || q.x_max.is_none() {
-        for (run, origin) in &runs {
-            let h = run.history.lock();
-            if let Some(s) = h.series_by_key(&q.key)
-                && let Some((lo, hi)) = decimate::extent(s, q.x, *origin)
+        for (i, source) in sources.iter().enumerate() {
+            if let Some(s) = source
+                && let Some((lo, hi)) = decimate::extent(s, axis, origin(i))
             {
                 extent = Some(match extent {
                     Some((a, b)) => (a.min(lo), b.max(hi)),
@@ -73,24 +100,83 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
     };
 
     let mut out = Vec::with_capacity(runs.len());
-    for (run, origin) in &runs {
-        let h = run.history.lock();
-        let series = h.series_by_key(&q.key);
-        let buckets = match (series, window) {
-            (Some(s), Some(w)) => decimate::decimate(s, q.x, *origin, w, q.width),
+    for (i, (run, _)) in runs.iter().enumerate() {
+        let buckets = match (&sources[i], window) {
+            (Some(s), Some(w)) => decimate::decimate(s, axis, origin(i), w, q.width),
             _ => Buckets::default(),
         };
         out.push(RunSeries {
             run: run.key.run.clone(),
-            total_points: series.map_or(0, |s| s.len() as u64),
+            total_points: guards[i]
+                .series_by_key(&q.key)
+                .map_or(0, |s| s.len() as u64),
             buckets,
         });
     }
     Ok(SeriesResponse {
         key: q.key.clone(),
         x: q.x,
+        x_key: q.x_key.clone(),
         window,
         width: q.width,
         runs: out,
     })
+}
+
+/// `y` against `x`: each point of `y` takes as its x the value `x` had at the same step, or at the
+/// latest step before it (a metric logged less often, like `epoch`). Points before the first `x`,
+/// or whose x is not finite, are left out. The result is sorted by x (stable), as decimation needs;
+/// its "steps" are those x values.
+pub fn join_by_step(y: &Series, x: &Series) -> Series {
+    let (xs_step, xs_val) = (x.steps(), x.values());
+    let mut pairs: Vec<(f64, f64, f64)> = Vec::with_capacity(y.len());
+    let mut j = 0;
+    for i in 0..y.len() {
+        let step = y.steps()[i];
+        while j < xs_step.len() && xs_step[j] <= step {
+            j += 1;
+        }
+        if j == 0 {
+            continue;
+        }
+        let xv = xs_val[j - 1];
+        if xv.is_finite() {
+            pairs.push((xv, y.wall()[i], y.values()[i]));
+        }
+    }
+    if !pairs.is_sorted_by(|a, b| a.0 <= b.0) {
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    let mut out = Series::new();
+    for (xv, wall, v) in pairs {
+        out.push(xv, wall, v);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(points: &[(f64, f64)]) -> Series {
+        let mut s = Series::new();
+        for &(step, v) in points {
+            s.push(step, step, v);
+        }
+        s
+    }
+
+    #[test]
+    fn joins_on_the_latest_x_at_or_before_each_step() {
+        let loss = series(&[(0.0, 10.0), (1.0, 9.0), (2.0, 8.0), (3.0, 7.0), (4.0, 6.0)]);
+        let epoch = series(&[(1.0, 0.0), (3.0, 1.0)]);
+        let j = join_by_step(&loss, &epoch);
+        assert_eq!(j.steps(), &[0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(j.values(), &[9.0, 8.0, 7.0, 6.0]);
+        // A decreasing x (a learning-rate schedule) comes out sorted.
+        let lr = series(&[(0.0, 0.3), (2.0, 0.2), (4.0, 0.1)]);
+        let j = join_by_step(&loss, &lr);
+        assert_eq!(j.steps(), &[0.1, 0.2, 0.2, 0.3, 0.3]);
+        assert_eq!(j.values(), &[6.0, 8.0, 7.0, 10.0, 9.0]);
+    }
 }

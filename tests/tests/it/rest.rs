@@ -78,6 +78,46 @@ async fn lists_projects_runs_keys_and_series() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(pts, 1000);
+
+    // Against another metric: val/loss every 100 steps, epoch every 250.
+    let mut rows = String::new();
+    for step in 1000..2000u64 {
+        let mut row = format!("{{\"_step\": {step}");
+        if step % 250 == 0 {
+            row.push_str(&format!(", \"epoch\": {}", step / 250));
+        }
+        if step % 100 == 0 {
+            row.push_str(&format!(", \"val/loss\": {}", 1.0 / step as f64));
+        }
+        rows.push_str(&row);
+        rows.push_str("}\n");
+    }
+    w.append_raw(&rows);
+    d.wait_for("/api/projects/mnist/runs/abc123/keys", T, |k| {
+        k.as_array().unwrap().len() == 3
+    })
+    .await;
+    let s = d
+        .get_ok("/api/projects/mnist/series?runs=abc123&key=val/loss&x_key=epoch&width=1000")
+        .await;
+    assert_eq!(s["x_key"], "epoch");
+    assert_eq!(s["window"], serde_json::json!([4.0, 7.0]));
+    let b = &s["runs"][0]["buckets"];
+    assert_eq!(s["runs"][0]["total_points"], 10);
+    let xs: Vec<f64> = b["x_first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(xs, vec![4.0, 5.0, 6.0, 7.0]);
+    let counts: Vec<u64> = b["count"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![3, 2, 3, 2]);
 }
 
 #[tokio::test]
