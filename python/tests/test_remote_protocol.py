@@ -186,7 +186,8 @@ def test_streams_every_file_byte_for_byte(tmp_path, daemon):
 
 
 def test_large_backlog_is_split_into_batches_under_one_mebibyte(tmp_path, daemon):
-    # The daemon "hangs" for the first requests' worth of time: a backlog of ~6 MB builds up.
+    # ~6 MB logged in well under a flush interval's worth of batches; rows full of characters
+    # that JSON escapes, so a full-size batch comes out over 1 MiB and must be rebuilt smaller.
     code = """
         import trackline
         trackline.init(project="big")
@@ -221,7 +222,7 @@ def test_lost_answers_and_server_errors_never_duplicate(tmp_path):
 def test_offset_mismatch_resumes_from_the_daemons_lengths(tmp_path, daemon):
     # First run writes locally only (offline), then is resumed online: the daemon already holds a
     # prefix of its history (uploaded earlier), so the client's first batch at offset 0 conflicts.
-    # The daemon's copy (~780 KB) is longer than one batch (256 KiB): that first batch conflicts.
+    # The daemon's copy (~1.6 MB) is longer than one batch (768 KiB): that first batch conflicts.
     code = """
         import sys
         import trackline
@@ -230,7 +231,7 @@ def test_offset_mismatch_resumes_from_the_daemons_lengths(tmp_path, daemon):
             trackline.log({"i": i, "pad": "x" * 100})
         trackline.finish()
     """
-    proc = run_script(tmp_path, code, ["offline", "6000"], **_env(daemon))
+    proc = run_script(tmp_path, code, ["offline", "12000"], **_env(daemon))
     assert proc.returncode == 0, proc.stderr
     assert daemon.requests == []  # offline mode: nothing sent even with TRACKLINE_URL set
     daemon.files[("p", "resumeme", "history.jsonl")] = _local(tmp_path, "history.jsonl")
@@ -240,7 +241,7 @@ def test_offset_mismatch_resumes_from_the_daemons_lengths(tmp_path, daemon):
     assert all(status == 200 for status, _, _ in daemon.requests[1:])
     assert daemon.data("history.jsonl") == _local(tmp_path, "history.jsonl")
     steps = [json.loads(x)["_step"] for x in daemon.data("history.jsonl").splitlines()]
-    assert steps == list(range(6200))
+    assert steps == list(range(12200))
 
 
 def test_wrong_token_says_so_once_and_keeps_the_run_local(tmp_path, daemon):

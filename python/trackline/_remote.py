@@ -40,9 +40,10 @@ APPEND_FILES = ("history.jsonl", "system.jsonl", "console.log")
 #: The daemon's request body cap.
 MAX_BODY = 1 << 20
 
-#: Bytes of appended data per batch (before JSON encoding, which adds escapes). A line longer
-#: than this cannot be uploaded: its file is then kept local only (with a message).
-CHUNK = 256 * 1024
+#: Bytes of appended data per batch (before JSON encoding, which adds escapes: ~10% for history
+#: rows; a batch that comes out over MAX_BODY is rebuilt with half as much). A line longer than
+#: this cannot be uploaded: its file is then kept local only (with a message).
+CHUNK = 768 * 1024
 
 #: Seconds at most between two retries of an unreachable daemon.
 MAX_BACKOFF = 5.0
@@ -131,7 +132,11 @@ class Uploader:
         self._next_try = 0.0  # try right away, even during a backoff
         self._finishing = True
         self._wake.set()
-        done = self._drained.wait(timeout) if self._thread is not None else False
+        try:
+            done = self._drained.wait(timeout) if self._thread is not None else False
+        except KeyboardInterrupt:  # Ctrl-C while waiting: stop waiting, say what is left
+            done = False
+            self._last_error = "interrupted"
         self._stopped = True
         self._wake.set()
         if done and self.error is None:

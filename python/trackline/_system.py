@@ -265,7 +265,8 @@ class Sampler:
         self._cpu = None if self._ps else _proc_cpu_times()
         self._disk0 = self._disk_bytes()
         self._net0 = self._net_bytes()
-        self._gpus = _open_gpus()
+        self._gpus = None  # found at the first sample: short runs never pay for the search
+        self._gpus_opened = False
 
     def _disk_bytes(self):
         if self._ps is not None:
@@ -318,6 +319,9 @@ class Sampler:
         if net is not None and self._net0 is not None:
             row["system/net_sent_mb"] = max(0, net[0] - self._net0[0]) / _MB
             row["system/net_recv_mb"] = max(0, net[1] - self._net0[1]) / _MB
+        if not self._gpus_opened:
+            self._gpus_opened = True
+            self._gpus = _open_gpus()
         if self._gpus is not None:
             try:
                 self._gpus.sample(row)
@@ -347,7 +351,8 @@ class SystemMonitor:
         self._thread = threading.Thread(target=self._loop, name="trackline-system", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout=2.0):
+    def stop(self, timeout=0.5):
+        """Stop the thread; waits ``timeout`` seconds at most (a slow nvidia-smi is abandoned)."""
         self._stop.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
@@ -373,6 +378,8 @@ class SystemMonitor:
                 except Exception as exc:
                     _note("cannot sample system metrics: %r" % (exc,))
                     continue
+                if self._stop.is_set():
+                    return  # the run finished while sampling: write nothing after it
                 t = time.time()
                 row = {"_timestamp": round(t, 3), "_runtime": round(t - self._t0, 3)}
                 row.update(metrics)

@@ -3,8 +3,9 @@
 ``log()`` never does I/O: it serialises the row and appends the line to an in-memory list. A daemon
 thread (:class:`Flusher`) wakes every ``FLUSH_INTERVAL`` seconds -- 0.5 s by default, overridden by
 the environment variable ``TRACKLINE_FLUSH_INTERVAL`` -- and hands everything buffered to
-:class:`HistoryFile`, which appends it with a single ``os.write`` of whole lines to a descriptor
-opened with ``O_APPEND``. It wakes early when many lines are waiting, and once more at ``finish()``.
+:class:`HistoryFile`, which appends it with ``os.write`` calls of whole lines (one per 1,000 lines,
+so a backlog is never copied whole) to a descriptor opened with ``O_APPEND``. It wakes early when
+many lines are waiting, and once more at ``finish()``.
 
 Durability choice: periodic flushes do not ``fsync`` -- once written, lines live in the OS page
 cache and survive the death of the process (crash, ``kill -9``); only a machine crash can lose the
@@ -28,6 +29,9 @@ FLUSH_INTERVAL = 0.5
 
 #: Seconds between two rewrites of run.json that move ``heartbeat_at`` forward.
 HEARTBEAT_INTERVAL = 10.0
+
+#: Lines encoded and written per ``write`` when a flush has many.
+WRITE_LINES = 1000
 
 _O_BINARY = getattr(os, "O_BINARY", 0)
 
@@ -59,8 +63,19 @@ class AppendFile:
         self._warned = False
 
     def write_lines(self, lines):
-        """Append ``lines`` (str without newlines); return False if some bytes are still unwritten."""
-        return self.write_bytes(("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
+        """Append ``lines`` (str without newlines); return False if some bytes are still unwritten.
+
+        Lines are encoded and written :data:`WRITE_LINES` at a time, so a large backlog is never
+        copied whole (peak memory stays at the buffered lines plus one chunk)."""
+        n = len(lines)
+        if n <= WRITE_LINES:
+            return self.write_bytes("\n".join(lines + [""]).encode("utf-8") if n else b"")
+        ok = True
+        for i in range(0, n, WRITE_LINES):
+            chunk = lines[i:i + WRITE_LINES]
+            chunk.append("")
+            ok = self.write_bytes("\n".join(chunk).encode("utf-8")) and ok
+        return ok
 
     def write_bytes(self, data):
         """Append ``data`` (whole lines, UTF-8); return False if some bytes are still unwritten."""
