@@ -104,3 +104,45 @@ def test_log_hot_path_is_cheap(tmp_path):
         our_times.append(ours())
     ratio = min(our_times) / min(plain_times)
     assert ratio <= 3, ratio
+
+
+def test_pip_install_works_without_dependencies(tmp_path):
+    """`pip install ./python` builds and installs the package with nothing but setuptools, and the
+    installed copy has every module (a module missing from the package would fail here)."""
+    import shutil
+
+    if subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode:
+        import pytest
+
+        pytest.skip("pip is not available")
+    src = tmp_path / "src"
+    shutil.copytree(PYTHON_DIR, str(src), ignore=shutil.ignore_patterns(
+        "tests", "bench", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
+    target = tmp_path / "site"
+    proc = subprocess.run(  # what a user runs; pip fetches setuptools for the isolated build
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+         str(src)],
+        capture_output=True, text=True, timeout=300,
+    )
+    offline = ("No matching distribution", "Could not find a version", "NewConnectionError",
+               "Temporary failure in name resolution", "Network is unreachable")
+    if proc.returncode and any(s in proc.stderr for s in offline):
+        import pytest
+
+        pytest.skip("pip cannot reach a package index for setuptools")
+    assert proc.returncode == 0, proc.stderr
+    code = (
+        "import os, trackline\n"
+        "assert trackline.__file__.startswith(os.environ['TARGET']), trackline.__file__\n"
+        "run = trackline.init(project='p', config={'lr': 0.1})\n"
+        "trackline.log({'loss': 1.0, 'img': trackline.Image([[0, 255]])})\n"
+        "trackline.finish()\n"
+        "r = trackline.Api().run('p/' + run.id)\n"
+        "print(trackline.__version__, r.state, r.config, len(list(r.scan_history())))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(target), TARGET=str(target),
+               TRACKLINE_DIR=str(tmp_path / "root"))
+    out = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [trackline.__version__, "finished", "{'lr':", "0.1}", "1"]
