@@ -299,12 +299,17 @@ fn keepalive() {
         return;
     }
     if silent_for > DEAD_AFTER_MS {
-        // Half-open connection: give it up; on_close reconnects.
-        CLIENT.with_borrow(|c| {
-            if let Some(conn) = &c.conn {
-                let _ = conn.socket.close();
-            }
+        // Half-open connection: give it up now rather than wait for a close handshake that may
+        // never finish. A new generation makes the old socket's late events harmless.
+        let old = CLIENT.with_borrow_mut(|c| {
+            c.generation += 1;
+            c.open = false;
+            c.maybe_restarted = true;
+            c.conn.take()
         });
+        drop(old);
+        set_status(Status::Reconnecting);
+        schedule_reconnect();
     } else if silent_for > (PING_EVERY_MS as f64) * 0.9 {
         send_msg(&ClientMsg::Ping {
             nonce: now_ms() as u64,
