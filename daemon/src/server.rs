@@ -6,6 +6,7 @@ use crate::auth::WriteToken;
 use crate::config::Config;
 use crate::ingest::{Ingest, watch};
 use crate::store::index::Index;
+use crate::store::views::Views;
 use crate::store::{Store, StoreSettings};
 use anyhow::Context;
 use std::future::Future;
@@ -25,6 +26,7 @@ pub struct Server {
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
     token: WriteToken,
+    views: Views,
 }
 
 impl Server {
@@ -38,6 +40,8 @@ impl Server {
             .with_context(|| format!("cannot resolve {}", config.dir.display()))?;
         let index_path = config.state_dir().join("index.sqlite");
         let index = Index::open(&index_path)
+            .with_context(|| format!("cannot open the index database {}", index_path.display()))?;
+        let views = Views::open(&index_path)
             .with_context(|| format!("cannot open the index database {}", index_path.display()))?;
         let token = WriteToken::load_or_create(&config.state_dir())
             .context("cannot create the write token")?;
@@ -80,6 +84,7 @@ impl Server {
             stop,
             threads,
             token,
+            views,
         })
     }
 
@@ -121,6 +126,7 @@ impl Server {
             token: Arc::new(self.token),
             store_dir: self.config.dir.clone(),
             ingest_lock: Arc::default(),
+            views: Arc::new(self.views),
         };
         let token = state.shutdown.clone();
         let shutdown = async move {

@@ -7,6 +7,7 @@ mod files;
 mod ingest;
 mod runs;
 pub mod security;
+mod workspace;
 mod ws;
 
 use crate::error::{Error, Result, error_response};
@@ -34,6 +35,8 @@ pub struct AppState {
     pub token: Arc<crate::auth::WriteToken>,
     /// The data directory remote batches are written into.
     pub store_dir: std::path::PathBuf,
+    /// Saved workspaces (SQLite).
+    pub views: Arc<crate::store::views::Views>,
     /// Serialises remote batch writes (offset checks must not interleave).
     pub ingest_lock: Arc<parking_lot::Mutex<()>>,
 }
@@ -50,6 +53,10 @@ pub fn app(state: AppState) -> Router {
             get(files::file),
         )
         .route("/projects/{project}/series", get(runs::series))
+        .route(
+            "/projects/{project}/workspace",
+            get(workspace::get).put(workspace::put),
+        )
         .route("/ws", get(ws::upgrade))
         .route("/ingest/v1/batch", axum::routing::post(ingest::batch))
         .fallback(|| async { Error::NotFound("no such API endpoint".into()) });

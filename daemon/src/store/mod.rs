@@ -8,6 +8,7 @@
 pub mod history;
 pub mod index;
 pub mod series;
+pub mod views;
 
 use history::History;
 use parking_lot::{Mutex, RwLock};

@@ -301,3 +301,49 @@ async fn serves_the_web_app_for_deep_links() {
     let resp = reqwest::get(d.url("/assets/../Cargo.toml")).await.unwrap();
     assert_ne!(resp.status(), 500);
 }
+
+#[tokio::test]
+async fn workspace_layout_is_shared_through_the_daemon() {
+    let root = tempfile::tempdir().unwrap();
+    RunWriter::create(root.path(), "p", "r1");
+    let d = Daemon::start(root.path());
+    let url = d.url("/api/projects/p/workspace");
+    let ws = d.get_ok("/api/projects/p/workspace").await;
+    assert_eq!(ws["layout"], Value::Null);
+    let client = reqwest::Client::new();
+    let layout =
+        serde_json::json!({"layout": {"sections": [{"prefix": "train/", "collapsed": false}]}});
+    let resp = client.put(&url).json(&layout).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    // A teammate (another client) sees it.
+    let ws = d.get_ok("/api/projects/p/workspace").await;
+    assert_eq!(ws["layout"]["sections"][0]["prefix"], "train/");
+    // Not JSON (what a cross-origin form could send) or not an object: refused.
+    let resp = client
+        .put(&url)
+        .body(layout.to_string())
+        .header("Content-Type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = client
+        .put(&url)
+        .json(&serde_json::json!({"layout": [1]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = client
+        .put(d.url("/api/projects/nope/workspace"))
+        .json(&layout)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    // It survives a restart.
+    drop(d);
+    let d = Daemon::start(root.path());
+    let ws = d.get_ok("/api/projects/p/workspace").await;
+    assert_eq!(ws["layout"]["sections"][0]["prefix"], "train/");
+}
