@@ -114,6 +114,20 @@ def test_image_from_a_file_path_is_copied(tmp_path):
     assert row["gif"]["path"].endswith(".gif") and media_file(run, row["gif"]) == gif
 
 
+def test_image_normalize_false_and_figures(tmp_path):
+    assert decode_png(trackline.Image([[0.5, 300.0, -2.0]], normalize=False)._data)[3] == [
+        bytes([0, 255, 0])]
+    assert decode_png(trackline.Image([[0.5, 1.0]])._data)[3] == [bytes([127, 255])]
+
+    class Figure:  # what matplotlib's Figure offers: savefig(file, format=...)
+        def savefig(self, f, format=None):
+            assert format == "png"
+            f.write(encode_png(3, 2, 3, bytes(18)))
+
+    image = trackline.Image(Figure())
+    assert (image.width, image.height, image.format) == (3, 2, "png")
+
+
 def test_list_of_images_becomes_a_list_of_references(tmp_path):
     run = trackline.init(project="p")
     images = [trackline.Image([[i * 50]], caption=str(i)) for i in range(3)]

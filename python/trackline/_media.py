@@ -43,18 +43,21 @@ class Image(Media):
     uint8 as is, other types W&B-style: negative data is rescaled to 0..1, data within 0..1 is
     multiplied by 255, then clipped to 0..255), a torch tensor (via ``.numpy()``), a nested list
     of rows of numbers or of channel lists (same rules), a PIL image, or the path of an image
-    file (copied as is). The image is encoded when the object is made, like W&B."""
+    file (copied as is), or a matplotlib figure (saved as PNG). ``normalize=False`` takes array
+    values as 0..255 as they are (only clipped). The image is encoded when the object is made,
+    like W&B. W&B's other arguments (boxes, masks, ...) are accepted and ignored."""
 
-    def __init__(self, data_or_path, mode=None, caption=None, **kwargs):
+    def __init__(self, data_or_path, mode=None, caption=None, normalize=True, **kwargs):
         self.caption = None if caption is None else str(caption)
         self.mode = mode
-        self._data, self.format, self.width, self.height = _encode_image(data_or_path, mode)
+        self._data, self.format, self.width, self.height = _encode_image(
+            data_or_path, mode, normalize)
 
     def __repr__(self):
         return "<trackline.Image %s %sx%s>" % (self.format, self.width, self.height)
 
 
-def _encode_image(data, mode):
+def _encode_image(data, mode, normalize=True):
     """Return (bytes, format, width, height)."""
     if isinstance(data, Image):
         return data._data, data.format, data.width, data.height
@@ -62,12 +65,20 @@ def _encode_image(data, mode):
         return _image_file(os.fsdecode(os.fspath(data)))
     if hasattr(data, "save") and hasattr(data, "size") and hasattr(data, "mode"):
         return _pil_image(data, mode)
+    if callable(getattr(data, "savefig", None)):  # a matplotlib figure (or pyplot itself)
+        import io
+
+        buf = io.BytesIO()
+        data.savefig(buf, format="png")
+        png = buf.getvalue()
+        width, height = image_size(png)
+        return png, "png", width, height
     if hasattr(data, "detach") and hasattr(data, "cpu"):  # a torch tensor
         data = data.detach().cpu().numpy()
     if hasattr(data, "shape") and hasattr(data, "dtype") and hasattr(data, "tobytes"):
-        width, height, channels, pixels = _array_pixels(data)
+        width, height, channels, pixels = _array_pixels(data, normalize)
     elif isinstance(data, (list, tuple)):
-        width, height, channels, pixels = _list_pixels(data)
+        width, height, channels, pixels = _list_pixels(data, normalize)
     else:
         raise TypeError("Image() takes an array, a PIL image, a nested list or a file path, not %s"
                         % type(data).__name__)
@@ -76,7 +87,7 @@ def _encode_image(data, mode):
     return encode_png(width, height, channels, pixels), "png", width, height
 
 
-def _array_pixels(a):
+def _array_pixels(a, normalize=True):
     """(width, height, channels, bytes) of a numpy-like array, W&B's conversion to uint8."""
     if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[2] not in (1, 2, 3, 4):
         a = a.transpose(1, 2, 0)  # C×H×W (torch layout) -> H×W×C
@@ -93,10 +104,10 @@ def _array_pixels(a):
             raise TypeError("Image() cannot convert an array of %s" % a.dtype)
         a = a.astype("float64")
         low = float(a.min()) if a.size else 0.0
-        if low < 0:
+        if normalize and low < 0:
             span = float(a.max()) - low
             a = (a - low) / (span or 1.0)
-        if a.size and float(a.max()) <= 1.0:
+        if normalize and a.size and float(a.max()) <= 1.0:
             a = a * 255
         a = a.clip(0, 255).astype("uint8")
     height, width = int(a.shape[0]), int(a.shape[1])
@@ -104,7 +115,7 @@ def _array_pixels(a):
     return width, height, channels, a.tobytes()
 
 
-def _list_pixels(rows):
+def _list_pixels(rows, normalize=True):
     """(width, height, channels, bytes) of a nested list, by the same rules as arrays."""
     rows = [list(r) for r in rows]
     height = len(rows)
@@ -129,7 +140,7 @@ def _list_pixels(rows):
     if channels not in (1, 2, 3, 4):
         raise ValueError("Image(): pixels need 1 to 4 channels, not %d" % channels)
     values = [float(v) for v in flat]
-    if not all(type(v) is int for v in flat):  # floats (and bools): W&B's rules
+    if normalize and not all(type(v) is int for v in flat):  # floats (and bools): W&B's rules
         low = min(values)
         if low < 0:
             span = max(values) - low or 1.0
