@@ -74,6 +74,14 @@ def test_config_defaults_yaml_without_pyyaml(tmp_path, monkeypatch):
     assert config_file(run) == {"lr": 0.001, "depth": 3}
 
 
+def test_config_given_as_a_file_path(tmp_path):
+    (tmp_path / "exp.yaml").write_text("lr:\n  value: 0.2\nname: big\n")
+    run = trackline.init(project="p", config=str(tmp_path / "exp.yaml"))
+    assert config_file(run) == {"lr": 0.2, "name": "big"}
+    with pytest.raises(trackline.UsageError):
+        trackline.init(project="p", config=str(tmp_path / "missing.yaml"))
+
+
 def test_bad_config_defaults_yaml_warns_and_is_ignored(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config-defaults.yaml").write_text("- just\n- a list\n")

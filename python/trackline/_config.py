@@ -209,11 +209,17 @@ def init_config(config=None, include_keys=None, exclude_keys=None, cwd=None):
     """Return ``(data, locked_keys)``: the run's initial config and the keys a sweep set.
 
     Layers, later ones winning: ``config-defaults.yaml`` in ``cwd`` (W&B's format: ``key: value``
-    or ``key: {value: X, desc: ...}``), ``config`` filtered by ``include_keys``/``exclude_keys``,
-    then the sweep parameters, whose keys are locked."""
+    or ``key: {value: X, desc: ...}``), ``config`` (a mapping or object, or the path of a YAML or
+    JSON file in the same format) filtered by ``include_keys``/``exclude_keys``, then the sweep
+    parameters, whose keys are locked."""
     if include_keys is not None and exclude_keys is not None:
         raise UsageError("pass config_include_keys or config_exclude_keys, not both")
     data = dict(load_defaults(os.path.join(cwd or os.getcwd(), DEFAULTS_FILE)))
+    if isinstance(config, str) or hasattr(config, "__fspath__"):  # W&B: a YAML/JSON file's path
+        path = os.fspath(config)
+        if not os.path.isfile(path):
+            raise UsageError("init(config=%r): no such config file" % (path,))
+        config = load_defaults(path)
     user = {_key(k): v for k, v in as_mapping(config).items()}
     if include_keys is not None:
         keep = {_key(k) for k in _key_list(include_keys)}
