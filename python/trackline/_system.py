@@ -303,8 +303,11 @@ class Sampler:
                 busy = cpu[0] - self._cpu[0]
                 total = cpu[1] - self._cpu[1]
                 if total > 0:
-                    row["system/cpu_percent"] = 100.0 * busy / total
-            self._cpu = cpu
+                    row["system/cpu_percent"] = max(0.0, min(100.0, 100.0 * busy / total))
+                    self._cpu = cpu
+                # else: not one clock tick since the last reading; measure over a longer span
+            elif cpu is not None:
+                self._cpu = cpu
             mem = _proc_memory_percent()
             if mem is not None:
                 row["system/memory_percent"] = mem
@@ -367,12 +370,9 @@ class SystemMonitor:
             _note("system metrics are off: %r" % (exc,))
             return
         try:
-            next_at = time.monotonic() + self._interval
-            while not self._stop.wait(max(0.0, next_at - time.monotonic())):
-                next_at += self._interval
-                now = time.monotonic()
-                if next_at < now:  # asleep (suspended laptop, stopped process): skip, no burst
-                    next_at = now + self._interval
+            # One interval between the end of a sample and the next (fixed delay): a late sample
+            # (busy machine, suspended laptop) is never followed by a burst of close ones.
+            while not self._stop.wait(self._interval):
                 try:
                     metrics = sampler.sample()
                 except Exception as exc:
