@@ -44,3 +44,13 @@ pub fn mark(name: &str) {
         let _ = p.mark(name);
     }
 }
+
+/// Sets the tab's title: `part · Trackline`, or `Trackline` alone.
+pub fn set_title(part: &str) {
+    let t = if part.is_empty() {
+        "Trackline".to_string()
+    } else {
+        format!("{part} · Trackline")
+    };
+    leptos::prelude::document().set_title(&t);
+}

@@ -69,6 +69,8 @@ pub fn watched_paths(workspace: &Path) -> Vec<PathBuf> {
         workspace.join("shared").join("Cargo.toml"),
         workspace.join("index.html"),
         workspace.join("Cargo.lock"),
+        // The `web` profile lives there.
+        workspace.join("Cargo.toml"),
     ]
 }
 

@@ -21,6 +21,7 @@ fn sorted(mut p: Vec<ProjectInfo>) -> Vec<ProjectInfo> {
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
     crate::browser::mark("trackline:projects");
+    crate::browser::set_title("Projects");
     let projects = RwSignal::new(None::<Vec<ProjectInfo>>);
     let error = RwSignal::new(None::<String>);
     let clock = expect_context::<Clock>();

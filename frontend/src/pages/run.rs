@@ -48,6 +48,7 @@ fn RunView(project: String, run: String) -> impl IntoView {
     let live_error = RwSignal::new(None::<String>);
     let removed = RwSignal::new(false);
     let clock = expect_context::<Clock>();
+    let run_title = run.clone();
 
     {
         let (project, run) = (project.clone(), run.clone());
@@ -131,6 +132,16 @@ fn RunView(project: String, run: String) -> impl IntoView {
         },
     );
 
+    {
+        let project = project.clone();
+        Effect::new(move |_| {
+            let name = info.with(|i| i.as_ref().map(|r| r.name.clone()));
+            crate::browser::set_title(&format!(
+                "{} · {project}",
+                name.as_deref().unwrap_or(&run_title)
+            ));
+        });
+    }
     let project_link = href(&util::project_path(&project));
     let (project_s, run_s) = (
         StoredValue::new(project.clone()),

@@ -132,6 +132,7 @@ fn cell(map: &Map<String, Value>, key: &str) -> AnyView {
 #[component]
 fn RunsView(project: String) -> impl IntoView {
     crate::browser::mark("trackline:runs");
+    crate::browser::set_title(&project);
     let runs = RwSignal::new(Vec::<RunInfo>::new());
     let loaded = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
