@@ -146,3 +146,12 @@ def test_pip_install_works_without_dependencies(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [trackline.__version__, "finished", "{'lr':", "0.1}", "1"]
+
+
+def test_log_is_the_core_hot_path():
+    """The W&B extras (media, define_metric, save, ...) never wrap log(): the Run that init()
+    returns uses the core's log() as is, so their cost is zero for plain metric rows."""
+    from trackline import _run
+
+    assert trackline.Run.log is _run.Run.log
+    assert trackline.Run._commit_pending is _run.Run._commit_pending
