@@ -106,6 +106,7 @@ class Capture:
         self._partial = ["", ""]  # per stream: text of the line being written
         self._partial_t = [0.0, 0.0]  # per stream: when it began
         self._wake = wake
+        self._written = False
         self._enabled = True
         self._prefix_second = None
         self._prefix = ""
@@ -150,6 +151,7 @@ class Capture:
             if out:
                 data = "".join(out).encode("utf-8", "backslashreplace")
                 self._file.write_bytes(data)
+                self._written = True
             return True
 
     def _line(self, t, index, text):
@@ -174,7 +176,8 @@ class Capture:
         finally:
             if self in _active:
                 _active.remove(self)
-            self._file.sync()
+            if self._written:  # finish() fsyncs what the run wrote; an empty file needs no sync
+                self._file.sync()
             self._file.close()
 
 
