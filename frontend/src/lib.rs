@@ -17,6 +17,7 @@ pub mod browser;
 pub mod charts;
 pub mod components;
 pub mod pages;
+pub mod selection;
 pub mod util;
 pub mod ws;
 
