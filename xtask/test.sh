@@ -28,7 +28,7 @@ step "clippy (wasm32 frontend)"
 cargo clippy -p trackline-frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "cargo test (builds and embeds the web app)"
-cargo test --workspace --exclude trackline-frontend
+TRACKLINE_REQUIRE_WEB=1 cargo test --workspace --exclude trackline-frontend
 cargo test -p trackline-frontend
 
 step "python client (pytest, against the real daemon binary)"

@@ -44,9 +44,13 @@ pub enum Topic {
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
+    /// First message on every connection. `instance` changes whenever the daemon restarts: a
+    /// client that sees a new one resubscribes projects with `since: 0` (versions restarted).
     Hello {
         protocol: u32,
         version: String,
+        #[serde(default)]
+        instance: String,
     },
     Subscribed {
         id: SubId,

@@ -67,6 +67,7 @@ impl Session {
         ServerMsg::Hello {
             protocol: PROTOCOL_VERSION,
             version: crate::VERSION.to_owned(),
+            instance: instance_id().to_owned(),
         }
     }
 
@@ -299,6 +300,22 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// A random id of this daemon process, sent in every hello.
+pub fn instance_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        if getrandom::fill(&mut bytes).is_err() {
+            bytes = std::process::id()
+                .to_le_bytes()
+                .repeat(2)
+                .try_into()
+                .unwrap_or_default();
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    })
 }
 
 fn release(sub: &Sub) {
