@@ -48,9 +48,10 @@ def test_base_path_and_absolute_globs(tmp_path):
     data.mkdir(parents=True)
     (data / "x.txt").write_text("X")
     run = trackline.init(project="p")
-    run.save(str(data / "*.txt"), policy="now")  # absolute: keeps the last folder (W&B)
+    run.save(str(data / "*.txt"), policy="now")  # absolute: relative to the glob's folder
     run.save(str(data / "*.txt"), base_path=str(tmp_path), policy="now")
-    assert files_of(run) == {"run123/x.txt": "X", "data/run123/x.txt": "X"}
+    run.save(str(tmp_path / "data" / "**" / "*.txt"), policy="now")
+    assert files_of(run) == {"x.txt": "X", "data/run123/x.txt": "X", "run123/x.txt": "X"}
 
 
 def test_glob_outside_base_path_is_refused(tmp_path):

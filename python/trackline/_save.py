@@ -2,8 +2,9 @@
 
 Paths follow W&B: a relative glob is matched from the current directory and saved under its path
 relative to ``base_path`` (default: the current directory, so ``save("ckpt/*.pt")`` gives
-``files/ckpt/x.pt``); an absolute glob without ``base_path`` keeps its last folder
-(``save("/data/run1/*.txt")`` gives ``files/run1/a.txt``). A glob reaching above ``base_path`` is
+``files/ckpt/x.pt``); an absolute glob without ``base_path`` is saved relative to the glob's own
+folder (``save("/data/run1/*.txt")`` gives ``files/a.txt``; pass ``base_path="/data"`` for
+``files/run1/a.txt``). A glob reaching above ``base_path`` is
 refused (ValueError); a matched path that leads outside ``base_path`` through a symlink, or that lies
 inside the trackline data directory, is skipped with a warning.
 
@@ -157,10 +158,19 @@ def _resolve(glob_str, base_path):
     elif not os.path.isabs(glob_str):
         base = os.path.abspath(os.curdir)
     else:
-        base = os.path.dirname(os.path.dirname(pattern))
+        base = _glob_folder(pattern)
     if not _inside(pattern, base) or pattern == base:
         raise ValueError("save(%r): the glob must lie inside base_path %s" % (glob_str, base))
     return pattern, base
+
+
+def _glob_folder(pattern):
+    """The folder of an absolute glob: its leading components without wildcards."""
+    parts = pattern.split(os.sep)
+    for i, part in enumerate(parts):
+        if glob.has_magic(part):
+            return os.sep.join(parts[:i]) or os.sep
+    return os.path.dirname(pattern)
 
 
 def _inside(path, directory):
