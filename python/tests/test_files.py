@@ -88,6 +88,18 @@ def test_run_folders_are_never_saved_into_a_run(tmp_path, monkeypatch):
     assert files_of(run) == {"model.py": "x = 1\n"}
 
 
+def test_files_written_into_run_dir_are_saved(tmp_path, monkeypatch):
+    """W&B's idiom: write into run.dir, then save() that path."""
+    monkeypatch.chdir(tmp_path)
+    run = trackline.init(project="p")
+    trackline.log({"a": 1})
+    with open(os.path.join(run.dir, "model.pt"), "w") as f:
+        f.write("weights")
+    run.save(os.path.join(run.dir, "model.pt"), policy="now")
+    run.save(os.path.join(run.dir, "*"), policy="now")  # the run's own files are never copied
+    assert files_of(run) == {"model.pt": "weights"}
+
+
 def test_glob_matching_nothing_warns(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run = trackline.init(project="p")

@@ -5,8 +5,10 @@ relative to ``base_path`` (default: the current directory, so ``save("ckpt/*.pt"
 ``files/ckpt/x.pt``); an absolute glob without ``base_path`` is saved relative to the glob's own
 folder (``save("/data/run1/*.txt")`` gives ``files/a.txt``; pass ``base_path="/data"`` for
 ``files/run1/a.txt``). A glob reaching above ``base_path`` is
-refused (ValueError); a matched path that leads outside ``base_path`` through a symlink, or that lies
-inside the trackline data directory, is skipped with a warning.
+refused (ValueError); a matched path that leads outside ``base_path`` through a symlink is skipped
+with a warning, and so is, silently, anything in the trackline data directory -- except files the
+script wrote into this run's folder itself (W&B's ``save(os.path.join(run.dir, "model.pt"))``
+idiom), which are copied into ``files/`` like any other.
 
 Policies: ``"now"`` copies at once; ``"end"`` copies at ``finish()``; ``"live"`` (the default)
 copies at once, then on each flush re-copies a file whose size or mtime changed (one ``stat`` per
@@ -28,6 +30,12 @@ GLOB_INTERVAL = 2.0
 
 POLICIES = ("live", "now", "end")
 
+#: What the run folder holds by itself (docs/format.md): never saved as a script's file.
+RUN_FILES = frozenset((
+    "run.json", "config.json", "summary.json", "history.jsonl", "system.jsonl", "console.log",
+    "metrics.json", "alerts.jsonl", "files", "media", "artifacts",
+))
+
 #: Folder names log_code() never walks into.
 _SKIP_DIRS = frozenset(("__pycache__", "node_modules", "site-packages", "wandb"))
 
@@ -37,6 +45,7 @@ class Saver:
 
     def __init__(self, run_dir, data_root):
         self._files = os.path.join(run_dir, "files")
+        self._run_dir = os.path.realpath(run_dir)
         self._data_root = os.path.realpath(data_root)
         self._lock = threading.Lock()
         self._live = {}  # source path -> [destination, (mtime_ns, size) copied]
@@ -111,13 +120,21 @@ class Saver:
             if not _inside(real, real_base):
                 self._warn_once(src, "save(): skipping %s: it leads outside %s" % (src, base), quiet)
                 continue
-            if _inside(real, self._data_root):
-                continue  # never copy the runs (this one included) into a run
+            if _inside(real, self._data_root) and not self._script_file(real):
+                continue  # never copy the runs (this one's record included) into a run
             rel = os.path.relpath(os.path.abspath(src), base)
             if rel.startswith(os.pardir) or os.path.isabs(rel):
                 continue
             out.append((src, os.path.join(self._files, rel)))
         return out
+
+    def _script_file(self, real):
+        """True for a file the script put in this run's folder: not one of the run's own files,
+        nothing under files/, media/ or a hidden name."""
+        if not _inside(real, self._run_dir):
+            return False
+        rel = os.path.relpath(real, self._run_dir).split(os.sep)
+        return not (rel[0] in RUN_FILES or rel[0].startswith("."))
 
     def _copy(self, src, dest):
         """Copy atomically; return the source's (mtime_ns, size) as copied, or None."""
