@@ -546,7 +546,7 @@ fn bind_rounds(
     rounds: &[bool],
 ) -> anyhow::Result<[Duration; 2]> {
     let mut best = [Duration::MAX; 2];
-    for &is_cold in rounds {
+    for (round, &is_cold) in rounds.iter().enumerate() {
         if is_cold {
             // No index: every run's files are read and parsed, and the index is written.
             let state = root.join(".trackline");
@@ -554,10 +554,10 @@ fn bind_rounds(
                 std::fs::remove_dir_all(&state)?;
             }
         }
+        // Defaults otherwise (a rescan every 2 s, as shipped); each round's threads are stopped
+        // before the next round starts.
         let mut config = Config::new(root);
         config.port = 0;
-        // The periodic rescan would compete with the next measurement; nothing changes anyway.
-        config.rescan_interval = Duration::from_secs(3600);
         let t = Instant::now();
         let server = rt.block_on(Server::bind(config))?;
         let elapsed = t.elapsed();
@@ -576,6 +576,20 @@ fn bind_rounds(
         );
         if !is_cold {
             first_chart(&server)?;
+        }
+        if round + 1 == rounds.len() {
+            // Nothing changes on disk now: the ingest thread should sleep until the next rescan.
+            std::thread::sleep(Duration::from_secs(1)); // let the watcher finish setting up
+            let before = process_cpu_seconds();
+            std::thread::sleep(Duration::from_secs(2));
+            let used = (process_cpu_seconds() - before) / 2.0;
+            println!(
+                "      then idle for 2 s (nothing written; the default rescan every {} s): the \
+                 daemon's threads used {:.0}% of one core{}",
+                Config::new(root).rescan_interval.as_secs(),
+                used * 100.0,
+                if used > 0.1 { " (expected ~0)" } else { "" }
+            );
         }
         let slot = &mut best[usize::from(!is_cold)];
         *slot = (*slot).min(elapsed);
@@ -821,6 +835,24 @@ impl Rng {
         let x = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
         (x >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// CPU time (user + system) of this whole process so far, from `/proc/self/stat` (0 elsewhere).
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return 0.0;
+    };
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    fields.iter().sum::<f64>() / 100.0 // USER_HZ
 }
 
 fn now_secs() -> f64 {

@@ -26,7 +26,12 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use trackline_shared::ServerMsg;
 
 /// The daemon binary, built by cargo for this package (the same one the end-to-end tests spawn).
+/// `TRACKLINE_BENCH_DAEMON=<path>` measures another build of `trackline` instead.
 const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
+
+fn daemon_binary() -> PathBuf {
+    std::env::var_os("TRACKLINE_BENCH_DAEMON").map_or_else(|| PathBuf::from(DAEMON), PathBuf::from)
+}
 
 /// Goal: p99 of file append → WebSocket delta.
 const GOAL_APPEND_P99_MS: f64 = 20.0;
@@ -46,17 +51,23 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     println!(
-        "trackline latency benchmarks{} ({} CPUs available; load average {}; daemon: {DAEMON})",
+        "trackline latency benchmarks{} ({} CPUs available; load average {}; daemon: {})",
         if quick { " [quick]" } else { "" },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load_average()
+        load_average(),
+        daemon_binary().display()
     );
     let total = Instant::now();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     if wanted("append") {
-        rt.block_on(append_to_delta(appends))?;
+        rt.block_on(append_to_delta(appends, 0))?;
+        // The same with a data directory that has history: a daemon's work must not grow with it.
+        rt.block_on(append_to_delta(
+            appends / 2,
+            if quick { 500 } else { 2_000 },
+        ))?;
     }
     if wanted("python") {
         rt.block_on(python_to_delta(logs))?;
@@ -80,15 +91,23 @@ fn load_average() -> String {
 // ---------------------------------------------------------------------------------------------
 // a. File append → WebSocket delta
 
-async fn append_to_delta(appends: u64) -> anyhow::Result<()> {
+async fn append_to_delta(appends: u64, other_runs: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let root = tmp.path().join("trackline");
     std::fs::create_dir_all(&root)?;
-    let daemon = Daemon::start(&root, &tmp.path().join("daemon.log"))?;
     println!(
         "\n== a. append to history.jsonl -> WebSocket points delta ({appends} appends, one line \
-         each, ~10 ms apart)"
+         each, ~10 ms apart; {other_runs} other runs in the data directory)"
     );
+    if other_runs > 0 {
+        let t = Instant::now();
+        make_finished_runs(&root, other_runs)?;
+        println!(
+            "  created the other runs in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let daemon = Daemon::start(&root, &tmp.path().join("daemon.log"))?;
 
     // A run appears while the daemon watches: run.json first, then history.jsonl.
     let run_dir = root.join("p").join("r");
@@ -112,6 +131,16 @@ async fn append_to_delta(appends: u64) -> anyhow::Result<()> {
     wait_for_step(&mut ws, 0, Duration::from_secs(10))
         .await?
         .context("step 0 never arrived")?;
+
+    // Nothing is being written now: an idle daemon should use next to no CPU.
+    let idle = daemon.cpu_seconds()?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = (daemon.cpu_seconds()? - idle) / 2.0;
+    println!(
+        "  daemon CPU while nothing is written: {:.0}% of one core{}",
+        idle * 100.0,
+        if idle > 0.05 { " (expected ~0)" } else { "" }
+    );
 
     let warmup = 5;
     let mut latencies = Vec::with_capacity(appends as usize);
@@ -393,7 +422,8 @@ struct Daemon {
 
 impl Daemon {
     fn start(dir: &Path, log: &Path) -> anyhow::Result<Daemon> {
-        let mut child = Command::new(DAEMON)
+        let binary = daemon_binary();
+        let mut child = Command::new(&binary)
             .arg("serve")
             .arg("--dir")
             .arg(dir)
@@ -403,7 +433,7 @@ impl Daemon {
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(log)?)
             .spawn()
-            .with_context(|| format!("cannot start {DAEMON}"))?;
+            .with_context(|| format!("cannot start {}", binary.display()))?;
         // The daemon prints one line, "trackline: serving <dir> at http://127.0.0.1:PORT/".
         let stdout = child.stdout.take().context("no stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
@@ -431,6 +461,21 @@ impl Daemon {
             .and_then(|(_, rest)| rest.trim_end_matches('/').parse().ok())
             .with_context(|| format!("no port in the daemon's line {line:?}"))?;
         Ok(daemon)
+    }
+
+    /// CPU time (user + system) the daemon process has used so far, from `/proc/<pid>/stat`.
+    fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .context("reading the daemon's CPU time needs Linux /proc")?;
+        // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+        let rest: Vec<&str> = stat
+            .rsplit_once(") ")
+            .context("odd /proc/<pid>/stat")?
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: f64 = rest[11].parse::<f64>()? + rest[12].parse::<f64>()?;
+        Ok(ticks / 100.0) // USER_HZ
     }
 
     async fn connect(&self) -> anyhow::Result<Ws> {
@@ -503,6 +548,33 @@ async fn next_msg(ws: &mut Ws) -> anyhow::Result<ServerMsg> {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/// `n` finished runs with a short history each, in projects of 500 (besides project `p`).
+fn make_finished_runs(root: &Path, n: usize) -> anyhow::Result<()> {
+    let created0 = unix_now() - 86_400.0 * 30.0;
+    for i in 0..n {
+        let (project, id) = (format!("old-{:02}", i / 500), format!("run{i:05}"));
+        let dir = root.join(&project).join(&id);
+        std::fs::create_dir_all(&dir)?;
+        let created = created0 + i as f64 * 60.0;
+        std::fs::write(
+            dir.join("run.json"),
+            format!(
+                r#"{{"format_version": 1, "id": "{id}", "name": "{id}", "project": "{project}", "state": "finished", "created_at": {created:.3}, "heartbeat_at": {:.3}, "finished_at": {:.3}, "exit_code": 0, "tags": []}}"#,
+                created + 50.0,
+                created + 50.0
+            ),
+        )?;
+        std::fs::write(
+            dir.join("config.json"),
+            r#"{"lr": 0.001, "batch_size": 64}"#,
+        )?;
+        std::fs::write(dir.join("summary.json"), r#"{"loss": 0.05, "_step": 19}"#)?;
+        let history: String = (0..20).map(|s| row(s, created + s as f64)).collect();
+        std::fs::write(dir.join("history.jsonl"), history)?;
+    }
+    Ok(())
+}
 
 /// Replaces a small JSON file the way clients must: temp file in the same folder, then rename.
 fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
