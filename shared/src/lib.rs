@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod num;
+pub mod smooth;
 pub mod ws;
 
 pub use api::*;
