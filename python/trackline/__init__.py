@@ -25,10 +25,7 @@ from ._errors import (
     CommError, ConfigError, Error, TracklineWarning, UsageError, termerror, termlog, termwarn,
     warn as _warn,
 )
-from ._media import Histogram, Image, Table
-from ._metrics import Metric
 from ._names import DEFAULT_PROJECT as _DEFAULT_PROJECT, resolve_root as _resolve_root
-from ._public import Api
 from ._summary import Summary
 from ._wandb_run import Run
 from ._writer import FLUSH_INTERVAL, HEARTBEAT_INTERVAL
@@ -43,6 +40,25 @@ __all__ = [
 ]
 
 CLIENT = "trackline-python " + __version__
+
+# Imported on first use (PEP 562), so that `import trackline` stays light for scripts without them.
+_LAZY = {"Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
+         "Metric": "_metrics"}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError("module 'trackline' has no attribute %r" % (name,))
+    import importlib
+
+    value = getattr(importlib.import_module("." + module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 # W&B arguments of init() that mean nothing for this tracker: accepted silently.
 _SILENT_KWARGS = frozenset(("anonymous", "force", "magic"))

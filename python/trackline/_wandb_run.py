@@ -16,7 +16,6 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from urllib.parse import quote
 
 from . import _run
 from ._errors import warn
@@ -250,6 +249,8 @@ class Run(_run.Run):
     @property
     def url(self):
         """The run's page on the dashboard ($TRACKLINE_URL, else http://127.0.0.1:8765)."""
+        from urllib.parse import quote
+
         return "%s/projects/%s/runs/%s" % (
             _base_url(), quote(self.project, safe=""), quote(self.id, safe=""),
         )
@@ -259,6 +260,8 @@ class Run(_run.Run):
 
     @property
     def project_url(self):
+        from urllib.parse import quote
+
         return "%s/projects/%s" % (_base_url(), quote(self.project, safe=""))
 
     def get_project_url(self):
