@@ -185,17 +185,7 @@ fn finish(mut r: DemoRun) -> std::io::Result<()> {
     write_atomic(&r.dir.join("run.json"), &r.meta)
 }
 
-/// Temp file + fsync + rename, as docs/format.md requires for small files.
-pub fn write_atomic(path: &Path, value: &Value) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(
-        serde_json::to_string_pretty(value)
-            .map_err(std::io::Error::other)?
-            .as_bytes(),
-    )?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+fn write_atomic(path: &Path, value: &Value) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    crate::ingest::remote::write_atomic(path, &bytes).map_err(std::io::Error::other)
 }
