@@ -198,7 +198,8 @@ async fn wait_for_step(ws: &mut Ws, step: u64, timeout: Duration) -> anyhow::Res
 /// The Python side: waits for a line on stdin, then logs `n` rows 20 ms apart, printing the wall
 /// time of each `log()` call (`<step> <time>`). To split the latency into client and daemon parts,
 /// it also reports each append the client makes to history.jsonl (`w <lines> <time after write>`)
-/// when the client's writer has the expected shape (skipped otherwise).
+/// when the client's writer class (`AppendFile`, formerly `HistoryFile`) has the expected shape
+/// (skipped otherwise).
 const PY_SCRIPT: &str = r#"
 import sys, threading, time
 import trackline
@@ -209,13 +210,14 @@ def say(text):
         sys.stdout.flush()
 try:
     from trackline import _writer
-    _write_lines = _writer.HistoryFile.write_lines
+    cls = getattr(_writer, "AppendFile", None) or getattr(_writer, "HistoryFile")
+    _write_lines = cls.write_lines
     def write_lines(self, lines):
         ok = _write_lines(self, lines)
-        if lines:
+        if lines and str(getattr(self, "path", "")).endswith("history.jsonl"):
             say("w %d %r" % (len(lines), time.time()))
         return ok
-    _writer.HistoryFile.write_lines = write_lines
+    cls.write_lines = write_lines
 except (ImportError, AttributeError):
     pass
 n = int(sys.argv[2])
