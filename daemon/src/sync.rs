@@ -4,8 +4,8 @@
 //! append at offset 0 answers with the daemon's lengths) and sends only the rest, so running it
 //! twice uploads once.
 
-use crate::ingest::meta::{self, CONFIG_FILE, RUN_FILE, SUMMARY_FILE};
-use crate::ingest::remote::{APPENDABLE, Append, Batch};
+use crate::ingest::meta::{self, CONFIG_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE};
+use crate::ingest::remote::{APPENDABLE, Append, Batch, UPLOAD_ROOTS};
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -39,12 +39,18 @@ pub async fn sync(
     if runs.is_empty() {
         bail!("no run folders (with a run.json) under {}", dir.display());
     }
-    let endpoint = format!("{}/api/ingest/v1/batch", url.trim_end_matches('/'));
+    let base = url.trim_end_matches('/');
+    let endpoint = format!("{base}/api/ingest/v1/batch");
+    let file_endpoint = format!("{base}/api/ingest/v1/file");
     let client = reqwest::Client::new();
     let mut report = Report::default();
     for (i, r) in runs.iter().enumerate() {
         let label = format!("[{}/{}] {}/{}", i + 1, runs.len(), r.project, r.run);
-        let sent = sync_run(&client, &endpoint, token, r, &label, progress)
+        let ends = Endpoints {
+            batch: &endpoint,
+            file: &file_endpoint,
+        };
+        let sent = sync_run(&client, ends, token, r, &label, progress)
             .await
             .with_context(|| format!("syncing {}", r.dir.display()))?;
         report.runs += 1;
@@ -53,9 +59,15 @@ pub async fn sync(
     Ok(report)
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Endpoints<'a> {
+    batch: &'a str,
+    file: &'a str,
+}
+
 async fn sync_run(
     client: &reqwest::Client,
-    endpoint: &str,
+    ends: Endpoints<'_>,
     token: &str,
     r: &LocalRun,
     label: &str,
@@ -75,6 +87,7 @@ async fn sync_run(
             },
         );
     }
+    let endpoint = ends.batch;
     let mut remote = post(client, endpoint, token, &probe).await?;
 
     // What to send: each file's complete part (whole lines for *.jsonl) beyond the daemon's length.
@@ -96,9 +109,23 @@ async fn sync_run(
         }
         files.push((name, bytes[..complete].to_vec()));
     }
+    // Saved files and media: ask the daemon how much of each it has (an empty chunk at 0).
+    let mut uploads: Vec<(String, Vec<u8>, u64)> = Vec::new();
+    for rel in upload_files(&r.dir)? {
+        let bytes = std::fs::read(r.dir.join(&rel)).with_context(|| format!("reading {rel}"))?;
+        let have = post_chunk(client, ends.file, token, r, &rel, 0, &[]).await?;
+        if have > bytes.len() as u64 {
+            bail!(
+                "the daemon has more of {rel} ({have} bytes) than this copy ({})",
+                bytes.len()
+            );
+        }
+        uploads.push((rel, bytes, have));
+    }
     let total: u64 = files
         .iter()
         .map(|(n, b)| (b.len() as u64).saturating_sub(remote.get(*n).copied().unwrap_or(0)))
+        .chain(uploads.iter().map(|(_, b, have)| b.len() as u64 - have))
         .sum();
     let mut sent = 0u64;
     for (name, bytes) in &files {
@@ -126,13 +153,22 @@ async fn sync_run(
             draw(progress, label, sent, total);
         }
     }
+    for (rel, bytes, mut at) in uploads {
+        while (at as usize) < bytes.len() {
+            let end = (at as usize + CHUNK_BYTES).min(bytes.len());
+            let chunk = &bytes[at as usize..end];
+            at = post_chunk(client, ends.file, token, r, &rel, at, chunk).await?;
+            sent += chunk.len() as u64;
+            draw(progress, label, sent, total);
+        }
+    }
     // The small files last: run.json says "finished" only once the data is there.
     let mut batch = Batch {
         project: r.project.clone(),
         run: r.run.clone(),
         ..Batch::default()
     };
-    for name in [CONFIG_FILE, SUMMARY_FILE, RUN_FILE] {
+    for name in [CONFIG_FILE, SUMMARY_FILE, METRICS_FILE, RUN_FILE] {
         let path = r.dir.join(name);
         if path.exists() {
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading {name}"))?;
@@ -192,6 +228,73 @@ async fn post(
     }
     let message = body["error"]["message"].as_str().unwrap_or("no details");
     bail!("the daemon refused a batch ({status}): {message}")
+}
+
+/// Posts one chunk of an uploaded file; answers the daemon's length of it (also on a conflict).
+async fn post_chunk(
+    client: &reqwest::Client,
+    endpoint: &str,
+    token: &str,
+    r: &LocalRun,
+    rel: &str,
+    offset: u64,
+    chunk: &[u8],
+) -> anyhow::Result<u64> {
+    let offset_text = offset.to_string();
+    let resp = client
+        .post(endpoint)
+        .query(&[
+            ("project", r.project.as_str()),
+            ("run", &r.run),
+            ("path", rel),
+            ("offset", &offset_text),
+        ])
+        .bearer_auth(token)
+        .body(chunk.to_vec())
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {endpoint}"))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    match body["length"].as_u64() {
+        Some(len) if status.is_success() || status.as_u16() == 409 => Ok(len),
+        _ => {
+            let message = body["error"]["message"].as_str().unwrap_or("no details");
+            bail!("the daemon refused {rel} ({status}): {message}")
+        }
+    }
+}
+
+/// Regular files under the run's `files/` and `media/` folders (relative paths, `/`-separated),
+/// skipping hidden entries and symlinks.
+fn upload_files(run_dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(PathBuf, String)> = UPLOAD_ROOTS
+        .iter()
+        .map(|root| (run_dir.join(root), (*root).to_owned()))
+        .collect();
+    while let Some((dir, rel)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
+            let Ok(kind) = e.file_type() else { continue };
+            if name.starts_with('.') || kind.is_symlink() {
+                continue;
+            }
+            let child = format!("{rel}/{name}");
+            if kind.is_dir() {
+                stack.push((e.path(), child));
+            } else if kind.is_file() {
+                out.push(child);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn draw(out: &mut dyn Write, label: &str, done: u64, total: u64) {

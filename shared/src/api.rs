@@ -70,6 +70,10 @@ pub struct RunInfo {
     pub config: Map<String, Value>,
     #[serde(default)]
     pub summary: Map<String, Value>,
+    /// Metric definitions from `metrics.json` (`define_metric`): name or glob → `{step_metric,
+    /// summary, goal, hidden}`. A chart uses `step_metric` as the metric's default x axis.
+    #[serde(default)]
+    pub metrics: Map<String, Value>,
     /// Committed history rows the daemon has indexed, when known.
     #[serde(default)]
     pub history_rows: Option<u64>,

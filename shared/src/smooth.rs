@@ -96,7 +96,11 @@ impl EmaState {
 }
 
 fn clamp_weight(w: f64) -> f64 {
-    if w.is_finite() { w.clamp(0.0, 0.999) } else { 0.0 }
+    if w.is_finite() {
+        w.clamp(0.0, 0.999)
+    } else {
+        0.0
+    }
 }
 
 /// The x range W&B's time-weighted EMA scales point spacing to (`VIEWPORT_SCALE`). W&B's documented
@@ -122,7 +126,11 @@ pub const VIEWPORT_SCALE: f64 = 1000.0;
 /// state (their x still counts as elapsed distance for the next finite sample).
 pub fn time_weighted_ema(xs: &[f64], ys: &[f64], param: f64) -> Vec<f64> {
     let n = xs.len().min(ys.len());
-    let param = if param.is_finite() { param.max(0.0) } else { 0.0 };
+    let param = if param.is_finite() {
+        param.max(0.0)
+    } else {
+        0.0
+    };
     let weight = param.sqrt().min(0.999);
     let finite_x = xs[..n].iter().copied().filter(|x| x.is_finite());
     let (lo, hi) = finite_x.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {

@@ -1,7 +1,7 @@
 //! `POST /api/ingest/v1/batch`: remote clients stream runs through the daemon (docs/api.md).
 
 use super::AppState;
-use crate::error::{Error, Result, error_response};
+use crate::error::{Error, Result};
 use crate::ingest::meta::parse_lenient;
 use crate::ingest::remote::{self, Applied, Batch};
 use axum::Json;
@@ -28,17 +28,47 @@ pub async fn batch(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
     Ok(match applied {
         Applied::Ok(lengths) => Json(json!({"ok": true, "lengths": lengths})).into_response(),
         Applied::Conflict(lengths) => {
-            let mut resp = error_response(
-                StatusCode::CONFLICT,
-                "offset_mismatch",
-                "a file's length does not match the batch's offset; resend from `lengths`".into(),
-            );
             let body = json!({
                 "error": {"code": "offset_mismatch", "message": "a file's length does not match the batch's offset; resend from `lengths`"},
                 "lengths": lengths,
             });
-            *resp.body_mut() = axum::body::Body::from(body.to_string());
-            resp
+            (StatusCode::CONFLICT, Json(body)).into_response()
+        }
+    })
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct FileChunk {
+    project: String,
+    run: String,
+    path: String,
+    #[serde(default)]
+    offset: u64,
+}
+
+/// `POST /api/ingest/v1/file?project=&run=&path=files/…&offset=N`, raw bytes (≤ 1 MiB a chunk):
+/// uploads saved files and media, idempotent by offset like appends.
+pub async fn file(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    super::extract::Q(q): super::extract::Q<FileChunk>,
+    body: Bytes,
+) -> Result<Response> {
+    s.token.check(&headers)?;
+    let (root, lock) = (s.store_dir.clone(), s.ingest_lock.clone());
+    let written = super::blocking(move || {
+        let _guard = lock.lock();
+        remote::write_file_chunk(&root, &q.project, &q.run, &q.path, q.offset, &body)
+    })
+    .await?;
+    Ok(match written {
+        Ok(length) => Json(json!({"ok": true, "length": length})).into_response(),
+        Err(length) => {
+            let body = json!({
+                "error": {"code": "offset_mismatch", "message": "the file's length does not match the offset; resend from `length`"},
+                "length": length,
+            });
+            (StatusCode::CONFLICT, Json(body)).into_response()
         }
     })
 }

@@ -59,6 +59,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/ws", get(ws::upgrade))
         .route("/ingest/v1/batch", axum::routing::post(ingest::batch))
+        .route("/ingest/v1/file", axum::routing::post(ingest::file))
         .fallback(|| async { Error::NotFound("no such API endpoint".into()) });
     Router::new()
         .nest("/api", api)

@@ -12,6 +12,7 @@ use trackline_shared::FORMAT_VERSION;
 pub const RUN_FILE: &str = "run.json";
 pub const CONFIG_FILE: &str = "config.json";
 pub const SUMMARY_FILE: &str = "summary.json";
+pub const METRICS_FILE: &str = "metrics.json";
 pub const HISTORY_FILE: &str = "history.jsonl";
 
 /// `run.json` as written by clients (docs/format.md).

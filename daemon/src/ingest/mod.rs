@@ -10,7 +10,7 @@ pub mod watch;
 use crate::error::{Error, Result};
 use crate::store::index::Index;
 use crate::store::{RunKey, RunMeta, Store};
-use meta::{CONFIG_FILE, RUN_FILE, RunFile, SUMMARY_FILE};
+use meta::{CONFIG_FILE, METRICS_FILE, RUN_FILE, RunFile, SUMMARY_FILE};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -259,6 +259,7 @@ pub fn read_meta(key: &RunKey, dir: &Path) -> Result<RunMeta> {
         exit_code: file.exit_code,
         config: meta::read_object(&dir.join(CONFIG_FILE))?,
         summary: meta::read_object(&dir.join(SUMMARY_FILE))?,
+        metrics: meta::read_object(&dir.join(METRICS_FILE))?,
         history_rows: None,
         version: 0,
     };
@@ -271,7 +272,7 @@ pub fn read_meta(key: &RunKey, dir: &Path) -> Result<RunMeta> {
 /// `mtime:len` of each metadata file: equal fingerprints mean nothing to re-read.
 fn fingerprint(dir: &Path) -> String {
     let mut out = String::with_capacity(96);
-    for name in [RUN_FILE, CONFIG_FILE, SUMMARY_FILE] {
+    for name in [RUN_FILE, CONFIG_FILE, SUMMARY_FILE, METRICS_FILE] {
         match std::fs::metadata(dir.join(name)) {
             Ok(m) => {
                 let mtime = m

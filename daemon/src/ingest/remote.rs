@@ -4,7 +4,7 @@
 //! Appends are idempotent by byte offset: a batch says how long it believes each file is, and a
 //! retried batch, or one cut short by a crash, is completed rather than duplicated.
 
-use super::meta::{CONFIG_FILE, HISTORY_FILE, RUN_FILE, SUMMARY_FILE};
+use super::meta::{CONFIG_FILE, HISTORY_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE};
 use super::{valid_project_name, valid_run_id};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -13,9 +13,11 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// Files a batch may replace.
-pub const REPLACEABLE: [&str; 3] = [RUN_FILE, CONFIG_FILE, SUMMARY_FILE];
+pub const REPLACEABLE: [&str; 4] = [RUN_FILE, CONFIG_FILE, SUMMARY_FILE, METRICS_FILE];
 /// Files a batch may append to.
-pub const APPENDABLE: [&str; 3] = [HISTORY_FILE, "system.jsonl", "console.log"];
+pub const APPENDABLE: [&str; 4] = [HISTORY_FILE, "system.jsonl", "console.log", "alerts.jsonl"];
+/// Folders of a run that remote clients upload files into (`POST /api/ingest/v1/file`).
+pub const UPLOAD_ROOTS: [&str; 2] = ["files", "media"];
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct Batch {
@@ -164,6 +166,47 @@ fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<std::result::Resul
     Ok(Ok(end))
 }
 
+/// Writes a chunk of an uploaded file (`files/…` or `media/…` of a run) at `offset`, with the same
+/// idempotence as appends. `Ok(Ok(len))` when the file holds the chunk; `Ok(Err(len))` on a conflict.
+pub fn write_file_chunk(
+    root: &Path,
+    project: &str,
+    run: &str,
+    rel: &str,
+    offset: u64,
+    data: &[u8],
+) -> Result<std::result::Result<u64, u64>> {
+    if !valid_project_name(project) || !valid_run_id(run) {
+        return Err(Error::BadRequest("invalid project name or run id".into()));
+    }
+    let parts: Vec<&str> = rel.split('/').collect();
+    let safe = |p: &&str| {
+        !p.is_empty() && !p.starts_with('.') && !p.contains(['\\', '\0']) && p.len() <= 255
+    };
+    if parts.len() < 2
+        || parts.len() > 16
+        || !UPLOAD_ROOTS.contains(&parts[0])
+        || !parts.iter().all(safe)
+    {
+        return Err(Error::BadRequest(format!(
+            "upload path '{rel}' must be files/… or media/… without hidden or '..' parts"
+        )));
+    }
+    let run_dir = root.join(project).join(run);
+    let path = parts.iter().fold(run_dir.clone(), |p, part| p.join(part));
+    let parent = path.parent().unwrap_or(&run_dir);
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    // A symlink inside the run folder must not lead the write elsewhere.
+    let canon_run = run_dir.canonicalize().map_err(|e| Error::io(&run_dir, e))?;
+    let canon_parent = parent.canonicalize().map_err(|e| Error::io(parent, e))?;
+    if !canon_parent.starts_with(&canon_run) || path.is_symlink() {
+        return Err(Error::BadRequest(format!(
+            "upload path '{rel}' leads outside the run"
+        )));
+    }
+    append_at(&path, offset, data)
+}
+
 /// Temp file + fsync + rename, as docs/format.md requires for small files.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -237,6 +280,47 @@ mod tests {
             matches!(apply(r, &batch(6, "d\ne\n")).unwrap(), Applied::Ok(l) if l[HISTORY_FILE] == 10)
         );
         assert_eq!(history(r), "a\nb\nc\nd\ne\n");
+    }
+
+    #[test]
+    fn file_chunks_stay_inside_the_run_and_are_idempotent() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        assert_eq!(
+            write_file_chunk(r, "p", "r", "files/ckpt/a.bin", 0, b"abc").unwrap(),
+            Ok(3)
+        );
+        assert_eq!(
+            write_file_chunk(r, "p", "r", "files/ckpt/a.bin", 0, b"abc").unwrap(),
+            Ok(3)
+        );
+        assert_eq!(
+            write_file_chunk(r, "p", "r", "files/ckpt/a.bin", 3, b"de").unwrap(),
+            Ok(5)
+        );
+        assert_eq!(
+            write_file_chunk(r, "p", "r", "files/ckpt/a.bin", 9, b"x").unwrap(),
+            Err(5)
+        );
+        assert_eq!(
+            std::fs::read(r.join("p/r/files/ckpt/a.bin")).unwrap(),
+            b"abcde"
+        );
+        for bad in [
+            "history.jsonl",
+            "files/../run.json",
+            "files/.hidden",
+            "other/x",
+            "files//x",
+            "files",
+        ] {
+            assert!(
+                write_file_chunk(r, "p", "r", bad, 0, b"x").is_err(),
+                "{bad}"
+            );
+        }
+        std::os::unix::fs::symlink(root.path(), r.join("p/r/files/out")).unwrap();
+        assert!(write_file_chunk(r, "p", "r", "files/out/x", 0, b"x").is_err());
     }
 
     #[test]

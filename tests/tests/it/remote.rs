@@ -59,6 +59,48 @@ async fn batches_need_the_token_and_are_idempotent() {
     let (status, body) = post(&d, Some(&t), &json!({"project": "rp", "run": "../x"})).await;
     assert_eq!(status, 400, "{body}");
 
+    // Files go up in chunks, by offset, with the same token and the same idempotence.
+    let client = reqwest::Client::new();
+    let chunk = |offset: u64, body: &'static [u8], token: &str, path: &str| {
+        client
+            .post(d.url("/api/ingest/v1/file"))
+            .query(&[
+                ("project", "rp"),
+                ("run", "rem1"),
+                ("path", path),
+                ("offset", &offset.to_string()),
+            ])
+            .bearer_auth(token)
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        chunk(0, b"abc", "nope", "files/a.txt")
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    for _ in 0..2 {
+        let resp = chunk(0, b"abc", &t, "files/a.txt").await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.json::<Value>().await.unwrap()["length"], 3);
+    }
+    let resp = chunk(7, b"x", &t, "files/a.txt").await.unwrap();
+    assert_eq!(resp.status(), 409);
+    assert_eq!(resp.json::<Value>().await.unwrap()["length"], 3);
+    for bad in ["files/../run.json", "run.json", "files/.x"] {
+        assert_eq!(
+            chunk(0, b"x", &t, bad).await.unwrap().status(),
+            400,
+            "{bad}"
+        );
+    }
+    let served = reqwest::get(d.url("/api/projects/rp/runs/rem1/files/files/a.txt"))
+        .await
+        .unwrap();
+    assert_eq!(served.text().await.unwrap(), "abc");
+
     let keys = d
         .wait_for(
             "/api/projects/rp/runs/rem1/keys",
@@ -78,6 +120,18 @@ async fn sync_uploads_offline_runs_once() {
     let mut w = RunWriter::create(offline.path(), "off", "o1");
     w.log_rows(20_000, |s| format!("{}", s as f64 / 7.0));
     w.set("state", "finished".into());
+    // Metric definitions, alerts, saved files (a checkpoint larger than one chunk) and media.
+    write_atomic(
+        &w.dir.join("metrics.json"),
+        &json!({"val/loss": {"step_metric": "epoch"}}),
+    );
+    std::fs::write(w.dir.join("alerts.jsonl"), "{\"title\": \"diverged\"}\n").unwrap();
+    std::fs::create_dir_all(w.dir.join("files/ckpt")).unwrap();
+    std::fs::create_dir_all(w.dir.join("media/images")).unwrap();
+    let ckpt: Vec<u8> = (0..1_500_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(w.dir.join("files/ckpt/model.pt"), &ckpt).unwrap();
+    std::fs::write(w.dir.join("media/images/sample_0.png"), b"\x89PNG fake").unwrap();
+    std::fs::write(w.dir.join("files/.hidden"), b"not uploaded").unwrap();
     let mut w2 = RunWriter::create(offline.path(), "off", "o2");
     w2.log_rows(10, |s| s.to_string());
     let d = Daemon::start(served.path());
@@ -103,10 +157,27 @@ async fn sync_uploads_offline_runs_once() {
         std::fs::read(served.path().join("off/o1/history.jsonl")).unwrap(),
         local
     );
-    d.wait_for("/api/projects/off/runs/o1", Duration::from_secs(10), |r| {
-        r["state"] == "finished"
-    })
-    .await;
+    let run = d
+        .wait_for("/api/projects/off/runs/o1", Duration::from_secs(10), |r| {
+            r["state"] == "finished"
+        })
+        .await;
+    assert_eq!(run["metrics"]["val/loss"]["step_metric"], "epoch");
+    let served_run = served.path().join("off/o1");
+    assert_eq!(
+        std::fs::read(served_run.join("files/ckpt/model.pt")).unwrap(),
+        ckpt
+    );
+    assert_eq!(
+        std::fs::read(served_run.join("media/images/sample_0.png")).unwrap(),
+        b"\x89PNG fake"
+    );
+    assert!(
+        std::fs::read_to_string(served_run.join("alerts.jsonl"))
+            .unwrap()
+            .contains("diverged")
+    );
+    assert!(!served_run.join("files/.hidden").exists());
 
     // Again: nothing new to upload, nothing duplicated.
     let out = sync();
