@@ -9,6 +9,8 @@
 //! they get markers at the top or bottom edge and the hover read-out names them.
 
 pub mod canvas;
+pub mod plot;
+pub mod raster;
 mod series;
 mod ticks;
 
@@ -79,7 +81,7 @@ impl PxColumn {
         self.nonfinite.saturating_sub(known)
     }
 
-    fn merge(&mut self, o: &PxColumn) {
+    pub(crate) fn merge(&mut self, o: &PxColumn) {
         self.x_last = o.x_last;
         self.last = o.last;
         self.min = opt_min(self.min, o.min);
@@ -178,7 +180,7 @@ impl Layout {
 }
 
 /// Source columns (buckets, then live points) in x order, before merging into pixels.
-fn source_columns(s: &SeriesState) -> Vec<(f64, PxColumn)> {
+pub(crate) fn source_columns(s: &SeriesState) -> Vec<(f64, PxColumn)> {
     let b = &s.buckets;
     let mut out = Vec::with_capacity(b.len() + s.tail_x.len());
     let (x0, x1) = s.window.unwrap_or((0.0, 0.0));
@@ -509,5 +511,7 @@ pub fn latest_readout(c: &PxColumn, x_name: &str) -> Readout {
     }
 }
 
+#[cfg(test)]
+mod plot_tests;
 #[cfg(test)]
 mod tests;
