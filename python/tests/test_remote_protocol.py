@@ -14,20 +14,25 @@ import pytest
 from conftest import count_lines, only_run_dir, read_json, run_script, start_script, wait_for
 
 TOKEN = "test-token-123"
-APPENDABLE = ("history.jsonl", "system.jsonl", "console.log")
-REPLACEABLE = ("run.json", "config.json", "summary.json")
+APPENDABLE = ("history.jsonl", "system.jsonl", "console.log", "alerts.jsonl")
+REPLACEABLE = ("run.json", "config.json", "summary.json", "metrics.json")
 
 
 class FakeDaemon:
     """The ingest endpoint of the daemon, in memory. ``misbehave(n)`` is asked before each request
     and may return "drop" (apply, then close without answering), "500", "hang" or None."""
 
-    def __init__(self, misbehave=None, port=0):
+    def __init__(self, misbehave=None, port=0, replaceable=REPLACEABLE, appendable=APPENDABLE,
+                 file_endpoint=True):
         self.files = {}  # (project, run, name) -> bytes
         self.requests = []  # (status, body size, parsed body or None)
         self.lock = threading.Lock()
         self.misbehave = misbehave or (lambda n: None)
         self.hang = threading.Event()
+        self.replaceable, self.appendable = replaceable, appendable
+        self.file_endpoint = file_endpoint
+        self.uploads = {}  # (project, run, "files/...") -> bytes
+        self.file_requests = []  # (status, path, offset, size)
         daemon = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,6 +78,8 @@ class FakeDaemon:
         if action == "500":
             self.requests.append((500, len(raw), None))
             return self._answer(h, 500, {"error": {"code": "internal", "message": "oops"}})
+        if h.path.startswith("/api/ingest/v1/file?") and self.file_endpoint:
+            return self._file(h, raw)
         if h.path != "/api/ingest/v1/batch":
             return self._answer(h, 404, {"error": {"code": "not_found", "message": h.path}})
         if h.headers.get("Authorization") != "Bearer " + TOKEN:
@@ -84,8 +91,16 @@ class FakeDaemon:
         batch = json.loads(raw.decode("utf-8"))  # NaN/Infinity literals are allowed
         for name, value in batch.get("files", {}).items():
             assert name in REPLACEABLE and isinstance(value, dict), name
+            if name not in self.replaceable:  # an older daemon
+                self.requests.append((400, len(raw), None))
+                return self._answer(h, 400, {"error": {"code": "bad_request",
+                                                       "message": "'%s' may not be replaced" % name}})
         for name, a in batch.get("append", {}).items():
             assert name in APPENDABLE and a["data"].endswith("\n"), (name, a["data"][-50:])
+            if name not in self.appendable:
+                self.requests.append((400, len(raw), None))
+                return self._answer(h, 400, {"error": {
+                    "code": "bad_request", "message": "'%s' may not be appended to" % name}})
         key = (batch["project"], batch["run"])
         with self.lock:
             lengths, conflict = {}, False
@@ -112,6 +127,24 @@ class FakeDaemon:
             h.connection.shutdown(2)
             return
         self._answer(h, 200, {"ok": True, "lengths": lengths})
+
+
+    def _file(self, h, raw):
+        from urllib.parse import parse_qs, urlsplit
+
+        q = {k: v[0] for k, v in parse_qs(urlsplit(h.path).query).items()}
+        assert q["path"].split("/")[0] in ("files", "media") and ".." not in q["path"], q
+        assert len(raw) <= 1 << 20
+        key, offset = (q["project"], q["run"], q["path"]), int(q["offset"])
+        with self.lock:
+            have = self.uploads.get(key, b"")
+            if offset <= len(have) <= offset + len(raw) and have[offset:] == raw[:len(have) - offset]:
+                self.uploads[key] = have + raw[len(have) - offset:]
+                self.file_requests.append((200, q["path"], offset, len(raw)))
+                return self._answer(h, 200, {"ok": True, "length": offset + len(raw)})
+            self.file_requests.append((409, q["path"], offset, len(raw)))
+            return self._answer(h, 409, {"error": {"code": "offset_mismatch", "message": "x"},
+                                         "length": len(have)})
 
 
 @pytest.fixture
@@ -145,7 +178,7 @@ def _env(daemon, **extra):
 
 
 def _local(tmp_path, name):
-    with open(os.path.join(only_run_dir(tmp_path / "root"), name), "rb") as f:
+    with open(os.path.join(only_run_dir(tmp_path / "root"), *name.split("/")), "rb") as f:
         return f.read()
 
 
@@ -344,6 +377,64 @@ def test_daemon_coming_up_late_gets_everything(tmp_path):
         assert proc.returncode == 0, err
         assert "cannot reach" in err  # told once, while it was down
         assert "trackline sync" not in err  # ... and it all arrived in the end
+        assert d.data("history.jsonl") == _local(tmp_path, "history.jsonl")
+        assert json.loads(d.data("run.json"))["state"] == "finished"
+    finally:
+        d.close()
+
+
+FILES_SCRIPT = """
+    import os, sys, time
+    import trackline
+    run = trackline.init(project="files")
+    blob = bytes(range(256)) * (10 * 1024 + 7)  # 2.6 MB: three chunks
+    with open("model.bin", "wb") as f:
+        f.write(blob)
+    with open("notes.txt", "w") as f:
+        f.write("first version\\n")
+    open("empty.txt", "w").close()
+    run.save("model.bin", policy="now")
+    run.save("notes.txt", policy="live")
+    run.save("empty.txt", policy="now")
+    run.define_metric("loss", summary="min")
+    for i in range(300):
+        trackline.log({"loss": 1.0 / (i + 1)})
+        if i % 100 == 0:
+            time.sleep(0.3)
+    with open("notes.txt", "a") as f:
+        f.write("more\\n")  # grows: the daemon's copy grows too
+    run.alert("done", "training finished")
+    trackline.finish()
+"""
+
+
+def test_saved_files_metrics_and_alerts_are_uploaded(tmp_path, daemon):
+    proc = run_script(tmp_path, FILES_SCRIPT, **_env(daemon))
+    assert proc.returncode == 0, proc.stderr
+    assert "trackline:" not in proc.stderr, proc.stderr
+    run_dir = only_run_dir(tmp_path / "root")
+    run_id = os.path.basename(run_dir)
+    for rel in ("files/model.bin", "files/notes.txt", "files/empty.txt"):
+        with open(os.path.join(run_dir, *rel.split("/")), "rb") as f:
+            assert daemon.uploads[("files", run_id, rel)] == f.read(), rel
+    assert daemon.uploads[("files", run_id, "files/notes.txt")] == b"first version\nmore\n"
+    sizes = [size for status, path, _, size in daemon.file_requests if path == "files/model.bin"]
+    assert max(sizes) <= 1 << 20 and sum(sizes) >= len(_local(tmp_path, "files/model.bin"))
+    assert json.loads(daemon.data("metrics.json")) == read_json(os.path.join(run_dir, "metrics.json"))
+    assert daemon.data("alerts.jsonl") == _local(tmp_path, "alerts.jsonl")
+    assert daemon.data("history.jsonl") == _local(tmp_path, "history.jsonl")
+
+
+def test_an_older_daemon_gets_what_it_accepts(tmp_path):
+    d = FakeDaemon(replaceable=REPLACEABLE[:3], appendable=APPENDABLE[:3], file_endpoint=False)
+    try:
+        proc = run_script(tmp_path, FILES_SCRIPT, **_env(d))
+        assert proc.returncode == 0, proc.stderr
+        ours = [l for l in proc.stderr.splitlines() if l.startswith("trackline:")]
+        assert len(ours) == 3, proc.stderr  # metrics.json, alerts.jsonl, files: one line each
+        assert any("metrics.json" in l for l in ours) and any("alerts.jsonl" in l for l in ours)
+        assert any("does not take files" in l for l in ours)
+        assert "trackline sync" not in proc.stderr
         assert d.data("history.jsonl") == _local(tmp_path, "history.jsonl")
         assert json.loads(d.data("run.json"))["state"] == "finished"
     finally:

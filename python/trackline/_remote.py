@@ -1,12 +1,16 @@
 """Remote mode: stream a run to a Trackline daemon (``POST /api/ingest/v1/batch``, docs/api.md).
 
 The run is written locally exactly as in offline mode -- the local run directory is the spool --
-and an :class:`Uploader` thread tails it: it sends ``run.json``, ``config.json`` and
-``summary.json`` whenever their bytes change, and the new whole lines of ``history.jsonl``,
-``system.jsonl`` and ``console.log`` with the byte offset they start at in the local file. Every
-batch is idempotent on the daemon's side (an append at an offset the file already covers is not
-written twice), so a batch whose answer was lost is simply sent again; nothing is ever duplicated
-or dropped, whatever dies when.
+and an :class:`Uploader` thread tails it: it sends ``run.json``, ``config.json``,
+``summary.json`` and ``metrics.json`` whenever their bytes change, and the new whole lines of
+``history.jsonl``, ``system.jsonl``, ``console.log`` and ``alerts.jsonl`` with the byte offset they
+start at in the local file. Every batch is idempotent on the daemon's side (an append at an offset
+the file already covers is not written twice), so a batch whose answer was lost is simply sent
+again; nothing is ever duplicated or dropped, whatever dies when. Saved files and media
+(``files/``, ``media/``) follow in 1 MiB chunks (``POST /api/ingest/v1/file``, idempotent by
+offset the same way), at most :data:`FILE_BUDGET` bytes per cycle so that metrics keep flowing
+while a large checkpoint uploads. A file replaced after it was uploaded is sent again from 0 and
+the daemon keeps it if it only grew; a file whose content changed otherwise stays local (message).
 
 - The thread is woken by the writer's flush cycle (every 0.5 s); ``log()`` never waits for it.
 - Batches carry at most :data:`CHUNK` bytes of appended data (whole lines) and stay under the
@@ -32,10 +36,22 @@ import threading
 import time
 
 #: Files replaced whole, sent when their bytes change.
-SMALL_FILES = ("run.json", "config.json", "summary.json")
+SMALL_FILES = ("run.json", "config.json", "summary.json", "metrics.json")
 
 #: Append-only files, sent from the daemon's length on.
-APPEND_FILES = ("history.jsonl", "system.jsonl", "console.log")
+APPEND_FILES = ("history.jsonl", "system.jsonl", "console.log", "alerts.jsonl")
+
+#: Folders whose files (saved files, media) go through ``POST /api/ingest/v1/file``.
+UPLOAD_DIRS = ("files", "media")
+
+#: Bytes of one file chunk (the daemon's cap is 1 MiB).
+FILE_CHUNK = 1 << 20
+
+#: Bytes of files sent per cycle before history gets its turn again.
+FILE_BUDGET = 8 << 20
+
+#: Seconds between two scans of files/ and media/ (every cycle when finishing).
+SCAN_INTERVAL = 2.0
 
 #: The daemon's request body cap.
 MAX_BODY = 1 << 20
@@ -98,11 +114,18 @@ class Uploader:
         self.run_dir = run_dir
         self.url = url.rstrip("/")
         self.endpoint = self.url + "/api/ingest/v1/batch"
+        self.files_endpoint = self.url + "/api/ingest/v1/file"
+        self._project = project
+        self._run_id = run_id
         self._head = '{"project": %s, "run": %s' % (_dumps(project), _dumps(run_id))
         self._api_key = api_key
         self._acked = dict.fromkeys(APPEND_FILES, 0)  # bytes of each file the daemon has
         self._files_acked = {}  # name -> bytes of a small file the daemon has
         self._skipped = set()  # files that cannot be uploaded (see _skip)
+        self._uploads = {}  # "files/..." -> [daemon's length or None if unknown, (ino, size, mtime)]
+        self._next_scan = 0.0
+        self._files_endpoint_ok = True
+        self.file_chunks = 0
         self._conflicts = 0
         self._wake = threading.Event()
         self._drained = threading.Event()
@@ -179,7 +202,7 @@ class Uploader:
             if time.monotonic() < self._next_try:
                 continue  # backing off: flush-cycle wake-ups do not shorten the wait
             try:
-                self.sync_once()
+                more = self.sync_once()
             except _Retry as exc:
                 self._last_error = str(exc)
                 self._backoff = min(MAX_BACKOFF, max(FIRST_BACKOFF, self._backoff * 2))
@@ -207,18 +230,36 @@ class Uploader:
                 return
             self._backoff = 0.0
             self._next_try = 0.0
+            if more:  # files left over from this call's budget: go on at once
+                self._wake.set()
+                continue
             if self._finishing:
                 self._drained.set()
                 return
 
     def sync_once(self):
-        """Send batches until the daemon has everything written so far; raise _Retry or _Fatal."""
+        """Send batches until the daemon has everything written so far, then saved files and
+        media (a bounded amount per call, so that metrics keep flowing while a large checkpoint
+        uploads); raise _Retry or _Fatal. Returns True if files are left for the next call."""
+        self._send_batches()
+        if not self._files_endpoint_ok:
+            return False
+        now = time.monotonic()
+        if not self._finishing and now < self._next_scan:
+            return False
+        self._next_scan = now + SCAN_INTERVAL
+        more = self._send_files(FILE_BUDGET)
+        if more:
+            self._next_scan = 0.0
+        return more
+
+    def _send_batches(self):
         while True:
             batch = self._next_batch()
             if batch is None:
                 return
             body, files, appends = batch
-            status, answer = self._post(body)
+            status, answer = self._post(self.endpoint, body)
             if status == 200:
                 self.batches += 1
                 self._conflicts = 0
@@ -234,22 +275,124 @@ class Uploader:
                 self._resync(answer.get("lengths") if isinstance(answer, dict) else None, appends)
                 continue
             message = _error_message(answer)
-            if status == 401:
-                hint = "" if self._api_key else " (TRACKLINE_API_KEY is not set)"
-                raise _Fatal(
-                    "the daemon at %s refused the API key%s: set TRACKLINE_API_KEY to the token in "
-                    "<daemon dir>/.trackline/api_key" % (self.url, hint)
-                )
-            if status == 404:
-                raise _Fatal("%s has no remote ingest endpoint (HTTP 404: is it a Trackline "
-                             "daemon of version 0.1 or later?)" % self.endpoint)
-            if status == 403:
-                raise _Fatal("the daemon at %s refused the request (403 %s: %s)"
-                             % (self.url, code, message))
-            if status in (400, 413):
-                raise _Fatal("the daemon at %s rejected a batch (%d %s: %s)"
-                             % (self.url, status, code, message))
-            raise _Retry("HTTP %d %s" % (status, code or message or ""))
+            if status == 400:
+                # An older daemon that does not take one of the files: leave that file out.
+                refused = [n for n in list(files) + list(appends) if "'%s'" % n in message]
+                if refused:
+                    for name in refused:
+                        self._skip(name, "the daemon does not accept it (%s)" % message)
+                    continue
+            self._fail(status, code, message, self.endpoint)
+
+    def _fail(self, status, code, message, endpoint):
+        """Raise _Fatal or _Retry for an answer that is neither 200 nor a handled 409."""
+        if status == 401:
+            hint = "" if self._api_key else " (TRACKLINE_API_KEY is not set)"
+            raise _Fatal(
+                "the daemon at %s refused the API key%s: set TRACKLINE_API_KEY to the token in "
+                "<daemon dir>/.trackline/api_key" % (self.url, hint)
+            )
+        if status == 404:
+            raise _Fatal("%s has no remote ingest endpoint (HTTP 404: is it a Trackline "
+                         "daemon of version 0.1 or later?)" % endpoint)
+        if status == 403:
+            raise _Fatal("the daemon at %s refused the request (403 %s: %s)"
+                         % (self.url, code, message))
+        if status in (400, 413):
+            raise _Fatal("the daemon at %s rejected a batch (%d %s: %s)"
+                         % (self.url, status, code, message))
+        raise _Retry("HTTP %d %s" % (status, code or message or ""))
+
+    # -- saved files and media -----------------------------------------------------------------
+    def _scan_uploads(self):
+        """``{"files/a/b": (path, stat)}`` of the regular files under files/ and media/."""
+        found = {}
+        for top in UPLOAD_DIRS:
+            stack = [(os.path.join(self.run_dir, top), top)]
+            while stack:
+                directory, rel = stack.pop()
+                try:
+                    entries = list(os.scandir(directory))
+                except OSError:
+                    continue
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue  # temp files of atomic copies, hidden files
+                    sub = rel + "/" + entry.name
+                    try:
+                        if entry.is_dir():
+                            stack.append((entry.path, sub))
+                        elif entry.is_file():  # follows symlinks: the content is uploaded
+                            found[sub] = (entry.path, entry.stat())
+                    except OSError:
+                        continue
+        return found
+
+    def _send_files(self, budget):
+        """Upload new bytes of saved files and media; True if the budget ran out first."""
+        for rel, (path, st) in sorted(self._scan_uploads().items()):
+            if rel in self._skipped:
+                continue
+            sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+            state = self._uploads.get(rel)
+            if state is None:
+                state = self._uploads[rel] = [None, sig]
+            elif state[1] != sig:
+                if state[1][0] != sig[0]:
+                    state[0] = None  # replaced (atomic copy): let the daemon compare from 0
+                state[1] = sig
+            offset = state[0] or 0
+            size = st.st_size
+            if state[0] is not None and offset >= size:
+                if offset > size:
+                    self._skip(rel, "it shrank after it was uploaded")
+                continue
+            conflicts = 0
+            while True:
+                n = min(FILE_CHUNK, size - offset)
+                data = _read_range(path, offset, n) if n else b""
+                if data is None:
+                    break
+                status, answer = self._post_file(rel, offset, data)
+                if status == 200:
+                    length = answer.get("length") if isinstance(answer, dict) else None
+                    offset = state[0] = length if type(length) is int else offset + len(data)
+                    self.file_chunks += 1
+                    budget -= len(data)
+                    if offset >= size:
+                        break
+                    if budget <= 0:
+                        return True
+                    continue
+                code = _error_code(answer)
+                if status == 409 and code == "offset_mismatch":
+                    length = answer.get("length") if isinstance(answer, dict) else None
+                    conflicts += 1
+                    if type(length) is not int or length > size or conflicts > 3:
+                        self._skip(rel, "the daemon has a different version of it")
+                        break
+                    offset = state[0] = length
+                    if offset >= size:
+                        break
+                    continue
+                if status in (400, 404, 405, 413):
+                    if status in (404, 405):
+                        self._files_endpoint_ok = False
+                        _say("the daemon at %s does not take files and media (HTTP %d); they stay "
+                             "in %s" % (self.url, status, self.run_dir))
+                        return False
+                    self._skip(rel, "the daemon refused it (%d %s: %s)"
+                               % (status, code, _error_message(answer)))
+                    break
+                self._fail(status, code, _error_message(answer), self.files_endpoint)
+        return False
+
+    def _post_file(self, rel, offset, data):
+        from urllib.parse import urlencode
+
+        query = urlencode({"project": self._project, "run": self._run_id, "path": rel,
+                           "offset": offset})
+        return self._post(self.files_endpoint + "?" + query, data, "application/octet-stream")
 
     def _resync(self, lengths, appends):
         """Handle 409 offset_mismatch: continue each file from the daemon's length."""
@@ -353,21 +496,21 @@ class Uploader:
                  % (name, self.run_dir, why))
 
     # -- HTTP --------------------------------------------------------------------------------------
-    def _post(self, body):
-        """POST the batch; returns (status, parsed JSON answer or None). Raises _Retry."""
+    def _post(self, url, body, content_type="application/json"):
+        """POST ``body``; returns (status, parsed JSON answer or None). Raises _Retry."""
         if self._urllib is None:
             import urllib.error
             import urllib.request
 
             self._urllib = urllib
         urllib = self._urllib
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": content_type}
         if self._api_key:
             headers["Authorization"] = "Bearer " + self._api_key
         timeout = REQUEST_TIMEOUT
         if self._deadline is not None:
             timeout = max(0.5, min(timeout, self._deadline - time.monotonic()))
-        request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, raw = response.status, response.read()
