@@ -219,3 +219,38 @@ def test_offline_run_uploaded_later_with_trackline_sync(tmp_path, daemon):
     assert proc.returncode == 0, proc.stderr
     assert daemon.file("remote", run_id, "history.jsonl") == _local(run_dir, "history.jsonl")
     assert _steps(daemon.file("remote", run_id, "history.jsonl")) == list(range(350))
+
+
+def test_saved_files_media_metrics_and_alerts_reach_the_daemon(tmp_path, daemon):
+    proc = run_script(tmp_path, """
+        import time
+        import trackline
+        run = trackline.init(project="remote")
+        print("RUN", run.dir, flush=True)
+        with open("model.bin", "wb") as f:
+            f.write(bytes(range(256)) * 9000)  # 2.3 MB: three chunks
+        run.save("model.bin", policy="now")
+        run.define_metric("loss", summary="min")
+        for i in range(200):
+            trackline.log({"loss": 1.0 / (i + 1)})
+        trackline.log({"table": trackline.Table(columns=["a"], data=[[1], [2]])})
+        run.alert("done", "finished training")
+        trackline.finish()
+    """, **_env(daemon.url))
+    assert proc.returncode == 0, proc.stderr
+    assert "trackline:" not in proc.stderr, proc.stderr
+    run_dir = proc.stdout.split()[1]
+    run_id = os.path.basename(run_dir)
+    uploaded = []
+    for top in ("files", "media"):
+        for folder, _, names in os.walk(os.path.join(run_dir, top)):
+            for name in names:
+                rel = os.path.relpath(os.path.join(folder, name), run_dir)
+                uploaded.append(rel)
+                assert daemon.file("remote", run_id, rel) == _local(run_dir, rel), rel
+    assert "files/model.bin" in [u.replace(os.sep, "/") for u in uploaded]
+    assert any(u.startswith("media") for u in uploaded), uploaded
+    assert daemon.file("remote", run_id, "alerts.jsonl") == _local(run_dir, "alerts.jsonl")
+    assert json.loads(daemon.file("remote", run_id, "metrics.json")) == \
+        json.loads(_local(run_dir, "metrics.json"))
+    assert daemon.file("remote", run_id, "history.jsonl") == _local(run_dir, "history.jsonl")
