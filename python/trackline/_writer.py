@@ -146,12 +146,22 @@ class Flusher:
             self._thread.join()
 
     def _loop(self):
-        next_heartbeat = time.monotonic() + self._heartbeat_interval
+        # Ticks on a fixed cadence (start + k * interval): the time a flush takes is not added to
+        # the period. A flush that overruns is followed by the next one at once, and missed ticks
+        # are skipped rather than caught up in a burst.
+        now = time.monotonic()
+        next_heartbeat = now + self._heartbeat_interval
+        next_tick = now + self._interval
         while True:
-            self._wake.wait(self._interval)
+            self._wake.wait(max(0.0, next_tick - time.monotonic()))
             self._wake.clear()
             if self._stopping:
                 return
+            now = time.monotonic()
+            if now >= next_tick:
+                next_tick += self._interval
+                if next_tick <= now:
+                    next_tick = now + self._interval
             try:
                 self._flush()
                 if time.monotonic() >= next_heartbeat:
