@@ -23,7 +23,7 @@ class FakeDaemon:
     and may return "drop" (apply, then close without answering), "500", "hang" or None."""
 
     def __init__(self, misbehave=None, port=0, replaceable=REPLACEABLE, appendable=APPENDABLE,
-                 file_endpoint=True):
+                 file_endpoint=True, prefix=""):
         self.files = {}  # (project, run, name) -> bytes
         self.requests = []  # (status, body size, parsed body or None)
         self.lock = threading.Lock()
@@ -31,6 +31,7 @@ class FakeDaemon:
         self.hang = threading.Event()
         self.replaceable, self.appendable = replaceable, appendable
         self.file_endpoint = file_endpoint
+        self.prefix = prefix  # served under a base path, as behind a reverse proxy
         self.uploads = {}  # (project, run, "files/...") -> bytes
         self.file_requests = []  # (status, path, offset, size)
         daemon = self
@@ -69,6 +70,10 @@ class FakeDaemon:
 
     def _handle(self, h):
         raw = h.rfile.read(int(h.headers.get("Content-Length", 0)))
+        if self.prefix:
+            if not h.path.startswith(self.prefix + "/"):
+                return self._answer(h, 404, {"error": {"code": "not_found", "message": h.path}})
+            h.path = h.path[len(self.prefix):]
         with self.lock:
             n = len(self.requests)
             action = self.misbehave(n)
@@ -443,5 +448,45 @@ def test_an_older_daemon_gets_what_it_accepts(tmp_path):
         assert "trackline sync" not in proc.stderr
         assert d.data("history.jsonl") == _local(tmp_path, "history.jsonl")
         assert json.loads(d.data("run.json"))["state"] == "finished"
+    finally:
+        d.close()
+
+
+def test_urllib_is_used_when_a_proxy_is_configured(tmp_path, daemon):
+    # A proxy that does not exist, bypassed for 127.0.0.1: only urllib.request honours no_proxy,
+    # so the data arriving proves that path works too.
+    proc = run_script(tmp_path, STREAM, ["500"], **_env(
+        daemon, http_proxy="http://127.0.0.1:9", no_proxy="127.0.0.1,localhost"))
+    assert proc.returncode == 0, proc.stderr
+    assert "trackline:" not in proc.stderr, proc.stderr
+    _assert_same_copy(tmp_path, daemon)
+
+
+def test_plain_http_answers_are_parsed_strictly():
+    from trackline._remote import _parse_answer, _plain_target, _Retry
+
+    ok = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+    assert _parse_answer(ok + b'{"ok": true}'[:5], complete=False) is None  # wait for the rest
+    assert _parse_answer(ok + b'{"ok":true}', complete=False) == (200, b'{"ok":true}')
+    chunked = b"HTTP/1.1 409 Conflict\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n"
+    assert _parse_answer(chunked, complete=False) == (409, b'{"a": 1}')
+    assert _parse_answer(chunked[:-9], complete=False) is None
+    assert _parse_answer(b"HTTP/1.1 500 X\r\n\r\nbody", complete=True) == (500, b"body")
+    with pytest.raises(_Retry):
+        _parse_answer(b"garbage\r\n\r\n", complete=True)
+    assert _plain_target("http://127.0.0.1:8765/") == ("127.0.0.1", 8765, "", "127.0.0.1:8765")
+    assert _plain_target("http://box/tl/") == ("box", 80, "/tl", "box")
+    assert _plain_target("http://[::1]:9/x") == ("::1", 9, "/x", "[::1]:9")
+    assert _plain_target("https://box") is None
+
+
+def test_base_path_in_the_url(tmp_path):
+    d = FakeDaemon(prefix="/tl")
+    try:
+        proc = run_script(tmp_path, FILES_SCRIPT, **_env(d, TRACKLINE_URL=d.url + "/tl/"))
+        assert proc.returncode == 0, proc.stderr
+        assert "trackline:" not in proc.stderr, proc.stderr
+        assert d.data("history.jsonl") == _local(tmp_path, "history.jsonl")
+        assert any(path == "files/model.bin" for _, path, _, _ in d.file_requests)
     finally:
         d.close()
