@@ -22,11 +22,13 @@ use tokio::net::TcpListener;
 pub struct Server {
     config: Config,
     store: Arc<Store>,
-    listener: TcpListener,
+    /// Taken by [`Server::run`].
+    listener: Option<TcpListener>,
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
-    token: WriteToken,
-    views: Views,
+    token: Arc<WriteToken>,
+    views: Arc<Views>,
+    addr: SocketAddr,
 }
 
 impl Server {
@@ -72,6 +74,9 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
+        let local_addr = listener
+            .local_addr()
+            .context("the bound socket has no address")?;
         if !config.host.is_loopback() {
             tracing::warn!(
                 "listening on {addr}: anyone who can reach this address can read your runs"
@@ -80,18 +85,17 @@ impl Server {
         Ok(Server {
             config,
             store,
-            listener,
+            listener: Some(listener),
             stop,
             threads,
-            token,
-            views,
+            token: Arc::new(token),
+            views: Arc::new(views),
+            addr: local_addr,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.addr
     }
 
     pub fn dir(&self) -> &Path {
@@ -113,7 +117,7 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops the background threads.
     pub async fn run(
-        self,
+        mut self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = self.local_addr();
@@ -123,10 +127,10 @@ impl Server {
             ws_queue: self.config.ws_queue,
             ws_send_timeout: self.config.ws_send_timeout,
             shutdown: tokio_util::sync::CancellationToken::new(),
-            token: Arc::new(self.token),
+            token: self.token.clone(),
             store_dir: self.config.dir.clone(),
             ingest_lock: Arc::default(),
-            views: Arc::new(self.views),
+            views: self.views.clone(),
         };
         let token = state.shutdown.clone();
         let shutdown = async move {
@@ -135,14 +139,22 @@ impl Server {
             token.cancel();
         };
         let app = api::app(state);
+        let listener = self.listener.take().expect("a server runs once");
         tracing::info!(addr = %addr, "serving");
-        let served = axum::serve(self.listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
+        for t in std::mem::take(&mut self.threads) {
             let _ = t.join();
         }
         served.context("server failed")
+    }
+}
+
+impl Drop for Server {
+    /// A server dropped without running (or after) stops its ingest and demo threads.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }

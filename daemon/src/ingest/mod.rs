@@ -75,7 +75,9 @@ impl Ingest {
                 self.fingerprints.insert(key, fp);
                 continue;
             }
-            if let Some(changed_run) = self.read_run(&key, &dir, fp) {
+            // At start-up histories load lazily (on first view or append); later, a new or
+            // changed run is live, so its history is followed at once.
+            if let Some(changed_run) = self.read_run(&key, &dir, fp, !first) {
                 changed.push(changed_run);
             }
         }
@@ -121,7 +123,7 @@ impl Ingest {
         if self.fingerprints.get(&key) == Some(&fp) {
             return;
         }
-        if let Some(changed) = self.read_run(&key, &dir, fp) {
+        if let Some(changed) = self.read_run(&key, &dir, fp, true) {
             self.write_index(&[changed]);
         }
     }
@@ -169,6 +171,7 @@ impl Ingest {
         key: &RunKey,
         dir: &Path,
         fp: String,
+        follow_history: bool,
     ) -> Option<(String, RunInfo, RunState)> {
         match read_meta(key, dir) {
             Ok(meta) => {
@@ -178,8 +181,8 @@ impl Ingest {
                     self.store
                         .upsert(key.clone(), dir.to_owned(), meta, crate::util::now_secs());
                 self.fingerprints.insert(key.clone(), fp.clone());
-                // A run that appears while we watch is live: follow its history right away.
-                if !run.history.lock().is_loaded()
+                if follow_history
+                    && !run.history.lock().is_loaded()
                     && let Err(e) = self.store.sync_history(&run)
                 {
                     tracing::warn!(project = %key.project, run = %key.run, "history: {e}");

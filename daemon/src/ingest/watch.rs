@@ -56,6 +56,9 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
         match rx.recv_timeout(wait) {
             Ok(first) => {
                 let mut handle = |ev: notify::Result<notify::Event>| match ev {
+                    // Opening or reading a file changes nothing, and the daemon's own reads
+                    // would otherwise wake it forever. A writer closing its file does count.
+                    Ok(ev) if is_read_only(&ev.kind) => {}
                     Ok(ev) => {
                         for path in &ev.paths {
                             classify(&root, path, &mut dirty, &mut rescan);
@@ -95,6 +98,11 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
             next_scan = Instant::now() + rescan_interval;
         }
     }
+}
+
+fn is_read_only(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode};
+    matches!(kind, notify::EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
 }
 
 /// Maps a changed path to the run it belongs to and what to re-read.

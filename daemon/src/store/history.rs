@@ -54,6 +54,9 @@ pub struct SyncOutcome {
     pub new_keys: bool,
     /// (key index, new length) of every series that grew.
     pub grown: Vec<(usize, u64)>,
+    /// Points of this run in memory before and after, measured under the same lock.
+    pub resident_before: usize,
+    pub resident_after: usize,
 }
 
 impl History {
@@ -165,16 +168,23 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
 /// Brings a run's in-memory history up to date with its `history.jsonl`: loads it whole if it is
 /// not in memory, else reads only what was appended. A file that shrank is read again from the start.
 pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
-    let path = run.history_path();
     let mut outcome = SyncOutcome::default();
     let mut h = run.history.lock();
     h.last_used = Instant::now();
+    outcome.resident_before = h.resident_points();
+    let result = sync_locked(run, &mut h, &mut outcome);
+    outcome.resident_after = h.resident_points();
+    result.map(|()| outcome)
+}
+
+fn sync_locked(run: &Run, h: &mut History, outcome: &mut SyncOutcome) -> Result<()> {
+    let path = run.history_path();
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             outcome.loaded_now = !h.loaded;
             h.loaded = true;
-            return Ok(outcome);
+            return Ok(());
         }
         Err(e) => return Err(Error::io(&path, e)),
     };
@@ -188,7 +198,7 @@ pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
         h.loaded = true;
     }
     if len == h.offset {
-        return Ok(outcome);
+        return Ok(());
     }
     let keys_before = h.keys.len();
     let lens_before: Vec<usize> = h.series.iter().map(Series::len).collect();
@@ -217,7 +227,7 @@ pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
             outcome.grown.push((i, s.len() as u64));
         }
     }
-    Ok(outcome)
+    Ok(())
 }
 
 fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -15,7 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use trackline_shared::{ProjectInfo, RunInfo, RunState};
@@ -90,6 +90,8 @@ pub struct Store {
     version: AtomicU64,
     events: broadcast::Sender<Event>,
     settings: StoreSettings,
+    /// Points held in memory across all runs, kept current so the memory bound is O(1) to check.
+    resident_points: AtomicUsize,
 }
 
 impl Store {
@@ -100,7 +102,19 @@ impl Store {
             version: AtomicU64::new(0),
             events,
             settings,
+            resident_points: AtomicUsize::new(0),
         }
+    }
+
+    /// Lowers the resident total, never below zero; returns the new total.
+    fn release_points(&self, n: usize) -> usize {
+        let prev = self
+            .resident_points
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(n))
+            })
+            .unwrap_or(0);
+        prev.saturating_sub(n)
     }
 
     pub fn settings(&self) -> &StoreSettings {
@@ -194,7 +208,9 @@ impl Store {
     }
 
     pub fn remove(&self, key: &RunKey) {
-        if self.runs.write().remove(key).is_some() {
+        if let Some(run) = self.runs.write().remove(key) {
+            let freed = run.history.lock().unload();
+            self.release_points(freed);
             self.next_version();
             self.emit(Event::Removed(key.clone()));
         }
@@ -275,7 +291,13 @@ impl Store {
         if outcome.new_keys {
             self.emit(Event::Keys(run.clone()));
         }
-        if outcome.loaded_now || outcome.new_keys {
+        let total = if outcome.resident_after >= outcome.resident_before {
+            let grew = outcome.resident_after - outcome.resident_before;
+            self.resident_points.fetch_add(grew, Ordering::Relaxed) + grew
+        } else {
+            self.release_points(outcome.resident_before - outcome.resident_after)
+        };
+        if total > self.settings.max_resident_points {
             self.enforce_memory_bound(run);
         }
         Ok(())
@@ -291,15 +313,16 @@ impl Store {
         }
     }
 
+    /// Points held in memory across all runs.
+    pub fn resident_points(&self) -> usize {
+        self.resident_points.load(Ordering::Relaxed)
+    }
+
+    /// Evicts the least recently used unsubscribed runs until the total is within bounds.
+    /// Only called when over the bound, so its walk over all runs is rare.
     fn enforce_memory_bound(&self, keep: &Arc<Run>) {
         let runs = self.runs();
-        let mut resident: usize = runs
-            .iter()
-            .map(|r| r.history.lock().resident_points())
-            .sum();
-        if resident <= self.settings.max_resident_points {
-            return;
-        }
+        let mut resident = self.resident_points();
         let mut candidates: Vec<(std::time::Instant, Arc<Run>)> = runs
             .into_iter()
             .filter(|r| !Arc::ptr_eq(r, keep))
@@ -314,7 +337,7 @@ impl Store {
                 break;
             }
             let freed = run.history.lock().unload();
-            resident = resident.saturating_sub(freed);
+            resident = self.release_points(freed);
             tracing::debug!(run = %run.key.run, freed, "evicted cold series");
         }
     }
@@ -391,16 +414,21 @@ mod tests {
         let resident = |r: &Arc<Run>| r.history.lock().resident_points();
         store.ensure_loaded(&runs[0]).unwrap();
         assert_eq!(resident(&runs[0]), 2_000);
+        assert_eq!(store.resident_points(), 2_000);
         // Loading the second run goes over the bound: the colder first run is dropped.
         store.ensure_loaded(&runs[1]).unwrap();
         assert_eq!(resident(&runs[1]), 2_000);
         assert_eq!(resident(&runs[0]), 0);
         assert!(!runs[0].history.lock().is_loaded());
+        assert_eq!(store.resident_points(), 2_000);
         // A subscribed run is never evicted, and an evicted one comes back whole.
         runs[1].history.lock().subscribers = 1;
         store.ensure_loaded(&runs[0]).unwrap();
         assert_eq!(resident(&runs[0]), 2_000);
         assert_eq!(resident(&runs[1]), 2_000);
+        assert_eq!(store.resident_points(), 4_000);
+        store.remove(&runs[1].key);
+        assert_eq!(store.resident_points(), 2_000);
         let h = runs[0].history.lock();
         let b = h.series_by_key("b").unwrap();
         assert_eq!(b.values()[999], -999.0);
