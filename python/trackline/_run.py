@@ -94,12 +94,16 @@ class Run:
         old_summary = read_json(self._path("summary.json"), {}) if resumed else {}
         self.summary = Summary(self._lock, old_summary)
         self._summary_data = self.summary._data
+        self._summary_stale = False  # history lines were written after the last summary.json
+        self._summary_written_at = _time()
         self._write_summary(self.summary.as_dict())
 
         self._step = repair_history(self._path("history.jsonl")) + 1 if resumed else 0
         self._history = _writer.HistoryFile(self._path("history.jsonl"))
+        interval = _writer.flush_interval()
+        self._summary_interval = interval * _writer.SUMMARY_EVERY_FLUSHES
         self._flusher = _writer.Flusher(
-            self.flush, self._write_meta, _writer.flush_interval(), _writer.HEARTBEAT_INTERVAL
+            lambda: self.flush(_periodic=True), self._write_meta, interval, _writer.HEARTBEAT_INTERVAL
         )
         self._extras = _writer.Extras(self, settings, mode)  # system metrics, console, remote
 
@@ -210,19 +214,34 @@ class Run:
             warn("run %s is finished; the call to %s() is ignored" % (self.id, what), 3)
 
     # -- flushing ------------------------------------------------------------------------------
-    def flush(self, _sync=False):
-        """Write buffered history lines, and summary.json if it changed. Called by the flusher."""
+    def flush(self, _sync=False, _periodic=False):
+        """Write buffered history lines, and summary.json if it changed.
+
+        The flusher calls this every FLUSH_INTERVAL with ``_periodic``: then summary.json is only
+        rewritten every SUMMARY_EVERY_FLUSHES intervals. An explicit call always writes it."""
         with self._flush_lock:
+            now = _time()
+            summary_due = (
+                not _periodic or now - self._summary_written_at >= self._summary_interval
+            )
             with self._lock:
                 lines = self._lines
                 self._lines = []
-                summary = self.summary._snapshot(force=bool(lines))
+                if lines:
+                    self._summary_stale = True
+                summary = None
+                if summary_due:
+                    summary = self.summary._snapshot(force=self._summary_stale)
+                    self._summary_stale = False
             ok = self._history.write_lines(lines)
             if _sync:
                 self._history.sync()
-            if summary is not None and not self._write_summary(summary):
-                with self._lock:
-                    object.__setattr__(self.summary, "_dirty", True)
+            if summary is not None:
+                if self._write_summary(summary):
+                    self._summary_written_at = now
+                else:
+                    with self._lock:
+                        object.__setattr__(self.summary, "_dirty", True)
             return ok
 
     def _path(self, name):

@@ -1,7 +1,7 @@
 """Background flushing: the only code that touches ``history.jsonl`` after ``init()``.
 
 ``log()`` never does I/O: it serialises the row and appends the line to an in-memory list. A daemon
-thread (:class:`Flusher`) wakes every ``FLUSH_INTERVAL`` seconds -- 0.5 s by default, overridden by
+thread (:class:`Flusher`) wakes every ``FLUSH_INTERVAL`` seconds -- 0.1 s by default, overridden by
 the environment variable ``TRACKLINE_FLUSH_INTERVAL`` -- and hands everything buffered to
 :class:`HistoryFile`, which appends it with ``os.write`` calls of whole lines (one per 1,000 lines,
 so a backlog is never copied whole) to a descriptor opened with ``O_APPEND``. It wakes early when
@@ -24,8 +24,13 @@ import time
 from ._errors import warn
 from ._files import write_all
 
-#: Default seconds between two flushes of buffered history lines.
-FLUSH_INTERVAL = 0.5
+#: Default seconds between two flushes of buffered history lines: short enough that a logged
+#: point reaches a live dashboard within ~0.2 s, long enough to batch many log() calls per write.
+FLUSH_INTERVAL = 0.1
+
+#: Flush intervals between two periodic rewrites of summary.json (2 s by default): temp + fsync +
+#: rename is costly, and history lines are what a live chart needs. Always written at finish.
+SUMMARY_EVERY_FLUSHES = 20
 
 #: Seconds between two rewrites of run.json that move ``heartbeat_at`` forward.
 HEARTBEAT_INTERVAL = 10.0
