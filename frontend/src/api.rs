@@ -86,6 +86,59 @@ pub fn series_url(project: &str, runs: &[&str], key: &str, x: XAxis, width: u32)
     )
 }
 
+/// The series query with every option: a window (`x_min`/`x_max`) and another metric as x (`x_key`).
+pub fn series_window_url(
+    project: &str,
+    runs: &[&str],
+    key: &str,
+    x: XAxis,
+    x_key: Option<&str>,
+    window: Option<(f64, f64)>,
+    width: u32,
+) -> String {
+    let mut url = series_url(project, runs, key, x, width);
+    if let Some(k) = x_key {
+        url.push_str(&format!("&x_key={}", encode(k)));
+    }
+    if let Some((a, b)) = window
+        && a.is_finite()
+        && b.is_finite()
+        && a <= b
+    {
+        url.push_str(&format!("&x_min={a}&x_max={b}"));
+    }
+    url
+}
+
+/// Like `get_json`, but parses the body's bytes directly (large answers: no UTF-16 round trip).
+pub async fn get_json_bytes<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    let resp = gloo_net::http::Request::get(url)
+        .send()
+        .await
+        .map_err(|e| ApiError {
+            status: None,
+            code: None,
+            message: format!("could not reach the Trackline daemon ({e})"),
+        })?;
+    let status = resp.status();
+    let bytes = resp.binary().await.map_err(|e| ApiError {
+        status: Some(status),
+        code: None,
+        message: format!("could not read the answer ({e})"),
+    })?;
+    if !(200..300).contains(&status) {
+        return Err(ApiError::from_response(
+            status,
+            &String::from_utf8_lossy(&bytes),
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiError {
+        status: Some(status),
+        code: None,
+        message: format!("unexpected answer from {url}: {e}"),
+    })
+}
+
 async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     let resp = gloo_net::http::Request::get(url)
         .send()
@@ -148,6 +201,26 @@ mod tests {
         assert_eq!(
             series_url("p", &["a", "b"], "Train Loss/x", XAxis::Step, 0),
             "api/projects/p/series?runs=a,b&key=Train%20Loss%2Fx&x=step&width=1"
+        );
+    }
+
+    #[test]
+    fn series_window_urls() {
+        assert_eq!(
+            series_window_url(
+                "p",
+                &["a"],
+                "loss",
+                XAxis::WallTime,
+                None,
+                Some((1.5, 9.0)),
+                300
+            ),
+            "api/projects/p/series?runs=a&key=loss&x=wall_time&width=300&x_min=1.5&x_max=9"
+        );
+        assert_eq!(
+            series_window_url("p", &["a"], "loss", XAxis::Step, Some("ep och"), None, 2),
+            "api/projects/p/series?runs=a&key=loss&x=step&width=2&x_key=ep%20och"
         );
     }
 

@@ -16,6 +16,10 @@ pub struct Selection {
     pub hidden: RwSignal<BTreeSet<String>>,
     /// A run drawn on top and emphasised (legend or row hover).
     pub highlighted: RwSignal<Option<String>>,
+    /// The runs table's group-by column, for charts that group lines the same way: a column id,
+    /// `config.<key>` (nested keys joined by `.`) or a run field (`group`, `state`, `host`,
+    /// `job_type`). A run's group is `crate::table::group::value_of(run, &Field::parse(id)?)`.
+    pub group_by: RwSignal<Option<String>>,
 }
 
 impl Selection {
@@ -24,6 +28,7 @@ impl Selection {
             selected: RwSignal::new(BTreeSet::new()),
             hidden: RwSignal::new(BTreeSet::new()),
             highlighted: RwSignal::new(None),
+            group_by: RwSignal::new(None),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod canvas;
 pub mod plot;
 pub mod raster;
 mod series;
+pub mod settings;
 mod ticks;
 
 pub use series::{AppendOutcome, SeriesState};

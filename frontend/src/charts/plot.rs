@@ -224,6 +224,17 @@ pub fn data_extent<'a>(runs: impl IntoIterator<Item = &'a SeriesState>) -> Optio
     ext
 }
 
+/// A domain shifted by `d_px` pixels of an axis `len_px` long (in log space on a log axis): panning.
+pub fn pan(d: (f64, f64), log: bool, d_px: f64, len_px: f64) -> (f64, f64) {
+    if log && d.0 > 0.0 && d.1 > 0.0 {
+        let (a, b) = (d.0.log10(), d.1.log10());
+        let s = d_px / len_px * (b - a);
+        return (10f64.powf(a + s), 10f64.powf(b + s));
+    }
+    let s = d_px / len_px * (d.1 - d.0);
+    (d.0 + s, d.1 + s)
+}
+
 /// A domain that can be drawn: finite, non-empty, positive on a log axis.
 pub fn fix_domain(d: (f64, f64), log: bool, integer: bool) -> (f64, f64) {
     let (mut a, mut b) = d;

@@ -1,8 +1,10 @@
 //! Small shared view pieces.
 
 mod chart;
+mod chart_settings;
 
-pub use chart::Chart;
+pub use chart::{LineChart, RunRef};
+pub use chart_settings::ChartSettingsBar;
 
 use leptos::prelude::*;
 use serde_json::{Map, Value};

@@ -3,6 +3,7 @@
 pub mod projects;
 pub mod run;
 pub mod runs;
+pub mod workspace;
 
 pub use projects::ProjectsPage;
 pub use run::RunPage;

@@ -7,7 +7,8 @@ use trackline_shared::api::RunInfo;
 use trackline_shared::ws::{ServerMsg, Topic};
 
 use crate::browser::{href, local_datetime};
-use crate::components::{Chart, ErrorBox, JsonTable, StateBadge};
+use crate::charts::settings::ChartSettings;
+use crate::components::{ChartSettingsBar, ErrorBox, JsonTable, LineChart, RunRef, StateBadge};
 use crate::{Clock, api, util, ws};
 
 #[component]
@@ -248,6 +249,17 @@ fn RunView(project: String, run: String) -> impl IntoView {
 
     // Only a change between "no keys" and "some keys" rebuilds the grid; <For> handles the rest.
     let has_keys = Memo::new(move |_| !keys.with(Vec::is_empty));
+    // The run as the charts need it (one run; its colour as in the project's workspace).
+    let run_ref = Memo::new(move |_| {
+        info.with(|i| {
+            i.as_ref()
+                .map(|r| RunRef::new(std::sync::Arc::new(r.clone())))
+        })
+    });
+    let chart_runs = Signal::derive(move || run_ref.get().into_iter().collect::<Vec<_>>());
+    let chart_settings = RwSignal::new(ChartSettings::default());
+    let hidden = RwSignal::new(std::collections::BTreeSet::<String>::new());
+    let highlighted = RwSignal::new(None::<String>);
     let charts = move || {
         if error.with(Option::is_some) && info.with(Option::is_none) {
             return ().into_any();
@@ -258,13 +270,31 @@ fn RunView(project: String, run: String) -> impl IntoView {
         if !has_keys.get() {
             return view! { <p class="empty">"No metrics logged yet."</p> }.into_any();
         }
+        let _ = run_s;
         view! {
+            <ChartSettingsBar
+                settings=chart_settings
+                on_change=Callback::new(move |s| chart_settings.set(s))
+                x_keys=keys
+                group_keys=Signal::derive(Vec::new)
+            />
             <div class="charts">
                 <For
                     each=move || keys.get()
                     key=|k| k.clone()
                     children=move |k| {
-                        view! { <Chart project=project_s.get_value() run=run_s.get_value() key=k /> }
+                        view! {
+                            <div class="chart-card">
+                                <LineChart
+                                    project=project_s.get_value()
+                                    key=k
+                                    runs=chart_runs
+                                    settings=chart_settings
+                                    hidden=hidden
+                                    highlighted=highlighted
+                                />
+                            </div>
+                        }
                     }
                 />
             </div>

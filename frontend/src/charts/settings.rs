@@ -1,0 +1,213 @@
+//! A chart's settings as saved in the workspace layout (see docs/frontend.md): x axis, smoothing,
+//! scales, outliers and grouping. Unknown or missing fields take their defaults, so older layouts
+//! keep loading.
+
+use super::plot::{Agg, Band, XFormat};
+use serde::{Deserialize, Serialize};
+use trackline_shared::api::{RunInfo, XAxis};
+use trackline_shared::smooth::Smoothing;
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
+pub struct ChartSettings {
+    /// `step`, `wall_time` or `relative_time` (ignored when `x_key` is set).
+    pub x: XAxis,
+    /// Plot against this metric instead (e.g. `epoch`); the daemon joins by step.
+    pub x_key: Option<String>,
+    pub smoothing: Smoothing,
+    pub x_log: bool,
+    pub y_log: bool,
+    pub ignore_outliers: bool,
+    /// Group runs by this config key (flattened `a.b`): one line and band per group.
+    pub group_by: Option<String>,
+    pub agg: Agg,
+    pub band: Band,
+}
+
+impl ChartSettings {
+    /// How x values read on this axis; `tz_offset_min` is the local time zone's offset.
+    pub fn x_format(&self, tz_offset_min: i64) -> XFormat {
+        if self.x_key.is_some() {
+            return XFormat::Number;
+        }
+        match self.x {
+            XAxis::Step => XFormat::Step,
+            XAxis::WallTime => XFormat::WallTime(tz_offset_min),
+            XAxis::RelativeTime => XFormat::Duration,
+        }
+    }
+
+    /// Name of the x axis for people and CSV headers.
+    pub fn x_name(&self) -> String {
+        match &self.x_key {
+            Some(k) => k.clone(),
+            None => match self.x {
+                XAxis::Step => "step".into(),
+                XAxis::WallTime => "wall time".into(),
+                XAxis::RelativeTime => "relative time (s)".into(),
+            },
+        }
+    }
+
+    /// The settings that decide which data is fetched (a change means a new query).
+    pub fn data_key(&self) -> (XAxis, Option<String>) {
+        (self.x, self.x_key.clone())
+    }
+}
+
+/// A run's group for a group-by id as the runs table names columns: `config.<key>` (nested keys
+/// joined by `.`), `summary.<key>`, or a run field (`group`, `job_type`, `host`, `state`, `tags`,
+/// `name`). Runs without a value fall in the group `–`.
+pub fn group_value(run: &RunInfo, id: &str) -> String {
+    let text = if let Some(k) = id.strip_prefix("config.") {
+        crate::util::lookup(&run.config, k).map(crate::util::value)
+    } else if let Some(k) = id.strip_prefix("summary.") {
+        crate::util::lookup(&run.summary, k).map(crate::util::value)
+    } else {
+        match id {
+            "group" => run.group.clone(),
+            "job_type" => run.job_type.clone(),
+            "host" => run.host.clone(),
+            "state" => Some(run.state.as_str().to_string()),
+            "tags" => Some(run.tags.join(", ")),
+            "name" => Some(run.name.clone()),
+            // A bare key: a config key, as older layouts saved it.
+            k => crate::util::lookup(&run.config, k).map(crate::util::value),
+        }
+    };
+    text.filter(|t| !t.is_empty() && t != "–")
+        .unwrap_or_else(|| "–".to_string())
+}
+
+/// A group-by id for people: `config.lr` → `lr`.
+pub fn group_label(id: &str) -> &str {
+    id.strip_prefix("config.").unwrap_or(id)
+}
+
+/// Smoothing kinds offered in the UI, with their names and parameter ranges.
+pub const SMOOTHING_KINDS: [(&str, &str); 5] = [
+    ("none", "No smoothing"),
+    ("twema", "Time-weighted EMA (W&B)"),
+    ("ema", "EMA, debiased (TensorBoard)"),
+    ("gaussian", "Gaussian"),
+    ("running", "Running average"),
+];
+
+/// The UI name of a smoothing's kind.
+pub fn smoothing_kind(s: Smoothing) -> &'static str {
+    match s {
+        Smoothing::None => "none",
+        Smoothing::TimeWeightedEma(_) => "twema",
+        Smoothing::Ema(_) => "ema",
+        Smoothing::Gaussian(_) => "gaussian",
+        Smoothing::RunningAverage(_) => "running",
+    }
+}
+
+/// The slider's value for a smoothing: the weight (0..0.99) or the window / σ in samples.
+pub fn smoothing_param(s: Smoothing) -> f64 {
+    match s {
+        Smoothing::None => 0.0,
+        Smoothing::TimeWeightedEma(w) | Smoothing::Ema(w) => w,
+        Smoothing::Gaussian(s) => s,
+        Smoothing::RunningAverage(n) => n as f64,
+    }
+}
+
+/// Slider range and step for a kind: EMAs 0..0.99, gaussian σ 0..50, running window 1..101.
+pub fn slider_range(kind: &str) -> (f64, f64, f64) {
+    match kind {
+        "twema" | "ema" => (0.0, 0.99, 0.01),
+        "gaussian" => (0.0, 50.0, 0.5),
+        "running" => (1.0, 101.0, 2.0),
+        _ => (0.0, 1.0, 0.01),
+    }
+}
+
+/// A smoothing from the UI's kind and slider value.
+pub fn make_smoothing(kind: &str, param: f64) -> Smoothing {
+    let p = if param.is_finite() { param } else { 0.0 };
+    match kind {
+        "twema" => Smoothing::TimeWeightedEma(p.clamp(0.0, 0.99)),
+        "ema" => Smoothing::Ema(p.clamp(0.0, 0.99)),
+        "gaussian" => Smoothing::Gaussian(p.clamp(0.0, 50.0)),
+        "running" => Smoothing::RunningAverage(p.clamp(1.0, 1001.0).round() as usize),
+        _ => Smoothing::None,
+    }
+}
+
+/// The slider's value for people: `0.60`, `σ 3`, `9 pts`.
+pub fn smoothing_label(param: f64, kind: &str) -> String {
+    match kind {
+        "twema" | "ema" => format!("{param:.2}"),
+        "gaussian" => format!("σ {param}"),
+        "running" => format!("{} pts", param.round()),
+        _ => String::new(),
+    }
+}
+
+/// A sensible slider value when switching to `kind`.
+pub fn default_param(kind: &str) -> f64 {
+    match kind {
+        "twema" | "ema" => 0.6,
+        "gaussian" => 3.0,
+        "running" => 9.0,
+        _ => 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_json_is_stable_and_lenient() {
+        let s = ChartSettings {
+            x: XAxis::WallTime,
+            smoothing: Smoothing::TimeWeightedEma(0.5),
+            y_log: true,
+            group_by: Some("lr".into()),
+            ..Default::default()
+        };
+        let j = serde_json::to_value(&s).unwrap();
+        assert_eq!(j["x"], "wall_time");
+        assert_eq!(j["smoothing"]["kind"], "time_weighted_ema");
+        assert_eq!(j["agg"], "mean");
+        assert_eq!(j["band"], "min_max");
+        let back: ChartSettings = serde_json::from_value(j).unwrap();
+        assert_eq!(back, s);
+        let partial: ChartSettings =
+            serde_json::from_str(r#"{"y_log": true, "future": 1}"#).unwrap();
+        assert!(partial.y_log && partial.x == XAxis::Step);
+    }
+
+    #[test]
+    fn group_values() {
+        let run = RunInfo {
+            config: serde_json::json!({"opt": {"lr": 0.1}, "bs": 32})
+                .as_object()
+                .unwrap()
+                .clone(),
+            group: Some("sweep-1".into()),
+            ..Default::default()
+        };
+        assert_eq!(group_value(&run, "config.opt.lr"), "0.1");
+        assert_eq!(group_value(&run, "bs"), "32");
+        assert_eq!(group_value(&run, "group"), "sweep-1");
+        assert_eq!(group_value(&run, "config.missing"), "–");
+        assert_eq!(group_value(&run, "job_type"), "–");
+        assert_eq!(group_label("config.opt.lr"), "opt.lr");
+    }
+
+    #[test]
+    fn smoothing_ui_round_trip() {
+        for (kind, _) in SMOOTHING_KINDS {
+            let s = make_smoothing(kind, default_param(kind));
+            assert_eq!(smoothing_kind(s), kind);
+            let (lo, hi, _) = slider_range(kind);
+            let p = smoothing_param(s);
+            assert!(kind == "none" || (p >= lo && p <= hi));
+        }
+        assert_eq!(make_smoothing("ema", 2.0), Smoothing::Ema(0.99));
+    }
+}
