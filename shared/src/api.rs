@@ -66,6 +66,14 @@ pub struct RunInfo {
     pub pid: Option<u32>,
     #[serde(default)]
     pub exit_code: Option<i32>,
+    /// Operating system and Python version of the training process, when the client reports them.
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default)]
+    pub python: Option<String>,
+    /// `{"commit", "branch", "dirty", "remote"}` when the run started inside a git repository.
+    #[serde(default)]
+    pub git: Option<Value>,
     #[serde(default)]
     pub config: Map<String, Value>,
     #[serde(default)]

@@ -14,6 +14,7 @@ pub const CONFIG_FILE: &str = "config.json";
 pub const SUMMARY_FILE: &str = "summary.json";
 pub const METRICS_FILE: &str = "metrics.json";
 pub const HISTORY_FILE: &str = "history.jsonl";
+pub const SYSTEM_FILE: &str = "system.jsonl";
 
 /// `run.json` as written by clients (docs/format.md).
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -49,6 +50,12 @@ pub struct RunFile {
     pub command: Vec<String>,
     #[serde(default)]
     pub pid: Option<u32>,
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default)]
+    pub python: Option<String>,
+    #[serde(default)]
+    pub git: Option<serde_json::Value>,
 }
 
 fn one() -> u32 {

@@ -133,7 +133,11 @@ fn classify(
                 .or_default();
             match rest {
                 [] => entry.meta = true,
-                [file] if *file == super::meta::HISTORY_FILE => entry.history = true,
+                [file]
+                    if *file == super::meta::HISTORY_FILE || *file == super::meta::SYSTEM_FILE =>
+                {
+                    entry.history = true
+                }
                 [file] if file.starts_with('.') => {}
                 [file] if file.ends_with(".json") => entry.meta = true,
                 _ => {}

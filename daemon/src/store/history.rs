@@ -1,5 +1,10 @@
 //! A run's history in memory: its metric keys, one [`Series`] per key, and how far into
-//! `history.jsonl` it has read. [`sync`] reads whatever was appended since, complete lines only.
+//! `history.jsonl` and `system.jsonl` it has read. [`sync`] reads whatever was appended since,
+//! complete lines only.
+//!
+//! System metrics (`system/…` keys, sampled by the client every few seconds, without `_step`) live
+//! in the same key space; their "step" is the sample's index in `system.jsonl`, so they are best
+//! drawn against wall or relative time.
 
 use super::Run;
 use super::series::Series;
@@ -13,18 +18,53 @@ use std::time::Instant;
 /// Read at most this much per read call; a torn tail is kept for the next sync.
 const CHUNK_BYTES: usize = 4 << 20;
 
+/// The two append-only files a run's series come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `history.jsonl`: rows with a strictly increasing `_step`.
+    History,
+    /// `system.jsonl`: samples without `_step`; a sample's index is its step.
+    System,
+}
+
+impl Source {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Source::History => crate::ingest::meta::HISTORY_FILE,
+            Source::System => crate::ingest::meta::SYSTEM_FILE,
+        }
+    }
+}
+
+/// How far into one file the history has read.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    /// Bytes consumed: always just after a `\n`.
+    offset: u64,
+    rows: u64,
+    last_step: f64,
+}
+
+impl Default for Cursor {
+    fn default() -> Self {
+        Cursor {
+            offset: 0,
+            rows: 0,
+            last_step: f64::NEG_INFINITY,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct History {
     loaded: bool,
-    /// Bytes of `history.jsonl` consumed: always just after a `\n`.
-    offset: u64,
-    rows: u64,
+    history: Cursor,
+    system: Cursor,
     /// Lines that were not valid rows (skipped and reported).
     pub bad_lines: u64,
     keys: Vec<String>,
     index: HashMap<String, usize>,
     series: Vec<Series>,
-    last_step: f64,
     pub last_used: Instant,
     /// Live subscriptions on this run's series; a subscribed run is never evicted.
     pub subscribers: usize,
@@ -34,13 +74,12 @@ impl Default for History {
     fn default() -> Self {
         History {
             loaded: false,
-            offset: 0,
-            rows: 0,
+            history: Cursor::default(),
+            system: Cursor::default(),
             bad_lines: 0,
             keys: Vec::new(),
             index: HashMap::new(),
             series: Vec::new(),
-            last_step: f64::NEG_INFINITY,
             last_used: Instant::now(),
             subscribers: 0,
         }
@@ -64,8 +103,15 @@ impl History {
         self.loaded
     }
 
+    fn cursor(&self, source: Source) -> Cursor {
+        match source {
+            Source::History => self.history,
+            Source::System => self.system,
+        }
+    }
+
     pub fn rows_if_loaded(&self) -> Option<u64> {
-        self.loaded.then_some(self.rows)
+        self.loaded.then_some(self.history.rows)
     }
 
     pub fn keys(&self) -> &[String] {
@@ -101,14 +147,29 @@ impl History {
         freed
     }
 
-    /// Ingests the complete lines at the start of `chunk`; returns the bytes consumed.
-    /// `fallback_wall` is used for rows without `_timestamp`.
+    /// Ingests the complete `history.jsonl` lines at the start of `chunk`; returns the bytes
+    /// consumed. `fallback_wall` is used for rows without `_timestamp`.
     pub fn ingest(&mut self, chunk: &[u8], fallback_wall: f64, run: &str) -> usize {
+        self.ingest_from(Source::History, chunk, fallback_wall, run)
+    }
+
+    /// Ingests the complete lines of `source` at the start of `chunk`; returns the bytes consumed.
+    pub fn ingest_from(
+        &mut self,
+        source: Source,
+        chunk: &[u8],
+        fallback_wall: f64,
+        run: &str,
+    ) -> usize {
+        let mut cursor = match source {
+            Source::History => self.history,
+            Source::System => self.system,
+        };
         let mut consumed = 0;
         let mut scratch: Vec<(usize, f64)> = Vec::new();
         while let Some(nl) = memchr(b'\n', &chunk[consumed..]) {
             let line = &chunk[consumed..consumed + nl];
-            let line_start = self.offset + consumed as u64;
+            let line_start = cursor.offset + consumed as u64;
             consumed += nl + 1;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -134,12 +195,16 @@ impl History {
                 Ok(h) => h,
                 Err(e) => {
                     self.bad_lines += 1;
-                    tracing::warn!(run, byte = line_start, "skipping bad history line: {e}");
+                    let file = source.file_name();
+                    tracing::warn!(run, file, byte = line_start, "skipping bad line: {e}");
                     continue;
                 }
             };
-            let step = header.step.unwrap_or(self.rows as f64);
-            if step <= self.last_step {
+            let step = match source {
+                Source::History => header.step.unwrap_or(cursor.rows as f64),
+                Source::System => cursor.rows as f64,
+            };
+            if step <= cursor.last_step {
                 self.bad_lines += 1;
                 tracing::warn!(
                     run,
@@ -149,14 +214,18 @@ impl History {
                 );
                 continue;
             }
-            self.last_step = step;
+            cursor.last_step = step;
             let wall = header.timestamp.unwrap_or(fallback_wall);
             for &(i, value) in &scratch {
                 self.series[i].push(step, wall, value);
             }
-            self.rows += 1;
+            cursor.rows += 1;
         }
-        self.offset += consumed as u64;
+        cursor.offset += consumed as u64;
+        match source {
+            Source::History => self.history = cursor,
+            Source::System => self.system = cursor,
+        }
         consumed
     }
 }
@@ -178,35 +247,59 @@ pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
 }
 
 fn sync_locked(run: &Run, h: &mut History, outcome: &mut SyncOutcome) -> Result<()> {
-    let path = run.history_path();
-    let mut file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            outcome.loaded_now = !h.loaded;
-            h.loaded = true;
-            return Ok(());
+    // A file that shrank was replaced: start the whole run over.
+    for source in [Source::History, Source::System] {
+        let offset = h.cursor(source).offset;
+        if h.loaded && offset > 0 && file_len(&run.dir.join(source.file_name()))? < offset {
+            tracing::warn!(run = %run.key.run, file = source.file_name(), "file shrank; reading the run again");
+            h.unload();
         }
-        Err(e) => return Err(Error::io(&path, e)),
-    };
-    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
-    if h.loaded && len < h.offset {
-        tracing::warn!(run = %run.key.run, "history.jsonl shrank; reading it again from the start");
-        h.unload();
     }
     if !h.loaded {
         outcome.loaded_now = true;
         h.loaded = true;
     }
-    if len == h.offset {
-        return Ok(());
-    }
     let keys_before = h.keys.len();
     let lens_before: Vec<usize> = h.series.iter().map(Series::len).collect();
-    file.seek(SeekFrom::Start(h.offset))
+    for source in [Source::History, Source::System] {
+        read_appended(run, h, source)?;
+    }
+    outcome.new_keys = h.keys.len() > keys_before;
+    for (i, s) in h.series.iter().enumerate() {
+        let before = lens_before.get(i).copied().unwrap_or(0);
+        if s.len() > before {
+            outcome.grown.push((i, s.len() as u64));
+        }
+    }
+    Ok(())
+}
+
+fn file_len(path: &std::path::Path) -> Result<u64> {
+    match std::fs::metadata(path) {
+        Ok(m) => Ok(m.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Reads what was appended to one source file since the history's cursor.
+fn read_appended(run: &Run, h: &mut History, source: Source) -> Result<()> {
+    let path = run.dir.join(source.file_name());
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    let offset = h.cursor(source).offset;
+    if len <= offset {
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(offset))
         .map_err(|e| Error::io(&path, e))?;
     let fallback_wall = crate::util::now_secs();
     let mut buf: Vec<u8> = Vec::new();
-    let mut remaining = len - h.offset;
+    let mut remaining = len - offset;
     while remaining > 0 {
         let want = (remaining as usize).min(CHUNK_BYTES);
         let start = buf.len();
@@ -217,15 +310,8 @@ fn sync_locked(run: &Run, h: &mut History, outcome: &mut SyncOutcome) -> Result<
             break;
         }
         remaining -= got as u64;
-        let used = h.ingest(&buf, fallback_wall, &run.key.run);
+        let used = h.ingest_from(source, &buf, fallback_wall, &run.key.run);
         buf.drain(..used);
-    }
-    outcome.new_keys = h.keys.len() > keys_before;
-    for (i, s) in h.series.iter().enumerate() {
-        let before = lens_before.get(i).copied().unwrap_or(0);
-        if s.len() > before {
-            outcome.grown.push((i, s.len() as u64));
-        }
     }
     Ok(())
 }

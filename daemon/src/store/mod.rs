@@ -436,6 +436,46 @@ mod tests {
     }
 
     #[test]
+    fn system_metrics_become_series_indexed_by_sample() {
+        let root = tempfile::tempdir().unwrap();
+        let store = Store::new(StoreSettings {
+            heartbeat_timeout: Duration::from_secs(60),
+            max_resident_points: 1_000_000,
+            hostname: None,
+        });
+        let (key, dir) = write_run(root.path(), "r1", 3);
+        std::fs::write(
+            dir.join("system.jsonl"),
+            "{\"_timestamp\": 10, \"system/cpu_percent\": 50}\n{\"_timestamp\": 20, \"system/cpu_percent\": 70}\n{\"_timestamp\": 30, \"sys",
+        )
+        .unwrap();
+        let meta = read_meta(&key, &dir).unwrap();
+        let run = store.upsert(key, dir.clone(), meta, 2.0);
+        store.ensure_loaded(&run).unwrap();
+        {
+            let h = run.history.lock();
+            let cpu = h.series_by_key("system/cpu_percent").unwrap();
+            assert_eq!(cpu.steps(), &[0.0, 1.0]);
+            assert_eq!(cpu.wall(), &[10.0, 20.0]);
+            assert_eq!(h.series_by_key("a").unwrap().len(), 3);
+            assert_eq!(h.rows_if_loaded(), Some(3));
+        }
+        // The torn sample completes later and is read once.
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join("system.jsonl"))
+            .unwrap();
+        f.write_all(b"tem/cpu_percent\": 90}\n").unwrap();
+        store.sync_history(&run).unwrap();
+        let h = run.history.lock();
+        assert_eq!(
+            h.series_by_key("system/cpu_percent").unwrap().values(),
+            &[50.0, 70.0, 90.0]
+        );
+    }
+
+    #[test]
     fn states_are_derived_from_heartbeat_and_pid() {
         let store = Store::new(StoreSettings {
             heartbeat_timeout: Duration::from_secs(60),

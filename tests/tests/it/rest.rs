@@ -210,6 +210,35 @@ async fn picks_up_new_runs_and_metadata_changes_live() {
         k[0]["points"] == 3
     })
     .await;
+    // System metrics (system.jsonl, no _step) become series too, drawn against time.
+    let t0 = now_secs();
+    let mut sys = String::new();
+    for i in 0..5 {
+        sys.push_str(&format!(
+            "{{\"_timestamp\": {}, \"_runtime\": {i}, \"system/cpu_percent\": {}}}\n",
+            t0 + i as f64,
+            10 * i
+        ));
+    }
+    std::fs::write(w.dir.join("system.jsonl"), sys).unwrap();
+    let keys = d
+        .wait_for("/api/projects/live/runs/r1/keys", T, |k| {
+            k.as_array().unwrap().len() == 2
+        })
+        .await;
+    assert_eq!(keys[1]["key"], "system/cpu_percent");
+    assert_eq!(keys[1]["points"], 5);
+    let s = d
+        .get_ok("/api/projects/live/series?runs=r1&key=system/cpu_percent&x=wall_time&width=5")
+        .await;
+    assert_eq!(
+        s["runs"][0]["buckets"]["max"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap(),
+        40.0
+    );
     w.set("name", Value::from("renamed"));
     d.wait_for("/api/projects/live/runs/r1", T, |r| r["name"] == "renamed")
         .await;
