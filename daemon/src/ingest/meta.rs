@@ -55,7 +55,7 @@ pub struct RunFile {
     #[serde(default)]
     pub python: Option<String>,
     #[serde(default)]
-    pub git: Option<serde_json::Value>,
+    pub git: Option<Value>,
 }
 
 fn one() -> u32 {
