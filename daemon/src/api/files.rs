@@ -7,19 +7,31 @@ use crate::error::{Error, Result};
 use crate::query;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::http::header::{
+    ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, RANGE, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+/// Serves a run's file; `Range: bytes=N-` (or `N-M`) answers `206` with just those bytes, which is
+/// how the web app live-tails `console.log` without refetching it.
 pub async fn file(
     State(s): State<AppState>,
     P((project, run, path)): P<(String, String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response> {
     let run = query::run(&s.store, &project, &run)?;
     let full = resolve(&run.dir, &path)?;
-    let file = tokio::fs::File::open(&full)
+    let mut file = tokio::fs::File::open(&full)
         .await
         .map_err(|_| Error::NotFound(format!("no file '{path}' in this run")))?;
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| Error::io(&full, e))?
+        .len();
     let content_type = match full.extension().and_then(|e| e.to_str()) {
         Some("json") => "application/json",
         Some("jsonl" | "log" | "txt" | "yaml" | "yml" | "csv" | "md" | "py") => {
@@ -27,15 +39,68 @@ pub async fn file(
         }
         _ => "application/octet-stream",
     };
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok((
+    let range = headers
+        .get(RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(parse_range);
+    let (status, start, end) = match range {
+        None => (StatusCode::OK, 0, len),
+        Some(Some((start, end))) if start <= len => (
+            StatusCode::PARTIAL_CONTENT,
+            start,
+            end.map_or(len, |e| (e + 1).min(len)).max(start),
+        ),
+        Some(_) => {
+            let mut resp =
+                Error::BadRequest(format!("unsatisfiable range for a file of {len} bytes"))
+                    .into_response();
+            *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+            resp.headers_mut().insert(
+                CONTENT_RANGE,
+                format!("bytes */{len}").parse().expect("ascii"),
+            );
+            return Ok(resp);
+        }
+    };
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| Error::io(&full, e))?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file.take(end - start)));
+    let mut resp = (
+        status,
         [
             (CONTENT_TYPE, content_type),
             (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (ACCEPT_RANGES, "bytes"),
         ],
         body,
     )
-        .into_response())
+        .into_response();
+    if status == StatusCode::PARTIAL_CONTENT {
+        let value = if end > start {
+            format!("bytes {start}-{}/{len}", end - 1)
+        } else {
+            format!("bytes */{len}")
+        };
+        resp.headers_mut()
+            .insert(CONTENT_RANGE, value.parse().expect("ascii"));
+    }
+    Ok(resp)
+}
+
+/// `bytes=N-` or `bytes=N-M` (one range); `None` for anything else.
+fn parse_range(value: &str) -> Option<(u64, Option<u64>)> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    let (a, b) = spec.split_once('-')?;
+    let start = a.trim().parse().ok()?;
+    let end = match b.trim() {
+        "" => None,
+        e => Some(e.parse().ok()?),
+    };
+    match end {
+        Some(e) if e < start => None,
+        _ => Some((start, end)),
+    }
 }
 
 /// Resolves `rel` (already percent-decoded) inside `base`, refusing anything that could leave it.

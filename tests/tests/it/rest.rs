@@ -289,7 +289,38 @@ async fn refuses_foreign_hosts_and_paths_outside_the_run() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
-    assert!(ok.text().await.unwrap().contains("\"_step\": 0"));
+    let whole = ok.text().await.unwrap();
+    assert!(whole.contains("\"_step\": 0"));
+    // Ranges let the web app tail a growing file (console.log) without refetching it.
+    let url = d.url("/api/projects/p/runs/r1/files/history.jsonl");
+    let part = client
+        .get(&url)
+        .header("Range", "bytes=2-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    let len = whole.len();
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 2-{}/{len}", len - 1).as_str()
+    );
+    assert_eq!(part.text().await.unwrap(), whole[2..]);
+    let at_end = client
+        .get(&url)
+        .header("Range", format!("bytes={len}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at_end.status(), 206);
+    assert_eq!(at_end.text().await.unwrap(), "");
+    let beyond = client
+        .get(&url)
+        .header("Range", format!("bytes={}-", len + 5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beyond.status(), 416);
     for bad in [
         "/api/projects/p/runs/r1/files/..%2F..%2Fsecret.txt",
         "/api/projects/p/runs/r1/files/%2e%2e/%2e%2e/secret.txt",
