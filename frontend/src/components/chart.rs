@@ -777,13 +777,16 @@ impl Ctx {
                 frame_slots,
                 raster,
                 dpr,
+                zoom_x,
                 ..
             } = st;
             let Some(f) = frame.as_mut() else {
                 return None;
             };
             let dpr = *dpr;
-            // Check first: every new point must fit the axes as they are.
+            let zoomed = zoom_x.is_some();
+            // Check first: every new point must fit the axes as they are (points outside a zoom
+            // window are held but not drawn).
             for (k, &si) in frame_slots.iter().enumerate() {
                 let s = &slots[si];
                 let r = &f.runs[k];
@@ -796,7 +799,13 @@ impl Ctx {
                 }
                 for j in s.drawn_tail..s.data.tail_len() {
                     let (x, y) = (s.data.tail_x[j], s.data.tail_y[j]);
-                    if !(f.x.drawable(x) && x >= f.x.lo && x <= f.x.hi) {
+                    if !f.x.drawable(x) {
+                        return None;
+                    }
+                    if x < f.x.lo || x > f.x.hi {
+                        if zoomed {
+                            continue;
+                        }
                         return None;
                     }
                     if !(f.y.drawable(y) && y >= f.y.lo && y <= f.y.hi) {
@@ -822,6 +831,9 @@ impl Ctx {
                 let mut first_col = f.runs[k].cols.len();
                 for j in s.drawn_tail..s.data.tail_len() {
                     let (x, y) = (s.data.tail_x[j], s.data.tail_y[j]);
+                    if x < f.x.lo || x > f.x.hi {
+                        continue;
+                    }
                     let Some(i) = f.col_of_x(x) else { continue };
                     let col = crate::charts::PxColumn {
                         index: i.max(0) as u32,
@@ -1303,6 +1315,12 @@ pub fn LineChart(
         smoothed_last: RwSignal::new(String::new()),
         frames: RwSignal::new(0),
     };
+    // The WASM memory, for benchmarks that add its size to the JS heap's.
+    let _ = js_sys::Reflect::set(
+        &window(),
+        &JsValue::from_str("__trackline_wasm_memory"),
+        &wasm_bindgen::memory(),
+    );
     let drag = RwSignal::new(None::<Drag>);
     let tip = RwSignal::new(None::<Tip>);
 

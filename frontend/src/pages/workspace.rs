@@ -298,6 +298,7 @@ pub fn Workspace(project: String) -> impl IntoView {
     });
 
     // The saved layout; saving starts after it loaded (never overwrite with defaults first).
+    let last_saved = StoredValue::new(None::<WorkspaceLayout>);
     {
         let project = project.clone();
         spawn_local(async move {
@@ -305,6 +306,8 @@ pub fn Workspace(project: String) -> impl IntoView {
             if layout.is_disposed() {
                 return;
             }
+            // Only a layout that loaded may be saved over: a failed load must not let the
+            // defaults overwrite what a teammate saved.
             if let Ok(v) = res {
                 let ws = WorkspaceLayout::from_layout(&v);
                 if let Some(g) = ws.settings.group_by.clone()
@@ -312,17 +315,19 @@ pub fn Workspace(project: String) -> impl IntoView {
                 {
                     selection.group_by.set(Some(g));
                 }
+                last_saved.set_value(Some(ws.clone()));
                 layout.set(ws);
+                loaded.set(true);
             }
-            loaded.set(true);
         });
     }
     let save_gen = StoredValue::new(0u64);
-    Effect::new(move |prev: Option<()>| {
+    Effect::new(move |_| {
         let snapshot = layout.get();
-        if !loaded.get() || prev.is_none() {
+        if !loaded.get() || last_saved.with_value(|l| l.as_ref() == Some(&snapshot)) {
             return;
         }
+        last_saved.set_value(Some(snapshot.clone()));
         let generation = save_gen.get_value() + 1;
         save_gen.set_value(generation);
         set_timeout(

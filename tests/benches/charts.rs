@@ -1,0 +1,676 @@
+//! Chart benchmarks in headless Chromium against a real daemon (see docs/benchmarks.md, "Charts"):
+//!
+//! 1. first full paint of one ~1200-px panel of 100 runs × 100k steps, from the data request;
+//! 2. zoom (Ctrl + wheel events) and pan frames: p50/p95/max of `tl:panel:frame`;
+//! 3. one live point appended to each of the 100 runs: main-thread draw work per append
+//!    (`tl:panel:live-append`) and whether history was redrawn;
+//! 4. JS heap + WASM memory with that panel;
+//! 5. scrolling a workspace of 50 panels × 20 runs: frames per second.
+//!
+//! The page records `performance.measure` entries (docs/frontend.md); this reads them with
+//! WebDriver `execute`. Figures are printed next to their goals and never asserted.
+//!
+//! Run: `cargo bench -p trackline-tests --bench charts` (needs chromium and chromedriver;
+//! `-- --quick` uses 20 runs × 20k steps and 10 panels).
+
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark's report is its standard output"
+)]
+
+use anyhow::{Context, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
+
+const GOAL_FIRST_PAINT_MS: f64 = 300.0;
+const GOAL_FRAME_P95_MS: f64 = 16.7;
+const GOAL_APPEND_MS: f64 = 4.0;
+const GOAL_MEMORY_MB: f64 = 200.0;
+
+fn main() -> anyhow::Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick")
+        || std::env::var("TRACKLINE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let (runs, steps, panels, panel_runs, panel_steps) = if quick {
+        (20, 20_000, 10, 10, 1_000)
+    } else {
+        (100, 100_000, 50, 20, 2_000)
+    };
+    println!(
+        "trackline chart benchmarks{} ({} CPUs; load average {})",
+        if quick { " [quick]" } else { "" },
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(bench(runs, steps, panels, panel_runs, panel_steps))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Writes a finished run with `steps` rows of `keys` (values: a noisy decay, one spike).
+fn write_run(
+    root: &Path,
+    project: &str,
+    id: &str,
+    steps: u64,
+    keys: &[String],
+    seed: u64,
+) -> anyhow::Result<()> {
+    let dir = root.join(project).join(id);
+    std::fs::create_dir_all(&dir)?;
+    let t0 = unix_now() - steps as f64 * 0.01 - 3600.0;
+    let lr = [0.1, 0.01, 0.001][(seed % 3) as usize];
+    std::fs::write(
+        dir.join("config.json"),
+        json!({"lr": lr, "seed": seed}).to_string(),
+    )?;
+    std::fs::write(
+        dir.join("run.json"),
+        json!({
+            "format_version": 1, "id": id, "name": format!("run-{seed:03}"), "project": project,
+            "state": "running", "created_at": t0, "heartbeat_at": unix_now(), "tags": [],
+            "host": "bench", "command": ["bench"], "pid": 1,
+        })
+        .to_string(),
+    )?;
+    let mut out = std::io::BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(dir.join("history.jsonl"))?,
+    );
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut line = String::with_capacity(64 + keys.len() * 24);
+    for s in 0..steps {
+        line.clear();
+        let t = t0 + s as f64 * 0.01;
+        use std::fmt::Write as _;
+        let _ = write!(
+            line,
+            "{{\"_step\":{s},\"_timestamp\":{t:.3},\"_runtime\":{:.3}",
+            s as f64 * 0.01
+        );
+        for (k, key) in keys.iter().enumerate() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let noise = (x % 1000) as f64 / 10_000.0;
+            let v = if s == steps / 2 + seed && k == 0 {
+                10.0
+            } else {
+                2.0 / (1.0 + s as f64 / 5000.0) + noise + k as f64 * 0.01
+            };
+            let _ = write!(line, ",\"{key}\":{v:.5}");
+        }
+        line.push_str("}\n");
+        out.write_all(line.as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn make_project(
+    root: &Path,
+    project: &str,
+    runs: u64,
+    steps: u64,
+    keys: &[String],
+) -> anyhow::Result<()> {
+    // Two threads: the machine has two cores.
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..2u64)
+            .map(|part| {
+                sc.spawn(move || -> anyhow::Result<()> {
+                    for i in (part..runs).step_by(2) {
+                        write_run(root, project, &format!("r{i:03}"), steps, keys, i)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
+        }
+        Ok(())
+    })
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_daemon(dir: &Path) -> anyhow::Result<(Proc, u16)> {
+    let mut child = Command::new(DAEMON)
+        .args(["serve", "--port", "0", "--dir"])
+        .arg(dir)
+        .env("TRACKLINE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("spawn the daemon")?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let port = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .with_context(|| format!("no port in {line:?}"))?;
+    Ok((Proc(child), port))
+}
+
+fn start_driver() -> anyhow::Result<(Proc, u16)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("chromedriver (apt-get install chromium chromium-driver)")?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("chromedriver did not start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((Proc(child), port))
+}
+
+async fn browser(port: u16, profile: &Path, width: u32) -> anyhow::Result<Client> {
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-precise-memory-info",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(format!("--window-size={width},1000"));
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let binary = [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .unwrap_or("/usr/bin/chromium");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({ "args": args, "binary": binary }),
+    );
+    Ok(ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await?)
+}
+
+async fn js(c: &Client, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
+    Ok(c.execute(script, args).await?)
+}
+
+/// Polls `script` until it returns a truthy value.
+async fn wait_js(c: &Client, what: &str, script: &str, timeout: Duration) -> anyhow::Result<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let v = js(c, script, vec![]).await?;
+        if !(v.is_null() || v == json!(false)) {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Durations (ms) of the page's measures `name` that started at or after `since` (page time).
+async fn measures(c: &Client, name: &str, since: f64) -> anyhow::Result<Vec<f64>> {
+    let v = js(
+        c,
+        "return performance.getEntriesByName(arguments[0], 'measure')
+            .filter(e => e.startTime >= arguments[1]).map(e => e.duration);",
+        vec![json!(name), json!(since)],
+    )
+    .await?;
+    Ok(v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default())
+}
+
+async fn page_now(c: &Client) -> anyhow::Result<f64> {
+    Ok(js(c, "return performance.now();", vec![])
+        .await?
+        .as_f64()
+        .unwrap_or(0.0))
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[((s.len() - 1) as f64 * p).round() as usize]
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "meets the goal"
+    } else {
+        "MISSES the goal"
+    }
+}
+
+const PANEL: &str = "[data-testid=panel][data-key=loss] canvas[data-testid=chart]";
+
+async fn select_all(c: &Client, runs: u64) -> anyhow::Result<()> {
+    wait_js(
+        c,
+        "the runs table",
+        "return document.querySelector('[data-testid=select-all]') != null;",
+        Duration::from_secs(60),
+    )
+    .await?;
+    wait_js(
+        c,
+        "all selected",
+        &format!(
+            "const b = document.querySelector('[data-testid=select-all]');
+             const n = document.querySelector('[data-testid=selected-count]');
+             if (n && n.textContent.startsWith('{runs} ')) return true;
+             b.click(); return false;"
+        ),
+        Duration::from_secs(60),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn bench(
+    runs: u64,
+    steps: u64,
+    panels: usize,
+    panel_runs: u64,
+    panel_steps: u64,
+) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let root = tmp.path().join("data");
+    let t = Instant::now();
+    make_project(&root, "big", runs, steps, &["loss".to_string()])?;
+    let keys: Vec<String> = (0..panels)
+        .map(|i| {
+            if i == 0 {
+                "loss".to_string()
+            } else {
+                format!("m/k{i:02}")
+            }
+        })
+        .collect();
+    make_project(&root, "wide", panel_runs, panel_steps, &keys)?;
+    println!(
+        "\nwrote {runs} runs × {steps} steps and {panel_runs} runs × {panel_steps} steps × {panels} keys in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let (_daemon, port) = start_daemon(&root)?;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    // The loss panel spans the row (its plot about 1200 px wide in a 1340-px window).
+    for p in ["big", "wide"] {
+        http.put(format!("{base}/api/projects/{p}/workspace"))
+            .json(&json!({"layout": {"workspace": {"panels": {"loss": {"wide": true}}}}}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    // Warm the daemon (it loads histories on first use) so the browser measures the page.
+    let ids: Vec<String> = (0..runs).map(|i| format!("r{i:03}")).collect();
+    let t = Instant::now();
+    let warm = http
+        .get(format!(
+            "{base}/api/projects/big/series?runs={}&key=loss&width=1200",
+            ids.join(",")
+        ))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    println!(
+        "daemon: first series query of {runs} runs {:.0} ms (loads the histories), answer {:.1} MB",
+        t.elapsed().as_secs_f64() * 1000.0,
+        warm.len() as f64 / 1e6
+    );
+
+    let (_driver, dport) = start_driver()?;
+    let profile = tempfile::tempdir()?;
+    let c = browser(dport, profile.path(), 1340).await?;
+    let res = measure_big(&c, &base, &root, runs).await;
+    let res2 = match &res {
+        Ok(()) => measure_scroll(&c, &base, panels, panel_runs).await,
+        Err(_) => Ok(()),
+    };
+    let _ = c.close().await;
+    res?;
+    res2
+}
+
+async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::Result<()> {
+    c.goto(&format!("{base}/projects/big")).await?;
+    select_all(c, runs).await?;
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(PANEL))
+        .await?;
+    js(
+        c,
+        &format!(
+            "document.querySelector('{PANEL}').scrollIntoView({{block: 'center'}}); return true;"
+        ),
+        vec![],
+    )
+    .await?;
+    wait_js(
+        c,
+        "100 runs drawn",
+        &format!(
+            "const e = document.querySelector('{PANEL}'); return e && e.dataset.runs === '{runs}';"
+        ),
+        Duration::from_secs(120),
+    )
+    .await?;
+    let plot_w = js(
+        c,
+        &format!("return document.querySelector('{PANEL}').getBoundingClientRect().width - 68;"),
+        vec![],
+    )
+    .await?;
+    println!(
+        "\n== 1. first full paint: one panel, {runs} runs, plot {} px wide",
+        plot_w.as_f64().unwrap_or(0.0).round()
+    );
+
+    // Each reset refetches the decimated window and draws it: request start → frame end.
+    let mut paints = Vec::new();
+    let mut requests = Vec::new();
+    let mut frames = Vec::new();
+    for _ in 0..5 {
+        let since = page_now(c).await?;
+        js(
+            c,
+            &format!(
+                "const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
+                 cv.dispatchEvent(new MouseEvent('dblclick', {{bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}}));
+                 return true;"
+            ),
+            vec![],
+        )
+        .await?;
+        let got = wait_js(
+            c,
+            "refetch and paint",
+            &format!(
+                "const rq = performance.getEntriesByName('tl:panel:data-request', 'measure').filter(e => e.startTime >= {since} && e.detail === 'loss');
+                 if (!rq.length) return null;
+                 const q = rq[rq.length - 1];
+                 const f = performance.getEntriesByName('tl:panel:frame', 'measure').filter(e => e.startTime >= q.startTime + q.duration && e.detail === 'loss');
+                 if (!f.length) return null;
+                 return [q.startTime, q.duration, f[0].startTime + f[0].duration - q.startTime, f[0].duration];"
+            ),
+            Duration::from_secs(60),
+        )
+        .await?;
+        let a: Vec<f64> = got
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        requests.push(a[1]);
+        paints.push(a[2]);
+        frames.push(a[3]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let first = js(c, "const e = performance.getEntriesByName('tl:panel:first-paint', 'measure').filter(e => e.detail === 'loss'); return e.length ? e[0].duration : null;", vec![]).await?;
+    println!(
+        "  data request (fetch + parse) p50 {:.0} ms · draw {:.1} ms · request start → painted p50 {:.0} ms, max {:.0} ms (goal ≤ {GOAL_FIRST_PAINT_MS} ms: {})",
+        pct(&requests, 0.5),
+        pct(&frames, 0.5),
+        pct(&paints, 0.5),
+        pct(&paints, 1.0),
+        verdict(pct(&paints, 0.5) <= GOAL_FIRST_PAINT_MS)
+    );
+    println!("  page's first panel paint (10 default-selected runs, cold page): {first} ms");
+
+    // 2. Zoom with Ctrl + wheel at the pointer, one event per animation frame, then pan.
+    println!("\n== 2. zoom and pan frames");
+    let since = page_now(c).await?;
+    let fps = c
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1];
+                 const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
+                 let i = 0; const t0 = performance.now();
+                 const step = () => {{
+                     const dy = i < 30 ? -60 : 60;
+                     cv.dispatchEvent(new WheelEvent('wheel', {{bubbles: true, cancelable: true, ctrlKey: true, deltaY: dy,
+                         clientX: r.left + 56 + (r.width - 68) * (0.3 + 0.4 * (i % 10) / 10), clientY: r.top + r.height / 2}}));
+                     if (++i < 60) requestAnimationFrame(step); else done(60000 / (performance.now() - t0));
+                 }};
+                 requestAnimationFrame(step);"
+            ),
+            vec![],
+        )
+        .await?;
+    let zoom_frames = measures(c, "tl:panel:frame", since).await?;
+    println!(
+        "  wheel zoom: {} frames drawn, frame p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (goal p95 ≤ {GOAL_FRAME_P95_MS} ms: {}); {:.0} wheel events/s delivered",
+        zoom_frames.len(),
+        pct(&zoom_frames, 0.5),
+        pct(&zoom_frames, 0.95),
+        pct(&zoom_frames, 1.0),
+        verdict(pct(&zoom_frames, 0.95) <= GOAL_FRAME_P95_MS),
+        fps.as_f64().unwrap_or(0.0)
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let since = page_now(c).await?;
+    c.execute_async(
+        &format!(
+            "const done = arguments[arguments.length - 1];
+             const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
+             const y = r.top + r.height / 2; let x = r.left + r.width * 0.7; let i = 0;
+             const ev = (t) => new PointerEvent(t, {{bubbles: true, clientX: x, clientY: y, button: 0, buttons: 1, shiftKey: true, pointerId: 1, pointerType: 'mouse'}});
+             cv.dispatchEvent(ev('pointerdown'));
+             const step = () => {{
+                 x -= 8; cv.dispatchEvent(ev('pointermove'));
+                 if (++i < 60) requestAnimationFrame(step); else {{ cv.dispatchEvent(ev('pointerup')); done(true); }}
+             }};
+             requestAnimationFrame(step);"
+        ),
+        vec![],
+    )
+    .await?;
+    let pan_frames = measures(c, "tl:panel:frame", since).await?;
+    println!(
+        "  shift-drag pan: {} frames, p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms ({})",
+        pan_frames.len(),
+        pct(&pan_frames, 0.5),
+        pct(&pan_frames, 0.95),
+        pct(&pan_frames, 1.0),
+        verdict(pct(&pan_frames, 0.95) <= GOAL_FRAME_P95_MS)
+    );
+
+    // 3. Live points: reset the zoom, then one row appended to each run's history per round.
+    println!("\n== 3. one live point appended to each of {runs} runs");
+    js(
+        c,
+        &format!(
+            "const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
+             cv.dispatchEvent(new MouseEvent('dblclick', {{bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}})); return true;"
+        ),
+        vec![],
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut appends = Vec::new();
+    let mut full = Vec::new();
+    let rounds = 12;
+    for round in 0..rounds {
+        let since = page_now(c).await?;
+        let points_before = js(
+            c,
+            &format!("return +document.querySelector('{PANEL}').dataset.points;"),
+            vec![],
+        )
+        .await?
+        .as_f64()
+        .unwrap_or(0.0);
+        for i in 0..runs {
+            let path = root
+                .join("big")
+                .join(format!("r{i:03}"))
+                .join("history.jsonl");
+            let mut f = std::fs::OpenOptions::new().append(true).open(&path)?;
+            let step = 100_000 + round;
+            writeln!(
+                f,
+                "{{\"_step\":{step},\"_timestamp\":{:.3},\"_runtime\":1,\"loss\":{:.5}}}",
+                unix_now(),
+                0.5 + (i as f64) * 0.001
+            )?;
+        }
+        wait_js(
+            c,
+            "live points drawn",
+            &format!(
+                "return +document.querySelector('{PANEL}').dataset.points >= {};",
+                points_before + runs as f64
+            ),
+            Duration::from_secs(30),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let a = measures(c, "tl:panel:live-append", since).await?;
+        let f = measures(c, "tl:panel:frame", since).await?;
+        if round > 0 {
+            appends.push(a.iter().sum::<f64>());
+            full.push(f.len() as f64);
+        } else {
+            println!(
+                "  round 1 (points past the fitted x range: one full redraw, head room added): {} full frames ({:.1} ms)",
+                f.len(),
+                f.iter().sum::<f64>()
+            );
+        }
+    }
+    println!(
+        "  rounds 2–{rounds}: draw work per round (all {runs} appends) p50 {:.2} ms, max {:.2} ms (goal ≤ {GOAL_APPEND_MS} ms: {}); full redraws of history in those rounds: {}",
+        pct(&appends, 0.5),
+        pct(&appends, 1.0),
+        verdict(pct(&appends, 0.5) <= GOAL_APPEND_MS),
+        full.iter().sum::<f64>()
+    );
+
+    // 4. Memory of the page with this panel.
+    let mem = js(
+        c,
+        "const m = performance.memory ? performance.memory.usedJSHeapSize : NaN;
+         const w = window.__trackline_wasm_memory ? window.__trackline_wasm_memory.buffer.byteLength : NaN;
+         return [m, w];",
+        vec![],
+    )
+    .await?;
+    let m: Vec<f64> = mem
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+        .unwrap_or_default();
+    let total = (m[0] + m[1]) / 1e6;
+    println!(
+        "\n== 4. memory: JS heap {:.1} MB + WASM memory {:.1} MB = {total:.1} MB (goal ≤ {GOAL_MEMORY_MB} MB: {})",
+        m[0] / 1e6,
+        m[1] / 1e6,
+        verdict(total <= GOAL_MEMORY_MB)
+    );
+    Ok(())
+}
+
+async fn measure_scroll(c: &Client, base: &str, panels: usize, runs: u64) -> anyhow::Result<()> {
+    println!("\n== 5. scrolling a workspace of {panels} panels × {runs} runs");
+    c.goto(&format!("{base}/projects/wide")).await?;
+    select_all(c, runs).await?;
+    wait_js(
+        c,
+        "all panels",
+        &format!("return document.querySelectorAll('[data-testid=panel]').length >= {panels};"),
+        Duration::from_secs(60),
+    )
+    .await?;
+    // Let the panels in view load and draw.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let since = page_now(c).await?;
+    let r = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const gaps = []; let last = performance.now(); const t0 = last;
+             const max = document.documentElement.scrollHeight - innerHeight;
+             window.scrollTo(0, 0);
+             const step = () => {
+                 const now = performance.now(); gaps.push(now - last); last = now;
+                 window.scrollBy(0, 30);
+                 if (scrollY < max - 1 && now - t0 < 20000) requestAnimationFrame(step);
+                 else done([gaps.length, now - t0, gaps]);
+             };
+             requestAnimationFrame(step);",
+            vec![],
+        )
+        .await?;
+    let n = r[0].as_f64().unwrap_or(0.0);
+    let ms = r[1].as_f64().unwrap_or(1.0);
+    let gaps: Vec<f64> = r[2]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let frames = measures(c, "tl:panel:frame", since).await?;
+    println!(
+        "  {:.0} fps over {:.1} s of scrolling (frame interval p50 {:.1} ms, p95 {:.1} ms); {} panel frames drawn meanwhile, p95 {:.1} ms",
+        n * 1000.0 / ms,
+        ms / 1000.0,
+        pct(&gaps, 0.5),
+        pct(&gaps, 0.95),
+        frames.len(),
+        pct(&frames, 0.95)
+    );
+    Ok(())
+}

@@ -1,0 +1,385 @@
+//! The chart workspace in a real browser: box zoom and double-click reset (the zoom holding while
+//! live points arrive), the smoothing slider, the wall-time x axis, grouping bands, and the legend
+//! following the runs selected in the table. Charts expose what they draw as attributes of their
+//! canvas (`data-x-min`, `data-x-max`, `data-points`, `data-smoothed-last`, `data-bands`).
+
+use crate::common::*;
+use crate::web::*;
+use fantoccini::Client;
+use futures_util::FutureExt;
+use serde_json::{Value, json};
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+const LOSS: &str = "[data-testid=panel][data-key=loss] canvas[data-testid=chart]";
+
+/// A daemon on `root` and a browser on `path`; runs `steps`, with a screenshot if they fail.
+async fn with_page<F, Fut>(root: &Path, name: &str, path: &str, steps: F)
+where
+    F: FnOnce(Client, Daemon) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let profile = tempfile::tempdir().unwrap();
+    let d = Daemon::start(root);
+    require_web(&d).await;
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&d.url(path)).await.expect("open the page");
+    let res = AssertUnwindSafe(steps(c.clone(), d)).catch_unwind().await;
+    if res.is_err() {
+        screenshot(&c, name).await;
+    }
+    let _ = c.close().await;
+    if let Err(p) = res {
+        std::panic::resume_unwind(p);
+    }
+}
+
+/// A run `id` of project `p` with `n` loss rows (`value(step)`) and `config`.
+fn run_with(
+    root: &Path,
+    p: &str,
+    id: &str,
+    n: u64,
+    config: Value,
+    value: impl Fn(u64) -> String,
+) -> RunWriter {
+    let mut w = RunWriter::create(root, p, id);
+    write_atomic(&w.dir.join("config.json"), &config);
+    w.log_rows(n, value);
+    w
+}
+
+/// Waits for an element to appear.
+async fn wait_el(c: &Client, css: &str) {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+}
+
+async fn num_attr(c: &Client, css: &str, name: &str) -> f64 {
+    attr(c, css, name)
+        .await
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// Waits until the chart drew its data (`data-points` ≥ `n`).
+async fn wait_points(c: &Client, css: &str, n: u64) {
+    eventually(
+        "chart points",
+        WAIT,
+        || num_attr(c, css, "data-points"),
+        |&p| p >= n as f64,
+    )
+    .await;
+}
+
+/// Drags on the canvas from fraction `a` to `b` of its plot width (pointer events, as a mouse).
+async fn drag(c: &Client, css: &str, a: f64, b: f64, modifier: bool) {
+    js(
+        c,
+        "const cv = document.querySelector(arguments[0]);
+         cv.scrollIntoView({block: 'center'});
+         const r = cv.getBoundingClientRect();
+         const left = r.left + 56, width = r.width - 56 - 12;
+         const y = r.top + r.height / 2;
+         const at = (f) => left + width * f;
+         const ev = (type, x, yy) => new PointerEvent(type, {bubbles: true, cancelable: true,
+             clientX: x, clientY: yy, button: 0, buttons: type === 'pointerup' ? 0 : 1,
+             pointerId: 1, pointerType: 'mouse', isPrimary: true, ctrlKey: arguments[3]});
+         cv.dispatchEvent(ev('pointerdown', at(arguments[1]), y - 20));
+         cv.dispatchEvent(ev('pointermove', (at(arguments[1]) + at(arguments[2])) / 2, y));
+         cv.dispatchEvent(ev('pointermove', at(arguments[2]), y + 20));
+         cv.dispatchEvent(ev('pointerup', at(arguments[2]), y + 20));
+         return true;",
+        vec![json!(css), json!(a), json!(b), json!(modifier)],
+    )
+    .await;
+}
+
+async fn window_of(c: &Client, css: &str) -> (f64, f64) {
+    (
+        num_attr(c, css, "data-x-min").await,
+        num_attr(c, css, "data-x-max").await,
+    )
+}
+
+#[tokio::test]
+async fn box_zoom_narrows_holds_through_live_points_and_double_click_resets() {
+    let root = tempfile::tempdir().unwrap();
+    let mut w = run_with(root.path(), "zoom", "r1", 1000, json!({"lr": 0.1}), |s| {
+        ((s as f64) * 0.05).sin().to_string()
+    });
+    let root_path = root.path().to_owned();
+    with_page(&root_path, "charts-zoom", "/projects/zoom", |c, _d| async move {
+        wait_el(&c, LOSS).await;
+        wait_points(&c, LOSS, 1000).await;
+        let full = eventually("fitted window", WAIT, || window_of(&c, LOSS), |w| w.1 >= 999.0).await;
+        assert!(full.0 <= 0.0, "{full:?}");
+
+        // Drag over the middle fifth: the x window narrows to about 400..600.
+        drag(&c, LOSS, 0.4, 0.6, false).await;
+        let zoomed = eventually(
+            "zoomed window",
+            WAIT,
+            || window_of(&c, LOSS),
+            |w| w.1 - w.0 < 300.0,
+        )
+        .await;
+        assert!(
+            zoomed.0 > 300.0 && zoomed.1 < 700.0,
+            "box zoom to the middle: {zoomed:?}"
+        );
+        // The decimated window is refetched for the zoom: fewer points held than the whole run.
+        eventually(
+            "refetched window",
+            WAIT,
+            || num_attr(&c, LOSS, "data-points"),
+            |&p| p < 900.0,
+        )
+        .await;
+
+        // Live points arrive: they are taken in, and the window does not move.
+        let before = num_attr(&c, LOSS, "data-points").await;
+        w.log_rows(50, |s| (s as f64 * 0.001).to_string());
+        eventually(
+            "live points while zoomed",
+            WAIT,
+            || num_attr(&c, LOSS, "data-points"),
+            |&p| p >= before + 50.0,
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(window_of(&c, LOSS).await, zoomed, "the zoom moved with live points");
+
+        // Double click resets to the whole run, live points included.
+        js(
+            &c,
+            "const cv = document.querySelector(arguments[0]);
+             const r = cv.getBoundingClientRect();
+             cv.dispatchEvent(new MouseEvent('dblclick', {bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}));
+             return true;",
+            vec![json!(LOSS)],
+        )
+        .await;
+        let reset = eventually("reset window", WAIT, || window_of(&c, LOSS), |w| w.1 >= 1049.0).await;
+        assert!(reset.0 <= 0.0, "{reset:?}");
+
+        // A box with Ctrl held zooms y too; the x window narrows all the same.
+        drag(&c, LOSS, 0.1, 0.3, true).await;
+        eventually("xy zoom", WAIT, || window_of(&c, LOSS), |w| w.1 < 400.0).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn smoothing_slider_changes_the_drawn_series() {
+    let root = tempfile::tempdir().unwrap();
+    run_with(root.path(), "smooth", "r1", 400, json!({"lr": 0.1}), |s| {
+        (if s % 2 == 0 { 1.0 } else { 0.0 } + s as f64 / 400.0).to_string()
+    });
+    with_page(
+        root.path(),
+        "charts-smoothing",
+        "/projects/smooth",
+        |c, _d| async move {
+            wait_el(&c, LOSS).await;
+            wait_points(&c, LOSS, 400).await;
+            assert_eq!(
+                attr(&c, LOSS, "data-smoothed-last").await.as_deref(),
+                Some("")
+            );
+            // Workspace-wide settings: TensorBoard's EMA, then a heavier weight.
+            set_value(
+                &c,
+                "[data-testid=workspace] > .cs-bar [data-testid=smoothing-kind]",
+                "ema",
+            )
+            .await;
+            let light = eventually(
+                "smoothed series",
+                WAIT,
+                || attr(&c, LOSS, "data-smoothed-last"),
+                |v| v.as_deref().is_some_and(|v| !v.is_empty()),
+            )
+            .await
+            .unwrap();
+            set_value(
+                &c,
+                "[data-testid=workspace] > .cs-bar [data-testid=smoothing-slider]",
+                "0.99",
+            )
+            .await;
+            let heavy = eventually(
+                "heavier smoothing",
+                WAIT,
+                || attr(&c, LOSS, "data-smoothed-last"),
+                |v| v.as_deref().is_some_and(|v| !v.is_empty() && v != light),
+            )
+            .await
+            .unwrap();
+            let (l, h): (f64, f64) = (light.parse().unwrap(), heavy.parse().unwrap());
+            // The last raw value is 0.9975 (odd step); a weight of 0.99 pulls the line to the mean
+            // of recent values, about 1.0 + 0.5 - 0.5 = ~0.98..1.0, while 0.6 stays nearer the raw zigzag.
+            assert!((l - h).abs() > 1e-3, "light {l}, heavy {h}");
+            // The setting is saved in the daemon for everyone opening the project.
+            eventually(
+                "saved layout",
+                WAIT,
+                || async {
+                    reqwest::get(_d.url("/api/projects/smooth/workspace"))
+                        .await
+                        .unwrap()
+                        .json::<Value>()
+                        .await
+                        .unwrap()
+                },
+                |v| v["layout"]["workspace"]["settings"]["smoothing"]["kind"] == "ema",
+            )
+            .await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn x_axis_switches_to_wall_time() {
+    let root = tempfile::tempdir().unwrap();
+    run_with(root.path(), "wall", "r1", 200, json!({"lr": 0.1}), |s| {
+        s.to_string()
+    });
+    with_page(
+        root.path(),
+        "charts-wall",
+        "/projects/wall",
+        |c, _d| async move {
+            wait_el(&c, LOSS).await;
+            wait_points(&c, LOSS, 200).await;
+            let steps = window_of(&c, LOSS).await;
+            assert!(steps.1 <= 200.0, "{steps:?}");
+            set_value(
+                &c,
+                "[data-testid=workspace] > .cs-bar [data-testid=x-axis]",
+                "wall_time",
+            )
+            .await;
+            let now = now_secs();
+            let wall = eventually(
+                "wall-time window",
+                WAIT,
+                || window_of(&c, LOSS),
+                |w| w.0 > 1e9,
+            )
+            .await;
+            assert!(
+                wall.0 > now - 3600.0 && wall.1 < now + 3600.0,
+                "wall-time window {wall:?} vs now {now}"
+            );
+            wait_points(&c, LOSS, 200).await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn grouping_by_a_config_key_draws_one_band_per_group() {
+    let root = tempfile::tempdir().unwrap();
+    for (i, lr) in [0.1, 0.1, 0.01, 0.01].iter().enumerate() {
+        run_with(
+            root.path(),
+            "grp",
+            &format!("r{i}"),
+            100,
+            json!({"lr": lr}),
+            move |s| (s as f64 * lr + i as f64).to_string(),
+        );
+    }
+    with_page(
+        root.path(),
+        "charts-group",
+        "/projects/grp",
+        |c, _d| async move {
+            wait_el(&c, LOSS).await;
+            wait_points(&c, LOSS, 400).await;
+            assert_eq!(num_attr(&c, LOSS, "data-bands").await, 0.0);
+            set_value(
+                &c,
+                "[data-testid=workspace] > .cs-bar [data-testid=group-by]",
+                "config.lr",
+            )
+            .await;
+            eventually(
+                "group bands",
+                WAIT,
+                || num_attr(&c, LOSS, "data-bands"),
+                |&n| n == 2.0,
+            )
+            .await;
+            set_value(
+                &c,
+                "[data-testid=workspace] > .cs-bar [data-testid=group-band]",
+                "none",
+            )
+            .await;
+            eventually(
+                "no bands",
+                WAIT,
+                || num_attr(&c, LOSS, "data-bands"),
+                |&n| n == 0.0,
+            )
+            .await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn selecting_runs_changes_the_legend() {
+    let root = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        run_with(
+            root.path(),
+            "sel",
+            &format!("r{i}"),
+            50,
+            json!({"lr": 0.1}),
+            |s| s.to_string(),
+        );
+    }
+    with_page(root.path(), "charts-legend", "/projects/sel", |c, _d| async move {
+        wait_el(&c, LOSS).await;
+        let legend = "[data-testid=panel][data-key=loss] [data-testid=legend-item]";
+        let all = eventually(
+            "legend of the selected runs",
+            WAIT,
+            || attrs(&c, legend, "data-run"),
+            |v| v.len() == 3,
+        )
+        .await;
+        assert_eq!(all, ["r0", "r1", "r2"]);
+        // Unselect r1 in the runs table: it leaves the chart's legend and the chart.
+        js(
+            &c,
+            "document.querySelector('[data-run-id=r1] [data-testid=row-select]').click(); return true;",
+            vec![],
+        )
+        .await;
+        eventually("legend without r1", WAIT, || attrs(&c, legend, "data-run"), |v| v == &["r0", "r2"]).await;
+        eventually("two runs drawn", WAIT, || num_attr(&c, LOSS, "data-runs"), |&n| n == 2.0).await;
+        // A legend click hides a run from the chart without unselecting it.
+        js(
+            &c,
+            "document.querySelector('[data-testid=panel][data-key=loss] [data-testid=legend-item][data-run=r0]').click(); return true;",
+            vec![],
+        )
+        .await;
+        eventually("one run drawn", WAIT, || num_attr(&c, LOSS, "data-runs"), |&n| n == 1.0).await;
+        assert_eq!(attrs(&c, legend, "data-run").await.len(), 2);
+    })
+    .await;
+}
