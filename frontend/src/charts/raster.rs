@@ -309,7 +309,7 @@ pub fn draw_smoothed(r: &mut Raster, f: &Frame, run: &RunFrame, from: usize, s: 
         if let Some(q) = prev {
             // Skip segments wholly outside the x domain.
             let inside =
-                !(x < xa && run.sample_x[k - 1] < xa) && !(x > xb && run.sample_x[k - 1] > xb);
+                !(x < xa && run.sample_x[k - 1] < xa || x > xb && run.sample_x[k - 1] > xb);
             if inside {
                 r.line(q.0, q.1, p.0, p.1, s.color, s.thick());
             }
@@ -343,8 +343,7 @@ pub fn draw_group(r: &mut Raster, f: &Frame, g: &GroupFrame, color: Rgb, band: b
         &g.smoothed
     };
     let mut prev: Option<(f64, f64)> = None;
-    for k in 0..g.idx.len() {
-        let v = line[k];
+    for (k, &v) in line.iter().enumerate().take(g.idx.len()) {
         if !f.y.drawable(v) {
             prev = None;
             continue;

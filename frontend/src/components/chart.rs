@@ -540,13 +540,11 @@ impl Ctx {
         }
         let ext = plot::data_extent(st.slots.iter().map(|s| &s.data));
         match (st.auto_x, ext) {
-            (Some((a, b)), Some((lo, hi))) => {
-                if hi > b || lo < a {
-                    // Live points went past the edge: leave 5 % head room so the next ones fit.
-                    let (na, nb) = (a.min(lo), b.max(hi));
-                    let room = if hi > b { (nb - na) * 0.05 } else { 0.0 };
-                    st.auto_x = Some((na, nb + room));
-                }
+            (Some((a, b)), Some((lo, hi))) if hi > b || lo < a => {
+                // Live points went past the edge: leave 5 % head room so the next ones fit.
+                let (na, nb) = (a.min(lo), b.max(hi));
+                let room = if hi > b { (nb - na) * 0.05 } else { 0.0 };
+                st.auto_x = Some((na, nb + room));
             }
             (None, e) => st.auto_x = e,
             _ => {}
@@ -780,9 +778,7 @@ impl Ctx {
                 zoom_x,
                 ..
             } = st;
-            let Some(f) = frame.as_mut() else {
-                return None;
-            };
+            let f = frame.as_mut()?;
             let dpr = *dpr;
             let zoomed = zoom_x.is_some();
             // Check first: every new point must fit the axes as they are (points outside a zoom

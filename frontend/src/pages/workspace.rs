@@ -119,7 +119,7 @@ pub fn section_of(key: &str) -> &str {
 }
 
 /// Keys matching `search` (case-insensitive substring; empty matches all) in sections: the default
-/// section first, then prefixes alphabetically, "System" last. Keys keep their sorted order.
+/// section first, then prefixes alphabetically, "System" last. Keys keep their given order.
 pub fn sections(keys: &[String], search: &str) -> Vec<(String, Vec<String>)> {
     let needle = search.trim().to_lowercase();
     let mut map: BTreeMap<(u8, String), Vec<String>> = BTreeMap::new();
@@ -620,7 +620,7 @@ mod tests {
         let s = sections(&keys, "");
         let names: Vec<&str> = s.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["Charts", "train", "val", "System"]);
-        assert_eq!(s[0].1, ["/odd", "loss", "lr"]);
+        assert_eq!(s[0].1, ["loss", "lr", "/odd"]);
         assert_eq!(s[3].1, ["system/cpu", "system/gpu.0.util"]);
         let f = sections(&keys, "LOSS");
         assert_eq!(
