@@ -376,6 +376,20 @@ async fn bench(
         warm.len() as f64 / 1e6
     );
 
+    let t = Instant::now();
+    http.get(format!(
+        "{base}/api/projects/big/series?runs={}&key=loss&width=1207",
+        ids.join(",")
+    ))
+    .send()
+    .await?
+    .bytes()
+    .await?;
+    println!(
+        "daemon: the same query warm {:.0} ms (answer sent and read by reqwest)",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+
     let (_driver, dport) = start_driver()?;
     let profile = tempfile::tempdir()?;
     let c = browser(dport, profile.path(), 1340).await?;

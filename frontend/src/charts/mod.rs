@@ -182,8 +182,15 @@ impl Layout {
 
 /// Source columns (buckets, then live points) in x order, before merging into pixels.
 pub(crate) fn source_columns(s: &SeriesState) -> Vec<(f64, PxColumn)> {
+    let mut out = Vec::with_capacity(s.buckets.len() + s.tail_x.len());
+    visit_sources(s, |x, c| out.push((x, c)));
+    out
+}
+
+/// Calls `f(x, column)` for every source column (buckets, then live points) in x order, without
+/// collecting them (the per-frame path for many runs).
+pub(crate) fn visit_sources(s: &SeriesState, mut f: impl FnMut(f64, PxColumn)) {
     let b = &s.buckets;
-    let mut out = Vec::with_capacity(b.len() + s.tail_x.len());
     let (x0, x1) = s.window.unwrap_or((0.0, 0.0));
     let w = if s.width > 0 {
         (x1 - x0) / f64::from(s.width)
@@ -220,7 +227,7 @@ pub(crate) fn source_columns(s: &SeriesState) -> Vec<(f64, PxColumn)> {
         if count > 1 {
             note_kind(&mut c, last);
         }
-        out.push((x, c));
+        f(x, c);
     }
     for (&x, &y) in s.tail_x.iter().zip(&s.tail_y) {
         let fin = y.is_finite();
@@ -240,9 +247,8 @@ pub(crate) fn source_columns(s: &SeriesState) -> Vec<(f64, PxColumn)> {
             has_neg_inf: false,
         };
         note_kind(&mut c, y);
-        out.push((x, c));
+        f(x, c);
     }
-    out
 }
 
 fn note_kind(c: &mut PxColumn, v: f64) {

@@ -8,7 +8,7 @@
 //! x falls in it; when a zoom has not been refetched yet, the held columns are re-binned into the
 //! new pixels (a preview) until the decimated window arrives.
 
-use super::{PxColumn, Rect, SeriesState, Tick, nice_ticks, source_columns, tick_label};
+use super::{PxColumn, Rect, SeriesState, Tick, nice_ticks, tick_label, visit_sources};
 use serde::{Deserialize, Serialize};
 use trackline_shared::num::display;
 use trackline_shared::smooth::{EmaState, Smoothing};
@@ -323,19 +323,22 @@ pub fn frame(runs: &[(&str, &SeriesState)], v: &View) -> Frame {
 
 /// Columns of one run inside the frame's x domain (plus one neighbour on each side).
 pub fn run_frame(f: &Frame, id: &str, s: &SeriesState) -> RunFrame {
-    let src = source_columns(s);
     let nsrc = s.buckets.len();
-    let mut cols: Vec<PxColumn> = Vec::with_capacity(src.len().min(f.ncols as usize + 2));
+    let total = nsrc + s.tail_x.len();
+    let mut cols: Vec<PxColumn> = Vec::with_capacity(total.min(f.ncols as usize + 2));
     let mut idx: Vec<i64> = Vec::with_capacity(cols.capacity());
-    let mut sample_x = Vec::with_capacity(src.len());
-    let mut sample_y = Vec::with_capacity(src.len());
+    let mut sample_x = Vec::with_capacity(total);
+    let mut sample_y = Vec::with_capacity(total);
     let mut left: Option<(i64, PxColumn)> = None;
-    for (k, (xc, mut c)) in src.into_iter().enumerate() {
+    let mut k = 0usize;
+    visit_sources(s, |xc, mut c| {
+        let first_of_tail = k >= nsrc;
+        k += 1;
         // Smoothing samples: the bucket's last point (at its own x), or the live point.
-        let sx = if k < nsrc { c.x_last } else { xc };
+        let sx = if first_of_tail { xc } else { c.x_last };
         sample_x.push(sx);
         sample_y.push(c.last);
-        let Some(i) = f.col_of_x(xc) else { continue };
+        let Some(i) = f.col_of_x(xc) else { return };
         if i < 0 {
             // Keep only the nearest column left of the plot.
             match &mut left {
@@ -345,7 +348,7 @@ pub fn run_frame(f: &Frame, id: &str, s: &SeriesState) -> RunFrame {
                     left = Some((-1, c));
                 }
             }
-            continue;
+            return;
         }
         if let Some((_, lc)) = left.take() {
             let mut lc = lc;
@@ -364,7 +367,7 @@ pub fn run_frame(f: &Frame, id: &str, s: &SeriesState) -> RunFrame {
                 idx.push(i);
             }
         }
-    }
+    });
     if let Some((_, mut lc)) = left
         && cols.is_empty()
     {
