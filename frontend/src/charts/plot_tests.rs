@@ -314,3 +314,20 @@ fn time_axes_label_clock_and_durations() {
         f.x_ticks
     );
 }
+
+#[test]
+fn group_bands_fill_between_sparse_columns() {
+    // Two runs with a point every 10 columns: the band is continuous, not striped.
+    let a: Vec<(f64, f64)> = (0..10).map(|i| (f64::from(i * 10), 0.0)).collect();
+    let b: Vec<(f64, f64)> = (0..10).map(|i| (f64::from(i * 10), 10.0)).collect();
+    let runs = [windowed(&a, 0.0, 100.0, 100), windowed(&b, 0.0, 100.0, 100)];
+    let refs: Vec<(&str, &SeriesState)> = runs.iter().map(|s| ("r", s)).collect();
+    let f = frame(&refs, &view(100, (0.0, 100.0)));
+    let g = group(&f, &[("g".into(), vec![0, 1])], Agg::Mean, Band::MinMax);
+    let mut r = Raster::new(f.plot.width as usize, f.plot.height as usize);
+    draw_group(&mut r, &f, &g[0], [0, 0, 200], true, 1.0);
+    let mid_y = (f.y.to_px(2.5) - f.plot.top) as usize;
+    for x in 0..90 {
+        assert_ne!(r.get(x, mid_y)[..3], WHITE, "column {x} has no band");
+    }
+}

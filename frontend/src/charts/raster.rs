@@ -332,9 +332,14 @@ pub fn draw_group(r: &mut Raster, f: &Frame, g: &GroupFrame, color: Rgb, band: b
                 continue;
             };
             let x = ((f.px_of_col(i) - 0.5 - f.plot.left) * dpr).round() as i64;
+            // The band runs on to the next column with data (sparse data leaves no stripes).
+            let span = match g.idx.get(k + 1) {
+                Some(&n) if n > i => ((n - i) as f64 * dpr).round() as i64,
+                _ => w,
+            };
             let (_, y0) = dev(f, dpr, 0.0, f.y.to_px(hi));
             let (_, y1) = dev(f, dpr, 0.0, f.y.to_px(lo));
-            r.band(x, w, y0, y1, color, 0.22);
+            r.band(x, span.max(w), y0, y1, color, 0.22);
         }
     }
     let line = if g.smoothed.is_empty() {
