@@ -2,9 +2,11 @@
 
 mod chart;
 mod chart_settings;
+mod console;
 
 pub use chart::{LineChart, RunRef};
 pub use chart_settings::ChartSettingsBar;
+pub use console::ConsoleLog;
 
 use leptos::prelude::*;
 use serde_json::{Map, Value};

@@ -8,7 +8,9 @@ use trackline_shared::ws::{ServerMsg, Topic};
 
 use crate::browser::{href, local_datetime};
 use crate::charts::settings::ChartSettings;
-use crate::components::{ChartSettingsBar, ErrorBox, JsonTable, LineChart, RunRef, StateBadge};
+use crate::components::{
+    ChartSettingsBar, ConsoleLog, ErrorBox, JsonTable, LineChart, RunRef, StateBadge,
+};
 use crate::{Clock, api, util, ws};
 
 #[component]
@@ -229,6 +231,18 @@ fn RunView(project: String, run: String) -> impl IntoView {
                             <td class="notes">{opt(r.notes.clone())}</td>
                         </tr>
                         <tr>
+                            <th>"OS"</th>
+                            <td>{opt(r.os.clone())}</td>
+                        </tr>
+                        <tr>
+                            <th>"Python"</th>
+                            <td>{opt(r.python.clone())}</td>
+                        </tr>
+                        <tr>
+                            <th>"Git"</th>
+                            <td class="mono" data-testid="run-git">{git_text(r.git.as_ref())}</td>
+                        </tr>
+                        <tr>
                             <th>"History rows"</th>
                             <td>{r.history_rows.map_or_else(|| "–".to_string(), |n| n.to_string())}</td>
                         </tr>
@@ -258,6 +272,27 @@ fn RunView(project: String, run: String) -> impl IntoView {
     });
     let chart_runs = Signal::derive(move || run_ref.get().into_iter().collect::<Vec<_>>());
     let chart_settings = RwSignal::new(ChartSettings::default());
+    // System metrics (system/…) are sampled on a timer, not per step: drawn apart, against time.
+    let metric_keys = Memo::new(move |_| {
+        keys.with(|k| {
+            k.iter()
+                .filter(|k| !is_system(k))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    let system_keys = Memo::new(move |_| {
+        keys.with(|k| {
+            k.iter()
+                .filter(|k| is_system(k))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    let system_settings = RwSignal::new(ChartSettings {
+        x: trackline_shared::api::XAxis::RelativeTime,
+        ..ChartSettings::default()
+    });
     let hidden = RwSignal::new(std::collections::BTreeSet::<String>::new());
     let highlighted = RwSignal::new(None::<String>);
     let charts = move || {
@@ -280,7 +315,7 @@ fn RunView(project: String, run: String) -> impl IntoView {
             />
             <div class="charts">
                 <For
-                    each=move || keys.get()
+                    each=move || metric_keys.get()
                     key=|k| k.clone()
                     children=move |k| {
                         view! {
@@ -298,8 +333,47 @@ fn RunView(project: String, run: String) -> impl IntoView {
                     }
                 />
             </div>
+            <Show when=move || system_keys.with(|k| !k.is_empty())>
+                <div class="section-title" data-testid="system-section">
+                    <h2>"System"</h2>
+                    <span class="muted">"sampled by the client, against time since the run started"</span>
+                </div>
+                <div class="charts">
+                    <For
+                        each=move || system_keys.get()
+                        key=|k| k.clone()
+                        children=move |k| {
+                            view! {
+                                <div class="chart-card">
+                                    <LineChart
+                                        project=project_s.get_value()
+                                        key=k
+                                        runs=chart_runs
+                                        settings=system_settings
+                                        hidden=hidden
+                                        highlighted=highlighted
+                                    />
+                                </div>
+                            }
+                        }
+                    />
+                </div>
+            </Show>
         }
         .into_any()
+    };
+    let running = Signal::derive(move || {
+        info.with(|i| {
+            i.as_ref()
+                .is_some_and(|r| r.state == trackline_shared::api::RunState::Running)
+        })
+    });
+    let console = {
+        let (project, run) = (project.clone(), run.clone());
+        move || {
+            let (project, run) = (project.clone(), run.clone());
+            view! { <ConsoleLog project=project run=run live=running /> }
+        }
     };
 
     view! {
@@ -353,7 +427,35 @@ fn RunView(project: String, run: String) -> impl IntoView {
             </span>
         </div>
         {charts}
+        {console}
     }
+}
+
+/// `system/…` keys come from `system.jsonl` (docs/format.md).
+fn is_system(key: &str) -> bool {
+    key.starts_with("system/")
+}
+
+/// `9f1c2e0 on main (dirty)` from run.json's `git` object.
+fn git_text(git: Option<&serde_json::Value>) -> String {
+    let Some(g) = git else { return "–".into() };
+    let commit: String = g["commit"]
+        .as_str()
+        .unwrap_or("")
+        .chars()
+        .take(10)
+        .collect();
+    if commit.is_empty() {
+        return "–".into();
+    }
+    let mut out = commit;
+    if let Some(b) = g["branch"].as_str().filter(|b| !b.is_empty()) {
+        out.push_str(&format!(" on {b}"));
+    }
+    if g["dirty"].as_bool() == Some(true) {
+        out.push_str(" (dirty)");
+    }
+    out
 }
 
 #[cfg(test)]
