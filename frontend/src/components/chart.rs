@@ -1086,6 +1086,15 @@ impl Ctx {
                 });
             }
             let hov = plot::hover(f, px, 40);
+            // The x of the data under the pointer, rather than the pixel's.
+            let title = match hov.first() {
+                Some(h) => format!(
+                    "{} {}",
+                    fmt_settings.x_name(),
+                    plot::format_x(h.x, f.x_format)
+                ),
+                None => title,
+            };
             const MAX_ROWS: usize = 30;
             let mut rows = Vec::new();
             let mut dots = Vec::new();
@@ -1544,7 +1553,12 @@ pub fn LineChart(
         tip.get().map(|t| {
             let plot_h = c.with_frame(|f| (f.plot.top, f.plot.height)).unwrap_or((0.0, 0.0));
             let w = c.st.with_value(|st| st.size.0);
-            let side = if t.x_px > w * 0.6 { "right" } else { "left" };
+            // Left of the crosshair only where a tooltip fits there.
+            let side = if t.x_px > 360.0 && t.x_px > w * 0.5 {
+                "right"
+            } else {
+                "left"
+            };
             let pos = if side == "left" {
                 format!("left:{}px;top:{}px", t.x_px + 14.0, (t.y_px - 10.0).max(0.0))
             } else {
