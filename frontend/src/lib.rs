@@ -6,6 +6,8 @@
 //! - `/`: projects ([`pages::ProjectsPage`])
 //! - `/projects/:project`: the project's runs ([`pages::RunsPage`])
 //! - `/projects/:project/runs/:run`: one run with a live chart per metric ([`pages::RunPage`])
+//! - `/projects/:project/compare?runs=a,b`: config and summary of runs side by side
+//!   ([`pages::ComparePage`])
 //!
 //! All requests use URLs relative to the document's `<base href>` (`api/...`, `api/ws`), so the app
 //! also works when the daemon is mounted under a path prefix. Data comes from the REST API
@@ -18,6 +20,7 @@ pub mod charts;
 pub mod components;
 pub mod pages;
 pub mod selection;
+pub mod table;
 pub mod util;
 pub mod ws;
 
@@ -64,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::ProjectsPage />
                     <Route path=path!("/projects/:project") view=pages::RunsPage />
                     <Route path=path!("/projects/:project/runs/:run") view=pages::RunPage />
+                    <Route path=path!("/projects/:project/compare") view=pages::ComparePage />
                 </Routes>
             </main>
         </Router>

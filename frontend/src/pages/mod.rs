@@ -1,10 +1,12 @@
 //! One module per route.
 
+pub mod compare;
 pub mod projects;
 pub mod run;
 pub mod runs;
 pub mod workspace;
 
+pub use compare::ComparePage;
 pub use projects::ProjectsPage;
 pub use run::RunPage;
 pub use runs::RunsPage;

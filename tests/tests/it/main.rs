@@ -2,10 +2,13 @@
 //! 127.0.0.1: the daemon binary, Python scripts, and (in `browser`) headless Chromium.
 
 mod common;
+mod web;
 
 mod browser;
+mod charts;
 mod crash;
 mod python;
 mod remote;
 mod rest;
+mod table;
 mod ws;
