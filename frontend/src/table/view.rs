@@ -313,28 +313,25 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
     // ---- virtual scrolling ----
     let scroller = NodeRef::<leptos::html::Div>::new();
     let scroll_top = RwSignal::new(0.0f64);
-    // Until the scroll area is measured: its largest CSS height (62vh).
-    let viewport_h = RwSignal::new(
+    // The scroll area's height: its CSS max-height (min(62vh, 720px)), or more if it was made
+    // taller. When it is shorter than that, all rows fit anyway, so this never renders too few.
+    let max_h = || {
         window()
             .inner_height()
             .ok()
             .and_then(|v| v.as_f64())
-            .map_or(720.0, |h| (h * 0.62).min(720.0)),
-    );
+            .map_or(720.0, |h| (h * 0.62).min(720.0))
+    };
+    let viewport_h = RwSignal::new(max_h());
     let measure = move || {
-        if let Some(el) = scroller.get_untracked() {
-            let h = f64::from(el.client_height());
-            if h > 0.0 && viewport_h.try_get_untracked() != Some(h) {
-                viewport_h.try_set(h);
-            }
+        let client = scroller
+            .get_untracked()
+            .map_or(0.0, |el| f64::from(el.client_height()));
+        let h = client.max(max_h());
+        if viewport_h.try_get_untracked().is_some_and(|v| v != h) {
+            viewport_h.set(h);
         }
     };
-    Effect::new(move |_| {
-        // Once mounted, and whenever the row count changes the area's height.
-        scroller.track();
-        rows.with(Vec::len);
-        measure();
-    });
     let resize_handle = window_event_listener(ev::resize, move |_| measure());
     // A new filter, sort or grouping starts at the top.
     Effect::new(move |first: Option<()>| {
@@ -813,7 +810,7 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
             <label class="rt-group-by">
                 "Group "
                 <select
-                    data-testid="group-by"
+                    data-testid="table-group-by"
                     prop:value=move || settings.with(|s| s.group_by.clone().unwrap_or_default())
                     on:change=move |e| {
                         let v = event_target_value(&e);

@@ -195,7 +195,7 @@ async fn header_click_sorts_filter_narrows_and_groups_count() {
             wait_rows(&c, "no filter", &ids(&asc)).await;
 
             // Group by a config key: header rows with counts, collapsible.
-            set_value(&c, "[data-testid=group-by]", "config.optimizer").await;
+            set_value(&c, "[data-testid=table-group-by]", "config.optimizer").await;
             let labels = eventually(
                 "group header rows",
                 WAIT,
@@ -225,6 +225,34 @@ async fn header_click_sorts_filter_narrows_and_groups_count() {
                 .as_deref(),
                 Some("true")
             );
+
+            // The charts group by the same key, and grouping there groups the table.
+            let charts_group = "[data-testid=workspace] > .cs-bar [data-testid=group-by]";
+            eventually(
+                "the charts' group-by follows the table's",
+                WAIT,
+                || async {
+                    js(
+                        &c,
+                        "const e = document.querySelector(arguments[0]); return e && e.value;",
+                        vec![json!(charts_group)],
+                    )
+                    .await
+                },
+                |v| *v == json!("config.optimizer"),
+            )
+            .await;
+            set_value(&c, charts_group, "config.layers").await;
+            eventually(
+                "the table grouped by layers",
+                WAIT,
+                || texts(&c, "[data-testid=group-label]"),
+                |t| t.len() == 12 && t[0] == "layers = 10 (1)",
+            )
+            .await;
+            set_value(&c, charts_group, "").await;
+            wait_rows(&c, "no grouping", &ids(&asc)).await;
+            assert_eq!(count(&c, "[data-testid=group-row]").await, 0);
             (d,)
         },
     )
@@ -515,7 +543,7 @@ async fn table_settings_are_saved_in_the_workspace_layout() {
         // Filter, sort, group, a column shown, pinned and moved, a width.
         set_value(&c, "[data-testid=filter-input]", "config.layers >= 15").await;
         click(&c, "[data-testid=col-header][data-col=name]").await;
-        set_value(&c, "[data-testid=group-by]", "config.optimizer").await;
+        set_value(&c, "[data-testid=table-group-by]", "config.optimizer").await;
         click(&c, "[data-testid=columns-button]").await;
         click(&c, "[data-testid=picker-item][data-col=host] [data-testid=picker-toggle]").await;
         click(&c, "[data-testid=picker-item][data-col='config.lr'] [data-testid=picker-pin]").await;
