@@ -108,7 +108,8 @@ fn clamp_weight(w: f64) -> f64 {
 /// TensorBoard's weight for series of about a thousand evenly spaced points.
 pub const VIEWPORT_SCALE: f64 = 1000.0;
 
-/// W&B's time-weighted EMA ("TWEMA", its default), from W&B's documentation ("Smooth line plots"):
+/// W&B's time-weighted EMA ("TWEMA", its default), from W&B's documentation ("Smooth line plots",
+/// <https://docs.wandb.ai/guides/app/features/panels/line-plot/smoothing/>):
 ///
 /// ```text
 /// smoothingWeight = min(sqrt(param), 0.999)
