@@ -8,7 +8,7 @@ use crate::query;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{
-    ACCEPT_RANGES, CONTENT_RANGE, CONTENT_TYPE, RANGE, X_CONTENT_TYPE_OPTIONS,
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, RANGE, X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -72,6 +72,8 @@ pub async fn file(
             (CONTENT_TYPE, content_type),
             (X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (ACCEPT_RANGES, "bytes"),
+            // Run files grow while a run is live: never answer from a cache.
+            (CACHE_CONTROL, "no-store"),
         ],
         body,
     )

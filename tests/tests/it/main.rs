@@ -10,5 +10,6 @@ mod crash;
 mod python;
 mod remote;
 mod rest;
+mod runpage;
 mod table;
 mod ws;
