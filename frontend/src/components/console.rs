@@ -1,7 +1,7 @@
 //! The run's captured console (`console.log`), live-tailed with HTTP byte ranges and searchable.
 //!
 //! Each poll asks only for the bytes after what it already holds (`Range: bytes=N-`), so a long
-//! log is fetched once; polling stops when the run is no longer running.
+//! log is fetched once; polling stops when the run is no longer running, after one last poll.
 
 use crate::util::encode;
 use leptos::prelude::*;
@@ -39,62 +39,76 @@ pub fn ConsoleLog(project: String, run: String, live: Signal<bool>) -> impl Into
     let offset = StoredValue::new(0u64);
     let partial = StoredValue::new(String::new());
     let busy = StoredValue::new(false);
+    let again = StoredValue::new(false);
     let url = format!(
         "api/projects/{}/runs/{}/files/console.log",
         encode(&project),
         encode(&run)
     );
 
+    // One fetch of the bytes past `offset`; folds them into `lines`.
+    let fetch = move |url: String| async move {
+        let from = offset.get_value();
+        let resp = gloo_net::http::Request::get(&url)
+            .header("Range", &format!("bytes={from}-"))
+            .send()
+            .await;
+        let Ok(resp) = resp else { return };
+        match resp.status() {
+            404 => {
+                missing.try_set(true);
+            }
+            200 | 206 => {
+                let Ok(bytes) = resp.binary().await else {
+                    return;
+                };
+                // A 200 is the whole file (a server that ignored the range).
+                let start = if resp.status() == 200 { 0 } else { from };
+                if start == 0 && from > 0 {
+                    lines.try_set(Vec::new());
+                    partial.set_value(String::new());
+                }
+                offset.set_value(start + bytes.len() as u64);
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let mut p = partial.get_value();
+                let new = take_lines(&mut p, &text);
+                partial.set_value(p);
+                missing.try_set(false);
+                if !new.is_empty() {
+                    lines.try_update(|l| {
+                        l.extend(new);
+                        if l.len() > MAX_LINES {
+                            l.drain(..l.len() - MAX_LINES);
+                        }
+                    });
+                }
+            }
+            // 416: the file was replaced by a shorter one; start over.
+            416 => {
+                offset.set_value(0);
+                partial.set_value(String::new());
+                lines.try_set(Vec::new());
+            }
+            _ => {}
+        }
+    };
+    // A poll asked for while one is in flight is not dropped: it runs right after, so the
+    // last poll always sees the file as it was when it was asked for.
     let poll = move |url: String| {
         if busy.get_value() {
+            again.set_value(true);
             return;
         }
         busy.set_value(true);
         spawn_local(async move {
-            let from = offset.get_value();
-            let resp = gloo_net::http::Request::get(&url)
-                .header("Range", &format!("bytes={from}-"))
-                .send()
-                .await;
-            busy.set_value(false);
-            let Ok(resp) = resp else { return };
-            match resp.status() {
-                404 => {
-                    missing.try_set(true);
+            loop {
+                again.set_value(false);
+                fetch(url.clone()).await;
+                if !again.get_value() {
+                    break;
                 }
-                200 | 206 => {
-                    let Ok(bytes) = resp.binary().await else {
-                        return;
-                    };
-                    // A 200 is the whole file (a server that ignored the range).
-                    let start = if resp.status() == 200 { 0 } else { from };
-                    if start == 0 && from > 0 {
-                        lines.try_set(Vec::new());
-                        partial.set_value(String::new());
-                    }
-                    offset.set_value(start + bytes.len() as u64);
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    let mut p = partial.get_value();
-                    let new = take_lines(&mut p, &text);
-                    partial.set_value(p);
-                    missing.try_set(false);
-                    if !new.is_empty() {
-                        lines.try_update(|l| {
-                            l.extend(new);
-                            if l.len() > MAX_LINES {
-                                l.drain(..l.len() - MAX_LINES);
-                            }
-                        });
-                    }
-                }
-                // 416: the file was replaced by a shorter one; start over.
-                416 => {
-                    offset.set_value(0);
-                    partial.set_value(String::new());
-                    lines.try_set(Vec::new());
-                }
-                _ => {}
             }
+            busy.set_value(false);
         });
     };
     poll(url.clone());
@@ -110,6 +124,17 @@ pub fn ConsoleLog(project: String, run: String, live: Signal<bool>) -> impl Into
         Duration::from_secs(1),
     )
     .ok();
+    // When the run stops, one last poll picks up what it printed after the previous one.
+    Effect::new({
+        let url = url.clone();
+        move |was_live: Option<bool>| {
+            let now = live.get();
+            if was_live == Some(true) && !now {
+                poll(url.clone());
+            }
+            now
+        }
+    });
     on_cleanup(move || {
         if let Some(h) = handle {
             h.clear();
