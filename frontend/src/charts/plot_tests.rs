@@ -291,6 +291,28 @@ fn raster_lines_and_spans() {
     assert_eq!(lighten([0, 0, 0], 0.5), [128, 128, 128]);
     let sub = r.columns(2, 4);
     assert_eq!(sub.len(), 2 * 20 * 4);
+    // Row-major for the canvas: pixel (3, 5) is the 3rd of row 5, in both uploads.
+    assert_eq!(sub[(5 * 2 + 1) * 4..(5 * 2 + 1) * 4 + 3], RED);
+    assert_eq!(sub[(5 * 2) * 4..(5 * 2) * 4 + 3], WHITE);
+    let all = r.rgba();
+    assert_eq!(all[(5 * 20 + 3) * 4..(5 * 20 + 3) * 4 + 3], RED);
+    assert_eq!(all[(5 * 20 + 4) * 4..(5 * 20 + 4) * 4 + 3], WHITE);
+}
+
+#[test]
+fn steep_lines_leave_no_gaps() {
+    let mut r = Raster::new(20, 40);
+    r.line(4.5, 1.0, 7.5, 38.0, RED, 1);
+    for y in 1..38 {
+        assert!(
+            (3..9).any(|x| r.get(x, y)[..3] == RED),
+            "row {y} of the steep line is empty"
+        );
+    }
+    // Nothing beyond its ends.
+    assert!((0..20).all(|x| r.get(x, 39)[..3] == WHITE));
+    assert!((0..20).all(|x| r.get(x, 0)[..3] == WHITE));
+    assert!((0..40).all(|y| r.get(10, y)[..3] == WHITE));
 }
 
 #[test]

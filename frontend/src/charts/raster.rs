@@ -7,6 +7,7 @@
 //! The buffer is opaque (white background, light grid), so every line is composited with plain
 //! "source over" on an opaque pixel; lines are anti-aliased along their minor axis (Wu's method).
 
+use super::PxColumn;
 use super::plot::{Frame, GroupFrame, RunFrame};
 
 /// A colour as `[r, g, b]`.
@@ -14,6 +15,10 @@ pub type Rgb = [u8; 3];
 
 pub const WHITE: Rgb = [255, 255, 255];
 pub const GRID: Rgb = [0xe6, 0xea, 0xef];
+
+/// Lines steeper than this (rows per column) are drawn as one vertical fill per pixel column
+/// instead of anti-aliased across x: the look of a min–max span, at the cost of a fill.
+const STEEP: f64 = 2.0;
 
 /// `#rrggbb` → rgb (black when malformed).
 pub fn parse_hex(s: &str) -> Rgb {
@@ -37,41 +42,43 @@ pub fn lighten(c: Rgb, t: f64) -> Rgb {
     [m(c[0]), m(c[1]), m(c[2])]
 }
 
-/// A device-pixel RGBA buffer, row-major, 4 bytes a pixel.
+/// A device-pixel RGBA buffer, stored column-major (`x * h + y`), one `u32` a pixel (the bytes r, g,
+/// b, a in memory order). Column-major because almost everything a chart draws is vertical: each
+/// pixel column's min–max span is one contiguous `fill`, and 100 noisy runs' spans are most of a
+/// frame's pixels. [`Raster::rgba`] turns it into the row-major bytes `putImageData` takes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Raster {
     pub w: usize,
     pub h: usize,
-    pub data: Vec<u8>,
+    px: Vec<u32>,
+    /// Scratch for [`Raster::rgba`], kept between frames.
+    rows: Vec<u8>,
+}
+
+/// `c` as an opaque pixel.
+#[inline]
+fn pack(c: Rgb) -> u32 {
+    u32::from_le_bytes([c[0], c[1], c[2], 255])
 }
 
 impl Raster {
     pub fn new(w: usize, h: usize) -> Raster {
-        let mut r = Raster {
+        Raster {
             w,
             h,
-            data: vec![255; w * h * 4],
-        };
-        r.clear(WHITE);
-        r
+            px: vec![pack(WHITE); w * h],
+            rows: Vec::new(),
+        }
     }
 
     /// Fills every pixel with `c`, opaque.
     pub fn clear(&mut self, c: Rgb) {
-        for px in self.data.chunks_exact_mut(4) {
-            px.copy_from_slice(&[c[0], c[1], c[2], 255]);
-        }
+        self.px.fill(pack(c));
     }
 
     /// The pixel at (x, y) as rgba (tests and checks).
     pub fn get(&self, x: usize, y: usize) -> [u8; 4] {
-        let i = (y * self.w + x) * 4;
-        [
-            self.data[i],
-            self.data[i + 1],
-            self.data[i + 2],
-            self.data[i + 3],
-        ]
+        self.px[x * self.h + y].to_le_bytes()
     }
 
     /// Blends `c` at coverage `a` (0..=1) over pixel (x, y); outside pixels are ignored.
@@ -80,16 +87,17 @@ impl Raster {
         if x < 0 || y < 0 || x >= self.w as i64 || y >= self.h as i64 || a <= 0.0 {
             return;
         }
-        let i = (y as usize * self.w + x as usize) * 4;
-        let d = &mut self.data[i..i + 3];
+        let i = x as usize * self.h + y as usize;
         if a >= 1.0 {
-            d.copy_from_slice(&c);
+            self.px[i] = pack(c);
             return;
         }
-        for k in 0..3 {
-            let v = f64::from(c[k]) * a + f64::from(d[k]) * (1.0 - a);
-            d[k] = v.round() as u8;
-        }
+        // Integer "source over" on an opaque pixel: (c·a + d·(255 − a)) / 255, rounded.
+        let a = (a * 255.0).round() as u32;
+        let d = self.px[i].to_le_bytes();
+        let mix =
+            |k: usize| ((u32::from(c[k]) * a + u32::from(d[k]) * (255 - a) + 127) / 255) as u8;
+        self.px[i] = u32::from_le_bytes([mix(0), mix(1), mix(2), 255]);
     }
 
     /// A vertical run of pixels covering y0..y1 (device pixels, either order) in columns
@@ -99,13 +107,40 @@ impl Raster {
             return;
         }
         let (a, b) = if y0 <= y1 { (y0, y1) } else { (y1, y0) };
-        let top = a.floor().max(-1.0) as i64;
-        let bot = (b.ceil() as i64 - 1).max(top).min(self.h as i64);
-        for xx in x..x + thick.max(1) {
-            for y in top..=bot {
-                self.blend(xx, y, c, 1.0);
+        let h = self.h as i64;
+        let top = a.floor().max(-1.0).min(h as f64) as i64;
+        let bot = (b.ceil().min(h as f64 + 1.0) as i64 - 1)
+            .max(top)
+            .min(h - 1);
+        let top = top.max(0);
+        if bot < top {
+            return;
+        }
+        let v = pack(c);
+        for xx in x.max(0)..(x + thick.max(1)).min(self.w as i64) {
+            let base = xx as usize * self.h;
+            self.px[base + top as usize..=base + bot as usize].fill(v);
+        }
+    }
+
+    /// The buffer as row-major RGBA bytes, for `putImageData`. Transposed in tiles so both sides
+    /// stay in cache.
+    pub fn rgba(&mut self) -> &[u8] {
+        const TILE: usize = 32;
+        let (w, h) = (self.w, self.h);
+        self.rows.resize(w * h * 4, 0);
+        for y0 in (0..h).step_by(TILE) {
+            for x0 in (0..w).step_by(TILE) {
+                let y1 = (y0 + TILE).min(h);
+                for x in x0..(x0 + TILE).min(w) {
+                    for (y, p) in (y0..y1).zip(&self.px[x * h + y0..x * h + y1]) {
+                        let o = (y * w + x) * 4;
+                        self.rows[o..o + 4].copy_from_slice(&p.to_le_bytes());
+                    }
+                }
             }
         }
+        &self.rows
     }
 
     /// An anti-aliased line from (x0, y0) to (x1, y1) in device pixels (pixel centres at +0.5),
@@ -118,6 +153,21 @@ impl Raster {
         let (dx, dy) = (x1 - x0, y1 - y0);
         // Bound the work on wild coordinates: clip the walk to the buffer plus a margin.
         let (wlim, hlim) = (self.w as f64 + 2.0, self.h as f64 + 2.0);
+        if dy.abs() > STEEP * dx.abs() && dx.abs() >= 1.0 {
+            // Steep: per pixel column, the run of rows the segment crosses there, as one fill
+            // (the shape of a min–max span; noisy data zoomed in is mostly such lines).
+            let (x0, y0, x1) = if x0 <= x1 { (x0, y0, x1) } else { (x1, y1, x0) };
+            let slope = dy / dx;
+            let y_at = |x: f64| y0 + (x - x0) * slope;
+            let xs = x0.floor().max(-(t as f64) - 1.0) as i64;
+            let xe = x1.floor().min(wlim) as i64;
+            let off = (t - 1) / 2;
+            for x in xs..=xe {
+                let (a, b) = ((x as f64).max(x0), ((x + 1) as f64).min(x1));
+                self.vspan(x - off, y_at(a), y_at(b), c, t);
+            }
+            return;
+        }
         if dx.abs() >= dy.abs() {
             let (x0, y0, x1, _y1) = if x0 <= x1 {
                 (x0, y0, x1, y1)
@@ -197,15 +247,15 @@ impl Raster {
         }
     }
 
-    /// Columns `x0 .. x1` (device pixels) as a compact RGBA sub-image: for uploading only what an
-    /// incremental draw touched.
+    /// Columns `x0 .. x1` (device pixels) as a compact row-major RGBA sub-image: for uploading only
+    /// what an incremental draw touched.
     pub fn columns(&self, x0: usize, x1: usize) -> Vec<u8> {
         let (x0, x1) = (x0.min(self.w), x1.min(self.w).max(x0.min(self.w)));
-        let row = (x1 - x0) * 4;
-        let mut out = Vec::with_capacity(row * self.h);
+        let mut out = Vec::with_capacity((x1 - x0) * self.h * 4);
         for y in 0..self.h {
-            let i = (y * self.w + x0) * 4;
-            out.extend_from_slice(&self.data[i..i + row]);
+            for x in x0..x1 {
+                out.extend_from_slice(&self.px[x * self.h + y].to_le_bytes());
+            }
         }
         out
     }
@@ -252,33 +302,68 @@ fn dev(f: &Frame, dpr: f64, px: f64, py: f64) -> (f64, f64) {
 
 /// Draws one run's raw columns `from..` (index into `run.cols`): for each, the join from the
 /// previous column's last value to its first value, then its min–max span.
+///
+/// Joins between neighbouring pixel columns are vertical: half at each column, from its own value
+/// to the midpoint. Both halves are folded into their column's span, so each column costs one
+/// `fill` however noisy the data; joins across gaps are anti-aliased lines.
 pub fn draw_raw(r: &mut Raster, f: &Frame, run: &RunFrame, from: usize, s: &Style) {
     let (dpr, thin) = (s.dpr, s.thin());
-    for k in from..run.cols.len() {
-        let c = &run.cols[k];
-        let cx = (c.px - f.plot.left) * dpr - (thin as f64) / 2.0;
-        if k > 0 {
-            let p = &run.cols[k - 1];
-            if f.y.drawable(p.last) && f.y.drawable(c.first) {
-                let (ax, ay) = dev(f, dpr, p.px, f.y.to_px(p.last));
-                let (bx, by) = dev(f, dpr, c.px, f.y.to_px(c.first));
-                if (bx - ax).abs() <= thin as f64 + 0.01 {
-                    // Neighbouring columns: the join is a vertical run at the boundary.
-                    let mid = (ay + by) / 2.0;
-                    r.vspan(ax.floor() as i64, ay, mid, s.raw, thin);
-                    r.vspan(cx.round() as i64, mid, by, s.raw, thin);
-                } else {
-                    r.line(ax, ay, bx, by, s.raw, thin);
-                }
-            }
+    let x_of = |c: &PxColumn| ((c.px - f.plot.left) * dpr - (thin as f64) / 2.0).round() as i64;
+    let y_of = |v: f64| (f.y.to_px(v) - f.plot.top) * dpr;
+    // The join from `p` to `c`: `Some(midpoint)` when they are neighbours (the vertical case),
+    // `None` after drawing it as a line, or when either end cannot be placed.
+    let join = |r: &mut Raster, p: &PxColumn, c: &PxColumn| -> Option<(f64, f64, f64)> {
+        if !(f.y.drawable(p.last) && f.y.drawable(c.first)) {
+            return None;
         }
-        if let (Some(lo), Some(hi)) = (c.min, c.max) {
-            let (lo, hi) = (clamp_log(f, lo), clamp_log(f, hi));
-            if let (Some(lo), Some(hi)) = (lo, hi) {
-                let (_, y0) = dev(f, dpr, c.px, f.y.to_px(hi));
-                let (_, y1) = dev(f, dpr, c.px, f.y.to_px(lo));
-                r.vspan(cx.round() as i64, y0, y1, s.raw, thin);
+        let (ax, ay) = dev(f, dpr, p.px, f.y.to_px(p.last));
+        let (bx, by) = dev(f, dpr, c.px, f.y.to_px(c.first));
+        if (bx - ax).abs() <= thin as f64 + 0.01 {
+            Some((ay, (ay + by) / 2.0, by))
+        } else {
+            r.line(ax, ay, bx, by, s.raw, thin);
+            None
+        }
+    };
+    let n = run.cols.len();
+    // The vertical half-join carried from the previous column into this one: (mid, end).
+    let mut carried: Option<(f64, f64)> = None;
+    if from > 0 && from < n {
+        let (p, c) = (&run.cols[from - 1], &run.cols[from]);
+        if let Some((ay, mid, by)) = join(r, p, c) {
+            // The previous column is already drawn: add its half of the join on its own.
+            r.vspan(x_of(p), ay, mid, s.raw, thin);
+            carried = Some((mid, by));
+        }
+    }
+    for k in from..n {
+        let c = &run.cols[k];
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut take = |y: f64| {
+            if y.is_finite() {
+                lo = lo.min(y);
+                hi = hi.max(y);
             }
+        };
+        if let Some((mid, end)) = carried.take() {
+            take(mid);
+            take(end);
+        }
+        if let (Some(a), Some(b)) = (c.min, c.max)
+            && let (Some(a), Some(b)) = (clamp_log(f, a), clamp_log(f, b))
+        {
+            take(y_of(a));
+            take(y_of(b));
+        }
+        if let Some(nx) = run.cols.get(k + 1)
+            && let Some((ay, mid, by)) = join(r, c, nx)
+        {
+            take(ay);
+            take(mid);
+            carried = Some((mid, by));
+        }
+        if lo <= hi {
+            r.vspan(x_of(c), lo, hi, s.raw, thin);
         }
     }
 }

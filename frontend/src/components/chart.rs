@@ -694,8 +694,9 @@ impl Ctx {
             return;
         }
         // Canvas: size, plot pixels, then axes, labels and markers.
-        self.st.with_value(|st| {
-            let Some(f) = &st.frame else { return };
+        self.st.update_value(|st| {
+            let St { frame, raster, .. } = st;
+            let Some(f) = frame.as_ref() else { return };
             let (cw, ch) = (
                 (f.css_width * dpr).round() as u32,
                 (f.css_height * dpr).round() as u32,
@@ -708,11 +709,10 @@ impl Ctx {
             }
             let _ = ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0);
             ctx.clear_rect(0.0, 0.0, f64::from(cw), f64::from(ch));
-            if let Ok(img) = ImageData::new_with_u8_clamped_array_and_sh(
-                Clamped(&st.raster.data),
-                st.raster.w as u32,
-                st.raster.h as u32,
-            ) {
+            let (rw, rh) = (raster.w as u32, raster.h as u32);
+            if let Ok(img) =
+                ImageData::new_with_u8_clamped_array_and_sh(Clamped(raster.rgba()), rw, rh)
+            {
                 let _ = ctx.put_image_data(
                     &img,
                     (f.plot.left * dpr).round(),
