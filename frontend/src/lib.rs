@@ -20,6 +20,7 @@ pub mod charts;
 pub mod components;
 pub mod pages;
 pub mod selection;
+pub mod step_metric;
 pub mod table;
 pub mod util;
 pub mod ws;

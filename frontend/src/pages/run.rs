@@ -11,6 +11,7 @@ use crate::charts::settings::ChartSettings;
 use crate::components::{
     ChartSettingsBar, ConsoleLog, ErrorBox, JsonTable, LineChart, RunRef, StateBadge,
 };
+use crate::step_metric::{step_metric_for, with_step_metric};
 use crate::{Clock, api, util, ws};
 
 #[component]
@@ -277,11 +278,9 @@ fn RunView(project: String, run: String) -> impl IntoView {
     // the definition alone don't make charts refetch.
     let settings_for = move |key: String| {
         Signal::from(Memo::new(move |_| {
-            let mut s = chart_settings.get();
-            if s.x_key.is_none() && s.x == trackline_shared::api::XAxis::Step {
-                s.x_key = info.with(|i| i.as_ref().and_then(|r| step_metric_for(&r.metrics, &key)));
-            }
-            s
+            let step_metric =
+                info.with(|i| i.as_ref().and_then(|r| step_metric_for(&r.metrics, &key)));
+            with_step_metric(chart_settings.get(), step_metric)
         }))
     };
     // System metrics (system/…) are sampled on a timer, not per step: drawn apart, against time.
@@ -443,42 +442,6 @@ fn RunView(project: String, run: String) -> impl IntoView {
     }
 }
 
-/// The `step_metric` that `metrics.json` defines for `key`: an exact name first, then the first
-/// matching pattern (`*` matches anything, `/` included; `_`-keys never match a pattern).
-pub fn step_metric_for(
-    metrics: &serde_json::Map<String, serde_json::Value>,
-    key: &str,
-) -> Option<String> {
-    let step_metric = |def: &serde_json::Value| def["step_metric"].as_str().map(str::to_owned);
-    if let Some(def) = metrics.get(key) {
-        return step_metric(def);
-    }
-    if key.starts_with('_') {
-        return None;
-    }
-    metrics
-        .iter()
-        .filter(|(pattern, _)| pattern.contains('*') && glob_match(pattern, key))
-        .find_map(|(_, def)| step_metric(def))
-}
-
-/// `*`-only glob matching.
-fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
 /// `system/…` keys come from `system.jsonl` (docs/format.md).
 fn is_system(key: &str) -> bool {
     key.starts_with("system/")
@@ -508,22 +471,7 @@ fn git_text(git: Option<&serde_json::Value>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{glob_match, merge_keys, step_metric_for};
-
-    #[test]
-    fn step_metric_follows_exact_names_then_patterns() {
-        let m: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
-            r#"{"val/*": {"step_metric": "epoch"}, "val/loss": {"step_metric": "val/step"}, "x": {"step_metric": null}}"#,
-        )
-        .unwrap();
-        assert_eq!(step_metric_for(&m, "val/loss").as_deref(), Some("val/step"));
-        assert_eq!(step_metric_for(&m, "val/acc").as_deref(), Some("epoch"));
-        assert_eq!(step_metric_for(&m, "train/loss"), None);
-        assert_eq!(step_metric_for(&m, "x"), None);
-        assert!(glob_match("a*b*c", "a/x/b/y/c"));
-        assert!(!glob_match("a*b", "ab/c"));
-        assert!(glob_match("*", "anything"));
-    }
+    use super::merge_keys;
 
     #[test]
     fn keys_merge_sorted_without_duplicates() {

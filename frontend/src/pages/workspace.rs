@@ -25,6 +25,7 @@ use crate::api::{self, ApiError};
 use crate::charts::settings::{ChartSettings, group_label};
 use crate::components::{ChartSettingsBar, LineChart, RunRef};
 use crate::selection::Selection;
+use crate::step_metric::{common_step_metric, with_step_metric};
 use crate::util::{self, encode};
 use crate::ws;
 
@@ -381,6 +382,25 @@ pub fn Workspace(project: String) -> impl IntoView {
             all.into_iter().collect::<Vec<_>>()
         })
     });
+    // Per key, the x metric its runs agree on (`define_metric(key, step_metric=…)` in every run
+    // that logs it): a panel without settings of its own is drawn against it, as on the run page.
+    let step_metrics = Memo::new(move |_| {
+        run_refs.with(|runs| {
+            run_keys.with(|logged| {
+                keys.with(|keys| {
+                    keys.iter()
+                        .filter_map(|k| {
+                            let defs = runs
+                                .iter()
+                                .filter(|r| logged.get(&r.id).is_some_and(|l| l.contains(k)))
+                                .map(|r| &r.info.metrics);
+                            common_step_metric(defs, k).map(|m| (k.clone(), m))
+                        })
+                        .collect::<BTreeMap<String, String>>()
+                })
+            })
+        })
+    });
     let group_keys = Memo::new(move |_| {
         infos.with(|m| group_choices(&m.values().map(|r| (**r).clone()).collect::<Vec<_>>()))
     });
@@ -438,6 +458,7 @@ pub fn Workspace(project: String) -> impl IntoView {
                                         runs=run_refs
                                         x_keys=keys
                                         group_keys=group_keys
+                                        step_metrics=step_metrics
                                         selection=selection
                                     />
                                 }
@@ -501,20 +522,26 @@ fn Panel(
     runs: Memo<Vec<RunRef>>,
     x_keys: Memo<Vec<String>>,
     group_keys: Memo<Vec<String>>,
+    step_metrics: Memo<BTreeMap<String, String>>,
     selection: Selection,
 ) -> impl IntoView {
     let key_s = StoredValue::new(key.clone());
+    let step_metric = Memo::new(move |_| step_metrics.with(|m| m.get(&key_s.get_value()).cloned()));
     let settings = Memo::new(move |_| {
-        let mut s = layout.with(|l| l.panel_settings(&key_s.get_value()));
-        // Without a setting of its own, the table's group-by applies.
-        if layout.with(|l| {
+        let own = layout.with(|l| {
             l.panels
                 .get(&key_s.get_value())
-                .is_none_or(|p| p.settings.is_none())
-        }) {
+                .and_then(|p| p.settings.clone())
+        });
+        // The panel's own settings are the user's word on it. Without them the workspace's apply,
+        // drawn against the key's step metric if they leave x at its default, grouped like the
+        // table.
+        own.unwrap_or_else(|| {
+            let ws = layout.with(|l| l.settings.clone());
+            let mut s = with_step_metric(ws, step_metric.get());
             s.group_by = selection.group_by.get();
-        }
-        s
+            s
+        })
     });
     let own = Memo::new(move |_| {
         layout.with(|l| {

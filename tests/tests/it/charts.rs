@@ -393,3 +393,105 @@ async fn selecting_runs_changes_the_legend() {
     })
     .await;
 }
+
+/// A run logging `train/loss` every step and, every tenth step, `epoch` and `val/loss` (epochs 0
+/// to 3 at steps 9 to 39), with `defs` as its `metrics.json`.
+fn epoch_run(root: &Path, p: &str, id: &str, defs: Value) {
+    let mut w = RunWriter::create(root, p, id);
+    write_atomic(&w.dir.join("metrics.json"), &defs);
+    let mut rows = String::new();
+    for s in 0..40u64 {
+        let mut row = json!({"_step": s, "_timestamp": now_secs(), "_runtime": 0.1, "train/loss": 1.0 / (s + 1) as f64});
+        if s % 10 == 9 {
+            row["epoch"] = json!(s / 10);
+            row["val/loss"] = json!(0.1 * (s / 10) as f64);
+        }
+        rows.push_str(&format!("{row}\n"));
+    }
+    w.append_raw(&rows);
+}
+
+#[tokio::test]
+async fn panels_default_to_the_step_metric_the_selected_runs_agree_on() {
+    let root = tempfile::tempdir().unwrap();
+    let on_epoch =
+        json!({"val/*": {"step_metric": "epoch", "summary": null, "goal": null, "hidden": false}});
+    epoch_run(root.path(), "stepm", "ra", on_epoch.clone());
+    epoch_run(root.path(), "stepm", "rb", on_epoch);
+    // An older script that never called define_metric.
+    epoch_run(root.path(), "stepm", "rc", json!({}));
+    with_page(root.path(), "charts-step-metric", "/projects/stepm", |c, base| async move {
+        let val = "[data-testid=panel][data-key='val/loss'] canvas[data-testid=chart]";
+        let train = "[data-testid=panel][data-key='train/loss'] canvas[data-testid=chart]";
+        // (Scrolled into view first: a panel off screen does not fetch.)
+        let x_max = |css: &'static str| {
+            let c = c.clone();
+            async move {
+                js(
+                    &c,
+                    "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'center'}); return true;",
+                    vec![json!(css)],
+                )
+                .await;
+                num_attr(&c, css, "data-x-max").await
+            }
+        };
+        wait_el(&c, val).await;
+        // All three selected: rc defines no step metric, so they disagree and val/loss stays on
+        // step (logged at steps 9..39).
+        eventually("val/loss on step", WAIT, || x_max(val), |&x| x == 39.0).await;
+        eventually("train/loss on step", WAIT, || x_max(train), |&x| x == 39.0).await;
+
+        // Unselect rc: the runs left agree on epoch, so val/loss is drawn against it (0..3);
+        // train/loss, which no definition covers, stays on step.
+        js(
+            &c,
+            "document.querySelector('[data-run-id=rc] [data-testid=row-select]').click(); return true;",
+            vec![],
+        )
+        .await;
+        eventually("val/loss on epoch", WAIT, || x_max(val), |&x| x == 3.0).await;
+        assert_eq!(x_max(train).await, 39.0);
+        // The panel's settings show it as the panel's x axis.
+        let panel_x = "[data-testid=panel][data-key='val/loss'] [data-testid=x-axis]";
+        js(
+            &c,
+            "document.querySelector(\"[data-testid=panel][data-key='val/loss'] [data-testid=panel-settings-toggle]\").click(); return true;",
+            vec![],
+        )
+        .await;
+        wait_el(&c, panel_x).await;
+        let shown = js(&c, "return document.querySelector(arguments[0]).value;", vec![json!(panel_x)]).await;
+        assert_eq!(shown, json!("key:epoch"));
+
+        // The user's own choice for the panel wins, and is saved as the panel's settings.
+        set_value(&c, panel_x, "step").await;
+        eventually("val/loss back on step", WAIT, || x_max(val), |&x| x == 39.0).await;
+        eventually(
+            "the panel's x axis saved",
+            WAIT,
+            || async {
+                reqwest::get(format!("{base}/api/projects/stepm/workspace"))
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            },
+            |v| {
+                let s = &v["layout"]["workspace"]["panels"]["val/loss"]["settings"];
+                s["x"] == "step" && s["x_key"].is_null()
+            },
+        )
+        .await;
+        // Dropping the panel's own settings brings the step metric back.
+        js(
+            &c,
+            "document.querySelector(\"[data-testid=panel][data-key='val/loss'] [data-testid=panel-use-workspace]\").click(); return true;",
+            vec![],
+        )
+        .await;
+        eventually("val/loss on epoch again", WAIT, || x_max(val), |&x| x == 3.0).await;
+    })
+    .await;
+}
