@@ -38,6 +38,19 @@ pub fn base_path_of(base: &str) -> String {
     dir.to_string()
 }
 
+/// A count with thousands separated: `4,312`.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `1h 02m`, `3m 05s`, `42s`, `2d 3h`.
 pub fn duration(secs: f64) -> String {
     if !secs.is_finite() || secs < 0.0 {
@@ -268,6 +281,15 @@ mod tests {
         assert_eq!(ago(1000.0, 990.0), "just now");
         assert_eq!(ago(10_000.0, 10_000.0 - 300.0), "5 min ago");
         assert_eq!(ago(100_000.0, 100_000.0 - 7200.0), "2 h ago");
+    }
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(4312), "4,312");
+        assert_eq!(count(1_234_567), "1,234,567");
     }
 
     #[test]

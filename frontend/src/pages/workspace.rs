@@ -247,11 +247,15 @@ pub fn Workspace(project: String) -> impl IntoView {
         },
     );
 
-    // Keys of each selected run: fetched once, then live from the `run` topic.
+    // The selected runs the charts draw: all of them, or the first `MAX_CHART_RUNS` in the table's
+    // order (a series query may name no more).
+    let chart_ids = Memo::new(move |_| selection.chart_runs());
+
+    // Keys of each charted run: fetched once, then live from the `run` topic.
     let key_subs = StoredValue::new(BTreeMap::<String, SubId>::new());
     Effect::new(move |_| {
-        let selected = selection.selected.get();
-        for run in selected {
+        let charted = chart_ids.get();
+        for run in charted {
             if key_subs.with_value(|m| m.contains_key(&run)) {
                 continue;
             }
@@ -363,7 +367,7 @@ pub fn Workspace(project: String) -> impl IntoView {
     });
 
     let run_refs = Memo::new(move |_| {
-        let sel = selection.selected.get();
+        let sel = chart_ids.get();
         infos.with(|m| {
             sel.iter()
                 .filter_map(|id| m.get(id).map(|i| RunRef::new(i.clone())))
@@ -371,7 +375,7 @@ pub fn Workspace(project: String) -> impl IntoView {
         })
     });
     let keys = Memo::new(move |_| {
-        let sel = selection.selected.get();
+        let sel = chart_ids.get();
         run_keys.with(|m| {
             let mut all = BTreeSet::new();
             for r in &sel {
@@ -491,6 +495,26 @@ pub fn Workspace(project: String) -> impl IntoView {
                         format!("{panels} panels · {} runs", run_refs.with(Vec::len))
                     }}
                 </span>
+                {move || {
+                    let selected = selection.selected.with(BTreeSet::len);
+                    let charted = chart_ids.with(Vec::len);
+                    (selected > charted)
+                        .then(|| {
+                            view! {
+                                <span
+                                    class="ws-capped"
+                                    data-testid="charts-capped"
+                                    title="A chart draws at most this many runs; they are the first selected ones in the table's order."
+                                >
+                                    {format!(
+                                        "Charts show {} of {} selected runs",
+                                        util::count(charted),
+                                        util::count(selected),
+                                    )}
+                                </span>
+                            }
+                        })
+                }}
                 {move || save_error.get().map(|e| view! { <span class="bad-val">{e}</span> })}
             </div>
             <ChartSettingsBar

@@ -254,6 +254,17 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
         }
     });
 
+    // The charts draw the first selected runs in this order when more are selected than a chart
+    // can ask for (`selection::MAX_CHART_RUNS`).
+    Effect::new(move |_| {
+        let ids: Vec<String> = ordered.with(|o| {
+            runs.with_untracked(|l| o.iter().map(|&i| l[i as usize].id.clone()).collect())
+        });
+        if selection.order.with_untracked(|o| *o != ids) {
+            selection.order.set(ids);
+        }
+    });
+
     // ---- selection: the newest runs until someone picks ----
     let auto = RwSignal::new(true);
     Effect::new(move |_| {

@@ -495,3 +495,113 @@ async fn panels_default_to_the_step_metric_the_selected_runs_agree_on() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn charts_draw_at_most_a_thousand_of_the_selected_runs() {
+    // 1,005 runs, r0000 oldest; the table lists them newest first, so selecting all keeps
+    // r1004..r0005 in the charts. Only r1004 (kept) and r0000 (left out) log `loss`.
+    let root = tempfile::tempdir().unwrap();
+    let t0 = now_secs() - 100_000.0;
+    for i in 0..1005usize {
+        let id = format!("r{i:04}");
+        let dir = root.path().join("many").join(&id);
+        std::fs::create_dir_all(&dir).unwrap();
+        if i == 0 || i == 1004 {
+            let rows: String = (0..if i == 0 { 7 } else { 5 })
+                .map(|s| format!("{{\"_step\": {s}, \"_timestamp\": {t0}, \"loss\": {s}}}\n"))
+                .collect();
+            std::fs::write(dir.join("history.jsonl"), rows).unwrap();
+        }
+        write_atomic(
+            &dir.join("run.json"),
+            &json!({
+                "format_version": 1, "id": id, "name": format!("run-{i}"), "project": "many",
+                "group": null, "tags": [], "notes": null, "job_type": null, "state": "finished",
+                "created_at": t0 + i as f64, "heartbeat_at": t0 + i as f64, "finished_at": t0 + i as f64 + 1.0,
+                "exit_code": 0, "host": "h", "command": [], "pid": 1,
+            }),
+        );
+    }
+    with_page(
+        root.path(),
+        "charts-cap",
+        "/projects/many",
+        |c, _base| async move {
+            // The ten newest are selected at first: no notice.
+            wait_el(&c, LOSS).await;
+            wait_points(&c, LOSS, 5).await;
+            assert_eq!(count(&c, "[data-testid=charts-capped]").await, 0);
+            // Select all 1,005 (series requests are recorded from here on).
+            js(
+                &c,
+                "performance.clearResourceTimings(); performance.setResourceTimingBufferSize(100000); return true;",
+                vec![],
+            )
+            .await;
+            wait_el(&c, "[data-testid=select-all]").await;
+            js(
+                &c,
+                "document.querySelector('[data-testid=select-all]').click(); return true;",
+                vec![],
+            )
+            .await;
+            eventually(
+                "the charts' notice",
+                WAIT,
+                || texts(&c, "[data-testid=charts-capped]"),
+                |t| *t == ["Charts show 1,000 of 1,005 selected runs"],
+            )
+            .await;
+            eventually(
+                "a thousand runs in the workspace",
+                WAIT,
+                || texts(&c, "[data-testid=workspace-counts]"),
+                |t| t.first().is_some_and(|t| t.ends_with("· 1000 runs")),
+            )
+            .await;
+            // The panel asks for the first thousand (the daemon's limit) and draws: r1004's five
+            // points, not r0000's.
+            let legend = "[data-testid=panel][data-key=loss] [data-testid=legend-item]";
+            eventually(
+                "a legend of a thousand runs",
+                WAIT,
+                || count(&c, legend),
+                |&n| n == 1000,
+            )
+            .await;
+            assert_eq!(count(&c, &format!("{legend}[data-run=r1004]")).await, 1);
+            assert_eq!(count(&c, &format!("{legend}[data-run=r0000]")).await, 0);
+            let asked = eventually(
+                "a series request for the first thousand",
+                WAIT,
+                || async {
+                    js(
+                        &c,
+                        "return performance.getEntriesByType('resource')
+                           .filter(e => e.name.includes('/series?'))
+                           .map(e => new URL(e.name).searchParams.get('runs').split(',').length);",
+                        vec![],
+                    )
+                    .await
+                },
+                |v| v.as_array().is_some_and(|a| a.iter().any(|n| n == 1000)),
+            )
+            .await;
+            assert!(
+                asked
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|n| n.as_u64() <= Some(1000)),
+                "{asked}"
+            );
+            wait_points(&c, LOSS, 5).await;
+            assert_eq!(num_attr(&c, LOSS, "data-points").await, 5.0);
+            assert_eq!(
+                count(&c, "[data-testid=panel][data-key=loss] .error-msg").await,
+                0
+            );
+        },
+    )
+    .await;
+}
