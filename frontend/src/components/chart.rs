@@ -40,7 +40,7 @@ use web_sys::{
 use crate::api;
 use crate::charts::plot::{self, Frame, GroupFrame, View};
 use crate::charts::raster::{self, Raster, Style};
-use crate::charts::settings::ChartSettings;
+use crate::charts::settings::{ChartSettings, DataKey};
 use crate::charts::{AppendOutcome, SeriesState};
 use crate::{browser, ws};
 
@@ -97,9 +97,12 @@ struct Slot {
 #[derive(Debug, Default)]
 struct St {
     slots: Vec<Slot>,
-    data_key: (XAxis, Option<String>),
+    data_key: DataKey,
     /// Bumped whenever the data is reset (axis or runs changed): older answers are dropped.
     generation: u64,
+    /// Bumped only when all data is dropped (an axis change): live messages of subscriptions
+    /// from before are ignored. Adding or removing runs keeps the other runs' subscriptions.
+    epoch: u64,
     zoom_x: Option<(f64, f64)>,
     zoom_y: Option<(f64, f64)>,
     /// The fitted x domain, kept while live points fit (with head room once they arrive).
@@ -212,7 +215,7 @@ impl Ctx {
     }
 
     /// Makes the slots match the runs and the data settings; refetches when they changed.
-    fn sync_runs(self, runs: &[RunRef], data_key: (XAxis, Option<String>)) {
+    fn sync_runs(self, runs: &[RunRef], data_key: DataKey) {
         let mut unsub = Vec::new();
         let changed = self.st.try_update_value(|st| {
             let reset = st.data_key != data_key;
@@ -244,6 +247,7 @@ impl Ctx {
                     s.drawn_tail = 0;
                 }
                 st.data_key = data_key.clone();
+                st.epoch += 1;
                 st.zoom_x = None;
                 st.zoom_y = None;
                 st.auto_x = None;
@@ -297,7 +301,7 @@ impl Ctx {
         });
         spawn_local(async move {
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-            let url = api::series_window_url(
+            let mut url = api::series_window_url(
                 &project,
                 &refs,
                 &key,
@@ -306,6 +310,10 @@ impl Ctx {
                 window,
                 width,
             );
+            if settings.x_log {
+                // Columns equal in log10(x): exact per pixel on the log axis too.
+                url.push_str("&x_log=true");
+            }
             let res = api::get_json_bytes::<SeriesResponse>(&url).await;
             if !self.alive() {
                 return;
@@ -366,10 +374,11 @@ impl Ctx {
                 } else {
                     slot.data.replace_history(resp.window, resp.width, rs);
                 }
+                slot.data.log = resp.x_log;
                 slot.drawn_tail = 0;
             }
             if st.zoom_x.is_none() {
-                st.auto_x = plot::data_extent(st.slots.iter().map(|s| &s.data));
+                st.auto_x = plot::data_extent(st.slots.iter().map(|s| &s.data), resp.x_log);
             }
             st.full = true;
             true
@@ -398,8 +407,8 @@ impl Ctx {
             key: self.key.get_value(),
             from,
         };
-        let generation = self.st.with_value(|st| st.generation);
-        let id = ws::subscribe(topic, move |msg| self.on_msg(&run, generation, msg));
+        let (generation, epoch) = self.st.with_value(|st| (st.generation, st.epoch));
+        let id = ws::subscribe(topic, move |msg| self.on_msg(&run, epoch, msg));
         // Record the subscription on the slot of that run (slots may have moved).
         let stored = self.st.try_update_value(|st| {
             if st.generation != generation {
@@ -418,7 +427,7 @@ impl Ctx {
         }
     }
 
-    fn on_msg(self, run: &str, generation: u64, msg: ServerMsg) {
+    fn on_msg(self, run: &str, epoch: u64, msg: ServerMsg) {
         if !self.alive() {
             return;
         }
@@ -448,7 +457,7 @@ impl Ctx {
         }
         let mut refetch = false;
         let appended = self.st.try_update_value(|st| {
-            if st.generation != generation {
+            if st.epoch != epoch {
                 return false;
             }
             let Some(slot) = st.slots.iter_mut().find(|s| s.id == run) else {
@@ -538,7 +547,8 @@ impl Ctx {
         if let Some(z) = st.zoom_x {
             return z;
         }
-        let ext = plot::data_extent(st.slots.iter().map(|s| &s.data));
+        let log = st.data_key.2;
+        let ext = plot::data_extent(st.slots.iter().map(|s| &s.data), log);
         match (st.auto_x, ext) {
             (Some((a, b)), Some((lo, hi))) if hi > b || lo < a => {
                 // Live points went past the edge: leave 5 % head room so the next ones fit.

@@ -351,16 +351,18 @@ async fn grouping_by_a_config_key_draws_one_band_per_group() {
 #[tokio::test]
 async fn selecting_runs_changes_the_legend() {
     let root = tempfile::tempdir().unwrap();
-    for i in 0..3 {
-        run_with(
-            root.path(),
-            "sel",
-            &format!("r{i}"),
-            50,
-            json!({"lr": 0.1}),
-            |s| s.to_string(),
-        );
-    }
+    let mut writers: Vec<RunWriter> = (0..3)
+        .map(|i| {
+            run_with(
+                root.path(),
+                "sel",
+                &format!("r{i}"),
+                50,
+                json!({"lr": 0.1}),
+                |s| s.to_string(),
+            )
+        })
+        .collect();
     with_page(root.path(), "charts-legend", "/projects/sel", |c, _base| async move {
         wait_el(&c, LOSS).await;
         let legend = "[data-testid=panel][data-key=loss] [data-testid=legend-item]";
@@ -381,6 +383,13 @@ async fn selecting_runs_changes_the_legend() {
         .await;
         eventually("legend without r1", WAIT, || attrs(&c, legend, "data-run"), |v| v == &["r0", "r2"]).await;
         eventually("two runs drawn", WAIT, || num_attr(&c, LOSS, "data-runs"), |&n| n == 2.0).await;
+        // The runs that stayed keep receiving live points after the chart's run list changed.
+        wait_points(&c, LOSS, 100).await;
+        // (After the refetch the run-list change caused, so only live messages can bring these.)
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        writers[0].log_rows(5, |s| s.to_string());
+        writers[2].log_rows(7, |s| s.to_string());
+        eventually("live points of the runs that stayed", WAIT, || num_attr(&c, LOSS, "data-points"), |&n| n == 112.0).await;
         // A legend click hides a run from the chart without unselecting it.
         js(
             &c,
