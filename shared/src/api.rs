@@ -137,6 +137,10 @@ pub struct SeriesQuery {
     /// metric had at the same step or the latest step before it. `x` is then ignored.
     #[serde(default)]
     pub x_key: Option<String>,
+    /// Columns equal in log10(x) (a log-scaled x axis), so the decimation stays exact per pixel
+    /// there. Only points with x > 0 are included; `x_min`, when given, must be above zero.
+    #[serde(default)]
+    pub x_log: bool,
 }
 
 /// The answer to a [`SeriesQuery`]: one [`Buckets`] per run, all over the same x window.
@@ -151,6 +155,9 @@ pub struct SeriesResponse {
     /// `None` when no run has a point.
     pub window: Option<(f64, f64)>,
     pub width: u32,
+    /// Whether the columns are equal in log10(x) (`x_log` of the query).
+    #[serde(default)]
+    pub x_log: bool,
     pub runs: Vec<RunSeries>,
 }
 

@@ -253,7 +253,14 @@ async fn wait_js(c: &Client, what: &str, script: &str, timeout: Duration) -> any
             return Ok(v);
         }
         if Instant::now() > deadline {
-            bail!("timed out waiting for {what}");
+            let errors = js(c, "return window.__tl_errors || [];", vec![]).await?;
+            let panel = js(
+                c,
+                &format!("const e = document.querySelector('{PANEL}'); return e ? JSON.stringify(e.dataset) : null;"),
+                vec![],
+            )
+            .await?;
+            bail!("timed out waiting for {what}; page errors: {errors}; panel: {panel}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -405,6 +412,17 @@ async fn bench(
 
 async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::Result<()> {
     c.goto(&format!("{base}/projects/big")).await?;
+    // Page errors (a WASM panic is logged with console.error) are kept for the report of a failed
+    // wait.
+    js(
+        c,
+        "window.__tl_errors = []; const e = console.error.bind(console);
+         console.error = (...a) => { window.__tl_errors.push(a.map(String).join(' ')); e(...a); };
+         window.addEventListener('error', ev => window.__tl_errors.push(String(ev.message)));
+         return true;",
+        vec![],
+    )
+    .await?;
     select_all(c, runs).await?;
     c.wait()
         .at_most(Duration::from_secs(30))

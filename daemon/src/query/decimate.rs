@@ -76,29 +76,68 @@ pub fn x_column(series: &Series, axis: XAxis, origin_secs: f64) -> XCol<'_> {
 /// The x of the first and last point, `None` for an empty series. Across runs, the caller takes
 /// the min of the firsts and the max of the lasts.
 pub fn extent(series: &Series, axis: XAxis, origin_secs: f64) -> Option<(f64, f64)> {
-    let x = x_column(series, axis, origin_secs);
-    (!x.is_empty()).then(|| (x.get(0), x.get(x.len() - 1)))
+    extent_on(series, axis, origin_secs, Scale::Linear)
 }
 
-/// How the window `[x0, x1]` maps x to a column: `floor((x - x0) / w)` clamped to `width - 1`,
-/// with `w = (x1 - x0) / width`. Nondecreasing in x, which the binary searches rely on.
+/// [`extent`] of the points a `scale` can place: on [`Scale::Log`], from the first x above zero.
+pub fn extent_on(
+    series: &Series,
+    axis: XAxis,
+    origin_secs: f64,
+    scale: Scale,
+) -> Option<(f64, f64)> {
+    let x = x_column(series, axis, origin_secs);
+    let first = match scale {
+        Scale::Linear => 0,
+        Scale::Log => x.partition_point(0, x.len(), |v| v <= 0.0),
+    };
+    (first < x.len()).then(|| (x.get(first), x.get(x.len() - 1)))
+}
+
+/// How columns divide the window: into equal spans of x, or of log10(x) for a log x axis (so each
+/// column is one pixel of a log-scaled chart, and the decimation stays exact there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Scale {
+    #[default]
+    Linear,
+    /// Needs a window with `x0 > 0`; points at x ≤ 0 lie outside it.
+    Log,
+}
+
+impl Scale {
+    #[inline]
+    fn t(self, x: f64) -> f64 {
+        match self {
+            Scale::Linear => x,
+            Scale::Log => x.log10(),
+        }
+    }
+}
+
+/// How the window `[x0, x1]` maps x to a column: `floor((t(x) - t(x0)) / w)` clamped to
+/// `width - 1`, with `w = (t(x1) - t(x0)) / width` and `t` the identity or log10. Nondecreasing in
+/// x, which the binary searches rely on.
 #[derive(Clone, Copy, Debug)]
 struct Columns {
-    x0: f64,
-    x1: f64,
+    t0: f64,
     w: f64,
     last: u32,
+    scale: Scale,
 }
 
 impl Columns {
-    /// `None` for an empty or non-finite window or zero width.
-    fn new((x0, x1): (f64, f64), width: u32) -> Option<Columns> {
-        let valid = x0.is_finite() && x1.is_finite() && x0 <= x1 && width > 0;
+    /// `None` for an empty or non-finite window, zero width, or a log window not above zero.
+    fn new((x0, x1): (f64, f64), width: u32, scale: Scale) -> Option<Columns> {
+        let valid = x0.is_finite()
+            && x1.is_finite()
+            && x0 <= x1
+            && width > 0
+            && (scale == Scale::Linear || x0 > 0.0);
         valid.then(|| Columns {
-            x0,
-            x1,
-            w: (x1 - x0) / f64::from(width),
+            t0: scale.t(x0),
+            w: (scale.t(x1) - scale.t(x0)) / f64::from(width),
             last: width - 1,
+            scale,
         })
     }
 
@@ -106,7 +145,7 @@ impl Columns {
     /// that `w` underflows) gives NaN for `x == x0`, which lands in column 0; an infinite `w` (the
     /// span overflowed) puts everything in column 0.
     fn of(&self, x: f64) -> u32 {
-        let t = ((x - self.x0) / self.w).floor();
+        let t = ((self.scale.t(x) - self.t0) / self.w).floor();
         if t >= f64::from(self.last) {
             self.last
         } else if t > 0.0 {
@@ -128,13 +167,27 @@ pub fn decimate(
     window: (f64, f64),
     width: u32,
 ) -> Buckets {
+    decimate_on(series, axis, origin_secs, window, width, Scale::Linear)
+}
+
+/// [`decimate`] into columns equal on `scale`: with [`Scale::Log`], equal in log10(x), for a log x
+/// axis; the window must then start above zero (no columns otherwise).
+pub fn decimate_on(
+    series: &Series,
+    axis: XAxis,
+    origin_secs: f64,
+    window: (f64, f64),
+    width: u32,
+    scale: Scale,
+) -> Buckets {
     let mut out = Buckets::default();
-    let Some(columns) = Columns::new(window, width) else {
+    let Some(columns) = Columns::new(window, width, scale) else {
         return out;
     };
+    let (x0, x1) = window;
     let x = x_column(series, axis, origin_secs);
-    let start = x.partition_point(0, x.len(), |v| v < columns.x0);
-    let end = x.partition_point(start, x.len(), |v| v <= columns.x1);
+    let start = x.partition_point(0, x.len(), |v| v < x0);
+    let end = x.partition_point(start, x.len(), |v| v <= x1);
     let values = series.values();
 
     let mut lo = start;
@@ -324,6 +377,48 @@ mod tests {
             let want = naive(&xs, s.values(), window, width);
             prop_assert_eq!(got.points(), want.iter().map(|c| u64::from(c.count)).sum::<u64>());
             prop_assert_eq!(columns(&got), want);
+        }
+
+        /// On a log scale, columns are equal in log10(x): each point's column is the naive
+        /// `floor((log10 x - log10 x0) / w)`, and x ≤ 0 never enters a window (which starts > 0).
+        #[test]
+        fn log_columns_match_naive(
+            xs in prop::collection::vec(0.0..1e6f64, 0..400),
+            x0 in prop_oneof![1e-3..1.0f64, 1.0..1e5f64],
+            decades in 0.01..8.0f64,
+            width in prop_oneof![1..8u32, 1..2000u32],
+        ) {
+            let mut xs = xs;
+            xs.sort_by(f64::total_cmp);
+            let mut s = Series::new();
+            for (i, &x) in xs.iter().enumerate() {
+                s.push(x, 0.0, (i % 7) as f64 - 3.0);
+            }
+            let x1 = x0 * 10f64.powf(decades);
+            let got = decimate_on(&s, XAxis::Step, 0.0, (x0, x1), width, Scale::Log);
+            let w = (x1.log10() - x0.log10()) / f64::from(width);
+            let mut want: Vec<(u32, u32, f64, f64)> = Vec::new();
+            for (i, &x) in xs.iter().enumerate() {
+                if !(x0 <= x && x <= x1) {
+                    continue;
+                }
+                let c = ((x.log10() - x0.log10()) / w).floor().clamp(0.0, f64::from(width - 1)) as u32;
+                let v = s.values()[i];
+                match want.last_mut() {
+                    Some(last) if last.0 == c => {
+                        last.1 += 1;
+                        last.2 = last.2.min(v);
+                        last.3 = last.3.max(v);
+                    }
+                    _ => want.push((c, 1, v, v)),
+                }
+            }
+            let got: Vec<(u32, u32, f64, f64)> = (0..got.len())
+                .map(|i| (got.column[i], got.count[i], got.min[i].unwrap(), got.max[i].unwrap()))
+                .collect();
+            prop_assert_eq!(got, want);
+            // A log window must start above zero.
+            prop_assert!(decimate_on(&s, XAxis::Step, 0.0, (0.0, x1), width, Scale::Log).is_empty());
         }
 
         /// Points on and one ulp either side of every computed column boundary `x0 + c * w`,

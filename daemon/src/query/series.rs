@@ -36,6 +36,19 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
             ));
         }
     }
+    if q.x_log
+        && let Some(a) = q.x_min
+        && a <= 0.0
+    {
+        return Err(Error::BadRequest(format!(
+            "x_min ({a}) must be above zero on a log x axis (x_log)"
+        )));
+    }
+    let scale = if q.x_log {
+        decimate::Scale::Log
+    } else {
+        decimate::Scale::Linear
+    };
     if let (Some(a), Some(b)) = (q.x_min, q.x_max)
         && a > b
     {
@@ -82,7 +95,7 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
     if q.x_min.is_none() || q.x_max.is_none() {
         for (i, source) in sources.iter().enumerate() {
             if let Some(s) = source
-                && let Some((lo, hi)) = decimate::extent(s, axis, origin(i))
+                && let Some((lo, hi)) = decimate::extent_on(s, axis, origin(i), scale)
             {
                 extent = Some(match extent {
                     Some((a, b)) => (a.min(lo), b.max(hi)),
@@ -102,7 +115,7 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
     let mut out = Vec::with_capacity(runs.len());
     for (i, (run, _)) in runs.iter().enumerate() {
         let buckets = match (&sources[i], window) {
-            (Some(s), Some(w)) => decimate::decimate(s, axis, origin(i), w, q.width),
+            (Some(s), Some(w)) => decimate::decimate_on(s, axis, origin(i), w, q.width, scale),
             _ => Buckets::default(),
         };
         out.push(RunSeries {
@@ -119,6 +132,7 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
         x_key: q.x_key.clone(),
         window,
         width: q.width,
+        x_log: q.x_log,
         runs: out,
     })
 }

@@ -192,8 +192,15 @@ pub(crate) fn source_columns(s: &SeriesState) -> Vec<(f64, PxColumn)> {
 pub(crate) fn visit_sources(s: &SeriesState, mut f: impl FnMut(f64, PxColumn)) {
     let b = &s.buckets;
     let (x0, x1) = s.window.unwrap_or((0.0, 0.0));
+    // Columns are equal in x, or in log10(x) when the history was decimated for a log axis.
+    let log = s.log && x0 > 0.0;
+    let (t0, t1) = if log {
+        (x0.log10(), x1.log10())
+    } else {
+        (x0, x1)
+    };
     let w = if s.width > 0 {
-        (x1 - x0) / f64::from(s.width)
+        (t1 - t0) / f64::from(s.width)
     } else {
         0.0
     };
@@ -204,7 +211,8 @@ pub(crate) fn visit_sources(s: &SeriesState, mut f: impl FnMut(f64, PxColumn)) {
         let last = b.last[i];
         // The column's centre on the x axis; for a degenerate window, the points' own x.
         let x = if w > 0.0 {
-            x0 + (f64::from(col) + 0.5) * w
+            let t = t0 + (f64::from(col) + 0.5) * w;
+            if log { 10f64.powf(t) } else { t }
         } else {
             (b.x_first[i] + b.x_last[i]) / 2.0
         };

@@ -197,11 +197,15 @@ impl Frame {
     }
 }
 
-/// The x extent of what the runs hold (decimation windows widened by live points).
-pub fn data_extent<'a>(runs: impl IntoIterator<Item = &'a SeriesState>) -> Option<(f64, f64)> {
+/// The x extent of what the runs hold (decimation windows widened by live points); on a log axis
+/// (`log`), of what it can place (x > 0).
+pub fn data_extent<'a>(
+    runs: impl IntoIterator<Item = &'a SeriesState>,
+    log: bool,
+) -> Option<(f64, f64)> {
     let mut ext: Option<(f64, f64)> = None;
     let mut add = |a: f64, b: f64| {
-        if a.is_finite() && b.is_finite() {
+        if a.is_finite() && b.is_finite() && (!log || a > 0.0) {
             ext = Some(match ext {
                 Some((x, y)) => (x.min(a), y.max(b)),
                 None => (a, b),

@@ -128,6 +128,69 @@ fn columns_are_exact_when_the_domain_is_the_window() {
 }
 
 #[test]
+fn log_x_columns_are_exact_when_the_daemon_decimated_in_log_space() {
+    // Steps 1..=100_000 into 300 columns equal in log10(step), as the daemon does for x_log; each
+    // lands in its own plot column, with the first/min/max/last of exactly its raw points.
+    let (x0, x1, width) = (1.0f64, 100_000.0f64, 300u32);
+    let w = (x1.log10() - x0.log10()) / f64::from(width);
+    let col = |x: f64| (((x.log10() - x0.log10()) / w).floor() as u32).min(width - 1);
+    let pts: Vec<(f64, f64)> = (1..=100_000)
+        .map(|i| (f64::from(i), f64::from((i * 7919) % 1000)))
+        .collect();
+    let mut b = trackline_shared::api::Buckets::default();
+    for &(x, y) in &pts {
+        let c = col(x);
+        if b.column.last() == Some(&c) {
+            let i = b.len() - 1;
+            b.count[i] += 1;
+            b.x_last[i] = x;
+            b.last[i] = y;
+            b.min[i] = b.min[i].map(|m: f64| m.min(y));
+            b.max[i] = b.max[i].map(|m: f64| m.max(y));
+        } else {
+            b.x_first.push(x);
+            b.x_last.push(x);
+            b.column.push(c);
+            b.count.push(1);
+            b.nonfinite.push(0);
+            b.first.push(y);
+            b.last.push(y);
+            b.min.push(Some(y));
+            b.max.push(Some(y));
+        }
+    }
+    let mut s = SeriesState::from_history(
+        Some((x0, x1)),
+        width,
+        RunSeries {
+            run: "r".into(),
+            total_points: pts.len() as u64,
+            buckets: b.clone(),
+        },
+    );
+    s.log = true;
+    let mut v = view(width, (x0, x1));
+    v.x_log = true;
+    let f = frame(&[("r", &s)], &v);
+    let rf = &f.runs[0];
+    assert_eq!(rf.cols.len(), b.len());
+    for (k, c) in rf.cols.iter().enumerate() {
+        assert_eq!(rf.idx[k], i64::from(b.column[k]), "bucket {k}");
+        assert_eq!(
+            (c.min, c.max, c.count),
+            (b.min[k], b.max[k], u64::from(b.count[k]))
+        );
+    }
+    // Read as linear columns, the same buckets would pile up at the right edge.
+    s.log = false;
+    let f = frame(&[("r", &s)], &v);
+    assert_ne!(
+        f.runs[0].idx,
+        b.column.iter().map(|&c| i64::from(c)).collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn zoomed_domain_keeps_one_neighbour_on_each_side() {
     let pts: Vec<(f64, f64)> = (0..1000).map(|i| (f64::from(i), f64::from(i))).collect();
     let s = windowed(&pts, 0.0, 999.0, 1000);

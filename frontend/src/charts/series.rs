@@ -14,6 +14,8 @@ pub struct SeriesState {
     pub window: Option<(f64, f64)>,
     /// Columns the history was decimated into.
     pub width: u32,
+    /// Whether those columns are equal in log10(x) (a log x axis) rather than in x.
+    pub log: bool,
     /// `total_points` of the history answer: offset of the first tail point.
     pub total: u64,
     pub tail_x: Vec<f64>,
@@ -36,6 +38,7 @@ impl SeriesState {
             buckets: rs.buckets,
             window,
             width,
+            log: false,
             total: rs.total_points,
             tail_x: Vec::new(),
             tail_y: Vec::new(),

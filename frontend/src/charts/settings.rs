@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use trackline_shared::api::{RunInfo, XAxis};
 use trackline_shared::smooth::Smoothing;
 
+/// What decides a chart's query: x axis, x metric, log x.
+pub type DataKey = (XAxis, Option<String>, bool);
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(default)]
 pub struct ChartSettings {
@@ -49,9 +52,10 @@ impl ChartSettings {
         }
     }
 
-    /// The settings that decide which data is fetched (a change means a new query).
-    pub fn data_key(&self) -> (XAxis, Option<String>) {
-        (self.x, self.x_key.clone())
+    /// The settings that decide which data is fetched (a change means a new query): the x axis,
+    /// and whether it is log-scaled (the daemon's columns follow the scale).
+    pub fn data_key(&self) -> DataKey {
+        (self.x, self.x_key.clone(), self.x_log)
     }
 }
 

@@ -118,6 +118,21 @@ async fn lists_projects_runs_keys_and_series() {
         .map(|v| v.as_u64().unwrap())
         .collect();
     assert_eq!(counts, vec![3, 2, 3, 2]);
+
+    // A log x axis: columns equal in log10(step), from the first step above zero. Steps 1..=999
+    // into 3 columns are the decades [1, 10), [10, 100), [100, 999].
+    let s = d
+        .get_ok("/api/projects/mnist/series?runs=abc123&key=loss&x_log=true&x_max=999&width=3")
+        .await;
+    assert_eq!(s["x_log"], true);
+    assert_eq!(s["window"], serde_json::json!([1.0, 999.0]));
+    let b = &s["runs"][0]["buckets"];
+    assert_eq!(b["count"], serde_json::json!([9, 90, 900]));
+    assert_eq!(b["x_first"], serde_json::json!([1.0, 10.0, 100.0]));
+    let (status, body) = d
+        .get("/api/projects/mnist/series?runs=abc123&key=loss&x_log=true&x_min=0&width=3")
+        .await;
+    assert_eq!(status, 400, "{body}");
 }
 
 #[tokio::test]
