@@ -1,23 +1,42 @@
-//! `GET`/`PUT /api/projects/{project}/workspace`: the project's shared workspace layout.
+//! `GET`/`PUT /api/projects/{project}/workspace`: the project's shared workspace layout, saved with
+//! optimistic concurrency. `GET` answers the layout with its `version`; a `PUT` that carries the
+//! `version` it was based on is refused with `409 version_conflict` (and the stored layout and
+//! version) if someone saved in between, so no teammate's save is silently overwritten. A `PUT`
+//! without `version` (older clients) overwrites whatever is stored: last writer wins.
 
 use super::extract::P;
 use super::{AppState, blocking};
 use crate::error::{Error, Result};
+use crate::store::views::Saved;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Largest layout accepted (panels, sections and settings; not data).
 pub const MAX_LAYOUT_BYTES: usize = 256 * 1024;
 
-#[derive(Debug, Serialize, Deserialize)]
+/// The answer of `GET` and of a successful `PUT`.
+#[derive(Debug, Serialize)]
 pub struct Workspace {
     /// `null` when nothing was saved yet: the web app uses its default layout.
     pub layout: Value,
-    #[serde(default)]
     pub updated_at_secs: Option<f64>,
+    /// The stored layout's version: `0` while nothing is saved, then one more with every save.
+    pub version: u64,
+}
+
+/// The body of a `PUT`.
+#[derive(Debug, Deserialize)]
+pub struct SaveWorkspace {
+    pub layout: Value,
+    /// The version this layout was based on (from a `GET`, or the answer to the last `PUT`); `0`
+    /// if nothing was saved. Absent: save regardless of what is stored (last writer wins).
+    #[serde(default)]
+    pub version: Option<u64>,
 }
 
 pub async fn get(State(s): State<AppState>, P(project): P<String>) -> Result<Json<Workspace>> {
@@ -27,13 +46,15 @@ pub async fn get(State(s): State<AppState>, P(project): P<String>) -> Result<Jso
     let views = s.views.clone();
     let saved = blocking(move || views.workspace(&project)).await?;
     Ok(Json(match saved {
-        Some((layout, at)) => Workspace {
-            layout,
-            updated_at_secs: Some(at),
+        Some(w) => Workspace {
+            layout: w.layout,
+            updated_at_secs: Some(w.updated_at),
+            version: w.version,
         },
         None => Workspace {
             layout: Value::Null,
             updated_at_secs: None,
+            version: 0,
         },
     }))
 }
@@ -43,8 +64,8 @@ pub async fn get(State(s): State<AppState>, P(project): P<String>) -> Result<Jso
 pub async fn put(
     State(s): State<AppState>,
     P(project): P<String>,
-    body: std::result::Result<Json<Workspace>, JsonRejection>,
-) -> Result<Json<Workspace>> {
+    body: std::result::Result<Json<SaveWorkspace>, JsonRejection>,
+) -> Result<Response> {
     let Json(ws) = body.map_err(|e| Error::BadRequest(e.body_text()))?;
     if s.store.project_runs(&project).is_empty() {
         return Err(Error::NotFound(format!("no project '{project}'")));
@@ -58,10 +79,35 @@ pub async fn put(
         )));
     }
     let now = crate::util::now_secs();
-    let (views, layout) = (s.views.clone(), ws.layout.clone());
-    blocking(move || views.save_workspace(&project, &layout, now)).await?;
-    Ok(Json(Workspace {
-        layout: ws.layout,
-        updated_at_secs: Some(now),
-    }))
+    let (views, layout, based_on) = (s.views.clone(), ws.layout.clone(), ws.version);
+    let saved = blocking(move || views.save_workspace(&project, &layout, now, based_on)).await?;
+    Ok(match saved {
+        Saved::Ok { version } => Json(Workspace {
+            layout: ws.layout,
+            updated_at_secs: Some(now),
+            version,
+        })
+        .into_response(),
+        Saved::Conflict(current) => {
+            let (layout, updated_at_secs, version) = match current {
+                Some(w) => (w.layout, Some(w.updated_at), w.version),
+                None => (Value::Null, None, 0),
+            };
+            let body = serde_json::json!({
+                "error": {
+                    "code": "version_conflict",
+                    "message": format!(
+                        "the workspace was saved by someone else: this change is based on version {}, \
+                         the stored one is version {version}; apply it to `layout` and save again \
+                         with `version` {version}",
+                        based_on.unwrap_or_default()
+                    ),
+                },
+                "layout": layout,
+                "updated_at_secs": updated_at_secs,
+                "version": version,
+            });
+            (StatusCode::CONFLICT, Json(body)).into_response()
+        }
+    })
 }

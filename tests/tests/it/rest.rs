@@ -422,3 +422,100 @@ async fn workspace_layout_is_shared_through_the_daemon() {
     let ws = d.get_ok("/api/projects/p/workspace").await;
     assert_eq!(ws["layout"]["sections"][0]["prefix"], "train/");
 }
+
+#[tokio::test]
+async fn workspace_saves_are_versioned_so_no_update_is_lost() {
+    let root = tempfile::tempdir().unwrap();
+    RunWriter::create(root.path(), "p", "r1");
+    let d = Daemon::start(root.path());
+    let url = d.url("/api/projects/p/workspace");
+    let client = reqwest::Client::new();
+    let put = |body: Value| {
+        let req = client.put(&url).json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    use serde_json::json;
+
+    // Nothing saved yet: version 0, and a save based on it is the first version.
+    let ws = d.get_ok("/api/projects/p/workspace").await;
+    assert_eq!((&ws["layout"], &ws["version"]), (&Value::Null, &json!(0)));
+    let (status, body) = put(json!({"layout": {"a": 1}, "version": 0})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 1);
+
+    // Two teammates read version 1. The first to save makes version 2 ...
+    let ws = d.get_ok("/api/projects/p/workspace").await;
+    assert_eq!(ws["version"], 1);
+    let (status, body) = put(json!({"layout": {"a": 1, "alice": true}, "version": 1})).await;
+    assert_eq!((status, &body["version"]), (200, &json!(2)), "{body}");
+    // ... and the second, still based on version 1, is refused with what is stored now.
+    let (status, body) = put(json!({"layout": {"a": 1, "bob": true}, "version": 1})).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "version_conflict");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("version 2"),
+        "{body}"
+    );
+    assert_eq!(body["layout"], json!({"a": 1, "alice": true}));
+    assert_eq!(body["version"], 2);
+    assert!(body["updated_at_secs"].as_f64().unwrap() > 0.0);
+    // Nothing was lost, nothing half-written.
+    let ws = d.get_ok("/api/projects/p/workspace").await;
+    assert_eq!(ws["layout"], json!({"a": 1, "alice": true}));
+    assert_eq!(ws["version"], 2);
+    // The second teammate applies the change on top and saves again: both are kept.
+    let (status, body) =
+        put(json!({"layout": {"a": 1, "alice": true, "bob": true}, "version": 2})).await;
+    assert_eq!((status, &body["version"]), (200, &json!(3)), "{body}");
+    // "Nothing saved" is stale once something is.
+    let (status, body) = put(json!({"layout": {}, "version": 0})).await;
+    assert_eq!((status, &body["version"]), (409, &json!(3)), "{body}");
+
+    // Without a version (an older client): last writer wins; the version still moves on.
+    let (status, body) = put(json!({"layout": {"old": 1}})).await;
+    assert_eq!((status, &body["version"]), (200, &json!(4)), "{body}");
+    // A version that is not a non-negative integer is a bad request.
+    for v in [json!("4"), json!(-1), json!(4.5)] {
+        let (status, body) = put(json!({"layout": {}, "version": v})).await;
+        assert_eq!(status, 400, "{v}: {body}");
+    }
+
+    // Eight saves at once, all based on version 4: exactly one is stored.
+    let answers = futures_util::future::join_all(
+        (0..8).map(|i| put(json!({"layout": {"writer": i}, "version": 4}))),
+    )
+    .await;
+    let won: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 200 || *s == 409),
+        "{answers:?}"
+    );
+    let winner = won[0]["layout"]["writer"].clone();
+    for (_, b) in answers.iter().filter(|(s, _)| *s == 409) {
+        assert_eq!(
+            (&b["layout"]["writer"], &b["version"]),
+            (&winner, &json!(5))
+        );
+    }
+
+    // Versions survive a restart.
+    drop(d);
+    let d = Daemon::start(root.path());
+    let ws = d.get_ok("/api/projects/p/workspace").await;
+    assert_eq!(
+        (&ws["layout"]["writer"], &ws["version"]),
+        (&winner, &json!(5))
+    );
+}
