@@ -14,19 +14,19 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 use trackline_shared::api::RunInfo;
 use trackline_shared::ws::{ServerMsg, SubId, Topic};
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::charts::settings::{ChartSettings, group_label};
 use crate::components::{ChartSettingsBar, LineChart, RunRef};
+use crate::layout::{self, Part, Saver};
 use crate::selection::Selection;
 use crate::step_metric::{common_step_metric, with_step_metric};
-use crate::util::{self, encode};
+use crate::util;
 use crate::ws;
 
 /// The section of keys without a prefix.
@@ -77,28 +77,13 @@ pub struct PanelState {
     pub wide: bool,
 }
 
+/// Saved under `layout.workspace` (`WorkspaceLayout::from_layout` reads it; `layout::save` writes
+/// it, keeping the table's part).
+impl Part for WorkspaceLayout {
+    const KEY: &'static str = "workspace";
+}
+
 impl WorkspaceLayout {
-    /// The workspace part of a saved layout (defaults when absent or malformed).
-    pub fn from_layout(layout: &Value) -> WorkspaceLayout {
-        layout
-            .get("workspace")
-            .and_then(|w| serde_json::from_value(w.clone()).ok())
-            .unwrap_or_default()
-    }
-
-    /// `layout` with its `workspace` key replaced by this one; other keys (the table's) kept.
-    pub fn merge_into(&self, layout: Value) -> Value {
-        let mut obj = match layout {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        };
-        obj.insert(
-            "workspace".into(),
-            serde_json::to_value(self).unwrap_or(Value::Null),
-        );
-        Value::Object(obj)
-    }
-
     /// The settings a panel draws with.
     pub fn panel_settings(&self, key: &str) -> ChartSettings {
         self.panels
@@ -155,41 +140,6 @@ pub fn group_choices(runs: &[RunInfo]) -> Vec<String> {
         out.push("job_type".into());
     }
     out
-}
-
-fn workspace_url(project: &str) -> String {
-    format!("api/projects/{}/workspace", encode(project))
-}
-
-fn unreachable(e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        status: None,
-        code: None,
-        message: format!("could not reach the Trackline daemon ({e})"),
-    }
-}
-
-async fn load_layout(project: &str) -> Result<Value, ApiError> {
-    let v: Value = api::get_json_bytes(&workspace_url(project)).await?;
-    Ok(v.get("layout").cloned().unwrap_or(Value::Null))
-}
-
-/// Saves the workspace part: reads the layout afresh and replaces only `layout.workspace`.
-async fn save_layout(project: &str, ws: &WorkspaceLayout) -> Result<(), ApiError> {
-    let current = load_layout(project).await.unwrap_or(Value::Null);
-    let layout = ws.merge_into(current);
-    let resp = gloo_net::http::Request::put(&workspace_url(project))
-        .json(&json!({ "layout": layout }))
-        .map_err(unreachable)?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = resp.status();
-    if !(200..300).contains(&status) {
-        let text = resp.text().await.unwrap_or_default();
-        return Err(ApiError::from_response(status, &text));
-    }
-    Ok(())
 }
 
 const SAVE_DEBOUNCE: Duration = Duration::from_millis(400);
@@ -303,51 +253,49 @@ pub fn Workspace(project: String) -> impl IntoView {
     });
 
     // The saved layout; saving starts after it loaded (never overwrite with defaults first).
-    let last_saved = StoredValue::new(None::<WorkspaceLayout>);
+    // Saves merge only this page's changes onto the layout as stored, so a teammate's are kept
+    // (and shown here once saved).
+    let saver = Saver::new(project.clone(), layout, save_error, "workspace");
     {
         let project = project.clone();
         spawn_local(async move {
-            let res = load_layout(&project).await;
+            let res = layout::load(&project).await;
             if layout.is_disposed() {
                 return;
             }
             // Only a layout that loaded may be saved over: a failed load must not let the
             // defaults overwrite what a teammate saved.
-            if let Ok(v) = res {
-                let ws = WorkspaceLayout::from_layout(&v);
-                if let Some(g) = ws.settings.group_by.clone()
-                    && selection.group_by.with_untracked(Option::is_none)
-                {
-                    selection.group_by.set(Some(g));
+            match res {
+                Ok(saved) => {
+                    let ws = WorkspaceLayout::from_layout(&saved.layout);
+                    if let Some(g) = ws.settings.group_by.clone()
+                        && selection.group_by.with_untracked(Option::is_none)
+                    {
+                        selection.group_by.set(Some(g));
+                    }
+                    saver.loaded(ws.clone());
+                    layout.set(ws);
+                    loaded.set(true);
                 }
-                last_saved.set_value(Some(ws.clone()));
-                layout.set(ws);
-                loaded.set(true);
+                Err(e) => save_error.set(Some(format!(
+                    "Could not load the saved workspace; changes are not saved: {e}"
+                ))),
             }
         });
     }
     let save_gen = StoredValue::new(0u64);
     Effect::new(move |_| {
-        let snapshot = layout.get();
-        if !loaded.get() || last_saved.with_value(|l| l.as_ref() == Some(&snapshot)) {
+        let changed = layout.with(|l| !saver.is_saved(l));
+        if !loaded.get() || !changed {
             return;
         }
-        last_saved.set_value(Some(snapshot.clone()));
         let generation = save_gen.get_value() + 1;
         save_gen.set_value(generation);
         set_timeout(
             move || {
-                if save_gen.try_get_value() != Some(generation) {
-                    return;
+                if save_gen.try_get_value() == Some(generation) {
+                    saver.save();
                 }
-                let project = project_s.get_value();
-                spawn_local(async move {
-                    let res = save_layout(&project, &snapshot).await;
-                    save_error.try_set(
-                        res.err()
-                            .map(|e| format!("Could not save the workspace: {e}")),
-                    );
-                });
             },
             SAVE_DEBOUNCE,
         );
@@ -652,6 +600,8 @@ fn Panel(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::merged_layout;
+    use serde_json::{Value, json};
 
     #[test]
     fn keys_fall_into_sections() {
@@ -701,7 +651,12 @@ mod tests {
             },
         );
         ws.search = "acc".into();
-        let saved = ws.merge_into(json!({"table": {"columns": ["name"]}, "workspace": 3}));
+        let base = WorkspaceLayout::default();
+        let (saved, _) = merged_layout(
+            &json!({"table": {"columns": ["name"]}, "workspace": 3}),
+            &base,
+            &ws,
+        );
         assert_eq!(saved["table"]["columns"][0], "name");
         assert_eq!(saved["workspace"]["sections"]["train"]["collapsed"], true);
         assert_eq!(WorkspaceLayout::from_layout(&saved), ws);
@@ -716,6 +671,25 @@ mod tests {
             WorkspaceLayout::from_layout(&json!({"workspace": "junk"})),
             WorkspaceLayout::default()
         );
+    }
+
+    #[test]
+    fn a_save_keeps_what_a_teammate_saved_meanwhile() {
+        // Both opened the same layout; a teammate made `val/loss` wide and set the smoothing,
+        // then this page folded `train`.
+        let base = WorkspaceLayout::default();
+        let mut theirs = base.clone();
+        theirs.panels.entry("val/loss".into()).or_default().wide = true;
+        theirs.settings.smoothing = trackline_shared::smooth::Smoothing::Ema(0.9);
+        let stored = json!({"workspace": serde_json::to_value(&theirs).unwrap()});
+        let mut ours = base.clone();
+        ours.sections
+            .insert("train".into(), SectionState { collapsed: true });
+        let (saved, _) = merged_layout(&stored, &base, &ours);
+        let merged = WorkspaceLayout::from_layout(&saved);
+        assert!(merged.sections["train"].collapsed);
+        assert!(merged.panels["val/loss"].wide);
+        assert_eq!(merged.settings.smoothing, theirs.settings.smoothing);
     }
 
     #[test]

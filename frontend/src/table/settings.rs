@@ -3,10 +3,10 @@
 //! belongs to others and is kept as it is.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 use super::columns::Field;
+use crate::layout::Part;
 
 /// A sort: column id and direction.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -51,28 +51,12 @@ impl Default for TableSettings {
 pub const MIN_WIDTH: f64 = 48.0;
 pub const MAX_WIDTH: f64 = 1200.0;
 
+/// Saved under `layout.table` (`TableSettings::from_layout` reads it; `layout::save` writes it).
+impl Part for TableSettings {
+    const KEY: &'static str = "table";
+}
+
 impl TableSettings {
-    /// The settings saved in a workspace layout (defaults for what is absent or malformed).
-    pub fn from_layout(layout: &Value) -> TableSettings {
-        layout
-            .get("table")
-            .and_then(|t| serde_json::from_value(t.clone()).ok())
-            .unwrap_or_default()
-    }
-
-    /// `layout` with its `table` key replaced by these settings; every other key kept.
-    pub fn merge_into(&self, layout: Value) -> Value {
-        let mut obj = match layout {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        };
-        obj.insert(
-            "table".into(),
-            serde_json::to_value(self).unwrap_or(Value::Null),
-        );
-        Value::Object(obj)
-    }
-
     /// The columns shown, in display order (pinned ones first), each with whether it is pinned.
     /// `defaults` gives the columns when none were chosen.
     pub fn visible(&self, defaults: impl FnOnce() -> Vec<Field>) -> Vec<(Field, bool)> {
@@ -193,7 +177,8 @@ impl TableSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::layout::merged_layout;
+    use serde_json::{Value, json};
 
     fn ids(v: &[(Field, bool)]) -> Vec<String> {
         v.iter()
@@ -212,12 +197,13 @@ mod tests {
     fn merges_without_clobbering_other_keys() {
         let layout =
             json!({"panels": [{"key": "loss"}], "sections": {"a": 1}, "table": {"filter": "old"}});
-        let mut s = TableSettings::from_layout(&layout);
-        assert_eq!(s.filter, "old");
-        assert_eq!(s.pinned, ["name"], "defaults fill what was not saved");
+        let base = TableSettings::from_layout(&layout);
+        assert_eq!(base.filter, "old");
+        assert_eq!(base.pinned, ["name"], "defaults fill what was not saved");
+        let mut s = base.clone();
         s.filter = "config.lr < 1".into();
         s.group_by = Some("config.optimizer".into());
-        let merged = s.merge_into(layout.clone());
+        let (merged, _) = merged_layout(&layout, &base, &s);
         assert_eq!(merged["panels"], layout["panels"]);
         assert_eq!(merged["sections"], layout["sections"]);
         assert_eq!(merged["table"]["filter"], "config.lr < 1");
@@ -231,7 +217,7 @@ mod tests {
             TableSettings::from_layout(&json!({"table": {"pinned": 3}})),
             TableSettings::default()
         );
-        assert!(s.merge_into(Value::Null).is_object());
+        assert!(merged_layout(&Value::Null, &base, &s).0.is_object());
     }
 
     #[test]

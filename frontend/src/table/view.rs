@@ -17,6 +17,7 @@ use super::settings::{MAX_WIDTH, MIN_WIDTH, TableSettings};
 use super::{persist, sort, virt};
 use crate::browser::{href, local_datetime};
 use crate::components::StateBadge;
+use crate::layout::Saver;
 use crate::selection::{Selection, run_color};
 use crate::{Clock, util};
 
@@ -99,16 +100,17 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
     let settings = RwSignal::new(TableSettings::default());
     // Changed by the user since the page opened (a late load must not undo that).
     let edited = StoredValue::new(false);
-    // Nothing is saved until the saved layout was read: a failed load is never saved over.
-    let loaded = StoredValue::new(false);
     let save_wanted = StoredValue::new(false);
     let save_gen = StoredValue::new(0u64);
     let save_error = RwSignal::new(None::<String>);
+    // Saves only the table's changes, merged onto the layout as stored (a teammate's kept).
+    let saver = Saver::new(project.clone(), settings, save_error, "table");
     let schedule_save = move || {
         if save_gen.is_disposed() {
             return;
         }
-        if !loaded.get_value() {
+        // Nothing is saved until the saved layout was read: a failed load is never saved over.
+        if !saver.is_loaded() {
             save_wanted.set_value(true);
             return;
         }
@@ -116,17 +118,9 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
         let generation = save_gen.get_value();
         set_timeout(
             move || {
-                if save_gen.try_get_value() != Some(generation) {
-                    return;
+                if save_gen.try_get_value() == Some(generation) {
+                    saver.save();
                 }
-                let Some(s) = settings.try_get_untracked() else {
-                    return;
-                };
-                let project = project_sv.get_value();
-                spawn_local(async move {
-                    let res = persist::save(&project, &s).await;
-                    save_error.try_set(res.err().map(|e| format!("Could not save the table: {e}")));
-                });
             },
             SAVE_DELAY,
         );
@@ -139,22 +133,21 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
     {
         let project = project.clone();
         spawn_local(async move {
-            let res = persist::load_layout(&project).await;
+            let res = persist::load(&project).await;
             if settings.is_disposed() {
                 return;
             }
             match res {
-                Ok(layout) => {
+                Ok(saved) => {
                     if !edited.get_value() {
-                        let saved = TableSettings::from_layout(&layout);
                         // Keep a group-by the charts chose meanwhile if none was saved.
                         let group_by = settings.with_untracked(|s| s.group_by.clone());
                         settings.set(TableSettings {
                             group_by: saved.group_by.clone().or(group_by),
-                            ..saved
+                            ..saved.clone()
                         });
                     }
-                    loaded.set_value(true);
+                    saver.loaded(saved);
                     if save_wanted.get_value() {
                         schedule_save();
                     }

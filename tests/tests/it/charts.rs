@@ -614,3 +614,72 @@ async fn charts_draw_at_most_a_thousand_of_the_selected_runs() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_workspace_save_keeps_what_a_teammate_saved_meanwhile() {
+    let root = tempfile::tempdir().unwrap();
+    run_with(root.path(), "team", "r1", 50, json!({"lr": 0.1}), |s| {
+        s.to_string()
+    });
+    with_page(
+        root.path(),
+        "charts-team",
+        "/projects/team",
+        |c, base| async move {
+            let url = format!("{base}/api/projects/team/workspace");
+            let get = || async {
+                reqwest::get(&url)
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            };
+            wait_el(&c, LOSS).await;
+            // This page saves a change (so it has read the layout, and saved on top of it).
+            set_value(&c, "[data-testid=panel-search]", "lo").await;
+            eventually("the page's first save", WAIT, get, |v| {
+                v["layout"]["workspace"]["search"] == "lo"
+            })
+            .await;
+
+            // A teammate, in another browser, makes `loss` wide and turns on log y, and keeps a key
+            // of their own; they save on the version they read.
+            let mut theirs = get().await;
+            let version = theirs["version"].as_u64().unwrap();
+            let layout = &mut theirs["layout"];
+            layout["workspace"]["panels"]["loss"] = json!({"wide": true});
+            layout["workspace"]["settings"]["y_log"] = json!(true);
+            layout["teammate"] = json!({"note": "hi"});
+            let resp = reqwest::Client::new()
+                .put(&url)
+                .json(&json!({"layout": layout, "version": version}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+
+            // This page, which has not seen that, changes the search again.
+            set_value(&c, "[data-testid=panel-search]", "loss").await;
+            let saved = eventually("the page's second save", WAIT, get, |v| {
+                v["layout"]["workspace"]["search"] == "loss"
+            })
+            .await;
+            // Nothing the teammate saved was lost.
+            let ws = &saved["layout"]["workspace"];
+            assert_eq!(ws["panels"]["loss"]["wide"], json!(true), "{saved}");
+            assert_eq!(ws["settings"]["y_log"], json!(true), "{saved}");
+            assert_eq!(saved["layout"]["teammate"], json!({"note": "hi"}));
+            assert!(saved["version"].as_u64().unwrap() > version);
+            // And the page shows it now: the panel is wide.
+            eventually(
+                "the teammate's wide panel shown",
+                WAIT,
+                || count(&c, "[data-testid=panel][data-key=loss].wide"),
+                |&n| n == 1,
+            )
+            .await;
+        },
+    )
+    .await;
+}
