@@ -615,6 +615,84 @@ async fn charts_draw_at_most_a_thousand_of_the_selected_runs() {
     .await;
 }
 
+/// Hovering shows a crosshair tooltip with every run's value at that x, largest first and NaN
+/// last; PNG and CSV export hand the browser a PNG image and the held points as CSV.
+#[tokio::test]
+async fn hover_tooltip_lists_runs_sorted_and_panels_export_png_and_csv() {
+    let root = tempfile::tempdir().unwrap();
+    for (id, v) in [("lo", "1.5"), ("hi", "4.5"), ("mid", "3")] {
+        run_with(root.path(), "tip", id, 20, json!({}), |s| {
+            if id == "mid" && s == 10 {
+                "NaN".into()
+            } else {
+                v.to_string()
+            }
+        });
+    }
+    with_page(root.path(), "charts-tooltip", "/projects/tip", |c, _base| async move {
+        wait_el(&c, LOSS).await;
+        wait_points(&c, LOSS, 60).await;
+        // The pointer over step 10 (the middle of the fitted 0..19 window).
+        let hover = "const cv = document.querySelector(arguments[0]);
+             cv.scrollIntoView({block: 'center'});
+             const r = cv.getBoundingClientRect();
+             const x = +cv.dataset.xMin, x1 = +cv.dataset.xMax;
+             const px = r.left + 56 + (r.width - 68) * (10 - x) / (x1 - x);
+             cv.dispatchEvent(new PointerEvent('pointermove', {bubbles: true, clientX: px,
+                 clientY: r.top + r.height / 2, pointerId: 1, pointerType: 'mouse'}));
+             return true;";
+        js(&c, hover, vec![json!(LOSS)]).await;
+        let tip = "[data-testid=panel][data-key=loss] [data-testid=tooltip-row]";
+        eventually("the tooltip's rows", WAIT, || texts(&c, tip), |r| r.len() == 3).await;
+        let names = texts(&c, &format!("{tip} .lc-tip-name")).await;
+        let values = texts(&c, &format!("{tip} .lc-tip-val")).await;
+        assert_eq!(names, ["run hi", "run lo", "run mid"], "largest first, NaN last: {values:?}");
+        assert_eq!(values, ["4.5", "1.5", "NaN"]);
+        let title = texts(&c, "[data-testid=panel][data-key=loss] [data-testid=chart-tooltip]").await;
+        assert!(title[0].contains("10"), "the tooltip names the step: {title:?}");
+
+        // Export: catch what would be downloaded.
+        js(
+            &c,
+            "window.__downloads = [];
+             HTMLAnchorElement.prototype.click = function () {
+                 window.__downloads.push({name: this.download, href: this.href});
+             };
+             const make = URL.createObjectURL.bind(URL);
+             URL.createObjectURL = (blob) => { window.__blob = blob; return make(blob); };
+             return true;",
+            vec![],
+        )
+        .await;
+        js(&c, "document.querySelector('[data-testid=panel][data-key=loss] [data-testid=export-png]').click(); document.querySelector('[data-testid=panel][data-key=loss] [data-testid=export-csv]').click(); return true;", vec![]).await;
+        let downloads = eventually(
+            "two downloads",
+            WAIT,
+            || js(&c, "return window.__downloads;", vec![]),
+            |d| d.as_array().is_some_and(|a| a.len() == 2),
+        )
+        .await;
+        assert_eq!(downloads[0]["name"], "loss.png");
+        let png = downloads[0]["href"].as_str().unwrap();
+        assert!(png.starts_with("data:image/png;base64,") && png.len() > 1000, "{}", &png[..40.min(png.len())]);
+        assert_eq!(downloads[1]["name"], "loss.csv");
+        let csv = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; window.__blob.text().then(done);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let csv = csv.as_str().unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "run,step,value,min,max,count");
+        assert_eq!(lines.len(), 1 + 60, "one row per point held: {csv}");
+        assert!(lines.contains(&"mid,10,NaN,,,1"), "{csv}");
+        assert!(lines.contains(&"hi,19,4.5,4.5,4.5,1"), "{csv}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_workspace_save_keeps_what_a_teammate_saved_meanwhile() {
     let root = tempfile::tempdir().unwrap();
