@@ -6,6 +6,7 @@ pub mod compare;
 pub mod filter;
 pub mod group;
 pub mod persist;
+pub mod remember;
 pub mod settings;
 pub mod sort;
 pub mod view;
