@@ -54,3 +54,23 @@ pub fn set_title(part: &str) {
     };
     leptos::prelude::document().set_title(&t);
 }
+
+/// The page's `localStorage`, when the browser allows it (it may not: privacy settings, a
+/// sandboxed frame).
+fn local_storage() -> Option<web_sys::Storage> {
+    leptos::prelude::window().local_storage().ok().flatten()
+}
+
+/// A value from `localStorage`; `None` when absent or when storage is unavailable.
+pub fn local_get(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok().flatten()
+}
+
+/// Stores a value in `localStorage`; a failure (unavailable, over quota) is logged and ignored:
+/// what is stored there is a convenience, never needed for the page to work.
+pub fn local_set(key: &str, value: &str) {
+    let res = local_storage().map(|s| s.set_item(key, value));
+    if let Some(Err(e)) = res {
+        leptos::logging::warn!("trackline: cannot store {key}: {e:?}");
+    }
+}

@@ -13,9 +13,10 @@ use trackline_shared::api::{RunInfo, RunState};
 use super::columns::{self, Field};
 use super::filter::Filter;
 use super::group::{self, Row};
+use super::remember::{self, Folds};
 use super::settings::{MAX_WIDTH, MIN_WIDTH, TableSettings};
 use super::{persist, sort, virt};
-use crate::browser::{href, local_datetime};
+use crate::browser::{base_path, href, local_datetime, local_get, local_set};
 use crate::components::StateBadge;
 use crate::layout::Saver;
 use crate::selection::{Selection, run_color};
@@ -223,7 +224,29 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
     });
     let group_by =
         Memo::new(move |_| settings.with(|s| s.group_by.as_deref().and_then(Field::parse)));
-    let collapsed = RwSignal::new(BTreeSet::<String>::new());
+    // Folded groups per group-by column, remembered by this browser (`remember`): grouping by a
+    // column again shows the groups folded as they were left.
+    let folds_key = remember::storage_key("folds", base_path(), &project);
+    let folds = RwSignal::new(
+        local_get(&folds_key)
+            .map(|raw| Folds::parse(&raw))
+            .unwrap_or_default(),
+    );
+    let folds_key = StoredValue::new(folds_key);
+    let collapsed = Memo::new(move |_| match group_by.get() {
+        Some(f) => folds.with(|x| x.get(&f.id())),
+        None => BTreeSet::new(),
+    });
+    let toggle_fold = move |value: &str| {
+        let Some(by) = group_by.get_untracked().map(|f| f.id()) else {
+            return;
+        };
+        folds.update(|x| x.toggle(&by, value));
+        local_set(
+            &folds_key.get_value(),
+            &folds.with_untracked(Folds::to_json),
+        );
+    };
     let rows = Memo::new(move |_| {
         let by = group_by.get();
         let order = ordered.get();
@@ -241,7 +264,6 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
     Effect::new(move |_| {
         let key = selection.group_by.get();
         if settings.with_untracked(|s| s.group_by != key) {
-            collapsed.set(BTreeSet::new());
             settings.update(|s| s.group_by = key.clone());
             schedule_save();
         }
@@ -260,6 +282,33 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
 
     // ---- selection: the newest runs until someone picks ----
     let auto = RwSignal::new(true);
+    // What was picked here before (`remember`): the runs that still exist. Runs created since
+    // are not selected, as runs that appear after a pick are not.
+    let selection_key = StoredValue::new(remember::storage_key("selection", base_path(), &project));
+    let stored =
+        local_get(&selection_key.get_value()).and_then(|raw| remember::parse_selection(&raw));
+    if let Some(stored) = stored {
+        let restored = runs.with_untracked(|l| {
+            let have: std::collections::HashSet<&str> = l.iter().map(|r| r.id.as_str()).collect();
+            remember::restore(&stored, |id| have.contains(id))
+        });
+        if let Some(ids) = restored {
+            auto.set(false);
+            selection.selected.set(ids);
+        }
+    }
+    // Remembered once picked (until then the default is not a choice to keep).
+    Effect::new(move |_| {
+        if auto.get() {
+            return;
+        }
+        let json = selection.selected.with(|s| {
+            selection
+                .order
+                .with_untracked(|o| remember::selection_json(s, o))
+        });
+        local_set(&selection_key.get_value(), &json);
+    });
     Effect::new(move |_| {
         if !auto.get() {
             return;
@@ -596,13 +645,7 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
                         data-testid="group-row"
                         data-group=value.clone()
                         data-collapsed=shut.to_string()
-                        on:click=move |_| {
-                            collapsed.update(|c| {
-                                if !c.remove(&v2) {
-                                    c.insert(v2.clone());
-                                }
-                            })
-                        }
+                        on:click=move |_| toggle_fold(&v2)
                     >
                         <td colspan=ncols>
                             <span class="rt-group-head">
@@ -818,7 +861,6 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
                     prop:value=move || settings.with(|s| s.group_by.clone().unwrap_or_default())
                     on:change=move |e| {
                         let v = event_target_value(&e);
-                        collapsed.set(BTreeSet::new());
                         edit(&|s| s.group_by = (!v.is_empty()).then(|| v.clone()));
                     }
                 >
