@@ -744,3 +744,217 @@ async fn ten_thousand_runs_render_a_bounded_number_of_rows() {
     })
     .await;
 }
+
+/// The runs of the rendered rows whose `data-selected` is true, in row order.
+async fn selected_rows(c: &Client) -> Vec<String> {
+    let rows = row_ids(c).await;
+    let sel = attrs(c, "[data-testid=run-row]", "data-selected").await;
+    rows.into_iter()
+        .zip(sel)
+        .filter(|(_, s)| s == "true")
+        .map(|(r, _)| r)
+        .collect()
+}
+
+/// The runs in the chart legends, sorted, once each.
+async fn legend_runs(c: &Client) -> Vec<String> {
+    let mut v = attrs(c, "[data-testid=legend-item]", "data-run").await;
+    v.sort();
+    v.dedup();
+    v
+}
+
+async fn folded(c: &Client) -> Vec<(String, String)> {
+    let groups = attrs(c, "[data-testid=group-row]", "data-group").await;
+    let shut = attrs(c, "[data-testid=group-row]", "data-collapsed").await;
+    groups.into_iter().zip(shut).collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn selection_and_folds_are_remembered_by_this_browser() {
+    let root = tempfile::tempdir().unwrap();
+    twelve(root.path(), "mem");
+    let profile = tempfile::tempdir().unwrap();
+    let d = Daemon::start(root.path());
+    require_web(&d).await;
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&d.url("/projects/mem"))
+        .await
+        .expect("open the page");
+    let steps = async {
+        let sel_key = "trackline:selection:/projects/mem";
+        let folds_key = "trackline:folds:/projects/mem";
+        let stored = |key: &'static str| {
+            let c = c.clone();
+            async move {
+                js(
+                    &c,
+                    "return localStorage.getItem(arguments[0]);",
+                    vec![json!(key)],
+                )
+                .await
+            }
+        };
+        let loss_runs = || attr(&c, "[data-testid=chart][data-key=loss]", "data-runs");
+        // The page's error log is read (so that its being empty below means something).
+        js(&c, "console.error('trackline-test probe');", vec![]).await;
+        let probe = page_errors(&c, &driver).await;
+        assert!(
+            probe.iter().any(|m| m.contains("trackline-test probe")),
+            "{probe:?}"
+        );
+        wait_rows(&c, "all runs", &ids(&(0..12).rev().collect::<Vec<_>>())).await;
+        let default = ids(&(2..12).collect::<Vec<_>>());
+        eventually(
+            "the default legend",
+            WAIT,
+            || legend_runs(&c),
+            |l| *l == default,
+        )
+        .await;
+        assert_eq!(
+            stored(sel_key).await,
+            Value::Null,
+            "the default is not stored"
+        );
+
+        // A choice: an old run in, the two newest out.
+        for id in ["run00", "run11", "run10"] {
+            click(&c, &format!("[data-run-id={id}] [data-testid=row-select]")).await;
+        }
+        let want = ids(&[0, 2, 3, 4, 5, 6, 7, 8, 9]);
+        eventually(
+            "the chosen legend",
+            WAIT,
+            || legend_runs(&c),
+            |l| *l == want,
+        )
+        .await;
+        eventually("nine runs drawn", WAIT, loss_runs, |n| {
+            n.as_deref() == Some("9")
+        })
+        .await;
+        let saved = stored(sel_key).await;
+        let saved: Value = serde_json::from_str(saved.as_str().unwrap()).unwrap();
+        assert_eq!(saved, json!({"v": 1, "selected": want}));
+
+        // Grouped by optimizer, the sgd group folded (the group-by is saved in the daemon's
+        // layout; wait for it so the reload groups too).
+        set_value(&c, "[data-testid=table-group-by]", "config.optimizer").await;
+        click(&c, "[data-testid=group-row][data-group=sgd]").await;
+        let adam = ids(&[11, 10, 8, 7, 5, 4, 2, 1]);
+        wait_rows(&c, "the sgd group folded", &adam).await;
+        d.wait_for("/api/projects/mem/workspace", WAIT, |v| {
+            v["layout"]["table"]["group_by"] == "config.optimizer"
+        })
+        .await;
+
+        // After a reload: the same runs selected and drawn, the same group folded.
+        c.refresh().await.unwrap();
+        eventually(
+            "the folds again",
+            WAIT,
+            || folded(&c),
+            |f| *f == pairs(&[("adam", "false"), ("sgd", "true")]),
+        )
+        .await;
+        wait_rows(&c, "only the adam runs", &adam).await;
+        eventually(
+            "the selected adam rows",
+            WAIT,
+            || selected_rows(&c),
+            |s| *s == ids(&[8, 7, 5, 4, 2]),
+        )
+        .await;
+        eventually("the same legend", WAIT, || legend_runs(&c), |l| *l == want).await;
+        assert_eq!(
+            texts(&c, "[data-testid=selected-count]").await,
+            ["9 in charts"]
+        );
+        // Ungrouped, all rows and the chart lines show the same nine runs.
+        set_value(&c, "[data-testid=table-group-by]", "").await;
+        eventually(
+            "the selected rows",
+            WAIT,
+            || selected_rows(&c),
+            |s| *s == ids(&[9, 8, 7, 6, 5, 4, 3, 2, 0]),
+        )
+        .await;
+        eventually("nine runs drawn", WAIT, loss_runs, |n| {
+            n.as_deref() == Some("9")
+        })
+        .await;
+        // Folds are per group-by key: grouping by optimizer again folds sgd again.
+        set_value(&c, "[data-testid=table-group-by]", "config.optimizer").await;
+        eventually(
+            "sgd folded again",
+            WAIT,
+            || folded(&c),
+            |f| *f == pairs(&[("adam", "false"), ("sgd", "true")]),
+        )
+        .await;
+        d.wait_for("/api/projects/mem/workspace", WAIT, |v| {
+            v["layout"]["table"]["group_by"] == "config.optimizer"
+        })
+        .await;
+        assert_eq!(page_errors(&c, &driver).await, Vec::<String>::new());
+
+        // Garbage in this browser's storage: not JSON, and a value far over the size read.
+        js(
+            &c,
+            "localStorage.setItem(arguments[0], '{\"v\": 1, \"selected\": [\"run00\", {oops');
+             localStorage.setItem(arguments[1],
+               '{\"v\":1,\"folded\":{\"config.optimizer\":[' + Array(300000).fill('\"sgd\"').join(',') + ']}}');",
+            vec![json!(sel_key), json!(folds_key)],
+        )
+        .await;
+        c.refresh().await.unwrap();
+        eventually(
+            "nothing folded",
+            WAIT,
+            || folded(&c),
+            |f| *f == pairs(&[("adam", "false"), ("sgd", "false")]),
+        )
+        .await;
+        eventually(
+            "the default legend",
+            WAIT,
+            || legend_runs(&c),
+            |l| *l == default,
+        )
+        .await;
+        assert_eq!(page_errors(&c, &driver).await, Vec::<String>::new());
+        // The page works on and replaces the garbage with the next choice.
+        click(&c, "[data-testid=group-row][data-group=adam]").await;
+        eventually(
+            "adam folded",
+            WAIT,
+            || folded(&c),
+            |f| *f == pairs(&[("adam", "true"), ("sgd", "false")]),
+        )
+        .await;
+        click(&c, "[data-testid=select-none]").await;
+        eventually("an empty legend", WAIT, || legend_runs(&c), Vec::is_empty).await;
+        assert_eq!(
+            stored(folds_key).await,
+            json!(r#"{"v":1,"folded":{"config.optimizer":["adam"]}}"#)
+        );
+        assert_eq!(stored(sel_key).await, json!(r#"{"v":1,"selected":[]}"#));
+        assert_eq!(page_errors(&c, &driver).await, Vec::<String>::new());
+    };
+    let res = AssertUnwindSafe(steps).catch_unwind().await;
+    if res.is_err() {
+        screenshot(&c, "table-remember").await;
+    }
+    let _ = c.close().await;
+    if let Err(p) = res {
+        std::panic::resume_unwind(p);
+    }
+}

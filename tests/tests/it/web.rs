@@ -65,6 +65,8 @@ pub async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
         "goog:chromeOptions".into(),
         json!({ "args": args, "binary": chromium_binary() }),
     );
+    // Keeps what the page logs, for `page_errors`.
+    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "SEVERE" }));
     ClientBuilder::native()
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.port))
@@ -95,6 +97,30 @@ pub async fn require_web(d: &Daemon) {
         wasm.len() > 1000,
         "the web app was not built into the daemon (TRACKLINE_SKIP_WEB set?)"
     );
+}
+
+/// What the page logged as an error (`console.error`, which a WASM panic writes to, and uncaught
+/// exceptions) since the last call, read from chromedriver's log of the session. Failed requests
+/// (network errors) are not included.
+pub async fn page_errors(c: &Client, driver: &Driver) -> Vec<String> {
+    let session = c.session_id().await.unwrap().expect("a session");
+    let url = format!("http://127.0.0.1:{}/session/{session}/se/log", driver.port);
+    let body: Value = reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "type": "browser" }))
+        .send()
+        .await
+        .expect("chromedriver log")
+        .json()
+        .await
+        .expect("chromedriver log JSON");
+    body["value"]
+        .as_array()
+        .expect("log entries")
+        .iter()
+        .filter(|e| e["level"] == "SEVERE" && e["source"] != "network")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// An attribute of the first element matching `css`.
