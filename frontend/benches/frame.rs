@@ -103,6 +103,7 @@ fn main() {
     let css_width = f64::from(COLS) + plot::LEFT + plot::RIGHT;
     let mut domain = window;
     let mut raster = Raster::new(0, 0);
+    let mut prev: Option<plot::Frame> = None;
     let (mut t_layout, mut t_clear, mut t_draw, mut t_all) = (vec![], vec![], vec![], vec![]);
     for round in 0..3 {
         for i in 0..60 {
@@ -123,7 +124,7 @@ fn main() {
                 x_format: XFormat::Step,
             };
             let t0 = Instant::now();
-            let f = plot::frame(&inputs, &v);
+            let f = plot::frame_reusing(&inputs, &v, prev.as_ref());
             let t1 = Instant::now();
             let (pw, ph) = (f.plot.width as usize, f.plot.height as usize);
             if raster.w != pw || raster.h != ph {
@@ -156,6 +157,7 @@ fn main() {
                     (t3 - t2).as_secs_f64() * 1e3
                 );
             }
+            prev = Some(f);
             if round > 0 {
                 let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
                 t_layout.push(ms(t0, t1));

@@ -134,6 +134,8 @@ pub struct RunFrame {
     pub ema: EmaState,
     /// Source columns taken in (for incremental appends: live points after these are new).
     pub sources: usize,
+    /// [`SeriesState::version`] of the data this was laid out from.
+    pub data_version: u64,
 }
 
 impl RunFrame {
@@ -273,6 +275,13 @@ pub fn fix_domain(d: (f64, f64), log: bool, integer: bool) -> (f64, f64) {
 
 /// Lays out `runs` (visible ones only) in `v`.
 pub fn frame(runs: &[(&str, &SeriesState)], v: &View) -> Frame {
+    frame_reusing(runs, v, None)
+}
+
+/// [`frame`], taking from `prev` (the previous frame of the same chart) what does not depend on
+/// the view: a run's smoothed samples, when its data and the smoothing are unchanged. Zoom and pan
+/// frames then skip smoothing every run again.
+pub fn frame_reusing(runs: &[(&str, &SeriesState)], v: &View, prev: Option<&Frame>) -> Frame {
     let plot = Rect {
         left: LEFT,
         top: TOP,
@@ -310,8 +319,16 @@ pub fn frame(runs: &[(&str, &SeriesState)], v: &View) -> Frame {
         x_format: v.x_format,
         smoothing: v.smoothing,
     };
-    for (id, s) in runs {
-        let rf = run_frame(&f, id, s);
+    let prev = prev.filter(|p| p.smoothing == v.smoothing && v.smoothing.is_active());
+    for (k, (id, s)) in runs.iter().enumerate() {
+        let same = |r: &&RunFrame| r.id == *id && r.data_version == s.version && s.version != 0;
+        let reuse = prev.and_then(|p| {
+            p.runs
+                .get(k)
+                .filter(same)
+                .or_else(|| p.runs.iter().find(same))
+        });
+        let rf = run_frame_reusing(&f, id, s, reuse);
         f.runs.push(rf);
     }
     let (ya, yb) = match v.y_window {
@@ -327,6 +344,11 @@ pub fn frame(runs: &[(&str, &SeriesState)], v: &View) -> Frame {
 
 /// Columns of one run inside the frame's x domain (plus one neighbour on each side).
 pub fn run_frame(f: &Frame, id: &str, s: &SeriesState) -> RunFrame {
+    run_frame_reusing(f, id, s, None)
+}
+
+/// [`run_frame`], with the smoothed samples of `reuse` (a frame of the same data and smoothing).
+fn run_frame_reusing(f: &Frame, id: &str, s: &SeriesState, reuse: Option<&RunFrame>) -> RunFrame {
     let nsrc = s.buckets.len();
     let total = nsrc + s.tail_x.len();
     let mut cols: Vec<PxColumn> = Vec::with_capacity(total.min(f.ncols as usize + 2));
@@ -379,9 +401,13 @@ pub fn run_frame(f: &Frame, id: &str, s: &SeriesState) -> RunFrame {
         cols.push(lc);
         idx.push(-1);
     }
-    let (smoothed, ema) = smooth_samples(f.smoothing, &sample_x, &sample_y);
+    let (smoothed, ema) = match reuse {
+        Some(r) if r.smoothed.len() == sample_x.len() => (r.smoothed.clone(), r.ema),
+        _ => smooth_samples(f.smoothing, &sample_x, &sample_y),
+    };
     RunFrame {
         id: id.to_string(),
+        data_version: s.version,
         cols,
         idx,
         sample_x,
@@ -444,10 +470,13 @@ pub fn fit_y(f: &Frame, ignore_outliers: bool) -> (f64, f64) {
                 }
             }
         }
-        for &v in &r.smoothed {
-            if ok(v) && !ignore_outliers {
-                lo = lo.min(v);
-                hi = hi.max(v);
+        if !ignore_outliers {
+            // Only the smoothed line inside the x domain (what is seen decides the fit).
+            for (&x, &v) in r.sample_x.iter().zip(&r.smoothed) {
+                if ok(v) && x >= f.x.lo && x <= f.x.hi {
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
             }
         }
     }

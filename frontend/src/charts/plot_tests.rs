@@ -416,3 +416,37 @@ fn group_bands_fill_between_sparse_columns() {
         assert_ne!(r.get(x, mid_y)[..3], WHITE, "column {x} has no band");
     }
 }
+
+#[test]
+fn a_frame_reusing_the_previous_one_equals_a_fresh_one() {
+    let pts: Vec<(f64, f64)> = (0..2000)
+        .map(|i| (f64::from(i), (f64::from(i) * 0.37).sin() + f64::from(i % 7)))
+        .collect();
+    let a = windowed(&pts, 0.0, 1999.0, 300);
+    let mut b = windowed(&pts, 0.0, 1999.0, 300);
+    let refs: Vec<(&str, &SeriesState)> = vec![("a", &a), ("b", &b)];
+    let mut v = view(300, (0.0, 1999.0));
+    v.smoothing = Smoothing::TimeWeightedEma(0.6);
+    let first = frame(&refs, &v);
+    // Zoomed: the smoothed samples are taken over, and the frame is the same as a fresh one.
+    v.x_domain = (400.0, 900.0);
+    let reused = frame_reusing(&refs, &v, Some(&first));
+    assert_eq!(reused, frame(&refs, &v));
+    assert_eq!(reused.runs[0].smoothed, first.runs[0].smoothed);
+    // New data (a live point) or another smoothing: recomputed, still equal to a fresh frame.
+    b.append(2000, &[2000.0], &[50.0]);
+    let refs: Vec<(&str, &SeriesState)> = vec![("a", &a), ("b", &b)];
+    let fresh = frame(&refs, &v);
+    assert_eq!(frame_reusing(&refs, &v, Some(&first)), fresh);
+    assert_ne!(fresh.runs[1].smoothed, first.runs[1].smoothed);
+    v.smoothing = Smoothing::Gaussian(3.0);
+    assert_eq!(frame_reusing(&refs, &v, Some(&first)), frame(&refs, &v));
+    // The y fit looks at the smoothed line inside the x domain only.
+    let mut spike = pts.clone();
+    spike[10].1 = 1e6;
+    let s = windowed(&spike, 0.0, 1999.0, 2000);
+    let mut v = view(300, (1000.0, 1999.0));
+    v.smoothing = Smoothing::Ema(0.9);
+    let f = frame(&[("s", &s)], &v);
+    assert!(f.y.hi < 100.0, "{:?}", (f.y.lo, f.y.hi));
+}

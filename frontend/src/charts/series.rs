@@ -1,7 +1,15 @@
 //! The data one chart holds: decimated history from the REST series query, plus the raw points
 //! appended live by the WebSocket `series` topic after it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use trackline_shared::api::{Buckets, RunSeries};
+
+/// Versions for [`SeriesState::version`], unique across all states of the page.
+static NEXT_VERSION: AtomicU64 = AtomicU64::new(1);
+
+fn next_version() -> u64 {
+    NEXT_VERSION.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Decimated history followed by raw live points.
 ///
@@ -16,6 +24,9 @@ pub struct SeriesState {
     pub width: u32,
     /// Whether those columns are equal in log10(x) (a log x axis) rather than in x.
     pub log: bool,
+    /// Changes whenever the points held change (0 for an empty default state): a frame can reuse
+    /// what it derived from the same version (the smoothed samples) instead of recomputing it.
+    pub version: u64,
     /// `total_points` of the history answer: offset of the first tail point.
     pub total: u64,
     pub tail_x: Vec<f64>,
@@ -39,6 +50,7 @@ impl SeriesState {
             window,
             width,
             log: false,
+            version: next_version(),
             total: rs.total_points,
             tail_x: Vec::new(),
             tail_y: Vec::new(),
@@ -60,6 +72,7 @@ impl SeriesState {
             self.tail_x.drain(..covered);
             self.tail_y.drain(..covered);
         }
+        self.version = next_version();
         self.buckets = rs.buckets;
         self.window = window;
         self.width = width;
@@ -95,6 +108,7 @@ impl SeriesState {
         }
         self.tail_x.extend_from_slice(&xs[skip..n]);
         self.tail_y.extend_from_slice(&ys[skip..n]);
+        self.version = next_version();
         AppendOutcome::Appended(n - skip)
     }
 

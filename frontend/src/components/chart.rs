@@ -604,7 +604,7 @@ impl Ctx {
                     (s.id.as_str(), &s.data)
                 })
                 .collect();
-            let f = plot::frame(&inputs, &v);
+            let f = plot::frame_reusing(&inputs, &v, st.frame.as_ref());
             // Groups by the config key's value.
             let groups = match &settings.group_by {
                 Some(gk) => {
