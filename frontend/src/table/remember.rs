@@ -14,7 +14,7 @@
 //! Stored values (`v` is the format; another version is ignored):
 //!
 //! ```json
-//! {"v": 1, "selected": ["k3x9q2ab", "p0a8d1zz"]}
+//! {"v": 1, "selected": ["k3x9q2ab", "p0a8d1zz"], "seen_until": 1764430000.5}
 //! {"v": 1, "folded": {"config.optimizer": ["sgd"], "state": ["crashed", "failed"]}}
 //! ```
 
@@ -94,21 +94,40 @@ impl<'de, const N: usize> Deserialize<'de> for Capped<N> {
 struct StoredSelection {
     v: u32,
     selected: Capped<MAX_SELECTED>,
+    /// The newest creation time (unix seconds) among the runs the page knew when it saved.
+    #[serde(default)]
+    seen_until: Option<f64>,
+}
+
+/// A stored selection as read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Remembered {
+    pub ids: Vec<String>,
+    /// Runs created after this (unix seconds) were not there when it was saved: they join the
+    /// selection, as a run that appears while the page is open does. `None` in older values.
+    pub seen_until: Option<f64>,
 }
 
 /// The run ids of a stored selection (at most [`MAX_SELECTED`], valid run ids only), or `None`
 /// when `raw` is not a stored selection of this version (garbage, too long, another format).
 pub fn parse_selection(raw: &str) -> Option<Vec<String>> {
+    parse_remembered(raw).map(|r| r.ids)
+}
+
+/// [`parse_selection`] with the time up to which runs were known when it was saved.
+pub fn parse_remembered(raw: &str) -> Option<Remembered> {
     if raw.len() > MAX_RAW {
         return None;
     }
     let s: StoredSelection = serde_json::from_str(raw).ok()?;
-    (s.v == VERSION).then(|| {
-        s.selected
+    (s.v == VERSION).then(|| Remembered {
+        ids: s
+            .selected
             .0
             .into_iter()
             .filter(|id| is_run_id(id))
-            .collect()
+            .collect(),
+        seen_until: s.seen_until.filter(|t| t.is_finite()),
     })
 }
 
@@ -123,15 +142,28 @@ pub fn restore(stored: &[String], exists: impl Fn(&str) -> bool) -> Option<BTree
 /// The stored form of `selected`: at most [`MAX_SELECTED`] ids, with more selected the first in
 /// the table's `order` (the runs the charts draw), as [`crate::selection::chart_runs`] picks them.
 pub fn selection_json(selected: &BTreeSet<String>, order: &[String]) -> String {
+    selection_json_seen(selected, order, None)
+}
+
+/// [`selection_json`] that also records `seen_until`: the newest creation time among the runs the
+/// page knows (see [`Remembered::seen_until`]).
+pub fn selection_json_seen(
+    selected: &BTreeSet<String>,
+    order: &[String],
+    seen_until: Option<f64>,
+) -> String {
     #[derive(Serialize)]
     struct Out<'a> {
         v: u32,
         selected: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seen_until: Option<f64>,
     }
     let ids = crate::selection::chart_runs(selected, order, MAX_SELECTED);
     serde_json::to_string(&Out {
         v: VERSION,
         selected: &ids,
+        seen_until: seen_until.filter(|t| t.is_finite()),
     })
     .unwrap_or_default()
 }
@@ -265,6 +297,26 @@ mod tests {
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn runs_created_after_a_save_are_told_apart() {
+        let sel: BTreeSet<String> = strings(&["a"]).into_iter().collect();
+        let json = selection_json_seen(&sel, &[], Some(1000.5));
+        let back = parse_remembered(&json).unwrap();
+        assert_eq!(back.ids, strings(&["a"]));
+        assert_eq!(back.seen_until, Some(1000.5));
+        // Older values have none; a non-number is ignored with the whole value.
+        assert_eq!(
+            parse_remembered(r#"{"v": 1, "selected": ["a"]}"#)
+                .unwrap()
+                .seen_until,
+            None
+        );
+        assert_eq!(
+            parse_remembered(r#"{"v": 1, "selected": ["a"], "seen_until": "x"}"#),
+            None
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use trackline_shared::api::{RunInfo, RunState};
@@ -282,30 +282,67 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
 
     // ---- selection: the newest runs until someone picks ----
     let auto = RwSignal::new(true);
-    // What was picked here before (`remember`): the runs that still exist. Runs created since
-    // are not selected, as runs that appear after a pick are not.
+    // What was picked here before (`remember`): the runs that still exist, plus the runs created
+    // since it was saved (a new run joins the selection, as one appearing while the page is open
+    // does).
     let selection_key = StoredValue::new(remember::storage_key("selection", base_path(), &project));
     let stored =
-        local_get(&selection_key.get_value()).and_then(|raw| remember::parse_selection(&raw));
+        local_get(&selection_key.get_value()).and_then(|raw| remember::parse_remembered(&raw));
     if let Some(stored) = stored {
         let restored = runs.with_untracked(|l| {
-            let have: std::collections::HashSet<&str> = l.iter().map(|r| r.id.as_str()).collect();
-            remember::restore(&stored, |id| have.contains(id))
+            let have: HashSet<&str> = l.iter().map(|r| r.id.as_str()).collect();
+            let mut ids = remember::restore(&stored.ids, |id| have.contains(id))?;
+            if let Some(t) = stored.seen_until {
+                ids.extend(
+                    l.iter()
+                        .filter(|r| r.created_at_secs > t)
+                        .map(|r| r.id.clone()),
+                );
+            }
+            Some(ids)
         });
         if let Some(ids) = restored {
             auto.set(false);
             selection.selected.set(ids);
         }
     }
+    // Runs that appear while the page is open join a picked selection (W&B shows a new run too:
+    // a run just started is the one to watch). Until a pick, the default rule above takes them.
+    let known = StoredValue::new(
+        runs.with_untracked(|l| l.iter().map(|r| r.id.clone()).collect::<HashSet<String>>()),
+    );
+    Effect::new(move |_| {
+        let fresh: Vec<String> = runs.with(|l| {
+            known.with_value(|k| {
+                l.iter()
+                    .filter(|r| !k.contains(&r.id))
+                    .map(|r| r.id.clone())
+                    .collect()
+            })
+        });
+        if fresh.is_empty() {
+            return;
+        }
+        known.update_value(|k| k.extend(fresh.iter().cloned()));
+        if !auto.get_untracked() {
+            selection.selected.update(|s| s.extend(fresh));
+        }
+    });
     // Remembered once picked (until then the default is not a choice to keep).
     Effect::new(move |_| {
         if auto.get() {
             return;
         }
+        let seen_until = runs.with_untracked(|l| {
+            l.iter()
+                .map(|r| r.created_at_secs)
+                .filter(|t| t.is_finite())
+                .reduce(f64::max)
+        });
         let json = selection.selected.with(|s| {
             selection
                 .order
-                .with_untracked(|o| remember::selection_json(s, o))
+                .with_untracked(|o| remember::selection_json_seen(s, o, seen_until))
         });
         local_set(&selection_key.get_value(), &json);
     });

@@ -843,7 +843,10 @@ async fn selection_and_folds_are_remembered_by_this_browser() {
         .await;
         let saved = stored(sel_key).await;
         let saved: Value = serde_json::from_str(saved.as_str().unwrap()).unwrap();
-        assert_eq!(saved, json!({"v": 1, "selected": want}));
+        assert_eq!(saved["v"], 1);
+        assert_eq!(saved["selected"], json!(want));
+        // The newest run the page knew (run11): later runs will join the selection.
+        assert!(saved["seen_until"].as_f64().is_some(), "{saved}");
 
         // Grouped by optimizer, the sgd group folded (the group-by is saved in the daemon's
         // layout; wait for it so the reload groups too).
@@ -946,7 +949,61 @@ async fn selection_and_folds_are_remembered_by_this_browser() {
             stored(folds_key).await,
             json!(r#"{"v":1,"folded":{"config.optimizer":["adam"]}}"#)
         );
-        assert_eq!(stored(sel_key).await, json!(r#"{"v":1,"selected":[]}"#));
+        let saved: Value = serde_json::from_str(stored(sel_key).await.as_str().unwrap()).unwrap();
+        assert_eq!(saved["selected"], json!([]));
+
+        // A run that starts while the page is open joins the picked selection (its chart shows
+        // it), and stays selected after a reload.
+        let cfg = json!({"optimizer": "adam"});
+        seed(
+            root.path(),
+            "mem",
+            "run12",
+            "net-12",
+            now_secs(),
+            cfg.clone(),
+            json!({}),
+            20,
+        );
+        eventually(
+            "the new run in the legend",
+            WAIT,
+            || legend_runs(&c),
+            |l| *l == ["run12"],
+        )
+        .await;
+        c.refresh().await.unwrap();
+        eventually(
+            "still selected after a reload",
+            WAIT,
+            || legend_runs(&c),
+            |l| *l == ["run12"],
+        )
+        .await;
+        // One created while no page was open joins it too on the next visit.
+        c.goto("about:blank").await.unwrap();
+        seed(
+            root.path(),
+            "mem",
+            "run13",
+            "net-13",
+            now_secs() + 1.0,
+            cfg,
+            json!({}),
+            20,
+        );
+        d.wait_for("/api/projects/mem/runs", WAIT, |v| {
+            v.as_array().is_some_and(|a| a.len() == 14)
+        })
+        .await;
+        c.goto(&d.url("/projects/mem")).await.unwrap();
+        eventually(
+            "both new runs",
+            WAIT,
+            || legend_runs(&c),
+            |l| *l == ["run12", "run13"],
+        )
+        .await;
         assert_eq!(page_errors(&c, &driver).await, Vec::<String>::new());
     };
     let res = AssertUnwindSafe(steps).catch_unwind().await;
