@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
 
+const T: Duration = Duration::from_secs(10);
+
 fn token(daemon_dir: &std::path::Path) -> String {
     std::fs::read_to_string(daemon_dir.join(".trackline/api_key"))
         .unwrap()
@@ -204,4 +206,40 @@ async fn sync_uploads_offline_runs_once() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+
+    // An https URL (what cloudflared or ngrok hand out) is spoken with TLS: the first bytes to
+    // reach that address are a TLS handshake record (0x16, version 3.x), not a refusal to try.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _sync = Proc(
+        Command::new(BIN)
+            .args(["sync"])
+            .arg(offline.path())
+            .args([
+                "--url",
+                &format!("https://127.0.0.1:{port}"),
+                "--api-key",
+                "k",
+            ])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + T;
+    let mut conn = loop {
+        match listener.accept() {
+            Ok((c, _)) => break c,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(std::time::Instant::now() < deadline, "sync never connected");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    };
+    conn.set_nonblocking(false).unwrap();
+    conn.set_read_timeout(Some(T)).unwrap();
+    let mut hello = [0u8; 2];
+    std::io::Read::read_exact(&mut conn, &mut hello).unwrap();
+    assert_eq!(hello, [0x16, 0x03], "a TLS ClientHello");
 }
