@@ -410,6 +410,29 @@ async fn bench(
     res2
 }
 
+/// 60 Ctrl + wheel events on the panel, one per animation frame, around the pointer (30 in, then
+/// 30 out); returns the events delivered per second.
+async fn wheel_zoom(c: &Client) -> anyhow::Result<f64> {
+    let fps = c
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1];
+                 const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
+                 let i = 0; const t0 = performance.now();
+                 const step = () => {{
+                     const dy = i < 30 ? -60 : 60;
+                     cv.dispatchEvent(new WheelEvent('wheel', {{bubbles: true, cancelable: true, ctrlKey: true, deltaY: dy,
+                         clientX: r.left + 56 + (r.width - 68) * (0.3 + 0.4 * (i % 10) / 10), clientY: r.top + r.height / 2}}));
+                     if (++i < 60) requestAnimationFrame(step); else done(60000 / (performance.now() - t0));
+                 }};
+                 requestAnimationFrame(step);"
+            ),
+            vec![],
+        )
+        .await?;
+    Ok(fps.as_f64().unwrap_or(0.0))
+}
+
 async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::Result<()> {
     c.goto(&format!("{base}/projects/big")).await?;
     // Page errors (a WASM panic is logged with console.error) are kept for the report of a failed
@@ -509,23 +532,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
     // 2. Zoom with Ctrl + wheel at the pointer, one event per animation frame, then pan.
     println!("\n== 2. zoom and pan frames");
     let since = page_now(c).await?;
-    let fps = c
-        .execute_async(
-            &format!(
-                "const done = arguments[arguments.length - 1];
-                 const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
-                 let i = 0; const t0 = performance.now();
-                 const step = () => {{
-                     const dy = i < 30 ? -60 : 60;
-                     cv.dispatchEvent(new WheelEvent('wheel', {{bubbles: true, cancelable: true, ctrlKey: true, deltaY: dy,
-                         clientX: r.left + 56 + (r.width - 68) * (0.3 + 0.4 * (i % 10) / 10), clientY: r.top + r.height / 2}}));
-                     if (++i < 60) requestAnimationFrame(step); else done(60000 / (performance.now() - t0));
-                 }};
-                 requestAnimationFrame(step);"
-            ),
-            vec![],
-        )
-        .await?;
+    let fps = wheel_zoom(c).await?;
     let zoom_frames = measures(c, "tl:panel:frame", since).await?;
     println!(
         "  wheel zoom: {} frames drawn, frame p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (goal p95 ≤ {GOAL_FRAME_P95_MS} ms: {}); {:.0} wheel events/s delivered",
@@ -534,7 +541,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
         pct(&zoom_frames, 0.95),
         pct(&zoom_frames, 1.0),
         verdict(pct(&zoom_frames, 0.95) <= GOAL_FRAME_P95_MS),
-        fps.as_f64().unwrap_or(0.0)
+        fps
     );
     tokio::time::sleep(Duration::from_millis(800)).await;
     let since = page_now(c).await?;
@@ -563,6 +570,38 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
         pct(&pan_frames, 1.0),
         verdict(pct(&pan_frames, 0.95) <= GOAL_FRAME_P95_MS)
     );
+
+    // The same wheel zoom with W&B's smoothing on (the goal's panel has none; for reference).
+    let kind = "[data-testid=workspace] > .cs-bar [data-testid=smoothing-kind]";
+    let set_kind = |v: &'static str| {
+        js(
+            c,
+            "const e = document.querySelector(arguments[0]); e.value = arguments[1];
+             e.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+            vec![json!(kind), json!(v)],
+        )
+    };
+    set_kind("twema").await?;
+    wait_js(
+        c,
+        "smoothed lines",
+        &format!("return !!document.querySelector('{PANEL}').dataset.smoothedLast;"),
+        Duration::from_secs(30),
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let since = page_now(c).await?;
+    wheel_zoom(c).await?;
+    let smooth_frames = measures(c, "tl:panel:frame", since).await?;
+    println!(
+        "  wheel zoom with time-weighted EMA smoothing: {} frames, p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (no goal stated)",
+        smooth_frames.len(),
+        pct(&smooth_frames, 0.5),
+        pct(&smooth_frames, 0.95),
+        pct(&smooth_frames, 1.0),
+    );
+    set_kind("none").await?;
+    tokio::time::sleep(Duration::from_millis(800)).await;
 
     // 3. Live points: reset the zoom, then one row appended to each run's history per round.
     println!("\n== 3. one live point appended to each of {runs} runs");

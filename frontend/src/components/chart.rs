@@ -73,6 +73,15 @@ const REFETCH_DEBOUNCE: Duration = Duration::from_millis(150);
 /// Least time between refetches caused by a long live tail (or by live points on an `x_key` axis).
 const COMPACT_EVERY_MS: f64 = 1000.0;
 const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Full chart draws per animation frame stop once they took this long (ms): see
+/// [`Ctx::on_next_frame`].
+const FRAME_BUDGET_MS: f64 = 8.0;
+
+thread_local! {
+    /// (timestamp of the animation frame, ms the charts drew in it so far).
+    static FRAME_SPENT: std::cell::Cell<(f64, f64)> = const { std::cell::Cell::new((-1.0, 0.0)) };
+}
+
 /// Wheel zoom per pixel of wheel delta.
 const WHEEL_RATE: f64 = 0.0015;
 
@@ -513,14 +522,34 @@ impl Ctx {
             return;
         };
         if schedule {
-            request_animation_frame(move || {
-                if !self.alive() {
-                    return;
-                }
-                self.st.update_value(|st| st.frame_pending = false);
-                self.draw_now();
-            });
+            self.on_next_frame();
         }
+    }
+
+    /// Draws at the next animation frame, or a later one when the charts of the page already
+    /// spent [`FRAME_BUDGET_MS`] of this one: panels scrolled into view together then draw over a
+    /// few frames instead of stalling one (the first draw of a frame always goes ahead).
+    fn on_next_frame(self) {
+        let cb = Closure::once_into_js(move |ts: f64| {
+            if !self.alive() {
+                return;
+            }
+            let spent = FRAME_SPENT.with(|f| {
+                let (frame, spent) = f.get();
+                if frame == ts { spent } else { 0.0 }
+            });
+            let full = self.st.with_value(|st| st.full || st.frame.is_none());
+            if full && spent >= FRAME_BUDGET_MS {
+                self.on_next_frame();
+                return;
+            }
+            self.st.update_value(|st| st.frame_pending = false);
+            let t0 = perf_now();
+            self.draw_now();
+            let took = perf_now() - t0;
+            FRAME_SPENT.with(|f| f.set((ts, spent + took)));
+        });
+        let _ = window().request_animation_frame(cb.unchecked_ref());
     }
 
     fn context(&self) -> Option<(web_sys::HtmlCanvasElement, CanvasRenderingContext2d)> {
