@@ -66,6 +66,13 @@ pub fn local_get(key: &str) -> Option<String> {
     local_storage()?.get_item(key).ok().flatten()
 }
 
+/// Forgets a value in `localStorage` (nothing happens where it is unavailable).
+pub fn local_remove(key: &str) {
+    if let Some(s) = local_storage() {
+        let _ = s.remove_item(key);
+    }
+}
+
 /// Stores a value in `localStorage`; a failure (unavailable, over quota) is logged and ignored:
 /// what is stored there is a convenience, never needed for the page to work.
 pub fn local_set(key: &str, value: &str) {

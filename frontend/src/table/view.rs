@@ -16,7 +16,7 @@ use super::group::{self, Row};
 use super::remember::{self, Folds};
 use super::settings::{MAX_WIDTH, MIN_WIDTH, TableSettings};
 use super::{persist, sort, virt};
-use crate::browser::{base_path, href, local_datetime, local_get, local_set};
+use crate::browser::{base_path, href, local_datetime, local_get, local_remove, local_set};
 use crate::components::StateBadge;
 use crate::layout::Saver;
 use crate::selection::{Selection, run_color};
@@ -941,6 +941,24 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
             >
                 "Clear"
             </button>
+            {move || {
+                (!auto.get())
+                    .then(|| {
+                        view! {
+                            <button
+                                class="btn"
+                                data-testid="select-newest"
+                                title="Back to the default: the newest runs, and new runs as they start"
+                                on:click=move |_| {
+                                    local_remove(&selection_key.get_value());
+                                    auto.set(true);
+                                }
+                            >
+                                "Newest"
+                            </button>
+                        }
+                    })
+            }}
             {move || {
                 if n_selected() >= 2 {
                     view! {

@@ -1004,6 +1004,25 @@ async fn selection_and_folds_are_remembered_by_this_browser() {
             |l| *l == ["run12", "run13"],
         )
         .await;
+        // "Newest" goes back to the default (the ten newest) and forgets the choice.
+        click(&c, "[data-testid=select-newest]").await;
+        let newest = ids(&(4..14).collect::<Vec<_>>());
+        eventually("the ten newest", WAIT, || legend_runs(&c), |l| *l == newest).await;
+        assert_eq!(stored(sel_key).await, Value::Null);
+        c.refresh().await.unwrap();
+        eventually(
+            "still the ten newest",
+            WAIT,
+            || legend_runs(&c),
+            |l| *l == newest,
+        )
+        .await;
+        assert!(
+            attrs(&c, "[data-testid=select-newest]", "class")
+                .await
+                .is_empty(),
+            "no Newest button while the default is shown"
+        );
         assert_eq!(page_errors(&c, &driver).await, Vec::<String>::new());
     };
     let res = AssertUnwindSafe(steps).catch_unwind().await;
