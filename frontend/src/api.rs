@@ -110,8 +110,9 @@ pub fn series_window_url(
     url
 }
 
-/// Like `get_json`, but parses the body's bytes directly (large answers: no UTF-16 round trip).
-pub async fn get_json_bytes<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+/// GETs `url` and parses its JSON answer from the body's bytes (no UTF-16 round trip through a JS
+/// string, which matters for large series answers); a non-2xx answer becomes the daemon's error.
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     let resp = gloo_net::http::Request::get(url)
         .send()
         .await
@@ -133,31 +134,6 @@ pub async fn get_json_bytes<T: DeserializeOwned>(url: &str) -> Result<T, ApiErro
         ));
     }
     serde_json::from_slice(&bytes).map_err(|e| ApiError {
-        status: Some(status),
-        code: None,
-        message: format!("unexpected answer from {url}: {e}"),
-    })
-}
-
-async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
-    let resp = gloo_net::http::Request::get(url)
-        .send()
-        .await
-        .map_err(|e| ApiError {
-            status: None,
-            code: None,
-            message: format!("could not reach the Trackline daemon ({e})"),
-        })?;
-    let status = resp.status();
-    let text = resp.text().await.map_err(|e| ApiError {
-        status: Some(status),
-        code: None,
-        message: format!("could not read the answer ({e})"),
-    })?;
-    if !(200..300).contains(&status) {
-        return Err(ApiError::from_response(status, &text));
-    }
-    serde_json::from_str(&text).map_err(|e| ApiError {
         status: Some(status),
         code: None,
         message: format!("unexpected answer from {url}: {e}"),

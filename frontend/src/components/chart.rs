@@ -323,7 +323,7 @@ impl Ctx {
                 // Columns equal in log10(x): exact per pixel on the log axis too.
                 url.push_str("&x_log=true");
             }
-            let res = api::get_json_bytes::<SeriesResponse>(&url).await;
+            let res = api::get_json::<SeriesResponse>(&url).await;
             if !self.alive() {
                 return;
             }
