@@ -450,3 +450,41 @@ fn a_frame_reusing_the_previous_one_equals_a_fresh_one() {
     let f = frame(&[("s", &s)], &v);
     assert!(f.y.hi < 100.0, "{:?}", (f.y.lo, f.y.hi));
 }
+
+#[test]
+fn nonfinite_points_are_kept_and_named_in_their_columns() {
+    let pts = vec![
+        (0.0, 1.0),
+        (1.0, f64::NAN),
+        (2.0, f64::INFINITY),
+        (3.0, f64::NEG_INFINITY),
+        (4.0, 2.0),
+    ];
+    let s = windowed(&pts, 0.0, 4.0, 5);
+    let f = frame(&[("r", &s)], &view(5, (0.0, 4.0)));
+    let cols = &f.runs[0].cols;
+    assert_eq!(cols.len(), 5);
+    assert!(cols[1].has_nan && cols[2].has_pos_inf && cols[3].has_neg_inf);
+    assert_eq!((cols[1].min, cols[1].max), (None, None));
+    assert_eq!(cols.iter().map(|c| c.nonfinite).sum::<u64>(), 3);
+    // The y range fits the finite values only.
+    assert!(f.y.lo > 0.0 && f.y.hi < 3.0, "{:?}", (f.y.lo, f.y.hi));
+}
+
+#[test]
+fn live_tail_extends_the_data_extent_and_follows_the_buckets() {
+    let pts: Vec<(f64, f64)> = (0..100).map(|i| (f64::from(i), f64::from(i))).collect();
+    let mut s = windowed(&pts, 0.0, 99.0, 100);
+    s.append(100, &[100.0, 101.0, 102.0], &[100.0, 101.0, 1000.0]);
+    assert!(!s.wants_compaction());
+    assert_eq!(data_extent([&s], false), Some((0.0, 102.0)));
+    let f = frame(&[("r", &s)], &view(103, (0.0, 102.0)));
+    let (cols, idx) = (&f.runs[0].cols, &f.runs[0].idx);
+    assert_eq!(cols.last().unwrap().max, Some(1000.0));
+    assert!(f.y.hi >= 1000.0);
+    assert_eq!(cols.iter().map(|c| c.count).sum::<u64>(), 103);
+    assert!(
+        idx.windows(2).all(|w| w[0] < w[1]),
+        "columns stay in x order"
+    );
+}
