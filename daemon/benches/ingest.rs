@@ -22,11 +22,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trackline::config::Config;
-use trackline::ingest::history::parse_line;
+use trackline::format::line::parse_line;
+use trackline::format::{CONFIG_FILE, HISTORY_FILE, RUN_FILE, SUMMARY_FILE};
 use trackline::ingest::read_meta;
 use trackline::query::decimate::decimate;
 use trackline::query::series::series;
 use trackline::server::Server;
+use trackline::source::RunSource;
+use trackline::source::disk::DiskSource;
 use trackline::store::history::History;
 use trackline::store::series::Series;
 use trackline::store::{RunKey, Store, StoreSettings};
@@ -120,7 +123,7 @@ fn ingest_throughput(sizes: &Sizes) -> anyhow::Result<()> {
     let history = Generated::generate(sizes.rows, sizes.metrics, 1_764_430_000.0);
     let points = history.points;
     let bytes = history.text.len();
-    let history_path = dir.join("history.jsonl");
+    let history_path = dir.join(HISTORY_FILE);
     std::fs::write(&history_path, &history.text)?;
     println!(
         "\n== 1. ingest throughput: history.jsonl of {} rows x {} metrics = {} points, {:.1} MB \
@@ -137,12 +140,14 @@ fn ingest_throughput(sizes: &Sizes) -> anyhow::Result<()> {
         run: run_id.into(),
     };
 
+    let source: Arc<dyn RunSource> = Arc::new(DiskSource::new(tmp.path().to_owned()));
+
     // a. The whole file at once: a fresh store each time, as when a run is first opened.
     let mut times = Vec::new();
     for _ in 0..sizes.full_reps {
         let store = new_store();
-        let meta = read_meta(&key, &dir)?;
-        let run = store.upsert(key.clone(), dir.clone(), meta, now_secs());
+        let meta = read_meta(source.as_ref(), &key, &dir)?;
+        let run = store.upsert(key.clone(), dir.clone(), source.clone(), meta, now_secs());
         let t = Instant::now();
         store.sync_history(&run)?;
         times.push(t.elapsed());
@@ -196,14 +201,15 @@ fn ingest_throughput(sizes: &Sizes) -> anyhow::Result<()> {
     let run = store.upsert(
         inc_key.clone(),
         inc_dir.clone(),
-        read_meta(&inc_key, &inc_dir)?,
+        source.clone(),
+        read_meta(source.as_ref(), &inc_key, &inc_dir)?,
         now_secs(),
     );
     store.sync_history(&run)?; // no history.jsonl yet: loads empty
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(inc_dir.join("history.jsonl"))?;
+        .open(inc_dir.join(HISTORY_FILE))?;
     let rows_per_chunk = sizes.rows / sizes.chunks;
     let mut syncs = Vec::with_capacity(sizes.chunks);
     let mut writes = Duration::ZERO;
@@ -660,7 +666,7 @@ fn make_runs(root: &Path, range: std::ops::Range<usize>) -> anyhow::Result<usize
             [18, 34, 50][i % 3],
             64 << (i % 3)
         );
-        std::fs::write(dir.join("config.json"), &config)?;
+        std::fs::write(dir.join(CONFIG_FILE), &config)?;
         let mut history = String::new();
         let mut last = String::new();
         for step in 0..20 {
@@ -680,8 +686,8 @@ fn make_runs(root: &Path, range: std::ops::Range<usize>) -> anyhow::Result<usize
             let _ = writeln!(history, "{{{last}}}");
         }
         let summary = format!(r#"{{{last}, "best/acc": 0.91, "notes": "ok"}}"#);
-        std::fs::write(dir.join("summary.json"), &summary)?;
-        std::fs::write(dir.join("history.jsonl"), &history)?;
+        std::fs::write(dir.join(SUMMARY_FILE), &summary)?;
+        std::fs::write(dir.join(HISTORY_FILE), &history)?;
         bytes += config.len() + summary.len() + history.len();
     }
     Ok(bytes)
@@ -820,7 +826,7 @@ fn write_run_json(
         r#"{{"format_version": 1, "id": "{id}", "name": "{id}-name", "project": "{project}", "group": null, "tags": ["baseline", "bench"], "notes": null, "job_type": "train", "state": "{state}", "created_at": {created:.3}, "heartbeat_at": {:.3}, "finished_at": {finished}, "exit_code": {exit}, "host": "gpu-box-7", "command": ["train.py", "--lr", "0.0003"], "pid": 41233, "client": "trackline-python 0.1.0"}}"#,
         created + 590.0
     );
-    std::fs::write(dir.join("run.json"), &text)?;
+    std::fs::write(dir.join(RUN_FILE), &text)?;
     Ok(text.len())
 }
 

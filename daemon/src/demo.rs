@@ -1,12 +1,14 @@
 //! `serve --demo`: a background writer that keeps a demo project logging live, through the same
-//! run-directory format v1 every client uses, so a new user sees a moving dashboard at once.
+//! run-directory format v1 every client uses (written by the format's one writer), so a new user
+//! sees a moving dashboard at once.
 //!
 //! The demo project is `trackline-demo` in the data directory, marked by a `.trackline-demo` file;
 //! its old runs are cleared at start. It never touches any other folder.
 
+use crate::format::writer::{Appender, RunWriter, write_atomic};
+use crate::format::{CONFIG_FILE, FormatError, HISTORY_FILE, RUN_FILE, SUMMARY_FILE};
 use crate::util::now_secs;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,33 +32,38 @@ pub fn spawn(dir: PathBuf, stop: Arc<AtomicBool>) -> std::io::Result<std::thread
         std::fs::remove_dir_all(&project)?;
     }
     std::fs::create_dir_all(&project)?;
-    std::fs::write(project.join(MARKER), b"written by trackline serve --demo\n")?;
+    write_atomic(
+        &project.join(MARKER),
+        b"written by trackline serve --demo\n",
+    )
+    .map_err(std::io::Error::other)?;
     std::thread::Builder::new()
         .name("trackline-demo".into())
         .spawn(move || {
-            if let Err(e) = run(&project, &stop) {
+            if let Err(e) = run(&dir, &stop) {
                 tracing::warn!("demo writer stopped: {e}");
             }
         })
 }
 
 struct DemoRun {
-    dir: PathBuf,
+    writer: RunWriter,
     meta: Value,
     step: u64,
     lr: f64,
     seed: u64,
-    history: std::fs::File,
+    history: Appender,
     last_heartbeat: f64,
 }
 
-fn run(project: &Path, stop: &AtomicBool) -> std::io::Result<()> {
+/// Keeps the demo runs under data directory `root` logging until `stop` is set.
+fn run(root: &Path, stop: &AtomicBool) -> Result<(), FormatError> {
     let mut counter = 0u64;
     let mut live: Vec<DemoRun> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         while live.len() < RUNS_AT_ONCE {
             counter += 1;
-            live.push(start_run(project, counter)?);
+            live.push(start_run(root, counter)?);
         }
         for r in &mut live {
             log_step(r)?;
@@ -78,11 +85,11 @@ fn run(project: &Path, stop: &AtomicBool) -> std::io::Result<()> {
     Ok(())
 }
 
-fn start_run(project: &Path, n: u64) -> std::io::Result<DemoRun> {
+fn start_run(root: &Path, n: u64) -> Result<DemoRun, FormatError> {
     let seed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let id = format!("demo{n:04}");
-    let dir = project.join(&id);
-    std::fs::create_dir_all(&dir)?;
+    let writer = RunWriter::new(root, DEMO_PROJECT, &id)?;
+    writer.create_dir()?;
     let lrs = [0.1, 0.03, 0.01, 0.003];
     let lr = lrs[(n as usize) % lrs.len()];
     let optimizer = if n.is_multiple_of(2) { "adam" } else { "sgd" };
@@ -101,24 +108,21 @@ fn start_run(project: &Path, n: u64) -> std::io::Result<DemoRun> {
         "heartbeat_at": now,
         "finished_at": null,
         "exit_code": null,
-        "host": crate::store::local_hostname(),
+        "host": crate::util::local_hostname(),
         "command": ["trackline", "serve", "--demo"],
         "pid": std::process::id(),
         "client": format!("trackline-demo {}", crate::VERSION),
     });
-    write_atomic(
-        &dir.join("config.json"),
+    writer.replace(
+        CONFIG_FILE,
         &json!({
             "lr": lr, "optimizer": optimizer, "batch_size": 32 << (n % 3), "epochs": 3, "model": "mlp"
         }),
     )?;
-    write_atomic(&dir.join("run.json"), &meta)?;
-    let history = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("history.jsonl"))?;
+    writer.replace(RUN_FILE, &meta)?;
+    let history = writer.appender(HISTORY_FILE)?;
     Ok(DemoRun {
-        dir,
+        writer,
         meta,
         step: 0,
         lr,
@@ -137,7 +141,7 @@ fn noise(seed: u64, step: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn log_step(r: &mut DemoRun) -> std::io::Result<()> {
+fn log_step(r: &mut DemoRun) -> Result<(), FormatError> {
     let now = now_secs();
     let created = r.meta["created_at"].as_f64().unwrap_or(now);
     let t = r.step as f64;
@@ -164,28 +168,24 @@ fn log_step(r: &mut DemoRun) -> std::io::Result<()> {
         ));
     }
     row.push_str("}\n");
-    r.history.write_all(row.as_bytes())?;
+    r.history.append(row.as_bytes())?;
     r.step += 1;
     if now - r.last_heartbeat > 5.0 {
         r.meta["heartbeat_at"] = json!(now);
         r.last_heartbeat = now;
-        write_atomic(&r.dir.join("summary.json"), &json!({"train/loss": loss}))?;
-        write_atomic(&r.dir.join("run.json"), &r.meta)?;
+        r.writer
+            .replace(SUMMARY_FILE, &json!({"train/loss": loss}))?;
+        r.writer.replace(RUN_FILE, &r.meta)?;
     }
     Ok(())
 }
 
-fn finish(mut r: DemoRun) -> std::io::Result<()> {
-    r.history.sync_all()?;
+fn finish(mut r: DemoRun) -> Result<(), FormatError> {
+    r.history.sync()?;
     let now = now_secs();
     r.meta["state"] = json!("finished");
     r.meta["finished_at"] = json!(now);
     r.meta["heartbeat_at"] = json!(now);
     r.meta["exit_code"] = json!(0);
-    write_atomic(&r.dir.join("run.json"), &r.meta)
-}
-
-fn write_atomic(path: &Path, value: &Value) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
-    crate::ingest::remote::write_atomic(path, &bytes).map_err(std::io::Error::other)
+    r.writer.replace(RUN_FILE, &r.meta)
 }

@@ -29,6 +29,8 @@ pub enum Error {
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Internal(String),
+    #[error(transparent)]
+    Format(#[from] crate::format::FormatError),
 }
 
 impl Error {
@@ -49,6 +51,14 @@ impl Error {
             Error::Io { .. } | Error::Sqlite(_) | Error::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
+            // A failing disk is the daemon's problem; a name, path or file the format refuses is
+            // the request's.
+            Error::Format(e) => match e {
+                crate::format::FormatError::Io { .. } => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+                }
+                _ => (StatusCode::BAD_REQUEST, "bad_request"),
+            },
         }
     }
 }

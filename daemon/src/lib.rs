@@ -1,6 +1,8 @@
 //! Trackline daemon: follows run directories written by training scripts and serves them, live.
 //!
-//! Data flows one way through the modules:
+//! Data flows one way through the modules, on top of [`format`] (the run-directory format: file
+//! names, readers, the line parser and the one writer) and [`source`] (where run files are read
+//! from: the local disk today):
 //! [`ingest`] (discover run folders, follow appended lines) → [`store`] (runs, columnar series,
 //! level-of-detail pyramids, SQLite index) → [`query`] (pure functions to wire types) →
 //! [`push`] (per-connection sessions turning store events into WebSocket deltas) → [`api`]
@@ -13,10 +15,12 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod format;
 pub mod ingest;
 pub mod push;
 pub mod query;
 pub mod server;
+pub mod source;
 pub mod store;
 pub mod sync;
 pub mod util;

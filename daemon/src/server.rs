@@ -50,7 +50,7 @@ impl Server {
         let store = Arc::new(Store::new(StoreSettings {
             heartbeat_timeout: config.heartbeat_timeout,
             max_resident_points: config.max_resident_points,
-            hostname: crate::store::local_hostname(),
+            hostname: crate::util::local_hostname(),
         }));
 
         let started = Instant::now();

@@ -4,8 +4,12 @@
 //! append at offset 0 answers with the daemon's lengths) and sends only the rest, so running it
 //! twice uploads once.
 
-use crate::ingest::meta::{self, CONFIG_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE};
-use crate::ingest::remote::{APPENDABLE, Append, Batch, UPLOAD_ROOTS};
+use crate::format::files::{parse_lenient, read_run_file};
+use crate::format::{
+    APPEND_FILES, CONFIG_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE, UPLOAD_DIRS, is_hidden,
+    is_line_file,
+};
+use crate::ingest::remote::{Append, Batch};
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,7 +41,7 @@ pub async fn sync(
 ) -> anyhow::Result<Report> {
     let runs = find_runs(dir)?;
     if runs.is_empty() {
-        bail!("no run folders (with a run.json) under {}", dir.display());
+        bail!("no run folders (with a {RUN_FILE}) under {}", dir.display());
     }
     let base = url.trim_end_matches('/');
     let endpoint = format!("{base}/api/ingest/v1/batch");
@@ -78,7 +82,7 @@ async fn sync_run(
         run: r.run.clone(),
         ..Batch::default()
     };
-    for name in APPENDABLE {
+    for name in APPEND_FILES {
         probe.append.insert(
             name.into(),
             Append {
@@ -92,13 +96,13 @@ async fn sync_run(
 
     // What to send: each file's complete part (whole lines for *.jsonl) beyond the daemon's length.
     let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
-    for name in APPENDABLE {
+    for name in APPEND_FILES {
         let bytes = match std::fs::read(r.dir.join(name)) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e).with_context(|| format!("reading {name}")),
         };
-        let complete = if name.ends_with(".jsonl") {
+        let complete = if is_line_file(name) {
             bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
         } else {
             bytes.len()
@@ -134,7 +138,7 @@ async fn sync_run(
             if at >= bytes.len() {
                 break;
             }
-            let end = chunk_end(bytes, at, name.ends_with(".jsonl"));
+            let end = chunk_end(bytes, at, is_line_file(name));
             let data = String::from_utf8_lossy(&bytes[at..end]).into_owned();
             let mut batch = Batch {
                 project: r.project.clone(),
@@ -172,8 +176,7 @@ async fn sync_run(
         let path = r.dir.join(name);
         if path.exists() {
             let text = std::fs::read_to_string(&path).with_context(|| format!("reading {name}"))?;
-            let value =
-                meta::parse_lenient(&text).with_context(|| format!("{name} is not JSON"))?;
+            let value = parse_lenient(&text).with_context(|| format!("{name} is not JSON"))?;
             batch.files.insert(name.into(), value);
         }
     }
@@ -269,7 +272,7 @@ async fn post_chunk(
 /// skipping hidden entries and symlinks.
 fn upload_files(run_dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
-    let mut stack: Vec<(PathBuf, String)> = UPLOAD_ROOTS
+    let mut stack: Vec<(PathBuf, String)> = UPLOAD_DIRS
         .iter()
         .map(|root| (run_dir.join(root), (*root).to_owned()))
         .collect();
@@ -282,7 +285,7 @@ fn upload_files(run_dir: &Path) -> anyhow::Result<Vec<String>> {
                 continue;
             };
             let Ok(kind) = e.file_type() else { continue };
-            if name.starts_with('.') || kind.is_symlink() {
+            if is_hidden(&name) || kind.is_symlink() {
                 continue;
             }
             let child = format!("{rel}/{name}");
@@ -319,7 +322,7 @@ fn draw(out: &mut dyn Write, label: &str, done: u64, total: u64) {
 /// `dir` may be a run folder, a project folder, or a data directory.
 fn find_runs(dir: &Path) -> anyhow::Result<Vec<LocalRun>> {
     let run_of = |project: &str, dir: &Path| -> anyhow::Result<Option<LocalRun>> {
-        let Some(file) = meta::read_run_file(dir)? else {
+        let Some(file) = read_run_file(dir)? else {
             return Ok(None);
         };
         let project = file.project.clone().unwrap_or_else(|| project.to_owned());
@@ -360,12 +363,7 @@ fn sorted_subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
-        .filter(|p| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or(".")
-                .starts_with('.')
-        })
+        .filter(|p| !is_hidden(p.file_name().and_then(|n| n.to_str()).unwrap_or(".")))
         .collect();
     out.sort();
     Ok(out)

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use crate::error::{Error, Result};
-use crate::ingest::meta::parse_lenient;
+use crate::format::files::parse_lenient;
 use crate::ingest::remote::{self, Applied, Batch};
 use axum::Json;
 use axum::body::Bytes;

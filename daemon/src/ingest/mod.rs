@@ -1,16 +1,20 @@
 //! Ingest: discovers run directories under the data directory and follows their files into the
-//! store. [`Ingest::scan`] walks everything (at start-up and as a periodic safety net);
-//! [`watch`] turns file-system events into targeted updates within milliseconds.
+//! store, reading them through a [`RunSource`]. [`Ingest::scan`] walks everything (at start-up and
+//! as a periodic safety net); [`watch`] turns the source's changes into targeted updates within
+//! milliseconds; [`remote`] writes remote clients' batches into run folders.
 
-pub mod history;
-pub mod meta;
 pub mod remote;
 pub mod watch;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::format::files::{RunFile, parse_object};
+use crate::format::{
+    CONFIG_FILE, FormatError, METADATA_FILES, METRICS_FILE, RUN_FILE, SUMMARY_FILE,
+};
+use crate::source::disk::DiskSource;
+use crate::source::{RunSource, read_whole};
 use crate::store::index::Index;
 use crate::store::{RunKey, RunMeta, Store};
-use meta::{CONFIG_FILE, METRICS_FILE, RUN_FILE, RunFile, SUMMARY_FILE};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +24,9 @@ use trackline_shared::{RunInfo, RunState};
 /// Follows one data directory into one store. Owned by the ingest thread.
 #[derive(Debug)]
 pub struct Ingest {
+    /// The data directory: run `<project>/<run>` is the folder `root/<project>/<run>`.
     root: PathBuf,
+    source: Arc<dyn RunSource>,
     store: Arc<Store>,
     index: Index,
     /// Fingerprint of the metadata files each known run was last read from.
@@ -32,6 +38,7 @@ pub struct Ingest {
 impl Ingest {
     pub fn new(root: PathBuf, store: Arc<Store>, index: Index) -> Self {
         Ingest {
+            source: Arc::new(DiskSource::new(root.clone())),
             root,
             store,
             index,
@@ -40,8 +47,13 @@ impl Ingest {
         }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// Where the runs are read from.
+    pub fn source(&self) -> &dyn RunSource {
+        self.source.as_ref()
+    }
+
+    fn run_dir(&self, key: &RunKey) -> PathBuf {
+        self.root.join(&key.project).join(&key.run)
     }
 
     /// Walks the whole data directory: adds new runs, re-reads changed ones, drops deleted ones,
@@ -55,10 +67,10 @@ impl Ingest {
         };
         let mut seen = HashSet::new();
         let mut changed: Vec<(String, RunInfo, RunState)> = Vec::new();
-        for (project, run, dir) in list_runs(&self.root) {
-            let key = RunKey { project, run };
+        for key in self.source.discover() {
+            let dir = self.run_dir(&key);
             seen.insert(key.clone());
-            let fp = fingerprint(&dir);
+            let fp = fingerprint(self.source.as_ref(), &key);
             if self.fingerprints.get(&key) == Some(&fp) {
                 self.catch_up(&key);
                 continue;
@@ -70,8 +82,13 @@ impl Ingest {
                     info: hit.info.clone(),
                     reported_state: hit.reported_state,
                 };
-                self.store
-                    .upsert(key.clone(), dir, meta, crate::util::now_secs());
+                self.store.upsert(
+                    key.clone(),
+                    dir,
+                    self.source.clone(),
+                    meta,
+                    crate::util::now_secs(),
+                );
                 self.fingerprints.insert(key, fp);
                 continue;
             }
@@ -112,14 +129,14 @@ impl Ingest {
             project: project.into(),
             run: run.into(),
         };
-        let dir = self.root.join(project).join(run);
-        if !dir.join(RUN_FILE).exists() {
-            if !dir.exists() {
+        if !matches!(self.source.stat(&key, RUN_FILE), Ok(Some(_))) {
+            if !self.source.run_exists(&key) {
                 self.forget(&key);
             }
             return;
         }
-        let fp = fingerprint(&dir);
+        let dir = self.run_dir(&key);
+        let fp = fingerprint(self.source.as_ref(), &key);
         if self.fingerprints.get(&key) == Some(&fp) {
             return;
         }
@@ -173,13 +190,17 @@ impl Ingest {
         fp: String,
         follow_history: bool,
     ) -> Option<(String, RunInfo, RunState)> {
-        match read_meta(key, dir) {
+        match read_meta(self.source.as_ref(), key, dir) {
             Ok(meta) => {
                 self.broken.remove(key);
                 let state = meta.reported_state;
-                let run =
-                    self.store
-                        .upsert(key.clone(), dir.to_owned(), meta, crate::util::now_secs());
+                let run = self.store.upsert(
+                    key.clone(),
+                    dir.to_owned(),
+                    self.source.clone(),
+                    meta,
+                    crate::util::now_secs(),
+                );
                 self.fingerprints.insert(key.clone(), fp.clone());
                 if follow_history
                     && !run.history.lock().is_loaded()
@@ -212,128 +233,46 @@ impl Ingest {
     }
 }
 
-/// Reads a run's three metadata files into what the store keeps.
-pub fn read_meta(key: &RunKey, dir: &Path) -> Result<RunMeta> {
-    let file: RunFile = meta::read_run_file(dir)?
-        .ok_or_else(|| Error::NotFound(format!("{}: no {RUN_FILE}", dir.display())))?;
-    if file.id != key.run {
-        return Err(Error::BadRequest(format!(
-            "{}: id '{}' does not match the folder name",
-            dir.join(RUN_FILE).display(),
-            file.id
-        )));
-    }
-    let reported_state = match file.state.as_deref() {
-        None | Some("running") => RunState::Running,
-        Some("finished") => RunState::Finished,
-        Some("failed") => RunState::Failed,
-        Some("crashed") => RunState::Crashed,
-        Some(other) => {
-            return Err(Error::BadRequest(format!(
-                "{}: unknown state '{other}'",
-                dir.join(RUN_FILE).display()
-            )));
-        }
+/// Reads a run's metadata files from `source` into what the store keeps; `dir` (the run's folder)
+/// names the files in errors.
+pub fn read_meta(source: &dyn RunSource, key: &RunKey, dir: &Path) -> Result<RunMeta> {
+    let run_path = dir.join(RUN_FILE);
+    let bytes = read_whole(source, key, RUN_FILE)?.ok_or_else(|| FormatError::NotARun {
+        dir: dir.to_owned(),
+    })?;
+    let file = RunFile::parse(&bytes, &run_path)?;
+    let reported_state = file.reported_state(key, dir)?;
+    let object = |name: &str| -> Result<_> {
+        Ok(match read_whole(source, key, name)? {
+            Some(bytes) => parse_object(&bytes, &dir.join(name))?,
+            None => serde_json::Map::new(),
+        })
     };
-    let heartbeat = file
-        .heartbeat_at
-        .unwrap_or(file.created_at)
-        .max(file.created_at);
-    let end = file.finished_at.unwrap_or(heartbeat);
-    let info = RunInfo {
-        project: key.project.clone(),
-        id: key.run.clone(),
-        name: file
-            .name
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| key.run.clone()),
-        group: file.group,
-        tags: file.tags,
-        notes: file.notes,
-        job_type: file.job_type,
-        state: reported_state,
-        created_at_secs: file.created_at,
-        heartbeat_at_secs: heartbeat,
-        finished_at_secs: file.finished_at,
-        runtime_secs: (end - file.created_at).max(0.0),
-        host: file.host,
-        command: file.command,
-        pid: file.pid,
-        exit_code: file.exit_code,
-        os: file.os,
-        python: file.python,
-        git: file.git.filter(|g| g.is_object()),
-        config: meta::read_object(&dir.join(CONFIG_FILE))?,
-        summary: meta::read_object(&dir.join(SUMMARY_FILE))?,
-        metrics: meta::read_object(&dir.join(METRICS_FILE))?,
-        history_rows: None,
-        version: 0,
-    };
+    let (config, summary, metrics) = (
+        object(CONFIG_FILE)?,
+        object(SUMMARY_FILE)?,
+        object(METRICS_FILE)?,
+    );
     Ok(RunMeta {
-        info,
+        info: file.into_info(key, reported_state, config, summary, metrics),
         reported_state,
     })
 }
 
 /// `mtime:len` of each metadata file: equal fingerprints mean nothing to re-read.
-fn fingerprint(dir: &Path) -> String {
+fn fingerprint(source: &dyn RunSource, key: &RunKey) -> String {
     let mut out = String::with_capacity(96);
-    for name in [RUN_FILE, CONFIG_FILE, SUMMARY_FILE, METRICS_FILE] {
-        match std::fs::metadata(dir.join(name)) {
-            Ok(m) => {
+    for name in METADATA_FILES {
+        match source.stat(key, name) {
+            Ok(Some(m)) => {
                 let mtime = m
-                    .modified()
-                    .ok()
+                    .modified
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                     .map_or(0, |d| d.as_nanos());
-                out.push_str(&format!("{mtime}:{};", m.len()));
+                out.push_str(&format!("{mtime}:{};", m.len));
             }
-            Err(_) => out.push_str("-;"),
+            Ok(None) | Err(_) => out.push_str("-;"),
         }
     }
     out
-}
-
-/// Project names as in docs/format.md: non-empty, ≤ 128 bytes, no separators or NUL, no leading dot.
-pub fn valid_project_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && !name.starts_with('.')
-        && !name.contains(['/', '\\', '\0'])
-}
-
-/// Run ids as in docs/format.md: `[A-Za-z0-9_-]{1,64}`.
-pub fn valid_run_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// Every `<project>/<run>/` folder that holds a `run.json`.
-fn list_runs(root: &Path) -> Vec<(String, String, PathBuf)> {
-    let mut out = Vec::new();
-    for (project, pdir) in subdirs(root) {
-        if !valid_project_name(&project) {
-            continue;
-        }
-        for (run, rdir) in subdirs(&pdir) {
-            if valid_run_id(&run) && rdir.join(RUN_FILE).is_file() {
-                out.push((project.clone(), run, rdir));
-            }
-        }
-    }
-    out
-}
-
-fn subdirs(dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-        .collect()
 }

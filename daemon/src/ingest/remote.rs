@@ -1,23 +1,20 @@
 //! Applies batches from remote clients (`POST /api/ingest/v1/batch`) to run folders on disk, in
-//! format v1, so they flow into the store exactly like a local client's files.
+//! format v1 and through the format's one writer, so they flow into the store exactly like a local
+//! client's files.
 //!
 //! Appends are idempotent by byte offset: a batch says how long it believes each file is, and a
-//! retried batch, or one cut short by a crash, is completed rather than duplicated.
+//! retried batch, or one cut short by a crash, is completed rather than duplicated. A batch may
+//! replace the small JSON files ([`METADATA_FILES`]) and append to the append-only ones
+//! ([`APPEND_FILES`]).
 
-use super::meta::{CONFIG_FILE, HISTORY_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE};
-use super::{valid_project_name, valid_run_id};
 use crate::error::{Error, Result};
+use crate::format::writer::{Placed, RunWriter};
+use crate::format::{
+    APPEND_FILES, METADATA_FILES, RUN_FILE, is_line_file, valid_project_name, valid_run_id,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
-
-/// Files a batch may replace.
-pub const REPLACEABLE: [&str; 4] = [RUN_FILE, CONFIG_FILE, SUMMARY_FILE, METRICS_FILE];
-/// Files a batch may append to.
-pub const APPENDABLE: [&str; 4] = [HISTORY_FILE, "system.jsonl", "console.log", "alerts.jsonl"];
-/// Folders of a run that remote clients upload files into (`POST /api/ingest/v1/file`).
-pub const UPLOAD_ROOTS: [&str; 2] = ["files", "media"];
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct Batch {
@@ -59,7 +56,7 @@ pub fn validate(batch: &Batch) -> Result<()> {
         )));
     }
     for (name, value) in &batch.files {
-        if !REPLACEABLE.contains(&name.as_str()) {
+        if !METADATA_FILES.contains(&name.as_str()) {
             return Err(Error::BadRequest(format!("'{name}' may not be replaced")));
         }
         if !value.is_object() {
@@ -67,18 +64,18 @@ pub fn validate(batch: &Batch) -> Result<()> {
         }
         if name == RUN_FILE && value.get("id").and_then(|v| v.as_str()) != Some(batch.run.as_str())
         {
-            return Err(Error::BadRequest(
-                "run.json's id must equal the batch's run".into(),
-            ));
+            return Err(Error::BadRequest(format!(
+                "{RUN_FILE}'s id must equal the batch's run"
+            )));
         }
     }
     for (name, a) in &batch.append {
-        if !APPENDABLE.contains(&name.as_str()) {
+        if !APPEND_FILES.contains(&name.as_str()) {
             return Err(Error::BadRequest(format!(
                 "'{name}' may not be appended to"
             )));
         }
-        if name.ends_with(".jsonl") && !a.data.is_empty() && !a.data.ends_with('\n') {
+        if is_line_file(name) && !a.data.is_empty() && !a.data.ends_with('\n') {
             return Err(Error::BadRequest(format!(
                 "data for '{name}' must be whole lines"
             )));
@@ -91,13 +88,12 @@ pub fn validate(batch: &Batch) -> Result<()> {
 /// saying "finished" never arrives before the data it finishes). Everything is fsynced before
 /// this returns, so an acknowledged batch survives a crash.
 pub fn apply(root: &Path, batch: &Batch) -> Result<Applied> {
-    let dir = root.join(&batch.project).join(&batch.run);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let run = RunWriter::new(root, &batch.project, &batch.run)?;
+    run.create_dir()?;
     let mut lengths = BTreeMap::new();
     let mut conflict = false;
     for (name, a) in &batch.append {
-        let path = dir.join(name);
-        match append_at(&path, a.offset, a.data.as_bytes())? {
+        match run.append_at(name, a.offset, a.data.as_bytes())? {
             Ok(len) => lengths.insert(name.clone(), len),
             Err(len) => {
                 conflict = true;
@@ -107,9 +103,9 @@ pub fn apply(root: &Path, batch: &Batch) -> Result<Applied> {
     }
     if conflict {
         // Report every appendable file's length, so the client can resume them all.
-        for name in APPENDABLE {
+        for name in APPEND_FILES {
             if !lengths.contains_key(name) {
-                lengths.insert(name.to_owned(), file_len(&dir.join(name))?);
+                lengths.insert(name.to_owned(), run.len(name)?);
             }
         }
         return Ok(Applied::Conflict(lengths));
@@ -118,52 +114,9 @@ pub fn apply(root: &Path, batch: &Batch) -> Result<Applied> {
     let mut names: Vec<&String> = batch.files.keys().collect();
     names.sort_by_key(|n| n.as_str() == RUN_FILE);
     for name in names {
-        let text = serde_json::to_vec_pretty(&batch.files[name])
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        write_atomic(&dir.join(name), &text)?;
+        run.replace(name, &batch.files[name])?;
     }
     Ok(Applied::Ok(lengths))
-}
-
-fn file_len(path: &Path) -> Result<u64> {
-    match std::fs::metadata(path) {
-        Ok(m) => Ok(m.len()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
-/// Appends `data` so that it sits at `offset`. `Ok(Ok(len))` when the file now holds it (appended
-/// now, earlier, or completed after a partial write); `Ok(Err(len))` when the file's length does
-/// not fit (the client must resume from `len`).
-fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<std::result::Result<u64, u64>> {
-    let io = |e| Error::io(path, e);
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(path)
-        .map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    let end = offset + data.len() as u64;
-    if len < offset || len > end {
-        return Ok(Err(len));
-    }
-    // The file already holds `len - offset` bytes of this data, if it is the same data.
-    let have = (len - offset) as usize;
-    if have > 0 {
-        let mut existing = vec![0u8; have];
-        file.seek(SeekFrom::Start(offset)).map_err(io)?;
-        file.read_exact(&mut existing).map_err(io)?;
-        if existing != data[..have] {
-            return Ok(Err(len));
-        }
-    }
-    if have < data.len() {
-        file.write_all(&data[have..]).map_err(io)?;
-        file.sync_data().map_err(io)?;
-    }
-    Ok(Ok(end))
 }
 
 /// Writes a chunk of an uploaded file (`files/…` or `media/…` of a run) at `offset`, with the same
@@ -175,57 +128,15 @@ pub fn write_file_chunk(
     rel: &str,
     offset: u64,
     data: &[u8],
-) -> Result<std::result::Result<u64, u64>> {
-    if !valid_project_name(project) || !valid_run_id(run) {
-        return Err(Error::BadRequest("invalid project name or run id".into()));
-    }
-    let parts: Vec<&str> = rel.split('/').collect();
-    let safe = |p: &&str| {
-        !p.is_empty() && !p.starts_with('.') && !p.contains(['\\', '\0']) && p.len() <= 255
-    };
-    if parts.len() < 2
-        || parts.len() > 16
-        || !UPLOAD_ROOTS.contains(&parts[0])
-        || !parts.iter().all(safe)
-    {
-        return Err(Error::BadRequest(format!(
-            "upload path '{rel}' must be files/… or media/… without hidden or '..' parts"
-        )));
-    }
-    let run_dir = root.join(project).join(run);
-    let path = parts.iter().fold(run_dir.clone(), |p, part| p.join(part));
-    let parent = path.parent().unwrap_or(&run_dir);
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    // A symlink inside the run folder must not lead the write elsewhere.
-    let canon_run = run_dir.canonicalize().map_err(|e| Error::io(&run_dir, e))?;
-    let canon_parent = parent.canonicalize().map_err(|e| Error::io(parent, e))?;
-    if !canon_parent.starts_with(&canon_run) || path.is_symlink() {
-        return Err(Error::BadRequest(format!(
-            "upload path '{rel}' leads outside the run"
-        )));
-    }
-    append_at(&path, offset, data)
-}
-
-/// Temp file + fsync + rename, as docs/format.md requires for small files.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let io = |e| Error::io(&tmp, e);
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+) -> Result<Placed> {
+    Ok(RunWriter::new(root, project, run)?.write_upload_chunk(rel, offset, data)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::HISTORY_FILE;
+    use std::io::Write;
 
     fn batch(offset: u64, data: &str) -> Batch {
         let mut b = Batch {
@@ -283,44 +194,24 @@ mod tests {
     }
 
     #[test]
-    fn file_chunks_stay_inside_the_run_and_are_idempotent() {
+    fn file_chunks_need_valid_names_and_paths() {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
         assert_eq!(
-            write_file_chunk(r, "p", "r", "files/ckpt/a.bin", 0, b"abc").unwrap(),
+            write_file_chunk(r, "p", "r", "media/a.png", 0, b"abc").unwrap(),
             Ok(3)
         );
-        assert_eq!(
-            write_file_chunk(r, "p", "r", "files/ckpt/a.bin", 0, b"abc").unwrap(),
-            Ok(3)
-        );
-        assert_eq!(
-            write_file_chunk(r, "p", "r", "files/ckpt/a.bin", 3, b"de").unwrap(),
-            Ok(5)
-        );
-        assert_eq!(
-            write_file_chunk(r, "p", "r", "files/ckpt/a.bin", 9, b"x").unwrap(),
-            Err(5)
-        );
-        assert_eq!(
-            std::fs::read(r.join("p/r/files/ckpt/a.bin")).unwrap(),
-            b"abcde"
-        );
-        for bad in [
-            "history.jsonl",
-            "files/../run.json",
-            "files/.hidden",
-            "other/x",
-            "files//x",
-            "files",
+        for (project, run, rel) in [
+            ("p", "../r", "files/a"),
+            (".p", "r", "files/a"),
+            ("p", "r", "files/../run.json"),
         ] {
+            let err = write_file_chunk(r, project, run, rel, 0, b"x").unwrap_err();
             assert!(
-                write_file_chunk(r, "p", "r", bad, 0, b"x").is_err(),
-                "{bad}"
+                matches!(err, Error::Format(crate::format::FormatError::Refused(_))),
+                "{project}/{run}/{rel}: {err}"
             );
         }
-        std::os::unix::fs::symlink(root.path(), r.join("p/r/files/out")).unwrap();
-        assert!(write_file_chunk(r, "p", "r", "files/out/x", 0, b"x").is_err());
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! The ingest thread: file-system events (notify) for low latency, plus a periodic full scan as a
-//! safety net for anything the events missed (network file systems, overflowed queues, races).
+//! The ingest thread: the source's changes (file-system events, for a disk) for low latency, plus a
+//! periodic full scan as a safety net for anything the events missed (network file systems,
+//! overflowed queues, races).
 
 use super::Ingest;
-use notify::{RecursiveMode, Watcher};
+use crate::format::{RunKey, is_metadata_file, is_series_file};
+use crate::source::Change;
 use std::collections::BTreeMap;
-use std::path::{Component, Path};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -28,21 +29,11 @@ pub fn spawn(
 }
 
 fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
-    let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
-    let root = ingest.root().to_owned();
-    let _watcher = match notify::recommended_watcher(tx) {
-        Ok(mut w) => match w.watch(&root, RecursiveMode::Recursive) {
-            Ok(()) => Some(w),
-            Err(e) => {
-                tracing::warn!(
-                    "cannot watch {}: {e}; relying on periodic rescans",
-                    root.display()
-                );
-                None
-            }
-        },
+    let (tx, rx) = mpsc::channel::<Change>();
+    let _watch = match ingest.source().watch(tx) {
+        Ok(guard) => Some(guard),
         Err(e) => {
-            tracing::warn!("no file watcher: {e}; relying on periodic rescans");
+            tracing::warn!("{e}; relying on periodic rescans");
             None
         }
     };
@@ -51,31 +42,14 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
         let wait = next_scan
             .saturating_duration_since(Instant::now())
             .min(Duration::from_millis(250));
-        let mut dirty: BTreeMap<(String, String), Dirty> = BTreeMap::new();
+        let mut dirty: BTreeMap<RunKey, Dirty> = BTreeMap::new();
         let mut rescan = false;
         match rx.recv_timeout(wait) {
             Ok(first) => {
-                let mut handle = |ev: notify::Result<notify::Event>| match ev {
-                    // Opening or reading a file changes nothing, and the daemon's own reads
-                    // would otherwise wake it forever. A writer closing its file does count.
-                    Ok(ev) if is_read_only(&ev.kind) => {}
-                    Ok(ev) => {
-                        for path in &ev.paths {
-                            classify(&root, path, &mut dirty, &mut rescan);
-                        }
-                        if ev.need_rescan() {
-                            rescan = true;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::debug!("watch error: {e}");
-                        rescan = true;
-                    }
-                };
-                handle(first);
+                mark(first, &mut dirty, &mut rescan);
                 // Take everything already queued so a burst of appends is read once.
-                while let Ok(ev) = rx.try_recv() {
-                    handle(ev);
+                while let Ok(change) = rx.try_recv() {
+                    mark(change, &mut dirty, &mut rescan);
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -83,12 +57,12 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
                 std::thread::sleep(wait);
             }
         }
-        for ((project, run), d) in dirty {
+        for (key, d) in dirty {
             if d.meta {
-                ingest.refresh_run(&project, &run);
+                ingest.refresh_run(&key.project, &key.run);
             }
             if d.history {
-                ingest.refresh_history(&project, &run);
+                ingest.refresh_history(&key.project, &key.run);
             }
         }
         if rescan || Instant::now() >= next_scan {
@@ -100,48 +74,50 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
     }
 }
 
-fn is_read_only(kind: &notify::EventKind) -> bool {
-    use notify::event::{AccessKind, AccessMode};
-    matches!(kind, notify::EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
-}
-
-/// Maps a changed path to the run it belongs to and what to re-read.
-fn classify(
-    root: &Path,
-    path: &Path,
-    dirty: &mut BTreeMap<(String, String), Dirty>,
-    rescan: &mut bool,
-) {
-    let Ok(rel) = path.strip_prefix(root) else {
-        return;
-    };
-    let parts: Vec<&str> = rel
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => s.to_str(),
-            _ => None,
-        })
-        .collect();
-    match parts.as_slice() {
-        [] | [_] => *rescan = true,
-        [project, run, rest @ ..] => {
-            if !super::valid_project_name(project) || !super::valid_run_id(run) {
-                return;
-            }
-            let entry = dirty
-                .entry(((*project).to_owned(), (*run).to_owned()))
-                .or_default();
-            match rest {
-                [] => entry.meta = true,
-                [file]
-                    if *file == super::meta::HISTORY_FILE || *file == super::meta::SYSTEM_FILE =>
-                {
-                    entry.history = true
-                }
-                [file] if file.starts_with('.') => {}
-                [file] if file.ends_with(".json") => entry.meta = true,
-                _ => {}
+/// Notes what a change means for its run: its metadata or its series need re-reading.
+fn mark(change: Change, dirty: &mut BTreeMap<RunKey, Dirty>, rescan: &mut bool) {
+    match change {
+        Change::Rescan => *rescan = true,
+        Change::Run(key) => dirty.entry(key).or_default().meta = true,
+        Change::File(key, name) => {
+            let entry = dirty.entry(key).or_default();
+            if is_series_file(&name) {
+                entry.history = true;
+            } else if is_metadata_file(&name) {
+                entry.meta = true;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{CONSOLE_FILE, HISTORY_FILE, RUN_FILE};
+
+    #[test]
+    fn changes_mark_what_to_reread() {
+        let key = RunKey {
+            project: "p".into(),
+            run: "r".into(),
+        };
+        let mut dirty = BTreeMap::new();
+        let mut rescan = false;
+        for name in [HISTORY_FILE, ".run.json.tmp-1", CONSOLE_FILE] {
+            mark(
+                Change::File(key.clone(), name.into()),
+                &mut dirty,
+                &mut rescan,
+            );
+        }
+        assert!(dirty[&key].history && !dirty[&key].meta && !rescan);
+        mark(
+            Change::File(key.clone(), RUN_FILE.into()),
+            &mut dirty,
+            &mut rescan,
+        );
+        assert!(dirty[&key].meta);
+        mark(Change::Rescan, &mut dirty, &mut rescan);
+        assert!(rescan);
     }
 }

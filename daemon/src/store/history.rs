@@ -1,6 +1,7 @@
 //! A run's history in memory: its metric keys, one [`Series`] per key, and how far into
 //! `history.jsonl` and `system.jsonl` it has read. [`sync`] reads whatever was appended since,
-//! complete lines only.
+//! complete lines only, through the run's [`RunSource`](crate::source::RunSource), and parses
+//! them with the format's [`parse_line`].
 //!
 //! System metrics (`system/…` keys, sampled by the client every few seconds, without `_step`) live
 //! in the same key space; their "step" is the sample's index in `system.jsonl`, so they are best
@@ -8,10 +9,10 @@
 
 use super::Run;
 use super::series::Series;
-use crate::error::{Error, Result};
-use crate::ingest::history::parse_line;
+use crate::error::Result;
+use crate::format::line::parse_line;
+use crate::format::{HISTORY_FILE, SYSTEM_FILE};
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,18 +21,18 @@ const CHUNK_BYTES: usize = 4 << 20;
 
 /// The two append-only files a run's series come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub enum SeriesFile {
     /// `history.jsonl`: rows with a strictly increasing `_step`.
     History,
     /// `system.jsonl`: samples without `_step`; a sample's index is its step.
     System,
 }
 
-impl Source {
+impl SeriesFile {
     pub fn file_name(self) -> &'static str {
         match self {
-            Source::History => crate::ingest::meta::HISTORY_FILE,
-            Source::System => crate::ingest::meta::SYSTEM_FILE,
+            SeriesFile::History => HISTORY_FILE,
+            SeriesFile::System => SYSTEM_FILE,
         }
     }
 }
@@ -103,10 +104,10 @@ impl History {
         self.loaded
     }
 
-    fn cursor(&self, source: Source) -> Cursor {
-        match source {
-            Source::History => self.history,
-            Source::System => self.system,
+    fn cursor(&self, file: SeriesFile) -> Cursor {
+        match file {
+            SeriesFile::History => self.history,
+            SeriesFile::System => self.system,
         }
     }
 
@@ -150,20 +151,21 @@ impl History {
     /// Ingests the complete `history.jsonl` lines at the start of `chunk`; returns the bytes
     /// consumed. `fallback_wall` is used for rows without `_timestamp`.
     pub fn ingest(&mut self, chunk: &[u8], fallback_wall: f64, run: &str) -> usize {
-        self.ingest_from(Source::History, chunk, fallback_wall, run)
+        self.ingest_from(SeriesFile::History, chunk, fallback_wall, run)
     }
 
-    /// Ingests the complete lines of `source` at the start of `chunk`; returns the bytes consumed.
+    /// Ingests the complete lines of series file `from` at the start of `chunk`; returns the bytes
+    /// consumed.
     pub fn ingest_from(
         &mut self,
-        source: Source,
+        from: SeriesFile,
         chunk: &[u8],
         fallback_wall: f64,
         run: &str,
     ) -> usize {
-        let mut cursor = match source {
-            Source::History => self.history,
-            Source::System => self.system,
+        let mut cursor = match from {
+            SeriesFile::History => self.history,
+            SeriesFile::System => self.system,
         };
         let mut consumed = 0;
         let mut scratch: Vec<(usize, f64)> = Vec::new();
@@ -195,14 +197,14 @@ impl History {
                 Ok(h) => h,
                 Err(e) => {
                     self.bad_lines += 1;
-                    let file = source.file_name();
+                    let file = from.file_name();
                     tracing::warn!(run, file, byte = line_start, "skipping bad line: {e}");
                     continue;
                 }
             };
-            let step = match source {
-                Source::History => header.step.unwrap_or(cursor.rows as f64),
-                Source::System => cursor.rows as f64,
+            let step = match from {
+                SeriesFile::History => header.step.unwrap_or(cursor.rows as f64),
+                SeriesFile::System => cursor.rows as f64,
             };
             if step <= cursor.last_step {
                 self.bad_lines += 1;
@@ -222,9 +224,9 @@ impl History {
             cursor.rows += 1;
         }
         cursor.offset += consumed as u64;
-        match source {
-            Source::History => self.history = cursor,
-            Source::System => self.system = cursor,
+        match from {
+            SeriesFile::History => self.history = cursor,
+            SeriesFile::System => self.system = cursor,
         }
         consumed
     }
@@ -248,10 +250,10 @@ pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
 
 fn sync_locked(run: &Run, h: &mut History, outcome: &mut SyncOutcome) -> Result<()> {
     // A file that shrank was replaced: start the whole run over.
-    for source in [Source::History, Source::System] {
-        let offset = h.cursor(source).offset;
-        if h.loaded && offset > 0 && file_len(&run.dir.join(source.file_name()))? < offset {
-            tracing::warn!(run = %run.key.run, file = source.file_name(), "file shrank; reading the run again");
+    for file in [SeriesFile::History, SeriesFile::System] {
+        let offset = h.cursor(file).offset;
+        if h.loaded && offset > 0 && file_len(run, file)? < offset {
+            tracing::warn!(run = %run.key.run, file = file.file_name(), "file shrank; reading the run again");
             h.unload();
         }
     }
@@ -261,8 +263,8 @@ fn sync_locked(run: &Run, h: &mut History, outcome: &mut SyncOutcome) -> Result<
     }
     let keys_before = h.keys.len();
     let lens_before: Vec<usize> = h.series.iter().map(Series::len).collect();
-    for source in [Source::History, Source::System] {
-        read_appended(run, h, source)?;
+    for file in [SeriesFile::History, SeriesFile::System] {
+        read_appended(run, h, file)?;
     }
     outcome.new_keys = h.keys.len() > keys_before;
     for (i, s) in h.series.iter().enumerate() {
@@ -274,29 +276,22 @@ fn sync_locked(run: &Run, h: &mut History, outcome: &mut SyncOutcome) -> Result<
     Ok(())
 }
 
-fn file_len(path: &std::path::Path) -> Result<u64> {
-    match std::fs::metadata(path) {
-        Ok(m) => Ok(m.len()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(Error::io(path, e)),
-    }
+/// The length of one of the run's series files (0 when it does not exist).
+fn file_len(run: &Run, file: SeriesFile) -> Result<u64> {
+    let stat = run.source.stat(&run.key, file.file_name())?;
+    Ok(stat.map_or(0, |s| s.len))
 }
 
-/// Reads what was appended to one source file since the history's cursor.
-fn read_appended(run: &Run, h: &mut History, source: Source) -> Result<()> {
-    let path = run.dir.join(source.file_name());
-    let mut file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(&path, e)),
+/// Reads what was appended to one series file since the history's cursor.
+fn read_appended(run: &Run, h: &mut History, file: SeriesFile) -> Result<()> {
+    let offset = h.cursor(file).offset;
+    let Some(mut opened) = run.source.open(&run.key, file.file_name(), offset)? else {
+        return Ok(());
     };
-    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
-    let offset = h.cursor(source).offset;
+    let len = opened.len;
     if len <= offset {
         return Ok(());
     }
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| Error::io(&path, e))?;
     let fallback_wall = crate::util::now_secs();
     let mut buf: Vec<u8> = Vec::new();
     let mut remaining = len - offset;
@@ -304,25 +299,14 @@ fn read_appended(run: &Run, h: &mut History, source: Source) -> Result<()> {
         let want = (remaining as usize).min(CHUNK_BYTES);
         let start = buf.len();
         buf.resize(start + want, 0);
-        let got = read_up_to(&mut file, &mut buf[start..]).map_err(|e| Error::io(&path, e))?;
+        let got = opened.read_up_to(&mut buf[start..])?;
         buf.truncate(start + got);
         if got == 0 {
             break;
         }
         remaining -= got as u64;
-        let used = h.ingest_from(source, &buf, fallback_wall, &run.key.run);
+        let used = h.ingest_from(file, &buf, fallback_wall, &run.key.run);
         buf.drain(..used);
     }
     Ok(())
-}
-
-fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }

@@ -2,14 +2,16 @@
 //! level-of-detail pyramids. Changes are announced on a broadcast channel of [`Event`]s, which the
 //! push layer turns into WebSocket deltas.
 //!
-//! Run files on disk stay the source of truth: the store can drop a run's series at any time
-//! (memory bound) and rebuild them from `history.jsonl`.
+//! Run files stay the source of truth: the store can drop a run's series at any time (memory
+//! bound) and rebuild them from the run's files, which it reads through the run's [`RunSource`].
 
 pub mod history;
 pub mod index;
 pub mod series;
 pub mod views;
 
+pub use crate::format::RunKey;
+use crate::source::RunSource;
 use history::History;
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
@@ -19,13 +21,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use trackline_shared::{ProjectInfo, RunInfo, RunState};
-
-/// Identifies a run: project name and run id.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-pub struct RunKey {
-    pub project: String,
-    pub run: String,
-}
 
 /// What changed; consumers read the new data from the store.
 #[derive(Clone, Debug)]
@@ -54,7 +49,10 @@ pub struct RunMeta {
 #[derive(Debug)]
 pub struct Run {
     pub key: RunKey,
+    /// The run's folder on this machine (raw files are served from it).
     pub dir: PathBuf,
+    /// Where the run's files are read from.
+    pub source: Arc<dyn RunSource>,
     meta: RwLock<RunMeta>,
     pub history: Mutex<History>,
 }
@@ -68,10 +66,6 @@ impl Run {
 
     pub fn meta(&self) -> RunMeta {
         self.meta.read().clone()
-    }
-
-    pub fn history_path(&self) -> PathBuf {
-        self.dir.join(crate::ingest::meta::HISTORY_FILE)
     }
 }
 
@@ -173,8 +167,16 @@ impl Store {
         self.len() == 0
     }
 
-    /// Adds a run or replaces its metadata; announces it when anything visible changed.
-    pub fn upsert(&self, key: RunKey, dir: PathBuf, mut meta: RunMeta, now_secs: f64) -> Arc<Run> {
+    /// Adds a run (in folder `dir`, read through `source`) or replaces its metadata; announces it
+    /// when anything visible changed.
+    pub fn upsert(
+        &self,
+        key: RunKey,
+        dir: PathBuf,
+        source: Arc<dyn RunSource>,
+        mut meta: RunMeta,
+        now_secs: f64,
+    ) -> Arc<Run> {
         meta.info.state = self.derive_state(&meta, now_secs);
         let existing = self.runs.read().get(&key).cloned();
         let run = match existing {
@@ -196,6 +198,7 @@ impl Store {
                 let run = Arc::new(Run {
                     key: key.clone(),
                     dir,
+                    source,
                     meta: RwLock::new(meta),
                     history: Mutex::new(History::default()),
                 });
@@ -244,7 +247,7 @@ impl Store {
         let stale =
             now_secs - info.heartbeat_at_secs > self.settings.heartbeat_timeout.as_secs_f64();
         let local = info.host.is_some() && info.host == self.settings.hostname;
-        let dead = local && info.pid.is_some_and(|pid| !process_alive(pid));
+        let dead = local && info.pid.is_some_and(|pid| !crate::util::process_alive(pid));
         if stale || dead {
             RunState::Crashed
         } else {
@@ -343,63 +346,44 @@ impl Store {
     }
 }
 
-/// Whether a local process exists (Linux: `/proc/<pid>`; elsewhere assumed alive).
-fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        // A zombie (killed, not yet reaped) counts as gone.
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Ok(stat) => stat
-                .rsplit(") ")
-                .next()
-                .is_some_and(|rest| !rest.starts_with('Z')),
-            Err(_) => false,
-        }
-    } else {
-        true
-    }
-}
-
-/// This machine's host name as Python's `socket.gethostname()` reports it.
-pub fn local_hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .filter(|s| !s.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::read_meta;
+    use crate::format::{HISTORY_FILE, SYSTEM_FILE};
+    use crate::source::disk::DiskSource;
 
-    fn write_run(root: &std::path::Path, id: &str, rows: usize) -> (RunKey, PathBuf) {
-        let dir = root.join("p").join(id);
+    /// Writes run `p/<id>` with `rows` history rows; answers it with the metadata a reader would find.
+    fn write_run(source: &DiskSource, id: &str, rows: usize) -> (RunKey, PathBuf, RunMeta) {
+        let key = RunKey {
+            project: "p".into(),
+            run: id.into(),
+        };
+        let dir = source.run_dir(&key);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("run.json"),
-            format!(r#"{{"id": "{id}", "created_at": 1}}"#),
-        )
-        .unwrap();
         let mut h = String::new();
         for s in 0..rows {
             h.push_str(&format!(
                 "{{\"_step\": {s}, \"_timestamp\": {s}, \"a\": {s}, \"b\": -{s}}}\n"
             ));
         }
-        std::fs::write(dir.join("history.jsonl"), h).unwrap();
-        (
-            RunKey {
-                project: "p".into(),
-                run: id.into(),
+        std::fs::write(dir.join(HISTORY_FILE), h).unwrap();
+        let meta = RunMeta {
+            info: RunInfo {
+                project: key.project.clone(),
+                id: key.run.clone(),
+                created_at_secs: 1.0,
+                heartbeat_at_secs: 1.0,
+                ..RunInfo::default()
             },
-            dir,
-        )
+            reported_state: RunState::Running,
+        };
+        (key, dir, meta)
     }
 
     #[test]
     fn cold_series_are_evicted_and_reloaded_on_demand() {
         let root = tempfile::tempdir().unwrap();
+        let source = Arc::new(DiskSource::new(root.path().to_owned()));
         let store = Store::new(StoreSettings {
             heartbeat_timeout: Duration::from_secs(60),
             max_resident_points: 3_000,
@@ -407,9 +391,8 @@ mod tests {
         });
         let mut runs = Vec::new();
         for id in ["r1", "r2"] {
-            let (key, dir) = write_run(root.path(), id, 1_000);
-            let meta = read_meta(&key, &dir).unwrap();
-            runs.push(store.upsert(key, dir, meta, 2.0));
+            let (key, dir, meta) = write_run(&source, id, 1_000);
+            runs.push(store.upsert(key, dir, source.clone(), meta, 2.0));
         }
         let resident = |r: &Arc<Run>| r.history.lock().resident_points();
         store.ensure_loaded(&runs[0]).unwrap();
@@ -438,19 +421,19 @@ mod tests {
     #[test]
     fn system_metrics_become_series_indexed_by_sample() {
         let root = tempfile::tempdir().unwrap();
+        let source = Arc::new(DiskSource::new(root.path().to_owned()));
         let store = Store::new(StoreSettings {
             heartbeat_timeout: Duration::from_secs(60),
             max_resident_points: 1_000_000,
             hostname: None,
         });
-        let (key, dir) = write_run(root.path(), "r1", 3);
+        let (key, dir, meta) = write_run(&source, "r1", 3);
         std::fs::write(
-            dir.join("system.jsonl"),
+            dir.join(SYSTEM_FILE),
             "{\"_timestamp\": 10, \"system/cpu_percent\": 50}\n{\"_timestamp\": 20, \"system/cpu_percent\": 70}\n{\"_timestamp\": 30, \"sys",
         )
         .unwrap();
-        let meta = read_meta(&key, &dir).unwrap();
-        let run = store.upsert(key, dir.clone(), meta, 2.0);
+        let run = store.upsert(key, dir.clone(), source, meta, 2.0);
         store.ensure_loaded(&run).unwrap();
         {
             let h = run.history.lock();
@@ -464,7 +447,7 @@ mod tests {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new()
             .append(true)
-            .open(dir.join("system.jsonl"))
+            .open(dir.join(SYSTEM_FILE))
             .unwrap();
         f.write_all(b"tem/cpu_percent\": 90}\n").unwrap();
         store.sync_history(&run).unwrap();
