@@ -2,7 +2,7 @@
 //!
 //! Data flows one way through the modules, on top of [`format`] (the run-directory format: file
 //! names, readers, the line parser and the one writer) and [`source`] (where run files are read
-//! from: the local disk today):
+//! from: the local disk today); [`blobs`] stores whole files by content hash:
 //! [`ingest`] (discover run folders, follow appended lines) → [`store`] (runs, columnar series,
 //! level-of-detail pyramids, SQLite index) → [`query`] (pure functions to wire types) →
 //! [`push`] (per-connection sessions turning store events into WebSocket deltas) → [`api`]
@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod blobs;
 pub mod cli;
 pub mod config;
 pub mod demo;
