@@ -153,5 +153,5 @@ def test_log_is_the_core_hot_path():
     returns uses the core's log() as is, so their cost is zero for plain metric rows."""
     from trackline import _run
 
-    assert trackline.Run.log is _run.Run.log
-    assert trackline.Run._commit_pending is _run.Run._commit_pending
+    assert trackline.Run.log is _run.RunWriter.log
+    assert trackline.Run._commit_pending is _run.RunWriter._commit_pending

@@ -182,7 +182,8 @@ def test_crashed_runs_are_reported(tmp_path):
     meta.update(pid=os.getpid())  # alive, fresh heartbeat
     json.dump(meta, open(path, "w"))
     assert trackline.Api().run("p/" + run.id).state == "running"
-    meta.update(heartbeat_at=time.time() - 3600)
+    # A heartbeat is never earlier than created_at (the daemon's rule), so both move back.
+    meta.update(created_at=time.time() - 3700, heartbeat_at=time.time() - 3600)
     json.dump(meta, open(path, "w"))
     assert trackline.Api().run("p/" + run.id).state == "crashed"
 

@@ -17,7 +17,6 @@ point at the active run between ``init()`` and ``finish()``. ``Api()`` reads run
 
 __version__ = "0.1.0"
 
-import os as _os
 
 from ._compat import AlertLevel, Settings, login, require, setup
 from ._config import Config, init_config as _init_config
@@ -29,7 +28,8 @@ from ._names import DEFAULT_PROJECT as _DEFAULT_PROJECT, resolve_root as _resolv
 from ._summary import Summary
 from ._wandb_run import Run
 from ._writer import FLUSH_INTERVAL, HEARTBEAT_INTERVAL
-from . import _hooks
+from . import _env, _hooks
+from ._extras import setting as _setting
 
 __all__ = [
     "init", "log", "finish", "save", "run", "config", "summary", "define_metric", "watch",
@@ -162,18 +162,10 @@ def init(
     return new
 
 
-def _setting(settings, name):
-    if settings is None:
-        return None
-    if isinstance(settings, dict):
-        return settings.get(name)
-    return getattr(settings, name, None)
-
-
 def _resolve_mode(mode, settings):
     """"offline", "online", "disabled", or None (the run decides: online iff $TRACKLINE_URL)."""
-    env_name = "TRACKLINE_MODE" if _os.environ.get("TRACKLINE_MODE") else "WANDB_MODE"
-    env = (_os.environ.get(env_name) or "").strip().lower() or None
+    env_name, env = _env.mode()
+    env = (env or "").strip().lower() or None
     if env is not None and env not in _MODES:
         _warn("ignoring %s=%r: use offline, online or disabled" % (env_name, env), 3)
         env = None

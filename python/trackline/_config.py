@@ -19,7 +19,9 @@ import os
 import threading
 from collections.abc import Mapping
 
+from . import _env
 from ._errors import ConfigError, UsageError, warn
+from ._mapping import DictView
 from ._values import to_json
 
 #: Name of the defaults file read from the current directory at init(), as W&B does.
@@ -44,8 +46,10 @@ def as_mapping(obj):
     )
 
 
-class Config:
+class Config(DictView):
     """Dict-like hyperparameters; every change is persisted through ``persist(dict)``."""
+
+    _what = "config"
 
     def __init__(self, data=None, persist=None):
         object.__setattr__(self, "_data", {})
@@ -117,55 +121,9 @@ class Config:
             del self._data[key]
             self._save()
 
-    def __setattr__(self, key, value):
-        self[key] = value
-
-    def __delattr__(self, key):
-        try:
-            del self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
     def _save(self):
         if self._persist is not None:
             self._persist(dict(self._data))
-
-    # -- reading -------------------------------------------------------------------------------
-    def __getattr__(self, key):
-        if key.startswith("__"):
-            raise AttributeError(key)
-        try:
-            return self._data[key]
-        except KeyError:
-            raise AttributeError("config has no key %r" % key) from None
-
-    def __getitem__(self, key):
-        return self._data[key]
-
-    def __contains__(self, key):
-        return key in self._data
-
-    def __iter__(self):
-        return iter(list(self._data))
-
-    def __len__(self):
-        return len(self._data)
-
-    def keys(self):
-        return list(self._data.keys())
-
-    def values(self):
-        return list(self._data.values())
-
-    def items(self):
-        return list(self._data.items())
-
-    def get(self, key, default=None):
-        return self._data.get(key, default)
-
-    def as_dict(self):
-        """A shallow copy of the configuration as a plain dict."""
-        return dict(self._data)
 
     def __eq__(self, other):
         if isinstance(other, Config):
@@ -283,10 +241,10 @@ def sweep_params():
     ``$TRACKLINE_SWEEP_PARAMS`` holds a JSON object (``{"lr": 0.01}``; W&B's ``{"lr": {"value":
     0.01}}`` form is accepted too); else ``$WANDB_SWEEP_PARAM_PATH`` names a JSON or YAML file in
     W&B's format. A bad value warns and is ignored."""
-    raw = os.environ.get("TRACKLINE_SWEEP_PARAMS")
-    source = "TRACKLINE_SWEEP_PARAMS"
+    raw = _env.get(_env.SWEEP_PARAMS)
+    source = _env.SWEEP_PARAMS
     if not raw:
-        path = os.environ.get("WANDB_SWEEP_PARAM_PATH")
+        path = _env.get(_env.WANDB_SWEEP_PARAM_PATH)
         if not path:
             return {}
         source = path

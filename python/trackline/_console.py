@@ -27,7 +27,7 @@ import threading
 import time
 from collections import deque
 
-from ._writer import AppendFile
+from ._files import AppendFile
 
 #: A partial line longer than this many characters is written out as a line of its own.
 MAX_PARTIAL = 64 * 1024

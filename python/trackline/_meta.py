@@ -18,6 +18,8 @@ find the libc version, ~50 ms) is not used; ``os.uname()`` gives the same facts.
 import os
 import sys
 
+from . import _env
+
 #: Seconds the git commands may take together before they are abandoned.
 GIT_TIMEOUT = 2.0
 
@@ -46,7 +48,7 @@ def git_info(cwd=None, timeout=GIT_TIMEOUT):
     import subprocess
     import time
 
-    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C", GIT_TERMINAL_PROMPT="0")
+    env = _env.child_environment(GIT_OPTIONAL_LOCKS="0", LC_ALL="C", GIT_TERMINAL_PROMPT="0")
     commands = {
         "head": ["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
         "status": ["git", "status", "--porcelain", "--untracked-files=no", "--ignore-submodules"],
@@ -121,3 +123,49 @@ def strip_credentials(url):
     if "@" in authority:
         authority = authority.rsplit("@", 1)[1]
     return scheme + sep + authority + slash + path
+
+
+def hostname():
+    """This machine's host name (``socket.gethostname()``), or None; written to run.json ``host``."""
+    import socket  # not at module level: keeps `import trackline` light
+
+    try:
+        return socket.gethostname()
+    except OSError:
+        return None
+
+
+#: A running run whose heartbeat is older than this many seconds is crashed: the daemon's default
+#: ``--heartbeat-timeout-secs`` (docs/format.md, "run.json").
+HEARTBEAT_TIMEOUT = 60.0
+
+
+def derive_state(meta, now):
+    """The state a reader shows for the run.json ``meta`` at unix time ``now``.
+
+    The rule of docs/format.md, as the daemon applies it (daemon/src/store/mod.rs): a run whose
+    ``state`` is ``running`` is ``crashed`` when its heartbeat (``heartbeat_at``, never earlier than
+    ``created_at``) is older than :data:`HEARTBEAT_TIMEOUT`, or when ``host`` is this machine and
+    process ``pid`` is gone. ``tests/fixtures/run_state_cases.json`` holds cases both sides check."""
+    state = meta.get("state")
+    if state != "running":
+        return state
+    created = _number(meta.get("created_at"))
+    beat = _number(meta.get("heartbeat_at"))
+    if beat is None or (created is not None and created > beat):
+        beat = created
+    if beat is not None and now - beat > HEARTBEAT_TIMEOUT:
+        return "crashed"
+    pid = meta.get("pid")
+    if type(pid) is int and pid > 0 and meta.get("host") == hostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return "crashed"
+        except (PermissionError, OSError):
+            pass
+    return state
+
+
+def _number(value):
+    return value if type(value) in (int, float) else None

@@ -6,6 +6,8 @@ Run ids are 8 lowercase base-36 characters, like W&B's. Default run names follow
 
 import os
 
+from . import _env
+
 DEFAULT_PROJECT = "uncategorized"
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -76,5 +78,5 @@ def resolve_root(dir=None):
     if dir is not None:
         root = os.path.join(os.fspath(dir), "trackline")
     else:
-        root = os.environ.get("TRACKLINE_DIR") or "trackline"
+        root = _env.get(_env.DIR) or "trackline"
     return os.path.abspath(root)

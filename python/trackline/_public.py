@@ -25,11 +25,10 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from ._errors import CommError, UsageError
+from ._meta import derive_state
 
 ENTITY = "local"
 DEFAULT_URL_TIMEOUT = 30.0
-#: A running run whose heartbeat is older than this is reported as crashed (as the daemon does).
-HEARTBEAT_TIMEOUT = 60.0
 
 _NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -72,14 +71,14 @@ class Api:
     def runs(self, path=None, filters=None, order="-created_at", per_page=50, include_sweeps=True,
              **kwargs):
         """The runs of a project (``path`` is ``"<project>"`` or ``"<entity>/<project>"``)
-        matching ``filters``, sorted by ``order``: a list of :class:`Run`."""
+        matching ``filters``, sorted by ``order``: a list of :class:`ApiRun`."""
         project = _project_of(path) if path else self.overrides.get("project")
         if not project:
             raise UsageError("Api.runs() needs a project: api.runs('<project>')")
         docs = [d for d in self._store.runs(project) if matches(_filter_doc(d), filters or {})]
         if order:
             docs = _sorted(docs, order)
-        return [Run(self._store, d) for d in docs]
+        return [ApiRun(self._store, d) for d in docs]
 
     def run(self, path):
         """One run: ``"<project>/<id>"``, ``"<entity>/<project>/<id>"`` or
@@ -89,7 +88,7 @@ class Api:
             del parts[-2]
         if len(parts) < 2:
             raise UsageError("Api.run(%r): use '<project>/<run_id>'" % (path,))
-        return Run(self._store, self._store.run(parts[-2], parts[-1]))
+        return ApiRun(self._store, self._store.run(parts[-2], parts[-1]))
 
 
 class Project:
@@ -114,7 +113,7 @@ class Project:
         return "<Project %s/%s>" % (self.entity, self.name)
 
 
-class Run:
+class ApiRun:
     """A run read back: ``id, name, project, state, config, summary, created_at, tags, group,
     notes, job_type, path, url``, and its history."""
 
@@ -489,7 +488,7 @@ class _LocalStore:
         doc["project"] = project
         doc["config"] = read_json(os.path.join(folder, "config.json"), {})
         doc["summary"] = read_json(os.path.join(folder, "summary.json"), {})
-        doc["state"] = _local_state(meta)
+        doc["state"] = derive_state(meta, time.time())
         return doc
 
     def lines(self, project, run_id, name):
@@ -502,33 +501,6 @@ class _LocalStore:
             for line in f:
                 if line.endswith(b"\n"):  # bytes after the last newline are still being written
                     yield line
-
-
-def _local_state(meta):
-    state = meta.get("state")
-    if state != "running":
-        return state
-    beat = meta.get("heartbeat_at")
-    if type(beat) in (int, float) and time.time() - beat > HEARTBEAT_TIMEOUT:
-        return "crashed"
-    pid = meta.get("pid")
-    if type(pid) is int and pid > 0 and meta.get("host") == _hostname():
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return "crashed"
-        except (PermissionError, OSError):
-            pass
-    return state
-
-
-def _hostname():
-    import socket
-
-    try:
-        return socket.gethostname()
-    except OSError:
-        return None
 
 
 class _HttpStore:

@@ -36,6 +36,8 @@ import sys
 import threading
 import time
 
+from . import _env
+
 #: Files replaced whole, sent when their bytes change.
 SMALL_FILES = ("run.json", "config.json", "summary.json", "metrics.json")
 
@@ -79,7 +81,7 @@ _dumps = json.dumps
 
 
 def finish_timeout():
-    raw = os.environ.get("TRACKLINE_UPLOAD_TIMEOUT")
+    raw = _env.get(_env.UPLOAD_TIMEOUT)
     if raw:
         try:
             value = float(raw)
@@ -564,7 +566,7 @@ def _plain_target(url):
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         return None
-    if any(os.environ.get(name) for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")):
+    if _env.any_proxy():
         return None
     try:
         port = parts.port or 80

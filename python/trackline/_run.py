@@ -1,6 +1,7 @@
-"""The Run: one run directory, its metadata, config, summary and history (W&B semantics).
+"""The run writer (:class:`RunWriter`): one run directory, its metadata, config, summary and history
+(W&B semantics). :class:`trackline.Run` (_wandb_run.py) adds the rest of W&B's run API on top.
 
-Hot path: :meth:`Run.log` flattens and normalises the data, serialises the row (``json.dumps``
+Hot path: :meth:`RunWriter.log` flattens and normalises the data, serialises the row (``json.dumps``
 of the data behind a formatted ``_step``/``_timestamp``/``_runtime`` prefix) and appends the line
 to an in-memory list under a lock -- no system call. The :class:`Flusher` thread
 appends buffered lines to ``history.jsonl`` and rewrites ``summary.json`` (if it changed) every
@@ -15,10 +16,10 @@ import threading
 import time
 from collections.abc import Mapping
 
-from . import _meta, _writer
+from . import _extras, _meta, _writer
 from ._config import Config, as_mapping
 from ._errors import warn
-from ._files import atomic_write_json, read_json, repair_history
+from ._files import AppendFile, atomic_write_json, read_json, repair_history
 from ._names import check_project, check_run_id, default_name, new_run_id
 from ._summary import Summary
 from ._values import dumps_row, flatten, is_flat_plain
@@ -37,7 +38,7 @@ _LINE = '{"_step": %d, "_timestamp": %.6f, "_runtime": %.6f, %s'
 _LINE_EMPTY = '{"_step": %d, "_timestamp": %.6f, "_runtime": %.6f}'
 
 
-class Run:
+class RunWriter:
     """A tracked run. Created by ``trackline.init()``; do not instantiate directly."""
 
     def __init__(
@@ -78,7 +79,7 @@ class Run:
             "heartbeat_at": now,
             "finished_at": None,
             "exit_code": None,
-            "host": _hostname(),
+            "host": _meta.hostname(),
             "command": list(sys.argv),
             "pid": self._pid,
             "client": client,
@@ -99,13 +100,13 @@ class Run:
         self._write_summary(self.summary.as_dict())
 
         self._step = repair_history(self._path("history.jsonl")) + 1 if resumed else 0
-        self._history = _writer.HistoryFile(self._path("history.jsonl"))
+        self._history = AppendFile(self._path("history.jsonl"))
         interval = _writer.flush_interval()
         self._summary_interval = interval * _writer.SUMMARY_EVERY_FLUSHES
         self._flusher = _writer.Flusher(
             lambda: self.flush(_periodic=True), self._write_meta, interval, _writer.HEARTBEAT_INTERVAL
         )
-        self._extras = _writer.Extras(self, settings, mode)  # system metrics, console, remote
+        self._extras = _extras.Extras(self, settings, mode)  # system metrics, console, remote
 
     # -- logging -------------------------------------------------------------------------------
     def log(self, data, step=None, commit=None, sync=None):
@@ -428,12 +429,3 @@ def _exit_code(code):
     if isinstance(code, int):
         return code
     return 1
-
-
-def _hostname():
-    import socket  # not at module level: keeps `import trackline` light
-
-    try:
-        return socket.gethostname()
-    except OSError:
-        return None

@@ -24,6 +24,7 @@ import threading
 import time
 
 from ._errors import warn
+from ._files import atomic_replace
 
 #: Minimum seconds between two re-matchings of a "live" glob during flushes.
 GLOB_INTERVAL = 2.0
@@ -140,18 +141,8 @@ class Saver:
         """Copy atomically; return the source's (mtime_ns, size) as copied, or None."""
         try:
             st = os.stat(src)
-            directory, name = os.path.split(dest)
-            os.makedirs(directory, exist_ok=True)
-            tmp = os.path.join(directory, ".%s.tmp-%s" % (name, os.urandom(4).hex()))
-            try:
-                shutil.copyfile(src, tmp)
-                os.replace(tmp, dest)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            atomic_replace(dest, lambda tmp: shutil.copyfile(src, tmp))
             return (st.st_mtime_ns, st.st_size)
         except OSError as exc:
             self._warn_once(src, "cannot save %s (%s)" % (src, exc))

@@ -7,11 +7,14 @@ the latest write wins -- as in W&B. Keys are the flattened history keys (``"trai
 (``{"min": ...}``), see _metrics.py.
 """
 
+from ._mapping import DictView
 from ._values import to_json
 
 
-class Summary:
+class Summary(DictView):
     """Dict-like run summary; changes are written with the next flush (or at finish)."""
+
+    _what = "summary"
 
     def __init__(self, lock, data=None):
         object.__setattr__(self, "_lock", lock)  # the run's hot-path lock
@@ -41,15 +44,6 @@ class Summary:
             object.__setattr__(self, "_dirty", True)
         self._changed()
 
-    def __setattr__(self, key, value):
-        self[key] = value
-
-    def __delattr__(self, key):
-        try:
-            del self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
     def _changed(self):
         if self._on_change is not None:
             self._on_change()
@@ -62,47 +56,6 @@ class Summary:
             return None
         object.__setattr__(self, "_dirty", False)
         return dict(self._data)
-
-    # -- reading -------------------------------------------------------------------------------
-    def __getattr__(self, key):
-        if key.startswith("__"):
-            raise AttributeError(key)
-        try:
-            return self._data[key]
-        except KeyError:
-            raise AttributeError("summary has no key %r" % key) from None
-
-    def __getitem__(self, key):
-        return self._data[key]
-
-    def __contains__(self, key):
-        return key in self._data
-
-    def __iter__(self):
-        return iter(self.keys())
-
-    def __len__(self):
-        return len(self._data)
-
-    def keys(self):
-        with self._lock:
-            return list(self._data)
-
-    def values(self):
-        with self._lock:
-            return list(self._data.values())
-
-    def items(self):
-        with self._lock:
-            return list(self._data.items())
-
-    def get(self, key, default=None):
-        return self._data.get(key, default)
-
-    def as_dict(self):
-        """A shallow copy of the summary as a plain dict."""
-        with self._lock:
-            return dict(self._data)
 
     def __repr__(self):
         return "Summary(%r)" % (self.as_dict(),)

@@ -31,6 +31,8 @@ import sys
 import threading
 import time
 
+from ._files import AppendFile
+
 #: Default seconds between two samples.
 SYSTEM_INTERVAL = 10.0
 
@@ -361,8 +363,6 @@ class SystemMonitor:
             self._thread.join(timeout)
 
     def _loop(self):
-        from ._writer import AppendFile
-
         try:
             sampler = Sampler()
             out = AppendFile(self._path)

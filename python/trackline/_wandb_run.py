@@ -1,6 +1,6 @@
 """The Run that ``trackline.init()`` returns: the core run of _run.py plus the rest of W&B's run API.
 
-The core (:class:`trackline._run.Run`) owns the hot path -- log(), flushing, run.json, finish --
+The core (:class:`trackline._run.RunWriter`) owns the hot path -- log(), flushing, run.json, finish --
 and this subclass adds what sits around it without touching that path: ``log()`` itself is not
 overridden (media values take the slow path through :meth:`_flatten`, which only runs for rows
 that are not flat dicts of plain values), and the extras hook in at flush and finish.
@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from . import _run
+from . import _env, _run
 from ._errors import warn
 from ._files import write_all
 from ._values import flatten
@@ -33,7 +33,7 @@ ALERT_LEVELS = ("INFO", "WARN", "ERROR")
 _O_BINARY = getattr(os, "O_BINARY", 0)
 
 
-class Run(_run.Run):
+class Run(_run.RunWriter):
     """A tracked run. Created by ``trackline.init()``; do not instantiate directly."""
 
     _saver = None  # _save.Saver once save(glob) is used
@@ -53,7 +53,7 @@ class Run(_run.Run):
         self._alerts_sent = {}
         super().__init__(root=root, **kwargs)
         self.config._configure(allow_val_change=allow_val_change, locked=locked_keys)
-        extras = getattr(self, "_extras", None)  # system metrics, console, remote (_writer.py)
+        extras = getattr(self, "_extras", None)  # system metrics, console, remote (_extras.py)
         self._mode = "online" if getattr(extras, "uploader", None) is not None else "offline"
         if save_code:
             self._save_main_script()
@@ -290,12 +290,12 @@ def _base_parameters(cache=[]):
     if not cache:
         import inspect
 
-        cache.append(frozenset(inspect.signature(_run.Run.__init__).parameters))
+        cache.append(frozenset(inspect.signature(_run.RunWriter.__init__).parameters))
     return cache[0]
 
 
 def _base_url():
-    return (os.environ.get("TRACKLINE_URL") or DEFAULT_URL).rstrip("/")
+    return (_env.get(_env.URL) or DEFAULT_URL).rstrip("/")
 
 
 def _alert_level(level):

@@ -1,0 +1,65 @@
+"""Every environment variable the client reads, and how each one is resolved: the only module that
+reads ``os.environ``.
+
+Each name is a constant here, so ``grep`` finds every use of a variable, and each ``TRACKLINE_*``
+name that has a W&B twin names it beside it (the ``TRACKLINE_*`` one wins when both are set). The
+getters return plain values or None; what a bad value means (a warning, a default) is decided here
+too, so a variable behaves the same wherever it is read.
+"""
+
+import os
+
+#: Root directory of run folders (default ``./trackline``).
+DIR = "TRACKLINE_DIR"
+#: ``offline`` | ``online`` | ``disabled``; W&B's twin is ``WANDB_MODE``.
+MODE = "TRACKLINE_MODE"
+WANDB_MODE = "WANDB_MODE"
+#: Address of a remote daemon (``http://host:port``); set, a run streams to it.
+URL = "TRACKLINE_URL"
+#: The remote daemon's write token.
+API_KEY = "TRACKLINE_API_KEY"
+#: Seconds between two flushes of buffered history lines.
+FLUSH_INTERVAL = "TRACKLINE_FLUSH_INTERVAL"
+#: Seconds between two system-metrics samples.
+SYSTEM_INTERVAL = "TRACKLINE_SYSTEM_INTERVAL"
+#: Truthy: no system metrics.
+DISABLE_SYSTEM = "TRACKLINE_DISABLE_SYSTEM"
+#: ``off``/``0``/``false``/``no``: no console capture.
+CONSOLE = "TRACKLINE_CONSOLE"
+#: Seconds ``finish()`` waits for the last uploads to a remote daemon.
+UPLOAD_TIMEOUT = "TRACKLINE_UPLOAD_TIMEOUT"
+#: A JSON object of sweep parameters for this run.
+SWEEP_PARAMS = "TRACKLINE_SWEEP_PARAMS"
+#: W&B's sweep agent: a JSON or YAML file of this run's sweep parameters.
+WANDB_SWEEP_PARAM_PATH = "WANDB_SWEEP_PARAM_PATH"
+#: Proxy settings honoured by urllib: when one is set, uploads go through urllib, not a raw socket.
+PROXIES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def get(name):
+    """The value of ``name``, or None when it is unset or empty."""
+    return os.environ.get(name) or None
+
+
+def first(*names):
+    """``(name, value)`` of the first of ``names`` that is set and not empty, else ``(names[0], None)``."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return name, value
+    return names[0], None
+
+
+def mode():
+    """``(name, value)`` of the mode variable in force: $TRACKLINE_MODE, else $WANDB_MODE."""
+    return first(MODE, WANDB_MODE)
+
+
+def any_proxy():
+    """True when a proxy is configured for urllib (see :data:`PROXIES`)."""
+    return any(get(name) for name in PROXIES)
+
+
+def child_environment(**overrides):
+    """A copy of this process's environment with ``overrides``, for a child process."""
+    return dict(os.environ, **overrides)
