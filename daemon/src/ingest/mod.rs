@@ -276,3 +276,42 @@ fn fingerprint(source: &dyn RunSource, key: &RunKey) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_read_through_the_source() {
+        let root = tempfile::tempdir().unwrap();
+        let source = DiskSource::new(root.path().to_owned());
+        let key = RunKey {
+            project: "p".into(),
+            run: "r1".into(),
+        };
+        let dir = source.run_dir(&key);
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = read_meta(&source, &key, &dir).unwrap_err().to_string();
+        assert_eq!(err, format!("{}: no {RUN_FILE}", dir.display()));
+        std::fs::write(
+            dir.join(RUN_FILE),
+            r#"{"id": "r1", "name": "first", "created_at": 5, "state": "finished"}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join(CONFIG_FILE), r#"{"lr": Infinity}"#).unwrap();
+        let meta = read_meta(&source, &key, &dir).unwrap();
+        assert_eq!(meta.reported_state, RunState::Finished);
+        assert_eq!(meta.info.name, "first");
+        assert_eq!(meta.info.config["lr"], "Infinity");
+        assert!(meta.info.summary.is_empty());
+        let before = fingerprint(&source, &key);
+        assert!(before.ends_with("-;-;"), "{before}");
+        std::fs::write(dir.join(SUMMARY_FILE), "[]").unwrap();
+        assert_ne!(fingerprint(&source, &key), before);
+        let err = read_meta(&source, &key, &dir).unwrap_err().to_string();
+        assert!(
+            err.ends_with(&format!("{SUMMARY_FILE}: expected a JSON object")),
+            "{err}"
+        );
+    }
+}
