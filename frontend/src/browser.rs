@@ -1,6 +1,12 @@
 //! Small wrappers over browser APIs (only called in the browser, never by host tests).
 
+use leptos::prelude::RwSignal;
 use std::sync::OnceLock;
+
+/// Unix seconds, ticking once a second (runtimes of running runs, "5 min ago"); the app provides
+/// one as context.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock(pub RwSignal<f64>);
 
 /// Unix seconds now.
 pub fn now_secs() -> f64 {

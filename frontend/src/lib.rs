@@ -18,12 +18,11 @@ pub mod api;
 pub mod browser;
 pub mod charts;
 pub mod components;
-pub mod layout;
 pub mod pages;
 pub mod selection;
-pub mod step_metric;
 pub mod table;
 pub mod util;
+pub mod workspace;
 pub mod ws;
 
 use leptos::prelude::*;
@@ -31,15 +30,11 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use std::time::Duration;
 
-/// Unix seconds, ticking once a second (runtimes of running runs, "5 min ago").
-#[derive(Clone, Copy, Debug)]
-pub struct Clock(pub RwSignal<f64>);
-
 #[component]
 pub fn App() -> impl IntoView {
     let status = RwSignal::new(ws::Status::Reconnecting);
     ws::start(status);
-    let clock = Clock(RwSignal::new(browser::now_secs()));
+    let clock = browser::Clock(RwSignal::new(browser::now_secs()));
     provide_context(clock);
     set_interval(
         move || clock.0.set(browser::now_secs()),

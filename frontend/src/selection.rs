@@ -4,16 +4,13 @@
 //! panels and their legends read it (and legends may hide or highlight runs too). Colours are a
 //! pure function of the run id, so a run keeps its colour across pages, reloads and teammates.
 //!
-//! A chart draws at most [`MAX_CHART_RUNS`] runs (what one series query may name): with more
+//! A chart draws at most `MAX_SERIES_RUNS` runs (what one series query may name): with more
 //! selected, [`chart_runs`] keeps the first in the table's order.
 
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 
-/// Most runs a chart asks the daemon for: the series query's limit (`MAX_RUNS` in
-/// `daemon/src/query/series.rs`, "1 to 1000" in docs/api.md). A larger query would be refused, and
-/// every panel would show an error instead of lines.
-pub const MAX_CHART_RUNS: usize = 1_000;
+use trackline_shared::MAX_SERIES_RUNS;
 
 /// Shared selection state of one project page.
 #[derive(Clone, Copy, Debug)]
@@ -44,14 +41,14 @@ impl Selection {
         }
     }
 
-    /// The runs the charts draw: [`chart_runs`] of the selection, at most [`MAX_CHART_RUNS`].
+    /// The runs the charts draw: [`chart_runs`] of the selection, at most [`MAX_SERIES_RUNS`].
     /// Tracks the table's order only while the selection is larger than that.
     pub fn chart_runs(&self) -> Vec<String> {
         self.selected.with(|sel| {
-            if sel.len() <= MAX_CHART_RUNS {
+            if sel.len() <= MAX_SERIES_RUNS {
                 sel.iter().cloned().collect()
             } else {
-                self.order.with(|o| chart_runs(sel, o, MAX_CHART_RUNS))
+                self.order.with(|o| chart_runs(sel, o, MAX_SERIES_RUNS))
             }
         })
     }
@@ -162,11 +159,11 @@ mod tests {
         let selected: BTreeSet<String> = (0..4312).map(|i| format!("r{i:05}")).collect();
         // The table sorted oldest last: newest (highest number) first.
         let order: Vec<String> = selected.iter().rev().cloned().collect();
-        let shown = chart_runs(&selected, &order, MAX_CHART_RUNS);
-        assert_eq!(shown.len(), MAX_CHART_RUNS);
+        let shown = chart_runs(&selected, &order, MAX_SERIES_RUNS);
+        assert_eq!(shown.len(), MAX_SERIES_RUNS);
         assert_eq!(shown.first().map(String::as_str), Some("r03312"));
         assert_eq!(shown.last().map(String::as_str), Some("r04311"));
         let few: BTreeSet<String> = selected.iter().take(7).cloned().collect();
-        assert_eq!(chart_runs(&few, &order, MAX_CHART_RUNS).len(), 7);
+        assert_eq!(chart_runs(&few, &order, MAX_SERIES_RUNS).len(), 7);
     }
 }

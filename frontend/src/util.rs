@@ -167,9 +167,10 @@ pub fn sort_number(v: &Value) -> Option<f64> {
     }
 }
 
-/// Flattens nested objects into `a.b.c` keys, skipping keys that begin with `_` (internal).
-pub fn flatten(map: &Map<String, Value>) -> Vec<(String, Value)> {
-    fn go(prefix: &str, map: &Map<String, Value>, out: &mut Vec<(String, Value)>) {
+/// Calls `visit` with each flattened `a.b.c` key of nested objects and its value, skipping keys
+/// that begin with `_` (internal); an empty object is a value.
+pub fn walk_flat<'a>(map: &'a Map<String, Value>, visit: &mut dyn FnMut(String, &'a Value)) {
+    fn go<'a>(prefix: &str, map: &'a Map<String, Value>, visit: &mut dyn FnMut(String, &'a Value)) {
         for (k, v) in map {
             if k.starts_with('_') {
                 continue;
@@ -180,13 +181,18 @@ pub fn flatten(map: &Map<String, Value>) -> Vec<(String, Value)> {
                 format!("{prefix}.{k}")
             };
             match v {
-                Value::Object(inner) if !inner.is_empty() => go(&key, inner, out),
-                _ => out.push((key, v.clone())),
+                Value::Object(inner) if !inner.is_empty() => go(&key, inner, visit),
+                _ => visit(key, v),
             }
         }
     }
+    go("", map, visit);
+}
+
+/// Flattens nested objects into `a.b.c` keys and their values ([`walk_flat`]).
+pub fn flatten(map: &Map<String, Value>) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    go("", map, &mut out);
+    walk_flat(map, &mut |key, value| out.push((key, value.clone())));
     out
 }
 
@@ -216,9 +222,7 @@ pub fn common_keys<'a>(
     let mut n = 0usize;
     for m in runs {
         n += 1;
-        for (k, _) in flatten(m) {
-            *counts.entry(k).or_default() += 1;
-        }
+        walk_flat(m, &mut |k, _| *counts.entry(k).or_default() += 1);
     }
     let mut keys: Vec<(String, usize)> = counts
         .into_iter()

@@ -119,6 +119,10 @@ impl XAxis {
     }
 }
 
+/// Most runs one [`SeriesQuery`] may name ("1 to 1000" in docs/api.md): the daemon refuses more,
+/// and a chart never asks for more.
+pub const MAX_SERIES_RUNS: usize = 1_000;
+
 /// `GET /api/projects/{project}/series?runs=a,b&key=loss&x=step&x_min=&x_max=&width=1200`.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 pub struct SeriesQuery {

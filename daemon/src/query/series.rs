@@ -6,10 +6,9 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::series::Series;
 use std::borrow::Cow;
-use trackline_shared::{Buckets, RunSeries, SeriesQuery, SeriesResponse, XAxis};
+use trackline_shared::{Buckets, MAX_SERIES_RUNS, RunSeries, SeriesQuery, SeriesResponse, XAxis};
 
 pub const MAX_WIDTH: u32 = 16_384;
-pub const MAX_RUNS: usize = 1_000;
 
 pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesResponse> {
     if q.width == 0 || q.width > MAX_WIDTH {
@@ -24,9 +23,9 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
-    if ids.is_empty() || ids.len() > MAX_RUNS {
+    if ids.is_empty() || ids.len() > MAX_SERIES_RUNS {
         return Err(Error::BadRequest(format!(
-            "runs must name 1..={MAX_RUNS} run ids"
+            "runs must name 1..={MAX_SERIES_RUNS} run ids"
         )));
     }
     for bound in [q.x_min, q.x_max].into_iter().flatten() {

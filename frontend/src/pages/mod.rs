@@ -4,7 +4,6 @@ pub mod compare;
 pub mod projects;
 pub mod run;
 pub mod runs;
-pub mod workspace;
 
 pub use compare::ComparePage;
 pub use projects::ProjectsPage;

@@ -5,9 +5,10 @@ use leptos::task::spawn_local;
 use trackline_shared::api::ProjectInfo;
 use trackline_shared::ws::{ServerMsg, Topic};
 
+use crate::browser::Clock;
 use crate::browser::{href, local_datetime};
 use crate::components::ErrorBox;
-use crate::{Clock, api, util, ws};
+use crate::{api, util, ws};
 
 fn sorted(mut p: Vec<ProjectInfo>) -> Vec<ProjectInfo> {
     p.sort_by(|a, b| {

@@ -6,13 +6,14 @@ use leptos_router::hooks::use_params_map;
 use trackline_shared::api::RunInfo;
 use trackline_shared::ws::{ServerMsg, Topic};
 
+use crate::browser::Clock;
 use crate::browser::{href, local_datetime};
 use crate::charts::settings::ChartSettings;
 use crate::components::{
     ChartSettingsBar, ConsoleLog, ErrorBox, JsonTable, LineChart, RunRef, StateBadge,
 };
-use crate::step_metric::{step_metric_for, with_step_metric};
-use crate::{Clock, api, util, ws};
+use crate::workspace::step_metric::{step_metric_for, with_step_metric};
+use crate::{api, util, ws};
 
 #[component]
 pub fn RunPage() -> impl IntoView {

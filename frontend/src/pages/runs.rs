@@ -11,9 +11,9 @@ use trackline_shared::ws::{ServerMsg, Topic};
 
 use crate::browser::href;
 use crate::components::ErrorBox;
-use crate::pages::workspace::Workspace;
 use crate::selection::Selection;
 use crate::table::view::RunsTable;
+use crate::workspace::Workspace;
 use crate::{api, ws};
 
 #[component]

@@ -246,8 +246,12 @@ pub fn available<'a>(runs: impl Iterator<Item = &'a RunInfo>) -> Vec<Field> {
     let mut config = BTreeSet::new();
     let mut summary = BTreeSet::new();
     for r in runs {
-        collect_keys(&r.config, "", &mut config);
-        collect_keys(&r.summary, "", &mut summary);
+        util::walk_flat(&r.config, &mut |key, _| {
+            config.insert(key);
+        });
+        util::walk_flat(&r.summary, &mut |key, _| {
+            summary.insert(key);
+        });
     }
     RUN_FIELDS
         .iter()
@@ -255,28 +259,6 @@ pub fn available<'a>(runs: impl Iterator<Item = &'a RunInfo>) -> Vec<Field> {
         .chain(config.into_iter().map(Field::Config))
         .chain(summary.into_iter().map(Field::Summary))
         .collect()
-}
-
-/// Flattened keys of `map` (as [`util::flatten`], without cloning values; `_`-keys skipped).
-fn collect_keys(map: &Map<String, Value>, prefix: &str, out: &mut BTreeSet<String>) {
-    for (k, v) in map {
-        if k.starts_with('_') {
-            continue;
-        }
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            Value::Object(inner) if !inner.is_empty() => collect_keys(inner, &key, out),
-            _ => {
-                if !out.contains(&key) {
-                    out.insert(key);
-                }
-            }
-        }
-    }
 }
 
 /// The columns shown before anyone chooses: name, state, created, runtime, tags, then the five

@@ -5,7 +5,6 @@ pub mod columns;
 pub mod compare;
 pub mod filter;
 pub mod group;
-pub mod persist;
 pub mod remember;
 pub mod settings;
 pub mod sort;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::columns::Field;
-use crate::layout::Part;
+use crate::workspace::layout::Part;
 
 /// A sort: column id and direction.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -177,7 +177,7 @@ impl TableSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::merged_layout;
+    use crate::workspace::layout::merged_layout;
     use serde_json::{Value, json};
 
     fn ids(v: &[(Field, bool)]) -> Vec<String> {

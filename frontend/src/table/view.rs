@@ -15,12 +15,13 @@ use super::filter::Filter;
 use super::group::{self, Row};
 use super::remember::{self, Folds};
 use super::settings::{MAX_WIDTH, MIN_WIDTH, TableSettings};
-use super::{persist, sort, virt};
+use super::{sort, virt};
+use crate::browser::Clock;
 use crate::browser::{base_path, href, local_datetime, local_get, local_remove, local_set};
 use crate::components::StateBadge;
-use crate::layout::Saver;
 use crate::selection::{Selection, run_color};
-use crate::{Clock, util};
+use crate::util;
+use crate::workspace::layout::Saver;
 
 /// Height of every body row (CSS pixels); `index.html` sets the same.
 pub const ROW_H: f64 = 30.0;
@@ -132,9 +133,8 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
         schedule_save();
     };
     {
-        let project = project.clone();
         spawn_local(async move {
-            let res = persist::load(&project).await;
+            let res = saver.load().await;
             if settings.is_disposed() {
                 return;
             }
@@ -270,7 +270,7 @@ pub fn RunsTable(project: String, runs: RwSignal<Vec<Arc<RunInfo>>>) -> impl Int
     });
 
     // The charts draw the first selected runs in this order when more are selected than a chart
-    // can ask for (`selection::MAX_CHART_RUNS`).
+    // can ask for (`MAX_SERIES_RUNS` in `shared/`).
     Effect::new(move |_| {
         let ids: Vec<String> = ordered.with(|o| {
             runs.with_untracked(|l| o.iter().map(|&i| l[i as usize].id.clone()).collect())

@@ -11,6 +11,9 @@
 //! Runs come from the page's [`Selection`] (written by the runs table); keys are the union of the
 //! selected runs' keys (`GET …/runs/{r}/keys`, then the `run` topic's `keys` messages).
 
+pub mod layout;
+pub mod step_metric;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
@@ -23,11 +26,11 @@ use trackline_shared::ws::{ServerMsg, SubId, Topic};
 use crate::api;
 use crate::charts::settings::{ChartSettings, group_label};
 use crate::components::{ChartSettingsBar, LineChart, RunRef};
-use crate::layout::{self, Part, Saver};
 use crate::selection::Selection;
-use crate::step_metric::{common_step_metric, with_step_metric};
 use crate::util;
 use crate::ws;
+use layout::{Part, Saver};
+use step_metric::{common_step_metric, with_step_metric};
 
 /// The section of keys without a prefix.
 pub const DEFAULT_SECTION: &str = "Charts";
@@ -197,7 +200,7 @@ pub fn Workspace(project: String) -> impl IntoView {
         },
     );
 
-    // The selected runs the charts draw: all of them, or the first `MAX_CHART_RUNS` in the table's
+    // The selected runs the charts draw: all of them, or the first `MAX_SERIES_RUNS` in the table's
     // order (a series query may name no more).
     let chart_ids = Memo::new(move |_| selection.chart_runs());
 
@@ -257,17 +260,15 @@ pub fn Workspace(project: String) -> impl IntoView {
     // (and shown here once saved).
     let saver = Saver::new(project.clone(), layout, save_error, "workspace");
     {
-        let project = project.clone();
         spawn_local(async move {
-            let res = layout::load(&project).await;
+            let res = saver.load().await;
             if layout.is_disposed() {
                 return;
             }
             // Only a layout that loaded may be saved over: a failed load must not let the
             // defaults overwrite what a teammate saved.
             match res {
-                Ok(saved) => {
-                    let ws = WorkspaceLayout::from_layout(&saved.layout);
+                Ok(ws) => {
                     if let Some(g) = ws.settings.group_by.clone()
                         && selection.group_by.with_untracked(Option::is_none)
                     {
@@ -599,8 +600,8 @@ fn Panel(
 
 #[cfg(test)]
 mod tests {
+    use super::layout::merged_layout;
     use super::*;
-    use crate::layout::merged_layout;
     use serde_json::{Value, json};
 
     #[test]

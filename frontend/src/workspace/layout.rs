@@ -259,6 +259,14 @@ impl<P: Part + Send + Sync + 'static> Saver<P> {
         }
     }
 
+    /// Reads the part as stored (defaults when nothing was saved yet). Hand it to
+    /// [`Saver::loaded`] once the page took it.
+    pub async fn load(self) -> Result<P, ApiError> {
+        let project = self.project.get_value();
+        let saved = load(&project).await?;
+        Ok(P::from_layout(&saved.layout))
+    }
+
     /// The part as stored, read when the page opened: saves may start.
     pub fn loaded(self, stored: P) {
         self.base.set_value(Some(stored));
