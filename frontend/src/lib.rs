@@ -18,6 +18,7 @@ pub mod api;
 pub mod browser;
 pub mod charts;
 pub mod components;
+pub mod live;
 pub mod pages;
 pub mod selection;
 pub mod table;

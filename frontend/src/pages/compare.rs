@@ -3,7 +3,6 @@
 //! each run's `run` topic keeps its column current.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde_json::{Map, Value};
 use trackline_shared::api::RunInfo;
@@ -11,9 +10,10 @@ use trackline_shared::ws::{ServerMsg, Topic};
 
 use crate::browser::href;
 use crate::components::{ErrorBox, StateBadge};
+use crate::live::{Live, live};
 use crate::selection::run_color;
 use crate::table::compare::{self, Better};
-use crate::{api, util, ws};
+use crate::{api, util};
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
@@ -55,11 +55,17 @@ fn CompareView(project: String, ids: Vec<String>) -> impl IntoView {
         });
     };
     for (slot, id) in ids.iter().enumerate() {
-        let (p, id) = (project.clone(), id.clone());
-        spawn_local({
-            let (p, id) = (p.clone(), id.clone());
-            async move {
-                let res = api::run(&p, &id).await;
+        let fetch = {
+            let (p, id) = (project.clone(), id.clone());
+            async move { api::run(&p, &id).await }
+        };
+        let topic = Topic::Run {
+            project: project.clone(),
+            run: id.clone(),
+        };
+        let id = id.clone();
+        live(fetch, topic, move |update| match update {
+            Live::Snapshot(res) => {
                 match res {
                     Ok(r) => put(slot, r),
                     Err(e) => {
@@ -68,20 +74,13 @@ fn CompareView(project: String, ids: Vec<String>) -> impl IntoView {
                 }
                 pending.try_update(|c| *c = c.saturating_sub(1));
             }
-        });
-        ws::use_subscription(
-            Topic::Run {
-                project: p,
-                run: id.clone(),
-            },
-            move |msg| {
-                if let ServerMsg::Runs { runs: changed, .. } = msg
-                    && let Some(r) = changed.into_iter().rev().find(|r| r.id == id)
-                {
+            Live::Msg(ServerMsg::Runs { runs: changed, .. }) => {
+                if let Some(r) = changed.into_iter().rev().find(|r| r.id == id) {
                     put(slot, r);
                 }
-            },
-        );
+            }
+            Live::Msg(_) => {}
+        });
     }
 
     let project_sv = StoredValue::new(project.clone());

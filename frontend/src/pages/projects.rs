@@ -1,14 +1,14 @@
 //! `/`: every project with its run counts and last activity, live via the `projects` topic.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use trackline_shared::api::ProjectInfo;
 use trackline_shared::ws::{ServerMsg, Topic};
 
 use crate::browser::Clock;
 use crate::browser::{href, local_datetime};
 use crate::components::ErrorBox;
-use crate::{api, util, ws};
+use crate::live::{Live, live};
+use crate::{api, util};
 
 fn sorted(mut p: Vec<ProjectInfo>) -> Vec<ProjectInfo> {
     p.sort_by(|a, b| {
@@ -27,32 +27,28 @@ pub fn ProjectsPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let clock = expect_context::<Clock>();
 
-    spawn_local(async move {
-        let res = api::projects().await;
-        if projects.is_disposed() {
-            return;
-        }
-        match res {
-            Ok(p) => {
+    live(
+        api::projects(),
+        Topic::Projects,
+        move |update| match update {
+            Live::Snapshot(Ok(p)) => {
                 // The live list may have arrived first; it is at least as new.
                 if projects.get_untracked().is_none() {
                     projects.set(Some(sorted(p)));
                 }
                 error.set(None);
             }
-            Err(e) => error.set(Some(format!("Could not load projects: {e}"))),
-        }
-    });
-    ws::use_subscription(Topic::Projects, move |msg| match msg {
-        ServerMsg::Projects { projects: p, .. } => {
-            projects.try_set(Some(sorted(p)));
-            error.try_set(None);
-        }
-        ServerMsg::Error { message, .. } => {
-            error.try_set(Some(format!("Live updates failed: {message}")));
-        }
-        _ => {}
-    });
+            Live::Snapshot(Err(e)) => error.set(Some(format!("Could not load projects: {e}"))),
+            Live::Msg(ServerMsg::Projects { projects: p, .. }) => {
+                projects.try_set(Some(sorted(p)));
+                error.try_set(None);
+            }
+            Live::Msg(ServerMsg::Error { message, .. }) => {
+                error.try_set(Some(format!("Live updates failed: {message}")));
+            }
+            Live::Msg(_) => {}
+        },
+    );
 
     let rows = move || {
         projects.get().map(|list| {

@@ -1,7 +1,6 @@
 //! `/projects/:project/runs/:run`: metadata, config, summary, and one live chart per metric key.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use trackline_shared::api::RunInfo;
 use trackline_shared::ws::{ServerMsg, Topic};
@@ -12,8 +11,9 @@ use crate::charts::settings::ChartSettings;
 use crate::components::{
     ChartSettingsBar, ConsoleLog, ErrorBox, JsonTable, LineChart, RunRef, StateBadge,
 };
+use crate::live::{Live, live, load};
 use crate::workspace::step_metric::{step_metric_for, with_step_metric};
-use crate::{api, util, ws};
+use crate::{api, util};
 
 #[component]
 pub fn RunPage() -> impl IntoView {
@@ -56,34 +56,59 @@ fn RunView(project: String, run: String) -> impl IntoView {
     let run_title = run.clone();
 
     {
-        let (project, run) = (project.clone(), run.clone());
-        spawn_local(async move {
-            let res = api::run(&project, &run).await;
-            if info.is_disposed() {
-                return;
-            }
-            match res {
-                Ok(r) => {
-                    // A live update may have come first; keep the newer one.
-                    if info.with_untracked(|i| i.as_ref().is_none_or(|i| i.version <= r.version)) {
-                        info.set(Some(r));
-                    }
+        let (p, r) = (project.clone(), run.clone());
+        let fetch = async move { api::run(&p, &r).await };
+        let topic = Topic::Run {
+            project: project.clone(),
+            run: run.clone(),
+        };
+        let run = run.clone();
+        live(fetch, topic, move |update| match update {
+            Live::Snapshot(Ok(r)) => {
+                // A live update may have come first; keep the newer one.
+                if info.with_untracked(|i| i.as_ref().is_none_or(|i| i.version <= r.version)) {
+                    info.set(Some(r));
                 }
-                Err(e) => error.set(Some(if e.is_not_found() {
-                    format!("Not found: {}", e.message)
-                } else {
-                    format!("Could not load the run: {e}")
-                })),
             }
+            Live::Snapshot(Err(e)) => error.set(Some(if e.is_not_found() {
+                format!("Not found: {}", e.message)
+            } else {
+                format!("Could not load the run: {e}")
+            })),
+            Live::Msg(ServerMsg::Runs { runs, .. }) => {
+                if let Some(r) = runs.into_iter().rev().find(|r| r.id == run) {
+                    info.try_update(|i| {
+                        if i.as_ref().is_none_or(|i| i.version <= r.version) {
+                            *i = Some(r);
+                        }
+                    });
+                    error.try_set(None);
+                    removed.try_set(false);
+                }
+            }
+            Live::Msg(ServerMsg::Keys { keys: k, .. }) => {
+                // Update only on change, so charts are not rebuilt.
+                let changed =
+                    keys.try_with_untracked(|l| k.iter().any(|x| l.binary_search(x).is_err()));
+                if changed == Some(true) {
+                    keys.try_update(|l| {
+                        merge_keys(l, k);
+                    });
+                }
+                keys_loaded.try_set(true);
+            }
+            Live::Msg(ServerMsg::RunRemoved { .. }) => {
+                removed.try_set(true);
+            }
+            Live::Msg(ServerMsg::Error { message, .. }) => {
+                live_error.try_set(Some(format!("Live updates failed: {message}")));
+            }
+            Live::Msg(_) => {}
         });
     }
     {
         let (project, run) = (project.clone(), run.clone());
-        spawn_local(async move {
-            let res = api::keys(&project, &run).await;
-            if keys.is_disposed() {
-                return;
-            }
+        load(async move { api::keys(&project, &run).await }, move |res| {
             match res {
                 Ok(k) => {
                     keys.update(|l| {
@@ -96,46 +121,6 @@ fn RunView(project: String, run: String) -> impl IntoView {
             keys_loaded.set(true);
         });
     }
-    ws::use_subscription(
-        Topic::Run {
-            project: project.clone(),
-            run: run.clone(),
-        },
-        {
-            let run = run.clone();
-            move |msg| match msg {
-                ServerMsg::Runs { runs, .. } => {
-                    if let Some(r) = runs.into_iter().rev().find(|r| r.id == run) {
-                        info.try_update(|i| {
-                            if i.as_ref().is_none_or(|i| i.version <= r.version) {
-                                *i = Some(r);
-                            }
-                        });
-                        error.try_set(None);
-                        removed.try_set(false);
-                    }
-                }
-                ServerMsg::Keys { keys: k, .. } => {
-                    // Update only on change, so charts are not rebuilt.
-                    let changed =
-                        keys.try_with_untracked(|l| k.iter().any(|x| l.binary_search(x).is_err()));
-                    if changed == Some(true) {
-                        keys.try_update(|l| {
-                            merge_keys(l, k);
-                        });
-                    }
-                    keys_loaded.try_set(true);
-                }
-                ServerMsg::RunRemoved { .. } => {
-                    removed.try_set(true);
-                }
-                ServerMsg::Error { message, .. } => {
-                    live_error.try_set(Some(format!("Live updates failed: {message}")));
-                }
-                _ => {}
-            }
-        },
-    );
 
     {
         let project = project.clone();

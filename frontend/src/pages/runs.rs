@@ -2,7 +2,7 @@
 //! panels, live via the `project` topic. The page provides the [`Selection`] both share.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+
 use leptos_router::hooks::use_params_map;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use trackline_shared::ws::{ServerMsg, Topic};
 
 use crate::browser::href;
 use crate::components::ErrorBox;
+use crate::live::load;
 use crate::selection::Selection;
 use crate::table::view::RunsTable;
 use crate::workspace::Workspace;
@@ -105,13 +106,12 @@ fn RunsView(project: String) -> impl IntoView {
     };
 
     {
+        let fetch = {
+            let project = project.clone();
+            async move { api::runs(&project).await }
+        };
         let project = project.clone();
-        let owner = Owner::current();
-        spawn_local(async move {
-            let res = api::runs(&project).await;
-            if runs.is_disposed() {
-                return;
-            }
+        load(fetch, move |res| {
             let since = match res {
                 Ok(list) => {
                     let since = list.iter().map(|r| r.version).max().unwrap_or(0);
@@ -128,33 +128,28 @@ fn RunsView(project: String) -> impl IntoView {
                 }
             };
             loaded.set(true);
-            // Live from just after what the list showed: no gap, no duplicate.
-            let subscribe = move || {
-                ws::use_subscription(
-                    Topic::Project {
-                        project: project.clone(),
-                        since,
-                    },
-                    move |msg| match msg {
-                        ServerMsg::Runs { runs: changed, .. } => {
-                            queue(Change::Upsert(changed));
-                            if loaded.get_untracked() {
-                                error.try_set(None);
-                            }
-                            live_error.try_set(None);
+            // Live from just after what the list showed: no gap, no duplicate. Under the
+            // view's owner ([`load`]), so the subscription ends with the view.
+            ws::use_subscription(
+                Topic::Project {
+                    project: project.clone(),
+                    since,
+                },
+                move |msg| match msg {
+                    ServerMsg::Runs { runs: changed, .. } => {
+                        queue(Change::Upsert(changed));
+                        if loaded.get_untracked() {
+                            error.try_set(None);
                         }
-                        ServerMsg::RunRemoved { run, .. } => queue(Change::Remove(run)),
-                        ServerMsg::Error { message, .. } => {
-                            live_error.try_set(Some(format!("Live updates failed: {message}")));
-                        }
-                        _ => {}
-                    },
-                )
-            };
-            // Under the view's owner, so the subscription ends with the view.
-            if let Some(owner) = owner {
-                owner.with(subscribe);
-            }
+                        live_error.try_set(None);
+                    }
+                    ServerMsg::RunRemoved { run, .. } => queue(Change::Remove(run)),
+                    ServerMsg::Error { message, .. } => {
+                        live_error.try_set(Some(format!("Live updates failed: {message}")));
+                    }
+                    _ => {}
+                },
+            );
         });
     }
 

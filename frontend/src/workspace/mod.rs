@@ -26,6 +26,7 @@ use trackline_shared::ws::{ServerMsg, SubId, Topic};
 use crate::api;
 use crate::charts::settings::{ChartSettings, group_label};
 use crate::components::{ChartSettingsBar, LineChart, RunRef};
+use crate::live::{Live, live, load};
 use crate::selection::Selection;
 use crate::util;
 use crate::ws;
@@ -163,42 +164,33 @@ pub fn Workspace(project: String) -> impl IntoView {
     let project_s = StoredValue::new(project.clone());
 
     // Runs (names, colours, configs for grouping), live.
-    {
-        let project = project.clone();
-        spawn_local(async move {
-            if let Ok(list) = api::runs(&project).await {
-                infos.try_update(|m| {
-                    for r in list {
-                        m.insert(r.id.clone(), Arc::new(r));
-                    }
-                });
+    let upsert = move |runs: Vec<RunInfo>| {
+        infos.try_update(|m| {
+            for r in runs {
+                let newer = m.get(&r.id).is_none_or(|o| o.version <= r.version);
+                if newer {
+                    m.insert(r.id.clone(), Arc::new(r));
+                }
             }
         });
-    }
-    ws::use_subscription(
-        Topic::Project {
-            project: project.clone(),
-            since: 0,
-        },
-        move |msg| match msg {
-            ServerMsg::Runs { runs, .. } => {
-                infos.try_update(|m| {
-                    for r in runs {
-                        let newer = m.get(&r.id).is_none_or(|o| o.version <= r.version);
-                        if newer {
-                            m.insert(r.id.clone(), Arc::new(r));
-                        }
-                    }
-                });
-            }
-            ServerMsg::RunRemoved { run, .. } => {
-                infos.try_update(|m| {
-                    m.remove(&run);
-                });
-            }
-            _ => {}
-        },
-    );
+    };
+    let fetch = {
+        let project = project.clone();
+        async move { api::runs(&project).await }
+    };
+    let topic = Topic::Project {
+        project: project.clone(),
+        since: 0,
+    };
+    live(fetch, topic, move |update| match update {
+        Live::Snapshot(Ok(runs)) | Live::Msg(ServerMsg::Runs { runs, .. }) => upsert(runs),
+        Live::Msg(ServerMsg::RunRemoved { run, .. }) => {
+            infos.try_update(|m| {
+                m.remove(&run);
+            });
+        }
+        _ => {}
+    });
 
     // The selected runs the charts draw: all of them, or the first `MAX_SERIES_RUNS` in the table's
     // order (a series query may name no more).
@@ -260,11 +252,7 @@ pub fn Workspace(project: String) -> impl IntoView {
     // (and shown here once saved).
     let saver = Saver::new(project.clone(), layout, save_error, "workspace");
     {
-        spawn_local(async move {
-            let res = saver.load().await;
-            if layout.is_disposed() {
-                return;
-            }
+        load(saver.load(), move |res| {
             // Only a layout that loaded may be saved over: a failed load must not let the
             // defaults overwrite what a teammate saved.
             match res {

@@ -1,9 +1,9 @@
 //! The table's settings, loaded from and saved to the project's layout (`layout.table`).
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use std::time::Duration;
 
+use crate::live::load;
 use crate::table::settings::TableSettings;
 use crate::workspace::layout::Saver;
 
@@ -73,11 +73,7 @@ pub(super) fn use_settings_editor(project: &str) -> SettingsEditor {
         save_gen: StoredValue::new(0u64),
         saver: Saver::new(project.to_string(), settings, save_error, "table"),
     };
-    spawn_local(async move {
-        let res = editor.saver.load().await;
-        if settings.is_disposed() {
-            return;
-        }
+    load(editor.saver.load(), move |res| {
         match res {
             Ok(saved) => {
                 if !editor.edited.get_value() {
