@@ -12,11 +12,18 @@
 //! selected runs' keys (`GET …/runs/{r}/keys`, then the `run` topic's `keys` messages).
 
 pub mod layout;
+mod model;
+mod panel;
 pub mod step_metric;
+
+pub use model::{
+    DEFAULT_SECTION, PanelState, SYSTEM_SECTION, SectionState, WorkspaceLayout, group_choices,
+    section_of, sections,
+};
+use panel::Panel;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,127 +31,13 @@ use trackline_shared::api::RunInfo;
 use trackline_shared::ws::{ServerMsg, SubId, Topic};
 
 use crate::api;
-use crate::charts::settings::{ChartSettings, group_label};
-use crate::components::{ChartSettingsBar, LineChart, RunRef};
+use crate::components::{ChartSettingsBar, RunRef};
 use crate::live::{Live, live, load};
 use crate::selection::Selection;
 use crate::util;
 use crate::ws;
-use layout::{Part, Saver};
-use step_metric::{common_step_metric, with_step_metric};
-
-/// The section of keys without a prefix.
-pub const DEFAULT_SECTION: &str = "Charts";
-/// The section of `system/…` keys (hardware metrics), kept apart and last.
-pub const SYSTEM_SECTION: &str = "System";
-
-/// The workspace part of the saved layout (`layout.workspace`).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(default)]
-pub struct WorkspaceLayout {
-    pub version: u32,
-    /// Settings of every panel that has no override.
-    pub settings: ChartSettings,
-    /// Per section name.
-    pub sections: BTreeMap<String, SectionState>,
-    /// Per metric key.
-    pub panels: BTreeMap<String, PanelState>,
-    /// The panel filter.
-    pub search: String,
-}
-
-impl Default for WorkspaceLayout {
-    fn default() -> Self {
-        WorkspaceLayout {
-            version: 1,
-            settings: ChartSettings::default(),
-            sections: BTreeMap::new(),
-            panels: BTreeMap::new(),
-            search: String::new(),
-        }
-    }
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-#[serde(default)]
-pub struct SectionState {
-    pub collapsed: bool,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-#[serde(default)]
-pub struct PanelState {
-    /// This panel's own settings instead of the workspace's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<ChartSettings>,
-    /// Spans the whole row.
-    pub wide: bool,
-}
-
-/// Saved under `layout.workspace` (`WorkspaceLayout::from_layout` reads it; `layout::save` writes
-/// it, keeping the table's part).
-impl Part for WorkspaceLayout {
-    const KEY: &'static str = "workspace";
-}
-
-impl WorkspaceLayout {
-    /// The settings a panel draws with.
-    pub fn panel_settings(&self, key: &str) -> ChartSettings {
-        self.panels
-            .get(key)
-            .and_then(|p| p.settings.clone())
-            .unwrap_or_else(|| self.settings.clone())
-    }
-}
-
-/// The section a key belongs to.
-pub fn section_of(key: &str) -> &str {
-    if key.starts_with("system/") {
-        return SYSTEM_SECTION;
-    }
-    match key.split_once('/') {
-        Some((prefix, _)) if !prefix.is_empty() => prefix,
-        _ => DEFAULT_SECTION,
-    }
-}
-
-/// Keys matching `search` (case-insensitive substring; empty matches all) in sections: the default
-/// section first, then prefixes alphabetically, "System" last. Keys keep their given order.
-pub fn sections(keys: &[String], search: &str) -> Vec<(String, Vec<String>)> {
-    let needle = search.trim().to_lowercase();
-    let mut map: BTreeMap<(u8, String), Vec<String>> = BTreeMap::new();
-    for k in keys {
-        if !needle.is_empty() && !k.to_lowercase().contains(&needle) {
-            continue;
-        }
-        let s = section_of(k);
-        let rank = match s {
-            DEFAULT_SECTION => 0,
-            SYSTEM_SECTION => 2,
-            _ => 1,
-        };
-        map.entry((rank, s.to_string()))
-            .or_default()
-            .push(k.clone());
-    }
-    map.into_iter().map(|((_, s), v)| (s, v)).collect()
-}
-
-/// Group-by choices: run fields and the config keys present in at least half the runs.
-pub fn group_choices(runs: &[RunInfo]) -> Vec<String> {
-    let mut out: Vec<String> = util::common_keys(runs.iter().map(|r| &r.config), 40)
-        .into_iter()
-        .map(|k| format!("config.{k}"))
-        .collect();
-    out.sort();
-    if runs.iter().any(|r| r.group.is_some()) {
-        out.insert(0, "group".into());
-    }
-    if runs.iter().any(|r| r.job_type.is_some()) {
-        out.push("job_type".into());
-    }
-    out
-}
+use layout::Saver;
+use step_metric::common_step_metric;
 
 const SAVE_DEBOUNCE: Duration = Duration::from_millis(400);
 
@@ -471,230 +364,5 @@ pub fn Workspace(project: String) -> impl IntoView {
             }}
             <For each=move || section_names.get() key=|n| n.clone() children=section_view />
         </div>
-    }
-}
-
-/// One panel: a [`LineChart`] with the workspace's or its own settings, and a settings toggle.
-#[component]
-fn Panel(
-    project: String,
-    key: String,
-    layout: RwSignal<WorkspaceLayout>,
-    runs: Memo<Vec<RunRef>>,
-    x_keys: Memo<Vec<String>>,
-    group_keys: Memo<Vec<String>>,
-    step_metrics: Memo<BTreeMap<String, String>>,
-    selection: Selection,
-) -> impl IntoView {
-    let key_s = StoredValue::new(key.clone());
-    let step_metric = Memo::new(move |_| step_metrics.with(|m| m.get(&key_s.get_value()).cloned()));
-    let settings = Memo::new(move |_| {
-        let own = layout.with(|l| {
-            l.panels
-                .get(&key_s.get_value())
-                .and_then(|p| p.settings.clone())
-        });
-        // The panel's own settings are the user's word on it. Without them the workspace's apply,
-        // drawn against the key's step metric if they leave x at its default, grouped like the
-        // table.
-        own.unwrap_or_else(|| {
-            let ws = layout.with(|l| l.settings.clone());
-            let mut s = with_step_metric(ws, step_metric.get());
-            s.group_by = selection.group_by.get();
-            s
-        })
-    });
-    let own = Memo::new(move |_| {
-        layout.with(|l| {
-            l.panels
-                .get(&key_s.get_value())
-                .is_some_and(|p| p.settings.is_some())
-        })
-    });
-    let wide = Memo::new(move |_| {
-        layout.with(|l| l.panels.get(&key_s.get_value()).is_some_and(|p| p.wide))
-    });
-    let open = RwSignal::new(false);
-    let header: ChildrenFn = Arc::new(move || {
-        view! {
-            <button
-                class="lc-btn"
-                class:on=move || open.get()
-                data-testid="panel-settings-toggle"
-                title="This panel's settings"
-                on:click=move |_| open.update(|o| *o = !*o)
-            >
-                {move || if own.get() { "⚙ own" } else { "⚙" }}
-            </button>
-            <button
-                class="lc-btn"
-                data-testid="panel-wide"
-                title="Full width"
-                on:click=move |_| {
-                    layout.update(|l| {
-                        let p = l.panels.entry(key_s.get_value()).or_default();
-                        p.wide = !p.wide;
-                    })
-                }
-            >
-                {move || if wide.get() { "⇤⇥" } else { "⇔" }}
-            </button>
-        }
-        .into_any()
-    });
-    let group_labels = Signal::derive(move || group_keys.get());
-    let _ = group_label;
-    view! {
-        <div class="chart-card ws-panel" class:wide=wide data-testid="panel" data-key=key.clone()>
-            <Show when=move || open.get()>
-                <div class="ws-panel-settings">
-                    <ChartSettingsBar
-                        settings=settings
-                        on_change=Callback::new(move |s| {
-                            layout.update(|l| l.panels.entry(key_s.get_value()).or_default().settings = Some(s))
-                        })
-                        x_keys=x_keys
-                        group_keys=group_labels
-                    />
-                    <Show when=move || own.get()>
-                        <button
-                            class="lc-btn"
-                            data-testid="panel-use-workspace"
-                            on:click=move |_| {
-                                layout.update(|l| {
-                                    if let Some(p) = l.panels.get_mut(&key_s.get_value()) {
-                                        p.settings = None;
-                                    }
-                                })
-                            }
-                        >
-                            "use workspace settings"
-                        </button>
-                    </Show>
-                </div>
-            </Show>
-            <LineChart
-                project=project
-                key=key_s.get_value()
-                runs=runs
-                settings=settings
-                hidden=selection.hidden
-                highlighted=selection.highlighted
-                header=header
-            />
-        </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::layout::merged_layout;
-    use super::*;
-    use serde_json::{Value, json};
-
-    #[test]
-    fn keys_fall_into_sections() {
-        let keys: Vec<String> = [
-            "loss",
-            "lr",
-            "system/cpu",
-            "system/gpu.0.util",
-            "train/acc",
-            "train/loss",
-            "val/loss",
-            "/odd",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let s = sections(&keys, "");
-        let names: Vec<&str> = s.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["Charts", "train", "val", "System"]);
-        assert_eq!(s[0].1, ["loss", "lr", "/odd"]);
-        assert_eq!(s[3].1, ["system/cpu", "system/gpu.0.util"]);
-        let f = sections(&keys, "LOSS");
-        assert_eq!(
-            f,
-            vec![
-                ("Charts".to_string(), vec!["loss".to_string()]),
-                ("train".to_string(), vec!["train/loss".to_string()]),
-                ("val".to_string(), vec!["val/loss".to_string()]),
-            ]
-        );
-        assert!(sections(&keys, "nothing").is_empty());
-    }
-
-    #[test]
-    fn layout_round_trips_and_keeps_the_table_key() {
-        let mut ws = WorkspaceLayout::default();
-        ws.sections
-            .insert("train".into(), SectionState { collapsed: true });
-        ws.panels.insert(
-            "loss".into(),
-            PanelState {
-                settings: Some(ChartSettings {
-                    y_log: true,
-                    ..Default::default()
-                }),
-                wide: true,
-            },
-        );
-        ws.search = "acc".into();
-        let base = WorkspaceLayout::default();
-        let (saved, _) = merged_layout(
-            &json!({"table": {"columns": ["name"]}, "workspace": 3}),
-            &base,
-            &ws,
-        );
-        assert_eq!(saved["table"]["columns"][0], "name");
-        assert_eq!(saved["workspace"]["sections"]["train"]["collapsed"], true);
-        assert_eq!(WorkspaceLayout::from_layout(&saved), ws);
-        assert!(ws.panel_settings("loss").y_log);
-        assert!(!ws.panel_settings("acc").y_log);
-        // Absent or malformed: defaults.
-        assert_eq!(
-            WorkspaceLayout::from_layout(&Value::Null),
-            WorkspaceLayout::default()
-        );
-        assert_eq!(
-            WorkspaceLayout::from_layout(&json!({"workspace": "junk"})),
-            WorkspaceLayout::default()
-        );
-    }
-
-    #[test]
-    fn a_save_keeps_what_a_teammate_saved_meanwhile() {
-        // Both opened the same layout; a teammate made `val/loss` wide and set the smoothing,
-        // then this page folded `train`.
-        let base = WorkspaceLayout::default();
-        let mut theirs = base.clone();
-        theirs.panels.entry("val/loss".into()).or_default().wide = true;
-        theirs.settings.smoothing = trackline_shared::smooth::Smoothing::Ema(0.9);
-        let stored = json!({"workspace": serde_json::to_value(&theirs).unwrap()});
-        let mut ours = base.clone();
-        ours.sections
-            .insert("train".into(), SectionState { collapsed: true });
-        let (saved, _) = merged_layout(&stored, &base, &ours);
-        let merged = WorkspaceLayout::from_layout(&saved);
-        assert!(merged.sections["train"].collapsed);
-        assert!(merged.panels["val/loss"].wide);
-        assert_eq!(merged.settings.smoothing, theirs.settings.smoothing);
-    }
-
-    #[test]
-    fn group_choices_list_common_config_keys() {
-        let mk = |cfg: Value, group: Option<&str>| RunInfo {
-            config: cfg.as_object().unwrap().clone(),
-            group: group.map(String::from),
-            ..Default::default()
-        };
-        let runs = vec![
-            mk(json!({"lr": 0.1, "opt": {"name": "adam"}}), Some("g")),
-            mk(json!({"lr": 0.2, "opt": {"name": "sgd"}}), None),
-        ];
-        assert_eq!(
-            group_choices(&runs),
-            ["group", "config.lr", "config.opt.name"]
-        );
     }
 }
