@@ -10,6 +10,7 @@
 
 pub mod plot;
 pub mod raster;
+pub mod render;
 mod series;
 pub mod settings;
 mod ticks;

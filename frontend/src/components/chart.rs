@@ -40,6 +40,7 @@ use web_sys::{
 use crate::api;
 use crate::charts::plot::{self, Frame, GroupFrame, View};
 use crate::charts::raster::{self, Raster, Style};
+use crate::charts::render::{self, FrameStats, Rendered, RunLook};
 use crate::charts::settings::{ChartSettings, DataKey};
 use crate::charts::{AppendOutcome, SeriesState};
 use crate::{browser, ws};
@@ -602,7 +603,7 @@ impl Ctx {
         let runs = self.runs.get_untracked();
         let tz = browser::tz_offset_min(js_sys::Date::now() / 1000.0);
         let dpr = window().device_pixel_ratio().clamp(1.0, 3.0);
-        let mut stats = (0usize, 0usize, String::new(), (0.0, 1.0), false);
+        let mut stats = FrameStats::default();
         let drew = self.st.try_update_value(|st| {
             let (w, h) = st.size;
             if w < 1.0 || h < 1.0 {
@@ -633,92 +634,39 @@ impl Ctx {
                     (s.id.as_str(), &s.data)
                 })
                 .collect();
-            let f = plot::frame_reusing(&inputs, &v, st.frame.as_ref());
-            // Groups by the config key's value.
-            let groups = match &settings.group_by {
-                Some(gk) => {
-                    let values = f.runs.iter().map(|r| {
-                        runs.iter()
-                            .find(|x| x.id == r.id)
-                            .map(|x| crate::charts::settings::group_value(&x.info, gk))
-                    });
-                    let g = plot::groups_by(values);
-                    let mut gf = plot::group(&f, &g, settings.agg, settings.band);
-                    if settings.smoothing.is_active() {
-                        for g in &mut gf {
-                            let xs: Vec<f64> =
-                                g.idx.iter().map(|&i| f.x.from_px(f.px_of_col(i))).collect();
-                            g.smoothed = settings.smoothing.apply(&xs, &g.center);
-                        }
-                    }
-                    gf
-                }
-                None => Vec::new(),
-            };
-            let (pw, ph) = (
-                (f.plot.width * dpr).round() as usize,
-                (f.plot.height * dpr).round() as usize,
+            let groups_of: Vec<Option<String>> = runs
+                .iter()
+                .map(|r| {
+                    settings
+                        .group_by
+                        .as_ref()
+                        .map(|gk| crate::charts::settings::group_value(&r.info, gk))
+                })
+                .collect();
+            let looks: Vec<RunLook> = runs
+                .iter()
+                .zip(&groups_of)
+                .map(|(r, g)| RunLook {
+                    id: &r.id,
+                    color: raster::parse_hex(r.color),
+                    group: g.as_deref(),
+                })
+                .collect();
+            let Rendered {
+                frame: f,
+                groups,
+                stats: s,
+            } = render::render(
+                &inputs,
+                &v,
+                st.frame.as_ref(),
+                &settings,
+                &looks,
+                highlighted.as_deref(),
+                dpr,
+                &mut st.raster,
             );
-            if st.raster.w != pw || st.raster.h != ph {
-                st.raster = Raster::new(pw, ph);
-            } else {
-                st.raster.clear(raster::WHITE);
-            }
-            st.raster.grid(&f, dpr);
-            let smoothing = settings.smoothing.is_active();
-            let color_of = |id: &str| {
-                runs.iter()
-                    .find(|r| r.id == id)
-                    .map_or([0, 0, 0], |r| raster::parse_hex(r.color))
-            };
-            if groups.is_empty() {
-                let mut order: Vec<usize> = (0..f.runs.len()).collect();
-                if let Some(h) = &highlighted {
-                    // The highlighted run last, on top.
-                    order.sort_by_key(|&i| f.runs[i].id == *h);
-                }
-                for &i in &order {
-                    let r = &f.runs[i];
-                    let dim = highlighted.as_ref().is_some_and(|h| *h != r.id);
-                    let style = Style::new(color_of(&r.id), smoothing, dim, dpr);
-                    raster::draw_raw(&mut st.raster, &f, r, 0, &style);
-                }
-                if smoothing {
-                    for &i in &order {
-                        let r = &f.runs[i];
-                        let dim = highlighted.as_ref().is_some_and(|h| *h != r.id);
-                        let style = Style::new(color_of(&r.id), smoothing, dim, dpr);
-                        raster::draw_smoothed(&mut st.raster, &f, r, 0, &style);
-                    }
-                }
-            } else {
-                for g in &groups {
-                    let color = raster::parse_hex(crate::selection::run_color(&g.name));
-                    raster::draw_group(
-                        &mut st.raster,
-                        &f,
-                        g,
-                        color,
-                        settings.band != plot::Band::None,
-                        dpr,
-                    );
-                }
-            }
-            stats = (
-                f.runs.len(),
-                if settings.band == plot::Band::None {
-                    0
-                } else {
-                    groups.len()
-                },
-                f.runs
-                    .first()
-                    .and_then(|r| r.smoothed.last())
-                    .map(|v| display(*v))
-                    .unwrap_or_default(),
-                (f.x.lo, f.x.hi),
-                true,
-            );
+            stats = s;
             for (k, r) in f.runs.iter().enumerate() {
                 if let Some(&si) = slots_used.get(k) {
                     st.slots[si].drawn_tail = r.sample_x.len() - r.sources;
@@ -785,11 +733,10 @@ impl Ctx {
         if let Some(Some(t)) = first {
             measure("tl:panel:first-paint", t, t1, &key);
         }
-        let (nruns, nbands, smoothed, (xa, xb), _) = stats;
-        self.drawn_runs.set(nruns);
-        self.bands.set(nbands);
-        self.smoothed_last.set(smoothed);
-        self.xwin.set((xa, xb));
+        self.drawn_runs.set(stats.runs);
+        self.bands.set(stats.bands);
+        self.smoothed_last.set(stats.smoothed_last);
+        self.xwin.set(stats.x_window);
         self.frames.update(|n| *n += 1);
     }
 
