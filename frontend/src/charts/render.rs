@@ -39,19 +39,35 @@ pub struct Rendered {
     pub stats: FrameStats,
 }
 
-/// Builds a frame of `series` (id and data of each run shown) in `view`, reusing what it can of
-/// `previous`, and draws its plot pixels into `raster` (resized to the plot at `dpr`). `looks`
-/// gives each run's colour and group; `highlighted` draws one run on top and dims the others.
-pub fn render(
-    series: &[(&str, &SeriesState)],
-    view: &View,
-    previous: Option<&Frame>,
-    settings: &ChartSettings,
-    looks: &[RunLook<'_>],
-    highlighted: Option<&str>,
-    dpr: f64,
-    raster: &mut Raster,
-) -> Rendered {
+/// Everything a frame is built from.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameInput<'a> {
+    /// Id and data of each run shown, in drawing order.
+    pub series: &'a [(&'a str, &'a SeriesState)],
+    pub view: &'a View,
+    /// The frame before, whose smoothed samples are reused where they still hold.
+    pub previous: Option<&'a Frame>,
+    pub settings: &'a ChartSettings,
+    /// Each run's colour and group.
+    pub looks: &'a [RunLook<'a>],
+    /// A run drawn on top, the others dimmed.
+    pub highlighted: Option<&'a str>,
+    /// Device pixels per CSS pixel.
+    pub dpr: f64,
+}
+
+/// Builds the frame of `input` and draws its plot pixels into `raster` (resized to the plot at
+/// `input.dpr`).
+pub fn render(input: &FrameInput<'_>, raster: &mut Raster) -> Rendered {
+    let FrameInput {
+        series,
+        view,
+        previous,
+        settings,
+        looks,
+        highlighted,
+        dpr,
+    } = *input;
     let f = plot::frame_reusing(series, view, previous);
     let look = |id: &str| looks.iter().find(|l| l.id == id);
     let groups = match &settings.group_by {
@@ -196,13 +212,15 @@ mod tests {
             group: None,
         }];
         let out = render(
-            &[("r", &s)],
-            &view(100, (0.0, 9_999.0)),
-            None,
-            &ChartSettings::default(),
-            &looks,
-            None,
-            1.0,
+            &FrameInput {
+                series: &[("r", &s)],
+                view: &view(100, (0.0, 9_999.0)),
+                previous: None,
+                settings: &ChartSettings::default(),
+                looks: &looks,
+                highlighted: None,
+                dpr: 1.0,
+            },
             &mut raster,
         );
         assert_eq!((raster.w, raster.h), (100, 100));
@@ -225,13 +243,15 @@ mod tests {
     fn no_series_draws_no_line() {
         let mut raster = Raster::new(1, 1);
         let out = render(
-            &[],
-            &view(50, (0.0, 1.0)),
-            None,
-            &ChartSettings::default(),
-            &[],
-            None,
-            1.0,
+            &FrameInput {
+                series: &[],
+                view: &view(50, (0.0, 1.0)),
+                previous: None,
+                settings: &ChartSettings::default(),
+                looks: &[],
+                highlighted: None,
+                dpr: 1.0,
+            },
             &mut raster,
         );
         assert_eq!(out.stats.runs, 0);
@@ -263,13 +283,15 @@ mod tests {
         ];
         let mut raster = Raster::new(1, 1);
         let out = render(
-            &[("a", &a), ("b", &b)],
-            &view(20, (0.0, 10.0)),
-            None,
-            &settings,
-            &looks,
-            None,
-            1.0,
+            &FrameInput {
+                series: &[("a", &a), ("b", &b)],
+                view: &view(20, (0.0, 10.0)),
+                previous: None,
+                settings: &settings,
+                looks: &looks,
+                highlighted: None,
+                dpr: 1.0,
+            },
             &mut raster,
         );
         assert_eq!(out.groups.len(), 1);
@@ -303,13 +325,15 @@ mod tests {
         let darkest = |highlighted: Option<&str>| {
             let mut raster = Raster::new(1, 1);
             render(
-                &[("a", &a), ("b", &b)],
-                &view(20, (0.0, 10.0)),
-                None,
-                &ChartSettings::default(),
-                &looks,
-                highlighted,
-                1.0,
+                &FrameInput {
+                    series: &[("a", &a), ("b", &b)],
+                    view: &view(20, (0.0, 10.0)),
+                    previous: None,
+                    settings: &ChartSettings::default(),
+                    looks: &looks,
+                    highlighted,
+                    dpr: 1.0,
+                },
                 &mut raster,
             );
             let (w, h) = (raster.w, raster.h);

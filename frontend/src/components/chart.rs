@@ -40,7 +40,7 @@ use web_sys::{
 use crate::api;
 use crate::charts::plot::{self, Frame, GroupFrame, View};
 use crate::charts::raster::{self, Raster, Style};
-use crate::charts::render::{self, FrameStats, Rendered, RunLook};
+use crate::charts::render::{self, FrameInput, FrameStats, Rendered, RunLook};
 use crate::charts::settings::{ChartSettings, DataKey};
 use crate::charts::{AppendOutcome, SeriesState};
 use crate::{browser, ws};
@@ -652,20 +652,20 @@ impl Ctx {
                     group: g.as_deref(),
                 })
                 .collect();
+            let input = FrameInput {
+                series: &inputs,
+                view: &v,
+                previous: st.frame.as_ref(),
+                settings: &settings,
+                looks: &looks,
+                highlighted: highlighted.as_deref(),
+                dpr,
+            };
             let Rendered {
                 frame: f,
                 groups,
                 stats: s,
-            } = render::render(
-                &inputs,
-                &v,
-                st.frame.as_ref(),
-                &settings,
-                &looks,
-                highlighted.as_deref(),
-                dpr,
-                &mut st.raster,
-            );
+            } = render::render(&input, &mut st.raster);
             stats = s;
             for (k, r) in f.runs.iter().enumerate() {
                 if let Some(&si) = slots_used.get(k) {
