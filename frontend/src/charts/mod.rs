@@ -1,7 +1,7 @@
 //! Line charts of decimated series: the data held per chart ([`SeriesState`]), the pixel columns
 //! it turns into ([`PxColumn`], [`visit_sources`]), the multi-run plot math ([`plot`]) and our own
 //! rasteriser ([`raster`]). Everything is plain Rust, unit-tested on the host; the canvas calls live
-//! in `components/chart.rs`.
+//! in `components/chart/`.
 //!
 //! Drawing rule: every pixel column is drawn as one vertical span from its minimum to its maximum,
 //! and the last value of a column is joined to the first value of the next, so a spike is never

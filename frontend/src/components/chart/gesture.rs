@@ -1,0 +1,193 @@
+//! Pointer gestures on a chart: box zoom, wheel zoom at the pointer, pan, and the hover read-out.
+
+use super::*;
+
+/// Wheel zoom per pixel of wheel delta.
+pub(super) const WHEEL_RATE: f64 = 0.0015;
+
+/// Pointer gesture in progress.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Drag {
+    /// Box zoom from this CSS point; `xy` when y is zoomed too.
+    Box {
+        x0: f64,
+        y0: f64,
+        x1: f64,
+        y1: f64,
+        xy: bool,
+    },
+    /// Pan: the domains when it began and the pointer's start.
+    Pan {
+        px: f64,
+        py: f64,
+        x: (f64, f64),
+        y: Option<(f64, f64)>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct TipRow {
+    pub(super) name: String,
+    pub(super) color: &'static str,
+    pub(super) value: String,
+    pub(super) bad: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Tip {
+    pub(super) x_px: f64,
+    pub(super) y_px: f64,
+    pub(super) title: String,
+    pub(super) rows: Vec<TipRow>,
+    pub(super) more: usize,
+    pub(super) dots: Vec<(f64, &'static str)>,
+}
+
+impl ChartHandle {
+    /// Sets the zoom (None resets) and refetches the window, debounced.
+    pub(super) fn zoom(self, x: Option<(f64, f64)>, y: Option<(f64, f64)>) {
+        let reset = x.is_none();
+        self.st.update_value(|st| {
+            st.view.zoom_x = x;
+            st.view.zoom_y = y;
+            if reset {
+                st.view.auto_x = None;
+            }
+            st.schedule.full = true;
+        });
+        self.zoomed.set(!reset || y.is_some());
+        self.redraw(true);
+        self.debounced_fetch();
+    }
+
+    pub(super) fn frame_domains(self) -> Option<((f64, f64), (f64, f64))> {
+        self.st.with_value(|st| {
+            st.view
+                .frame
+                .as_ref()
+                .map(|f| ((f.x.lo, f.x.hi), (f.y.lo, f.y.hi)))
+        })
+    }
+
+    pub(super) fn with_frame<T>(self, f: impl FnOnce(&Frame) -> T) -> Option<T> {
+        self.st.with_value(|st| st.view.frame.as_ref().map(f))
+    }
+
+    pub(super) fn wheel(self, px: f64, delta: f64) {
+        let Some(Some((lo, hi))) = self.with_frame(|f| {
+            let c = f.x.from_px(px.clamp(f.plot.left, f.plot.right()));
+            let k = (delta * WHEEL_RATE).exp();
+            if f.x.log {
+                let (lc, la, lb) = (c.log10(), f.x.lo.log10(), f.x.hi.log10());
+                Some((
+                    10f64.powf(lc - (lc - la) * k),
+                    10f64.powf(lc + (lb - lc) * k),
+                ))
+            } else {
+                Some((c - (c - f.x.lo) * k, c + (f.x.hi - c) * k))
+            }
+        }) else {
+            return;
+        };
+        if hi - lo > 1e-9 * (hi.abs() + lo.abs()).max(1e-300) {
+            let y = self.st.with_value(|st| st.view.zoom_y);
+            self.zoom(Some((lo, hi)), y);
+        }
+    }
+
+    pub(super) fn tooltip(self, px: f64, py: f64) -> Option<Tip> {
+        let runs = self.runs.get_untracked();
+        let fmt_settings = self.settings();
+        self.st.with_value(|st| {
+            let f = st.view.frame.as_ref()?;
+            if px < f.plot.left || px > f.plot.right() || py < f.plot.top || py > f.plot.bottom() {
+                return None;
+            }
+            let col = f.col_of_px(px).clamp(0, f.ncols - 1);
+            let x_px = f.px_of_col(col);
+            let x_val = f.x.from_px(x_px);
+            let title = format!(
+                "{} {}",
+                fmt_settings.x_name(),
+                plot::format_x(x_val, f.x_format)
+            );
+            let find = |id: &str| runs.iter().find(|r| r.id == id);
+            if !st.view.groups.is_empty() {
+                let mut rows: Vec<(f64, TipRow)> = Vec::new();
+                for g in &st.view.groups {
+                    let Ok(k) = g.idx.binary_search(&col) else {
+                        continue;
+                    };
+                    let v = if g.smoothed.is_empty() {
+                        g.center[k]
+                    } else {
+                        g.smoothed[k]
+                    };
+                    rows.push((
+                        v,
+                        TipRow {
+                            name: format!("{} ({} runs)", g.name, g.members.len()),
+                            color: crate::selection::run_color(&g.name),
+                            value: format!(
+                                "{} [{} … {}]",
+                                display(v),
+                                display(g.lo[k]),
+                                display(g.hi[k])
+                            ),
+                            bad: false,
+                        },
+                    ));
+                }
+                rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+                return Some(Tip {
+                    x_px,
+                    y_px: py,
+                    title,
+                    rows: rows.into_iter().map(|r| r.1).collect(),
+                    more: 0,
+                    dots: Vec::new(),
+                });
+            }
+            let hov = plot::hover(f, px, 40);
+            // The x of the data under the pointer, rather than the pixel's.
+            let title = match hov.first() {
+                Some(h) => format!(
+                    "{} {}",
+                    fmt_settings.x_name(),
+                    plot::format_x(h.x, f.x_format)
+                ),
+                None => title,
+            };
+            const MAX_ROWS: usize = 30;
+            let mut rows = Vec::new();
+            let mut dots = Vec::new();
+            for h in &hov {
+                let r = &f.runs[h.run];
+                let Some(info) = find(&r.id) else { continue };
+                if let Some(y) = h.y_px {
+                    dots.push((y, info.color));
+                }
+                if rows.len() < MAX_ROWS {
+                    let value = match h.smoothed {
+                        Some(s) => format!("{} (raw {})", display(s), display(h.value)),
+                        None => display(h.value),
+                    };
+                    rows.push(TipRow {
+                        name: info.name.clone(),
+                        color: info.color,
+                        value,
+                        bad: !h.value.is_finite(),
+                    });
+                }
+            }
+            Some(Tip {
+                x_px,
+                y_px: py,
+                title,
+                more: hov.len().saturating_sub(rows.len()),
+                rows,
+                dots,
+            })
+        })
+    }
+}
