@@ -8,6 +8,7 @@
 //! hidden however many points share a pixel. Non-finite values (NaN, ±Inf) are not drawn as lines;
 //! they get markers at the top or bottom edge and the hover read-out names them.
 
+mod groups;
 pub mod plot;
 pub mod raster;
 pub mod render;
