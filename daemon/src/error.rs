@@ -25,8 +25,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("index database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
     #[error("{0}")]
     Internal(String),
     #[error(transparent)]
@@ -48,7 +48,7 @@ impl Error {
             Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::ForbiddenHost(_) => (StatusCode::FORBIDDEN, "forbidden_host"),
             Error::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, "forbidden_origin"),
-            Error::Io { .. } | Error::Sqlite(_) | Error::Internal(_) => {
+            Error::Io { .. } | Error::Db(_) | Error::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
             // A failing disk is the daemon's problem; a name, path or file the format refuses is

@@ -4,16 +4,18 @@
 //! names, readers, the line parser and the one writer) and [`source`] (where run files are read
 //! from: the local disk today); [`blobs`] stores whole files by content hash:
 //! [`ingest`] (discover run folders, follow appended lines) → [`store`] (runs, columnar series,
-//! level-of-detail pyramids, SQLite index) → [`query`] (pure functions to wire types) →
+//! level-of-detail pyramids) → [`query`] (pure functions to wire types) →
 //! [`push`] (per-connection sessions turning store events into WebSocket deltas) → [`api`]
 //! (axum router: REST, WebSocket, embedded web app, security checks). [`server`] wires them up;
-//! [`cli`] is the command line.
+//! [`cli`] is the command line. [`db`] is the daemon's own SQLite database (run index, saved
+//! workspaces) with its numbered migrations.
 
 pub mod api;
 pub mod auth;
 pub mod blobs;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod demo;
 pub mod error;
 pub mod format;

@@ -4,9 +4,9 @@
 use crate::api::{self, AppState, security};
 use crate::auth::WriteToken;
 use crate::config::Config;
+use crate::db::Db;
+use crate::db::workspaces::Workspaces;
 use crate::ingest::{Ingest, watch};
-use crate::store::index::Index;
-use crate::store::views::Views;
 use crate::store::{Store, StoreSettings};
 use anyhow::Context;
 use std::future::Future;
@@ -27,7 +27,7 @@ pub struct Server {
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
     token: Arc<WriteToken>,
-    views: Arc<Views>,
+    workspaces: Workspaces,
     addr: SocketAddr,
 }
 
@@ -40,11 +40,12 @@ impl Server {
             .dir
             .canonicalize()
             .with_context(|| format!("cannot resolve {}", config.dir.display()))?;
-        let index_path = config.state_dir().join("index.sqlite");
-        let index = Index::open(&index_path)
-            .with_context(|| format!("cannot open the index database {}", index_path.display()))?;
-        let views = Views::open(&index_path)
-            .with_context(|| format!("cannot open the index database {}", index_path.display()))?;
+        let db = Db::open_in(&config.state_dir()).with_context(|| {
+            format!(
+                "cannot open the index database in {}",
+                config.state_dir().display()
+            )
+        })?;
         let token = WriteToken::load_or_create(&config.state_dir())
             .context("cannot create the write token")?;
         let store = Arc::new(Store::new(StoreSettings {
@@ -54,7 +55,7 @@ impl Server {
         }));
 
         let started = Instant::now();
-        let mut ingest = Ingest::new(config.dir.clone(), store.clone(), index);
+        let mut ingest = Ingest::new(config.dir.clone(), store.clone(), db.run_index());
         ingest.scan(true).context("initial scan failed")?;
         tracing::info!(
             runs = store.len(),
@@ -89,7 +90,7 @@ impl Server {
             stop,
             threads,
             token: Arc::new(token),
-            views: Arc::new(views),
+            workspaces: db.workspaces(),
             addr: local_addr,
         })
     }
@@ -130,7 +131,7 @@ impl Server {
             token: self.token.clone(),
             store_dir: self.config.dir.clone(),
             ingest_lock: Arc::default(),
-            views: self.views.clone(),
+            workspaces: self.workspaces.clone(),
         };
         let token = state.shutdown.clone();
         let shutdown = async move {

@@ -35,8 +35,8 @@ pub struct AppState {
     pub token: Arc<crate::auth::WriteToken>,
     /// The data directory remote batches are written into.
     pub store_dir: std::path::PathBuf,
-    /// Saved workspaces (SQLite).
-    pub views: Arc<crate::store::views::Views>,
+    /// Saved workspaces.
+    pub workspaces: crate::db::workspaces::Workspaces,
     /// Serialises remote batch writes (offset checks must not interleave).
     pub ingest_lock: Arc<parking_lot::Mutex<()>>,
 }

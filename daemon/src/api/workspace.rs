@@ -6,8 +6,8 @@
 
 use super::extract::P;
 use super::{AppState, blocking};
+use crate::db::workspaces::Saved;
 use crate::error::{Error, Result};
-use crate::store::views::Saved;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
@@ -43,8 +43,8 @@ pub async fn get(State(s): State<AppState>, P(project): P<String>) -> Result<Jso
     if s.store.project_runs(&project).is_empty() {
         return Err(Error::NotFound(format!("no project '{project}'")));
     }
-    let views = s.views.clone();
-    let saved = blocking(move || views.workspace(&project)).await?;
+    let workspaces = s.workspaces.clone();
+    let saved = blocking(move || Ok(workspaces.workspace(&project)?)).await?;
     Ok(Json(match saved {
         Some(w) => Workspace {
             layout: w.layout,
@@ -79,8 +79,9 @@ pub async fn put(
         )));
     }
     let now = crate::util::now_secs();
-    let (views, layout, based_on) = (s.views.clone(), ws.layout.clone(), ws.version);
-    let saved = blocking(move || views.save_workspace(&project, &layout, now, based_on)).await?;
+    let (workspaces, layout, based_on) = (s.workspaces.clone(), ws.layout.clone(), ws.version);
+    let saved =
+        blocking(move || Ok(workspaces.save_workspace(&project, &layout, now, based_on)?)).await?;
     Ok(match saved {
         Saved::Ok { version } => Json(Workspace {
             layout: ws.layout,

@@ -6,6 +6,7 @@
 pub mod remote;
 pub mod watch;
 
+use crate::db::index::RunIndex;
 use crate::error::Result;
 use crate::format::files::{RunFile, parse_object};
 use crate::format::{
@@ -13,7 +14,6 @@ use crate::format::{
 };
 use crate::source::disk::DiskSource;
 use crate::source::{RunSource, read_whole};
-use crate::store::index::Index;
 use crate::store::{RunKey, RunMeta, Store};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ pub struct Ingest {
     root: PathBuf,
     source: Arc<dyn RunSource>,
     store: Arc<Store>,
-    index: Index,
+    index: RunIndex,
     /// Fingerprint of the metadata files each known run was last read from.
     fingerprints: HashMap<RunKey, String>,
     /// Runs whose files failed to parse, with the fingerprint that failed (reported once).
@@ -36,7 +36,7 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    pub fn new(root: PathBuf, store: Arc<Store>, index: Index) -> Self {
+    pub fn new(root: PathBuf, store: Arc<Store>, index: RunIndex) -> Self {
         Ingest {
             source: Arc::new(DiskSource::new(root.clone())),
             root,

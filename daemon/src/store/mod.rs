@@ -6,9 +6,7 @@
 //! bound) and rebuild them from the run's files, which it reads through the run's [`RunSource`].
 
 pub mod history;
-pub mod index;
 pub mod series;
-pub mod views;
 
 pub use crate::format::RunKey;
 use crate::source::RunSource;
