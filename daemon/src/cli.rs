@@ -42,8 +42,8 @@ struct SyncArgs {
 #[derive(Parser, Debug)]
 struct ServeArgs {
     /// Data directory holding `<project>/<run>/` folders [env: TRACKLINE_DIR] [default: ./trackline]
-    #[arg(long)]
-    dir: Option<PathBuf>,
+    #[arg(long = "dir")]
+    data_dir: Option<PathBuf>,
     /// Address to bind. Anything but loopback exposes your runs to the network.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
@@ -60,13 +60,13 @@ struct ServeArgs {
     #[arg(long)]
     demo: bool,
     /// Seconds without a heartbeat before a running run is shown as crashed.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = config::DEFAULT_HEARTBEAT_TIMEOUT_SECS)]
     heartbeat_timeout_secs: u64,
     /// Messages queued per WebSocket client.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = config::DEFAULT_WS_QUEUE)]
     ws_queue: usize,
     /// Milliseconds a WebSocket client may leave its queue full before it is dropped.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = config::DEFAULT_WS_SEND_TIMEOUT_MS)]
     ws_send_timeout_ms: u64,
 }
 
@@ -86,11 +86,11 @@ pub fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    let dir = args
-        .dir
+    let data_dir = args
+        .data_dir
         .or_else(|| std::env::var_os(config::ENV_DIR).map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_DIR));
-    let mut config = Config::new(dir);
+    let mut config = Config::new(data_dir);
     config.host = args.host;
     config.port = args.port;
     config.allowed_hosts = args.allow_host;
@@ -115,7 +115,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         let _ = writeln!(
             out,
             "trackline: serving {} at {url}",
-            server.dir().display()
+            server.data_dir().display()
         );
         let _ = out.flush();
         if open {

@@ -1,10 +1,7 @@
-//! The daemon's one error type, and its mapping to HTTP responses.
+//! The daemon's one error type. How each variant is answered over HTTP lives in `api/error.rs`.
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
 use std::path::PathBuf;
-use trackline_shared::{ErrorBody, ErrorDetail};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -20,6 +17,15 @@ pub enum Error {
     ForbiddenHost(String),
     #[error("origin '{0}' may not open a WebSocket to this daemon")]
     ForbiddenOrigin(String),
+    /// The request lost a race with the stored state (`409`): `code` names which (`offset_mismatch`,
+    /// `version_conflict`), and `extra` holds the body fields the client resumes from (beside
+    /// `error`).
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        extra: Map<String, Value>,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -41,48 +47,17 @@ impl Error {
         }
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
-        match self {
-            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Error::ForbiddenHost(_) => (StatusCode::FORBIDDEN, "forbidden_host"),
-            Error::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, "forbidden_origin"),
-            Error::Io { .. } | Error::Db(_) | Error::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
-            // A failing disk is the daemon's problem; a name, path or file the format refuses is
-            // the request's.
-            Error::Format(e) => match e {
-                crate::format::FormatError::Io { .. } => {
-                    (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-                }
-                _ => (StatusCode::BAD_REQUEST, "bad_request"),
-            },
-        }
-    }
-}
-
-/// A JSON error response with a stable code; internal details are logged here, once, and not sent.
-pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: code.to_owned(),
-            message,
-        },
-    };
-    (status, Json(body)).into_response()
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %self, "request failed");
-            "internal error; see the daemon's log".to_owned()
-        } else {
-            self.to_string()
+    /// A [`Error::Conflict`] whose extra body fields are `extra`'s (a JSON object; anything else
+    /// adds none).
+    pub fn conflict(code: &'static str, message: impl Into<String>, extra: Value) -> Self {
+        let extra = match extra {
+            Value::Object(fields) => fields,
+            _ => Map::new(),
         };
-        error_response(status, code, message)
+        Error::Conflict {
+            code,
+            message: message.into(),
+            extra,
+        }
     }
 }

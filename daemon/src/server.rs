@@ -11,7 +11,7 @@ use crate::store::{Store, StoreSettings};
 use anyhow::Context;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -34,12 +34,13 @@ pub struct Server {
 impl Server {
     /// Scans the data directory, starts following it, and binds the listening socket.
     pub async fn bind(mut config: Config) -> anyhow::Result<Server> {
-        std::fs::create_dir_all(&config.dir)
-            .with_context(|| format!("cannot create data directory {}", config.dir.display()))?;
-        config.dir = config
-            .dir
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+        config.data_dir = config
+            .data_dir
             .canonicalize()
-            .with_context(|| format!("cannot resolve {}", config.dir.display()))?;
+            .with_context(|| format!("cannot resolve {}", config.data_dir.display()))?;
         let db = Db::open_in(&config.state_dir()).with_context(|| {
             format!(
                 "cannot open the index database in {}",
@@ -55,19 +56,19 @@ impl Server {
         }));
 
         let started = Instant::now();
-        let mut ingest = Ingest::new(config.dir.clone(), store.clone(), db.run_index());
+        let mut ingest = Ingest::new(config.data_dir.clone(), store.clone(), db.run_index());
         ingest.scan(true).context("initial scan failed")?;
         tracing::info!(
             runs = store.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
-            dir = %config.dir.display(),
+            data_dir = %config.data_dir.display(),
             "indexed run directories"
         );
 
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         if config.demo {
-            threads.push(crate::demo::spawn(config.dir.clone(), stop.clone())?);
+            threads.push(crate::demo::spawn(config.data_dir.clone(), stop.clone())?);
         }
         threads.push(watch::spawn(ingest, config.rescan_interval, stop.clone())?);
 
@@ -99,12 +100,9 @@ impl Server {
         self.addr
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.config.dir
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.config.dir.clone()
+    /// The data directory being served (canonical).
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
     }
 
     /// Where the write token for remote clients is stored.
@@ -129,7 +127,7 @@ impl Server {
             ws_send_timeout: self.config.ws_send_timeout,
             shutdown: tokio_util::sync::CancellationToken::new(),
             token: self.token.clone(),
-            store_dir: self.config.dir.clone(),
+            data_dir: self.config.data_dir.clone(),
             ingest_lock: Arc::default(),
             workspaces: self.workspaces.clone(),
         };

@@ -1,7 +1,7 @@
 //! The web app, embedded in the binary at build time (see `build.rs`): `index.html` for every page
 //! route (deep links survive a reload) and the compiled files under `/assets/`.
 
-use super::extract::P;
+use super::extract::PathParams;
 use crate::error::Error;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,7 @@ pub async fn index() -> Response {
     respond(INDEX_HTML, "text/html; charset=utf-8")
 }
 
-pub async fn asset(P(file): P<String>) -> Result<Response, Error> {
+pub async fn asset(PathParams(file): PathParams<String>) -> Result<Response, Error> {
     match file.as_str() {
         "app.js" => Ok(respond(APP_JS, "text/javascript; charset=utf-8")),
         "app_bg.wasm" => Ok(respond(APP_WASM, "application/wasm")),

@@ -1,34 +1,51 @@
-//! Extractors whose rejections come back in our JSON error format.
+//! Extractors whose rejections come back in the one JSON error body (`bad_request`), in place of
+//! axum's plain-text ones.
 
 use crate::error::Error;
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 /// `Query<T>` with a `bad_request` JSON error naming the problem.
 #[derive(Debug)]
-pub struct Q<T>(pub T);
+pub struct QueryParams<T>(pub T);
 
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         Query::<T>::from_request_parts(parts, state)
             .await
-            .map(|Query(v)| Q(v))
+            .map(|Query(v)| QueryParams(v))
             .map_err(|e| Error::BadRequest(e.body_text()))
     }
 }
 
 /// `Path<T>` with a `bad_request` JSON error.
 #[derive(Debug)]
-pub struct P<T>(pub T);
+pub struct PathParams<T>(pub T);
 
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for P<T> {
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
     type Rejection = Error;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         Path::<T>::from_request_parts(parts, state)
             .await
-            .map(|Path(v)| P(v))
+            .map(|Path(v)| PathParams(v))
+            .map_err(|e| Error::BadRequest(e.body_text()))
+    }
+}
+
+/// `Json<T>` as a request body (which requires `Content-Type: application/json`), with a
+/// `bad_request` JSON error naming what is wrong with it.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| JsonBody(v))
             .map_err(|e| Error::BadRequest(e.body_text()))
     }
 }

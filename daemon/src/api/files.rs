@@ -2,7 +2,7 @@
 //! run's own folder: no `..`, no absolute or hidden paths, no symlink that leads out.
 
 use super::AppState;
-use super::extract::P;
+use super::extract::PathParams;
 use crate::error::{Error, Result};
 use crate::query;
 use axum::body::Body;
@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 /// how the web app live-tails `console.log` without refetching it.
 pub async fn file(
     State(s): State<AppState>,
-    P((project, run, path)): P<(String, String, String)>,
+    PathParams((project, run, path)): PathParams<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let run = query::run(&s.store, &project, &run)?;

@@ -1,15 +1,19 @@
 //! `POST /api/ingest/v1/batch`: remote clients stream runs through the daemon (docs/api.md).
 
 use super::AppState;
+use super::extract::QueryParams;
 use crate::error::{Error, Result};
 use crate::format::files::parse_lenient;
 use crate::ingest::remote::{self, Applied, Batch};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+/// The conflict code of a write whose offset is not the file's length (the body says the lengths).
+pub const OFFSET_MISMATCH: &str = "offset_mismatch";
 
 pub async fn batch(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
     s.token.check(&headers)?;
@@ -19,22 +23,20 @@ pub async fn batch(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
     let batch: Batch = serde_json::from_value(value)
         .map_err(|e| Error::BadRequest(format!("not a batch: {e}")))?;
     remote::validate(&batch)?;
-    let (root, lock) = (s.store_dir.clone(), s.ingest_lock.clone());
+    let (data_dir, lock) = (s.data_dir.clone(), s.ingest_lock.clone());
     let applied = super::blocking(move || {
         let _guard = lock.lock();
-        remote::apply(&root, &batch)
+        remote::apply(&data_dir, &batch)
     })
     .await?;
-    Ok(match applied {
-        Applied::Ok(lengths) => Json(json!({"ok": true, "lengths": lengths})).into_response(),
-        Applied::Conflict(lengths) => {
-            let body = json!({
-                "error": {"code": "offset_mismatch", "message": "a file's length does not match the batch's offset; resend from `lengths`"},
-                "lengths": lengths,
-            });
-            (StatusCode::CONFLICT, Json(body)).into_response()
-        }
-    })
+    match applied {
+        Applied::Ok(lengths) => Ok(Json(json!({"ok": true, "lengths": lengths})).into_response()),
+        Applied::Conflict(lengths) => Err(Error::conflict(
+            OFFSET_MISMATCH,
+            "a file's length does not match the batch's offset; resend from `lengths`",
+            json!({ "lengths": lengths }),
+        )),
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -51,24 +53,22 @@ pub struct FileChunk {
 pub async fn file(
     State(s): State<AppState>,
     headers: HeaderMap,
-    super::extract::Q(q): super::extract::Q<FileChunk>,
+    QueryParams(q): QueryParams<FileChunk>,
     body: Bytes,
 ) -> Result<Response> {
     s.token.check(&headers)?;
-    let (root, lock) = (s.store_dir.clone(), s.ingest_lock.clone());
+    let (data_dir, lock) = (s.data_dir.clone(), s.ingest_lock.clone());
     let written = super::blocking(move || {
         let _guard = lock.lock();
-        remote::write_file_chunk(&root, &q.project, &q.run, &q.path, q.offset, &body)
+        remote::write_file_chunk(&data_dir, &q.project, &q.run, &q.path, q.offset, &body)
     })
     .await?;
-    Ok(match written {
-        Ok(length) => Json(json!({"ok": true, "length": length})).into_response(),
-        Err(length) => {
-            let body = json!({
-                "error": {"code": "offset_mismatch", "message": "the file's length does not match the offset; resend from `length`"},
-                "length": length,
-            });
-            (StatusCode::CONFLICT, Json(body)).into_response()
-        }
-    })
+    match written {
+        Ok(length) => Ok(Json(json!({"ok": true, "length": length})).into_response()),
+        Err(length) => Err(Error::conflict(
+            OFFSET_MISMATCH,
+            "the file's length does not match the offset; resend from `length`",
+            json!({ "length": length }),
+        )),
+    }
 }

@@ -2,20 +2,24 @@
 //! call into `query` (blocking work on the blocking pool).
 
 mod assets;
+pub mod error;
 mod extract;
 mod files;
 mod ingest;
 mod runs;
 pub mod security;
+#[cfg(test)]
+mod tests;
 mod workspace;
 mod ws;
 
-use crate::error::{Error, Result, error_response};
+use crate::error::{Error, Result};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::get;
+use error::error_response;
 use std::sync::Arc;
 
 /// Largest request body accepted.
@@ -34,7 +38,7 @@ pub struct AppState {
     /// Remote clients must present this to write.
     pub token: Arc<crate::auth::WriteToken>,
     /// The data directory remote batches are written into.
-    pub store_dir: std::path::PathBuf,
+    pub data_dir: std::path::PathBuf,
     /// Saved workspaces.
     pub workspaces: crate::db::workspaces::Workspaces,
     /// Serialises remote batch writes (offset checks must not interleave).

@@ -1,6 +1,6 @@
 //! Projects, runs, metric keys and the series query.
 
-use super::extract::{P, Q};
+use super::extract::{PathParams, QueryParams};
 use super::{AppState, blocking};
 use crate::error::Result;
 use crate::query;
@@ -24,21 +24,21 @@ pub async fn projects(State(s): State<AppState>) -> Json<Vec<ProjectInfo>> {
 
 pub async fn project_runs(
     State(s): State<AppState>,
-    P(project): P<String>,
+    PathParams(project): PathParams<String>,
 ) -> Result<Json<Vec<RunInfo>>> {
     query::project_runs(&s.store, &project).map(Json)
 }
 
 pub async fn run(
     State(s): State<AppState>,
-    P((project, run)): P<(String, String)>,
+    PathParams((project, run)): PathParams<(String, String)>,
 ) -> Result<Json<RunInfo>> {
     Ok(Json(query::run(&s.store, &project, &run)?.info()))
 }
 
 pub async fn keys(
     State(s): State<AppState>,
-    P((project, run)): P<(String, String)>,
+    PathParams((project, run)): PathParams<(String, String)>,
 ) -> Result<Json<Vec<MetricKey>>> {
     let run = query::run(&s.store, &project, &run)?;
     let store = s.store.clone();
@@ -49,8 +49,8 @@ pub async fn keys(
 
 pub async fn series(
     State(s): State<AppState>,
-    P(project): P<String>,
-    Q(q): Q<SeriesQuery>,
+    PathParams(project): PathParams<String>,
+    QueryParams(q): QueryParams<SeriesQuery>,
 ) -> Result<Json<SeriesResponse>> {
     let store = s.store.clone();
     blocking(move || query::series::series(&store, &project, &q))

@@ -4,17 +4,19 @@
 //! version) if someone saved in between, so no teammate's save is silently overwritten. A `PUT`
 //! without `version` (older clients) overwrites whatever is stored: last writer wins.
 
-use super::extract::P;
+use super::extract::{JsonBody, PathParams};
 use super::{AppState, blocking};
 use crate::db::workspaces::Saved;
 use crate::error::{Error, Result};
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// The conflict code of a save based on a version that is no longer the stored one (the body
+/// carries the stored `layout`, `updated_at_secs` and `version`).
+pub const VERSION_CONFLICT: &str = "version_conflict";
 
 /// Largest layout accepted (panels, sections and settings; not data).
 pub const MAX_LAYOUT_BYTES: usize = 256 * 1024;
@@ -39,7 +41,10 @@ pub struct SaveWorkspace {
     pub version: Option<u64>,
 }
 
-pub async fn get(State(s): State<AppState>, P(project): P<String>) -> Result<Json<Workspace>> {
+pub async fn get(
+    State(s): State<AppState>,
+    PathParams(project): PathParams<String>,
+) -> Result<Json<Workspace>> {
     if s.store.project_runs(&project).is_empty() {
         return Err(Error::NotFound(format!("no project '{project}'")));
     }
@@ -63,10 +68,9 @@ pub async fn get(State(s): State<AppState>, P(project): P<String>) -> Result<Jso
 /// CORS preflight (which this daemon never grants).
 pub async fn put(
     State(s): State<AppState>,
-    P(project): P<String>,
-    body: std::result::Result<Json<SaveWorkspace>, JsonRejection>,
+    PathParams(project): PathParams<String>,
+    JsonBody(ws): JsonBody<SaveWorkspace>,
 ) -> Result<Response> {
-    let Json(ws) = body.map_err(|e| Error::BadRequest(e.body_text()))?;
     if s.store.project_runs(&project).is_empty() {
         return Err(Error::NotFound(format!("no project '{project}'")));
     }
@@ -82,33 +86,36 @@ pub async fn put(
     let (workspaces, layout, based_on) = (s.workspaces.clone(), ws.layout.clone(), ws.version);
     let saved =
         blocking(move || Ok(workspaces.save_workspace(&project, &layout, now, based_on)?)).await?;
-    Ok(match saved {
-        Saved::Ok { version } => Json(Workspace {
+    match saved {
+        Saved::Ok { version } => Ok(Json(Workspace {
             layout: ws.layout,
             updated_at_secs: Some(now),
             version,
         })
-        .into_response(),
+        .into_response()),
         Saved::Conflict(current) => {
-            let (layout, updated_at_secs, version) = match current {
-                Some(w) => (w.layout, Some(w.updated_at), w.version),
-                None => (Value::Null, None, 0),
-            };
-            let body = serde_json::json!({
-                "error": {
-                    "code": "version_conflict",
-                    "message": format!(
-                        "the workspace was saved by someone else: this change is based on version {}, \
-                         the stored one is version {version}; apply it to `layout` and save again \
-                         with `version` {version}",
-                        based_on.unwrap_or_default()
-                    ),
+            let stored = match current {
+                Some(w) => Workspace {
+                    layout: w.layout,
+                    updated_at_secs: Some(w.updated_at),
+                    version: w.version,
                 },
-                "layout": layout,
-                "updated_at_secs": updated_at_secs,
-                "version": version,
-            });
-            (StatusCode::CONFLICT, Json(body)).into_response()
+                None => Workspace {
+                    layout: Value::Null,
+                    updated_at_secs: None,
+                    version: 0,
+                },
+            };
+            let version = stored.version;
+            let message = format!(
+                "the workspace was saved by someone else: this change is based on version {}, \
+                 the stored one is version {version}; apply it to `layout` and save again \
+                 with `version` {version}",
+                based_on.unwrap_or_default()
+            );
+            let extra = serde_json::to_value(stored)
+                .map_err(|e| Error::Internal(format!("cannot encode a workspace: {e}")))?;
+            Err(Error::conflict(VERSION_CONFLICT, message, extra))
         }
-    })
+    }
 }

@@ -24,8 +24,8 @@ use trackline_shared::{RunInfo, RunState};
 /// Follows one data directory into one store. Owned by the ingest thread.
 #[derive(Debug)]
 pub struct Ingest {
-    /// The data directory: run `<project>/<run>` is the folder `root/<project>/<run>`.
-    root: PathBuf,
+    /// The data directory: run `<project>/<run>` is the folder `data_dir/<project>/<run>`.
+    data_dir: PathBuf,
     source: Arc<dyn RunSource>,
     store: Arc<Store>,
     index: RunIndex,
@@ -36,10 +36,10 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    pub fn new(root: PathBuf, store: Arc<Store>, index: RunIndex) -> Self {
+    pub fn new(data_dir: PathBuf, store: Arc<Store>, index: RunIndex) -> Self {
         Ingest {
-            source: Arc::new(DiskSource::new(root.clone())),
-            root,
+            source: Arc::new(DiskSource::new(data_dir.clone())),
+            data_dir,
             store,
             index,
             fingerprints: HashMap::new(),
@@ -53,7 +53,7 @@ impl Ingest {
     }
 
     fn run_dir(&self, key: &RunKey) -> PathBuf {
-        self.root.join(&key.project).join(&key.run)
+        self.data_dir.join(&key.project).join(&key.run)
     }
 
     /// Walks the whole data directory: adds new runs, re-reads changed ones, drops deleted ones,
