@@ -1,0 +1,350 @@
+//! One [`Session`] per WebSocket connection: reads client messages (subscribe, unsubscribe, ping),
+//! hands store events to the connection's subscriptions, and queues what they answer.
+//!
+//! Outgoing messages go through a bounded queue; a client that leaves it full for longer than the
+//! send timeout is dropped rather than buffered without bound.
+
+use super::topics::{self, Subscription};
+use crate::store::{Event, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use trackline_shared::{ClientMsg, PROTOCOL_VERSION, ServerMsg, SubId, Topic};
+
+/// The client stopped reading: its queue stayed full past the send timeout. The connection is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("slow consumer")]
+pub struct SlowConsumer;
+
+type Sent = Result<(), SlowConsumer>;
+
+#[derive(Debug)]
+pub struct Session {
+    store: Arc<Store>,
+    out: mpsc::Sender<ServerMsg>,
+    send_timeout: Duration,
+    /// Dropping a subscription releases what it holds (a series keeps its run in memory).
+    subs: HashMap<SubId, Box<dyn Subscription>>,
+}
+
+impl Session {
+    pub fn new(store: Arc<Store>, out: mpsc::Sender<ServerMsg>, send_timeout: Duration) -> Self {
+        Session {
+            store,
+            out,
+            send_timeout,
+            subs: HashMap::new(),
+        }
+    }
+
+    pub fn hello() -> ServerMsg {
+        ServerMsg::Hello {
+            protocol: PROTOCOL_VERSION,
+            version: crate::VERSION.to_owned(),
+            instance: instance_id().to_owned(),
+        }
+    }
+
+    /// Queues a message, waiting at most the send timeout for room. While it waits, store events
+    /// pile up in the (bounded) broadcast receiver; if that lags, [`Session::resync`] catches up.
+    async fn send(&self, msg: ServerMsg) -> Sent {
+        match tokio::time::timeout(self.send_timeout, self.out.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(SlowConsumer),
+        }
+    }
+
+    async fn send_all(&self, msgs: Vec<ServerMsg>) -> Sent {
+        for msg in msgs {
+            self.send(msg).await?;
+        }
+        Ok(())
+    }
+
+    /// Handles one text frame from the client.
+    pub async fn on_text(&mut self, text: &str) -> Sent {
+        let msg: ClientMsg = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => {
+                return self
+                    .send(ServerMsg::Error {
+                        sub: None,
+                        message: format!("bad message: {e}"),
+                    })
+                    .await;
+            }
+        };
+        match msg {
+            ClientMsg::Ping { nonce } => self.send(ServerMsg::Pong { nonce }).await,
+            ClientMsg::Unsubscribe { id } => {
+                self.subs.remove(&id);
+                Ok(())
+            }
+            ClientMsg::Subscribe { id, topic } => self.subscribe(id, topic).await,
+        }
+    }
+
+    async fn subscribe(&mut self, id: SubId, topic: Topic) -> Sent {
+        // A reused id replaces its subscription.
+        self.subs.remove(&id);
+        let mut sub = match topics::open(&self.store, topic).await {
+            Ok(sub) => sub,
+            Err(message) => {
+                return self
+                    .send(ServerMsg::Error {
+                        sub: Some(id),
+                        message,
+                    })
+                    .await;
+            }
+        };
+        self.send(ServerMsg::Subscribed { id }).await?;
+        let snapshot = sub.serve(&self.store, id, true);
+        self.subs.insert(id, sub);
+        self.send_all(snapshot).await
+    }
+
+    /// Handles one store event.
+    pub async fn on_event(&mut self, event: &Event) -> Sent {
+        let ids: Vec<SubId> = self.subs.keys().copied().collect();
+        for id in ids {
+            let msgs = match self.subs.get_mut(&id) {
+                Some(sub) => sub.on_event(&self.store, id, event),
+                None => continue,
+            };
+            self.send_all(msgs).await?;
+        }
+        Ok(())
+    }
+
+    /// Brings every subscription up to date (after the event receiver lagged).
+    pub async fn resync(&mut self) -> Sent {
+        let ids: Vec<SubId> = self.subs.keys().copied().collect();
+        for id in ids {
+            let msgs = match self.subs.get_mut(&id) {
+                Some(sub) => sub.serve(&self.store, id, false),
+                None => continue,
+            };
+            self.send_all(msgs).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A random id of this daemon process, sent in every hello.
+pub fn instance_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        if getrandom::fill(&mut bytes).is_err() {
+            bytes = std::process::id()
+                .to_le_bytes()
+                .repeat(2)
+                .try_into()
+                .unwrap_or_default();
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::HISTORY_FILE;
+    use crate::source::disk::DiskSource;
+    use crate::store::{RunKey, RunMeta, StoreSettings};
+    use std::io::Write;
+    use tokio::sync::broadcast;
+    use trackline_shared::{RunInfo, RunState};
+
+    /// A real store over a temporary data directory, with a session on a plain channel.
+    struct Fixture {
+        data_dir: tempfile::TempDir,
+        source: Arc<DiskSource>,
+        store: Arc<Store>,
+        events: broadcast::Receiver<Event>,
+        session: Session,
+        out: mpsc::Receiver<ServerMsg>,
+    }
+
+    impl Fixture {
+        fn new(queue: usize) -> Fixture {
+            let data_dir = tempfile::tempdir().unwrap();
+            let source = Arc::new(DiskSource::new(data_dir.path().to_owned()));
+            let store = Arc::new(Store::new(StoreSettings {
+                heartbeat_timeout: Duration::from_secs(60),
+                max_resident_points: 1_000_000,
+                hostname: None,
+            }));
+            let (tx, out) = mpsc::channel(queue);
+            Fixture {
+                data_dir,
+                source,
+                events: store.subscribe(),
+                session: Session::new(store.clone(), tx, Duration::from_millis(50)),
+                store,
+                out,
+            }
+        }
+
+        /// Adds run `p/<id>` (finished) with a history of `rows` rows of metric `loss`.
+        fn add_run(&self, id: &str, rows: usize) -> Arc<crate::store::Run> {
+            let key = RunKey {
+                project: "p".into(),
+                run: id.into(),
+            };
+            let dir = self.source.run_dir(&key);
+            std::fs::create_dir_all(&dir).unwrap();
+            self.append_rows(id, 0..rows);
+            let meta = RunMeta {
+                info: RunInfo {
+                    project: "p".into(),
+                    id: id.into(),
+                    ..RunInfo::default()
+                },
+                reported_state: RunState::Finished,
+            };
+            self.store.upsert(key, dir, self.source.clone(), meta, 1.0)
+        }
+
+        fn append_rows(&self, id: &str, steps: std::ops::Range<usize>) {
+            let path = self.data_dir.path().join("p").join(id).join(HISTORY_FILE);
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap();
+            for s in steps {
+                writeln!(f, "{{\"_step\": {s}, \"loss\": {s}}}").unwrap();
+            }
+        }
+
+        async fn send(&mut self, msg: serde_json::Value) {
+            self.session.on_text(&msg.to_string()).await.unwrap();
+        }
+
+        /// Hands every pending store event to the session.
+        async fn deliver_events(&mut self) {
+            while let Ok(event) = self.events.try_recv() {
+                self.session.on_event(&event).await.unwrap();
+            }
+        }
+
+        /// Everything queued for the client so far.
+        fn received(&mut self) -> Vec<ServerMsg> {
+            std::iter::from_fn(|| self.out.try_recv().ok()).collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_project_subscription_gets_a_snapshot_then_deltas_until_unsubscribed() {
+        let mut f = Fixture::new(16);
+        f.add_run("r1", 0);
+        f.deliver_events().await;
+        f.send(serde_json::json!({"type": "subscribe", "id": 1, "topic": {"kind": "project", "project": "p"}}))
+            .await;
+        let got = f.received();
+        assert_eq!(got[0], ServerMsg::Subscribed { id: 1 });
+        let ServerMsg::Runs { sub: 1, runs } = &got[1] else {
+            panic!("a snapshot of the runs: {got:?}");
+        };
+        assert_eq!(runs.len(), 1);
+        assert_eq!(got.len(), 2);
+
+        // An event: only the new run is sent.
+        f.add_run("r2", 0);
+        f.deliver_events().await;
+        let got = f.received();
+        let [ServerMsg::Runs { sub: 1, runs }] = got.as_slice() else {
+            panic!("a delta: {got:?}");
+        };
+        assert_eq!(
+            runs.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["r2"]
+        );
+
+        // A removal is its own message.
+        f.store.remove(&RunKey {
+            project: "p".into(),
+            run: "r1".into(),
+        });
+        f.deliver_events().await;
+        assert_eq!(
+            f.received(),
+            [ServerMsg::RunRemoved {
+                sub: 1,
+                project: "p".into(),
+                run: "r1".into()
+            }]
+        );
+
+        // Unsubscribed: events send nothing.
+        f.send(serde_json::json!({"type": "unsubscribe", "id": 1}))
+            .await;
+        f.add_run("r3", 0);
+        f.deliver_events().await;
+        assert!(f.received().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_series_subscription_sends_appended_points_and_holds_its_run_in_memory() {
+        let mut f = Fixture::new(16);
+        let run = f.add_run("r1", 3);
+        f.deliver_events().await;
+        f.send(serde_json::json!({"type": "subscribe", "id": 7, "topic": {"kind": "series", "project": "p", "run": "r1", "key": "loss", "from": 1}}))
+            .await;
+        let got = f.received();
+        assert_eq!(got[0], ServerMsg::Subscribed { id: 7 });
+        let ServerMsg::Points { start, value, .. } = &got[1] else {
+            panic!("points from the offset: {got:?}");
+        };
+        assert_eq!((*start, value.as_slice()), (1, &[1.0, 2.0][..]));
+        assert_eq!(run.history.lock().subscribers, 1);
+
+        f.append_rows("r1", 3..5);
+        f.store.sync_history(&run).unwrap();
+        f.deliver_events().await;
+        let got = f.received();
+        let [ServerMsg::Points { start, value, .. }] = got.as_slice() else {
+            panic!("the appended points: {got:?}");
+        };
+        assert_eq!((*start, value.as_slice()), (3, &[3.0, 4.0][..]));
+
+        f.send(serde_json::json!({"type": "unsubscribe", "id": 7}))
+            .await;
+        assert_eq!(run.history.lock().subscribers, 0);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_run_or_a_bad_message_is_answered_with_an_error() {
+        let mut f = Fixture::new(16);
+        f.send(serde_json::json!({"type": "subscribe", "id": 2, "topic": {"kind": "run", "project": "p", "run": "nope"}}))
+            .await;
+        assert_eq!(
+            f.received(),
+            [ServerMsg::Error {
+                sub: Some(2),
+                message: "no run 'nope' in project 'p'".into()
+            }]
+        );
+        f.session.on_text("{").await.unwrap();
+        let got = f.received();
+        assert!(
+            matches!(&got[..], [ServerMsg::Error { sub: None, message }] if message.starts_with("bad message"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_is_dropped_not_buffered() {
+        let mut f = Fixture::new(1);
+        f.add_run("r1", 0);
+        // The queue holds one message: `subscribed` fits, the snapshot waits past the timeout.
+        let sent = f
+            .session
+            .on_text(r#"{"type": "subscribe", "id": 1, "topic": {"kind": "projects"}}"#)
+            .await;
+        assert_eq!(sent, Err(SlowConsumer));
+        assert_eq!(f.received(), [ServerMsg::Subscribed { id: 1 }]);
+    }
+}

@@ -1,0 +1,57 @@
+//! The push topics, one file each. A [`Subscription`] remembers how far it has been served (a
+//! series' point offset, a project's last run `version`) and reads deltas from the store, not from
+//! the event, so a burst of events or a lagging event receiver never produces a gap or a
+//! duplicate: the subscription simply serves the difference.
+
+pub mod project;
+pub mod projects;
+pub mod run;
+pub mod series;
+
+use crate::store::{Event, Run, Store};
+use std::sync::Arc;
+use trackline_shared::{ServerMsg, SubId, Topic};
+
+/// One live subscription of one connection.
+pub trait Subscription: Send + Sync + std::fmt::Debug {
+    /// Messages with whatever subscription `id` has not been sent yet (`first`: the snapshot that
+    /// follows `subscribed`, sent even when empty).
+    fn serve(&mut self, store: &Store, id: SubId, first: bool) -> Vec<ServerMsg>;
+
+    /// Messages for a store event: nothing when the event does not concern this subscription.
+    fn on_event(&mut self, store: &Store, id: SubId, event: &Event) -> Vec<ServerMsg>;
+}
+
+/// Starts a subscription to `topic`; `Err` is the message to send the client instead.
+pub async fn open(store: &Arc<Store>, topic: Topic) -> Result<Box<dyn Subscription>, String> {
+    Ok(match topic {
+        Topic::Projects => Box::new(projects::Projects::default()),
+        Topic::Project { project, since } => Box::new(project::ProjectRuns::new(project, since)),
+        Topic::Run { project, run } => Box::new(run::RunInfoAndKeys::new(
+            loaded_run(store, &project, &run).await?,
+        )),
+        Topic::Series {
+            project,
+            run,
+            key,
+            from,
+        } => Box::new(series::Points::new(
+            loaded_run(store, &project, &run).await?,
+            key,
+            from,
+        )),
+    })
+}
+
+/// A run with its series in memory (loaded off the async threads), or why not.
+async fn loaded_run(store: &Arc<Store>, project: &str, run: &str) -> Result<Arc<Run>, String> {
+    let Some(found) = store.get(project, run) else {
+        return Err(format!("no run '{run}' in project '{project}'"));
+    };
+    let (store, r) = (store.clone(), found.clone());
+    match tokio::task::spawn_blocking(move || store.ensure_loaded(&r)).await {
+        Ok(Ok(())) => Ok(found),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
