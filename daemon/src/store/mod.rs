@@ -494,4 +494,52 @@ mod tests {
             RunState::Finished
         );
     }
+
+    /// The crash rule shared with the Python client: every case of
+    /// `tests/fixtures/run_state_cases.json`, read from `run.json` text as ingest reads it.
+    #[test]
+    fn states_agree_with_the_shared_run_state_cases() {
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/run_state_cases.json"))
+                .unwrap();
+        let timeout = fixture["heartbeat_timeout_secs"].as_u64().unwrap();
+        assert_eq!(timeout, crate::config::DEFAULT_HEARTBEAT_TIMEOUT_SECS);
+        let here = crate::util::local_hostname();
+        let store = Store::new(StoreSettings {
+            heartbeat_timeout: Duration::from_secs(timeout),
+            max_resident_points: 1_000,
+            hostname: Some(here.clone().unwrap_or_else(|| "this-machine".into())),
+        });
+        let key = RunKey {
+            project: "p".into(),
+            run: "r".into(),
+        };
+        let dir = PathBuf::from("p/r");
+        let cases = fixture["cases"].as_array().unwrap();
+        assert!(!cases.is_empty());
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            // The cases leave out the id every run.json carries: it is the folder's name.
+            let mut run = case["run"].clone();
+            run["id"] = key.run.clone().into();
+            let text = run.to_string();
+            let file = crate::format::files::RunFile::parse(text.as_bytes(), &dir.join("run.json"))
+                .unwrap();
+            assert_ne!(file.host, here, "{name}: the case's host is this machine");
+            let reported_state = file.reported_state(&key, &dir).unwrap();
+            let meta = RunMeta {
+                info: file.into_info(
+                    &key,
+                    reported_state,
+                    Default::default(),
+                    Default::default(),
+                    Default::default(),
+                ),
+                reported_state,
+            };
+            let now = case["now"].as_f64().unwrap();
+            let expected = case["state"].as_str().unwrap();
+            assert_eq!(store.derive_state(&meta, now).as_str(), expected, "{name}");
+        }
+    }
 }
