@@ -17,6 +17,9 @@ pub enum Error {
     ForbiddenHost(String),
     #[error("origin '{0}' may not open a WebSocket to this daemon")]
     ForbiddenOrigin(String),
+    /// A request body over the daemon's limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The request lost a race with the stored state (`409`): `code` names which (`offset_mismatch`,
     /// `version_conflict`), and `extra` holds the body fields the client resumes from (beside
     /// `error`).

@@ -17,6 +17,7 @@ fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::ForbiddenHost(_) => (StatusCode::FORBIDDEN, "forbidden_host"),
         Error::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, "forbidden_origin"),
         Error::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+        Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
         Error::Io { .. } | Error::Db(_) | Error::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }

@@ -3,9 +3,20 @@
 
 use crate::error::Error;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+
+/// A body rejection in the one error shape: `too_large` over the body limit, else `bad_request`.
+fn body_rejection(status: StatusCode, text: String) -> Error {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::TooLarge(text)
+    } else {
+        Error::BadRequest(text)
+    }
+}
 
 /// `Query<T>` with a `bad_request` JSON error naming the problem.
 #[derive(Debug)]
@@ -46,6 +57,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         Json::<T>::from_request(req, state)
             .await
             .map(|Json(v)| JsonBody(v))
-            .map_err(|e| Error::BadRequest(e.body_text()))
+            .map_err(|e| body_rejection(e.status(), e.body_text()))
+    }
+}
+
+/// The raw request body, with a `too_large` JSON error over the body limit.
+#[derive(Debug)]
+pub struct BodyBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+    type Rejection = Error;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        Bytes::from_request(req, state)
+            .await
+            .map(BodyBytes)
+            .map_err(|e| body_rejection(e.status(), e.body_text()))
     }
 }

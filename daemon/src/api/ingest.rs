@@ -1,12 +1,11 @@
 //! `POST /api/ingest/v1/batch`: remote clients stream runs through the daemon (docs/api.md).
 
 use super::AppState;
-use super::extract::QueryParams;
+use super::extract::{BodyBytes, QueryParams};
 use crate::error::{Error, Result};
 use crate::format::files::parse_lenient;
 use crate::ingest::remote::{self, Applied, Batch};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,11 @@ use serde_json::json;
 /// The conflict code of a write whose offset is not the file's length (the body says the lengths).
 pub const OFFSET_MISMATCH: &str = "offset_mismatch";
 
-pub async fn batch(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+pub async fn batch(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    BodyBytes(body): BodyBytes,
+) -> Result<Response> {
     s.token.check(&headers)?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| Error::BadRequest("the body is not UTF-8".into()))?;
@@ -54,7 +57,7 @@ pub async fn file(
     State(s): State<AppState>,
     headers: HeaderMap,
     QueryParams(q): QueryParams<FileChunk>,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response> {
     s.token.check(&headers)?;
     let (data_dir, lock) = (s.data_dir.clone(), s.ingest_lock.clone());

@@ -162,3 +162,16 @@ async fn unknown_endpoints_and_foreign_hosts_answer_in_the_error_shape() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"]["code"], "forbidden_host");
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_too_large_in_the_error_shape() {
+    let fixture = Fixture::new();
+    let request = Request::post("/api/ingest/v1/batch")
+        .header(header::HOST, "localhost")
+        .body(Body::from(vec![b' '; super::MAX_BODY_BYTES + 1]))
+        .unwrap();
+    let (status, body) = fixture.send(request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(keys(&body), ["error"]);
+    assert_eq!(body["error"]["code"], "too_large");
+}
