@@ -56,14 +56,14 @@ struct DemoRun {
     last_heartbeat: f64,
 }
 
-/// Keeps the demo runs under data directory `root` logging until `stop` is set.
-fn run(root: &Path, stop: &AtomicBool) -> Result<(), FormatError> {
+/// Keeps the demo runs under data directory `data_dir` logging until `stop` is set.
+fn run(data_dir: &Path, stop: &AtomicBool) -> Result<(), FormatError> {
     let mut counter = 0u64;
     let mut live: Vec<DemoRun> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         while live.len() < RUNS_AT_ONCE {
             counter += 1;
-            live.push(start_run(root, counter)?);
+            live.push(start_run(data_dir, counter)?);
         }
         for r in &mut live {
             log_step(r)?;
@@ -85,10 +85,10 @@ fn run(root: &Path, stop: &AtomicBool) -> Result<(), FormatError> {
     Ok(())
 }
 
-fn start_run(root: &Path, n: u64) -> Result<DemoRun, FormatError> {
+fn start_run(data_dir: &Path, n: u64) -> Result<DemoRun, FormatError> {
     let seed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let id = format!("demo{n:04}");
-    let writer = RunWriter::new(root, DEMO_PROJECT, &id)?;
+    let writer = RunWriter::new(data_dir, DEMO_PROJECT, &id)?;
     writer.create_dir()?;
     let lrs = [0.1, 0.03, 0.01, 0.003];
     let lr = lrs[(n as usize) % lrs.len()];
