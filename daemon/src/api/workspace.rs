@@ -6,7 +6,7 @@
 
 use super::extract::{JsonBody, PathParams};
 use super::{AppState, blocking};
-use crate::db::workspaces::Saved;
+use crate::db::workspaces::{Saved, SavedWorkspace};
 use crate::error::{Error, Result};
 use axum::Json;
 use axum::extract::State;
@@ -41,6 +41,24 @@ pub struct SaveWorkspace {
     pub version: Option<u64>,
 }
 
+impl Workspace {
+    /// The body for a saved workspace, or for none yet (a null layout at version 0).
+    fn from_saved(saved: Option<SavedWorkspace>) -> Workspace {
+        match saved {
+            Some(w) => Workspace {
+                layout: w.layout,
+                updated_at_secs: Some(w.updated_at),
+                version: w.version,
+            },
+            None => Workspace {
+                layout: Value::Null,
+                updated_at_secs: None,
+                version: 0,
+            },
+        }
+    }
+}
+
 pub async fn get(
     State(s): State<AppState>,
     PathParams(project): PathParams<String>,
@@ -50,18 +68,7 @@ pub async fn get(
     }
     let workspaces = s.workspaces.clone();
     let saved = blocking(move || Ok(workspaces.workspace(&project)?)).await?;
-    Ok(Json(match saved {
-        Some(w) => Workspace {
-            layout: w.layout,
-            updated_at_secs: Some(w.updated_at),
-            version: w.version,
-        },
-        None => Workspace {
-            layout: Value::Null,
-            updated_at_secs: None,
-            version: 0,
-        },
-    }))
+    Ok(Json(Workspace::from_saved(saved)))
 }
 
 /// Requires `Content-Type: application/json`, so a cross-origin page cannot send it without a
@@ -94,18 +101,7 @@ pub async fn put(
         })
         .into_response()),
         Saved::Conflict(current) => {
-            let stored = match current {
-                Some(w) => Workspace {
-                    layout: w.layout,
-                    updated_at_secs: Some(w.updated_at),
-                    version: w.version,
-                },
-                None => Workspace {
-                    layout: Value::Null,
-                    updated_at_secs: None,
-                    version: 0,
-                },
-            };
+            let stored = Workspace::from_saved(current);
             let version = stored.version;
             let message = format!(
                 "the workspace was saved by someone else: this change is based on version {}, \
