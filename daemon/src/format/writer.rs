@@ -37,6 +37,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
 /// Appends `data` so that it sits at `offset` of the file at `path`, and fsyncs it: idempotent, so a
 /// retried append, or one cut short by a crash, is completed rather than duplicated.
 pub fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<Placed, FormatError> {
+    let (placed, file) = append_at_nosync(path, offset, data)?;
+    if placed.is_ok() {
+        file.sync_data().map_err(|e| FormatError::io(path, e))?;
+    }
+    Ok(placed)
+}
+
+/// [`append_at`] without the fsync: the data is written but not yet durable. The caller makes it
+/// durable with `sync_data` on the returned file (remote ingest does so for many batches at once),
+/// also when nothing was written now, since a retry may find data that was never synced.
+pub fn append_at_nosync(
+    path: &Path,
+    offset: u64,
+    data: &[u8],
+) -> Result<(Placed, File), FormatError> {
     let io = |e| FormatError::io(path, e);
     let mut file = OpenOptions::new()
         .create(true)
@@ -47,7 +62,7 @@ pub fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<Placed, Format
     let len = file.metadata().map_err(io)?.len();
     let end = offset + data.len() as u64;
     if len < offset || len > end {
-        return Ok(Err(len));
+        return Ok((Err(len), file));
     }
     // The file already holds `len - offset` bytes of this data, if it is the same data.
     let have = (len - offset) as usize;
@@ -56,14 +71,13 @@ pub fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<Placed, Format
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
         file.read_exact(&mut existing).map_err(io)?;
         if existing != data[..have] {
-            return Ok(Err(len));
+            return Ok((Err(len), file));
         }
     }
     if have < data.len() {
         file.write_all(&data[have..]).map_err(io)?;
-        file.sync_data().map_err(io)?;
     }
-    Ok(Ok(end))
+    Ok((Ok(end), file))
 }
 
 /// The length of a file; a missing file is empty.
