@@ -128,7 +128,7 @@ impl Server {
             shutdown: tokio_util::sync::CancellationToken::new(),
             token: self.token.clone(),
             data_dir: self.config.data_dir.clone(),
-            ingest_lock: Arc::default(),
+            remote_ingest: Arc::default(),
             workspaces: self.workspaces.clone(),
         };
         let token = state.shutdown.clone();

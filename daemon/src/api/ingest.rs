@@ -26,12 +26,9 @@ pub async fn batch(
     let batch: Batch = serde_json::from_value(value)
         .map_err(|e| Error::BadRequest(format!("not a batch: {e}")))?;
     remote::validate(&batch)?;
-    let (data_dir, lock) = (s.data_dir.clone(), s.ingest_lock.clone());
-    let applied = super::blocking(move || {
-        let _guard = lock.lock();
-        remote::apply(&data_dir, &batch)
-    })
-    .await?;
+    let (data_dir, ingest) = (s.data_dir.clone(), s.remote_ingest.clone());
+    // Blocks until the batch's data is durable (group commit), so a 200 means on disk.
+    let applied = super::blocking(move || ingest.apply(&data_dir, &batch)).await?;
     match applied {
         Applied::Ok(lengths) => Ok(Json(json!({"ok": true, "lengths": lengths})).into_response()),
         Applied::Conflict(lengths) => Err(Error::conflict(
@@ -60,10 +57,9 @@ pub async fn file(
     BodyBytes(body): BodyBytes,
 ) -> Result<Response> {
     s.token.check(&headers)?;
-    let (data_dir, lock) = (s.data_dir.clone(), s.ingest_lock.clone());
+    let (data_dir, ingest) = (s.data_dir.clone(), s.remote_ingest.clone());
     let written = super::blocking(move || {
-        let _guard = lock.lock();
-        remote::write_file_chunk(&data_dir, &q.project, &q.run, &q.path, q.offset, &body)
+        ingest.write_file_chunk(&data_dir, &q.project, &q.run, &q.path, q.offset, &body)
     })
     .await?;
     match written {

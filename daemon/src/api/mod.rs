@@ -41,8 +41,8 @@ pub struct AppState {
     pub data_dir: std::path::PathBuf,
     /// Saved workspaces.
     pub workspaces: crate::db::workspaces::Workspaces,
-    /// Serialises remote batch writes (offset checks must not interleave).
-    pub ingest_lock: Arc<parking_lot::Mutex<()>>,
+    /// Writes remote batches: per-run turns (offset checks must not interleave) and group commit.
+    pub remote_ingest: Arc<crate::ingest::remote::RemoteIngest>,
 }
 
 pub fn app(state: AppState) -> Router {

@@ -52,7 +52,7 @@ impl Fixture {
             token: Arc::new(WriteToken::load_or_create(&state_dir).unwrap()),
             data_dir: data_dir.path().to_owned(),
             workspaces: Db::open_in(&state_dir).unwrap().workspaces(),
-            ingest_lock: Arc::default(),
+            remote_ingest: Arc::default(),
         };
         Fixture {
             _data_dir: data_dir,

@@ -37,21 +37,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
 /// Appends `data` so that it sits at `offset` of the file at `path`, and fsyncs it: idempotent, so a
 /// retried append, or one cut short by a crash, is completed rather than duplicated.
 pub fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<Placed, FormatError> {
-    let (placed, file) = append_at_nosync(path, offset, data)?;
-    if placed.is_ok() {
-        file.sync_data().map_err(|e| FormatError::io(path, e))?;
-    }
-    Ok(placed)
-}
-
-/// [`append_at`] without the fsync: the data is written but not yet durable. The caller makes it
-/// durable with `sync_data` on the returned file (remote ingest does so for many batches at once),
-/// also when nothing was written now, since a retry may find data that was never synced.
-pub fn append_at_nosync(
-    path: &Path,
-    offset: u64,
-    data: &[u8],
-) -> Result<(Placed, File), FormatError> {
     let io = |e| FormatError::io(path, e);
     let mut file = OpenOptions::new()
         .create(true)
@@ -62,7 +47,7 @@ pub fn append_at_nosync(
     let len = file.metadata().map_err(io)?.len();
     let end = offset + data.len() as u64;
     if len < offset || len > end {
-        return Ok((Err(len), file));
+        return Ok(Err(len));
     }
     // The file already holds `len - offset` bytes of this data, if it is the same data.
     let have = (len - offset) as usize;
@@ -71,13 +56,14 @@ pub fn append_at_nosync(
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
         file.read_exact(&mut existing).map_err(io)?;
         if existing != data[..have] {
-            return Ok((Err(len), file));
+            return Ok(Err(len));
         }
     }
     if have < data.len() {
         file.write_all(&data[have..]).map_err(io)?;
+        file.sync_data().map_err(io)?;
     }
-    Ok((Ok(end), file))
+    Ok(Ok(end))
 }
 
 /// The length of a file; a missing file is empty.
@@ -135,8 +121,51 @@ impl RunWriter {
 
     /// Appends to an append-only file so that `data` sits at `offset` (see [`append_at`]).
     pub fn append_at(&self, name: &str, offset: u64, data: &[u8]) -> Result<Placed, FormatError> {
+        let (placed, file) = self.append_at_nosync(name, offset, data)?;
+        if placed.is_ok() {
+            file.sync_data()
+                .map_err(|e| FormatError::io(self.dir.join(name), e))?;
+        }
+        Ok(placed)
+    }
+
+    /// [`RunWriter::append_at`] without the fsync: the data is written but not yet durable. The
+    /// caller makes it durable with `sync_data` on the returned file (remote ingest does so for
+    /// many batches at once, in `ingest::commit`), also when nothing was written now, since a retry
+    /// may find data that was never synced.
+    pub fn append_at_nosync(
+        &self,
+        name: &str,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(Placed, File), FormatError> {
         append_only(name)?;
-        append_at(&self.dir.join(name), offset, data)
+        let path = self.dir.join(name);
+        let io = |e| FormatError::io(&path, e);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let end = offset + data.len() as u64;
+        if len < offset || len > end {
+            return Ok((Err(len), file));
+        }
+        let have = (len - offset) as usize;
+        if have > 0 {
+            let mut existing = vec![0u8; have];
+            file.seek(SeekFrom::Start(offset)).map_err(io)?;
+            file.read_exact(&mut existing).map_err(io)?;
+            if existing != data[..have] {
+                return Ok((Err(len), file));
+            }
+        }
+        if have < data.len() {
+            file.write_all(&data[have..]).map_err(io)?;
+        }
+        Ok((Ok(end), file))
     }
 
     /// The length of one of the run's files (0 when it does not exist).

@@ -3,6 +3,7 @@
 //! as a periodic safety net); [`watch`] turns the source's changes into targeted updates within
 //! milliseconds; [`remote`] writes remote clients' batches into run folders.
 
+pub mod commit;
 pub mod remote;
 pub mod watch;
 

@@ -6,14 +6,20 @@
 //! retried batch, or one cut short by a crash, is completed rather than duplicated. A batch may
 //! replace the small JSON files ([`METADATA_FILES`]) and append to the append-only ones
 //! ([`APPEND_FILES`]).
+//!
+//! [`RemoteIngest`] lets many clients write at once: batches for one run take turns (their offset
+//! checks must not interleave), batches for different runs run side by side, and what they append
+//! is made durable together by [`GroupCommit`] before any of them is acknowledged.
 
+use super::commit::{GroupCommit, Unsynced};
 use crate::error::{Error, Result};
 use crate::format::writer::{Placed, RunWriter};
 use crate::format::{
     APPEND_FILES, METADATA_FILES, RUN_FILE, is_line_file, valid_project_name, valid_run_id,
 };
+use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -84,23 +90,86 @@ pub fn validate(batch: &Batch) -> Result<()> {
     Ok(())
 }
 
-/// Writes a (validated) batch under `root`: appends first, then the replaced files (so `run.json`
-/// saying "finished" never arrives before the data it finishes). Everything is fsynced before
-/// this returns, so an acknowledged batch survives a crash.
-pub fn apply(root: &Path, batch: &Batch) -> Result<Applied> {
+/// Writes remote batches and file chunks into the data directory: one lock per run and group
+/// commit of the appends. One per daemon (the API's state holds it).
+#[derive(Debug, Default)]
+pub struct RemoteIngest {
+    runs: RunLocks,
+    commit: GroupCommit,
+}
+
+impl RemoteIngest {
+    /// Writes a (validated) batch under `root`: appends first, then the replaced files (so
+    /// `run.json` saying "finished" never arrives before the data it finishes). The appends are
+    /// durable before this returns, whatever the answer, so an acknowledged batch survives a
+    /// crash, and the lengths a conflict reports are durable too.
+    pub fn apply(&self, root: &Path, batch: &Batch) -> Result<Applied> {
+        let _run = self.runs.lock(&batch.project, &batch.run);
+        apply_locked(root, batch, &self.commit)
+    }
+
+    /// Writes a chunk of an uploaded file (`files/…` or `media/…` of a run) at `offset`, with the
+    /// same idempotence as appends, fsynced before this returns. `Ok(Ok(len))` when the file
+    /// holds the chunk; `Ok(Err(len))` on a conflict.
+    pub fn write_file_chunk(
+        &self,
+        root: &Path,
+        project: &str,
+        run: &str,
+        rel: &str,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<Placed> {
+        let _run = self.runs.lock(project, run);
+        Ok(RunWriter::new(root, project, run)?.write_upload_chunk(rel, offset, data)?)
+    }
+
+    /// Group commit rounds so far.
+    pub fn commit_rounds(&self) -> u64 {
+        self.commit.rounds()
+    }
+}
+
+fn apply_locked(root: &Path, batch: &Batch, commit: &GroupCommit) -> Result<Applied> {
     let run = RunWriter::new(root, &batch.project, &batch.run)?;
+    let new_run = !run.dir().is_dir();
     run.create_dir()?;
+    let mut unsynced = Vec::new();
+    if new_run {
+        // The new folders' names must survive a crash as well as the files in them.
+        if let Some(project_dir) = run.dir().parent() {
+            unsynced.push(Unsynced::dir(project_dir.to_owned())?);
+        }
+        unsynced.push(Unsynced::dir(root.to_owned())?);
+    }
     let mut lengths = BTreeMap::new();
     let mut conflict = false;
+    let mut new_file = false;
     for (name, a) in &batch.append {
-        match run.append_at(name, a.offset, a.data.as_bytes())? {
-            Ok(len) => lengths.insert(name.clone(), len),
+        if !APPEND_FILES.contains(&name.as_str()) {
+            return Err(Error::BadRequest(format!(
+                "'{name}' may not be appended to"
+            )));
+        }
+        let path = run.dir().join(name);
+        let (placed, file) = run.append_at_nosync(name, a.offset, a.data.as_bytes())?;
+        match placed {
+            Ok(len) => {
+                new_file |= a.offset == 0;
+                unsynced.push(Unsynced::file(path, file));
+                lengths.insert(name.clone(), len)
+            }
             Err(len) => {
                 conflict = true;
                 lengths.insert(name.clone(), len)
             }
         };
     }
+    if new_file || new_run {
+        unsynced.push(Unsynced::dir(run.dir().to_owned())?);
+    }
+    // Waits for the commit round that makes these appends durable, shared with other batches.
+    commit.sync(unsynced)?;
     if conflict {
         // Report every appendable file's length, so the client can resume them all.
         for name in APPEND_FILES {
@@ -119,23 +188,44 @@ pub fn apply(root: &Path, batch: &Batch) -> Result<Applied> {
     Ok(Applied::Ok(lengths))
 }
 
-/// Writes a chunk of an uploaded file (`files/…` or `media/…` of a run) at `offset`, with the same
-/// idempotence as appends. `Ok(Ok(len))` when the file holds the chunk; `Ok(Err(len))` on a conflict.
-pub fn write_file_chunk(
-    root: &Path,
-    project: &str,
-    run: &str,
-    rel: &str,
-    offset: u64,
-    data: &[u8],
-) -> Result<Placed> {
-    Ok(RunWriter::new(root, project, run)?.write_upload_chunk(rel, offset, data)?)
+/// Which runs have a batch being written: a run's batches take turns, other runs do not wait.
+/// A run is in the set only while one of its batches is written, so the set is no larger than
+/// the number of batches in progress (bounded by the blocking threads that write them).
+#[derive(Debug, Default)]
+struct RunLocks {
+    busy: Mutex<HashSet<(String, String)>>,
+    freed: Condvar,
+}
+
+/// Holds one run's turn until dropped.
+struct RunGuard<'a> {
+    locks: &'a RunLocks,
+    key: (String, String),
+}
+
+impl RunLocks {
+    fn lock(&self, project: &str, run: &str) -> RunGuard<'_> {
+        let key = (project.to_owned(), run.to_owned());
+        let mut busy = self.busy.lock();
+        while busy.contains(&key) {
+            self.freed.wait(&mut busy);
+        }
+        busy.insert(key.clone());
+        RunGuard { locks: self, key }
+    }
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.locks.busy.lock().remove(&self.key);
+        self.locks.freed.notify_all();
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::HISTORY_FILE;
+    use crate::format::{CONSOLE_FILE, HISTORY_FILE};
     use std::io::Write;
 
     fn batch(offset: u64, data: &str) -> Batch {
@@ -162,6 +252,8 @@ mod tests {
     fn appends_are_idempotent_by_offset() {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
+        let ingest = RemoteIngest::default();
+        let apply = |r, b: &Batch| ingest.apply(r, b);
         assert!(
             matches!(apply(r, &batch(0, "a\n")).unwrap(), Applied::Ok(l) if l[HISTORY_FILE] == 2)
         );
@@ -194,9 +286,76 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_that_fails_half_way_is_completed_by_its_retry() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let ingest = RemoteIngest::default();
+        let mut b = batch(0, "a\nb\n");
+        b.append.insert(
+            CONSOLE_FILE.into(),
+            Append {
+                offset: 0,
+                data: "out\n".into(),
+            },
+        );
+        // console.log is written first (names in order), then history.jsonl fails: a folder in
+        // its place stands for a disk that filled up between the two.
+        let run_dir = r.join("p/r");
+        std::fs::create_dir_all(run_dir.join(HISTORY_FILE)).unwrap();
+        assert!(ingest.apply(r, &b).is_err());
+        assert_eq!(
+            std::fs::read_to_string(run_dir.join(CONSOLE_FILE)).unwrap(),
+            "out\n"
+        );
+        // Space comes back; and say the console write itself had been cut short.
+        std::fs::remove_dir(run_dir.join(HISTORY_FILE)).unwrap();
+        std::fs::write(run_dir.join(CONSOLE_FILE), "ou").unwrap();
+        let applied = ingest.apply(r, &b).unwrap();
+        assert!(
+            matches!(&applied, Applied::Ok(l) if l[HISTORY_FILE] == 4 && l[CONSOLE_FILE] == 4),
+            "{applied:?}"
+        );
+        assert_eq!(history(r), "a\nb\n");
+        assert_eq!(
+            std::fs::read_to_string(run_dir.join(CONSOLE_FILE)).unwrap(),
+            "out\n"
+        );
+        assert!(ingest.commit_rounds() >= 1);
+    }
+
+    #[test]
+    fn runs_take_turns_only_with_themselves() {
+        let locks = std::sync::Arc::new(RunLocks::default());
+        let held = locks.lock("p", "a");
+        // Another run goes ahead at once.
+        let other = locks.clone();
+        std::thread::spawn(move || drop(other.lock("p", "b")))
+            .join()
+            .unwrap();
+        // The same run waits for its turn.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let same = locks.clone();
+        let waiter = std::thread::spawn(move || {
+            let _turn = same.lock("p", "a");
+            tx.send(()).unwrap();
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(100))
+                .is_err()
+        );
+        drop(held);
+        rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        waiter.join().unwrap();
+        // No entry outlives its batch.
+        assert!(locks.busy.lock().is_empty());
+    }
+
+    #[test]
     fn file_chunks_need_valid_names_and_paths() {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
+        let ingest = RemoteIngest::default();
+        let write_file_chunk = |r, p, run, rel, o, d| ingest.write_file_chunk(r, p, run, rel, o, d);
         assert_eq!(
             write_file_chunk(r, "p", "r", "media/a.png", 0, b"abc").unwrap(),
             Ok(3)

@@ -1,0 +1,241 @@
+//! Group commit for remote ingest: batches written by many requests at once are made durable
+//! together. A batch hands the files it wrote to [`GroupCommit::sync`] and waits; one committer
+//! thread takes everything queued while its previous round ran, fsyncs those files concurrently
+//! (one `fdatasync` per file and round, [`SYNC_THREADS`] at a time), and then answers each waiting
+//! batch with the outcome of its own files. So a batch is acknowledged only once its data is on
+//! disk, and the cost of a sync is shared by every batch that arrived while the last one ran.
+
+use crate::format::FormatError;
+use parking_lot::Mutex;
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+/// Files fsynced at the same time within one round.
+pub const SYNC_THREADS: usize = 8;
+
+/// A file written but not yet durable.
+#[derive(Debug)]
+pub struct Unsynced {
+    pub path: PathBuf,
+    pub file: File,
+    /// A directory (its entries must be durable: a new file's name), synced with `fsync`.
+    pub is_dir: bool,
+}
+
+impl Unsynced {
+    pub fn file(path: PathBuf, file: File) -> Unsynced {
+        Unsynced {
+            path,
+            file,
+            is_dir: false,
+        }
+    }
+
+    /// A directory whose new entries must survive a crash.
+    pub fn dir(path: PathBuf) -> Result<Unsynced, FormatError> {
+        let file = File::open(&path).map_err(|e| FormatError::io(&path, e))?;
+        Ok(Unsynced {
+            path,
+            file,
+            is_dir: true,
+        })
+    }
+
+    fn sync(&self) -> Result<(), FormatError> {
+        let synced = if self.is_dir {
+            self.file.sync_all()
+        } else {
+            self.file.sync_data()
+        };
+        synced.map_err(|e| FormatError::io(&self.path, e))
+    }
+}
+
+/// One batch's files, and where to tell it they are durable (or why not).
+struct Job {
+    files: Vec<Unsynced>,
+    done: mpsc::SyncSender<Result<(), FormatError>>,
+}
+
+/// The committer thread's queue, started on first use.
+#[derive(Debug, Default)]
+pub struct GroupCommit {
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+    rounds: std::sync::Arc<AtomicU64>,
+}
+
+impl GroupCommit {
+    /// Blocks until every file in `files` is durable; the first failure of one of them otherwise.
+    pub fn sync(&self, files: Vec<Unsynced>) -> Result<(), FormatError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let (done, result) = mpsc::sync_channel(1);
+        self.send(Job { files, done })?;
+        result.recv().unwrap_or_else(|_| Err(committer_gone()))
+    }
+
+    /// Commit rounds run so far (each one made every batch queued before it durable).
+    pub fn rounds(&self) -> u64 {
+        self.rounds.load(Ordering::Relaxed)
+    }
+
+    fn send(&self, job: Job) -> Result<(), FormatError> {
+        let mut queue = self.queue.lock();
+        if queue.is_none() {
+            let (tx, rx) = mpsc::channel();
+            let rounds = self.rounds.clone();
+            std::thread::Builder::new()
+                .name("trackline-commit".into())
+                .spawn(move || committer(&rx, &rounds))
+                .map_err(|e| FormatError::io("(group commit thread)", e))?;
+            *queue = Some(tx);
+        }
+        let sent = queue.as_ref().map(|tx| tx.send(job));
+        if !matches!(sent, Some(Ok(()))) {
+            // The thread is gone (it cannot be, short of a panic): start a new one next time.
+            *queue = None;
+            return Err(committer_gone());
+        }
+        Ok(())
+    }
+}
+
+fn committer_gone() -> FormatError {
+    FormatError::io(
+        "(group commit thread)",
+        std::io::Error::other("the group commit thread stopped"),
+    )
+}
+
+/// Runs rounds until every sender is gone: takes all queued jobs, syncs their files, answers them.
+fn committer(queue: &mpsc::Receiver<Job>, rounds: &AtomicU64) {
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        jobs.extend(queue.try_iter());
+        round(&jobs);
+        rounds.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(batches = jobs.len(), "group commit round");
+    }
+}
+
+/// One round: syncs the files of all `jobs` together, then answers each job about its own files.
+fn round(jobs: &[Job]) {
+    let files: Vec<&Unsynced> = jobs.iter().flat_map(|j| &j.files).collect();
+    let mut outcomes = sync_concurrently(&files).into_iter();
+    for job in jobs {
+        let mut result = Ok(());
+        for outcome in outcomes.by_ref().take(job.files.len()) {
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        // A batch whose request was dropped no longer listens; nothing to tell it.
+        let _ = job.done.send(result);
+    }
+}
+
+/// Syncs every file, up to [`SYNC_THREADS`] at once; the outcomes in the order of `files`.
+fn sync_concurrently(files: &[&Unsynced]) -> Vec<Result<(), FormatError>> {
+    if files.len() <= 1 {
+        return files.iter().map(|f| f.sync()).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes: Vec<Mutex<Option<Result<(), FormatError>>>> =
+        files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..SYNC_THREADS.min(files.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    *outcomes[i].lock() = Some(file.sync());
+                }
+            });
+        }
+    });
+    outcomes
+        .into_iter()
+        .map(|o| o.into_inner().unwrap_or_else(|| Err(committer_gone())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::{Arc, Barrier};
+
+    #[test]
+    fn batches_that_arrive_together_share_commit_rounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let commit = Arc::new(GroupCommit::default());
+        let batches = 32;
+        let barrier = Arc::new(Barrier::new(batches));
+        let threads: Vec<_> = (0..batches)
+            .map(|i| {
+                let (commit, barrier) = (commit.clone(), barrier.clone());
+                let path = dir.path().join(format!("f{i}"));
+                std::thread::spawn(move || {
+                    let mut file = File::create(&path).unwrap();
+                    file.write_all(b"line\n").unwrap();
+                    barrier.wait();
+                    commit.sync(vec![Unsynced::file(path, file)])
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        let rounds = commit.rounds();
+        assert!(
+            (1..batches as u64).contains(&rounds),
+            "{rounds} rounds for {batches} batches"
+        );
+        // Directories sync too, and an empty batch needs no round.
+        let before = commit.rounds();
+        commit.sync(vec![]).unwrap();
+        assert_eq!(commit.rounds(), before);
+        commit
+            .sync(vec![Unsynced::dir(dir.path().to_owned()).unwrap()])
+            .unwrap();
+        assert_eq!(commit.rounds(), before + 1);
+    }
+
+    #[test]
+    fn each_batch_hears_about_its_own_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let good = || Unsynced::file(path.clone(), File::create(&path).unwrap());
+        // fsync of a socket fails (EINVAL): a stand-in for a disk that fails one file's sync.
+        let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let bad = Unsynced::file(
+            dir.path().join("bad"),
+            File::from(std::os::fd::OwnedFd::from(socket)),
+        );
+        let (tx_a, rx_a) = mpsc::sync_channel(1);
+        let (tx_b, rx_b) = mpsc::sync_channel(1);
+        let (tx_c, rx_c) = mpsc::sync_channel(1);
+        round(&[
+            Job {
+                files: vec![good(), good()],
+                done: tx_a,
+            },
+            Job {
+                files: vec![good(), bad, good()],
+                done: tx_b,
+            },
+            Job {
+                files: vec![good()],
+                done: tx_c,
+            },
+        ]);
+        assert!(rx_a.recv().unwrap().is_ok());
+        let err = rx_b.recv().unwrap().unwrap_err();
+        assert!(err.to_string().contains("bad"), "{err}");
+        assert!(rx_c.recv().unwrap().is_ok());
+        assert!(Unsynced::dir(dir.path().join("missing")).is_err());
+    }
+}
