@@ -68,6 +68,20 @@ struct ServeArgs {
     /// Milliseconds a WebSocket client may leave its queue full before it is dropped.
     #[arg(long, default_value_t = config::DEFAULT_WS_SEND_TIMEOUT_MS)]
     ws_send_timeout_ms: u64,
+    /// Seconds a client has to send a request's headers; an idle keep-alive connection is closed
+    /// after as long.
+    #[arg(long, default_value_t = config::DEFAULT_HEADER_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout_secs: u64,
+    /// Seconds a client has to send a whole request body; a slower one is answered 408.
+    #[arg(long, default_value_t = config::DEFAULT_BODY_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    body_read_timeout_secs: u64,
+    /// Open connections at once, WebSockets included; past it a new connection is answered 503.
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Bytes per second of remote-ingest bodies one client address may send (0 = no limit);
+    /// beyond it the daemon answers 429 with Retry-After.
+    #[arg(long, default_value_t = config::DEFAULT_MAX_INGEST_BYTES_PER_SEC)]
+    max_ingest_rate: u64,
 }
 
 pub fn main() -> ExitCode {
@@ -98,6 +112,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.heartbeat_timeout = std::time::Duration::from_secs(args.heartbeat_timeout_secs);
     config.ws_queue = args.ws_queue.max(1);
     config.ws_send_timeout = std::time::Duration::from_millis(args.ws_send_timeout_ms);
+    config.header_read_timeout = std::time::Duration::from_secs(args.header_read_timeout_secs);
+    config.body_read_timeout = std::time::Duration::from_secs(args.body_read_timeout_secs);
+    config.max_connections = args.max_connections.max(1);
+    config.max_ingest_bytes_per_sec = args.max_ingest_rate;
     let open = args.open;
 
     let runtime = match tokio::runtime::Runtime::new() {

@@ -19,6 +19,19 @@ pub const DEFAULT_WS_SEND_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_RESCAN_INTERVAL_SECS: u64 = 2;
 /// Default points kept in memory before cold series are evicted.
 pub const DEFAULT_MAX_RESIDENT_POINTS: usize = 200_000_000;
+/// Default seconds a client has to send a request's headers; also how long an idle keep-alive
+/// connection stays open.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Default seconds a client has to send a whole request body.
+pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 30;
+/// Default open connections (WebSockets included); past it a new connection is refused with a 503.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Default bytes of remote-ingest bodies one client address may send per second (0 = no limit).
+pub const DEFAULT_MAX_INGEST_BYTES_PER_SEC: u64 = 64 << 20;
+/// Default wrong write tokens one client address may send in a window before it is refused.
+pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 10;
+/// Default seconds of that window, and of the refusal that follows it.
+pub const DEFAULT_AUTH_FAILURE_WINDOW_SECS: u64 = 60;
 
 /// Everything `run` needs; built by the CLI or by tests.
 #[derive(Clone, Debug)]
@@ -42,6 +55,21 @@ pub struct Config {
     pub ws_queue: usize,
     /// A client whose queue stays full this long is dropped as a slow consumer.
     pub ws_send_timeout: Duration,
+    /// A client that has not sent a request's headers this long after starting (or after its last
+    /// answer, on a keep-alive connection) is disconnected.
+    pub header_read_timeout: Duration,
+    /// A request body that has not fully arrived this long after the handler started reading it
+    /// is answered `408`.
+    pub body_read_timeout: Duration,
+    /// Open connections (WebSockets included); a new one past this gets a `503` and is closed.
+    pub max_connections: usize,
+    /// Bytes of remote-ingest bodies one client address may send per second, judged from
+    /// `Content-Length` before the body is read (0 = no limit).
+    pub max_ingest_bytes_per_sec: u64,
+    /// Wrong write tokens one client address may send within `auth_failure_window`; past it, every
+    /// write from that address is answered `429` for one window.
+    pub auth_failure_limit: u32,
+    pub auth_failure_window: Duration,
 }
 
 impl Config {
@@ -57,6 +85,12 @@ impl Config {
             max_resident_points: DEFAULT_MAX_RESIDENT_POINTS,
             ws_queue: DEFAULT_WS_QUEUE,
             ws_send_timeout: Duration::from_millis(DEFAULT_WS_SEND_TIMEOUT_MS),
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_ingest_bytes_per_sec: DEFAULT_MAX_INGEST_BYTES_PER_SEC,
+            auth_failure_limit: DEFAULT_AUTH_FAILURE_LIMIT,
+            auth_failure_window: Duration::from_secs(DEFAULT_AUTH_FAILURE_WINDOW_SECS),
         }
     }
 

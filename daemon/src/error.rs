@@ -20,6 +20,9 @@ pub enum Error {
     /// A request body over the daemon's limit.
     #[error("{0}")]
     TooLarge(String),
+    /// A request body that did not arrive within the daemon's body deadline.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// The request lost a race with the stored state (`409`): `code` names which (`offset_mismatch`,
     /// `version_conflict`), and `extra` holds the body fields the client resumes from (beside
     /// `error`).

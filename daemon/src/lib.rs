@@ -20,6 +20,7 @@ pub mod demo;
 pub mod error;
 pub mod format;
 pub mod ingest;
+pub mod listen;
 pub mod push;
 pub mod query;
 pub mod server;

@@ -130,6 +130,7 @@ impl Server {
             data_dir: self.config.data_dir.clone(),
             remote_ingest: Arc::default(),
             workspaces: self.workspaces.clone(),
+            limits: Arc::new(api::limits::Limits::new(&self.config)),
         };
         let token = state.shutdown.clone();
         let shutdown = async move {
@@ -140,14 +141,16 @@ impl Server {
         let app = api::app(state);
         let listener = self.listener.take().expect("a server runs once");
         tracing::info!(addr = %addr, "serving");
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = crate::listen::ConnectionLimits {
+            header_read_timeout: self.config.header_read_timeout,
+            max_connections: self.config.max_connections,
+        };
+        crate::listen::serve(listener, app, limits, shutdown).await;
         self.stop.store(true, Ordering::Relaxed);
         for t in std::mem::take(&mut self.threads) {
             let _ = t.join();
         }
-        served.context("server failed")
+        Ok(())
     }
 }
 

@@ -18,6 +18,7 @@ fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
         Error::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, "forbidden_origin"),
         Error::Conflict { code, .. } => (StatusCode::CONFLICT, code),
         Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        Error::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
         Error::Io { .. } | Error::Db(_) | Error::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }

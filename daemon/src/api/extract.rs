@@ -1,13 +1,47 @@
 //! Extractors whose rejections come back in the one JSON error body (`bad_request`), in place of
-//! axum's plain-text ones.
+//! axum's plain-text ones. The body extractors read within the daemon's body deadline
+//! (`request_timeout` past it).
 
+use super::AppState;
 use crate::error::Error;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use std::future::Future;
+
+/// Refuses a body whose `Content-Length` is over the limit before reading any of it.
+fn check_declared_length(req: &Request) -> Result<(), Error> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > super::MAX_BODY_BYTES as u64 => Err(Error::TooLarge(format!(
+            "the request body ({n} bytes) is over the limit of {} bytes",
+            super::MAX_BODY_BYTES
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a body within `state`'s body deadline, counted from the first read.
+async fn within_deadline<T>(
+    state: &AppState,
+    read: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let deadline = state.limits.body_read_timeout;
+    tokio::time::timeout(deadline, read).await.map_err(|_| {
+        Error::RequestTimeout(format!(
+            "the request body did not arrive within {} s",
+            deadline.as_secs_f64()
+        ))
+    })?
+}
 
 /// A body rejection in the one error shape: `too_large` over the body limit, else `bad_request`.
 fn body_rejection(status: StatusCode, text: String) -> Error {
@@ -51,13 +85,17 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = Error;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        Json::<T>::from_request(req, state)
-            .await
-            .map(|Json(v)| JsonBody(v))
-            .map_err(|e| body_rejection(e.status(), e.body_text()))
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        check_declared_length(&req)?;
+        within_deadline(state, async {
+            Json::<T>::from_request(req, state)
+                .await
+                .map(|Json(v)| JsonBody(v))
+                .map_err(|e| body_rejection(e.status(), e.body_text()))
+        })
+        .await
     }
 }
 
@@ -65,12 +103,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 #[derive(Debug)]
 pub struct BodyBytes(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+impl FromRequest<AppState> for BodyBytes {
     type Rejection = Error;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        Bytes::from_request(req, state)
-            .await
-            .map(BodyBytes)
-            .map_err(|e| body_rejection(e.status(), e.body_text()))
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        check_declared_length(&req)?;
+        within_deadline(state, async {
+            Bytes::from_request(req, state)
+                .await
+                .map(BodyBytes)
+                .map_err(|e| body_rejection(e.status(), e.body_text()))
+        })
+        .await
     }
 }

@@ -6,6 +6,7 @@ pub mod error;
 mod extract;
 mod files;
 mod ingest;
+pub mod limits;
 mod runs;
 pub mod security;
 #[cfg(test)]
@@ -43,9 +44,19 @@ pub struct AppState {
     pub workspaces: crate::db::workspaces::Workspaces,
     /// Writes remote batches: per-run turns (offset checks must not interleave) and group commit.
     pub remote_ingest: Arc<crate::ingest::remote::RemoteIngest>,
+    /// The body deadline and what is remembered about each client (bad tokens, ingest bytes).
+    pub limits: Arc<limits::Limits>,
 }
 
 pub fn app(state: AppState) -> Router {
+    // Writes are refused from their headers alone, before any body byte is read.
+    let ingest = Router::new()
+        .route("/ingest/v1/batch", axum::routing::post(ingest::batch))
+        .route("/ingest/v1/file", axum::routing::post(ingest::file))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::ingest_guard,
+        ));
     let api = Router::new()
         .route("/health", get(runs::health))
         .route("/projects", get(runs::projects))
@@ -62,8 +73,7 @@ pub fn app(state: AppState) -> Router {
             get(workspace::get).put(workspace::put),
         )
         .route("/ws", get(ws::upgrade))
-        .route("/ingest/v1/batch", axum::routing::post(ingest::batch))
-        .route("/ingest/v1/file", axum::routing::post(ingest::file))
+        .merge(ingest)
         .fallback(|| async { Error::NotFound("no such API endpoint".into()) });
     Router::new()
         .nest("/api", api)

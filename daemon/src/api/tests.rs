@@ -53,6 +53,9 @@ impl Fixture {
             data_dir: data_dir.path().to_owned(),
             workspaces: Db::open_in(&state_dir).unwrap().workspaces(),
             remote_ingest: Arc::default(),
+            limits: Arc::new(super::limits::Limits::new(&crate::config::Config::new(
+                data_dir.path(),
+            ))),
         };
         Fixture {
             _data_dir: data_dir,
@@ -166,8 +169,13 @@ async fn unknown_endpoints_and_foreign_hosts_answer_in_the_error_shape() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_too_large_in_the_error_shape() {
     let fixture = Fixture::new();
+    // With the token: a write without it is refused before its body is read.
     let request = Request::post("/api/ingest/v1/batch")
         .header(header::HOST, "localhost")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", fixture.state.token.token()),
+        )
         .body(Body::from(vec![b' '; super::MAX_BODY_BYTES + 1]))
         .unwrap();
     let (status, body) = fixture.send(request).await;
