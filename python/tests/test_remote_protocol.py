@@ -20,12 +20,14 @@ REPLACEABLE = ("run.json", "config.json", "summary.json", "metrics.json")
 
 class FakeDaemon:
     """The ingest endpoint of the daemon, in memory. ``misbehave(n)`` is asked before each request
-    and may return "drop" (apply, then close without answering), "500", "hang" or None."""
+    and may return "drop" (apply, then close without answering), "500", "hang", "429" or "507"
+    (refuse with ``Retry-After: 1``, as a rate limit or a full disk does) or None."""
 
     def __init__(self, misbehave=None, port=0, replaceable=REPLACEABLE, appendable=APPENDABLE,
                  file_endpoint=True, prefix=""):
         self.files = {}  # (project, run, name) -> bytes
         self.requests = []  # (status, body size, parsed body or None)
+        self.times = []  # time.monotonic() of each request, as it arrives
         self.lock = threading.Lock()
         self.misbehave = misbehave or (lambda n: None)
         self.hang = threading.Event()
@@ -60,9 +62,11 @@ class FakeDaemon:
         assert len(found) <= 1, list(found)
         return next(iter(found.values()), b"")
 
-    def _answer(self, h, status, obj):
+    def _answer(self, h, status, obj, headers=None):
         body = json.dumps(obj).encode()
         h.send_response(status)
+        for name, value in (headers or {}).items():
+            h.send_header(name, value)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
@@ -76,6 +80,7 @@ class FakeDaemon:
             h.path = h.path[len(self.prefix):]
         with self.lock:
             n = len(self.requests)
+            self.times.append(time.monotonic())
             action = self.misbehave(n)
         if action == "hang":
             self.hang.wait(60)
@@ -83,6 +88,12 @@ class FakeDaemon:
         if action == "500":
             self.requests.append((500, len(raw), None))
             return self._answer(h, 500, {"error": {"code": "internal", "message": "oops"}})
+        if action in ("429", "507"):
+            status = int(action)
+            code = "rate_limited" if status == 429 else "insufficient_storage"
+            self.requests.append((status, len(raw), None))
+            return self._answer(h, status, {"error": {"code": code, "message": "later"}},
+                                {"Retry-After": "1"})
         if h.path.startswith("/api/ingest/v1/file?") and self.file_endpoint:
             return self._file(h, raw)
         if h.path != "/api/ingest/v1/batch":
@@ -467,11 +478,14 @@ def test_plain_http_answers_are_parsed_strictly():
 
     ok = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
     assert _parse_answer(ok + b'{"ok": true}'[:5], complete=False) is None  # wait for the rest
-    assert _parse_answer(ok + b'{"ok":true}', complete=False) == (200, b'{"ok":true}')
+    assert _parse_answer(ok + b'{"ok":true}', complete=False)[:2] == (200, b'{"ok":true}')
     chunked = b"HTTP/1.1 409 Conflict\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n"
-    assert _parse_answer(chunked, complete=False) == (409, b'{"a": 1}')
+    assert _parse_answer(chunked, complete=False)[:2] == (409, b'{"a": 1}')
     assert _parse_answer(chunked[:-9], complete=False) is None
-    assert _parse_answer(b"HTTP/1.1 500 X\r\n\r\nbody", complete=True) == (500, b"body")
+    assert _parse_answer(b"HTTP/1.1 500 X\r\n\r\nbody", complete=True)[:2] == (500, b"body")
+    full = b"HTTP/1.1 507 Insufficient Storage\r\nRetry-After:  7 \r\nContent-Length: 0\r\n\r\n"
+    assert _parse_answer(full, complete=False) == (
+        507, b"", {"retry-after": "7", "content-length": "0"})
     with pytest.raises(_Retry):
         _parse_answer(b"garbage\r\n\r\n", complete=True)
     assert _plain_target("http://127.0.0.1:8765/") == ("127.0.0.1", 8765, "", "127.0.0.1:8765")
@@ -490,3 +504,54 @@ def test_base_path_in_the_url(tmp_path):
         assert any(path == "files/model.bin" for _, path, _, _ in d.file_requests)
     finally:
         d.close()
+
+
+def test_full_disk_and_rate_limit_answers_are_waited_out_and_nothing_is_lost(tmp_path):
+    # 507 twice (a full disk), then a 429 (a rate limit), each with Retry-After: 1; then all is well.
+    d = FakeDaemon(lambda n: "507" if n in (0, 1) else "429" if n == 2 else None)
+    try:
+        proc = run_script(tmp_path, STREAM, ["1500"], **_env(d))
+        assert proc.returncode == 0, proc.stderr
+        _assert_same_copy(tmp_path, d)
+        assert json.loads(d.data("run.json"))["state"] == "finished"
+        statuses = [status for status, _, _ in d.requests]
+        assert statuses[:3] == [507, 507, 429] and set(statuses[3:]) == {200}, statuses
+        # Each refused request is followed by at least the second the daemon asked for.
+        for i in (0, 1, 2):
+            assert d.times[i + 1] - d.times[i] >= 0.95, (i, d.times[:5])
+        lines = [line for line in proc.stderr.splitlines() if line.startswith("trackline:")]
+        assert len(lines) == 2, proc.stderr  # once per kind of answer, not once per answer
+        assert "out of disk space (HTTP 507 insufficient_storage)" in lines[0], lines
+        assert "nothing is lost" in lines[0] and "slow down (HTTP 429" in lines[1], lines
+    finally:
+        d.close()
+
+
+def test_retry_after_values_are_bounded():
+    import email.utils
+
+    from trackline._remote import MAX_RETRY_AFTER, MIN_RETRY_AFTER, retry_after_seconds
+
+    assert retry_after_seconds("5") == 5.0
+    assert retry_after_seconds(" 2.5 ") == 2.5
+    assert retry_after_seconds("0") == MIN_RETRY_AFTER
+    assert retry_after_seconds("-3") == MIN_RETRY_AFTER
+    assert retry_after_seconds("86400") == MAX_RETRY_AFTER
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds("nan") is None
+    in_ten = email.utils.formatdate(time.time() + 10, usegmt=True)
+    assert 8 <= retry_after_seconds(in_ten) <= 11
+
+
+def test_a_wait_without_retry_after_backs_off_and_is_bounded():
+    from trackline._remote import MIN_RETRY_AFTER, Uploader, _Wait
+
+    up = Uploader("/nonexistent", "p", "r", "http://127.0.0.1:9", start=False)
+    for _ in range(10):
+        up._wait(_Wait(503, "unavailable", None))
+    seconds = [s for _, s in up.waits]
+    assert seconds[0] == MIN_RETRY_AFTER and seconds[1] == 2 * MIN_RETRY_AFTER
+    assert seconds == sorted(seconds) and seconds[-1] == 60.0
+    up._wait(_Wait(507, "insufficient_storage", 3.0))
+    assert up.waits[-1] == (507, 3.0) and up._not_before > time.monotonic() + 2

@@ -17,6 +17,11 @@ the daemon keeps it if it only grew; a file whose content changed otherwise stay
   daemon's 1 MiB body cap once JSON-encoded; a backlog is sent as consecutive batches.
 - Unreachable daemon, timeout or 5xx: retried with exponential backoff from 0.25 s up to
   :data:`MAX_BACKOFF` (5 s); one line on stderr the first time.
+- ``429`` (rate limited), ``503`` (unavailable) and ``507`` (the daemon's disk is full): the daemon
+  says how long to wait in ``Retry-After``; the thread waits that long (bounded to
+  :data:`MIN_RETRY_AFTER`..:data:`MAX_RETRY_AFTER` seconds; exponential backoff from 1 s when the
+  header is missing), keeps everything in the local run directory meanwhile, says once per kind of
+  answer what happened, and resumes where the daemon's copy ends: nothing is lost.
 - ``409 offset_mismatch``: the daemon's ``lengths`` say where its copy ends; sending resumes there
   (this is also how a resumed run, or a daemon restarted from an older disk state, catches up).
 - ``401`` (wrong or missing token), ``403``, ``404`` (no ingest endpoint), ``400``, ``413``: one
@@ -68,6 +73,17 @@ CHUNK = 768 * 1024
 MAX_BACKOFF = 5.0
 FIRST_BACKOFF = 0.25
 
+#: Bounds of a wait the daemon asks for with ``Retry-After`` (429, 503, 507).
+MIN_RETRY_AFTER = 1.0
+MAX_RETRY_AFTER = 60.0
+
+#: Answers that mean "not now, try again after Retry-After seconds".
+WAIT_STATUSES = {
+    429: "asks clients to slow down",
+    503: "is unavailable",
+    507: "is out of disk space",
+}
+
 #: Seconds finish() waits for the upload to complete, unless $TRACKLINE_UPLOAD_TIMEOUT says.
 FINISH_TIMEOUT = 10.0
 
@@ -110,6 +126,34 @@ class _Fatal(Exception):
     """The daemon refused the upload for good (bad token, no endpoint, ...)."""
 
 
+class _Wait(Exception):
+    """The daemon asked to be left alone for a while (429, 503, 507 with ``Retry-After``)."""
+
+    def __init__(self, status, code, seconds):
+        Exception.__init__(self, "HTTP %d %s" % (status, code))
+        self.status, self.code, self.seconds = status, code, seconds
+
+
+def retry_after_seconds(value):
+    """Seconds to wait for a ``Retry-After`` header value (delta-seconds or an HTTP date), bounded
+    to MIN_RETRY_AFTER..MAX_RETRY_AFTER; None when it is missing or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            from email.utils import parsedate_to_datetime
+
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    if seconds != seconds:  # NaN
+        return None
+    return min(MAX_RETRY_AFTER, max(MIN_RETRY_AFTER, seconds))
+
+
 class Uploader:
     """Tails the run folder ``run_dir`` and streams it to the daemon at ``url``."""
 
@@ -136,8 +180,13 @@ class Uploader:
         self._stopped = False
         self._deadline = None
         self._next_try = 0.0
+        self._not_before = 0.0  # the end of a wait the daemon asked for (Retry-After)
         self._backoff = 0.0
+        self._wait_backoff = 0.0
         self._reported = False
+        self._waits_told = set()  # statuses (429, 503, 507) already reported on stderr
+        self.waits = []  # (status, seconds) of every wait the daemon asked for
+        self._retry_after = None  # the Retry-After of the last answer, if any
         self.error = None  # why the upload stopped for good, if it did
         self.batches = 0
         self._urllib = None
@@ -156,7 +205,7 @@ class Uploader:
         if timeout is None:
             timeout = finish_timeout()
         self._deadline = time.monotonic() + timeout
-        self._next_try = 0.0  # try right away, even during a backoff
+        self._next_try = self._not_before  # at once, unless the daemon asked us to wait
         self._finishing = True
         self._wake.set()
         try:
@@ -207,6 +256,10 @@ class Uploader:
                 continue  # backing off: flush-cycle wake-ups do not shorten the wait
             try:
                 more = self.sync_once()
+            except _Wait as exc:
+                self._last_error = str(exc)
+                self._wait(exc)
+                continue
             except _Retry as exc:
                 self._last_error = str(exc)
                 self._backoff = min(MAX_BACKOFF, max(FIRST_BACKOFF, self._backoff * 2))
@@ -233,6 +286,7 @@ class Uploader:
                 self._drained.set()
                 return
             self._backoff = 0.0
+            self._wait_backoff = 0.0
             self._next_try = 0.0
             if more:  # files left over from this call's budget: go on at once
                 self._wake.set()
@@ -240,6 +294,23 @@ class Uploader:
             if self._finishing:
                 self._drained.set()
                 return
+
+    def _wait(self, exc):
+        """Hold off for as long as the daemon asked; say so once per kind of answer."""
+        seconds = exc.seconds
+        if seconds is None:  # no Retry-After: back off exponentially from MIN_RETRY_AFTER
+            seconds = min(MAX_RETRY_AFTER, max(MIN_RETRY_AFTER, self._wait_backoff * 2))
+            self._wait_backoff = seconds
+        self.waits.append((exc.status, seconds))
+        self._next_try = self._not_before = time.monotonic() + seconds
+        if exc.status not in self._waits_told:
+            self._waits_told.add(exc.status)
+            _say(
+                "the daemon at %s %s (HTTP %d %s); waiting %.0f s as it asks, then resuming; "
+                "nothing is lost, the run is kept in %s"
+                % (self.url, WAIT_STATUSES[exc.status], exc.status, exc.code, seconds,
+                   self.run_dir)
+            )
 
     def sync_once(self):
         """Send batches until the daemon has everything written so far, then saved files and
@@ -305,6 +376,8 @@ class Uploader:
         if status in (400, 413):
             raise _Fatal("the daemon at %s rejected a batch (%d %s: %s)"
                          % (self.url, status, code, message))
+        if status in WAIT_STATUSES:
+            raise _Wait(status, code or "", retry_after_seconds(self._retry_after))
         raise _Retry("HTTP %d %s" % (status, code or message or ""))
 
     # -- saved files and media -----------------------------------------------------------------
@@ -510,9 +583,12 @@ class Uploader:
             timeout = max(0.5, min(timeout, self._deadline - time.monotonic()))
         if self._plain is None:
             self._plain = _plain_target(self.url) or False
+        self._retry_after = None
         if self._plain:
             try:
-                status, raw = _raw_post(self._plain, url[len(self.url):], headers, body, timeout)
+                status, raw, fields = _raw_post(self._plain, url[len(self.url):], headers, body,
+                                                timeout)
+                self._retry_after = fields.get("retry-after")
             except _Retry:
                 raise
             except Exception as exc:  # refused, reset, timeout, garbage
@@ -541,6 +617,7 @@ class Uploader:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as exc:
             status = exc.code
+            self._retry_after = exc.headers.get("Retry-After") if exc.headers else None
             try:
                 raw = exc.read()
             except Exception:
@@ -580,7 +657,8 @@ def _plain_target(url):
 
 
 def _raw_post(target, path, headers, body, timeout):
-    """POST ``body`` to ``path`` (with query) of ``target``; returns (status, body bytes)."""
+    """POST ``body`` to ``path`` (with query) of ``target``; returns (status, body bytes, header
+    fields by lower-case name)."""
     import socket
 
     host, port, prefix, host_header = target
@@ -608,7 +686,8 @@ def _raw_post(target, path, headers, body, timeout):
 
 
 def _parse_answer(data, complete):
-    """(status, body) once ``data`` holds a whole HTTP/1.1 answer, else None."""
+    """(status, body, header fields by lower-case name) once ``data`` holds a whole HTTP/1.1
+    answer, else None."""
     end = data.find(b"\r\n\r\n")
     if end < 0:
         return None
@@ -631,15 +710,15 @@ def _parse_answer(data, complete):
                 return None
             size = int(rest[pos:eol].split(b";")[0] or b"0", 16)
             if size == 0:
-                return status, bytes(body)
+                return status, bytes(body), fields
             if len(rest) < eol + 2 + size + 2:
                 return None
             body += rest[eol + 2:eol + 2 + size]
             pos = eol + 2 + size + 2
     if "content-length" in fields:
         n = int(fields["content-length"])
-        return (status, rest[:n]) if len(rest) >= n else None
-    return (status, rest) if complete else None
+        return (status, rest[:n], fields) if len(rest) >= n else None
+    return (status, rest, fields) if complete else None
 
 
 def _read(path):
