@@ -1,2 +1,5 @@
-//! End-to-end tests for Trackline live in `tests/it/`; this crate only builds the daemon binary
-//! (`trackline-under-test`) so those tests can spawn and kill it as a real process.
+//! End-to-end tests for Trackline live in `tests/it/`; this crate builds the daemon binary
+//! (`trackline-under-test`) so those tests can spawn and kill it as a real process, and holds the
+//! fault and soak program's helpers (`faults`, run by `benches/faults.rs`).
+
+pub mod faults;
