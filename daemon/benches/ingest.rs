@@ -801,8 +801,8 @@ fn decimation(sizes: &Sizes) {
 fn new_store() -> Arc<Store> {
     Arc::new(Store::new(StoreSettings {
         heartbeat_timeout: Duration::from_secs(60),
-        max_resident_points: 200_000_000,
         hostname: None,
+        ..StoreSettings::default()
     }))
 }
 

@@ -51,8 +51,8 @@ impl Server {
             .context("cannot create the write token")?;
         let store = Arc::new(Store::new(StoreSettings {
             heartbeat_timeout: config.heartbeat_timeout,
-            max_resident_points: config.max_resident_points,
             hostname: crate::util::local_hostname(),
+            ..StoreSettings::default()
         }));
 
         let started = Instant::now();

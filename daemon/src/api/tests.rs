@@ -25,8 +25,8 @@ impl Fixture {
         let state_dir = data_dir.path().join(".trackline");
         let store = Arc::new(Store::new(StoreSettings {
             heartbeat_timeout: Duration::from_secs(60),
-            max_resident_points: 1_000,
             hostname: None,
+            ..StoreSettings::default()
         }));
         let source = Arc::new(DiskSource::new(data_dir.path().to_owned()));
         let key = RunKey {

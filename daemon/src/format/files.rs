@@ -1,10 +1,12 @@
 //! Readers for a run's small JSON files (`run.json`, `config.json`, `summary.json`, `metrics.json`).
 //!
-//! These files may contain the `NaN`/`Infinity`/`-Infinity` literals Python writes; they are turned
-//! into the strings of `trackline_shared::num` so serde_json can hold them and the UI can show them.
+//! These files may contain the `NaN`/`Infinity`/`-Infinity` literals Python writes, and numbers
+//! beyond f64 range; [`parse_lenient`] (in `format::json`) keeps them as strings so serde_json can
+//! hold them and the UI can show them.
 //! The parsers take bytes (from wherever a run source got them); [`read_run_file`] and
 //! [`read_object`] read a local folder directly, for tools such as `trackline sync`.
 
+pub use super::json::parse_lenient;
 use super::{FormatError, RUN_FILE, RunKey};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -196,65 +198,9 @@ fn utf8<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str, FormatError> {
     })
 }
 
-/// Parses JSON that may contain bare `NaN`, `Infinity` and `-Infinity`, turning them into strings.
-pub fn parse_lenient(text: &str) -> serde_json::Result<Value> {
-    if !text.contains("NaN") && !text.contains("Infinity") {
-        return serde_json::from_str(text);
-    }
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut i = 0;
-    let mut in_string = false;
-    let mut last = 0;
-    while i < b.len() {
-        let c = b[i];
-        if in_string {
-            match c {
-                b'\\' => i += 1,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            i += 1;
-            continue;
-        }
-        if c == b'"' {
-            in_string = true;
-            i += 1;
-            continue;
-        }
-        let lit = ["-Infinity", "Infinity", "NaN"]
-            .into_iter()
-            .find(|lit| b[i..].starts_with(lit.as_bytes()));
-        if let Some(lit) = lit {
-            out.push_str(&text[last..i]);
-            out.push('"');
-            out.push_str(lit);
-            out.push('"');
-            i += lit.len();
-            last = i;
-        } else {
-            i += 1;
-        }
-    }
-    out.push_str(&text[last..]);
-    serde_json::from_str(&out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lenient_json_keeps_nonfinite_as_strings() {
-        let v =
-            parse_lenient(r#"{"a": NaN, "b": [-Infinity, Infinity], "s": "NaN Infinity", "c": 1}"#)
-                .unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"a": "NaN", "b": ["-Infinity", "Infinity"], "s": "NaN Infinity", "c": 1})
-        );
-        assert!(parse_lenient("{\"a\": NaNx}").is_err());
-    }
 
     #[test]
     fn run_file_round_trip_and_version_check() {

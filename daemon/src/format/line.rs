@@ -2,7 +2,12 @@
 //! `_timestamp` and every numeric metric, accepting the `NaN`/`Infinity` literals of format v1.
 //!
 //! It does not build a JSON tree: ingest speed is the point (millions of points per second).
-//! Non-numeric values (strings, null, arrays, objects) are skipped whole, not rejected.
+//! Non-numeric values (strings, null, arrays, objects) are skipped whole, not rejected. A number
+//! beyond f64 range reads as ±Infinity, like the literal.
+//!
+//! Two checks on what a line means live here too, since they are the format's rules: which `_step`
+//! values a row may have ([`check_step`]), and where a torn line's appended object starts
+//! ([`torn_suffix`]).
 
 use std::borrow::Cow;
 
@@ -58,6 +63,49 @@ pub fn parse_line(
             _ => return Err(p.err("expected ',' or '}'")),
         }
     }
+}
+
+/// The largest `_step` a row may have: 2^53 − 1, the last integer an f64 holds exactly (beyond it,
+/// consecutive steps cannot be told apart).
+pub const MAX_STEP: f64 = 9_007_199_254_740_991.0;
+
+/// Checks a row's `_step` against the format: W&B steps are integers ≥ 0; here also at most
+/// [`MAX_STEP`]. Answers why a step is refused.
+pub fn check_step(step: f64) -> Result<(), &'static str> {
+    if !step.is_finite() {
+        Err("_step is not a finite number")
+    } else if step < 0.0 {
+        Err("_step is negative")
+    } else if step.fract() != 0.0 {
+        Err("_step is not an integer")
+    } else if step > MAX_STEP {
+        Err("_step is beyond 2^53 - 1")
+    } else {
+        Ok(())
+    }
+}
+
+/// Work allowed to [`torn_suffix`] for one line, in bytes scanned, per byte of the line: a line of
+/// many `{` that each open a long failing parse stops being tried rather than cost O(n²).
+const TORN_SCAN_PER_BYTE: usize = 8;
+
+/// Where the whole JSON object at the end of a line that failed to parse starts: the first `{`
+/// after the line's start whose suffix parses as one object. This is what is left of a torn
+/// write (a client killed mid-line) followed by a raw append of a full line: `{"a":1{"b":2}`
+/// answers the offset of `{"b":2}`. `None` when no suffix parses within a bounded amount of work
+/// (a few times the line's length).
+pub fn torn_suffix(line: &[u8]) -> Option<usize> {
+    let mut budget = line.len().saturating_mul(TORN_SCAN_PER_BYTE) + 4096;
+    let mut at = 1;
+    while let Some(found) = line.get(at..)?.iter().position(|&b| b == b'{') {
+        let start = at + found;
+        match parse_line(&line[start..], |_, _| {}) {
+            Ok(_) => return Some(start),
+            Err(e) => budget = budget.checked_sub(e.at + 1)?,
+        }
+        at = start + 1;
+    }
+    None
 }
 
 enum Value {
@@ -289,6 +337,67 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert_eq!(parse("{}").unwrap().1, vec![]);
+    }
+
+    /// Python writes `10**400` as its 401 digits and keeps `1e400` as typed: both are ±Infinity.
+    #[test]
+    fn numbers_beyond_f64_read_as_infinity() {
+        let big = format!("1{}", "0".repeat(400));
+        let line = format!(
+            r#"{{"_step": 1, "a": {big}, "b": -{big}, "c": 1e400, "d": -1E+999, "e": 1.7e308, "f": 1e-400}}"#
+        );
+        let (h, m) = parse(&line).unwrap();
+        assert_eq!(h.step, Some(1.0));
+        let values: Vec<f64> = m.iter().map(|(_, v)| *v).collect();
+        assert_eq!(
+            values,
+            [
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                1.7e308,
+                0.0
+            ]
+        );
+        let (h, _) = parse(r#"{"_step": 1e400}"#).unwrap();
+        assert_eq!(h.step, Some(f64::INFINITY));
+    }
+
+    #[test]
+    fn steps_must_be_integers_from_zero_to_2_pow_53() {
+        for ok in [0.0, 1.0, 1e15, MAX_STEP] {
+            assert_eq!(check_step(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1.0,
+            -0.5,
+            0.5,
+            MAX_STEP + 2.0,
+            1e300,
+        ] {
+            assert!(check_step(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn torn_suffix_finds_the_appended_object() {
+        let at = |s: &str| torn_suffix(s.as_bytes());
+        assert_eq!(at(r#"{"a":1{"b":2}"#), Some(6));
+        assert_eq!(
+            at(r#"{"_step": 5, "img": {"p": "x{"{"_step": 6, "o": {"k": 1}}"#),
+            Some(30)
+        );
+        // An object nested in a line is never taken for an appended one; garbage keeps nothing.
+        assert_eq!(at(r#"{"a": {"b": 1}}"#), None);
+        assert_eq!(at(r#"{"a":1, "b": {"c": 2"#), None);
+        assert_eq!(at("garbage"), None);
+        // Many `{` opening long failing parses stop within the work budget.
+        let nested = r#"{"":"#.repeat(100_000);
+        assert_eq!(at(&nested), None);
     }
 
     proptest! {

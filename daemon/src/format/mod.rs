@@ -1,11 +1,13 @@
 //! The run-directory format v1 (docs/format.md), the daemon's bottom layer: the names of a run's
 //! files and the rules for project names and run ids (here), the readers of its JSON files
-//! ([`files`]), the parser of its JSON lines ([`line`]) and the one writer ([`writer`]).
+//! ([`files`], on the lenient JSON of [`json`]), the parser of its JSON lines ([`line`]) and the
+//! one writer ([`writer`]).
 //!
 //! Nothing else in the crate spells a run file's name; this module depends on nothing else in the
 //! crate.
 
 pub mod files;
+pub mod json;
 pub mod line;
 pub mod writer;
 

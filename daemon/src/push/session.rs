@@ -174,8 +174,8 @@ mod tests {
             let source = Arc::new(DiskSource::new(data_dir.path().to_owned()));
             let store = Arc::new(Store::new(StoreSettings {
                 heartbeat_timeout: Duration::from_secs(60),
-                max_resident_points: 1_000_000,
                 hostname: None,
+                ..StoreSettings::default()
             }));
             let (tx, out) = mpsc::channel(queue);
             Fixture {

@@ -1,23 +1,33 @@
 //! A run's history in memory: its metric keys, one [`Series`] per key, and how far into
-//! `history.jsonl` and `system.jsonl` it has read. [`sync`] reads whatever was appended since,
-//! complete lines only, through the run's [`RunSource`](crate::source::RunSource), and parses
-//! them with the format's [`parse_line`].
+//! `history.jsonl` and `system.jsonl` it has read. [`sync`] reads whatever was appended since
+//! through the run's [`RunSource`](crate::source::RunSource), and parses complete lines with the
+//! format's [`parse_line`].
 //!
 //! System metrics (`system/…` keys, sampled by the client every few seconds, without `_step`) live
 //! in the same key space; their "step" is the sample's index in `system.jsonl`, so they are best
 //! drawn against wall or relative time.
+//!
+//! What a hostile or broken file can cost is bounded (docs/format.md, "What readers do with bad
+//! input"): bytes are read once (an unfinished line is kept, not re-read on every change); a line
+//! longer than [`Limits::max_line_bytes`] is dropped as it streams past; a run holds at most
+//! [`Limits::max_keys`] keys; a bad `_step` skips its row only; and [`History::memory_bytes`]
+//! counts keys as well as points, for the store's memory budget.
 
-use super::Run;
-use super::series::Series;
+use super::series::{ALLOC_OVERHEAD_BYTES, Series};
+use super::{DEFAULT_MAX_KEYS_PER_RUN, DEFAULT_MAX_LINE_BYTES, Run};
 use crate::error::Result;
-use crate::format::line::parse_line;
+use crate::format::line::{ParseError, RowHeader, check_step, parse_line, torn_suffix};
 use crate::format::{HISTORY_FILE, SYSTEM_FILE};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Read at most this much per read call; a torn tail is kept for the next sync.
+/// Read at most this much per read call.
 const CHUNK_BYTES: usize = 4 << 20;
+
+/// An unfinished line's buffer keeps its capacity up to this size once the line is done; a larger
+/// one (a rare long line) is given back.
+const KEEP_PENDING_CAPACITY: usize = 64 << 10;
 
 /// The two append-only files a run's series come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +47,33 @@ impl SeriesFile {
     }
 }
 
+/// Caps on what one run's history holds (from the store's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Distinct metric keys of a run; values of further keys are dropped.
+    pub max_keys: usize,
+    /// Bytes of one line, without its `\n`; a longer line is skipped.
+    pub max_line_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_keys: DEFAULT_MAX_KEYS_PER_RUN,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+}
+
 /// How far into one file the history has read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Cursor {
-    /// Bytes consumed: always just after a `\n`.
-    offset: u64,
+    /// Bytes of the file read so far: the next read starts here.
+    read_to: u64,
+    /// The bytes read after the last `\n`: a line still being written (never longer than the cap).
+    pending: Vec<u8>,
+    /// Inside a line longer than the cap, already reported: bytes are dropped up to its `\n`.
+    skipping: bool,
     rows: u64,
     last_step: f64,
 }
@@ -49,11 +81,30 @@ struct Cursor {
 impl Default for Cursor {
     fn default() -> Self {
         Cursor {
-            offset: 0,
+            read_to: 0,
+            pending: Vec::new(),
+            skipping: false,
             rows: 0,
             last_step: f64::NEG_INFINITY,
         }
     }
+}
+
+/// The keys and series of a run, and what reading rows into them has skipped.
+#[derive(Debug, Default)]
+struct Columns {
+    limits: Limits,
+    keys: Vec<String>,
+    index: HashMap<String, usize>,
+    series: Vec<Series>,
+    /// (key index, value) of the row being read.
+    scratch: Vec<(usize, f64)>,
+    /// Lines that were not valid rows, or started with torn bytes (skipped and reported).
+    bad_lines: u64,
+    /// Values not kept because their key came after the run's key cap.
+    dropped_values: u64,
+    /// Whether the key cap was reported (once per run).
+    key_cap_reported: bool,
 }
 
 #[derive(Debug)]
@@ -61,11 +112,7 @@ pub struct History {
     loaded: bool,
     history: Cursor,
     system: Cursor,
-    /// Lines that were not valid rows (skipped and reported).
-    pub bad_lines: u64,
-    keys: Vec<String>,
-    index: HashMap<String, usize>,
-    series: Vec<Series>,
+    columns: Columns,
     pub last_used: Instant,
     /// Live subscriptions on this run's series; a subscribed run is never evicted.
     pub subscribers: usize,
@@ -73,17 +120,7 @@ pub struct History {
 
 impl Default for History {
     fn default() -> Self {
-        History {
-            loaded: false,
-            history: Cursor::default(),
-            system: Cursor::default(),
-            bad_lines: 0,
-            keys: Vec::new(),
-            index: HashMap::new(),
-            series: Vec::new(),
-            last_used: Instant::now(),
-            subscribers: 0,
-        }
+        History::new(Limits::default())
     }
 }
 
@@ -94,20 +131,35 @@ pub struct SyncOutcome {
     pub new_keys: bool,
     /// (key index, new length) of every series that grew.
     pub grown: Vec<(usize, u64)>,
-    /// Points of this run in memory before and after, measured under the same lock.
-    pub resident_before: usize,
-    pub resident_after: usize,
+    /// Bytes of this run in memory ([`History::memory_bytes`]) before and after, measured under
+    /// the same lock.
+    pub memory_before: usize,
+    pub memory_after: usize,
 }
 
 impl History {
+    pub fn new(limits: Limits) -> Self {
+        History {
+            loaded: false,
+            history: Cursor::default(),
+            system: Cursor::default(),
+            columns: Columns {
+                limits,
+                ..Columns::default()
+            },
+            last_used: Instant::now(),
+            subscribers: 0,
+        }
+    }
+
     pub fn is_loaded(&self) -> bool {
         self.loaded
     }
 
-    fn cursor(&self, file: SeriesFile) -> Cursor {
+    fn cursor(&self, file: SeriesFile) -> &Cursor {
         match file {
-            SeriesFile::History => self.history,
-            SeriesFile::System => self.system,
+            SeriesFile::History => &self.history,
+            SeriesFile::System => &self.system,
         }
     }
 
@@ -116,119 +168,279 @@ impl History {
     }
 
     pub fn keys(&self) -> &[String] {
-        &self.keys
+        &self.columns.keys
     }
 
     pub fn key_index(&self, key: &str) -> Option<usize> {
-        self.index.get(key).copied()
+        self.columns.index.get(key).copied()
     }
 
     pub fn series(&self, key: usize) -> &Series {
-        &self.series[key]
+        &self.columns.series[key]
     }
 
     pub fn series_by_key(&self, key: &str) -> Option<&Series> {
-        self.key_index(key).map(|i| &self.series[i])
+        self.key_index(key).map(|i| &self.columns.series[i])
+    }
+
+    /// Lines skipped as bad rows (or as torn starts of lines) since the daemon started.
+    pub fn bad_lines(&self) -> u64 {
+        self.columns.bad_lines
+    }
+
+    /// Values not kept because their key came after the run's key cap.
+    pub fn dropped_values(&self) -> u64 {
+        self.columns.dropped_values
     }
 
     pub fn resident_points(&self) -> usize {
-        self.series.iter().map(Series::len).sum()
+        self.columns.series.iter().map(Series::len).sum()
     }
 
-    /// Drops the series (they are rebuilt from disk on next use); returns the points freed.
+    /// Bytes this history holds in memory: every series' columns and pyramid, every key (twice:
+    /// in the key list and the index, each with the allocator's overhead), the per-key `Series`
+    /// and hash-table slots, and unfinished lines. O(keys), and the keys are capped.
+    pub fn memory_bytes(&self) -> usize {
+        let c = &self.columns;
+        let series: usize = c.series.iter().map(Series::memory_bytes).sum();
+        let key_text: usize = c
+            .keys
+            .iter()
+            .map(|k| 2 * (k.capacity() + ALLOC_OVERHEAD_BYTES))
+            .sum();
+        // hashbrown keeps 1 control byte per bucket and about 8 buckets per 7 entries.
+        let index_slot = size_of::<(String, usize)>() + 1;
+        let tables = c.keys.capacity() * size_of::<String>()
+            + (c.series.capacity() - c.series.len()) * size_of::<Series>()
+            + c.index.capacity() * index_slot * 8 / 7;
+        let pending = self.history.pending.capacity() + self.system.pending.capacity();
+        series + key_text + tables + pending
+    }
+
+    /// Drops the series (they are rebuilt from disk on next use); returns the bytes freed.
     pub fn unload(&mut self) -> usize {
-        let freed = self.resident_points();
-        let (used, subscribers, bad) = (self.last_used, self.subscribers, self.bad_lines);
+        let freed = self.memory_bytes();
+        let c = &self.columns;
+        let columns = Columns {
+            limits: c.limits,
+            bad_lines: c.bad_lines,
+            dropped_values: c.dropped_values,
+            key_cap_reported: c.key_cap_reported,
+            ..Columns::default()
+        };
         *self = History {
-            last_used: used,
-            subscribers,
-            bad_lines: bad,
-            ..History::default()
+            columns,
+            last_used: self.last_used,
+            subscribers: self.subscribers,
+            ..History::new(c.limits)
         };
         freed
     }
 
-    /// Ingests the complete `history.jsonl` lines at the start of `chunk`; returns the bytes
-    /// consumed. `fallback_wall` is used for rows without `_timestamp`.
-    pub fn ingest(&mut self, chunk: &[u8], fallback_wall: f64, run: &str) -> usize {
-        self.ingest_from(SeriesFile::History, chunk, fallback_wall, run)
+    /// Ingests bytes of `history.jsonl` that follow those ingested before (see [`Self::feed`]).
+    pub fn ingest(&mut self, bytes: &[u8], fallback_wall: f64, run: &str) {
+        self.feed(SeriesFile::History, bytes, fallback_wall, run);
     }
 
-    /// Ingests the complete lines of series file `from` at the start of `chunk`; returns the bytes
-    /// consumed.
-    pub fn ingest_from(
-        &mut self,
-        from: SeriesFile,
-        chunk: &[u8],
-        fallback_wall: f64,
-        run: &str,
-    ) -> usize {
-        let mut cursor = match from {
-            SeriesFile::History => self.history,
-            SeriesFile::System => self.system,
+    /// Ingests `bytes`, the next bytes of series file `from` after those fed before: every line
+    /// they complete becomes a row; the unfinished last line is kept until its `\n` comes, so no
+    /// byte is read twice. A line longer than the cap is reported once and dropped, including the
+    /// rest of it still to come. `fallback_wall` is used for rows without `_timestamp`.
+    pub fn feed(&mut self, from: SeriesFile, bytes: &[u8], fallback_wall: f64, run: &str) {
+        let (cursor, columns) = match from {
+            SeriesFile::History => (&mut self.history, &mut self.columns),
+            SeriesFile::System => (&mut self.system, &mut self.columns),
         };
-        let mut consumed = 0;
-        let mut scratch: Vec<(usize, f64)> = Vec::new();
-        while let Some(nl) = memchr(b'\n', &chunk[consumed..]) {
-            let line = &chunk[consumed..consumed + nl];
-            let line_start = cursor.offset + consumed as u64;
-            consumed += nl + 1;
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            scratch.clear();
-            let (keys, index) = (&mut self.keys, &mut self.index);
-            let parsed = parse_line(line, |key, value| {
-                let i = match index.get(key.as_ref()) {
-                    Some(&i) => i,
-                    None => {
-                        let i = keys.len();
-                        keys.push(key.clone().into_owned());
-                        index.insert(key.into_owned(), i);
-                        i
-                    }
-                };
-                scratch.push((i, value));
-            });
-            while self.series.len() < self.keys.len() {
-                self.series.push(Series::new());
-            }
-            let header = match parsed {
-                Ok(h) => h,
-                Err(e) => {
-                    self.bad_lines += 1;
-                    let file = from.file_name();
-                    tracing::warn!(run, file, byte = line_start, "skipping bad line: {e}");
-                    continue;
+        let ctx = LineContext {
+            from,
+            fallback_wall,
+            run,
+        };
+        columns.feed(cursor, bytes, &ctx);
+    }
+}
+
+/// Where lines come from, to read and report them.
+struct LineContext<'a> {
+    from: SeriesFile,
+    fallback_wall: f64,
+    run: &'a str,
+}
+
+impl Columns {
+    fn feed(&mut self, cursor: &mut Cursor, mut data: &[u8], ctx: &LineContext<'_>) {
+        let max = self.limits.max_line_bytes;
+        // The file offset of `data[0]`.
+        let mut at = cursor.read_to;
+        cursor.read_to += data.len() as u64;
+        if cursor.skipping {
+            let Some(nl) = memchr(b'\n', data) else {
+                return;
+            };
+            cursor.skipping = false;
+            data = &data[nl + 1..];
+            at += nl as u64 + 1;
+        }
+        if !cursor.pending.is_empty() {
+            let line_start = at - cursor.pending.len() as u64;
+            let Some(nl) = memchr(b'\n', data) else {
+                if cursor.pending.len() + data.len() > max {
+                    self.too_long(line_start, ctx);
+                    cursor.pending = Vec::new();
+                    cursor.skipping = true;
+                } else {
+                    cursor.pending.extend_from_slice(data);
                 }
+                return;
             };
-            let step = match from {
-                SeriesFile::History => header.step.unwrap_or(cursor.rows as f64),
-                SeriesFile::System => cursor.rows as f64,
-            };
-            if step <= cursor.last_step {
+            let mut line = std::mem::take(&mut cursor.pending);
+            if line.len() + nl > max {
+                self.too_long(line_start, ctx);
+                line = Vec::new();
+            } else {
+                line.extend_from_slice(&data[..nl]);
+                self.line(cursor, &line, line_start, ctx);
+                line.clear();
+                if line.capacity() > KEEP_PENDING_CAPACITY {
+                    line = Vec::new();
+                }
+            }
+            cursor.pending = line;
+            data = &data[nl + 1..];
+            at += nl as u64 + 1;
+        }
+        let mut start = 0;
+        while let Some(nl) = memchr(b'\n', &data[start..]) {
+            let line = &data[start..start + nl];
+            let line_start = at + start as u64;
+            if line.len() > max {
+                self.too_long(line_start, ctx);
+            } else {
+                self.line(cursor, line, line_start, ctx);
+            }
+            start += nl + 1;
+        }
+        let rest = &data[start..];
+        if rest.len() > max {
+            self.too_long(at + start as u64, ctx);
+            cursor.skipping = true;
+        } else {
+            cursor.pending.extend_from_slice(rest);
+        }
+    }
+
+    fn too_long(&mut self, line_start: u64, ctx: &LineContext<'_>) {
+        self.bad_lines += 1;
+        tracing::warn!(
+            run = ctx.run,
+            file = ctx.from.file_name(),
+            byte = line_start,
+            max_line_bytes = self.limits.max_line_bytes,
+            "skipping a line longer than the cap"
+        );
+    }
+
+    /// Reads one complete line (without its `\n`) that starts at byte `line_start` of the file.
+    fn line(&mut self, cursor: &mut Cursor, line: &[u8], line_start: u64, ctx: &LineContext<'_>) {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let (run, file) = (ctx.run, ctx.from.file_name());
+        let keys_before = self.keys.len();
+        let (header, dropped) = match self.parse(line) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                self.forget_keys_from(keys_before);
                 self.bad_lines += 1;
+                // A torn write followed by an appended line: keep the whole object at the end.
+                let recovered =
+                    torn_suffix(line).and_then(|at| Some((at, self.parse(&line[at..]).ok()?)));
+                match recovered {
+                    Some((skipped, parsed)) => {
+                        tracing::warn!(
+                            run,
+                            file,
+                            byte = line_start,
+                            skipped,
+                            "skipping the torn start of a line ({e}); keeping the object after it"
+                        );
+                        parsed
+                    }
+                    None => {
+                        self.forget_keys_from(keys_before);
+                        tracing::warn!(run, file, byte = line_start, "skipping bad line: {e}");
+                        return;
+                    }
+                }
+            }
+        };
+        let step = match (ctx.from, header.step) {
+            (SeriesFile::History, Some(step)) => step,
+            _ => cursor.rows as f64,
+        };
+        let refused = check_step(step)
+            .err()
+            .or((step <= cursor.last_step).then_some("_step did not increase"));
+        if let Some(why) = refused {
+            self.forget_keys_from(keys_before);
+            self.bad_lines += 1;
+            tracing::warn!(run, file, byte = line_start, step, "skipping row: {why}");
+            return;
+        }
+        if dropped > 0 {
+            self.dropped_values += dropped;
+            if !self.key_cap_reported {
+                self.key_cap_reported = true;
                 tracing::warn!(
                     run,
+                    file,
                     byte = line_start,
-                    step,
-                    "skipping row: _step did not increase"
+                    max_keys = self.limits.max_keys,
+                    "the run has reached its cap of metric keys: values of new keys are dropped from here on (existing keys keep ingesting)"
                 );
-                continue;
             }
-            cursor.last_step = step;
-            let wall = header.timestamp.unwrap_or(fallback_wall);
-            for &(i, value) in &scratch {
-                self.series[i].push(step, wall, value);
-            }
-            cursor.rows += 1;
         }
-        cursor.offset += consumed as u64;
-        match from {
-            SeriesFile::History => self.history = cursor,
-            SeriesFile::System => self.system = cursor,
+        cursor.last_step = step;
+        let wall = header.timestamp.unwrap_or(ctx.fallback_wall);
+        self.series.resize_with(self.keys.len(), Series::new);
+        for &(i, value) in &self.scratch {
+            self.series[i].push(step, wall, value);
         }
-        consumed
+        cursor.rows += 1;
+    }
+
+    /// Parses a line into `scratch`, adding its new keys while under the cap. Answers the row's
+    /// header and how many values were dropped at the cap; on an error the caller forgets the
+    /// keys it added.
+    fn parse(&mut self, line: &[u8]) -> std::result::Result<(RowHeader, u64), ParseError> {
+        let (keys, index, scratch) = (&mut self.keys, &mut self.index, &mut self.scratch);
+        let max_keys = self.limits.max_keys;
+        let mut dropped = 0u64;
+        scratch.clear();
+        let header = parse_line(line, |key, value| {
+            let i = match index.get(key.as_ref()) {
+                Some(&i) => i,
+                None if keys.len() < max_keys => {
+                    let i = keys.len();
+                    keys.push(key.clone().into_owned());
+                    index.insert(key.into_owned(), i);
+                    i
+                }
+                None => {
+                    dropped += 1;
+                    return;
+                }
+            };
+            scratch.push((i, value));
+        })?;
+        Ok((header, dropped))
+    }
+
+    /// Forgets the keys added since there were `len` (by a line that was then refused).
+    fn forget_keys_from(&mut self, len: usize) {
+        for key in self.keys.drain(len..) {
+            self.index.remove(&key);
+        }
     }
 }
 
@@ -236,23 +448,24 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == needle)
 }
 
-/// Brings a run's in-memory history up to date with its `history.jsonl`: loads it whole if it is
-/// not in memory, else reads only what was appended. A file that shrank is read again from the start.
+/// Brings a run's in-memory history up to date with its series files: loads them whole if they
+/// are not in memory, else reads only what was appended. A file that shrank is read again from the
+/// start.
 pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
     let mut outcome = SyncOutcome::default();
     let mut h = run.history.lock();
     h.last_used = Instant::now();
-    outcome.resident_before = h.resident_points();
+    outcome.memory_before = h.memory_bytes();
     let result = sync_locked(run, &mut h, &mut outcome);
-    outcome.resident_after = h.resident_points();
+    outcome.memory_after = h.memory_bytes();
     result.map(|()| outcome)
 }
 
 fn sync_locked(run: &Run, h: &mut History, outcome: &mut SyncOutcome) -> Result<()> {
     // A file that shrank was replaced: start the whole run over.
     for file in [SeriesFile::History, SeriesFile::System] {
-        let offset = h.cursor(file).offset;
-        if h.loaded && offset > 0 && file_len(run, file)? < offset {
+        let read_to = h.cursor(file).read_to;
+        if h.loaded && read_to > 0 && file_len(run, file)? < read_to {
             tracing::warn!(run = %run.key.run, file = file.file_name(), "file shrank; reading the run again");
             h.unload();
         }
@@ -261,13 +474,13 @@ fn sync_locked(run: &Run, h: &mut History, outcome: &mut SyncOutcome) -> Result<
         outcome.loaded_now = true;
         h.loaded = true;
     }
-    let keys_before = h.keys.len();
-    let lens_before: Vec<usize> = h.series.iter().map(Series::len).collect();
+    let keys_before = h.keys().len();
+    let lens_before: Vec<usize> = h.columns.series.iter().map(Series::len).collect();
     for file in [SeriesFile::History, SeriesFile::System] {
         read_appended(run, h, file)?;
     }
-    outcome.new_keys = h.keys.len() > keys_before;
-    for (i, s) in h.series.iter().enumerate() {
+    outcome.new_keys = h.keys().len() > keys_before;
+    for (i, s) in h.columns.series.iter().enumerate() {
         let before = lens_before.get(i).copied().unwrap_or(0);
         if s.len() > before {
             outcome.grown.push((i, s.len() as u64));
@@ -282,31 +495,211 @@ fn file_len(run: &Run, file: SeriesFile) -> Result<u64> {
     Ok(stat.map_or(0, |s| s.len))
 }
 
-/// Reads what was appended to one series file since the history's cursor.
+/// Reads what was appended to one series file since the history's cursor, each byte once.
 fn read_appended(run: &Run, h: &mut History, file: SeriesFile) -> Result<()> {
-    let offset = h.cursor(file).offset;
+    let offset = h.cursor(file).read_to;
     let Some(mut opened) = run.source.open(&run.key, file.file_name(), offset)? else {
         return Ok(());
     };
-    let len = opened.len;
-    if len <= offset {
+    if opened.len <= offset {
         return Ok(());
     }
     let fallback_wall = crate::util::now_secs();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut remaining = len - offset;
+    let mut remaining = opened.len - offset;
+    let mut buf = vec![
+        0u8;
+        usize::try_from(remaining)
+            .unwrap_or(CHUNK_BYTES)
+            .min(CHUNK_BYTES)
+    ];
     while remaining > 0 {
-        let want = (remaining as usize).min(CHUNK_BYTES);
-        let start = buf.len();
-        buf.resize(start + want, 0);
-        let got = opened.read_up_to(&mut buf[start..])?;
-        buf.truncate(start + got);
+        let want = usize::try_from(remaining)
+            .unwrap_or(CHUNK_BYTES)
+            .min(CHUNK_BYTES);
+        let got = opened.read_up_to(&mut buf[..want])?;
         if got == 0 {
             break;
         }
         remaining -= got as u64;
-        let used = h.ingest_from(file, &buf, fallback_wall, &run.key.run);
-        buf.drain(..used);
+        h.feed(file, &buf[..got], fallback_wall, &run.key.run);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(limits: Limits) -> History {
+        History::new(limits)
+    }
+
+    fn feed(h: &mut History, bytes: &str) {
+        h.ingest(bytes.as_bytes(), 1.7e9, "r");
+    }
+
+    fn points(h: &History, key: &str) -> Vec<(f64, f64)> {
+        let s = h.series_by_key(key).unwrap();
+        s.steps()
+            .iter()
+            .copied()
+            .zip(s.values().iter().copied())
+            .collect()
+    }
+
+    #[test]
+    fn a_bad_step_skips_its_row_and_keeps_later_rows() {
+        let mut h = History::default();
+        feed(
+            &mut h,
+            concat!(
+                "{\"_step\": 0, \"a\": 0}\n",
+                "{\"_step\": NaN, \"a\": 100, \"ghost\": 1}\n",
+                "{\"_step\": Infinity, \"a\": 101}\n",
+                "{\"_step\": -Infinity, \"a\": 102}\n",
+                "{\"_step\": -1, \"a\": 103}\n",
+                "{\"_step\": 1.5, \"a\": 104}\n",
+                "{\"_step\": 1e400, \"a\": 105}\n",
+                "{\"_step\": 9007199254740993, \"a\": 106}\n",
+                "{\"_step\": 1, \"a\": 1, \"new\": 7}\n",
+                "{\"_step\": 1, \"a\": 107}\n",
+                "{\"_step\": 2, \"a\": 2, \"big\": 1e400, \"neg\": -1",
+            ),
+        );
+        feed(&mut h, &format!("{}}}\n", "0".repeat(400)));
+        assert_eq!(points(&h, "a"), [(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)]);
+        assert_eq!(points(&h, "new"), [(1.0, 7.0)]);
+        assert_eq!(points(&h, "big"), [(2.0, f64::INFINITY)]);
+        assert_eq!(points(&h, "neg"), [(2.0, f64::NEG_INFINITY)]);
+        // A refused row adds no key.
+        assert_eq!(h.key_index("ghost"), None);
+        assert_eq!(h.keys(), ["a", "new", "big", "neg"]);
+        assert_eq!(h.bad_lines(), 8);
+        assert_eq!(h.history.rows, 3);
+    }
+
+    #[test]
+    fn an_unfinished_line_is_kept_until_its_newline() {
+        let mut h = History::default();
+        let pieces = [
+            "{\"_st",
+            "ep\": 0, \"a\"",
+            ": 1}",
+            "\n{\"_step\": 1,",
+            " \"a\": 2}\n",
+        ];
+        for piece in pieces {
+            feed(&mut h, piece);
+        }
+        assert_eq!(points(&h, "a"), [(0.0, 1.0), (1.0, 2.0)]);
+        assert_eq!(h.history.read_to, pieces.concat().len() as u64);
+        assert!(h.history.pending.is_empty());
+        assert_eq!(h.bad_lines(), 0);
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_reported_once_and_skipped() {
+        let limits = Limits {
+            max_line_bytes: 64,
+            ..Limits::default()
+        };
+        let mut h = history(limits);
+        feed(&mut h, "{\"_step\": 0, \"a\": 0}\n{\"_step\": 1, \"s\": \"");
+        // It grows past the cap while unfinished: from then on its bytes are dropped, not kept.
+        for _ in 0..50 {
+            feed(&mut h, "xxxxxxxxxx");
+            assert!(h.history.pending.len() <= 64);
+        }
+        assert!(h.history.skipping && h.history.pending.is_empty());
+        assert_eq!(h.bad_lines(), 1);
+        feed(&mut h, "\", \"a\": 9}\n{\"_step\": 2, \"a\": 2}\n");
+        assert!(!h.history.skipping);
+        // A complete long line in one piece, and one exactly at the cap (kept).
+        let long = format!(
+            "{{\"_step\": 3, \"a\": 3, \"s\": \"{}\"}}\n",
+            "y".repeat(64)
+        );
+        let at_cap = format!(
+            "{{\"_step\": 4, \"a\": 4, \"s\": \"{}\"}}\n",
+            "z".repeat(35)
+        );
+        assert_eq!(at_cap.len(), 65);
+        feed(&mut h, &format!("{long}{at_cap}"));
+        assert_eq!(h.bad_lines(), 2);
+        assert_eq!(points(&h, "a"), [(0.0, 0.0), (2.0, 2.0), (4.0, 4.0)]);
+        // A long line that was pending when its newline came is reported once too.
+        feed(
+            &mut h,
+            &format!("{{\"_step\": 5, \"s\": \"{}", "w".repeat(40)),
+        );
+        feed(
+            &mut h,
+            &format!("{}\"}}\n{{\"_step\": 6, \"a\": 6}}\n", "w".repeat(40)),
+        );
+        assert_eq!(h.bad_lines(), 3);
+        assert_eq!(points(&h, "a").last(), Some(&(6.0, 6.0)));
+    }
+
+    /// A client killed mid-line leaves a torn prefix; a raw append then adds a whole line right
+    /// after it. Whatever byte the prefix was cut at, the appended row is kept exactly once.
+    #[test]
+    fn a_torn_prefix_never_loses_the_appended_line() {
+        let good = r#"{"_step": 5, "_timestamp": 1.5e9, "loss": 0.25, "img": {"_type": "image-file", "path": "media/x{1}.png"}, "note": "a\"b}", "ok": true}"#;
+        let appended = "{\"_step\": 6, \"loss\": 0.125, \"acc\": 1}\n";
+        for cut in 0..=good.len() {
+            for split in [false, true] {
+                let mut h = History::default();
+                feed(&mut h, "{\"_step\": 4, \"loss\": 0.5}\n");
+                if split {
+                    feed(&mut h, &good[..cut]);
+                    feed(&mut h, appended);
+                } else {
+                    feed(&mut h, &format!("{}{appended}", &good[..cut]));
+                }
+                let at = format!("cut at {cut}, split {split}: {:?}", &good[..cut]);
+                assert_eq!(points(&h, "loss"), [(4.0, 0.5), (6.0, 0.125)], "{at}");
+                assert_eq!(points(&h, "acc"), [(6.0, 1.0)], "{at}");
+                assert_eq!(h.history.rows, 2, "{at}");
+                assert_eq!(h.bad_lines(), u64::from(cut > 0), "{at}");
+                assert!(h.key_index("ok").is_none(), "{at}");
+            }
+        }
+    }
+
+    #[test]
+    fn keys_past_the_cap_are_dropped_and_existing_keys_keep_ingesting() {
+        let mut h = history(Limits {
+            max_keys: 3,
+            ..Limits::default()
+        });
+        feed(&mut h, "{\"_step\": 0, \"a\": 1, \"b\": 2}\n");
+        feed(&mut h, "{\"_step\": 1, \"c\": 3, \"d\": 4, \"a\": 5}\n");
+        feed(&mut h, "{\"_step\": 2, \"e\": 6, \"b\": 7}\n");
+        assert_eq!(h.keys(), ["a", "b", "c"]);
+        assert_eq!(points(&h, "a"), [(0.0, 1.0), (1.0, 5.0)]);
+        assert_eq!(points(&h, "b"), [(0.0, 2.0), (2.0, 7.0)]);
+        assert_eq!(h.dropped_values(), 2);
+        assert_eq!(h.history.rows, 3);
+        assert_eq!(h.bad_lines(), 0);
+        // Unloading keeps what was reported, so the cap is not reported again on reload.
+        h.unload();
+        assert!(h.columns.key_cap_reported && h.keys().is_empty());
+        assert_eq!(h.memory_bytes(), 0);
+    }
+
+    #[test]
+    fn memory_counts_keys_as_well_as_points() {
+        let mut h = History::default();
+        feed(&mut h, "{\"_step\": 0, \"a\": 1}\n");
+        let one_key = h.memory_bytes();
+        let mut row = String::from("{\"_step\": 1");
+        for k in 0..1000 {
+            row.push_str(&format!(", \"key number {k}\": 1"));
+        }
+        feed(&mut h, &format!("{row}}}\n"));
+        let per_key = (h.memory_bytes() - one_key) / 1000;
+        // Each new key holds its text twice, a Series and one point's first allocations.
+        assert!(per_key > 300, "{per_key} bytes a key");
+        assert_eq!(h.resident_points(), 1001);
+    }
 }

@@ -4,6 +4,8 @@
 //!
 //! Run files stay the source of truth: the store can drop a run's series at any time (memory
 //! bound) and rebuild them from the run's files, which it reads through the run's [`RunSource`].
+//! The memory bound is a byte budget ([`StoreSettings::memory_limit_bytes`]) over what histories
+//! really hold, keys included ([`History::memory_bytes`]).
 
 pub mod history;
 pub mod series;
@@ -67,13 +69,51 @@ impl Run {
     }
 }
 
-/// Settings the store needs to derive run states.
+/// Default of [`StoreSettings::memory_limit_bytes`]: 4 GiB, about 128M points at the ~33.6 bytes a
+/// point measured by the ingest bench (columns, pyramid and growth slack).
+pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 4 << 30;
+/// Default of [`StoreSettings::max_keys_per_run`]: W&B advises under 10,000 distinct metrics.
+pub const DEFAULT_MAX_KEYS_PER_RUN: usize = 10_000;
+/// Default of [`StoreSettings::max_line_bytes`]: 16 MiB, far beyond any one log call of a sane
+/// client (W&B advises under 25 MB a call, media files apart, which live outside the line).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
+
+/// Settings the store needs to derive run states and to bound what it holds.
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
     pub heartbeat_timeout: Duration,
-    pub max_resident_points: usize,
     /// This machine's host name, to check the pids of local runs.
     pub hostname: Option<String>,
+    /// Bytes of histories held in memory (points, keys, unfinished lines) before the coldest
+    /// unsubscribed runs are evicted (they reload from disk on demand).
+    pub memory_limit_bytes: usize,
+    /// Distinct metric keys per run; values of keys past the cap are dropped, reported once a run.
+    pub max_keys_per_run: usize,
+    /// Longest line of `history.jsonl`/`system.jsonl` read, without its newline; a longer one is
+    /// reported once and skipped.
+    pub max_line_bytes: usize,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            heartbeat_timeout: Duration::from_secs(crate::config::DEFAULT_HEARTBEAT_TIMEOUT_SECS),
+            hostname: None,
+            memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
+            max_keys_per_run: DEFAULT_MAX_KEYS_PER_RUN,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+}
+
+impl StoreSettings {
+    /// The caps each run's history is read under.
+    pub fn history_limits(&self) -> history::Limits {
+        history::Limits {
+            max_keys: self.max_keys_per_run,
+            max_line_bytes: self.max_line_bytes,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -82,8 +122,9 @@ pub struct Store {
     version: AtomicU64,
     events: broadcast::Sender<Event>,
     settings: StoreSettings,
-    /// Points held in memory across all runs, kept current so the memory bound is O(1) to check.
-    resident_points: AtomicUsize,
+    /// Bytes of histories held in memory across all runs ([`History::memory_bytes`]), kept current
+    /// so the memory bound is O(1) to check.
+    resident_bytes: AtomicUsize,
 }
 
 impl Store {
@@ -94,14 +135,14 @@ impl Store {
             version: AtomicU64::new(0),
             events,
             settings,
-            resident_points: AtomicUsize::new(0),
+            resident_bytes: AtomicUsize::new(0),
         }
     }
 
     /// Lowers the resident total, never below zero; returns the new total.
-    fn release_points(&self, n: usize) -> usize {
+    fn release_bytes(&self, n: usize) -> usize {
         let prev = self
-            .resident_points
+            .resident_bytes
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
                 Some(v.saturating_sub(n))
             })
@@ -198,7 +239,7 @@ impl Store {
                     dir,
                     source,
                     meta: RwLock::new(meta),
-                    history: Mutex::new(History::default()),
+                    history: Mutex::new(History::new(self.settings.history_limits())),
                 });
                 self.runs.write().insert(key, run.clone());
                 run
@@ -211,7 +252,7 @@ impl Store {
     pub fn remove(&self, key: &RunKey) {
         if let Some(run) = self.runs.write().remove(key) {
             let freed = run.history.lock().unload();
-            self.release_points(freed);
+            self.release_bytes(freed);
             self.next_version();
             self.emit(Event::Removed(key.clone()));
         }
@@ -292,13 +333,13 @@ impl Store {
         if outcome.new_keys {
             self.emit(Event::Keys(run.clone()));
         }
-        let total = if outcome.resident_after >= outcome.resident_before {
-            let grew = outcome.resident_after - outcome.resident_before;
-            self.resident_points.fetch_add(grew, Ordering::Relaxed) + grew
+        let total = if outcome.memory_after >= outcome.memory_before {
+            let grew = outcome.memory_after - outcome.memory_before;
+            self.resident_bytes.fetch_add(grew, Ordering::Relaxed) + grew
         } else {
-            self.release_points(outcome.resident_before - outcome.resident_after)
+            self.release_bytes(outcome.memory_before - outcome.memory_after)
         };
-        if total > self.settings.max_resident_points {
+        if total > self.settings.memory_limit_bytes {
             self.enforce_memory_bound(run);
         }
         Ok(())
@@ -314,16 +355,16 @@ impl Store {
         }
     }
 
-    /// Points held in memory across all runs.
-    pub fn resident_points(&self) -> usize {
-        self.resident_points.load(Ordering::Relaxed)
+    /// Bytes of histories held in memory across all runs, as [`History::memory_bytes`] counts them.
+    pub fn resident_bytes(&self) -> usize {
+        self.resident_bytes.load(Ordering::Relaxed)
     }
 
     /// Evicts the least recently used unsubscribed runs until the total is within bounds.
     /// Only called when over the bound, so its walk over all runs is rare.
     fn enforce_memory_bound(&self, keep: &Arc<Run>) {
         let runs = self.runs();
-        let mut resident = self.resident_points();
+        let mut resident = self.resident_bytes();
         let mut candidates: Vec<(std::time::Instant, Arc<Run>)> = runs
             .into_iter()
             .filter(|r| !Arc::ptr_eq(r, keep))
@@ -334,11 +375,11 @@ impl Store {
             .collect();
         candidates.sort_by_key(|(used, _)| *used);
         for (_, run) in candidates {
-            if resident <= self.settings.max_resident_points {
+            if resident <= self.settings.memory_limit_bytes {
                 break;
             }
             let freed = run.history.lock().unload();
-            resident = self.release_points(freed);
+            resident = self.release_bytes(freed);
             tracing::debug!(run = %run.key.run, freed, "evicted cold series");
         }
     }
@@ -382,34 +423,46 @@ mod tests {
     fn cold_series_are_evicted_and_reloaded_on_demand() {
         let root = tempfile::tempdir().unwrap();
         let source = Arc::new(DiskSource::new(root.path().to_owned()));
-        let store = Store::new(StoreSettings {
-            heartbeat_timeout: Duration::from_secs(60),
-            max_resident_points: 3_000,
-            hostname: None,
-        });
-        let mut runs = Vec::new();
+        let mut written = Vec::new();
         for id in ["r1", "r2"] {
-            let (key, dir, meta) = write_run(&source, id, 1_000);
-            runs.push(store.upsert(key, dir, source.clone(), meta, 2.0));
+            written.push(write_run(&source, id, 1_000));
         }
+        // What one run of 2,000 points costs, measured on a store without pressure.
+        let one_run = {
+            let store = Store::new(StoreSettings::default());
+            let (key, dir, meta) = written[0].clone();
+            let run = store.upsert(key, dir, source.clone(), meta, 2.0);
+            store.ensure_loaded(&run).unwrap();
+            assert_eq!(store.resident_bytes(), run.history.lock().memory_bytes());
+            store.resident_bytes()
+        };
+        assert!(one_run >= 2_000 * 3 * size_of::<f64>(), "{one_run}");
+        let store = Store::new(StoreSettings {
+            memory_limit_bytes: one_run * 3 / 2,
+            ..StoreSettings::default()
+        });
+        let runs: Vec<Arc<Run>> = written
+            .into_iter()
+            .map(|(key, dir, meta)| store.upsert(key, dir, source.clone(), meta, 2.0))
+            .collect();
         let resident = |r: &Arc<Run>| r.history.lock().resident_points();
         store.ensure_loaded(&runs[0]).unwrap();
         assert_eq!(resident(&runs[0]), 2_000);
-        assert_eq!(store.resident_points(), 2_000);
+        assert_eq!(store.resident_bytes(), one_run);
         // Loading the second run goes over the bound: the colder first run is dropped.
         store.ensure_loaded(&runs[1]).unwrap();
         assert_eq!(resident(&runs[1]), 2_000);
         assert_eq!(resident(&runs[0]), 0);
         assert!(!runs[0].history.lock().is_loaded());
-        assert_eq!(store.resident_points(), 2_000);
+        assert_eq!(store.resident_bytes(), one_run);
         // A subscribed run is never evicted, and an evicted one comes back whole.
         runs[1].history.lock().subscribers = 1;
         store.ensure_loaded(&runs[0]).unwrap();
         assert_eq!(resident(&runs[0]), 2_000);
         assert_eq!(resident(&runs[1]), 2_000);
-        assert_eq!(store.resident_points(), 4_000);
+        assert_eq!(store.resident_bytes(), 2 * one_run);
         store.remove(&runs[1].key);
-        assert_eq!(store.resident_points(), 2_000);
+        assert_eq!(store.resident_bytes(), one_run);
         let h = runs[0].history.lock();
         let b = h.series_by_key("b").unwrap();
         assert_eq!(b.values()[999], -999.0);
@@ -420,11 +473,7 @@ mod tests {
     fn system_metrics_become_series_indexed_by_sample() {
         let root = tempfile::tempdir().unwrap();
         let source = Arc::new(DiskSource::new(root.path().to_owned()));
-        let store = Store::new(StoreSettings {
-            heartbeat_timeout: Duration::from_secs(60),
-            max_resident_points: 1_000_000,
-            hostname: None,
-        });
+        let store = Store::new(StoreSettings::default());
         let (key, dir, meta) = write_run(&source, "r1", 3);
         std::fs::write(
             dir.join(SYSTEM_FILE),
@@ -460,8 +509,8 @@ mod tests {
     fn states_are_derived_from_heartbeat_and_pid() {
         let store = Store::new(StoreSettings {
             heartbeat_timeout: Duration::from_secs(60),
-            max_resident_points: 1_000,
             hostname: Some("here".into()),
+            ..StoreSettings::default()
         });
         let meta = |host: &str, pid: u32, heartbeat: f64, reported: RunState| RunMeta {
             info: RunInfo {
@@ -507,8 +556,8 @@ mod tests {
         let here = crate::util::local_hostname();
         let store = Store::new(StoreSettings {
             heartbeat_timeout: Duration::from_secs(timeout),
-            max_resident_points: 1_000,
             hostname: Some(here.clone().unwrap_or_else(|| "this-machine".into())),
+            ..StoreSettings::default()
         });
         let key = RunKey {
             project: "p".into(),
@@ -541,5 +590,210 @@ mod tests {
             let expected = case["state"].as_str().unwrap();
             assert_eq!(store.derive_state(&meta, now).as_str(), expected, "{name}");
         }
+    }
+}
+
+/// Hostile input through the whole store: what a run's files can cost in reads and memory.
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+    use crate::format::{FormatError, HISTORY_FILE};
+    use crate::source::disk::DiskSource;
+    use crate::source::{Change, FileStat, OpenFile, WatchGuard};
+    use std::io::{Read, Write};
+    use std::sync::mpsc;
+
+    /// A disk source that counts the bytes read through it.
+    #[derive(Debug)]
+    struct CountingSource {
+        disk: DiskSource,
+        read: Arc<AtomicU64>,
+    }
+
+    struct CountingReader {
+        inner: Box<dyn Read + Send>,
+        read: Arc<AtomicU64>,
+    }
+
+    impl Read for CountingReader {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read.fetch_add(n as u64, Ordering::Relaxed);
+            Ok(n)
+        }
+    }
+
+    impl RunSource for CountingSource {
+        fn discover(&self) -> Vec<RunKey> {
+            self.disk.discover()
+        }
+        fn run_exists(&self, run: &RunKey) -> bool {
+            self.disk.run_exists(run)
+        }
+        fn stat(&self, run: &RunKey, name: &str) -> Result<Option<FileStat>, FormatError> {
+            self.disk.stat(run, name)
+        }
+        fn open(
+            &self,
+            run: &RunKey,
+            name: &str,
+            offset: u64,
+        ) -> Result<Option<OpenFile>, FormatError> {
+            Ok(self.disk.open(run, name, offset)?.map(|f| OpenFile {
+                reader: Box::new(CountingReader {
+                    inner: f.reader,
+                    read: self.read.clone(),
+                }),
+                ..f
+            }))
+        }
+        fn watch(&self, changes: mpsc::Sender<Change>) -> std::io::Result<WatchGuard> {
+            self.disk.watch(changes)
+        }
+    }
+
+    /// A store with one run `p/r` read through a counting source; answers the run, its history
+    /// file and the byte counter.
+    fn counted_run(
+        root: &std::path::Path,
+        settings: StoreSettings,
+    ) -> (Store, Arc<Run>, PathBuf, Arc<AtomicU64>) {
+        let read = Arc::new(AtomicU64::new(0));
+        let source = Arc::new(CountingSource {
+            disk: DiskSource::new(root.to_owned()),
+            read: read.clone(),
+        });
+        let key = RunKey {
+            project: "p".into(),
+            run: "r".into(),
+        };
+        let dir = source.disk.run_dir(&key);
+        std::fs::create_dir_all(&dir).unwrap();
+        let meta = RunMeta {
+            info: RunInfo {
+                project: key.project.clone(),
+                id: key.run.clone(),
+                ..RunInfo::default()
+            },
+            reported_state: RunState::Running,
+        };
+        let store = Store::new(settings);
+        let run = store.upsert(key, dir.clone(), source, meta, 0.0);
+        (store, run, dir.join(HISTORY_FILE), read)
+    }
+
+    fn append(path: &std::path::Path, bytes: &[u8]) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        f.write_all(bytes).unwrap();
+    }
+
+    /// A line that grows for a long time before its newline costs each appended byte once, not
+    /// its whole length again on every change; so does one that grows past the line cap.
+    #[test]
+    fn a_growing_unfinished_line_is_read_once() {
+        for (cap, kept) in [(DEFAULT_MAX_LINE_BYTES, true), (64 << 10, false)] {
+            let root = tempfile::tempdir().unwrap();
+            let settings = StoreSettings {
+                max_line_bytes: cap,
+                ..StoreSettings::default()
+            };
+            let (store, run, history, read) = counted_run(root.path(), settings);
+            append(
+                &history,
+                b"{\"_step\": 0, \"a\": 1}\n{\"_step\": 1, \"a\": 2, \"s\": \"",
+            );
+            store.sync_history(&run).unwrap();
+            let piece = vec![b'x'; 20 << 10];
+            for _ in 0..100 {
+                append(&history, &piece);
+                store.sync_history(&run).unwrap();
+            }
+            append(&history, b"\"}\n{\"_step\": 2, \"a\": 3}\n");
+            store.sync_history(&run).unwrap();
+            let len = std::fs::metadata(&history).unwrap().len();
+            assert_eq!(read.load(Ordering::Relaxed), len, "cap {cap}");
+            let h = run.history.lock();
+            let steps: &[f64] = if kept { &[0.0, 1.0, 2.0] } else { &[0.0, 2.0] };
+            assert_eq!(h.series_by_key("a").unwrap().steps(), steps, "cap {cap}");
+            assert_eq!(h.bad_lines(), u64::from(!kept));
+            assert_eq!(store.resident_bytes(), h.memory_bytes());
+        }
+    }
+
+    /// 17 MB of history naming 1.2M distinct keys: the run keeps the first 10,000 and the store's
+    /// own count of its memory stays a few MB; a key it kept still ingests.
+    #[test]
+    fn a_flood_of_distinct_keys_stays_bounded() {
+        let root = tempfile::tempdir().unwrap();
+        let (store, run, history, _) = counted_run(root.path(), StoreSettings::default());
+        let mut text = String::with_capacity(18 << 20);
+        for row in 0..12_000 {
+            text.push_str(&format!("{{\"_step\": {row}"));
+            for k in 0..100 {
+                text.push_str(&format!(", \"k{:07}\": 1", row * 100 + k));
+            }
+            text.push_str("}\n");
+        }
+        assert!(text.len() > 17_000_000, "{}", text.len());
+        append(&history, text.as_bytes());
+        store.sync_history(&run).unwrap();
+        append(&history, b"{\"_step\": 12000, \"k0000007\": 2}\n");
+        store.sync_history(&run).unwrap();
+        let h = run.history.lock();
+        assert_eq!(h.keys().len(), DEFAULT_MAX_KEYS_PER_RUN);
+        assert_eq!(h.dropped_values(), 1_200_000 - 10_000);
+        assert_eq!(h.series_by_key("k0000007").unwrap().values(), &[1.0, 2.0]);
+        assert!(h.key_index("k0010000").is_none());
+        let bytes = store.resident_bytes();
+        assert_eq!(bytes, h.memory_bytes());
+        assert!(bytes < 8 << 20, "{bytes} bytes for 10,000 keys");
+    }
+
+    /// The budget counts keys: two runs of many keys and a handful of points each overflow a
+    /// budget that points alone would not, and the colder run is evicted.
+    #[test]
+    fn keys_count_against_the_memory_budget() {
+        let root = tempfile::tempdir().unwrap();
+        let source = Arc::new(DiskSource::new(root.path().to_owned()));
+        let mut row = String::from("{\"_step\": 0");
+        for k in 0..5_000 {
+            row.push_str(&format!(", \"metric/{k}\": 1"));
+        }
+        row.push_str("}\n");
+        let store = Store::new(StoreSettings {
+            // 10,000 points at the 33.6 bytes a point of a long series would fit 4x over.
+            memory_limit_bytes: 10_000 * 34 * 4,
+            ..StoreSettings::default()
+        });
+        let runs: Vec<Arc<Run>> = ["r1", "r2"]
+            .into_iter()
+            .map(|id| {
+                let key = RunKey {
+                    project: "p".into(),
+                    run: id.into(),
+                };
+                let dir = source.run_dir(&key);
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join(HISTORY_FILE), &row).unwrap();
+                let meta = RunMeta {
+                    info: RunInfo::default(),
+                    reported_state: RunState::Running,
+                };
+                store.upsert(key, dir, source.clone(), meta, 0.0)
+            })
+            .collect();
+        store.ensure_loaded(&runs[0]).unwrap();
+        let one = store.resident_bytes();
+        assert!(one > 5_000 * 300, "{one}");
+        store.ensure_loaded(&runs[1]).unwrap();
+        assert!(!runs[0].history.lock().is_loaded());
+        assert_eq!(
+            store.resident_bytes(),
+            runs[1].history.lock().memory_bytes()
+        );
     }
 }

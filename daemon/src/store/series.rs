@@ -18,6 +18,10 @@
 /// Points per block at level 0, and blocks of level `k` per block of level `k + 1`.
 const FANOUT: usize = 16;
 
+/// What the allocator adds to each heap allocation (header and rounding), for
+/// [`Series::memory_bytes`].
+pub const ALLOC_OVERHEAD_BYTES: usize = 16;
+
 /// Exact summary of a range of values: min and max over the finite ones and how many are not
 /// finite. The empty summary has `min = +inf`, `max = -inf` (no finite value) and `nonfinite = 0`.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -141,13 +145,26 @@ impl Series {
         &self.values
     }
 
-    /// Heap bytes held (capacity, not just length).
+    /// Heap bytes held: capacities (not just lengths), plus what the allocator adds to each
+    /// allocation, plus the `Series` itself.
     pub fn memory_bytes(&self) -> usize {
         let f64s = self.steps.capacity() + self.wall_secs.capacity() + self.values.capacity();
         let blocks: usize = self.levels.iter().map(Vec::capacity).sum();
-        f64s * size_of::<f64>()
+        let allocations = [
+            self.steps.capacity(),
+            self.wall_secs.capacity(),
+            self.values.capacity(),
+            self.levels.capacity(),
+        ]
+        .into_iter()
+        .chain(self.levels.iter().map(Vec::capacity))
+        .filter(|&cap| cap > 0)
+        .count();
+        size_of::<Series>()
+            + f64s * size_of::<f64>()
             + blocks * size_of::<RangeStats>()
             + self.levels.capacity() * size_of::<Vec<RangeStats>>()
+            + allocations * ALLOC_OVERHEAD_BYTES
     }
 
     /// Exact summary of the values at indices `lo..hi`, from at most 15 items at each end of each

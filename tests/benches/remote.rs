@@ -1,0 +1,457 @@
+//! Remote ingest throughput and latency against a real daemon process (see docs/benchmarks.md):
+//! many clients POST `/api/ingest/v1/batch` over keep-alive HTTP/1.1 connections on 127.0.0.1,
+//! one tokio task and one connection per client, each streaming its own run.
+//!
+//! a. 32 clients × 1-row batches (many small writers: group commit must share the fsyncs);
+//! b. 8 clients × 5,000-row batches (few large writers).
+//!
+//! A row is a training step as the Python client writes it: `_step`, `_timestamp`, `_runtime` and
+//! [`METRICS`] metrics; a **point is one metric value of one row** (the three `_` fields are not
+//! counted), so a row is [`METRICS`] points. Each section runs idle and then with one core kept busy
+//! by a spinning thread of this program, and prints the load average. An acknowledged batch is
+//! durable, so every figure includes the fsyncs; at the end every run's `history.jsonl` must hold
+//! exactly the rows acknowledged.
+//!
+//! Run with `TRACKLINE_SKIP_WEB=1 cargo bench -p trackline-tests --bench remote`; `-- --quick` for
+//! shorter sections; `TRACKLINE_BENCH_DAEMON=<path>` measures another build of `trackline`.
+//! Nothing about timings is asserted.
+
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark's report is its standard output"
+)]
+
+use anyhow::{Context, bail};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
+
+/// Metrics per row besides `_step`, `_timestamp` and `_runtime`: the points of one row.
+const METRICS: usize = 8;
+
+/// Goal: small batches, points/s over all clients.
+const GOAL_SMALL_POINTS_PER_SEC: f64 = 100_000.0;
+/// Goal: small batches, p99 of one batch's round trip.
+const GOAL_SMALL_P99_MS: f64 = 100.0;
+/// Goal: large batches, points/s over all clients.
+const GOAL_LARGE_POINTS_PER_SEC: f64 = 1_500_000.0;
+
+fn daemon_binary() -> PathBuf {
+    std::env::var_os("TRACKLINE_BENCH_DAEMON").map_or_else(|| PathBuf::from(DAEMON), PathBuf::from)
+}
+
+/// One section: clients × rows per batch, for a while.
+#[derive(Debug, Clone, Copy)]
+struct Section {
+    name: &'static str,
+    clients: usize,
+    rows_per_batch: usize,
+    duration: Duration,
+    goal_points_per_sec: f64,
+    goal_p99_ms: Option<f64>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick")
+        || std::env::var("TRACKLINE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let secs = if quick { 3 } else { 8 };
+    println!(
+        "trackline remote ingest benchmark{} ({} CPUs available; load average {}; daemon: {})",
+        if quick { " [quick]" } else { "" },
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average(),
+        daemon_binary().display()
+    );
+    println!(
+        "a point is one metric value of one row; a row is `_step`, `_timestamp`, `_runtime` and \
+         {METRICS} metrics ({METRICS} points)"
+    );
+    let sections = [
+        Section {
+            name: "small",
+            clients: 32,
+            rows_per_batch: 1,
+            duration: Duration::from_secs(secs),
+            goal_points_per_sec: GOAL_SMALL_POINTS_PER_SEC,
+            goal_p99_ms: Some(GOAL_SMALL_P99_MS),
+        },
+        Section {
+            name: "large",
+            clients: 8,
+            rows_per_batch: 5_000,
+            duration: Duration::from_secs(secs),
+            goal_points_per_sec: GOAL_LARGE_POINTS_PER_SEC,
+            goal_p99_ms: None,
+        },
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    for section in sections.iter().filter(|s| wanted(s.name)) {
+        for busy in [false, true] {
+            rt.block_on(run_section(*section, busy))?;
+        }
+    }
+    Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), to judge how busy the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A thread that spins until dropped: one core kept busy.
+struct BusyCore {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BusyCore {
+    fn start() -> anyhow::Result<BusyCore> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("busy-core".into())
+            .spawn(move || {
+                let mut x = 0u64;
+                while !flag.load(Ordering::Relaxed) {
+                    x = std::hint::black_box(
+                        x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
+                    );
+                }
+            })?;
+        Ok(BusyCore {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for BusyCore {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What one client did.
+#[derive(Debug, Default)]
+struct ClientReport {
+    rows: u64,
+    latencies_us: Vec<u64>,
+}
+
+async fn run_section(section: Section, busy: bool) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let root = tmp.path().join("data");
+    std::fs::create_dir_all(&root)?;
+    let daemon = Daemon::start(&root, &tmp.path().join("daemon.log"))?;
+    let token = std::fs::read_to_string(root.join(".trackline/api_key"))
+        .context("reading the daemon's write token")?
+        .trim()
+        .to_owned();
+    let _busy = if busy { Some(BusyCore::start()?) } else { None };
+    println!(
+        "\n== {}: {} clients × {}-row batches, {} s{} (load average before: {})",
+        section.name,
+        section.clients,
+        section.rows_per_batch,
+        section.duration.as_secs(),
+        if busy {
+            ", one core kept busy"
+        } else {
+            ", idle"
+        },
+        load_average()
+    );
+    let cpu_before = daemon.cpu_seconds().unwrap_or(0.0);
+    let started = Instant::now();
+    let deadline = started + section.duration;
+    let mut tasks = Vec::new();
+    for client in 0..section.clients {
+        let token = token.clone();
+        let port = daemon.port;
+        tasks.push(tokio::spawn(async move {
+            run_client(port, &token, client, section.rows_per_batch, deadline).await
+        }));
+    }
+    let mut reports = Vec::new();
+    for t in tasks {
+        reports.push(t.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = daemon.cpu_seconds().unwrap_or(0.0) - cpu_before;
+    let rows: u64 = reports.iter().map(|r| r.rows).sum();
+    let mut latencies: Vec<u64> = reports.into_iter().flat_map(|r| r.latencies_us).collect();
+    latencies.sort_unstable();
+    let points_per_sec = rows as f64 * METRICS as f64 / elapsed;
+    let ms = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    println!(
+        "  {} batches, {rows} rows, {} points in {elapsed:.1} s; daemon CPU {:.0}% of a core",
+        latencies.len(),
+        rows * METRICS as u64,
+        cpu / elapsed * 100.0
+    );
+    println!(
+        "  throughput {:.0} points/s ({:.0} batches/s)   goal ≥ {:.0} points/s: {}",
+        points_per_sec,
+        latencies.len() as f64 / elapsed,
+        section.goal_points_per_sec,
+        verdict(points_per_sec >= section.goal_points_per_sec)
+    );
+    let p99 = ms(0.99);
+    println!(
+        "  batch round trip p50 {:.2} ms, p99 {p99:.2} ms, max {:.2} ms{}",
+        ms(0.5),
+        ms(1.0),
+        section.goal_p99_ms.map_or(String::new(), |goal| format!(
+            "   goal p99 ≤ {goal:.0} ms: {}",
+            verdict(p99 <= goal)
+        ))
+    );
+    println!("  load average after: {}", load_average());
+    // Every acknowledged row is in its run's history, once.
+    let mut on_disk = 0u64;
+    for client in 0..section.clients {
+        let history = root
+            .join("bench")
+            .join(run_id(client))
+            .join("history.jsonl");
+        on_disk += std::fs::read(&history)
+            .with_context(|| format!("reading {}", history.display()))?
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+    }
+    if on_disk != rows {
+        bail!("{rows} rows acknowledged but {on_disk} in history.jsonl");
+    }
+    println!("  {rows} rows acknowledged, {on_disk} in the runs' history.jsonl");
+    Ok(())
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
+
+fn run_id(client: usize) -> String {
+    format!("client-{client:03}")
+}
+
+/// One client: its own connection and run; sends batches back to back until `deadline`.
+async fn run_client(
+    port: u16,
+    token: &str,
+    client: usize,
+    rows_per_batch: usize,
+    deadline: Instant,
+) -> anyhow::Result<ClientReport> {
+    let mut conn = Conn::open(port).await?;
+    let run = run_id(client);
+    let mut report = ClientReport::default();
+    let mut offset = 0u64;
+    let mut step = 0u64;
+    let begun = Instant::now();
+    while Instant::now() < deadline {
+        let mut data = String::with_capacity(rows_per_batch * 160);
+        for _ in 0..rows_per_batch {
+            push_row(&mut data, step, begun.elapsed().as_secs_f64());
+            step += 1;
+        }
+        let append = serde_json::json!({"history.jsonl": {"offset": offset, "data": data}});
+        let mut body = serde_json::json!({"project": "bench", "run": run, "append": append});
+        if offset == 0 {
+            body["files"] = serde_json::json!({"run.json": {
+                "format_version": 1, "id": run, "project": "bench", "name": run,
+                "state": "running", "created_at": 1.7e9, "heartbeat_at": 1.7e9, "tags": []
+            }});
+        }
+        let body = serde_json::to_vec(&body)?;
+        if body.len() > 1 << 20 {
+            bail!(
+                "a batch of {} bytes is over the daemon's 1 MiB cap",
+                body.len()
+            );
+        }
+        let sent = Instant::now();
+        let (status, answer) = conn.post("/api/ingest/v1/batch", token, &body).await?;
+        report.latencies_us.push(sent.elapsed().as_micros() as u64);
+        if status != 200 {
+            bail!("HTTP {status}: {}", String::from_utf8_lossy(&answer));
+        }
+        offset += data.len() as u64;
+        report.rows += rows_per_batch as u64;
+    }
+    Ok(report)
+}
+
+/// A row the way the Python client writes one: `_step`, `_timestamp`, `_runtime` first.
+fn push_row(out: &mut String, step: u64, runtime: f64) {
+    use std::fmt::Write;
+    let x = step as f64;
+    let _ = write!(
+        out,
+        r#"{{"_step": {step}, "_timestamp": {:.6}, "_runtime": {runtime:.6}"#,
+        1.7e9 + runtime
+    );
+    let names = ["loss", "acc", "lr", "gn", "vl", "va", "tp", "mem"];
+    for (i, name) in names.iter().enumerate().take(METRICS) {
+        let _ = write!(
+            out,
+            r#", "{name}": {:.3}"#,
+            (x * 0.001 + i as f64).sin().abs()
+        );
+    }
+    out.push_str("}\n");
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(port: u16) -> anyhow::Result<Conn> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(Conn {
+            stream,
+            buf: Vec::with_capacity(4096),
+        })
+    }
+
+    async fn post(
+        &mut self,
+        path: &str,
+        token: &str,
+        body: &[u8],
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        self.stream.write_all(head.as_bytes()).await?;
+        self.stream.write_all(body).await?;
+        // Read the head, then as many body bytes as Content-Length says.
+        loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+                let status: u16 = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .with_context(|| format!("not an HTTP answer: {head:?}"))?;
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse().ok())?
+                    })
+                    .context("an answer without Content-Length")?;
+                while self.buf.len() < end + 4 + length {
+                    self.read_more().await?;
+                }
+                let answer = self.buf[end + 4..end + 4 + length].to_vec();
+                self.buf.drain(..end + 4 + length);
+                return Ok((status, answer));
+            }
+            self.read_more().await?;
+        }
+    }
+
+    async fn read_more(&mut self) -> anyhow::Result<()> {
+        let mut chunk = [0u8; 8192];
+        let n = self.stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("the daemon closed the connection");
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+}
+
+struct Daemon {
+    child: Child,
+    port: u16,
+}
+
+impl Daemon {
+    fn start(dir: &Path, log: &Path) -> anyhow::Result<Daemon> {
+        let binary = daemon_binary();
+        let mut child = Command::new(&binary)
+            .arg("serve")
+            .arg("--dir")
+            .arg(dir)
+            .args(["--port", "0"])
+            .env("TRACKLINE_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log)?)
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        // The daemon prints one line, "trackline: serving <dir> at http://127.0.0.1:PORT/".
+        let stdout = child.stdout.take().context("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut daemon = Daemon { child, port: 0 };
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line?,
+            Err(_) => bail!(
+                "the daemon did not report its address; see {}",
+                log.display()
+            ),
+        };
+        daemon.port = line
+            .rsplit_once(':')
+            .and_then(|(_, rest)| rest.trim_end_matches('/').parse().ok())
+            .with_context(|| format!("no port in the daemon's line {line:?}"))?;
+        Ok(daemon)
+    }
+
+    /// CPU time (user + system) the daemon process has used so far, from `/proc/<pid>/stat`.
+    fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .context("reading the daemon's CPU time needs Linux /proc")?;
+        let rest: Vec<&str> = stat
+            .rsplit_once(") ")
+            .context("odd /proc/<pid>/stat")?
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: f64 = rest[11].parse::<f64>()? + rest[12].parse::<f64>()?;
+        Ok(ticks / 100.0)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
