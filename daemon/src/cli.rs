@@ -75,6 +75,10 @@ struct ServeArgs {
     /// Seconds a client has to send a whole request body; a slower one is answered 408.
     #[arg(long, default_value_t = config::DEFAULT_BODY_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     body_read_timeout_secs: u64,
+    /// Seconds a client may take no byte of an answer (or of WebSocket messages) before its
+    /// connection is closed.
+    #[arg(long, default_value_t = config::DEFAULT_SEND_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    send_timeout_secs: u64,
     /// Open connections at once, WebSockets included; past it a new connection is answered 503.
     #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
@@ -114,6 +118,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.ws_send_timeout = std::time::Duration::from_millis(args.ws_send_timeout_ms);
     config.header_read_timeout = std::time::Duration::from_secs(args.header_read_timeout_secs);
     config.body_read_timeout = std::time::Duration::from_secs(args.body_read_timeout_secs);
+    config.send_timeout = std::time::Duration::from_secs(args.send_timeout_secs);
     config.max_connections = args.max_connections.max(1);
     config.max_ingest_bytes_per_sec = args.max_ingest_rate;
     let open = args.open;

@@ -24,6 +24,8 @@ pub const DEFAULT_MAX_RESIDENT_POINTS: usize = 200_000_000;
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 /// Default seconds a client has to send a whole request body.
 pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 30;
+/// Default seconds a client may take no byte of an answer before its connection is closed.
+pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 60;
 /// Default open connections (WebSockets included); past it a new connection is refused with a 503.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// Default bytes of remote-ingest bodies one client address may send per second (0 = no limit).
@@ -61,6 +63,9 @@ pub struct Config {
     /// A request body that has not fully arrived this long after the handler started reading it
     /// is answered `408`.
     pub body_read_timeout: Duration,
+    /// A connection whose client takes no byte of an answer (or of WebSocket messages) this long
+    /// is closed: a client that stops reading cannot hold it.
+    pub send_timeout: Duration,
     /// Open connections (WebSockets included); a new one past this gets a `503` and is closed.
     pub max_connections: usize,
     /// Bytes of remote-ingest bodies one client address may send per second, judged from
@@ -87,6 +92,7 @@ impl Config {
             ws_send_timeout: Duration::from_millis(DEFAULT_WS_SEND_TIMEOUT_MS),
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
+            send_timeout: Duration::from_secs(DEFAULT_SEND_TIMEOUT_SECS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_ingest_bytes_per_sec: DEFAULT_MAX_INGEST_BYTES_PER_SEC,
             auth_failure_limit: DEFAULT_AUTH_FAILURE_LIMIT,

@@ -1,6 +1,7 @@
 //! The accept loop: serves each connection with hyper's HTTP/1 under a header read deadline (which
-//! also ends idle keep-alive connections), caps open connections (WebSockets included) and refuses
-//! the overflow with a `503`, and shuts down gracefully.
+//! also ends idle keep-alive connections) and a send timeout (a client that stops reading its
+//! answer), caps open connections (WebSockets included) and refuses the overflow with a `503`, and
+//! shuts down gracefully.
 
 use axum::Router;
 use axum::body::Body;
@@ -39,6 +40,8 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Open connections at once, upgraded WebSockets included.
     pub max_connections: usize,
+    /// A connection whose client takes no byte of what is written to it for this long is closed.
+    pub send_timeout: Duration,
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets each
@@ -77,9 +80,11 @@ pub async fn serve(
         };
         match open.clone().try_acquire_owned() {
             Ok(permit) => {
-                let io = CountedStream {
+                let io = ClientStream {
                     stream,
                     _permit: permit,
+                    send_timeout: limits.send_timeout,
+                    stalled: None,
                 };
                 let (signal_tx, close_rx) = (signal_tx.clone(), close_rx.clone());
                 let app = app.clone();
@@ -115,7 +120,7 @@ pub async fn serve(
 
 /// One HTTP/1 connection, upgrades included, until it closes or the server shuts down.
 async fn serve_connection(
-    io: CountedStream,
+    io: ClientStream,
     peer: SocketAddr,
     app: Router,
     header_read_timeout: Duration,
@@ -211,14 +216,43 @@ async fn accept_failed(e: io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-/// A connection's socket holding its place under the cap: the place is given back when the socket
-/// closes, which for an upgraded WebSocket is when the WebSocket ends.
-struct CountedStream {
+/// A connection's socket. It holds the connection's place under the cap, given back when the socket
+/// closes (for an upgraded WebSocket, when the WebSocket ends), and fails a write that the client
+/// has not taken for `send_timeout`, which closes the connection.
+struct ClientStream {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
+    send_timeout: Duration,
+    /// Armed while a write waits for the client to read.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-impl AsyncRead for CountedStream {
+impl ClientStream {
+    /// A write's outcome, with the send timeout applied while it waits.
+    fn timed<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if written.is_ready() {
+            self.stalled = None;
+            return written;
+        }
+        let send_timeout = self.send_timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(send_timeout)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading its answer",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for ClientStream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -228,13 +262,15 @@ impl AsyncRead for CountedStream {
     }
 }
 
-impl AsyncWrite for CountedStream {
+impl AsyncWrite for ClientStream {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.timed(cx, written)
     }
 
     fn poll_write_vectored(
@@ -242,7 +278,9 @@ impl AsyncWrite for CountedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.timed(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {

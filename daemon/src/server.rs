@@ -144,6 +144,7 @@ impl Server {
         let limits = crate::listen::ConnectionLimits {
             header_read_timeout: self.config.header_read_timeout,
             max_connections: self.config.max_connections,
+            send_timeout: self.config.send_timeout,
         };
         crate::listen::serve(listener, app, limits, shutdown).await;
         self.stop.store(true, Ordering::Relaxed);

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::server::Server;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -26,7 +26,10 @@ struct Daemon {
 
 impl Daemon {
     async fn start(tune: impl FnOnce(&mut Config)) -> Daemon {
-        let data_dir = tempfile::tempdir().unwrap();
+        Daemon::start_in(tempfile::tempdir().unwrap(), tune).await
+    }
+
+    async fn start_in(data_dir: tempfile::TempDir, tune: impl FnOnce(&mut Config)) -> Daemon {
         let mut config = Config::new(data_dir.path());
         config.port = 0;
         tune(&mut config);
@@ -377,4 +380,41 @@ async fn shutdown_ends_open_websockets_and_idle_connections() {
     daemon.stop().await;
     let (took, _) = closed(&mut idle, Instant::now()).await;
     assert!(took.is_some(), "the idle connection is closed at shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_its_answer_is_disconnected_at_the_send_timeout() {
+    // A file far larger than both sockets' buffers, so the daemon's writes must wait for the
+    // client.
+    const FILE_BYTES: usize = 32 << 20;
+    let data_dir = tempfile::tempdir().unwrap();
+    let run = data_dir.path().join("p").join("r1");
+    std::fs::create_dir_all(&run).unwrap();
+    let meta = json!({
+        "format_version": 1, "id": "r1", "name": "r1", "project": "p", "state": "finished",
+        "created_at": 1.0, "heartbeat_at": 1.0, "finished_at": 2.0, "exit_code": 0,
+    });
+    std::fs::write(run.join("run.json"), meta.to_string()).unwrap();
+    std::fs::write(run.join("console.log"), vec![b'x'; FILE_BYTES]).unwrap();
+    let daemon = Daemon::start_in(data_dir, |c| c.send_timeout = SHORT).await;
+
+    let mut stream = daemon.connect().await;
+    stream
+        .write_all(
+            b"GET /api/projects/p/runs/r1/files/console.log HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    // Not reading: the daemon's writes stall past its send timeout.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut got = Vec::new();
+    let drained = tokio::time::timeout(WAIT, stream.read_to_end(&mut got)).await;
+    assert!(drained.is_ok(), "the stalled connection is closed");
+    assert!(got.starts_with(b"HTTP/1.1 200"), "the answer had begun");
+    assert!(
+        got.len() < FILE_BYTES,
+        "the answer was cut ({} of {FILE_BYTES} bytes)",
+        got.len()
+    );
+    daemon.stop().await;
 }
