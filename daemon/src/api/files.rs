@@ -1,9 +1,13 @@
-//! Raw files of a run (`history.jsonl`, `console.log`, saved files), never anything outside the
-//! run's own folder: no `..`, no absolute or hidden paths, no symlink that leads out.
+//! Raw files of a run (`history.jsonl`, `console.log`, saved files): regular files inside the run's
+//! own folder only. No `..`, absolute or hidden paths; the file is opened beneath the data directory
+//! with no symbolic link followed (see `format::beneath`), and the handle that was checked is the
+//! one served, so swapping a file for a link between a check and an open gains nothing.
 
 use super::AppState;
 use super::extract::PathParams;
 use crate::error::{Error, Result};
+use crate::format::beneath::{Dir, report_refusal};
+use crate::format::{FormatError, RunKey};
 use crate::query;
 use axum::body::Body;
 use axum::extract::State;
@@ -12,7 +16,7 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Serves a run's file; `Range: bytes=N-` (or `N-M`) answers `206` with just those bytes, which is
@@ -23,15 +27,13 @@ pub async fn file(
     headers: HeaderMap,
 ) -> Result<Response> {
     let run = query::run(&s.store, &project, &run)?;
-    let full = resolve(&run.dir, &path)?;
-    let mut file = tokio::fs::File::open(&full)
+    let data_dir = s.data_dir.clone();
+    let rel = path.clone();
+    let (file, len) = tokio::task::spawn_blocking(move || open_run_file(&data_dir, &run.key, &rel))
         .await
-        .map_err(|_| Error::NotFound(format!("no file '{path}' in this run")))?;
-    let len = file
-        .metadata()
-        .await
-        .map_err(|e| Error::io(&full, e))?
-        .len();
+        .map_err(|e| Error::Internal(format!("opening a run file: {e}")))??;
+    let full = Path::new(&path);
+    let mut file = tokio::fs::File::from_std(file);
     let content_type = match full.extension().and_then(|e| e.to_str()) {
         Some("json") => "application/json",
         Some("jsonl" | "log" | "txt" | "yaml" | "yml" | "csv" | "md" | "py") => {
@@ -64,7 +66,7 @@ pub async fn file(
     };
     file.seek(std::io::SeekFrom::Start(start))
         .await
-        .map_err(|e| Error::io(&full, e))?;
+        .map_err(|e| Error::io(full, e))?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file.take(end - start)));
     let mut resp = (
         status,
@@ -105,30 +107,59 @@ fn parse_range(value: &str) -> Option<(u64, Option<u64>)> {
     }
 }
 
-/// Resolves `rel` (already percent-decoded) inside `base`, refusing anything that could leave it.
-pub fn resolve(base: &Path, rel: &str) -> Result<PathBuf> {
-    let refuse = || Error::NotFound(format!("no file '{rel}' in this run"));
+/// Opens the regular file `rel` (already percent-decoded) of run `key`, beneath the data directory
+/// `data_dir`, and returns it with its length; anything that could leave the run's folder, a hidden
+/// part, a symbolic link anywhere on the way, or a file that is not regular is "not found" (a
+/// refused file is reported once in the log).
+pub fn open_run_file(data_dir: &Path, key: &RunKey, rel: &str) -> Result<(std::fs::File, u64)> {
+    let not_found = || Error::NotFound(format!("no file '{rel}' in this run"));
     if rel.is_empty() || rel.contains(['\\', '\0']) || rel.starts_with('/') {
-        return Err(refuse());
+        return Err(not_found());
     }
-    let mut out = base.to_path_buf();
-    for part in rel.split('/') {
-        if part.is_empty() || part == "." || part == ".." || part.starts_with('.') {
-            return Err(refuse());
+    if rel
+        .split('/')
+        .any(|part| part.is_empty() || part.starts_with('.'))
+    {
+        return Err(not_found());
+    }
+    let beneath = format!("{}/{}/{rel}", key.project, key.run);
+    let opened = Dir::open_root(data_dir).and_then(|root| root.open_read(&beneath));
+    let file = match opened {
+        Ok(Some(file)) => file,
+        Ok(None) => return Err(not_found()),
+        Err(e @ FormatError::NotRegular { .. }) => {
+            report_refusal(&e);
+            return Err(not_found());
         }
-        out.push(part);
-    }
-    let canonical_base = base.canonicalize().map_err(|_| refuse())?;
-    let canonical = out.canonicalize().map_err(|_| refuse())?;
-    if !canonical.starts_with(&canonical_base) || !canonical.is_file() {
-        return Err(refuse());
-    }
-    Ok(canonical)
+        Err(FormatError::Refused(_)) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(data_dir.join(&beneath), e))?
+        .len();
+    Ok((file, len))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+
+    fn key() -> RunKey {
+        RunKey {
+            project: "p".into(),
+            run: "r".into(),
+        }
+    }
+
+    fn read(root: &Path, rel: &str) -> Result<String> {
+        let (mut file, len) = open_run_file(root, &key(), rel)?;
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        assert_eq!(text.len() as u64, len);
+        Ok(text)
+    }
 
     #[test]
     fn refuses_escapes() {
@@ -137,20 +168,117 @@ mod tests {
         std::fs::create_dir_all(run.join("files")).unwrap();
         std::fs::write(run.join("files/a.txt"), "a").unwrap();
         std::fs::write(root.path().join("secret"), "s").unwrap();
-        #[cfg(unix)]
         std::os::unix::fs::symlink(root.path().join("secret"), run.join("files/link")).unwrap();
-        assert!(resolve(&run, "files/a.txt").is_ok());
+        std::os::unix::fs::symlink(root.path().join("p/r/files"), run.join("dirlink")).unwrap();
+        assert_eq!(read(root.path(), "files/a.txt").unwrap(), "a");
         for bad in [
             "../../secret",
             "files/../../../secret",
             "/etc/passwd",
             "files/link",
+            "dirlink/a.txt",
+            "files",
             ".x",
             "files//a.txt",
             "files\\a.txt",
             "",
         ] {
-            assert!(resolve(&run, bad).is_err(), "{bad}");
+            assert!(
+                matches!(read(root.path(), bad), Err(Error::NotFound(_))),
+                "{bad}"
+            );
         }
+    }
+
+    #[test]
+    fn a_linked_run_or_project_folder_is_not_served() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(outside.path().join("r/files")).unwrap();
+        std::fs::write(outside.path().join("r/files/a.txt"), "outside").unwrap();
+        // The project folder is a link to a folder outside the data directory.
+        std::os::unix::fs::symlink(outside.path(), root.path().join("p")).unwrap();
+        assert!(matches!(
+            read(root.path(), "files/a.txt"),
+            Err(Error::NotFound(_))
+        ));
+        // The project is real, the run folder is a link.
+        std::fs::remove_file(root.path().join("p")).unwrap();
+        std::fs::create_dir(root.path().join("p")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("r"), root.path().join("p/r")).unwrap();
+        assert!(matches!(
+            read(root.path(), "files/a.txt"),
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn a_named_pipe_is_not_served_and_does_not_block() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("p/r")).unwrap();
+        crate::format::beneath::make_fifo(&root.path().join("p/r/console.log"));
+        let data_dir = root.path().to_owned();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(matches!(
+                read(&data_dir, "console.log"),
+                Err(Error::NotFound(_))
+            ));
+        });
+        let refused = rx.recv_timeout(std::time::Duration::from_secs(5));
+        assert_eq!(refused, Ok(true), "opening the pipe blocked or was served");
+    }
+
+    /// One thread swaps a served file for a link to a secret outside the data directory as fast
+    /// as it can; the other opens and reads it thousands of times (while hundreds of swaps happen)
+    /// and never gets the secret.
+    #[test]
+    fn swapping_a_file_for_a_link_never_serves_its_target() {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret");
+        std::fs::write(&secret, "SECRET").unwrap();
+        let run = root.path().join("p/r");
+        std::fs::create_dir_all(&run).unwrap();
+        let file = run.join("console.log");
+        let (plain, link) = (run.join(".plain"), run.join(".link"));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let swaps = std::sync::Arc::new(AtomicU64::new(0));
+        let swapper = {
+            let (stop, swaps) = (stop.clone(), swaps.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::fs::write(&plain, "plain").unwrap();
+                    std::fs::rename(&plain, &file).unwrap();
+                    let _ = std::fs::remove_file(&link);
+                    std::os::unix::fs::symlink(&secret, &link).unwrap();
+                    std::fs::rename(&link, &file).unwrap();
+                    swaps.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        let (mut served, mut refused) = (0, 0);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while (served + refused < 5_000 || swaps.load(Ordering::Relaxed) < 500)
+            && std::time::Instant::now() < deadline
+        {
+            match read(root.path(), "console.log") {
+                Ok(text) => {
+                    assert_eq!(text, "plain", "served something other than the run's file");
+                    served += 1;
+                }
+                Err(Error::NotFound(_)) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        swapper.join().unwrap();
+        let swaps = swaps.load(Ordering::Relaxed);
+        assert!(swaps >= 500, "only {swaps} swaps in a minute");
+        assert!(
+            served > 0 && refused > 0,
+            "served {served}, refused {refused}"
+        );
     }
 }

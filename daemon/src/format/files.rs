@@ -6,6 +6,7 @@
 //! The parsers take bytes (from wherever a run source got them); [`read_run_file`] and
 //! [`read_object`] read a local folder directly, for tools such as `trackline sync`.
 
+use super::beneath::Dir;
 pub use super::json::parse_lenient;
 use super::{FormatError, RUN_FILE, RunKey};
 use serde::Deserialize;
@@ -161,27 +162,43 @@ pub fn parse_object(bytes: &[u8], path: &Path) -> Result<Map<String, Value>, For
 }
 
 /// Reads and checks the `run.json` of a local folder. `Ok(None)` when the file does not exist
-/// (not a run yet).
+/// (not a run yet). A `run.json` that is a symbolic link, a pipe or anything but a regular file is
+/// refused ([`FormatError::NotRegular`]) and never blocks.
 pub fn read_run_file(dir: &Path) -> Result<Option<RunFile>, FormatError> {
     let path = dir.join(RUN_FILE);
-    read_optional(&path)?
+    read_in(dir, RUN_FILE)?
         .map(|bytes| RunFile::parse(&bytes, &path))
         .transpose()
 }
 
 /// Reads a local `config.json`, `summary.json` or `metrics.json`; a missing file is an empty object.
+/// Only a regular file is read, as for [`read_run_file`].
 pub fn read_object(path: &Path) -> Result<Map<String, Value>, FormatError> {
-    match read_optional(path)? {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Err(FormatError::Refused(format!(
+            "{}: not a file in a folder",
+            path.display()
+        )));
+    };
+    match read_in(dir, name)? {
         Some(bytes) => parse_object(&bytes, path),
         None => Ok(Map::new()),
     }
 }
 
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, FormatError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(FormatError::io(path, e)),
+/// The bytes of the regular file `name` in the folder `dir`; `Ok(None)` when either is missing.
+fn read_in(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, FormatError> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    match Dir::open_root(dir) {
+        Ok(folder) => folder.read(name),
+        Err(FormatError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 

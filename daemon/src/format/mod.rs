@@ -1,11 +1,13 @@
 //! The run-directory format v1 (docs/format.md), the daemon's bottom layer: the names of a run's
 //! files and the rules for project names and run ids (here), the readers of its JSON files
 //! ([`files`], on the lenient JSON of [`json`]), the parser of its JSON lines ([`line`]) and the
-//! one writer ([`writer`]).
+//! one writer ([`writer`]), all opening files through [`beneath`] (no symbolic link followed, only
+//! regular files, no open that blocks).
 //!
 //! Nothing else in the crate spells a run file's name; this module depends on nothing else in the
 //! crate.
 
+pub mod beneath;
 pub mod files;
 pub mod json;
 pub mod line;
@@ -69,6 +71,10 @@ pub enum FormatError {
     /// A folder without `run.json`: not a run (yet).
     #[error("{}: no {RUN_FILE}", dir.display())]
     NotARun { dir: PathBuf },
+    /// Something that is not followed or read: a symbolic link (or one on the path), a named pipe,
+    /// a socket, a device or a folder where a regular file belongs. `found` says which.
+    #[error("{}: {found}; only regular files are read and no symbolic link is followed", path.display())]
+    NotRegular { path: PathBuf, found: &'static str },
     /// A name or path the format does not allow (a bad run id, a hidden or escaping upload path).
     #[error("{0}")]
     Refused(String),

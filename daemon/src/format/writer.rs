@@ -1,16 +1,24 @@
 //! The one writer of run directories, for everything in the daemon that writes runs: remote ingest,
 //! `serve --demo` and future importers. It keeps the writing rules of docs/format.md: small JSON
 //! files are replaced atomically ([`write_atomic`]), `*.jsonl` and `console.log` are only appended
-//! to ([`append_at`], [`Appender`]), and nothing is written outside the run's folder.
+//! to ([`append_at`], [`Appender`]), and nothing is written outside the run's folder: every file and
+//! folder is opened beneath the data directory through [`beneath`](super::beneath), so a symbolic
+//! link (a run or project folder, a file, a folder of an upload) is refused, never followed.
 
+use super::beneath::{Dir, report_refusal};
 use super::{
     APPEND_FILES, FormatError, METADATA_FILES, UPLOAD_DIRS, is_hidden, valid_project_name,
     valid_run_id,
 };
 use serde_json::Value;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How a refusal of the writer ends (see [`RunWriter`]'s refusals).
+pub const NOT_WRITTEN_THROUGH: &str =
+    "only regular files are written and no symbolic link is followed";
 
 /// Where an append landed: `Ok(len)` when the file now holds the data at its offset (appended
 /// now, earlier, or completed after a partial write); `Err(len)` when the file's length `len` does
@@ -18,32 +26,55 @@ use std::path::{Path, PathBuf};
 pub type Placed = Result<u64, u64>;
 
 /// Temp file + fsync + rename, as docs/format.md requires for small files: a reader sees the old
-/// file or the new one, never half of one.
+/// file or the new one, never half of one. The folder of `path` is trusted; the file is written
+/// as [`replace_in`] does.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{:?}",
+    let (dir, name) = split(path)?;
+    replace_in(&Dir::open_root(dir)?, name, bytes)
+}
+
+/// Replaces the file `name` of the folder `dir` with `bytes` atomically: a new temp file beside it
+/// (created, never an existing one reused), fsynced, then renamed over `name` within the folder.
+pub fn replace_in(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), FormatError> {
+    static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
+    let tmp = format!(
+        ".{name}.tmp-{}-{}",
         std::process::id(),
-        std::thread::current().id()
-    ));
-    let io = |e| FormatError::io(&tmp, e);
-    let mut f = File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| FormatError::io(path, e))
+        NEXT_TEMP.fetch_add(1, Ordering::Relaxed)
+    );
+    let tmp_path = dir.path().join(&tmp);
+    let written = dir.create_new(&tmp).and_then(|mut f| {
+        let io = |e| FormatError::io(&tmp_path, e);
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)
+    });
+    let renamed = written.and_then(|()| dir.rename(&tmp, name));
+    if renamed.is_err() {
+        // Best effort: a temp file left behind is hidden and ignored by readers.
+        let _ = dir.remove_file(&tmp);
+    }
+    renamed
 }
 
 /// Appends `data` so that it sits at `offset` of the file at `path`, and fsyncs it: idempotent, so a
-/// retried append, or one cut short by a crash, is completed rather than duplicated.
+/// retried append, or one cut short by a crash, is completed rather than duplicated. The folder
+/// of `path` is trusted; the file must be a regular file (it is created if missing).
 pub fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<Placed, FormatError> {
+    let (dir, name) = split(path)?;
+    let mut file = Dir::open_root(dir)?.open_append(name, true)?;
+    place_at(&mut file, path, offset, data, true)
+}
+
+/// Makes `file` (opened to read and append) hold `data` at `offset`, as [`append_at`] describes;
+/// fsyncs what it wrote when `sync`.
+fn place_at(
+    file: &mut File,
+    path: &Path,
+    offset: u64,
+    data: &[u8],
+    sync: bool,
+) -> Result<Placed, FormatError> {
     let io = |e| FormatError::io(path, e);
-    let mut file = OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(path)
-        .map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     let end = offset + data.len() as u64;
     if len < offset || len > end {
@@ -61,23 +92,37 @@ pub fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<Placed, Format
     }
     if have < data.len() {
         file.write_all(&data[have..]).map_err(io)?;
-        file.sync_data().map_err(io)?;
+        if sync {
+            file.sync_data().map_err(io)?;
+        }
     }
     Ok(Ok(end))
 }
 
-/// The length of a file; a missing file is empty.
-pub fn file_len(path: &Path) -> Result<u64, FormatError> {
-    match std::fs::metadata(path) {
-        Ok(m) => Ok(m.len()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(FormatError::io(path, e)),
+/// The folder and name of a file path.
+fn split(path: &Path) -> Result<(&Path, &str), FormatError> {
+    match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        (Some(dir), Some(name)) => Ok((
+            if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            },
+            name,
+        )),
+        _ => Err(FormatError::Refused(format!(
+            "{}: not a file in a folder",
+            path.display()
+        ))),
     }
 }
 
-/// Writes one run's folder, `<root>/<project>/<run>/`.
+/// Writes one run's folder, `<root>/<project>/<run>/`, opening everything beneath `root`.
 #[derive(Debug, Clone)]
 pub struct RunWriter {
+    root: PathBuf,
+    /// `<project>/<run>`, beneath `root`.
+    rel: String,
     dir: PathBuf,
 }
 
@@ -91,17 +136,48 @@ impl RunWriter {
             ));
         }
         Ok(RunWriter {
+            root: root.to_owned(),
+            rel: format!("{project}/{run}"),
             dir: root.join(project).join(run),
         })
     }
 
     /// Creates the run's folder (and its project's) if they do not exist.
     pub fn create_dir(&self) -> Result<(), FormatError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| FormatError::io(&self.dir, e))
+        let made = Dir::open_root(&self.root).and_then(|root| root.create_dirs(&self.rel));
+        made.map(drop).map_err(|e| self.refusal(e))
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The run's folder, opened beneath the data directory; it must exist.
+    fn open_run_dir(&self) -> Result<Dir, FormatError> {
+        let opened = Dir::open_root(&self.root).and_then(|root| root.open_dir(&self.rel));
+        opened
+            .map_err(|e| self.refusal(e))?
+            .ok_or_else(|| FormatError::io(&self.dir, std::io::ErrorKind::NotFound.into()))
+    }
+
+    /// Opens the run file `rel` (beneath `dir`, the run's folder or one in it) to append to.
+    fn open_append(&self, dir: &Dir, rel: &str, read: bool) -> Result<File, FormatError> {
+        dir.open_append(rel, read).map_err(|e| self.refusal(e))
+    }
+
+    /// A file or folder the writer will not write through (a symbolic link, a pipe, …) is reported
+    /// once in the log with its full path, and refused with its path inside the data directory
+    /// only, since the refusal may be answered to a remote client.
+    fn refusal(&self, error: FormatError) -> FormatError {
+        let FormatError::NotRegular { path, found } = &error else {
+            return error;
+        };
+        report_refusal(&error);
+        let inside = path.strip_prefix(&self.root).unwrap_or(path);
+        FormatError::Refused(format!(
+            "{}: {found}; {NOT_WRITTEN_THROUGH}",
+            inside.display()
+        ))
     }
 
     /// Replaces one of the small JSON files (`run.json`, `config.json`, …) atomically.
@@ -111,12 +187,11 @@ impl RunWriter {
                 "'{name}' may not be replaced"
             )));
         }
-        let path = self.dir.join(name);
         let bytes = serde_json::to_vec_pretty(value).map_err(|e| FormatError::Invalid {
-            path: path.clone(),
+            path: self.dir.join(name),
             message: e.to_string(),
         })?;
-        write_atomic(&path, &bytes)
+        replace_in(&self.open_run_dir()?, name, &bytes)
     }
 
     /// Appends to an append-only file so that `data` sits at `offset` (see [`append_at`]).
@@ -140,54 +215,35 @@ impl RunWriter {
         data: &[u8],
     ) -> Result<(Placed, File), FormatError> {
         append_only(name)?;
-        let path = self.dir.join(name);
-        let io = |e| FormatError::io(&path, e);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&path)
-            .map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
-        let end = offset + data.len() as u64;
-        if len < offset || len > end {
-            return Ok((Err(len), file));
-        }
-        let have = (len - offset) as usize;
-        if have > 0 {
-            let mut existing = vec![0u8; have];
-            file.seek(SeekFrom::Start(offset)).map_err(io)?;
-            file.read_exact(&mut existing).map_err(io)?;
-            if existing != data[..have] {
-                return Ok((Err(len), file));
-            }
-        }
-        if have < data.len() {
-            file.write_all(&data[have..]).map_err(io)?;
-        }
-        Ok((Ok(end), file))
+        let mut file = self.open_append(&self.open_run_dir()?, name, true)?;
+        let placed = place_at(&mut file, &self.dir.join(name), offset, data, false)?;
+        Ok((placed, file))
     }
 
     /// The length of one of the run's files (0 when it does not exist).
     pub fn len(&self, name: &str) -> Result<u64, FormatError> {
-        file_len(&self.dir.join(name))
+        let opened = Dir::open_root(&self.root).and_then(|root| root.open_dir(&self.rel));
+        let Some(dir) = opened.map_err(|e| self.refusal(e))? else {
+            return Ok(0);
+        };
+        let stat = dir.stat(name).map_err(|e| self.refusal(e))?;
+        Ok(stat.map_or(0, |m| m.len()))
     }
 
     /// Opens an append-only file for a writer that appends to it line by line.
     pub fn appender(&self, name: &str) -> Result<Appender, FormatError> {
         append_only(name)?;
-        let path = self.dir.join(name);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| FormatError::io(&path, e))?;
-        Ok(Appender { file, path })
+        let file = self.open_append(&self.open_run_dir()?, name, false)?;
+        Ok(Appender {
+            file,
+            path: self.dir.join(name),
+        })
     }
 
     /// Writes a chunk of an uploaded file (`files/…` or `media/…`, `/`-separated) at `offset`, with
-    /// the idempotence of [`append_at`]. Hidden or `..` parts, and a symlink that would lead the
-    /// write out of the run's folder, are refused.
+    /// the idempotence of [`append_at`]. Hidden or `..` parts are refused, and so is a symbolic link
+    /// anywhere on the way (the run's or project's folder, a folder of the upload, the file): its
+    /// folders are made one by one beneath the data directory, none through a link.
     pub fn write_upload_chunk(
         &self,
         rel: &str,
@@ -207,23 +263,12 @@ impl RunWriter {
                 "upload path '{rel}' must be files/… or media/… without hidden or '..' parts"
             )));
         }
-        let run_dir = &self.dir;
-        let path = parts.iter().fold(run_dir.clone(), |p, part| p.join(part));
-        let parent = path.parent().unwrap_or(run_dir);
-        std::fs::create_dir_all(parent).map_err(|e| FormatError::io(parent, e))?;
-        // A symlink inside the run folder must not lead the write elsewhere.
-        let canon_run = run_dir
-            .canonicalize()
-            .map_err(|e| FormatError::io(run_dir, e))?;
-        let canon_parent = parent
-            .canonicalize()
-            .map_err(|e| FormatError::io(parent, e))?;
-        if !canon_parent.starts_with(&canon_run) || path.is_symlink() {
-            return Err(FormatError::Refused(format!(
-                "upload path '{rel}' leads outside the run"
-            )));
-        }
-        append_at(&path, offset, data)
+        let (name, folders) = parts.split_last().expect("two parts or more");
+        let folder = format!("{}/{}", self.rel, folders.join("/"));
+        let made = Dir::open_root(&self.root).and_then(|root| root.create_dirs(&folder));
+        let dir = made.map_err(|e| self.refusal(e))?;
+        let mut file = self.open_append(&dir, name, true)?;
+        place_at(&mut file, &self.dir.join(rel), offset, data, true)
     }
 }
 
@@ -371,5 +416,71 @@ mod tests {
         }
         std::os::unix::fs::symlink(root.path(), w.dir().join("files/out")).unwrap();
         assert!(w.write_upload_chunk("files/out/x", 0, b"x").is_err());
+    }
+
+    /// Refused as a link or pipe is, with no absolute path in the message.
+    fn is_refused<T: std::fmt::Debug>(result: Result<T, FormatError>) -> bool {
+        matches!(result, Err(FormatError::Refused(m)) if m.ends_with(NOT_WRITTEN_THROUGH) && !m.starts_with('/'))
+    }
+
+    #[test]
+    fn nothing_is_written_through_a_symbolic_link() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let r = root.path();
+        // A linked project folder, a linked run folder, a linked upload folder and linked files.
+        std::os::unix::fs::symlink(outside.path(), r.join("lp")).unwrap();
+        std::fs::create_dir_all(r.join("p/real")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), r.join("p/lr")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), r.join("p/real/media")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("h"), r.join("p/real/history.jsonl"))
+            .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("c"), r.join("p/real/console.log")).unwrap();
+        for (project, run) in [("lp", "r"), ("p", "lr")] {
+            let w = RunWriter::new(r, project, run).unwrap();
+            assert!(is_refused(w.create_dir()), "{project}/{run}");
+            assert!(is_refused(w.write_upload_chunk("files/a/b.bin", 0, b"x")));
+            assert!(is_refused(w.append_at(HISTORY_FILE, 0, b"{}\n")));
+            assert!(is_refused(
+                w.replace(RUN_FILE, &serde_json::json!({"id": run}))
+            ));
+            assert!(is_refused(w.appender(CONSOLE_FILE)));
+        }
+        let w = RunWriter::new(r, "p", "real").unwrap();
+        assert!(is_refused(w.write_upload_chunk("media/x.png", 0, b"x")));
+        assert!(is_refused(w.write_upload_chunk(
+            "media/deep/x.png",
+            0,
+            b"x"
+        )));
+        assert!(is_refused(w.append_at(HISTORY_FILE, 0, b"{}\n")));
+        assert!(is_refused(w.appender(CONSOLE_FILE)));
+        // A linked run.json is replaced by a real file, never written through.
+        std::os::unix::fs::symlink(outside.path().join("run"), w.dir().join(RUN_FILE)).unwrap();
+        w.replace(RUN_FILE, &serde_json::json!({"id": "real"}))
+            .unwrap();
+        assert!(!w.dir().join(RUN_FILE).is_symlink());
+        let written: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
+        assert!(
+            written.is_empty(),
+            "written outside the data directory: {written:?}"
+        );
+    }
+
+    #[test]
+    fn a_named_pipe_is_refused_without_blocking() {
+        let root = tempfile::tempdir().unwrap();
+        let w = RunWriter::new(root.path(), "p", "r").unwrap();
+        w.create_dir().unwrap();
+        super::super::beneath::make_fifo(&w.dir().join(HISTORY_FILE));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let refused = is_refused(w.append_at(HISTORY_FILE, 0, b"{}\n"))
+                && is_refused(w.appender(HISTORY_FILE))
+                && is_refused(w.len(HISTORY_FILE));
+            tx.send(refused).unwrap();
+        });
+        let refused = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(refused, Ok(true), "blocked on the pipe, or wrote to it");
     }
 }

@@ -1,7 +1,11 @@
 //! [`DiskSource`]: the run directories of a data directory on the local disk, watched with notify
-//! (inotify, FSEvents, …). Symlinks are followed as the operating system follows them.
+//! (inotify, FSEvents, …). Every file is opened beneath the data directory through
+//! [`beneath`](crate::format::beneath): a symbolic link anywhere below it (a project or run folder,
+//! a file) is not followed, and a named pipe, socket or device is not opened for reading; such a
+//! file counts as missing and is reported once in the log. The data directory itself may be a link.
 
 use super::{Change, FileStat, OpenFile, RunSource, WatchGuard};
+use crate::format::beneath::{Dir, report_refusal};
 use crate::format::{FormatError, RUN_FILE, RunKey, valid_project_name, valid_run_id};
 use notify::{RecursiveMode, Watcher};
 use std::io::{Seek, SeekFrom};
@@ -27,21 +31,45 @@ impl DiskSource {
     pub fn run_dir(&self, run: &RunKey) -> PathBuf {
         self.root.join(&run.project).join(&run.run)
     }
+
+    fn open_root(&self) -> Result<Dir, FormatError> {
+        Dir::open_root(&self.root)
+    }
+}
+
+/// `<project>/<run>/<name>`, the path of a run's file beneath the data directory.
+fn beneath(run: &RunKey, name: &str) -> String {
+    format!("{}/{}/{name}", run.project, run.run)
+}
+
+/// A refused file (a symlink, a pipe, …) is reported once and then counts as missing.
+fn skip_refused<T>(result: Result<Option<T>, FormatError>) -> Result<Option<T>, FormatError> {
+    match result {
+        Err(e @ FormatError::NotRegular { .. }) => {
+            report_refusal(&e);
+            Ok(None)
+        }
+        other => other,
+    }
 }
 
 impl RunSource for DiskSource {
     fn discover(&self) -> Vec<RunKey> {
+        let Ok(root) = self.open_root() else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
-        for (project, pdir) in subdirs(&self.root) {
-            if !valid_project_name(&project) {
-                continue;
-            }
-            for (run, rdir) in subdirs(&pdir) {
-                if valid_run_id(&run) && rdir.join(RUN_FILE).is_file() {
-                    out.push(RunKey {
-                        project: project.clone(),
-                        run,
-                    });
+        for project in subdirs(&self.root, valid_project_name) {
+            for run in subdirs(&self.root.join(&project), valid_run_id) {
+                let key = RunKey {
+                    project: project.clone(),
+                    run,
+                };
+                if matches!(
+                    skip_refused(root.stat(&beneath(&key, RUN_FILE))),
+                    Ok(Some(_))
+                ) {
+                    out.push(key);
                 }
             }
         }
@@ -49,27 +77,25 @@ impl RunSource for DiskSource {
     }
 
     fn run_exists(&self, run: &RunKey) -> bool {
-        self.run_dir(run).exists()
+        let Ok(root) = self.open_root() else {
+            return false;
+        };
+        let rel = format!("{}/{}", run.project, run.run);
+        matches!(skip_refused(root.open_dir(&rel)), Ok(Some(_)))
     }
 
     fn stat(&self, run: &RunKey, name: &str) -> Result<Option<FileStat>, FormatError> {
-        let path = self.run_dir(run).join(name);
-        match std::fs::metadata(&path) {
-            Ok(m) => Ok(Some(FileStat {
-                len: m.len(),
-                modified: m.modified().ok(),
-            })),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(FormatError::io(path, e)),
-        }
+        let meta = skip_refused(self.open_root()?.stat(&beneath(run, name)))?;
+        Ok(meta.map(|m| FileStat {
+            len: m.len(),
+            modified: m.modified().ok(),
+        }))
     }
 
     fn open(&self, run: &RunKey, name: &str, offset: u64) -> Result<Option<OpenFile>, FormatError> {
         let path = self.run_dir(run).join(name);
-        let mut file = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(FormatError::io(path, e)),
+        let Some(mut file) = skip_refused(self.open_root()?.open_read(&beneath(run, name)))? else {
+            return Ok(None);
         };
         let len = file
             .metadata()
@@ -118,15 +144,30 @@ impl RunSource for DiskSource {
     }
 }
 
-fn subdirs(dir: &Path) -> Vec<(String, PathBuf)> {
+/// The names of the real folders in `dir` that are `valid`; a symbolic link with a valid name is
+/// reported (once) and left out.
+fn subdirs(dir: &Path, valid: fn(&str) -> bool) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-        .collect()
+    let mut out = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let (Ok(kind), Ok(name)) = (entry.file_type(), entry.file_name().into_string()) else {
+            continue;
+        };
+        if !valid(&name) {
+            continue;
+        }
+        if kind.is_symlink() {
+            report_refusal(&FormatError::NotRegular {
+                path: entry.path(),
+                found: "a symbolic link",
+            });
+        } else if kind.is_dir() {
+            out.push(name);
+        }
+    }
+    out
 }
 
 fn is_read_only(kind: &notify::EventKind) -> bool {
@@ -168,7 +209,11 @@ fn classify(root: &Path, path: &Path) -> Option<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::HISTORY_FILE;
+    use crate::format::beneath::make_fifo;
+    use crate::format::{CONFIG_FILE, HISTORY_FILE};
+    use crate::store::{Store, StoreSettings};
+    use std::os::unix::fs::symlink;
+    use std::sync::Arc;
     use std::time::Duration;
 
     fn key(project: &str, run: &str) -> RunKey {
@@ -268,5 +313,123 @@ mod tests {
                 Err(e) => panic!("no change reported: {e}"),
             }
         }
+    }
+
+    /// A data directory with a pipe or a symbolic link in the place of each kind of run file and
+    /// folder, beside a regular run.
+    fn hostile_data_dir(root: &Path, outside: &Path) {
+        let run_file =
+            |id: &str| format!(r#"{{"id": "{id}", "created_at": 1, "state": "finished"}}"#);
+        for run in ["ok", "cfgpipe", "runpipe", "histpipe", "linkcfg"] {
+            std::fs::create_dir_all(root.join("p").join(run)).unwrap();
+            if run != "runpipe" {
+                std::fs::write(root.join("p").join(run).join(RUN_FILE), run_file(run)).unwrap();
+            }
+        }
+        std::fs::write(root.join("p/ok").join(CONFIG_FILE), r#"{"lr": 1}"#).unwrap();
+        std::fs::write(
+            root.join("p/ok").join(HISTORY_FILE),
+            "{\"_step\": 0, \"x\": 1}\n",
+        )
+        .unwrap();
+        make_fifo(&root.join("p/cfgpipe").join(CONFIG_FILE));
+        make_fifo(&root.join("p/runpipe").join(RUN_FILE));
+        make_fifo(&root.join("p/histpipe").join(HISTORY_FILE));
+        // Outside the data directory: a config, a run folder and a project folder to link to.
+        std::fs::write(outside.join("config.json"), r#"{"secret": 1}"#).unwrap();
+        std::fs::create_dir_all(outside.join("linkrun")).unwrap();
+        std::fs::write(outside.join("linkrun").join(RUN_FILE), run_file("linkrun")).unwrap();
+        std::fs::create_dir_all(outside.join("r")).unwrap();
+        std::fs::write(outside.join("r").join(RUN_FILE), run_file("r")).unwrap();
+        symlink(
+            outside.join("config.json"),
+            root.join("p/linkcfg").join(CONFIG_FILE),
+        )
+        .unwrap();
+        symlink(outside.join("linkrun"), root.join("p/linkrun")).unwrap();
+        symlink(outside, root.join("lp")).unwrap();
+    }
+
+    #[test]
+    fn pipes_and_links_are_skipped_and_a_scan_never_blocks() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        hostile_data_dir(root.path(), outside.path());
+        let store = Arc::new(Store::new(StoreSettings::default()));
+        let index = crate::db::Db::open_in(state.path()).unwrap().run_index();
+        let mut ingest = crate::ingest::Ingest::new(root.path().to_owned(), store.clone(), index);
+        let (tx, rx) = mpsc::channel();
+        let scanned = store.clone();
+        std::thread::spawn(move || {
+            ingest.scan(true).unwrap();
+            // Loading the histories reads history.jsonl, the pipe among them.
+            for run in ["ok", "histpipe"] {
+                let run = scanned.get("p", run).unwrap();
+                scanned.ensure_loaded(&run).unwrap();
+            }
+            ingest.scan(false).unwrap();
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("the scan blocked on a pipe (or failed)");
+        let mut runs: Vec<String> = store
+            .project_runs("p")
+            .iter()
+            .map(|r| r.key.run.clone())
+            .collect();
+        runs.sort();
+        assert_eq!(runs, ["cfgpipe", "histpipe", "linkcfg", "ok"]);
+        assert!(store.get("lp", "r").is_none());
+        let config = |run: &str| store.get("p", run).unwrap().info().config;
+        assert_eq!(config("ok")["lr"], 1);
+        assert!(config("cfgpipe").is_empty());
+        assert!(config("linkcfg").is_empty(), "read a config through a link");
+        assert_eq!(store.get("p", "ok").unwrap().info().history_rows, Some(1));
+        assert_eq!(
+            store.get("p", "histpipe").unwrap().info().history_rows,
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn a_linked_run_folder_or_file_is_missing_to_every_method() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        hostile_data_dir(root.path(), outside.path());
+        let source = DiskSource::new(root.path().to_owned());
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut found = source.discover();
+            found.sort();
+            assert_eq!(
+                found,
+                ["cfgpipe", "histpipe", "linkcfg", "ok"].map(|r| key("p", r))
+            );
+            for run in [key("p", "linkrun"), key("lp", "r")] {
+                assert!(!source.run_exists(&run));
+                assert!(source.stat(&run, RUN_FILE).unwrap().is_none());
+                assert!(source.open(&run, RUN_FILE, 0).unwrap().is_none());
+            }
+            for (run, name) in [
+                ("linkcfg", CONFIG_FILE),
+                ("cfgpipe", CONFIG_FILE),
+                ("runpipe", RUN_FILE),
+            ] {
+                assert!(
+                    source.stat(&key("p", run), name).unwrap().is_none(),
+                    "{run}"
+                );
+                assert!(
+                    source.open(&key("p", run), name, 0).unwrap().is_none(),
+                    "{run}"
+                );
+            }
+            assert!(source.run_exists(&key("p", "runpipe")));
+            assert!(source.stat(&key("p", "ok"), CONFIG_FILE).unwrap().is_some());
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("blocked on a pipe (or failed)");
     }
 }

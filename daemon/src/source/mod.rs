@@ -14,16 +14,21 @@ use std::time::SystemTime;
 
 /// A source of run directories in format v1 (docs/format.md), addressed by run and file name.
 pub trait RunSource: fmt::Debug + Send + Sync {
-    /// Every run: each `<project>/<run>/` with valid names that holds a `run.json`.
+    /// Every run: each `<project>/<run>/` with valid names that holds a `run.json`. Runs whose
+    /// folder or `run.json` is not a real folder or regular file (a symbolic link, a pipe, …) are
+    /// left out.
     fn discover(&self) -> Vec<RunKey>;
 
-    /// Whether the run's folder exists (with or without a `run.json`).
+    /// Whether the run's folder exists (with or without a `run.json`); a symbolic link is no folder.
     fn run_exists(&self, run: &RunKey) -> bool;
 
-    /// Length and modification time of one of a run's files; `Ok(None)` when it does not exist.
+    /// Length and modification time of one of a run's files; `Ok(None)` when it does not exist or
+    /// is not a regular file (a symbolic link, pipe, socket or device is not followed, and is
+    /// reported once).
     fn stat(&self, run: &RunKey, name: &str) -> Result<Option<FileStat>, FormatError>;
 
-    /// Opens one of a run's files to read from byte `offset`; `Ok(None)` when it does not exist.
+    /// Opens one of a run's files to read from byte `offset`; `Ok(None)` when it does not exist or
+    /// is not a regular file (as for [`RunSource::stat`]). Opening never blocks.
     fn open(&self, run: &RunKey, name: &str, offset: u64) -> Result<Option<OpenFile>, FormatError>;
 
     /// Starts reporting changes on `changes` until the returned guard is dropped.
