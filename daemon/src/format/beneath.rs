@@ -83,6 +83,12 @@ impl Dir {
         }
     }
 
+    /// This folder as a readable handle, to `fsync` it so that new names in it survive a crash.
+    /// It is the folder already held (reopened as `.`), so nothing is resolved again.
+    pub fn open_to_sync(&self) -> Result<File, FormatError> {
+        sys::reopen_dir(&self.handle).map_err(|e| FormatError::io(&self.path, e))
+    }
+
     /// Creates each missing folder of `rel` beneath this one (none through a symbolic link) and
     /// opens the last.
     pub fn create_dirs(&self, rel: &str) -> Result<Dir, FormatError> {
@@ -292,6 +298,11 @@ mod sys {
         Ok(rfs::renameat(dir, from, dir, to)?)
     }
 
+    pub fn reopen_dir(dir: &OwnedFd) -> std::io::Result<File> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        Ok(File::from(rfs::openat(dir, ".", flags, Mode::empty())?))
+    }
+
     pub fn remove(dir: &OwnedFd, name: &str) -> std::io::Result<()> {
         Ok(rfs::unlinkat(dir, name, AtFlags::empty())?)
     }
@@ -470,6 +481,10 @@ mod sys {
         std::fs::rename(dir.join(from), dir.join(to))
     }
 
+    pub fn reopen_dir(dir: &Path) -> std::io::Result<File> {
+        File::open(dir)
+    }
+
     pub fn remove(dir: &Path, name: &str) -> std::io::Result<()> {
         std::fs::remove_file(dir.join(name))
     }
@@ -574,6 +589,7 @@ mod tests {
             run.rename("b.tmp", "a.txt").unwrap();
             assert_eq!(dir.read("p/r/a.txt").unwrap().unwrap(), b"new");
             run.remove_file("a.txt").unwrap();
+            run.open_to_sync().unwrap().sync_all().unwrap();
             // A file where a folder is on the way: missing, not an error.
             std::fs::write(path.join("p/f"), "x").unwrap();
             assert!(dir.read("p/f/x").unwrap().is_none());

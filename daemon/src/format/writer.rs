@@ -180,6 +180,23 @@ impl RunWriter {
         ))
     }
 
+    /// The run's folder, its project's folder and the data directory, in that order, each with a
+    /// handle to `fsync` so that new names in it survive a crash. The folders are opened beneath
+    /// the data directory like everything else: a linked run or project folder is refused.
+    pub fn folders_to_sync(&self) -> Result<Vec<(PathBuf, File)>, FormatError> {
+        let root = Dir::open_root(&self.root)?;
+        let run = self.open_run_dir()?;
+        let project = Path::new(&self.rel).parent().and_then(|p| p.to_str());
+        let project = root
+            .open_dir(project.unwrap_or_default())
+            .map_err(|e| self.refusal(e))?
+            .ok_or_else(|| FormatError::io(&self.dir, std::io::ErrorKind::NotFound.into()))?;
+        [run, project, root]
+            .iter()
+            .map(|dir| Ok((dir.path().to_owned(), dir.open_to_sync()?)))
+            .collect()
+    }
+
     /// Replaces one of the small JSON files (`run.json`, `config.json`, …) atomically.
     pub fn replace(&self, name: &str, value: &Value) -> Result<(), FormatError> {
         if !METADATA_FILES.contains(&name) {
@@ -447,6 +464,22 @@ mod tests {
             assert!(is_refused(w.appender(CONSOLE_FILE)));
         }
         let w = RunWriter::new(r, "p", "real").unwrap();
+        let folders: Vec<PathBuf> = w
+            .folders_to_sync()
+            .unwrap()
+            .into_iter()
+            .map(|(p, f)| {
+                f.sync_all().unwrap();
+                p
+            })
+            .collect();
+        assert_eq!(folders, [w.dir(), &r.join("p"), r]);
+        assert!(is_refused(
+            RunWriter::new(r, "p", "lr").unwrap().folders_to_sync()
+        ));
+        assert!(is_refused(
+            RunWriter::new(r, "lp", "r").unwrap().folders_to_sync()
+        ));
         assert!(is_refused(w.write_upload_chunk("media/x.png", 0, b"x")));
         assert!(is_refused(w.write_upload_chunk(
             "media/deep/x.png",
