@@ -315,4 +315,50 @@ mod tests {
             "{err}"
         );
     }
+    /// What Python writes for `config.x = 10**400` (its 401 digits) and `1e400`: the run still
+    /// shows, with the exact text of each value, and so does a remote batch carrying them.
+    #[test]
+    fn numbers_beyond_f64_never_hide_a_run() {
+        let root = tempfile::tempdir().unwrap();
+        let source = DiskSource::new(root.path().to_owned());
+        let key = RunKey {
+            project: "p".into(),
+            run: "r1".into(),
+        };
+        let dir = source.run_dir(&key);
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = format!("1{}", "0".repeat(400));
+        std::fs::write(dir.join(RUN_FILE), r#"{"id": "r1", "created_at": 1e400}"#).unwrap();
+        std::fs::write(
+            dir.join(CONFIG_FILE),
+            format!(r#"{{"x": {big}, "neg": -{big}, "e": 1e400, "inf": Infinity, "lr": 0.001}}"#),
+        )
+        .unwrap();
+        std::fs::write(dir.join(SUMMARY_FILE), r#"{"best": -1E+999}"#).unwrap();
+        let err = read_meta(&source, &key, &dir).unwrap_err().to_string();
+        // run.json's own fields are typed: a creation time beyond range is refused, and said so.
+        assert!(
+            err.contains("run.json") && err.contains("\"1e400\""),
+            "{err}"
+        );
+        std::fs::write(dir.join(RUN_FILE), r#"{"id": "r1", "created_at": 5}"#).unwrap();
+        let info = read_meta(&source, &key, &dir).unwrap().info;
+        assert_eq!(info.config["x"], big.as_str());
+        assert_eq!(info.config["neg"], format!("-{big}").as_str());
+        assert_eq!(info.config["e"], "1e400");
+        assert_eq!(info.config["inf"], "Infinity");
+        assert_eq!(info.config["lr"], 0.001);
+        assert_eq!(info.summary["best"], "-1E+999");
+
+        let body = format!(
+            r#"{{"project": "p", "run": "r2", "files": {{"config.json": {{"x": {big}}}}}, "append": {{"history.jsonl": {{"offset": 0, "data": "{{\"_step\": 0, \"a\": 1e400}}\n"}}}}}}"#
+        );
+        let batch: remote::Batch =
+            serde_json::from_value(crate::format::files::parse_lenient(&body).unwrap()).unwrap();
+        assert_eq!(batch.files["config.json"]["x"], big.as_str());
+        assert_eq!(
+            batch.append["history.jsonl"].data,
+            "{\"_step\": 0, \"a\": 1e400}\n"
+        );
+    }
 }

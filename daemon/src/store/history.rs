@@ -29,6 +29,10 @@ const CHUNK_BYTES: usize = 4 << 20;
 /// one (a rare long line) is given back.
 const KEEP_PENDING_CAPACITY: usize = 64 << 10;
 
+/// Bad lines of a run reported one by one; past this, only the 128th, 256th, 512th, … are, so a
+/// file of millions of bad lines cannot flood the log.
+const BAD_LINES_REPORTED_EACH: u64 = 100;
+
 /// The two append-only files a run's series come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeriesFile {
@@ -99,7 +103,8 @@ struct Columns {
     series: Vec<Series>,
     /// (key index, value) of the row being read.
     scratch: Vec<(usize, f64)>,
-    /// Lines that were not valid rows, or started with torn bytes (skipped and reported).
+    /// Lines that were not valid rows, or started with torn bytes (skipped and reported, the
+    /// first [`BAD_LINES_REPORTED_EACH`] one by one).
     bad_lines: u64,
     /// Values not kept because their key came after the run's key cap.
     dropped_values: u64,
@@ -330,14 +335,22 @@ impl Columns {
     }
 
     fn too_long(&mut self, line_start: u64, ctx: &LineContext<'_>) {
+        if self.count_bad_line() {
+            tracing::warn!(
+                run = ctx.run,
+                file = ctx.from.file_name(),
+                byte = line_start,
+                max_line_bytes = self.limits.max_line_bytes,
+                bad_lines = self.bad_lines,
+                "skipping a line longer than the cap"
+            );
+        }
+    }
+
+    /// Counts one more bad line; answers whether to report it (see [`BAD_LINES_REPORTED_EACH`]).
+    fn count_bad_line(&mut self) -> bool {
         self.bad_lines += 1;
-        tracing::warn!(
-            run = ctx.run,
-            file = ctx.from.file_name(),
-            byte = line_start,
-            max_line_bytes = self.limits.max_line_bytes,
-            "skipping a line longer than the cap"
-        );
+        self.bad_lines <= BAD_LINES_REPORTED_EACH || self.bad_lines.is_power_of_two()
     }
 
     /// Reads one complete line (without its `\n`) that starts at byte `line_start` of the file.
@@ -351,24 +364,36 @@ impl Columns {
             Ok(parsed) => parsed,
             Err(e) => {
                 self.forget_keys_from(keys_before);
-                self.bad_lines += 1;
+                let report = self.count_bad_line();
                 // A torn write followed by an appended line: keep the whole object at the end.
                 let recovered =
                     torn_suffix(line).and_then(|at| Some((at, self.parse(&line[at..]).ok()?)));
+                let bad_lines = self.bad_lines;
                 match recovered {
                     Some((skipped, parsed)) => {
-                        tracing::warn!(
-                            run,
-                            file,
-                            byte = line_start,
-                            skipped,
-                            "skipping the torn start of a line ({e}); keeping the object after it"
-                        );
+                        if report {
+                            tracing::warn!(
+                                run,
+                                file,
+                                byte = line_start,
+                                skipped,
+                                bad_lines,
+                                "skipping the torn start of a line ({e}); keeping the object after it"
+                            );
+                        }
                         parsed
                     }
                     None => {
                         self.forget_keys_from(keys_before);
-                        tracing::warn!(run, file, byte = line_start, "skipping bad line: {e}");
+                        if report {
+                            tracing::warn!(
+                                run,
+                                file,
+                                byte = line_start,
+                                bad_lines,
+                                "skipping bad line: {e}"
+                            );
+                        }
                         return;
                     }
                 }
@@ -383,8 +408,17 @@ impl Columns {
             .or((step <= cursor.last_step).then_some("_step did not increase"));
         if let Some(why) = refused {
             self.forget_keys_from(keys_before);
-            self.bad_lines += 1;
-            tracing::warn!(run, file, byte = line_start, step, "skipping row: {why}");
+            if self.count_bad_line() {
+                let bad_lines = self.bad_lines;
+                tracing::warn!(
+                    run,
+                    file,
+                    byte = line_start,
+                    step,
+                    bad_lines,
+                    "skipping row: {why}"
+                );
+            }
             return;
         }
         if dropped > 0 {
@@ -685,6 +719,15 @@ mod tests {
         h.unload();
         assert!(h.columns.key_cap_reported && h.keys().is_empty());
         assert_eq!(h.memory_bytes(), 0);
+    }
+
+    #[test]
+    fn a_flood_of_bad_lines_is_reported_thinly() {
+        let mut columns = Columns::default();
+        let reported = (0..10_000).filter(|_| columns.count_bad_line()).count();
+        // The first 100 one by one, then the 128th, 256th, …, 8192nd.
+        assert_eq!(reported, 100 + 7);
+        assert_eq!(columns.bad_lines, 10_000);
     }
 
     #[test]
