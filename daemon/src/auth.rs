@@ -14,6 +14,9 @@ pub const TOKEN_FILE: &str = "api_key";
 pub struct WriteToken {
     token: String,
     pub path: PathBuf,
+    /// Where it lives as a client may be told: relative to the data directory
+    /// (`<data dir>/.trackline/api_key`), never the absolute path.
+    location: String,
 }
 
 impl std::fmt::Debug for WriteToken {
@@ -28,11 +31,16 @@ impl WriteToken {
     /// Reads the token from `state_dir`, creating it (0600) on first use.
     pub fn load_or_create(state_dir: &Path) -> Result<WriteToken> {
         let path = state_dir.join(TOKEN_FILE);
+        let location = match state_dir.file_name() {
+            Some(dir) => format!("<data dir>/{}/{TOKEN_FILE}", dir.to_string_lossy()),
+            None => TOKEN_FILE.to_owned(),
+        };
         match std::fs::read_to_string(&path) {
             Ok(t) if !t.trim().is_empty() => {
                 return Ok(WriteToken {
                     token: t.trim().to_owned(),
                     path,
+                    location,
                 });
             }
             Ok(_) => {}
@@ -52,7 +60,11 @@ impl WriteToken {
         f.write_all(token.as_bytes())
             .and_then(|()| f.sync_all())
             .map_err(|e| Error::io(&path, e))?;
-        Ok(WriteToken { token, path })
+        Ok(WriteToken {
+            token,
+            path,
+            location,
+        })
     }
 
     /// Accepts a request that carries this token.
@@ -65,7 +77,7 @@ impl WriteToken {
         if constant_time_eq(given.trim().as_bytes(), self.token.as_bytes()) {
             Ok(())
         } else {
-            Err(Error::Unauthorized(self.path.display().to_string()))
+            Err(Error::Unauthorized(self.location.clone()))
         }
     }
 
@@ -104,5 +116,18 @@ mod tests {
             format!("Bearer {}", t1.token()).parse().unwrap(),
         );
         assert!(t1.check(&h).is_ok());
+    }
+
+    #[test]
+    fn the_refusal_names_the_token_file_relative_to_the_data_dir() {
+        let data_dir = tempfile::tempdir().unwrap();
+        let token = WriteToken::load_or_create(&data_dir.path().join(".trackline")).unwrap();
+        let message = token.check(&HeaderMap::new()).unwrap_err().to_string();
+        assert!(
+            message.contains("<data dir>/.trackline/api_key"),
+            "{message}"
+        );
+        let absolute = data_dir.path().display().to_string();
+        assert!(!message.contains(&absolute), "{message}");
     }
 }

@@ -11,10 +11,15 @@ pub enum Error {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// A write without the token; the field says where the token lives, relative to the data
+    /// directory (never an absolute path: the answer goes to whoever asked).
     #[error("a valid write token is required (Authorization: Bearer <token from {0}>)")]
     Unauthorized(String),
     #[error("host '{0}' is not allowed; start the daemon with --allow-host {0} to serve it")]
     ForbiddenHost(String),
+    /// An absolute-form request line (or HTTP/2 `:authority`) naming another host than `Host`.
+    #[error("the request line names host '{authority}' but the Host header names '{host}'")]
+    HostMismatch { host: String, authority: String },
     #[error("origin '{0}' may not open a WebSocket to this daemon")]
     ForbiddenOrigin(String),
     /// A request body over the daemon's limit.
@@ -37,6 +42,12 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Another daemon holds the data directory's lock (`lock.rs`); `holder` names it.
+    #[error(
+        "another trackline daemon ({holder}) is serving {}; stop it or use another --dir",
+        data_dir.display()
+    )]
+    DataDirInUse { holder: String, data_dir: PathBuf },
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
     #[error("{0}")]
@@ -53,6 +64,21 @@ impl Error {
         }
     }
 
+    /// The I/O error inside, if this is one (a file of the daemon's or of the run format).
+    pub fn io_source(&self) -> Option<&std::io::Error> {
+        match self {
+            Error::Io { source, .. }
+            | Error::Format(crate::format::FormatError::Io { source, .. }) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// A write failed because the disk (or the user's quota) is full: the client may retry later
+    /// and nothing it sent was acknowledged.
+    pub fn is_storage_full(&self) -> bool {
+        self.io_source().is_some_and(is_storage_full)
+    }
+
     /// A [`Error::Conflict`] whose extra body fields are `extra`'s (a JSON object; anything else
     /// adds none).
     pub fn conflict(code: &'static str, message: impl Into<String>, extra: Value) -> Self {
@@ -65,5 +91,45 @@ impl Error {
             message: message.into(),
             extra,
         }
+    }
+}
+
+/// `ENOSPC` / `EDQUOT` (whatever the platform calls them), by kind or by raw OS error code.
+pub fn is_storage_full(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    /// Linux's `ENOSPC` and `EDQUOT`, for errors whose kind was not decoded.
+    #[cfg(target_os = "linux")]
+    const FULL_CODES: [i32; 2] = [28, 122];
+    #[cfg(not(target_os = "linux"))]
+    const FULL_CODES: [i32; 0] = [];
+    matches!(
+        error.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded
+    ) || error
+        .raw_os_error()
+        .is_some_and(|code| FULL_CODES.contains(&code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::FormatError;
+    use std::io::ErrorKind;
+
+    #[test]
+    fn a_full_disk_is_recognised_by_kind_and_by_code_wherever_it_is_wrapped() {
+        let full = || std::io::Error::from(ErrorKind::StorageFull);
+        assert!(Error::io("/d/f", full()).is_storage_full());
+        assert!(Error::Format(FormatError::io("/d/f", full())).is_storage_full());
+        let quota = std::io::Error::from(ErrorKind::QuotaExceeded);
+        assert!(Error::io("/d/f", quota).is_storage_full());
+        #[cfg(target_os = "linux")]
+        for code in [28, 122] {
+            let raw = std::io::Error::from_raw_os_error(code);
+            assert!(Error::io("/d/f", raw).is_storage_full(), "{code}");
+        }
+        let denied = std::io::Error::from(ErrorKind::PermissionDenied);
+        assert!(!Error::io("/d/f", denied).is_storage_full());
+        assert!(!Error::Internal("no space".into()).is_storage_full());
     }
 }

@@ -21,6 +21,8 @@ pub mod error;
 pub mod format;
 pub mod ingest;
 pub mod listen;
+pub mod lock;
+pub mod logging;
 pub mod push;
 pub mod query;
 pub mod server;

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::workspaces::Workspaces;
 use crate::ingest::{Ingest, watch};
+use crate::lock::DaemonLock;
 use crate::store::{Store, StoreSettings};
 use anyhow::Context;
 use std::future::Future;
@@ -29,6 +30,8 @@ pub struct Server {
     token: Arc<WriteToken>,
     workspaces: Workspaces,
     addr: SocketAddr,
+    /// This daemon's hold on the data directory: released when the server is dropped.
+    _lock: DaemonLock,
 }
 
 impl Server {
@@ -41,6 +44,8 @@ impl Server {
             .data_dir
             .canonicalize()
             .with_context(|| format!("cannot resolve {}", config.data_dir.display()))?;
+        // Before anything is read or written: a second daemon on this directory stops here.
+        let mut lock = DaemonLock::acquire(&config.state_dir(), &config.data_dir)?;
         let db = Db::open_in(&config.state_dir()).with_context(|| {
             format!(
                 "cannot open the index database in {}",
@@ -79,6 +84,7 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .context("the bound socket has no address")?;
+        lock.record_url(&format!("http://{local_addr}"))?;
         if !config.host.is_loopback() {
             tracing::warn!(
                 "listening on {addr}: anyone who can reach this address can read your runs"
@@ -93,6 +99,7 @@ impl Server {
             token: Arc::new(token),
             workspaces: db.workspaces(),
             addr: local_addr,
+            _lock: lock,
         })
     }
 

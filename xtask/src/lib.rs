@@ -1,9 +1,10 @@
 //! Builds the Trackline web app: compiles `trackline-frontend` to WASM with the workspace's `web`
 //! profile, generates the JS bindings with `wasm-bindgen-cli-support` (as a library, so no
-//! `wasm-bindgen` binary is needed), and copies `index.html` next to them.
+//! `wasm-bindgen` binary is needed), and copies `index.html` and the page's boot script `boot.js`
+//! next to them.
 //!
 //! Used by `cargo run -p xtask -- build-web` and by the daemon's `build.rs`, which embeds the
-//! three output files (`index.html`, `app.js`, `app_bg.wasm`).
+//! four output files (`index.html`, `boot.js`, `app.js`, `app_bg.wasm`).
 
 use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
@@ -11,7 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The files a web build produces, all in one flat directory.
-pub const OUTPUT_FILES: [&str; 3] = ["index.html", "app.js", "app_bg.wasm"];
+pub const OUTPUT_FILES: [&str; 4] = ["index.html", "boot.js", "app.js", "app_bg.wasm"];
+
+/// The files copied from the workspace root as they are: the page, and the module that boots the
+/// app (a file, not an inline script, so the page's CSP can forbid inline script).
+pub const PAGE_FILES: [&str; 2] = ["index.html", "boot.js"];
 
 /// Package name of the web app crate.
 pub const FRONTEND_PACKAGE: &str = "trackline-frontend";
@@ -27,7 +32,7 @@ pub struct WebBuild {
     /// Cargo's `--target-dir` for the WASM build. Keep it separate from the outer build's target
     /// directory: a build script that runs cargo on the same directory would wait on its lock forever.
     pub target_dir: PathBuf,
-    /// Where `index.html`, `app.js` and `app_bg.wasm` go. Other files in it are removed.
+    /// Where [`OUTPUT_FILES`] go. Other files in it are removed.
     pub out_dir: PathBuf,
     /// Cargo profile, `web` unless told otherwise.
     pub profile: String,
@@ -68,6 +73,7 @@ pub fn watched_paths(workspace: &Path) -> Vec<PathBuf> {
         workspace.join("shared").join("src"),
         workspace.join("shared").join("Cargo.toml"),
         workspace.join("index.html"),
+        workspace.join("boot.js"),
         workspace.join("Cargo.lock"),
         // The `web` profile lives there.
         workspace.join("Cargo.toml"),
@@ -134,7 +140,7 @@ fn cargo_command(opts: &WebBuild) -> Command {
     cmd
 }
 
-/// Compiles the web app and writes `index.html`, `app.js` and `app_bg.wasm` into `opts.out_dir`.
+/// Compiles the web app and writes [`OUTPUT_FILES`] into `opts.out_dir`.
 pub fn build_web(opts: &WebBuild) -> Result<()> {
     let mut cmd = cargo_command(opts);
     let status = cmd
@@ -148,8 +154,9 @@ pub fn build_web(opts: &WebBuild) -> Result<()> {
         bail!("cargo succeeded but {} is missing", wasm.display());
     }
     bindgen(&wasm, &opts.out_dir)?;
-    let index = opts.workspace.join("index.html");
-    fs_copy(&index, &opts.out_dir.join("index.html"))?;
+    for name in PAGE_FILES {
+        fs_copy(&opts.workspace.join(name), &opts.out_dir.join(name))?;
+    }
     remove_stale(&opts.out_dir)?;
     for f in OUTPUT_FILES {
         let p = opts.out_dir.join(f);
@@ -178,7 +185,7 @@ pub fn bindgen(wasm: &Path, out_dir: &Path) -> Result<()> {
         .generate(out_dir)
         .with_context(|| format!("wasm-bindgen failed on {}", wasm.display()))?;
     if snippets.exists() {
-        // The daemon serves exactly app.js and app_bg.wasm; a JS snippet would be a 404.
+        // The daemon serves exactly boot.js, app.js and app_bg.wasm; a JS snippet would be a 404.
         bail!(
             "wasm-bindgen emitted JS snippets in {} (a dependency uses inline_js / module imports); \
              the daemon does not serve them",
@@ -214,13 +221,14 @@ fn remove_stale(dir: &Path) -> Result<()> {
 }
 
 /// Writes a placeholder build: an `index.html` that says the web app was not built, why (`reason`,
-/// plain text) and how to build it, plus empty `app.js` and `app_bg.wasm`. Used when
+/// plain text) and how to build it, plus empty `boot.js`, `app.js` and `app_bg.wasm`. Used when
 /// `TRACKLINE_SKIP_WEB` is set or the web build failed.
 pub fn write_placeholder(out_dir: &Path, reason: &str) -> Result<()> {
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("could not create {}", out_dir.display()))?;
     let html = PLACEHOLDER_HTML.replace("{reason}", &escape_html(reason));
     std::fs::write(out_dir.join("index.html"), html)?;
+    std::fs::write(out_dir.join("boot.js"), "")?;
     std::fs::write(out_dir.join("app.js"), "")?;
     std::fs::write(out_dir.join("app_bg.wasm"), [])?;
     remove_stale(out_dir)
@@ -301,8 +309,32 @@ mod tests {
         }
     }
 
+    /// The page's CSP forbids inline script: every `<script>` of index.html must load a file.
     #[test]
-    fn placeholder_has_the_three_files() {
+    fn the_page_has_no_inline_script_and_boots_from_its_file() {
+        let root = workspace_root();
+        let html = std::fs::read_to_string(root.join("index.html")).unwrap();
+        let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty(), "index.html loads no script");
+        for script in scripts {
+            let (tag, rest) = script.split_once('>').unwrap();
+            assert!(
+                tag.contains("src="),
+                "inline script in index.html: <script{tag}>"
+            );
+            assert!(
+                rest.trim_start().starts_with("</script>"),
+                "a script with src= must have no body: {rest}"
+            );
+        }
+        assert!(html.contains(r#"src="./assets/boot.js""#), "{html}");
+        let boot = std::fs::read_to_string(root.join("boot.js")).unwrap();
+        assert!(boot.contains("from './app.js'"), "{boot}");
+        assert!(boot.contains("app_bg.wasm"), "{boot}");
+    }
+
+    #[test]
+    fn placeholder_has_the_four_files() {
         let dir = std::env::temp_dir().join(format!("xtask-placeholder-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("snippets")).unwrap();
         std::fs::write(dir.join("stale.js"), "x").unwrap();
@@ -314,7 +346,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["app.js", "app_bg.wasm", "index.html"]);
+        assert_eq!(names, ["app.js", "app_bg.wasm", "boot.js", "index.html"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -90,6 +90,7 @@ pub fn app(state: AppState) -> Router {
             security::check_host,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(security::edge))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,14 +1,33 @@
-//! The security baseline: `Host` allow-list against DNS rebinding, and `Origin` checks for
-//! WebSocket handshakes (browsers do not apply the same-origin policy to WebSockets).
+//! The security baseline: the `Host` allow-list against DNS rebinding (exactly one `Host`, and an
+//! absolute-form request line's authority checked like it), `Origin` checks for WebSocket
+//! handshakes (browsers do not apply the same-origin policy to WebSockets), and the headers every
+//! answer carries (CSP, framing, referrer, sniffing, caching), which also turn any error a layer
+//! answered in plain text into the one JSON error body.
 
-use super::AppState;
+use super::error::{code_for_status, error_response};
+use super::{AppState, MAX_BODY_BYTES};
 use crate::error::Error;
+use axum::body::to_bytes;
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
-use axum::http::header::{HOST, ORIGIN};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, ORIGIN,
+    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::IpAddr;
+
+/// The page runs only the daemon's own scripts (no inline script, no `eval`; compiling the
+/// WebAssembly module needs `'wasm-unsafe-eval'`), talks only to the daemon (REST and WebSocket),
+/// and may not be framed. Styles may be inline: the web app sets `style` attributes.
+pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; \
+     script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; \
+     form-action 'self'; object-src 'none'";
+
+/// The longest plain-text error body whose text is kept as the JSON error's message.
+const MAX_PLAIN_ERROR_BYTES: usize = 4096;
 
 /// Which `Host` names this daemon answers to.
 #[derive(Debug, Clone, Default)]
@@ -52,17 +71,130 @@ pub fn host_name(authority: &str) -> &str {
     }
 }
 
+/// Refuses a request whose host is not allowed (see [`check_request_host`]) before any handler runs.
 pub async fn check_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let host = req
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if host.is_empty() || !state.security.allows_host_name(host_name(host)) {
-        tracing::warn!(host, "refused request with a foreign Host header");
-        return Error::ForbiddenHost(host_name(host).to_owned()).into_response();
+    if let Err(e) = check_request_host(&state.security, req.headers(), req.uri()) {
+        tracing::warn!(error = %e, "refused a request by its host");
+        return e.into_response();
     }
     next.run(req).await
+}
+
+/// The host a request names must be allowed: exactly one `Host` header (`400` otherwise), and a
+/// request line in absolute form (`GET http://name/ HTTP/1.1`) or HTTP/2's `:authority` must name
+/// an allowed host too, the same one as `Host` when both are there (`403 forbidden_host`).
+pub fn check_request_host(policy: &Policy, headers: &HeaderMap, uri: &Uri) -> Result<(), Error> {
+    let mut hosts = headers.get_all(HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Err(Error::BadRequest(
+            "a request must carry exactly one Host header".into(),
+        ));
+    }
+    let host =
+        match host {
+            Some(value) => Some(value.to_str().map_err(|_| {
+                Error::ForbiddenHost(String::from_utf8_lossy(value.as_bytes()).into())
+            })?),
+            None => None,
+        };
+    let authority = uri.authority().map(|a| a.as_str());
+    let named = match (host, authority) {
+        (Some(host), Some(authority)) if !host.eq_ignore_ascii_case(authority) => {
+            return Err(Error::HostMismatch {
+                host: host.to_owned(),
+                authority: authority.to_owned(),
+            });
+        }
+        (Some(host), _) => host,
+        (None, Some(authority)) => authority,
+        (None, None) => "",
+    };
+    if named.is_empty() || !policy.allows_host_name(host_name(named)) {
+        return Err(Error::ForbiddenHost(host_name(named).to_owned()));
+    }
+    Ok(())
+}
+
+/// The router's outermost layer. Refuses a body whose `Content-Length` is over the limit before
+/// reading any of it (`413 too_large`); adds the security headers to every answer (API, assets,
+/// page, errors, refusals), and `Cache-Control: no-store` to API answers and errors that set no
+/// caching of their own; rewrites an error a layer answered in plain text (or with no body) into
+/// the one JSON error body.
+pub async fn edge(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut response = match declared_length(req.headers()) {
+        Some(length) if length > MAX_BODY_BYTES as u64 => Error::TooLarge(format!(
+            "a request body may be at most {MAX_BODY_BYTES} bytes; this one declares {length}"
+        ))
+        .into_response(),
+        _ => next.run(req).await,
+    };
+    let status = response.status();
+    let error = status.is_client_error() || status.is_server_error();
+    if error && !is_json(response.headers()) {
+        response = as_json_error(response).await;
+    }
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
+    );
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if (api || error) && !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// The body length `Content-Length` declares, if it does.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// The same status and headers (`Retry-After`, `Allow`, …) with the JSON error body: the code from
+/// the status, the message from the plain text if it is short (a server error's text is logged,
+/// not sent).
+async fn as_json_error(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let status = parts.status;
+    let text = to_bytes(body, MAX_PLAIN_ERROR_BYTES)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_default();
+    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        if !text.is_empty() {
+            tracing::error!(text, "request failed");
+        }
+        "internal error; see the daemon's log".to_owned()
+    } else if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase()
+    } else {
+        text
+    };
+    let json = error_response(status, code_for_status(status), message);
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, json.into_body())
 }
 
 /// A WebSocket handshake is allowed without `Origin` (not a browser), from this daemon's own
@@ -116,6 +248,34 @@ mod tests {
         for bad in ["evil.com", "localhost.evil.com", "127.0.0.1.nip.io", ""] {
             assert!(!p.allows_host_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_request_host_is_one_host_agreeing_with_the_request_line() {
+        let p = Policy::default();
+        let check = |hosts: &[&str], uri: &str| {
+            let mut headers = HeaderMap::new();
+            for h in hosts {
+                headers.append(HOST, h.parse().unwrap());
+            }
+            match check_request_host(&p, &headers, &uri.parse().unwrap()) {
+                Ok(()) => "ok",
+                Err(Error::BadRequest(_)) => "400",
+                Err(Error::ForbiddenHost(_) | Error::HostMismatch { .. }) => "403",
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(check(&["localhost:1"], "/"), "ok");
+        assert_eq!(check(&["localhost:1", "localhost:1"], "/"), "400");
+        assert_eq!(check(&["localhost:1", "evil.com"], "/"), "400");
+        assert_eq!(check(&["evil.com"], "/"), "403");
+        assert_eq!(check(&[], "/"), "403");
+        assert_eq!(check(&["localhost:1"], "http://evil.com/"), "403");
+        assert_eq!(check(&["evil.com"], "http://evil.com/"), "403");
+        assert_eq!(check(&["localhost:1"], "http://localhost:2/"), "403");
+        assert_eq!(check(&["localhost:1"], "http://localhost:1/x"), "ok");
+        assert_eq!(check(&[], "http://[::1]:1/x"), "ok");
+        assert_eq!(check(&[], "http://evil.com/x"), "403");
     }
 
     #[test]

@@ -183,3 +183,324 @@ async fn a_body_over_the_limit_is_too_large_in_the_error_shape() {
     assert_eq!(keys(&body), ["error"]);
     assert_eq!(body["error"]["code"], "too_large");
 }
+
+/// The headers every answer must carry (`security::edge`).
+fn assert_security_headers(what: &str, headers: &axum::http::HeaderMap) {
+    let get = |name: header::HeaderName| {
+        headers
+            .get(&name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{what}: no {name}"))
+            .to_owned()
+    };
+    assert_eq!(
+        get(header::CONTENT_SECURITY_POLICY),
+        security::CONTENT_SECURITY_POLICY_VALUE,
+        "{what}"
+    );
+    assert_eq!(get(header::X_FRAME_OPTIONS), "DENY", "{what}");
+    assert_eq!(get(header::REFERRER_POLICY), "no-referrer", "{what}");
+    assert_eq!(get(header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{what}");
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_api_answers_are_not_stored() {
+    let fixture = Fixture::new();
+    let request = |method: &str, uri: &str, host: &str, body: Vec<u8>| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, host)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let cases = [
+        (
+            "GET",
+            "/api/health",
+            "localhost",
+            vec![],
+            200,
+            Some("no-store"),
+        ),
+        (
+            "GET",
+            "/api/nope",
+            "localhost",
+            vec![],
+            404,
+            Some("no-store"),
+        ),
+        ("GET", "/", "localhost", vec![], 200, Some("no-cache")),
+        (
+            "GET",
+            "/projects/p",
+            "localhost",
+            vec![],
+            200,
+            Some("no-cache"),
+        ),
+        (
+            "GET",
+            "/assets/boot.js",
+            "localhost",
+            vec![],
+            200,
+            Some("no-cache"),
+        ),
+        (
+            "GET",
+            "/assets/app.js",
+            "localhost",
+            vec![],
+            200,
+            Some("no-cache"),
+        ),
+        (
+            "GET",
+            "/assets/nope.js",
+            "localhost",
+            vec![],
+            404,
+            Some("no-store"),
+        ),
+        (
+            "GET",
+            "/api/health",
+            "evil.example",
+            vec![],
+            403,
+            Some("no-store"),
+        ),
+        ("POST", "/", "localhost", vec![], 405, Some("no-store")),
+        (
+            "POST",
+            "/api/health",
+            "localhost",
+            vec![],
+            405,
+            Some("no-store"),
+        ),
+        (
+            "POST",
+            "/api/ingest/v1/batch",
+            "localhost",
+            vec![],
+            401,
+            Some("no-store"),
+        ),
+        (
+            "PUT",
+            "/api/projects/p/workspace",
+            "localhost",
+            vec![b' '; super::MAX_BODY_BYTES + 1],
+            413,
+            Some("no-store"),
+        ),
+    ];
+    for (method, uri, host, body, status, cache) in cases {
+        let what = format!("{method} {uri} (Host {host})");
+        let response = app(fixture.state.clone())
+            .oneshot(request(method, uri, host, body))
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{what}");
+        assert_security_headers(&what, response.headers());
+        let cache_control = response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(cache_control.as_deref(), cache, "{what}");
+        if status >= 400 {
+            let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            let body: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{what}: not the JSON error body ({e}): {bytes:?}"));
+            assert_eq!(keys(&body), ["error"], "{what}");
+            assert_eq!(keys(&body["error"]), ["code", "message"], "{what}");
+            assert!(
+                !body["error"]["message"].as_str().unwrap().is_empty(),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_page_loads_its_boot_script_from_a_file_not_inline() {
+    let fixture = Fixture::new();
+    let request = Request::get("/assets/boot.js")
+        .header(header::HOST, "localhost")
+        .body(Body::empty())
+        .unwrap();
+    let response = app(fixture.state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+}
+
+/// One request with the given headers, answered through the router.
+async fn send_with_headers(
+    fixture: &Fixture,
+    uri: &str,
+    headers: &[(header::HeaderName, &str)],
+) -> (StatusCode, Value) {
+    let mut request = Request::get(uri).body(Body::empty()).unwrap();
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .append(name.clone(), value.parse().unwrap());
+    }
+    fixture.send(request).await
+}
+
+#[tokio::test]
+async fn exactly_one_host_is_accepted_and_an_absolute_request_line_is_checked_like_it() {
+    let fixture = Fixture::new();
+    let host = header::HOST;
+    let (status, _) =
+        send_with_headers(&fixture, "/api/health", &[(host.clone(), "localhost")]).await;
+    assert_eq!(status, StatusCode::OK);
+
+    for hosts in [["localhost", "evil.example"], ["localhost", "localhost"]] {
+        let two = [(host.clone(), hosts[0]), (host.clone(), hosts[1])];
+        let (status, body) = send_with_headers(&fixture, "/api/health", &two).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{hosts:?}");
+        assert_eq!(body["error"]["code"], "bad_request");
+        assert!(body["error"]["message"].as_str().unwrap().contains("Host"));
+    }
+
+    let one = [(host.clone(), "localhost:8765")];
+    let (status, body) = send_with_headers(&fixture, "http://evil.example/api/health", &one).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "forbidden_host");
+    let (status, body) =
+        send_with_headers(&fixture, "http://127.0.0.1:8765/api/health", &one).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "differs from Host");
+    assert_eq!(body["error"]["code"], "forbidden_host");
+    let (status, _) = send_with_headers(&fixture, "http://LOCALHOST:8765/api/health", &one).await;
+    assert_eq!(status, StatusCode::OK, "the same authority as Host");
+    // HTTP/2 names the host only in the request line's authority.
+    let (status, _) = send_with_headers(&fixture, "http://localhost:8765/api/health", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send_with_headers(&fixture, "http://evil.example/api/health", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send_with_headers(&fixture, "/api/health", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no host at all");
+}
+
+/// The router on a real socket, as the daemon serves it.
+async fn serve(fixture: &Fixture) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service =
+        app(fixture.state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    addr
+}
+
+/// Writes `request` as raw bytes and reads the whole answer (the request asks to close).
+async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer within 10 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a complete answer");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = serde_json::from_str(body.trim()).unwrap_or(Value::Null);
+    (status, head.to_ascii_lowercase(), body)
+}
+
+#[tokio::test]
+async fn host_forms_a_client_library_cannot_send_are_refused_on_the_wire() {
+    let fixture = Fixture::new();
+    let addr = serve(&fixture).await;
+    let cases: [(&str, u16, &str); 5] = [
+        (
+            "GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            200,
+            "",
+        ),
+        (
+            "GET /api/health HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+        (
+            "GET http://evil.example/api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            403,
+            "forbidden_host",
+        ),
+        (
+            "GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+            403,
+            "forbidden_host",
+        ),
+        (
+            "GET http://localhost/api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            200,
+            "",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let (got, head, body) = raw_exchange(addr, request.as_bytes()).await;
+        assert_eq!(got, status, "{request:?}");
+        assert!(head.contains("content-security-policy:"), "{head}");
+        assert!(head.contains("x-frame-options: deny"), "{head}");
+        if !code.is_empty() {
+            assert_eq!(body["error"]["code"], code, "{request:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_too_large_in_the_error_shape() {
+    let fixture = Fixture::new();
+    let token = fixture.state.token.token().to_owned();
+    let addr = serve(&fixture).await;
+    for path in [
+        "/api/ingest/v1/batch",
+        "/api/ingest/v1/file?project=p&run=r1&path=files/a&offset=0",
+    ] {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{}}",
+            super::MAX_BODY_BYTES + 1
+        );
+        let (status, head, body) = raw_exchange(addr, request.as_bytes()).await;
+        assert_eq!(status, 413, "{path}: {head}");
+        assert_eq!(body["error"]["code"], "too_large", "{path}");
+    }
+    let put = format!(
+        "PUT /api/projects/p/workspace HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{}}",
+        super::MAX_BODY_BYTES + 1
+    );
+    let (status, _, body) = raw_exchange(addr, put.as_bytes()).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["error"]["code"], "too_large");
+}
+
+#[tokio::test]
+async fn the_unauthorized_answer_names_the_token_file_but_not_the_data_dir() {
+    let fixture = Fixture::new();
+    let request = Request::post("/api/ingest/v1/batch")
+        .header(header::HOST, "localhost")
+        .header(header::AUTHORIZATION, "Bearer wrong")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, body) = fixture.send(request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(".trackline/api_key"), "{message}");
+    let data_dir = fixture.state.data_dir.display().to_string();
+    assert!(!message.contains(&data_dir), "{message}");
+    assert!(!message.contains("/tmp"), "{message}");
+}

@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use crate::python::python;
-use crate::web::{Driver, attr, browser};
+use crate::web::{Driver, attr, browser, page_errors, require_web};
 use fantoccini::Locator;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -162,6 +162,87 @@ async fn deep_links_survive_a_reload() {
             .text()
             .await?;
         assert_eq!(state.trim(), "running");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = c.close().await;
+    result.expect("browser steps");
+}
+
+/// The page boots, fetches, opens its WebSocket and draws under the daemon's
+/// Content-Security-Policy without one violation. A violation planted on purpose (an inline
+/// script) is blocked and reported, so the check can fail.
+#[tokio::test]
+async fn the_app_runs_under_its_content_security_policy_without_violations() {
+    let root = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let mut w = RunWriter::create(root.path(), "csp", "r1");
+    w.log_rows(20, |s| (s as f64 * 0.5).to_string());
+    let d = Daemon::start(root.path());
+    require_web(&d).await;
+    let page = reqwest::get(d.url("/")).await.unwrap();
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{policy}"
+    );
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    let result = async {
+        c.goto(&d.url("/projects/csp/runs/r1")).await?;
+        let chart = "canvas[data-testid=chart][data-key=loss]";
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(chart))
+            .await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while attr(&c, chart, "data-points").await.as_deref() != Some("20") {
+            assert!(
+                Instant::now() < deadline,
+                "the chart did not load its points"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let ws = c
+            .find(Locator::Css("[data-testid=ws-status]"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(ws.trim(), "live", "the WebSocket did not connect");
+        // Chromium reports every CSP violation as a console error.
+        assert_eq!(page_errors(&c, &driver).await, Vec::<String>::new());
+
+        c.execute(
+            "window.__violations = [];
+             document.addEventListener('securitypolicyviolation',
+                 e => window.__violations.push(e.violatedDirective));
+             const s = document.createElement('script');
+             s.textContent = 'window.__inline_ran = true;';
+             document.body.appendChild(s);",
+            vec![],
+        )
+        .await?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let seen = loop {
+            let seen = c.execute("return window.__violations;", vec![]).await?;
+            if seen.as_array().is_some_and(|a| !a.is_empty()) || Instant::now() > deadline {
+                break seen;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(
+            seen.to_string().contains("script-src"),
+            "an inline script was not reported: {seen}"
+        );
+        let ran = c
+            .execute("return window.__inline_ran === true;", vec![])
+            .await?;
+        assert_eq!(ran, json!(false), "an inline script ran");
+        let errors = page_errors(&c, &driver).await;
+        assert!(
+            errors.iter().any(|e| e.contains("Content Security Policy")),
+            "the planted violation did not reach the console: {errors:?}"
+        );
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
