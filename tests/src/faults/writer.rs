@@ -29,6 +29,10 @@ pub struct RemoteWriter {
     /// Answers by HTTP status; 0 counts requests that got no answer.
     pub statuses: BTreeMap<u16, u64>,
     pub retry_after: u64,
+    /// The longest `Retry-After` answered, in seconds.
+    pub retry_after_max_secs: f64,
+    /// `"<status> <error code>"` of every refusal seen (e.g. `"507 insufficient_storage"`).
+    pub refusals: std::collections::BTreeSet<String>,
     /// Request → 200, for every acknowledged batch.
     pub ack_latencies: Vec<Duration>,
     /// Times the daemon claimed more bytes than were ever sent.
@@ -61,6 +65,8 @@ impl RemoteWriter {
             meta_sent: false,
             statuses: BTreeMap::new(),
             retry_after: 0,
+            retry_after_max_secs: 0.0,
+            refusals: std::collections::BTreeSet::new(),
             ack_latencies: Vec::new(),
             overclaims: 0,
         }
@@ -160,8 +166,13 @@ impl RemoteWriter {
                 Push::Progress
             }
             _ => {
+                let code = answer["error"]["code"]
+                    .as_str()
+                    .unwrap_or("(no JSON error)");
+                self.refusals.insert(format!("{status} {code}"));
                 if let Some(secs) = retry_after {
                     self.retry_after += 1;
+                    self.retry_after_max_secs = self.retry_after_max_secs.max(secs);
                     Push::Wait(Duration::from_secs_f64(secs.clamp(0.01, 5.0)))
                 } else {
                     Push::Wait(Duration::from_millis(250))

@@ -97,8 +97,11 @@ async fn judge(
     if !lost_at.is_empty() {
         println!("  {phase}: data lost at cut positions {lost_at:?}");
     }
+    if !out.figures.is_empty() {
+        out.figures.push_str("; ");
+    }
     out.figures.push_str(&format!(
-        "{phase}: appended line kept at {kept}/{} cuts; ",
+        "{phase}: appended line kept at {kept}/{} cuts",
         names.len()
     ));
     Ok(())
