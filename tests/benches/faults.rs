@@ -53,7 +53,11 @@ fn main() -> ExitCode {
         }
     };
     let settings = Settings {
-        daemon_bin: env!("CARGO_BIN_EXE_trackline-under-test").into(),
+        // `TRACKLINE_BENCH_DAEMON=<path>` tries another build of `trackline` (an older one, say).
+        daemon_bin: std::env::var_os("TRACKLINE_BENCH_DAEMON").map_or_else(
+            || env!("CARGO_BIN_EXE_trackline-under-test").into(),
+            Into::into,
+        ),
         repo_root: Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("the tests crate lives in the workspace")

@@ -229,3 +229,52 @@ pub async fn wait_for_file(path: &Path, n: usize, timeout: Duration) -> Lines {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_counts_each_kind_of_loss() {
+        let logged = logged(5);
+        assert!(Tally::of(&logged, &logged).exact());
+        let mut found = logged.clone();
+        found.remove(1); // step 1 missing
+        found.push(logged[2]); // step 2 doubled
+        found[2].value += 1.0; // step 3 changed (index 2 after the removal)
+        found.push(Row {
+            step: 9,
+            value: value_at(9),
+        }); // never logged
+        let t = Tally::of(&logged, &found);
+        assert_eq!(
+            (
+                t.logged,
+                t.once,
+                t.missing,
+                t.doubled,
+                t.changed,
+                t.unexpected
+            ),
+            (5, 2, 1, 1, 1, 1)
+        );
+        assert!(!t.exact());
+        assert!(
+            t.line().contains("LOST: 1 missing, 1 doubled"),
+            "{}",
+            t.line()
+        );
+        // A point that was never logged alone is also not exact.
+        let t = Tally::of(&logged[..4], &logged);
+        assert!(!t.exact());
+    }
+
+    #[test]
+    fn only_complete_readable_lines_count() {
+        let text =
+            b"{\"_step\": 0, \"loss\": 0.25}\nnot json\n{\"_step\": 1, \"loss\": 0.75}\n{\"_st";
+        let lines = read_lines(text);
+        assert_eq!(lines.rows, logged(2));
+        assert_eq!((lines.unreadable, lines.tail_bytes), (1, 5));
+    }
+}
