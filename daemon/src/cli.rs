@@ -85,6 +85,50 @@ struct ServeArgs {
     /// beyond it the daemon answers 429 with Retry-After.
     #[arg(long, default_value_t = config::DEFAULT_MAX_INGEST_BYTES_PER_SEC)]
     max_ingest_rate: u64,
+    /// Memory for run histories (points, keys, unfinished lines), e.g. `4GiB`, `512MB`, or bytes;
+    /// past it the coldest runs not on screen are evicted and reloaded from disk when viewed.
+    #[arg(long, default_value = "4GiB", value_parser = parse_size)]
+    memory_limit: usize,
+    /// Distinct metric keys read per run; values of further keys are dropped, reported once.
+    #[arg(long, default_value_t = crate::store::DEFAULT_MAX_KEYS_PER_RUN as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_keys_per_run: u64,
+    /// Longest line of history.jsonl read (e.g. `16MiB`); a longer one is reported once and skipped.
+    #[arg(long, default_value = "16MiB", value_parser = parse_size)]
+    max_line_bytes: usize,
+}
+
+/// A byte size: a number with an optional unit (`B`, `KB`/`MB`/`GB` = powers of 1000,
+/// `KiB`/`MiB`/`GiB` = powers of 1024; case-insensitive), never zero.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 4GiB, 512MB, 1000000)"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1e3,
+        "mb" | "m" => 1e6,
+        "gb" | "g" => 1e9,
+        "tb" | "t" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{text}' (use B, MB, GiB, …)"
+            ));
+        }
+    };
+    let bytes = number * scale;
+    if !(1.0..=usize::MAX as f64).contains(&bytes) {
+        return Err(format!("'{text}' is out of range"));
+    }
+    Ok(bytes as usize)
 }
 
 pub fn main() -> ExitCode {
@@ -114,6 +158,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.send_timeout = std::time::Duration::from_secs(args.send_timeout_secs);
     config.max_connections = args.max_connections.max(1);
     config.max_ingest_bytes_per_sec = args.max_ingest_rate;
+    config.memory_limit_bytes = args.memory_limit;
+    config.max_keys_per_run = usize::try_from(args.max_keys_per_run).unwrap_or(usize::MAX);
+    config.max_line_bytes = args.max_line_bytes;
     let open = args.open;
 
     let runtime = match tokio::runtime::Runtime::new() {
@@ -194,5 +241,41 @@ fn open_browser(url: &str) {
     };
     if let Err(e) = std::process::Command::new(opener).arg(url).spawn() {
         tracing::warn!("could not open a browser ({opener}: {e}); open {url} yourself");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("512MB"), Ok(512_000_000));
+        assert_eq!(parse_size("16 mib"), Ok(16 << 20));
+        assert_eq!(parse_size("1.5k"), Ok(1500));
+        assert_eq!(parse_size("1000000"), Ok(1_000_000));
+        for bad in ["", "0", "GiB", "4 parsecs", "-1MB", "1e400"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serve_flags_reach_the_config_defaults() {
+        let cli = Cli::try_parse_from(["trackline", "serve", "--memory-limit", "1GiB"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.memory_limit, 1 << 30);
+        assert_eq!(args.max_line_bytes, crate::store::DEFAULT_MAX_LINE_BYTES);
+        assert_eq!(
+            args.max_keys_per_run,
+            crate::store::DEFAULT_MAX_KEYS_PER_RUN as u64
+        );
+        let default = Cli::try_parse_from(["trackline", "serve"]).unwrap();
+        let Command::Serve(args) = default.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.memory_limit, crate::store::DEFAULT_MEMORY_LIMIT_BYTES);
     }
 }

@@ -17,8 +17,6 @@ pub const DEFAULT_WS_QUEUE: usize = 256;
 pub const DEFAULT_WS_SEND_TIMEOUT_MS: u64 = 10_000;
 /// Default seconds between safety-net rescans of the whole data directory.
 pub const DEFAULT_RESCAN_INTERVAL_SECS: u64 = 2;
-/// Default points kept in memory before cold series are evicted.
-pub const DEFAULT_MAX_RESIDENT_POINTS: usize = 200_000_000;
 /// Default seconds a client has to send a request's headers; also how long an idle keep-alive
 /// connection stays open.
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
@@ -51,8 +49,12 @@ pub struct Config {
     pub rescan_interval: Duration,
     /// A running run whose heartbeat is older than this is shown as crashed.
     pub heartbeat_timeout: Duration,
-    /// Points kept in memory before cold series are evicted (reloaded from disk on demand).
-    pub max_resident_points: usize,
+    /// Bytes of run histories held in memory before cold runs are evicted (reloaded on demand).
+    pub memory_limit_bytes: usize,
+    /// Distinct metric keys read per run; more are reported once and dropped.
+    pub max_keys_per_run: usize,
+    /// Longest history line read; a longer one is reported once and skipped.
+    pub max_line_bytes: usize,
     /// Messages queued for one WebSocket client.
     pub ws_queue: usize,
     /// A client whose queue stays full this long is dropped as a slow consumer.
@@ -87,7 +89,9 @@ impl Config {
             demo: false,
             rescan_interval: Duration::from_secs(DEFAULT_RESCAN_INTERVAL_SECS),
             heartbeat_timeout: Duration::from_secs(DEFAULT_HEARTBEAT_TIMEOUT_SECS),
-            max_resident_points: DEFAULT_MAX_RESIDENT_POINTS,
+            memory_limit_bytes: crate::store::DEFAULT_MEMORY_LIMIT_BYTES,
+            max_keys_per_run: crate::store::DEFAULT_MAX_KEYS_PER_RUN,
+            max_line_bytes: crate::store::DEFAULT_MAX_LINE_BYTES,
             ws_queue: DEFAULT_WS_QUEUE,
             ws_send_timeout: Duration::from_millis(DEFAULT_WS_SEND_TIMEOUT_MS),
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),

@@ -57,7 +57,9 @@ impl Server {
         let store = Arc::new(Store::new(StoreSettings {
             heartbeat_timeout: config.heartbeat_timeout,
             hostname: crate::util::local_hostname(),
-            ..StoreSettings::default()
+            memory_limit_bytes: config.memory_limit_bytes,
+            max_keys_per_run: config.max_keys_per_run,
+            max_line_bytes: config.max_line_bytes,
         }));
 
         let started = Instant::now();
