@@ -7,6 +7,7 @@ mod web;
 mod browser;
 mod charts;
 mod crash;
+mod hostile;
 mod python;
 mod remote;
 mod rest;
