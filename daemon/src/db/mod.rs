@@ -14,7 +14,7 @@ pub mod index;
 pub mod workspaces;
 
 use parking_lot::Mutex;
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, OpenFlags, Transaction};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,7 +99,10 @@ impl Db {
                 source,
             })?;
         }
-        let mut conn = Connection::open(path)?;
+        // The database lives beneath the data directory: a symbolic link in its place is refused,
+        // never followed (docs/format.md).
+        let flags = OpenFlags::default() | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let mut conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         // Checked before anything (even the journal mode) is written.
         let found = schema_version(&conn)?;
@@ -208,6 +211,16 @@ mod tests {
         assert_eq!(mode, "wal");
         let tables: Vec<String> = columns(&db).into_iter().map(|(t, _)| t).collect();
         assert_eq!(tables, ["runs", "workspaces"]);
+    }
+
+    #[test]
+    fn a_database_file_that_is_a_symbolic_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let target = elsewhere.path().join("other.sqlite");
+        drop(Db::open(&target).unwrap());
+        std::os::unix::fs::symlink(&target, dir.path().join(DB_FILE)).unwrap();
+        assert!(Db::open_in(dir.path()).is_err());
     }
 
     /// The database exactly as the daemon wrote it before `db/` existed: the run index with its
