@@ -81,9 +81,9 @@ async fn judge(
         if prior.once != BEFORE {
             prior_lost.push(cut);
         }
-        if t.exact() {
-            kept += 1;
-        } else {
+        let appended = Tally::of(&logged[BEFORE as usize..], &found[..]);
+        kept += usize::from(appended.once == 1);
+        if !t.exact() {
             lost_at.push(cut);
         }
         out.tally.add(t);
