@@ -131,7 +131,10 @@ impl RunSource for DiskSource {
                 let _ = changes.send(Change::Rescan);
             }
         };
-        let mut watcher = notify::recommended_watcher(handler)
+        // A linked folder is not followed here either: watching through a link to `/` would
+        // spend the system's watches on the whole disk.
+        let config = notify::Config::default().with_follow_symlinks(false);
+        let mut watcher = notify::RecommendedWatcher::new(handler, config)
             .map_err(|e| std::io::Error::other(format!("no file watcher: {e}")))?;
         watcher
             .watch(&self.root, RecursiveMode::Recursive)
@@ -310,6 +313,35 @@ mod tests {
             match rx.recv_timeout(left) {
                 Ok(change) if change == wanted => break,
                 Ok(_) => {}
+                Err(e) => panic!("no change reported: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn watch_does_not_follow_a_linked_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(outside.path().join("r")).unwrap();
+        let source = DiskSource::new(root.path().canonicalize().unwrap());
+        let run = key("p", "a");
+        std::fs::create_dir_all(source.run_dir(&run)).unwrap();
+        symlink(outside.path(), source.root().join("lp")).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let _guard = source.watch(tx).unwrap();
+        // Outside (through the link) first, then inside: events arrive in order.
+        std::fs::write(outside.path().join("r").join(HISTORY_FILE), b"{}\n").unwrap();
+        std::fs::write(source.run_dir(&run).join(HISTORY_FILE), b"{}\n").unwrap();
+        let wanted = Change::File(run, HISTORY_FILE.into());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(change) if change == wanted => break,
+                Ok(Change::File(k, _) | Change::Run(k)) => {
+                    assert_ne!(k.project, "lp", "watched through the link")
+                }
+                Ok(Change::Rescan) => {}
                 Err(e) => panic!("no change reported: {e}"),
             }
         }
