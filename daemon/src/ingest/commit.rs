@@ -6,6 +6,7 @@
 //! disk, and the cost of a sync is shared by every batch that arrived while the last one ran.
 
 use crate::format::FormatError;
+use crate::format::beneath::Dir;
 use parking_lot::Mutex;
 use std::fs::File;
 use std::path::PathBuf;
@@ -33,9 +34,10 @@ impl Unsynced {
         }
     }
 
-    /// A directory whose new entries must survive a crash.
+    /// A directory whose new entries must survive a crash. Opened as a folder only (never a pipe
+    /// swapped in behind a link, which a plain open would block on).
     pub fn dir(path: PathBuf) -> Result<Unsynced, FormatError> {
-        let file = File::open(&path).map_err(|e| FormatError::io(&path, e))?;
+        let file = Dir::open_root(&path)?.open_to_sync()?;
         Ok(Unsynced {
             path,
             file,
