@@ -73,6 +73,30 @@ impl Error {
         }
     }
 
+    /// What a client is told (an HTTP answer, a WebSocket error): the error's text with every path
+    /// cut to its file name. The log keeps the whole error (`Display`).
+    pub fn client_message(&self) -> String {
+        use crate::format::{FormatError, RUN_FILE};
+        match self {
+            Error::Io { path, source } | Error::Format(FormatError::Io { path, source }) => {
+                format!("{}: {source}", file_name(path))
+            }
+            Error::Format(FormatError::Json { path, source }) => {
+                format!("{}: not valid JSON: {source}", file_name(path))
+            }
+            Error::Format(FormatError::Invalid { path, message }) => {
+                format!("{}: {message}", file_name(path))
+            }
+            Error::Format(FormatError::NotARun { dir }) => {
+                format!("{}: no {RUN_FILE}", file_name(dir))
+            }
+            Error::DataDirInUse { holder, .. } => {
+                format!("another trackline daemon ({holder}) is serving this data directory")
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// A write failed because the disk (or the user's quota) is full: the client may retry later
     /// and nothing it sent was acknowledged.
     pub fn is_storage_full(&self) -> bool {
@@ -92,6 +116,12 @@ impl Error {
             extra,
         }
     }
+}
+
+/// The last part of `path` (a file or folder name), never the folders above it.
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
 
 /// `ENOSPC` / `EDQUOT` (whatever the platform calls them), by kind or by raw OS error code.
@@ -115,6 +145,39 @@ mod tests {
     use super::*;
     use crate::format::FormatError;
     use std::io::ErrorKind;
+
+    /// What WebSocket clients and HTTP answers are told names files, never the folders above.
+    #[test]
+    fn client_messages_name_no_folder() {
+        let secret = "/home/someone/secret-data";
+        let file = format!("{secret}/p/r/history.jsonl");
+        let errors = [
+            Error::io(&file, std::io::Error::other("boom")),
+            Error::Format(FormatError::io(&file, std::io::Error::other("boom"))),
+            Error::Format(FormatError::Json {
+                path: file.clone().into(),
+                source: serde_json::from_str::<Value>("{").unwrap_err(),
+            }),
+            Error::Format(FormatError::Invalid {
+                path: file.clone().into(),
+                message: "bad".into(),
+            }),
+            Error::Format(FormatError::NotARun {
+                dir: format!("{secret}/p/r").into(),
+            }),
+            Error::DataDirInUse {
+                holder: "pid 1".into(),
+                data_dir: secret.into(),
+            },
+        ];
+        for error in errors {
+            let message = error.client_message();
+            assert!(!message.contains(secret), "{message}");
+            assert!(error.to_string().contains(secret), "the log keeps the path");
+        }
+        let io = Error::io(&file, std::io::Error::other("boom"));
+        assert_eq!(io.client_message(), "history.jsonl: boom");
+    }
 
     #[test]
     fn a_full_disk_is_recognised_by_kind_and_by_code_wherever_it_is_wrapped() {

@@ -55,27 +55,6 @@ pub fn code_for_status(status: StatusCode) -> &'static str {
     }
 }
 
-/// What the client is told: the error's text with any path cut to its file name.
-fn client_message(error: &Error) -> String {
-    match error {
-        Error::Format(FormatError::Json { path, source }) => {
-            format!("{}: not valid JSON: {source}", file_name(path))
-        }
-        Error::Format(FormatError::Invalid { path, message }) => {
-            format!("{}: {message}", file_name(path))
-        }
-        Error::Format(FormatError::NotARun { dir }) => {
-            format!("{}: no {}", file_name(dir), crate::format::RUN_FILE)
-        }
-        other => other.to_string(),
-    }
-}
-
-fn file_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-}
-
 /// A JSON error response with a stable code.
 pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
     with_fields(status, code, message, Map::new())
@@ -132,7 +111,7 @@ impl IntoResponse for Error {
                 "internal error; see the daemon's log".to_owned(),
             );
         }
-        let message = client_message(&self);
+        let message = self.client_message();
         if let Error::Format(_) = self {
             tracing::warn!(error = %self, "request refused");
         }

@@ -504,3 +504,26 @@ async fn the_unauthorized_answer_names_the_token_file_but_not_the_data_dir() {
     assert!(!message.contains(&data_dir), "{message}");
     assert!(!message.contains("/tmp"), "{message}");
 }
+
+#[tokio::test]
+async fn a_second_server_on_one_data_dir_is_refused_naming_the_first() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut config = crate::Config::new(data_dir.path());
+        config.port = 0;
+        config
+    };
+    let first = crate::Server::bind(config()).await.unwrap();
+    let refused = crate::Server::bind(config()).await.unwrap_err();
+    let message = format!("{refused:#}");
+    let expected = format!(
+        "another trackline daemon (pid {}, http://{}) is serving {}; stop it or use another --dir",
+        std::process::id(),
+        first.local_addr(),
+        first.data_dir().display()
+    );
+    assert_eq!(message, expected);
+    drop(first);
+    let again = crate::Server::bind(config()).await.unwrap();
+    drop(again);
+}

@@ -51,7 +51,7 @@ async fn loaded_run(store: &Arc<Store>, project: &str, run: &str) -> Result<Arc<
     let (store, r) = (store.clone(), found.clone());
     match tokio::task::spawn_blocking(move || store.ensure_loaded(&r)).await {
         Ok(Ok(())) => Ok(found),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(e.client_message()),
         Err(e) => Err(e.to_string()),
     }
 }
