@@ -178,7 +178,8 @@ async fn write_refusal(mut stream: TcpStream, refusal: &[u8]) -> io::Result<()> 
     Ok(())
 }
 
-/// The whole `503 too_many_connections` answer, as bytes on the wire.
+/// The whole `503 too_many_connections` answer, as bytes on the wire, with the security headers
+/// the router's answers carry (`api::security::edge`).
 fn refusal_response(max_connections: usize) -> Vec<u8> {
     let body = ErrorBody {
         error: ErrorDetail {
@@ -193,10 +194,15 @@ fn refusal_response(max_connections: usize) -> Vec<u8> {
         "HTTP/1.1 503 Service Unavailable\r\n\
          content-type: application/json\r\n\
          x-content-type-options: nosniff\r\n\
+         content-security-policy: {csp}\r\n\
+         x-frame-options: DENY\r\n\
+         referrer-policy: no-referrer\r\n\
+         cache-control: no-store\r\n\
          retry-after: 1\r\n\
          connection: close\r\n\
          content-length: {}\r\n\r\n{body}",
-        body.len()
+        body.len(),
+        csp = crate::api::security::CONTENT_SECURITY_POLICY_VALUE,
     )
     .into_bytes()
 }

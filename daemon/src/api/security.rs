@@ -4,8 +4,8 @@
 //! answer carries (CSP, framing, referrer, sniffing, caching), which also turn any error a layer
 //! answered in plain text into the one JSON error body.
 
+use super::AppState;
 use super::error::{code_for_status, error_response};
-use super::{AppState, MAX_BODY_BYTES};
 use crate::error::Error;
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
@@ -116,20 +116,14 @@ pub fn check_request_host(policy: &Policy, headers: &HeaderMap, uri: &Uri) -> Re
     Ok(())
 }
 
-/// The router's outermost layer. Refuses a body whose `Content-Length` is over the limit before
-/// reading any of it (`413 too_large`); adds the security headers to every answer (API, assets,
-/// page, errors, refusals), and `Cache-Control: no-store` to API answers and errors that set no
-/// caching of their own; rewrites an error a layer answered in plain text (or with no body) into
-/// the one JSON error body.
+/// The router's outermost layer: adds the security headers to every answer (API, assets, page,
+/// errors, refusals), and `Cache-Control: no-store` to API answers and errors that set no caching
+/// of their own; rewrites an error a layer answered in plain text (or with no body) into the one
+/// JSON error body. (A declared body over the limit is refused by the body extractors, after the
+/// ingest routes' token check.)
 pub async fn edge(req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
-    let mut response = match declared_length(req.headers()) {
-        Some(length) if length > MAX_BODY_BYTES as u64 => Error::TooLarge(format!(
-            "a request body may be at most {MAX_BODY_BYTES} bytes; this one declares {length}"
-        ))
-        .into_response(),
-        _ => next.run(req).await,
-    };
+    let mut response = next.run(req).await;
     let status = response.status();
     let error = status.is_client_error() || status.is_server_error();
     if error && !is_json(response.headers()) {
@@ -147,14 +141,6 @@ pub async fn edge(req: Request, next: Next) -> Response {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
-}
-
-/// The body length `Content-Length` declares, if it does.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

@@ -418,3 +418,22 @@ async fn a_client_that_stops_reading_its_answer_is_disconnected_at_the_send_time
     );
     daemon.stop().await;
 }
+
+/// The connection cap's refusal is written outside the router, so it sets the security headers
+/// itself.
+#[test]
+fn the_refusal_carries_the_security_headers() {
+    let refusal = String::from_utf8(super::refusal_response(4)).unwrap();
+    let head = refusal.split("\r\n\r\n").next().unwrap();
+    for header in [
+        format!(
+            "content-security-policy: {}",
+            crate::api::security::CONTENT_SECURITY_POLICY_VALUE
+        ),
+        "x-frame-options: DENY".to_owned(),
+        "referrer-policy: no-referrer".to_owned(),
+        "x-content-type-options: nosniff".to_owned(),
+    ] {
+        assert!(head.lines().any(|line| line == header), "{header}: {head}");
+    }
+}
