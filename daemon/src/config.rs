@@ -27,7 +27,7 @@ pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 60;
 /// Default open connections (WebSockets included); past it a new connection is refused with a 503.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// Default bytes of remote-ingest bodies one client address may send per second (0 = no limit).
-pub const DEFAULT_MAX_INGEST_BYTES_PER_SEC: u64 = 64 << 20;
+pub const DEFAULT_MAX_INGEST_BYTES_PER_SEC: u64 = 256 << 20;
 /// Default wrong write tokens one client address may send in a window before it is refused.
 pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 10;
 /// Default seconds of that window, and of the refusal that follows it.

@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Largest chunk of file data per batch (the request body cap is 1 MiB; JSON escaping adds some).
 const CHUNK_BYTES: usize = 512 * 1024;
@@ -209,13 +210,10 @@ async fn post(
     token: &str,
     batch: &Batch,
 ) -> anyhow::Result<BTreeMap<String, u64>> {
-    let resp = client
-        .post(endpoint)
-        .bearer_auth(token)
-        .json(batch)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {endpoint}"))?;
+    let resp = send_patiently(endpoint, || {
+        client.post(endpoint).bearer_auth(token).json(batch)
+    })
+    .await?;
     let status = resp.status();
     let body: serde_json::Value = resp.json().await.unwrap_or_default();
     if status.is_success() || status.as_u16() == 409 {
@@ -233,6 +231,56 @@ async fn post(
     bail!("the daemon refused a batch ({status}): {message}")
 }
 
+/// Longest single wait a `Retry-After` can ask of `trackline sync`, and the wait without one.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How long `trackline sync` keeps waiting out a busy or full daemon before it gives up.
+const MAX_WAITING: Duration = Duration::from_secs(600);
+
+/// Sends a request, waiting out the daemon's "not now" answers — `429` (rate limited), `503` (too
+/// many connections) and `507` (disk full) — for as long as their `Retry-After` says (1–60 s),
+/// up to [`MAX_WAITING`] in all. Nothing is lost meanwhile: the run stays on disk, and offsets make
+/// the retried request idempotent.
+async fn send_patiently(
+    endpoint: &str,
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> anyhow::Result<reqwest::Response> {
+    let mut waited = Duration::ZERO;
+    loop {
+        let resp = request()
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {endpoint}"))?;
+        let status = resp.status().as_u16();
+        if !matches!(status, 429 | 503 | 507) || waited >= MAX_WAITING {
+            return Ok(resp);
+        }
+        let wait = retry_after(resp.headers());
+        let why = match status {
+            429 => "asks to slow down",
+            503 => "is busy",
+            _ => "has a full disk",
+        };
+        tracing::warn!(
+            "the daemon {why} ({status}); waiting {} s before retrying",
+            wait.as_secs()
+        );
+        tokio::time::sleep(wait).await;
+        waited += wait;
+    }
+}
+
+/// The `Retry-After` of an answer in whole seconds, held between 1 s and [`MAX_RETRY_AFTER`].
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_RETRY_AFTER, |secs| {
+            Duration::from_secs(secs).clamp(DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER)
+        })
+}
+
 /// Posts one chunk of an uploaded file; answers the daemon's length of it (also on a conflict).
 async fn post_chunk(
     client: &reqwest::Client,
@@ -244,19 +292,19 @@ async fn post_chunk(
     chunk: &[u8],
 ) -> anyhow::Result<u64> {
     let offset_text = offset.to_string();
-    let resp = client
-        .post(endpoint)
-        .query(&[
-            ("project", r.project.as_str()),
-            ("run", &r.run),
-            ("path", rel),
-            ("offset", &offset_text),
-        ])
-        .bearer_auth(token)
-        .body(chunk.to_vec())
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {endpoint}"))?;
+    let resp = send_patiently(endpoint, || {
+        client
+            .post(endpoint)
+            .query(&[
+                ("project", r.project.as_str()),
+                ("run", &r.run),
+                ("path", rel),
+                ("offset", &offset_text),
+            ])
+            .bearer_auth(token)
+            .body(chunk.to_vec())
+    })
+    .await?;
     let status = resp.status();
     let body: serde_json::Value = resp.json().await.unwrap_or_default();
     match body["length"].as_u64() {

@@ -243,3 +243,31 @@ async fn sync_uploads_offline_runs_once() {
     std::io::Read::read_exact(&mut conn, &mut hello).unwrap();
     assert_eq!(hello, [0x16, 0x03], "a TLS ClientHello");
 }
+
+#[tokio::test]
+async fn sync_waits_out_a_rate_limit_and_loses_nothing() {
+    let offline = tempfile::tempdir().unwrap();
+    let served = tempfile::tempdir().unwrap();
+    let mut w = RunWriter::create(offline.path(), "off", "slow");
+    // ~3 MB of history: three or more 1 MiB batches against a 1 MiB/s allowance.
+    w.log_rows(40_000, |s| format!("{}", s as f64 / 7.0));
+    let d = Daemon::start_with(served.path(), &["--max-ingest-rate", "1048576"]);
+    let t = token(served.path());
+    let out = Command::new(BIN)
+        .args(["sync"])
+        .arg(offline.path())
+        .args(["--url", &d.url(""), "--api-key", &t])
+        .env("TRACKLINE_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("asks to slow down (429)"),
+        "the rate limit was never hit, so this tests nothing: {stderr}"
+    );
+    assert_eq!(
+        std::fs::read(served.path().join("off/slow/history.jsonl")).unwrap(),
+        std::fs::read(offline.path().join("off/slow/history.jsonl")).unwrap()
+    );
+}

@@ -366,7 +366,7 @@ async fn refuses_foreign_hosts_and_paths_outside_the_run() {
         );
         s.write_all(head.as_bytes()).await.unwrap();
         let mut answer = vec![0u8; 4096];
-        let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut answer))
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut answer))
             .await
             .expect("no answer to a declared oversized body")
             .unwrap();
