@@ -91,13 +91,12 @@ pub fn check_request_host(policy: &Policy, headers: &HeaderMap, uri: &Uri) -> Re
             "a request must carry exactly one Host header".into(),
         ));
     }
-    let host =
-        match host {
-            Some(value) => Some(value.to_str().map_err(|_| {
-                Error::ForbiddenHost(String::from_utf8_lossy(value.as_bytes()).into())
-            })?),
-            None => None,
-        };
+    let not_text = |value: &HeaderValue| {
+        Error::ForbiddenHost(String::from_utf8_lossy(value.as_bytes()).into_owned())
+    };
+    let host = host
+        .map(|value| value.to_str().map_err(|_| not_text(value)))
+        .transpose()?;
     let authority = uri.authority().map(|a| a.as_str());
     let named = match (host, authority) {
         (Some(host), Some(authority)) if !host.eq_ignore_ascii_case(authority) => {
@@ -151,8 +150,8 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// The same status and headers (`Retry-After`, `Allow`, …) with the JSON error body: the code from
-/// the status, the message from the plain text if it is short (a server error's text is logged,
-/// not sent).
+/// the status, the message from the plain text if it is short (a `500`'s text is logged, not
+/// sent).
 async fn as_json_error(response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let status = parts.status;
