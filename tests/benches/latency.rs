@@ -15,23 +15,20 @@
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use trackline_shared::ServerMsg;
+use trackline_tests::daemon::Daemon;
 
 /// The daemon binary, built by cargo for this package (the same one the end-to-end tests spawn).
 /// `TRACKLINE_BENCH_DAEMON=<path>` measures another build of `trackline` instead.
 const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
-
-fn daemon_binary() -> PathBuf {
-    std::env::var_os("TRACKLINE_BENCH_DAEMON").map_or_else(|| PathBuf::from(DAEMON), PathBuf::from)
-}
 
 /// Goal: p99 of file append → WebSocket delta.
 const GOAL_APPEND_P99_MS: f64 = 20.0;
@@ -55,7 +52,7 @@ fn main() -> anyhow::Result<()> {
         if quick { " [quick]" } else { "" },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average(),
-        daemon_binary().display()
+        Daemon::binary(DAEMON).display()
     );
     let total = Instant::now();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -107,7 +104,12 @@ async fn append_to_delta(appends: u64, other_runs: usize) -> anyhow::Result<()> 
             t.elapsed().as_secs_f64()
         );
     }
-    let daemon = Daemon::start(&root, &tmp.path().join("daemon.log"))?;
+    let daemon = Daemon::start(
+        &Daemon::binary(DAEMON),
+        &root,
+        0,
+        &tmp.path().join("daemon.log"),
+    )?;
 
     // A run appears while the daemon watches: run.json first, then history.jsonl.
     let run_dir = root.join("p").join("r");
@@ -125,7 +127,7 @@ async fn append_to_delta(appends: u64, other_runs: usize) -> anyhow::Result<()> 
         .open(run_dir.join("history.jsonl"))?;
     history.write_all(row(0, created).as_bytes())?;
 
-    let mut ws = daemon.connect().await?;
+    let mut ws = connect(&daemon).await?;
     subscribe_series(&mut ws, "p", "r", "loss").await?;
     // The snapshot (or the first delta) carries step 0.
     wait_for_step(&mut ws, 0, Duration::from_secs(10))
@@ -163,7 +165,7 @@ async fn append_to_delta(appends: u64, other_runs: usize) -> anyhow::Result<()> 
         }
     }
     report(&latencies, lost, GOAL_APPEND_P99_MS);
-    daemon.check_alive()?;
+    check_alive(daemon)?;
     Ok(())
 }
 
@@ -260,7 +262,12 @@ async fn python_to_delta(logs: u64) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let root = tmp.path().join("trackline");
     std::fs::create_dir_all(&root)?;
-    let daemon = Daemon::start(&root, &tmp.path().join("daemon.log"))?;
+    let daemon = Daemon::start(
+        &Daemon::binary(DAEMON),
+        &root,
+        0,
+        &tmp.path().join("daemon.log"),
+    )?;
     let default_interval = "client default (TRACKLINE_FLUSH_INTERVAL unset)";
     for (label, interval) in [
         (default_interval, None),
@@ -285,7 +292,7 @@ async fn python_to_delta(logs: u64) -> anyhow::Result<()> {
             );
         }
     }
-    daemon.check_alive()?;
+    check_alive(daemon)?;
     Ok(())
 }
 
@@ -338,7 +345,7 @@ async fn python_run(
         .with_context(|| format!("unexpected first line from the script: {first:?}"))?
         .to_owned();
 
-    let mut ws = daemon.connect().await?;
+    let mut ws = connect(daemon).await?;
     subscribe_series(&mut ws, "p", &run_id, "loss").await?;
     stdin.write_all(b"go\n").await?;
     stdin.flush().await?;
@@ -415,95 +422,21 @@ async fn python_run(
 // ---------------------------------------------------------------------------------------------
 // The daemon process and the WebSocket client
 
-/// A `trackline serve` process on a free port; killed when dropped.
-struct Daemon {
-    child: Child,
-    port: u16,
-    log: PathBuf,
+/// A WebSocket to the daemon's `/api/ws`.
+async fn connect(daemon: &Daemon) -> anyhow::Result<Ws> {
+    let url = format!("ws://127.0.0.1:{}/api/ws", daemon.port);
+    let (ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))?;
+    Ok(ws)
 }
 
-impl Daemon {
-    fn start(dir: &Path, log: &Path) -> anyhow::Result<Daemon> {
-        let binary = daemon_binary();
-        let mut child = Command::new(&binary)
-            .arg("serve")
-            .arg("--dir")
-            .arg(dir)
-            .args(["--port", "0"])
-            .env("TRACKLINE_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log)?)
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        // The daemon prints one line, "trackline: serving <dir> at http://127.0.0.1:PORT/".
-        let stdout = child.stdout.take().context("no stdout")?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut daemon = Daemon {
-            child,
-            port: 0,
-            log: log.to_owned(),
-        };
-        let line = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => line?,
-            Err(_) => bail!(
-                "the daemon did not report its address; see {}",
-                daemon.log.display()
-            ),
-        };
-        daemon.port = line
-            .rsplit_once(':')
-            .and_then(|(_, rest)| rest.trim_end_matches('/').parse().ok())
-            .with_context(|| format!("no port in the daemon's line {line:?}"))?;
-        Ok(daemon)
+/// Fails if the daemon exited on its own during the benchmark (it is killed when dropped).
+fn check_alive(mut daemon: Daemon) -> anyhow::Result<()> {
+    if !daemon.alive() {
+        bail!("the daemon exited during the benchmark; see its log in the benchmark's temp dir");
     }
-
-    /// CPU time (user + system) the daemon process has used so far, from `/proc/<pid>/stat`.
-    fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .context("reading the daemon's CPU time needs Linux /proc")?;
-        // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-        let rest: Vec<&str> = stat
-            .rsplit_once(") ")
-            .context("odd /proc/<pid>/stat")?
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: f64 = rest[11].parse::<f64>()? + rest[12].parse::<f64>()?;
-        Ok(ticks / 100.0) // USER_HZ
-    }
-
-    async fn connect(&self) -> anyhow::Result<Ws> {
-        let url = format!("ws://127.0.0.1:{}/api/ws", self.port);
-        let (ws, _) = tokio_tungstenite::connect_async(&url)
-            .await
-            .with_context(|| format!("cannot connect to {url}"))?;
-        Ok(ws)
-    }
-
-    fn check_alive(mut self) -> anyhow::Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!(
-                "the daemon exited ({status}) during the benchmark; see {}",
-                self.log.display()
-            );
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Ok(())
 }
 
 /// Subscribes to a series as id 1, retrying while the daemon has not discovered the run yet.

@@ -22,14 +22,12 @@
 )]
 
 use anyhow::{Context, bail};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use trackline_tests::daemon::Daemon;
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
 
@@ -42,10 +40,6 @@ const GOAL_SMALL_POINTS_PER_SEC: f64 = 100_000.0;
 const GOAL_SMALL_P99_MS: f64 = 100.0;
 /// Goal: large batches, points/s over all clients.
 const GOAL_LARGE_POINTS_PER_SEC: f64 = 1_500_000.0;
-
-fn daemon_binary() -> PathBuf {
-    std::env::var_os("TRACKLINE_BENCH_DAEMON").map_or_else(|| PathBuf::from(DAEMON), PathBuf::from)
-}
 
 /// One section: clients × rows per batch, for a while.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +66,7 @@ fn main() -> anyhow::Result<()> {
         if quick { " [quick]" } else { "" },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average(),
-        daemon_binary().display()
+        Daemon::binary(DAEMON).display()
     );
     println!(
         "a point is one metric value of one row; a row is `_step`, `_timestamp`, `_runtime` and \
@@ -162,7 +156,12 @@ async fn run_section(section: Section, busy: bool) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let root = tmp.path().join("data");
     std::fs::create_dir_all(&root)?;
-    let daemon = Daemon::start(&root, &tmp.path().join("daemon.log"))?;
+    let daemon = Daemon::start(
+        &Daemon::binary(DAEMON),
+        &root,
+        0,
+        &tmp.path().join("daemon.log"),
+    )?;
     let token = std::fs::read_to_string(root.join(".trackline/api_key"))
         .context("reading the daemon's write token")?
         .trim()
@@ -387,71 +386,5 @@ impl Conn {
         }
         self.buf.extend_from_slice(&chunk[..n]);
         Ok(())
-    }
-}
-
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Daemon {
-    fn start(dir: &Path, log: &Path) -> anyhow::Result<Daemon> {
-        let binary = daemon_binary();
-        let mut child = Command::new(&binary)
-            .arg("serve")
-            .arg("--dir")
-            .arg(dir)
-            .args(["--port", "0"])
-            .env("TRACKLINE_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log)?)
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        // The daemon prints one line, "trackline: serving <dir> at http://127.0.0.1:PORT/".
-        let stdout = child.stdout.take().context("no stdout")?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut daemon = Daemon { child, port: 0 };
-        let line = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => line?,
-            Err(_) => bail!(
-                "the daemon did not report its address; see {}",
-                log.display()
-            ),
-        };
-        daemon.port = line
-            .rsplit_once(':')
-            .and_then(|(_, rest)| rest.trim_end_matches('/').parse().ok())
-            .with_context(|| format!("no port in the daemon's line {line:?}"))?;
-        Ok(daemon)
-    }
-
-    /// CPU time (user + system) the daemon process has used so far, from `/proc/<pid>/stat`.
-    fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .context("reading the daemon's CPU time needs Linux /proc")?;
-        let rest: Vec<&str> = stat
-            .rsplit_once(") ")
-            .context("odd /proc/<pid>/stat")?
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: f64 = rest[11].parse::<f64>()? + rest[12].parse::<f64>()?;
-        Ok(ticks / 100.0)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -1,5 +1,7 @@
 //! End-to-end tests for Trackline live in `tests/it/`; this crate builds the daemon binary
-//! (`trackline-under-test`) so those tests can spawn and kill it as a real process, and holds the
-//! fault and soak program's helpers (`faults`, run by `benches/faults.rs`).
+//! (`trackline-under-test`) so those tests can spawn and kill it as a real process, and holds what
+//! the benchmark programs share: the daemon process they measure (`daemon`) and the fault and soak
+//! program's helpers (`faults`, run by `benches/faults.rs`).
 
+pub mod daemon;
 pub mod faults;

@@ -2,7 +2,7 @@
 //! daemon's REST API holds, and a tally of each logged point found exactly once, missing, doubled
 //! or changed.
 
-use crate::faults::daemon::Daemon;
+use crate::daemon::Daemon;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -7,7 +7,6 @@
     reason = "the fault program's report is its standard output"
 )]
 
-pub mod daemon;
 pub mod ledger;
 pub mod outcome;
 pub mod python;

@@ -4,8 +4,8 @@
 //! kill is a prefix of it, and `trackline sync` of the spool brings the rest -- and the daemon shows
 //! the run as crashed.
 
+use crate::daemon::Daemon;
 use crate::faults::Settings;
-use crate::faults::daemon::Daemon;
 use crate::faults::ledger::{self, Row, Tally};
 use crate::faults::outcome::{Outcome, Verdict};
 use crate::faults::python::{self, Client, Mode};

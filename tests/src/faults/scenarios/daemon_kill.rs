@@ -2,8 +2,8 @@
 //! moments and restarted on the same port and data dir; at the end every point each client logged
 //! is in the daemon's history.jsonl exactly once, and its REST API agrees.
 
+use crate::daemon::Daemon;
 use crate::faults::Settings;
-use crate::faults::daemon::Daemon;
 use crate::faults::ledger::{self, Tally};
 use crate::faults::outcome::{Outcome, Verdict};
 use crate::faults::python::{self, Client, Mode};

@@ -2,8 +2,8 @@
 //! fills; then space is freed and the writers resume. Nothing acknowledged may be lost; the
 //! answers the writers got during the full window are counted by status.
 
+use crate::daemon::Daemon;
 use crate::faults::Settings;
-use crate::faults::daemon::Daemon;
 use crate::faults::ledger::{self, Tally};
 use crate::faults::outcome::{Outcome, Verdict};
 use crate::faults::python::{self, Client, Mode};

@@ -2,8 +2,8 @@
 //! watch their series. Every point must reach each viewer of its run exactly once, in order, and
 //! the disk exactly once; the figures are points/s, acknowledgement latency, delivery lag and RSS.
 
+use crate::daemon::Daemon;
 use crate::faults::Settings;
-use crate::faults::daemon::Daemon;
 use crate::faults::ledger::{self, Tally};
 use crate::faults::outcome::Outcome;
 use crate::faults::viewer::{self, SentTimes};

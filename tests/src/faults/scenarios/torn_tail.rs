@@ -4,8 +4,8 @@
 //! and the line appended (`live`). The complete lines before the torn one and the appended line
 //! are flushed data: each must be held exactly once. The torn line itself may go.
 
+use crate::daemon::Daemon;
 use crate::faults::Settings;
-use crate::faults::daemon::Daemon;
 use crate::faults::ledger::{self, Row, Tally};
 use crate::faults::outcome::Outcome;
 use std::io::Write;

@@ -2,8 +2,8 @@
 //! refused with a message naming the first; if it runs, a writer streams through each, and neither
 //! may lose what it acknowledged.
 
+use crate::daemon::{Daemon, Started};
 use crate::faults::Settings;
-use crate::faults::daemon::{Daemon, Started};
 use crate::faults::ledger;
 use crate::faults::outcome::Outcome;
 use crate::faults::writer::{Push, RemoteWriter};

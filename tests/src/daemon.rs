@@ -1,5 +1,6 @@
-//! A daemon process under test: started on a data dir and port, killed with SIGKILL and started
-//! again on the same port, with its peak resident memory (`VmHWM`) read before it goes.
+//! A daemon process under measurement, shared by the benchmark programs: started on a data dir and
+//! port, killed with SIGKILL and started again on the same port, with its CPU time and peak
+//! resident memory (`VmHWM`) read from `/proc`.
 
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -106,6 +107,27 @@ impl Daemon {
                 }
             }
         }
+    }
+
+    /// The binary the benchmarks measure: `TRACKLINE_BENCH_DAEMON`, else `default` (the
+    /// `trackline-under-test` binary cargo built with the benchmark).
+    pub fn binary(default: &str) -> PathBuf {
+        std::env::var_os("TRACKLINE_BENCH_DAEMON")
+            .map_or_else(|| PathBuf::from(default), PathBuf::from)
+    }
+
+    /// CPU time (user + system) the process has used so far, in seconds (`/proc/<pid>/stat`).
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .context("reading the daemon's CPU time needs Linux /proc")?;
+        let rest: Vec<&str> = stat
+            .rsplit_once(") ")
+            .context("odd /proc/<pid>/stat")?
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: f64 = rest[11].parse::<f64>()? + rest[12].parse::<f64>()?;
+        Ok(ticks / 100.0)
     }
 
     pub fn pid(&self) -> u32 {
