@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// A folder held open; paths are opened beneath it.
 #[derive(Debug)]
@@ -25,6 +25,41 @@ pub struct Dir {
     handle: sys::Handle,
     /// Where the folder is, to name files in errors and logs.
     path: PathBuf,
+}
+
+/// A folder opened on first use and then held, for code that opens many paths beneath one folder
+/// (the data directory): the folder is resolved by path once, not again for every open. While
+/// opening it fails (it does not exist yet), each use tries again. Once held, it is the folder that
+/// was there: a folder later moved into its place is not seen, as for any open handle.
+#[derive(Debug)]
+pub struct HeldDir {
+    path: PathBuf,
+    dir: OnceLock<Dir>,
+}
+
+impl HeldDir {
+    /// Opens nothing yet; see [`Dir::open_root`] for what `path` may be.
+    pub fn new(path: PathBuf) -> HeldDir {
+        HeldDir {
+            path,
+            dir: OnceLock::new(),
+        }
+    }
+
+    /// Where the folder is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The folder, opened now if it was not yet.
+    pub fn get(&self) -> Result<&Dir, FormatError> {
+        if let Some(dir) = self.dir.get() {
+            return Ok(dir);
+        }
+        let opened = Dir::open_root(&self.path)?;
+        // Two first uses at once each open it; one handle is kept and the other closed.
+        Ok(self.dir.get_or_init(|| opened))
+    }
 }
 
 /// How a regular file is opened.
@@ -609,6 +644,22 @@ mod tests {
             Err(FormatError::Refused(_))
         ));
         assert!(matches!(dir.open_dir("p/r"), Ok(None)));
+    }
+
+    #[test]
+    fn a_held_folder_is_opened_once_it_exists_and_then_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("data");
+        let held = HeldDir::new(path.clone());
+        assert!(held.get().is_err(), "no folder yet");
+        std::fs::create_dir_all(path.join("p")).unwrap();
+        std::fs::write(path.join("p/a"), "one").unwrap();
+        assert_eq!(held.get().unwrap().read("p/a").unwrap().unwrap(), b"one");
+        // The handle is kept: the folder moved away is still the one read, by its handle.
+        std::fs::rename(&path, root.path().join("moved")).unwrap();
+        assert!(std::ptr::eq(held.get().unwrap(), held.get().unwrap()));
+        assert_eq!(held.get().unwrap().read("p/a").unwrap().unwrap(), b"one");
+        assert_eq!(held.path(), path);
     }
 
     #[test]

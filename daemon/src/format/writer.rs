@@ -5,7 +5,7 @@
 //! folder is opened beneath the data directory through [`beneath`](super::beneath), so a symbolic
 //! link (a run or project folder, a file, a folder of an upload) is refused, never followed.
 
-use super::beneath::{Dir, report_refusal};
+use super::beneath::{Dir, HeldDir, report_refusal};
 use super::{
     APPEND_FILES, FormatError, METADATA_FILES, UPLOAD_DIRS, is_hidden, valid_project_name,
     valid_run_id,
@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How a refusal of the writer ends (see [`RunWriter`]'s refusals).
@@ -120,7 +121,8 @@ fn split(path: &Path) -> Result<(&Path, &str), FormatError> {
 /// Writes one run's folder, `<root>/<project>/<run>/`, opening everything beneath `root`.
 #[derive(Debug, Clone)]
 pub struct RunWriter {
-    root: PathBuf,
+    /// The data directory, held open (shared by the writers of one data directory).
+    root: Arc<HeldDir>,
     /// `<project>/<run>`, beneath `root`.
     rel: String,
     dir: PathBuf,
@@ -130,21 +132,27 @@ impl RunWriter {
     /// A writer for run `run` of project `project` under the data directory `root`; touches nothing
     /// yet (see [`RunWriter::create_dir`]).
     pub fn new(root: &Path, project: &str, run: &str) -> Result<RunWriter, FormatError> {
+        Self::beneath(Arc::new(HeldDir::new(root.to_owned())), project, run)
+    }
+
+    /// A writer for run `run` of project `project` beneath the data directory `root`, already
+    /// held by the caller (and shared with its other writers); touches nothing yet.
+    pub fn beneath(root: Arc<HeldDir>, project: &str, run: &str) -> Result<RunWriter, FormatError> {
         if !valid_project_name(project) || !valid_run_id(run) {
             return Err(FormatError::Refused(
                 "invalid project name or run id".into(),
             ));
         }
         Ok(RunWriter {
-            root: root.to_owned(),
+            dir: root.path().join(project).join(run),
             rel: format!("{project}/{run}"),
-            dir: root.join(project).join(run),
+            root,
         })
     }
 
     /// Creates the run's folder (and its project's) if they do not exist.
     pub fn create_dir(&self) -> Result<(), FormatError> {
-        let made = Dir::open_root(&self.root).and_then(|root| root.create_dirs(&self.rel));
+        let made = self.root.get().and_then(|root| root.create_dirs(&self.rel));
         made.map(drop).map_err(|e| self.refusal(e))
     }
 
@@ -154,7 +162,7 @@ impl RunWriter {
 
     /// The run's folder, opened beneath the data directory; it must exist.
     fn open_run_dir(&self) -> Result<Dir, FormatError> {
-        let opened = Dir::open_root(&self.root).and_then(|root| root.open_dir(&self.rel));
+        let opened = self.root.get().and_then(|root| root.open_dir(&self.rel));
         opened
             .map_err(|e| self.refusal(e))?
             .ok_or_else(|| FormatError::io(&self.dir, std::io::ErrorKind::NotFound.into()))
@@ -173,7 +181,7 @@ impl RunWriter {
             return error;
         };
         report_refusal(&error);
-        let inside = path.strip_prefix(&self.root).unwrap_or(path);
+        let inside = path.strip_prefix(self.root.path()).unwrap_or(path);
         FormatError::Refused(format!(
             "{}: {found}; {NOT_WRITTEN_THROUGH}",
             inside.display()
@@ -184,14 +192,14 @@ impl RunWriter {
     /// handle to `fsync` so that new names in it survive a crash. The folders are opened beneath
     /// the data directory like everything else: a linked run or project folder is refused.
     pub fn folders_to_sync(&self) -> Result<Vec<(PathBuf, File)>, FormatError> {
-        let root = Dir::open_root(&self.root)?;
+        let root = self.root.get()?;
         let run = self.open_run_dir()?;
         let project = Path::new(&self.rel).parent().and_then(|p| p.to_str());
         let project = root
             .open_dir(project.unwrap_or_default())
             .map_err(|e| self.refusal(e))?
             .ok_or_else(|| FormatError::io(&self.dir, std::io::ErrorKind::NotFound.into()))?;
-        [run, project, root]
+        [&run, &project, root]
             .iter()
             .map(|dir| Ok((dir.path().to_owned(), dir.open_to_sync()?)))
             .collect()
@@ -239,7 +247,7 @@ impl RunWriter {
 
     /// The length of one of the run's files (0 when it does not exist).
     pub fn len(&self, name: &str) -> Result<u64, FormatError> {
-        let opened = Dir::open_root(&self.root).and_then(|root| root.open_dir(&self.rel));
+        let opened = self.root.get().and_then(|root| root.open_dir(&self.rel));
         let Some(dir) = opened.map_err(|e| self.refusal(e))? else {
             return Ok(0);
         };
@@ -282,7 +290,7 @@ impl RunWriter {
         }
         let (name, folders) = parts.split_last().expect("two parts or more");
         let folder = format!("{}/{}", self.rel, folders.join("/"));
-        let made = Dir::open_root(&self.root).and_then(|root| root.create_dirs(&folder));
+        let made = self.root.get().and_then(|root| root.create_dirs(&folder));
         let dir = made.map_err(|e| self.refusal(e))?;
         let mut file = self.open_append(&dir, name, true)?;
         place_at(&mut file, &self.dir.join(rel), offset, data, true)

@@ -6,7 +6,6 @@
 //! disk, and the cost of a sync is shared by every batch that arrived while the last one ran.
 
 use crate::format::FormatError;
-use crate::format::beneath::Dir;
 use parking_lot::Mutex;
 use std::fs::File;
 use std::path::PathBuf;
@@ -34,15 +33,15 @@ impl Unsynced {
         }
     }
 
-    /// A directory whose new entries must survive a crash. Opened as a folder only (never a pipe
-    /// swapped in behind a link, which a plain open would block on).
-    pub fn dir(path: PathBuf) -> Result<Unsynced, FormatError> {
-        let file = Dir::open_root(&path)?.open_to_sync()?;
-        Ok(Unsynced {
+    /// A directory whose new entries must survive a crash, `file` a handle to it opened to sync
+    /// ([`Dir::open_to_sync`](crate::format::beneath::Dir::open_to_sync): a folder only, never a
+    /// pipe swapped in behind a link, which a plain open would block on).
+    pub fn folder(path: PathBuf, file: File) -> Unsynced {
+        Unsynced {
             path,
             file,
             is_dir: true,
-        })
+        }
     }
 
     fn sync(&self) -> Result<(), FormatError> {
@@ -117,16 +116,17 @@ fn committer(queue: &mpsc::Receiver<Job>, rounds: &AtomicU64) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         jobs.extend(queue.try_iter());
-        round(&jobs);
-        rounds.fetch_add(1, Ordering::Relaxed);
+        round(&jobs, rounds);
         tracing::trace!(batches = jobs.len(), "group commit round");
     }
 }
 
-/// One round: syncs the files of all `jobs` together, then answers each job about its own files.
-fn round(jobs: &[Job]) {
+/// One round: syncs the files of all `jobs` together, counts the round in `rounds`, then answers
+/// each job about its own files (so a batch that has its answer sees its round counted).
+fn round(jobs: &[Job], rounds: &AtomicU64) {
     let files: Vec<&Unsynced> = jobs.iter().flat_map(|j| &j.files).collect();
     let mut outcomes = sync_concurrently(&files).into_iter();
+    rounds.fetch_add(1, Ordering::Relaxed);
     for job in jobs {
         let mut result = Ok(());
         for outcome in outcomes.by_ref().take(job.files.len()) {
@@ -167,6 +167,7 @@ fn sync_concurrently(files: &[&Unsynced]) -> Vec<Result<(), FormatError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::beneath::Dir;
     use std::io::Write;
     use std::sync::{Arc, Barrier};
 
@@ -200,8 +201,9 @@ mod tests {
         let before = commit.rounds();
         commit.sync(vec![]).unwrap();
         assert_eq!(commit.rounds(), before);
+        let folder = Dir::open_root(dir.path()).unwrap().open_to_sync().unwrap();
         commit
-            .sync(vec![Unsynced::dir(dir.path().to_owned()).unwrap()])
+            .sync(vec![Unsynced::folder(dir.path().to_owned(), folder)])
             .unwrap();
         assert_eq!(commit.rounds(), before + 1);
     }
@@ -220,24 +222,28 @@ mod tests {
         let (tx_a, rx_a) = mpsc::sync_channel(1);
         let (tx_b, rx_b) = mpsc::sync_channel(1);
         let (tx_c, rx_c) = mpsc::sync_channel(1);
-        round(&[
-            Job {
-                files: vec![good(), good()],
-                done: tx_a,
-            },
-            Job {
-                files: vec![good(), bad, good()],
-                done: tx_b,
-            },
-            Job {
-                files: vec![good()],
-                done: tx_c,
-            },
-        ]);
+        let rounds = AtomicU64::new(0);
+        round(
+            &[
+                Job {
+                    files: vec![good(), good()],
+                    done: tx_a,
+                },
+                Job {
+                    files: vec![good(), bad, good()],
+                    done: tx_b,
+                },
+                Job {
+                    files: vec![good()],
+                    done: tx_c,
+                },
+            ],
+            &rounds,
+        );
+        assert_eq!(rounds.load(Ordering::Relaxed), 1);
         assert!(rx_a.recv().unwrap().is_ok());
         let err = rx_b.recv().unwrap().unwrap_err();
         assert!(err.to_string().contains("bad"), "{err}");
         assert!(rx_c.recv().unwrap().is_ok());
-        assert!(Unsynced::dir(dir.path().join("missing")).is_err());
     }
 }

@@ -13,6 +13,7 @@
 
 use super::commit::{GroupCommit, Unsynced};
 use crate::error::{Error, Result};
+use crate::format::beneath::HeldDir;
 use crate::format::writer::{Placed, RunWriter};
 use crate::format::{
     APPEND_FILES, METADATA_FILES, RUN_FILE, is_line_file, valid_project_name, valid_run_id,
@@ -21,6 +22,7 @@ use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct Batch {
@@ -96,6 +98,8 @@ pub fn validate(batch: &Batch) -> Result<()> {
 pub struct RemoteIngest {
     runs: RunLocks,
     commit: GroupCommit,
+    /// The data directory written to, held open so that it is not resolved again for every batch.
+    root: Mutex<Option<Arc<HeldDir>>>,
 }
 
 impl RemoteIngest {
@@ -104,6 +108,7 @@ impl RemoteIngest {
     /// durable before this returns, whatever the answer, so an acknowledged batch survives a
     /// crash, and the lengths a conflict reports are durable too.
     pub fn apply(&self, root: &Path, batch: &Batch) -> Result<Applied> {
+        let root = self.held_root(root);
         let _run = self.runs.lock(&batch.project, &batch.run);
         apply_locked(root, batch, &self.commit)
     }
@@ -120,8 +125,18 @@ impl RemoteIngest {
         offset: u64,
         data: &[u8],
     ) -> Result<Placed> {
+        let root = self.held_root(root);
         let _run = self.runs.lock(project, run);
-        Ok(RunWriter::new(root, project, run)?.write_upload_chunk(rel, offset, data)?)
+        Ok(RunWriter::beneath(root, project, run)?.write_upload_chunk(rel, offset, data)?)
+    }
+
+    /// The data directory `root`, opened once and then shared by every batch written to it.
+    fn held_root(&self, root: &Path) -> Arc<HeldDir> {
+        let mut held = self.root.lock();
+        match held.as_ref() {
+            Some(dir) if dir.path() == root => dir.clone(),
+            _ => held.insert(Arc::new(HeldDir::new(root.to_owned()))).clone(),
+        }
     }
 
     /// Group commit rounds so far.
@@ -130,18 +145,11 @@ impl RemoteIngest {
     }
 }
 
-fn apply_locked(root: &Path, batch: &Batch, commit: &GroupCommit) -> Result<Applied> {
-    let run = RunWriter::new(root, &batch.project, &batch.run)?;
+fn apply_locked(root: Arc<HeldDir>, batch: &Batch, commit: &GroupCommit) -> Result<Applied> {
+    let run = RunWriter::beneath(root, &batch.project, &batch.run)?;
     let new_run = !run.dir().is_dir();
     run.create_dir()?;
     let mut unsynced = Vec::new();
-    if new_run {
-        // The new folders' names must survive a crash as well as the files in them.
-        if let Some(project_dir) = run.dir().parent() {
-            unsynced.push(Unsynced::dir(project_dir.to_owned())?);
-        }
-        unsynced.push(Unsynced::dir(root.to_owned())?);
-    }
     let mut lengths = BTreeMap::new();
     let mut conflict = false;
     let mut new_file = false;
@@ -166,7 +174,16 @@ fn apply_locked(root: &Path, batch: &Batch, commit: &GroupCommit) -> Result<Appl
         };
     }
     if new_file || new_run {
-        unsynced.push(Unsynced::dir(run.dir().to_owned())?);
+        // A new file's name must survive a crash as well as its data; for a new run, so must the
+        // new folders' names (the run's, its project's, the data directory's entries).
+        let folders = run.folders_to_sync()?;
+        let wanted = if new_run { folders.len() } else { 1 };
+        unsynced.extend(
+            folders
+                .into_iter()
+                .take(wanted)
+                .map(|(path, file)| Unsynced::folder(path, file)),
+        );
     }
     // Waits for the commit round that makes these appends durable, shared with other batches.
     commit.sync(unsynced)?;
@@ -325,7 +342,7 @@ mod tests {
 
     #[test]
     fn runs_take_turns_only_with_themselves() {
-        let locks = std::sync::Arc::new(RunLocks::default());
+        let locks = Arc::new(RunLocks::default());
         let held = locks.lock("p", "a");
         // Another run goes ahead at once.
         let other = locks.clone();

@@ -2,38 +2,42 @@
 //! (inotify, FSEvents, …). Every file is opened beneath the data directory through
 //! [`beneath`](crate::format::beneath): a symbolic link anywhere below it (a project or run folder,
 //! a file) is not followed, and a named pipe, socket or device is not opened for reading; such a
-//! file counts as missing and is reported once in the log. The data directory itself may be a link.
+//! file counts as missing and is reported once in the log. The data directory itself may be a link;
+//! it is opened once ([`HeldDir`]) and every path is resolved from that handle.
 
 use super::{Change, FileStat, OpenFile, RunSource, WatchGuard};
-use crate::format::beneath::{Dir, report_refusal};
+use crate::format::beneath::{Dir, HeldDir, report_refusal};
 use crate::format::{FormatError, RUN_FILE, RunKey, valid_project_name, valid_run_id};
 use notify::{RecursiveMode, Watcher};
 use std::io::{Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 /// The data directory `<root>/<project>/<run>/` on this machine.
 #[derive(Debug, Clone)]
 pub struct DiskSource {
-    root: PathBuf,
+    /// The data directory, held open once it exists (clones share the handle).
+    root: Arc<HeldDir>,
 }
 
 impl DiskSource {
     pub fn new(root: PathBuf) -> Self {
-        DiskSource { root }
+        DiskSource {
+            root: Arc::new(HeldDir::new(root)),
+        }
     }
 
     pub fn root(&self) -> &Path {
-        &self.root
+        self.root.path()
     }
 
     /// The folder of a run.
     pub fn run_dir(&self, run: &RunKey) -> PathBuf {
-        self.root.join(&run.project).join(&run.run)
+        self.root().join(&run.project).join(&run.run)
     }
 
-    fn open_root(&self) -> Result<Dir, FormatError> {
-        Dir::open_root(&self.root)
+    fn open_root(&self) -> Result<&Dir, FormatError> {
+        self.root.get()
     }
 }
 
@@ -59,8 +63,8 @@ impl RunSource for DiskSource {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for project in subdirs(&self.root, valid_project_name) {
-            for run in subdirs(&self.root.join(&project), valid_run_id) {
+        for project in subdirs(self.root(), valid_project_name) {
+            for run in subdirs(&self.root().join(&project), valid_run_id) {
                 let key = RunKey {
                     project: project.clone(),
                     run,
@@ -113,7 +117,7 @@ impl RunSource for DiskSource {
     }
 
     fn watch(&self, changes: mpsc::Sender<Change>) -> std::io::Result<WatchGuard> {
-        let root = self.root.clone();
+        let root = self.root().to_owned();
         let handler = move |ev: notify::Result<notify::Event>| match ev {
             // Opening or reading a file changes nothing, and the daemon's own reads would
             // otherwise wake it forever. A writer closing its file does count.
@@ -137,9 +141,9 @@ impl RunSource for DiskSource {
         let mut watcher = notify::RecommendedWatcher::new(handler, config)
             .map_err(|e| std::io::Error::other(format!("no file watcher: {e}")))?;
         watcher
-            .watch(&self.root, RecursiveMode::Recursive)
+            .watch(self.root(), RecursiveMode::Recursive)
             .map_err(|e| {
-                std::io::Error::other(format!("cannot watch {}: {e}", self.root.display()))
+                std::io::Error::other(format!("cannot watch {}: {e}", self.root().display()))
             })?;
         Ok(WatchGuard {
             _watcher: Box::new(watcher),
