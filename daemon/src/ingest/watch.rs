@@ -1,6 +1,8 @@
 //! The ingest thread: the source's changes (file-system events, for a disk) for low latency, plus a
 //! periodic full scan as a safety net for anything the events missed (network file systems,
-//! overflowed queues, races).
+//! overflowed queues, races). An event after a quiet spell is handled at once; while events keep
+//! coming, passes are at least [`MIN_PASS_INTERVAL`] apart, so a busy run is read once per pass
+//! rather than once per append.
 
 use super::Ingest;
 use crate::format::{RunKey, is_metadata_file, is_series_file};
@@ -9,6 +11,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
+
+/// The shortest time from the start of one pass over changed runs to the start of the next.
+pub const MIN_PASS_INTERVAL: Duration = Duration::from_millis(5);
 
 /// What an event says needs re-reading in one run.
 #[derive(Debug, Default, Clone, Copy)]
@@ -38,6 +43,7 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
         }
     };
     let mut next_scan = Instant::now() + rescan_interval;
+    let mut last_pass: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) {
         let wait = next_scan
             .saturating_duration_since(Instant::now())
@@ -47,6 +53,10 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
         match rx.recv_timeout(wait) {
             Ok(first) => {
                 mark(first, &mut dirty, &mut rescan);
+                // Busy: let more changes gather until the pass is due.
+                if let Some(wait) = pass_delay(last_pass, Instant::now()) {
+                    std::thread::sleep(wait);
+                }
                 // Take everything already queued so a burst of appends is read once.
                 while let Ok(change) = rx.try_recv() {
                     mark(change, &mut dirty, &mut rescan);
@@ -56,6 +66,9 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 std::thread::sleep(wait);
             }
+        }
+        if !dirty.is_empty() {
+            last_pass = Some(Instant::now());
         }
         for (key, d) in dirty {
             if d.meta {
@@ -72,6 +85,13 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
             next_scan = Instant::now() + rescan_interval;
         }
     }
+}
+
+/// How long a pass must wait when the previous one started at `last_pass`: nothing when it was
+/// [`MIN_PASS_INTERVAL`] ago or more (or there was none), so a quiet daemon reacts at once.
+fn pass_delay(last_pass: Option<Instant>, now: Instant) -> Option<Duration> {
+    let due = last_pass? + MIN_PASS_INTERVAL;
+    (due > now).then(|| due - now)
 }
 
 /// Notes what a change means for its run: its metadata or its series need re-reading.
@@ -94,6 +114,17 @@ fn mark(change: Change, dirty: &mut BTreeMap<RunKey, Dirty>, rescan: &mut bool) 
 mod tests {
     use super::*;
     use crate::format::{CONSOLE_FILE, HISTORY_FILE, RUN_FILE};
+
+    #[test]
+    fn passes_wait_only_when_the_last_one_was_recent() {
+        let now = Instant::now();
+        assert_eq!(pass_delay(None, now), None);
+        assert_eq!(pass_delay(Some(now - MIN_PASS_INTERVAL), now), None);
+        assert_eq!(pass_delay(Some(now - Duration::from_secs(1)), now), None);
+        let soon = pass_delay(Some(now - Duration::from_millis(2)), now).unwrap();
+        assert_eq!(soon, MIN_PASS_INTERVAL - Duration::from_millis(2));
+        assert_eq!(pass_delay(Some(now), now), Some(MIN_PASS_INTERVAL));
+    }
 
     #[test]
     fn changes_mark_what_to_reread() {
