@@ -62,14 +62,14 @@ pub fn replace_in(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), FormatError
 /// of `path` is trusted; the file must be a regular file (it is created if missing).
 pub fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<Placed, FormatError> {
     let (dir, name) = split(path)?;
-    let mut file = Dir::open_root(dir)?.open_append(name, true)?;
-    place_at(&mut file, path, offset, data, true)
+    let file = Dir::open_root(dir)?.open_append(name, true)?;
+    place_at(&file, path, offset, data, true)
 }
 
 /// Makes `file` (opened to read and append) hold `data` at `offset`, as [`append_at`] describes;
 /// fsyncs what it wrote when `sync`.
 fn place_at(
-    file: &mut File,
+    mut file: &File,
     path: &Path,
     offset: u64,
     data: &[u8],
@@ -239,10 +239,51 @@ impl RunWriter {
         offset: u64,
         data: &[u8],
     ) -> Result<(Placed, File), FormatError> {
-        append_only(name)?;
-        let mut file = self.open_append(&self.open_run_dir()?, name, true)?;
-        let placed = place_at(&mut file, &self.dir.join(name), offset, data, false)?;
+        let file = self.open_appendable(name)?;
+        let placed = self.place_nosync(&file, name, offset, data)?;
         Ok((placed, file))
+    }
+
+    /// Opens an append-only file to read and append, for a caller that keeps it open across
+    /// [`RunWriter::place_nosync`] calls while [`RunWriter::still_holds`] says it is in place.
+    pub fn open_appendable(&self, name: &str) -> Result<File, FormatError> {
+        append_only(name)?;
+        self.open_append(&self.open_run_dir()?, name, true)
+    }
+
+    /// Whether `file`, opened by [`RunWriter::open_appendable`], is still the run's file `name`:
+    /// the same file is found there now, beneath the data directory with no symbolic link on the
+    /// way. When not (the file or a folder was moved, removed or replaced), it must be reopened.
+    #[cfg(unix)]
+    pub fn still_holds(&self, name: &str, file: &File) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let there = self
+            .root
+            .get()
+            .and_then(|root| root.stat(&format!("{}/{name}", self.rel)));
+        match (there, file.metadata()) {
+            (Ok(Some(there)), Ok(held)) => (there.dev(), there.ino()) == (held.dev(), held.ino()),
+            _ => false,
+        }
+    }
+
+    /// Elsewhere a held file is never trusted: it is reopened for every append.
+    #[cfg(not(unix))]
+    pub fn still_holds(&self, _name: &str, _file: &File) -> bool {
+        false
+    }
+
+    /// [`RunWriter::append_at_nosync`] into `file`, the run's file `name` opened by
+    /// [`RunWriter::open_appendable`].
+    pub fn place_nosync(
+        &self,
+        file: &File,
+        name: &str,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<Placed, FormatError> {
+        append_only(name)?;
+        place_at(file, &self.dir.join(name), offset, data, false)
     }
 
     /// The length of one of the run's files (0 when it does not exist).
@@ -292,8 +333,8 @@ impl RunWriter {
         let folder = format!("{}/{}", self.rel, folders.join("/"));
         let made = self.root.get().and_then(|root| root.create_dirs(&folder));
         let dir = made.map_err(|e| self.refusal(e))?;
-        let mut file = self.open_append(&dir, name, true)?;
-        place_at(&mut file, &self.dir.join(rel), offset, data, true)
+        let file = self.open_append(&dir, name, true)?;
+        place_at(&file, &self.dir.join(rel), offset, data, true)
     }
 }
 
@@ -400,6 +441,34 @@ mod tests {
             "a\nb\n"
         );
         assert!(w.appender(RUN_FILE).is_err());
+    }
+
+    #[test]
+    fn a_held_file_is_trusted_only_while_it_is_the_runs_file() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let w = RunWriter::new(root.path(), "p", "r").unwrap();
+        w.create_dir().unwrap();
+        let held = w.open_appendable(HISTORY_FILE).unwrap();
+        assert_eq!(
+            w.place_nosync(&held, HISTORY_FILE, 0, b"a\n").unwrap(),
+            Ok(2)
+        );
+        assert!(w.still_holds(HISTORY_FILE, &held));
+        // Replaced by another file, moved away with its folder, or a link put in its place.
+        let path = w.dir().join(HISTORY_FILE);
+        std::fs::write(w.dir().join("new"), "a\n").unwrap();
+        std::fs::rename(w.dir().join("new"), &path).unwrap();
+        assert!(!w.still_holds(HISTORY_FILE, &held));
+        let held = w.open_appendable(HISTORY_FILE).unwrap();
+        assert!(w.still_holds(HISTORY_FILE, &held));
+        let moved = outside.path().join("r");
+        std::fs::rename(w.dir(), &moved).unwrap();
+        assert!(!w.still_holds(HISTORY_FILE, &held));
+        std::os::unix::fs::symlink(&moved, w.dir()).unwrap();
+        assert!(!w.still_holds(HISTORY_FILE, &held), "found through a link");
+        assert!(w.open_appendable(HISTORY_FILE).is_err());
+        assert!(w.open_appendable(RUN_FILE).is_err());
     }
 
     #[test]

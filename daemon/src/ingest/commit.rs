@@ -6,11 +6,11 @@
 //! disk, and the cost of a sync is shared by every batch that arrived while the last one ran.
 
 use crate::format::FormatError;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 /// Files fsynced at the same time within one round.
 pub const SYNC_THREADS: usize = 8;
@@ -19,13 +19,14 @@ pub const SYNC_THREADS: usize = 8;
 #[derive(Debug)]
 pub struct Unsynced {
     pub path: PathBuf,
-    pub file: File,
+    /// Shared with whoever keeps the file open for later batches.
+    pub file: Arc<File>,
     /// A directory (its entries must be durable: a new file's name), synced with `fsync`.
     pub is_dir: bool,
 }
 
 impl Unsynced {
-    pub fn file(path: PathBuf, file: File) -> Unsynced {
+    pub fn file(path: PathBuf, file: Arc<File>) -> Unsynced {
         Unsynced {
             path,
             file,
@@ -39,7 +40,7 @@ impl Unsynced {
     pub fn folder(path: PathBuf, file: File) -> Unsynced {
         Unsynced {
             path,
-            file,
+            file: Arc::new(file),
             is_dir: true,
         }
     }
@@ -57,14 +58,51 @@ impl Unsynced {
 /// One batch's files, and where to tell it they are durable (or why not).
 struct Job {
     files: Vec<Unsynced>,
-    done: mpsc::SyncSender<Result<(), FormatError>>,
+    answer: Arc<Answer>,
+}
+
+impl Drop for Job {
+    /// A job dropped unanswered (its committer is gone) still wakes its batch.
+    fn drop(&mut self) {
+        self.answer.give(Err(committer_gone()));
+    }
+}
+
+/// A batch's outcome: the committer gives it once and the batch sleeps until then (a parked
+/// thread, woken once, rather than a channel that spins before it sleeps).
+#[derive(Debug, Default)]
+struct Answer {
+    /// Whether it was given, and the outcome until the batch takes it.
+    outcome: Mutex<(bool, Option<Result<(), FormatError>>)>,
+    given: Condvar,
+}
+
+impl Answer {
+    /// Gives the outcome, unless one was given already.
+    fn give(&self, result: Result<(), FormatError>) {
+        let mut outcome = self.outcome.lock();
+        if !outcome.0 {
+            *outcome = (true, Some(result));
+            self.given.notify_one();
+        }
+    }
+
+    fn wait(&self) -> Result<(), FormatError> {
+        let mut outcome = self.outcome.lock();
+        loop {
+            if let Some(result) = outcome.1.take() {
+                return result;
+            }
+            self.given.wait(&mut outcome);
+        }
+    }
 }
 
 /// The committer thread's queue, started on first use.
 #[derive(Debug, Default)]
 pub struct GroupCommit {
     queue: Mutex<Option<mpsc::Sender<Job>>>,
-    rounds: std::sync::Arc<AtomicU64>,
+    rounds: Arc<AtomicU64>,
 }
 
 impl GroupCommit {
@@ -73,9 +111,12 @@ impl GroupCommit {
         if files.is_empty() {
             return Ok(());
         }
-        let (done, result) = mpsc::sync_channel(1);
-        self.send(Job { files, done })?;
-        result.recv().unwrap_or_else(|_| Err(committer_gone()))
+        let answer = Arc::new(Answer::default());
+        self.send(Job {
+            files,
+            answer: answer.clone(),
+        })?;
+        answer.wait()
     }
 
     /// Commit rounds run so far (each one made every batch queued before it durable).
@@ -134,8 +175,7 @@ fn round(jobs: &[Job], rounds: &AtomicU64) {
                 result = outcome;
             }
         }
-        // A batch whose request was dropped no longer listens; nothing to tell it.
-        let _ = job.done.send(result);
+        job.answer.give(result);
     }
 }
 
@@ -169,7 +209,7 @@ mod tests {
     use super::*;
     use crate::format::beneath::Dir;
     use std::io::Write;
-    use std::sync::{Arc, Barrier};
+    use std::sync::Barrier;
 
     #[test]
     fn batches_that_arrive_together_share_commit_rounds() {
@@ -185,7 +225,7 @@ mod tests {
                     let mut file = File::create(&path).unwrap();
                     file.write_all(b"line\n").unwrap();
                     barrier.wait();
-                    commit.sync(vec![Unsynced::file(path, file)])
+                    commit.sync(vec![Unsynced::file(path, Arc::new(file))])
                 })
             })
             .collect();
@@ -212,38 +252,43 @@ mod tests {
     fn each_batch_hears_about_its_own_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let good = || Unsynced::file(path.clone(), File::create(&path).unwrap());
+        let good = || Unsynced::file(path.clone(), Arc::new(File::create(&path).unwrap()));
         // fsync of a socket fails (EINVAL): a stand-in for a disk that fails one file's sync.
         let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
         let bad = Unsynced::file(
             dir.path().join("bad"),
-            File::from(std::os::fd::OwnedFd::from(socket)),
+            Arc::new(File::from(std::os::fd::OwnedFd::from(socket))),
         );
-        let (tx_a, rx_a) = mpsc::sync_channel(1);
-        let (tx_b, rx_b) = mpsc::sync_channel(1);
-        let (tx_c, rx_c) = mpsc::sync_channel(1);
+        let [a, b, c] = [(); 3].map(|()| Arc::new(Answer::default()));
         let rounds = AtomicU64::new(0);
         round(
             &[
                 Job {
                     files: vec![good(), good()],
-                    done: tx_a,
+                    answer: a.clone(),
                 },
                 Job {
                     files: vec![good(), bad, good()],
-                    done: tx_b,
+                    answer: b.clone(),
                 },
                 Job {
                     files: vec![good()],
-                    done: tx_c,
+                    answer: c.clone(),
                 },
             ],
             &rounds,
         );
         assert_eq!(rounds.load(Ordering::Relaxed), 1);
-        assert!(rx_a.recv().unwrap().is_ok());
-        let err = rx_b.recv().unwrap().unwrap_err();
+        assert!(a.wait().is_ok());
+        let err = b.wait().unwrap_err();
         assert!(err.to_string().contains("bad"), "{err}");
-        assert!(rx_c.recv().unwrap().is_ok());
+        assert!(c.wait().is_ok());
+        // A job dropped without a round (its committer gone) is answered with an error.
+        let orphan = Arc::new(Answer::default());
+        drop(Job {
+            files: vec![good()],
+            answer: orphan.clone(),
+        });
+        assert!(orphan.wait().is_err());
     }
 }

@@ -9,7 +9,9 @@
 //!
 //! [`RemoteIngest`] lets many clients write at once: batches for one run take turns (their offset
 //! checks must not interleave), batches for different runs run side by side, and what they append
-//! is made durable together by [`GroupCommit`] before any of them is acknowledged.
+//! is made durable together by [`GroupCommit`] before any of them is acknowledged. The files a run
+//! appends to stay open between its batches ([`HeldFiles`], a few hundred runs at most, closed
+//! after [`HELD_IDLE`] without a batch), and are used only while each is still the run's file.
 
 use super::commit::{GroupCommit, Unsynced};
 use crate::error::{Error, Result};
@@ -20,9 +22,17 @@ use crate::format::{
 };
 use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Runs whose append files are kept open between batches, at most.
+pub const HELD_RUNS: usize = 256;
+/// A run's append files are closed once this long passes without a batch for it (noticed by a
+/// later batch of any run).
+pub const HELD_IDLE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct Batch {
@@ -100,6 +110,7 @@ pub struct RemoteIngest {
     commit: GroupCommit,
     /// The data directory written to, held open so that it is not resolved again for every batch.
     root: Mutex<Option<Arc<HeldDir>>>,
+    held: HeldFiles,
 }
 
 impl RemoteIngest {
@@ -110,7 +121,14 @@ impl RemoteIngest {
     pub fn apply(&self, root: &Path, batch: &Batch) -> Result<Applied> {
         let root = self.held_root(root);
         let _run = self.runs.lock(&batch.project, &batch.run);
-        apply_locked(root, batch, &self.commit)
+        let key = (batch.project.clone(), batch.run.clone());
+        let mut open = self.held.take(&key);
+        let applied = apply_locked(root, batch, &self.commit, &mut open);
+        // After a failure the files are opened afresh by the next batch.
+        if applied.is_ok() {
+            self.held.put(key, open);
+        }
+        applied
     }
 
     /// Writes a chunk of an uploaded file (`files/…` or `media/…` of a run) at `offset`, with the
@@ -145,10 +163,25 @@ impl RemoteIngest {
     }
 }
 
-fn apply_locked(root: Arc<HeldDir>, batch: &Batch, commit: &GroupCommit) -> Result<Applied> {
+/// A run's append files held open from its earlier batches, by name.
+type OpenFiles = BTreeMap<String, Arc<File>>;
+
+fn apply_locked(
+    root: Arc<HeldDir>,
+    batch: &Batch,
+    commit: &GroupCommit,
+    open: &mut OpenFiles,
+) -> Result<Applied> {
     let run = RunWriter::beneath(root, &batch.project, &batch.run)?;
-    let new_run = !run.dir().is_dir();
-    run.create_dir()?;
+    // A held file is used only while it is still the run's file (not moved, removed or replaced).
+    open.retain(|name, file| !batch.append.contains_key(name) || run.still_holds(name, file));
+    // With every file it appends to in place, the run's folder exists.
+    let all_held =
+        !batch.append.is_empty() && batch.append.keys().all(|name| open.contains_key(name));
+    let new_run = !all_held && !run.dir().is_dir();
+    if !all_held {
+        run.create_dir()?;
+    }
     let mut unsynced = Vec::new();
     let mut lengths = BTreeMap::new();
     let mut conflict = false;
@@ -160,8 +193,15 @@ fn apply_locked(root: Arc<HeldDir>, batch: &Batch, commit: &GroupCommit) -> Resu
             )));
         }
         let path = run.dir().join(name);
-        let (placed, file) = run.append_at_nosync(name, a.offset, a.data.as_bytes())?;
-        match placed {
+        let file = match open.get(name) {
+            Some(file) => file.clone(),
+            None => {
+                let file = Arc::new(run.open_appendable(name)?);
+                open.insert(name.clone(), file.clone());
+                file
+            }
+        };
+        match run.place_nosync(&file, name, a.offset, a.data.as_bytes())? {
             Ok(len) => {
                 new_file |= a.offset == 0;
                 unsynced.push(Unsynced::file(path, file));
@@ -203,6 +243,41 @@ fn apply_locked(root: Arc<HeldDir>, batch: &Batch, commit: &GroupCommit) -> Resu
         run.replace(name, &batch.files[name])?;
     }
     Ok(Applied::Ok(lengths))
+}
+
+/// The append files of recently written runs, kept open between their batches (up to
+/// [`HELD_RUNS`] runs, each dropped after [`HELD_IDLE`] without a batch). A batch takes its run's
+/// files out while it writes (it holds the run's turn) and puts them back when done.
+#[derive(Debug, Default)]
+struct HeldFiles {
+    runs: Mutex<HashMap<(String, String), (Instant, OpenFiles)>>,
+}
+
+impl HeldFiles {
+    fn take(&self, key: &(String, String)) -> OpenFiles {
+        self.runs
+            .lock()
+            .remove(key)
+            .map(|(_, files)| files)
+            .unwrap_or_default()
+    }
+
+    fn put(&self, key: (String, String), files: OpenFiles) {
+        let now = Instant::now();
+        let mut runs = self.runs.lock();
+        runs.retain(|_, (used, _)| now.duration_since(*used) < HELD_IDLE);
+        if runs.len() >= HELD_RUNS
+            && let Some(oldest) = runs
+                .iter()
+                .min_by_key(|(_, (used, _))| *used)
+                .map(|(k, _)| k.clone())
+        {
+            runs.remove(&oldest);
+        }
+        if !files.is_empty() {
+            runs.insert(key, (now, files));
+        }
+    }
 }
 
 /// Which runs have a batch being written: a run's batches take turns, other runs do not wait.
@@ -341,6 +416,72 @@ mod tests {
     }
 
     #[test]
+    fn held_files_are_written_only_while_they_are_the_runs_files() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let ingest = RemoteIngest::default();
+        let ok = |b: &Batch, want: u64| {
+            let applied = ingest.apply(r, b).unwrap();
+            assert!(
+                matches!(&applied, Applied::Ok(l) if l[HISTORY_FILE] == want),
+                "{applied:?}"
+            );
+        };
+        ok(&batch(0, "a\n"), 2);
+        ok(&batch(2, "b\n"), 4);
+        assert_eq!(ingest.held.runs.lock().len(), 1);
+        // history.jsonl replaced (same bytes, a new file): the next batch lands in the new one.
+        let path = r.join("p/r").join(HISTORY_FILE);
+        let old = File::open(&path).unwrap();
+        std::fs::write(r.join("p/r/new"), "a\nb\n").unwrap();
+        std::fs::rename(r.join("p/r/new"), &path).unwrap();
+        ok(&batch(4, "c\n"), 6);
+        assert_eq!(history(r), "a\nb\nc\n");
+        assert_eq!(
+            old.metadata().unwrap().len(),
+            4,
+            "wrote to the replaced file"
+        );
+        // The run's folder removed: a batch past offset 0 is a conflict, as for a new run.
+        std::fs::remove_dir_all(r.join("p/r")).unwrap();
+        let applied = ingest.apply(r, &batch(6, "d\n")).unwrap();
+        assert!(
+            matches!(&applied, Applied::Conflict(l) if l[HISTORY_FILE] == 0),
+            "{applied:?}"
+        );
+        ok(&batch(0, "a\n"), 2);
+        assert_eq!(history(r), "a\n");
+    }
+
+    #[test]
+    fn held_files_of_idle_or_surplus_runs_are_closed() {
+        let held = HeldFiles::default();
+        let file = || {
+            let mut files = OpenFiles::new();
+            files.insert(HISTORY_FILE.into(), Arc::new(tempfile::tempfile().unwrap()));
+            files
+        };
+        for i in 0..HELD_RUNS + 10 {
+            held.put(("p".into(), format!("r{i}")), file());
+        }
+        assert_eq!(held.runs.lock().len(), HELD_RUNS);
+        assert!(
+            held.take(&("p".into(), "r0".into())).is_empty(),
+            "the oldest went first"
+        );
+        assert_eq!(
+            held.take(&("p".into(), format!("r{}", HELD_RUNS + 9)))
+                .len(),
+            1
+        );
+        for (used, _) in held.runs.lock().values_mut() {
+            *used -= HELD_IDLE;
+        }
+        held.put(("p".into(), "fresh".into()), file());
+        assert_eq!(held.runs.lock().len(), 1, "idle runs are closed");
+    }
+
+    #[test]
     fn runs_take_turns_only_with_themselves() {
         let locks = Arc::new(RunLocks::default());
         let held = locks.lock("p", "a");
@@ -356,12 +497,9 @@ mod tests {
             let _turn = same.lock("p", "a");
             tx.send(()).unwrap();
         });
-        assert!(
-            rx.recv_timeout(std::time::Duration::from_millis(100))
-                .is_err()
-        );
+        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
         drop(held);
-        rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
         waiter.join().unwrap();
         // No entry outlives its batch.
         assert!(locks.busy.lock().is_empty());
