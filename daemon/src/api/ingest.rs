@@ -26,9 +26,9 @@ pub async fn batch(
     let batch: Batch = serde_json::from_value(value)
         .map_err(|e| Error::BadRequest(format!("not a batch: {e}")))?;
     remote::validate(&batch)?;
-    let (data_dir, ingest) = (s.data_dir.clone(), s.remote_ingest.clone());
-    // Blocks until the batch's data is durable (group commit), so a 200 means on disk.
-    let applied = super::blocking(move || ingest.apply(&data_dir, &batch)).await?;
+    // Answers once the batch's data is durable (group commit), so a 200 means on disk.
+    let ingest = s.remote_ingest.clone();
+    let applied = ingest.apply_async(s.data_dir.clone(), batch).await?;
     match applied {
         Applied::Ok(lengths) => Ok(Json(json!({"ok": true, "lengths": lengths})).into_response()),
         Applied::Conflict(lengths) => Err(Error::conflict(

@@ -6,11 +6,12 @@
 //! disk, and the cost of a sync is shared by every batch that arrived while the last one ran.
 
 use crate::format::FormatError;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
+use tokio::sync::oneshot;
 
 /// Files fsynced at the same time within one round.
 pub const SYNC_THREADS: usize = 8;
@@ -55,47 +56,11 @@ impl Unsynced {
     }
 }
 
-/// One batch's files, and where to tell it they are durable (or why not).
+/// One batch's files, and where to tell it they are durable (or why not). A job dropped
+/// unanswered (its committer gone) tells its batch so by closing the channel.
 struct Job {
     files: Vec<Unsynced>,
-    answer: Arc<Answer>,
-}
-
-impl Drop for Job {
-    /// A job dropped unanswered (its committer is gone) still wakes its batch.
-    fn drop(&mut self) {
-        self.answer.give(Err(committer_gone()));
-    }
-}
-
-/// A batch's outcome: the committer gives it once and the batch sleeps until then (a parked
-/// thread, woken once, rather than a channel that spins before it sleeps).
-#[derive(Debug, Default)]
-struct Answer {
-    /// Whether it was given, and the outcome until the batch takes it.
-    outcome: Mutex<(bool, Option<Result<(), FormatError>>)>,
-    given: Condvar,
-}
-
-impl Answer {
-    /// Gives the outcome, unless one was given already.
-    fn give(&self, result: Result<(), FormatError>) {
-        let mut outcome = self.outcome.lock();
-        if !outcome.0 {
-            *outcome = (true, Some(result));
-            self.given.notify_one();
-        }
-    }
-
-    fn wait(&self) -> Result<(), FormatError> {
-        let mut outcome = self.outcome.lock();
-        loop {
-            if let Some(result) = outcome.1.take() {
-                return result;
-            }
-            self.given.wait(&mut outcome);
-        }
-    }
+    done: oneshot::Sender<Result<(), FormatError>>,
 }
 
 /// The committer thread's queue, started on first use.
@@ -107,16 +72,26 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Blocks until every file in `files` is durable; the first failure of one of them otherwise.
+    /// Not from an async task (see [`GroupCommit::synced`]).
     pub fn sync(&self, files: Vec<Unsynced>) -> Result<(), FormatError> {
         if files.is_empty() {
             return Ok(());
         }
-        let answer = Arc::new(Answer::default());
-        self.send(Job {
-            files,
-            answer: answer.clone(),
-        })?;
-        answer.wait()
+        let (done, answer) = oneshot::channel();
+        self.send(Job { files, done })?;
+        answer
+            .blocking_recv()
+            .unwrap_or_else(|_| Err(committer_gone()))
+    }
+
+    /// [`GroupCommit::sync`] for an async task: waits for the round without holding a thread.
+    pub async fn synced(&self, files: Vec<Unsynced>) -> Result<(), FormatError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let (done, answer) = oneshot::channel();
+        self.send(Job { files, done })?;
+        answer.await.unwrap_or_else(|_| Err(committer_gone()))
     }
 
     /// Commit rounds run so far (each one made every batch queued before it durable).
@@ -157,16 +132,17 @@ fn committer(queue: &mpsc::Receiver<Job>, rounds: &AtomicU64) {
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         jobs.extend(queue.try_iter());
-        round(&jobs, rounds);
         tracing::trace!(batches = jobs.len(), "group commit round");
+        round(jobs, rounds);
     }
 }
 
 /// One round: syncs the files of all `jobs` together, counts the round in `rounds`, then answers
 /// each job about its own files (so a batch that has its answer sees its round counted).
-fn round(jobs: &[Job], rounds: &AtomicU64) {
+fn round(jobs: Vec<Job>, rounds: &AtomicU64) {
     let files: Vec<&Unsynced> = jobs.iter().flat_map(|j| &j.files).collect();
     let mut outcomes = sync_concurrently(&files).into_iter();
+    drop(files);
     rounds.fetch_add(1, Ordering::Relaxed);
     for job in jobs {
         let mut result = Ok(());
@@ -175,7 +151,8 @@ fn round(jobs: &[Job], rounds: &AtomicU64) {
                 result = outcome;
             }
         }
-        job.answer.give(result);
+        // A batch whose request was dropped no longer listens; nothing to tell it.
+        let _ = job.done.send(result);
     }
 }
 
@@ -248,6 +225,22 @@ mod tests {
         assert_eq!(commit.rounds(), before + 1);
     }
 
+    #[tokio::test]
+    async fn an_async_batch_waits_for_its_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let commit = GroupCommit::default();
+        let path = dir.path().join("f");
+        let mut file = File::create(&path).unwrap();
+        file.write_all(b"line\n").unwrap();
+        commit
+            .synced(vec![Unsynced::file(path, Arc::new(file))])
+            .await
+            .unwrap();
+        assert_eq!(commit.rounds(), 1);
+        commit.synced(vec![]).await.unwrap();
+        assert_eq!(commit.rounds(), 1);
+    }
+
     #[test]
     fn each_batch_hears_about_its_own_files() {
         let dir = tempfile::tempdir().unwrap();
@@ -259,36 +252,31 @@ mod tests {
             dir.path().join("bad"),
             Arc::new(File::from(std::os::fd::OwnedFd::from(socket))),
         );
-        let [a, b, c] = [(); 3].map(|()| Arc::new(Answer::default()));
+        let (tx_a, rx_a) = oneshot::channel();
+        let (tx_b, rx_b) = oneshot::channel();
+        let (tx_c, rx_c) = oneshot::channel();
         let rounds = AtomicU64::new(0);
         round(
-            &[
+            vec![
                 Job {
                     files: vec![good(), good()],
-                    answer: a.clone(),
+                    done: tx_a,
                 },
                 Job {
                     files: vec![good(), bad, good()],
-                    answer: b.clone(),
+                    done: tx_b,
                 },
                 Job {
                     files: vec![good()],
-                    answer: c.clone(),
+                    done: tx_c,
                 },
             ],
             &rounds,
         );
         assert_eq!(rounds.load(Ordering::Relaxed), 1);
-        assert!(a.wait().is_ok());
-        let err = b.wait().unwrap_err();
+        assert!(rx_a.blocking_recv().unwrap().is_ok());
+        let err = rx_b.blocking_recv().unwrap().unwrap_err();
         assert!(err.to_string().contains("bad"), "{err}");
-        assert!(c.wait().is_ok());
-        // A job dropped without a round (its committer gone) is answered with an error.
-        let orphan = Arc::new(Answer::default());
-        drop(Job {
-            files: vec![good()],
-            answer: orphan.clone(),
-        });
-        assert!(orphan.wait().is_err());
+        assert!(rx_c.blocking_recv().unwrap().is_ok());
     }
 }

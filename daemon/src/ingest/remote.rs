@@ -24,7 +24,7 @@ use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -131,6 +131,35 @@ impl RemoteIngest {
         applied
     }
 
+    /// [`RemoteIngest::apply`] for an async caller. A batch of appends only, whose run has no
+    /// other batch in progress, is written on the calling task (a few small writes, to files held
+    /// open) and then waits for its commit round without holding a thread; any other batch (one
+    /// that replaces files, which fsyncs them, or waits for its run's turn) runs on the blocking
+    /// pool. Either way the answer comes once the appends are durable.
+    pub async fn apply_async(self: Arc<Self>, root: PathBuf, batch: Batch) -> Result<Applied> {
+        if batch.files.is_empty() {
+            let held_root = self.held_root(&root);
+            if let Some(_turn) = self.runs.try_lock(&batch.project, &batch.run) {
+                let key = (batch.project.clone(), batch.run.clone());
+                let mut open = self.held.take(&key);
+                let applied = async {
+                    let mut appended = append_locked(held_root, &batch, &mut open)?;
+                    let unsynced = std::mem::take(&mut appended.unsynced);
+                    self.commit.synced(unsynced).await?;
+                    finish_locked(appended, &batch)
+                }
+                .await;
+                if applied.is_ok() {
+                    self.held.put(key, open);
+                }
+                return applied;
+            }
+        }
+        tokio::task::spawn_blocking(move || self.apply(&root, &batch))
+            .await
+            .map_err(|e| Error::Internal(format!("task failed: {e}")))?
+    }
+
     /// Writes a chunk of an uploaded file (`files/…` or `media/…` of a run) at `offset`, with the
     /// same idempotence as appends, fsynced before this returns. `Ok(Ok(len))` when the file
     /// holds the chunk; `Ok(Err(len))` on a conflict.
@@ -172,6 +201,24 @@ fn apply_locked(
     commit: &GroupCommit,
     open: &mut OpenFiles,
 ) -> Result<Applied> {
+    let mut appended = append_locked(root, batch, open)?;
+    // Waits for the commit round that makes these appends durable, shared with other batches.
+    commit.sync(std::mem::take(&mut appended.unsynced))?;
+    finish_locked(appended, batch)
+}
+
+/// A batch's appends, written but not yet durable.
+struct Appended {
+    run: RunWriter,
+    /// The files (and new folders) to make durable before the batch is answered.
+    unsynced: Vec<Unsynced>,
+    lengths: BTreeMap<String, u64>,
+    conflict: bool,
+}
+
+/// The first half of a batch, with its run's turn: writes its appends (to the files in `open`, or
+/// opened now and added there), not yet durable. No fsync here: a few small writes.
+fn append_locked(root: Arc<HeldDir>, batch: &Batch, open: &mut OpenFiles) -> Result<Appended> {
     let run = RunWriter::beneath(root, &batch.project, &batch.run)?;
     // A held file is used only while it is still the run's file (not moved, removed or replaced).
     open.retain(|name, file| !batch.append.contains_key(name) || run.still_holds(name, file));
@@ -225,8 +272,23 @@ fn apply_locked(
                 .map(|(path, file)| Unsynced::folder(path, file)),
         );
     }
-    // Waits for the commit round that makes these appends durable, shared with other batches.
-    commit.sync(unsynced)?;
+    Ok(Appended {
+        run,
+        unsynced,
+        lengths,
+        conflict,
+    })
+}
+
+/// The second half of a batch, with its run's turn, once its appends are durable: the answer, and
+/// the replaced files.
+fn finish_locked(appended: Appended, batch: &Batch) -> Result<Applied> {
+    let Appended {
+        run,
+        mut lengths,
+        conflict,
+        ..
+    } = appended;
     if conflict {
         // Report every appendable file's length, so the client can resume them all.
         for name in APPEND_FILES {
@@ -296,6 +358,17 @@ struct RunGuard<'a> {
 }
 
 impl RunLocks {
+    /// The run's turn if no other batch of it is in progress.
+    fn try_lock(&self, project: &str, run: &str) -> Option<RunGuard<'_>> {
+        let key = (project.to_owned(), run.to_owned());
+        let mut busy = self.busy.lock();
+        if busy.contains(&key) {
+            return None;
+        }
+        busy.insert(key.clone());
+        Some(RunGuard { locks: self, key })
+    }
+
     fn lock(&self, project: &str, run: &str) -> RunGuard<'_> {
         let key = (project.to_owned(), run.to_owned());
         let mut busy = self.busy.lock();
@@ -451,6 +524,38 @@ mod tests {
         );
         ok(&batch(0, "a\n"), 2);
         assert_eq!(history(r), "a\n");
+    }
+
+    #[tokio::test]
+    async fn async_batches_keep_the_offset_rules() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().to_owned();
+        let ingest = Arc::new(RemoteIngest::default());
+        let apply = |b: Batch| ingest.clone().apply_async(r.clone(), b);
+        assert!(
+            matches!(apply(batch(0, "a\n")).await.unwrap(), Applied::Ok(l) if l[HISTORY_FILE] == 2)
+        );
+        assert!(
+            matches!(apply(batch(0, "a\n")).await.unwrap(), Applied::Ok(l) if l[HISTORY_FILE] == 2)
+        );
+        assert!(
+            matches!(apply(batch(0, "X\n")).await.unwrap(), Applied::Conflict(l) if l[HISTORY_FILE] == 2)
+        );
+        // A batch that replaces files, and one whose run is busy, go through the blocking pool.
+        let mut with_file = batch(2, "b\n");
+        with_file
+            .files
+            .insert(RUN_FILE.into(), serde_json::json!({"id": "r"}));
+        assert!(matches!(apply(with_file).await.unwrap(), Applied::Ok(l) if l[HISTORY_FILE] == 4));
+        assert!(r.join("p/r").join(RUN_FILE).is_file());
+        let turn = ingest.runs.lock("p", "r");
+        let waiting = tokio::spawn(apply(batch(4, "c\n")));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "went ahead of the run's turn");
+        drop(turn);
+        assert!(matches!(waiting.await.unwrap().unwrap(), Applied::Ok(l) if l[HISTORY_FILE] == 6));
+        assert_eq!(history(&r), "a\nb\nc\n");
+        assert!(ingest.commit_rounds() >= 3);
     }
 
     #[test]
