@@ -24,6 +24,8 @@ enum Command {
     Serve(ServeArgs),
     /// Upload runs written offline to a daemon (safe to run again: sends only what is missing).
     Sync(SyncArgs),
+    /// Make a share link (`{url}/#t=<token>`), or list or revoke them; works while a daemon runs.
+    Share(crate::share::ShareArgs),
 }
 
 #[derive(Parser, Debug)]
@@ -52,6 +54,11 @@ struct ServeArgs {
     /// Also accept this Host header (e.g. a tunnel's name); repeatable.
     #[arg(long = "allow-host")]
     allow_host: Vec<String>,
+    /// Where people reach this daemon (a tunnel or proxy, e.g. https://x.example/team); repeatable.
+    /// Allows that Host, checks Origin against it, and turns sharing on: every request then
+    /// needs a share link (`trackline share`), loopback included; an owner link is printed.
+    #[arg(long = "public-url", value_parser = crate::auth::sharing::PublicUrl::parse)]
+    public_url: Vec<crate::auth::sharing::PublicUrl>,
     /// Open the dashboard in a browser once listening.
     #[arg(long)]
     open: bool,
@@ -137,18 +144,63 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Sync(args) => sync(args),
+        Command::Share(args) => share(args),
     }
 }
 
-fn serve(args: ServeArgs) -> ExitCode {
-    let data_dir = args
-        .data_dir
+/// `--dir`, else `TRACKLINE_DIR`, else `./trackline`.
+fn data_dir(given: Option<PathBuf>) -> PathBuf {
+    given
         .or_else(|| std::env::var_os(config::ENV_DIR).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_DIR));
-    let mut config = Config::new(data_dir);
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_DIR))
+}
+
+fn share(args: crate::share::ShareArgs) -> ExitCode {
+    let dir = data_dir(args.data_dir.clone());
+    match crate::share::run(&args, &dir, &mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Makes an owner link for the person who started the daemon and prints it (never logged).
+fn print_owner_link(
+    sharing: &crate::auth::sharing::Sharing,
+    local: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<String> {
+    use crate::auth::sharing::{DEFAULT_EXPIRY, create_link};
+    let created = create_link(
+        sharing.links(),
+        crate::auth::scope::Scope::Owner,
+        "owner (trackline serve)",
+        Some(DEFAULT_EXPIRY),
+    )?;
+    let link = crate::share::link_url(local, &created.token);
+    writeln!(
+        out,
+        "trackline: sharing is on; your owner link (keep it private, valid 7 days): {link}"
+    )?;
+    for url in sharing.public_urls() {
+        writeln!(
+            out,
+            "trackline: the same through {}: {}",
+            url.url,
+            crate::share::link_url(&url.url, &created.token)
+        )?;
+    }
+    Ok(link)
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let mut config = Config::new(data_dir(args.data_dir));
     config.host = args.host;
     config.port = args.port;
     config.allowed_hosts = args.allow_host;
+    config.public_urls = args.public_url;
     config.demo = args.demo;
     config.heartbeat_timeout = std::time::Duration::from_secs(args.heartbeat_timeout_secs);
     config.ws_queue = args.ws_queue.max(1);
@@ -180,9 +232,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             "trackline: serving {} at {url}",
             server.data_dir().display()
         );
+        let mut open_url = url.clone();
+        if let Some(sharing) = server.sharing() {
+            open_url = print_owner_link(sharing, url.trim_end_matches('/'), &mut out)?;
+        }
         let _ = out.flush();
         if open {
-            open_browser(&url);
+            open_browser(&open_url);
         }
         server.run(shutdown_signal()).await
     });
@@ -240,7 +296,10 @@ fn open_browser(url: &str) {
         "xdg-open"
     };
     if let Err(e) = std::process::Command::new(opener).arg(url).spawn() {
-        tracing::warn!("could not open a browser ({opener}: {e}); open {url} yourself");
+        // The URL may hold an owner link's token, which is never logged.
+        tracing::warn!(
+            "could not open a browser ({opener}: {e}); open the link printed above yourself"
+        );
     }
 }
 

@@ -43,6 +43,9 @@ pub struct Config {
     pub port: u16,
     /// Extra `Host` names allowed besides localhost (tunnels, reverse proxies).
     pub allowed_hosts: Vec<String>,
+    /// Where people reach this daemon (`--public-url`, repeatable). Any at all turns sharing mode
+    /// on: every API route needs a share link, loopback included. Default: none.
+    pub public_urls: Vec<crate::auth::sharing::PublicUrl>,
     /// Write a live demo project into `data_dir`.
     pub demo: bool,
     /// How often the ingest loop rescans everything as a safety net for missed file events.
@@ -86,6 +89,7 @@ impl Config {
             host: IpAddr::from([127, 0, 0, 1]),
             port: DEFAULT_PORT,
             allowed_hosts: Vec::new(),
+            public_urls: Vec::new(),
             demo: false,
             rescan_interval: Duration::from_secs(DEFAULT_RESCAN_INTERVAL_SECS),
             heartbeat_timeout: Duration::from_secs(DEFAULT_HEARTBEAT_TIMEOUT_SECS),

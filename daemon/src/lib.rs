@@ -26,6 +26,7 @@ pub mod logging;
 pub mod push;
 pub mod query;
 pub mod server;
+pub mod share;
 pub mod source;
 pub mod store;
 pub mod sync;

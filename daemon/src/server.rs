@@ -3,6 +3,7 @@
 
 use crate::api::{self, AppState, security};
 use crate::auth::WriteToken;
+use crate::auth::sharing::Sharing;
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::workspaces::Workspaces;
@@ -29,6 +30,8 @@ pub struct Server {
     threads: Vec<std::thread::JoinHandle<()>>,
     token: Arc<WriteToken>,
     workspaces: Workspaces,
+    /// Sharing mode (`--public-url`), if on.
+    sharing: Option<Arc<Sharing>>,
     addr: SocketAddr,
     /// This daemon's hold on the data directory: released when the server is dropped.
     _lock: DaemonLock,
@@ -54,6 +57,13 @@ impl Server {
         })?;
         let token = WriteToken::load_or_create(&config.state_dir())
             .context("cannot create the write token")?;
+        let sharing = if config.public_urls.is_empty() {
+            None
+        } else {
+            let sharing = Sharing::new(db.share_links(), config.public_urls.clone())
+                .context("cannot read the share links")?;
+            Some(Arc::new(sharing))
+        };
         let store = Arc::new(Store::new(StoreSettings {
             heartbeat_timeout: config.heartbeat_timeout,
             hostname: crate::util::local_hostname(),
@@ -100,6 +110,7 @@ impl Server {
             threads,
             token: Arc::new(token),
             workspaces: db.workspaces(),
+            sharing,
             addr: local_addr,
             _lock: lock,
         })
@@ -119,6 +130,11 @@ impl Server {
         &self.token.path
     }
 
+    /// Sharing mode's state, when the daemon was given a public URL.
+    pub fn sharing(&self) -> Option<&Arc<Sharing>> {
+        self.sharing.as_ref()
+    }
+
     pub fn store(&self) -> Arc<Store> {
         self.store.clone()
     }
@@ -131,7 +147,12 @@ impl Server {
         let addr = self.local_addr();
         let state = AppState {
             store: self.store.clone(),
-            security: Arc::new(security::Policy::new(&self.config.allowed_hosts)),
+            security: Arc::new(match &self.sharing {
+                Some(sharing) => {
+                    security::Policy::shared(&self.config.allowed_hosts, sharing.clone())
+                }
+                None => security::Policy::new(&self.config.allowed_hosts),
+            }),
             ws_queue: self.config.ws_queue,
             ws_send_timeout: self.config.ws_send_timeout,
             shutdown: tokio_util::sync::CancellationToken::new(),
@@ -141,6 +162,9 @@ impl Server {
             workspaces: self.workspaces.clone(),
             limits: Arc::new(api::limits::Limits::new(&self.config)),
         };
+        if let Some(sharing) = &self.sharing {
+            tokio::spawn(sharing.clone().poll_dead(state.shutdown.clone()));
+        }
         let token = state.shutdown.clone();
         let shutdown = async move {
             shutdown.await;

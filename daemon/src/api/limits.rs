@@ -45,6 +45,23 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// How much longer `client` is refused for wrong tokens, if it is (share tokens and the write
+    /// token count toward one limit).
+    pub(super) fn auth_blocked_for(&self, client: IpAddr) -> Option<Duration> {
+        self.auth_failures.lock().blocked_for(client, Instant::now())
+    }
+
+    /// Counts a wrong token from `client`; answers whether this one blocked the address.
+    pub(super) fn auth_failed(&self, client: IpAddr) -> bool {
+        self.auth_failures.lock().failed(client, Instant::now())
+    }
+
+    pub(super) fn auth_succeeded(&self, client: IpAddr) {
+        self.auth_failures.lock().succeeded(client);
+    }
+}
+
 /// Route layer of the ingest routes: refuses a blocked address, a wrong token and a body over the
 /// address's byte allowance from the request's headers alone, so a refused body is never read
 /// (the connection is closed after the answer).
@@ -77,7 +94,7 @@ pub async fn ingest_guard(State(s): State<AppState>, request: Request, next: Nex
 
 /// The address a request came from, as one client: an IPv6 address stands for its /64 (one host's
 /// share, which it can vary at will); unknown (no socket, as in router tests) is `0.0.0.0`.
-fn client_address(request: &Request) -> IpAddr {
+pub(super) fn client_address(request: &Request) -> IpAddr {
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -105,7 +122,7 @@ fn declared_body_bytes(headers: &HeaderMap) -> u64 {
 }
 
 /// `429 rate_limited` with `Retry-After` in whole seconds (at least 1).
-fn rate_limited(wait: Duration, why: &str) -> Response {
+pub(super) fn rate_limited(wait: Duration, why: &str) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
     let mut response = error_response(

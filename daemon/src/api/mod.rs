@@ -9,6 +9,7 @@ mod ingest;
 pub mod limits;
 mod runs;
 pub mod security;
+mod session;
 #[cfg(test)]
 mod tests;
 mod workspace;
@@ -73,6 +74,12 @@ pub fn app(state: AppState) -> Router {
             get(workspace::get).put(workspace::put),
         )
         .route("/ws", get(ws::upgrade))
+        // Sharing mode: a share link of enough scope for everything above (no-op otherwise).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::guard,
+        ))
+        .route("/session", axum::routing::post(session::trade))
         .merge(ingest)
         .fallback(|| async { Error::NotFound("no such API endpoint".into()) });
     Router::new()

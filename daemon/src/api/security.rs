@@ -2,10 +2,12 @@
 //! absolute-form request line's authority checked like it), `Origin` checks for WebSocket
 //! handshakes (browsers do not apply the same-origin policy to WebSockets), and the headers every
 //! answer carries (CSP, framing, referrer, sniffing, caching), which also turn any error a layer
-//! answered in plain text into the one JSON error body.
+//! answered in plain text into the one JSON error body. In sharing mode, the stricter `Origin`
+//! rule of [`check_shared_origin`] applies to every state-changing request and WebSocket handshake.
 
 use super::AppState;
 use super::error::{code_for_status, error_response};
+use crate::auth::sharing::Sharing;
 use crate::error::Error;
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
@@ -17,6 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The page runs only the daemon's own scripts (no inline script, no `eval`; compiling the
 /// WebAssembly module needs `'wasm-unsafe-eval'`), talks only to the daemon (REST and WebSocket),
@@ -29,11 +32,14 @@ pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; \
 /// The longest plain-text error body whose text is kept as the JSON error's message.
 const MAX_PLAIN_ERROR_BYTES: usize = 4096;
 
-/// Which `Host` names this daemon answers to.
+/// Which `Host` names this daemon answers to, and, once it is shared, who may call it.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
-    /// Names given with `--allow-host`, lower-case, without port.
+    /// Names given with `--allow-host` and the hosts of the public URLs, lower-case, without port.
     pub extra_hosts: Vec<String>,
+    /// Sharing mode (`--public-url`): every API route but the page's token trade needs a share
+    /// token or session, and state-changing requests and WebSocket handshakes a trusted `Origin`.
+    pub sharing: Option<Arc<Sharing>>,
 }
 
 impl Policy {
@@ -43,7 +49,20 @@ impl Policy {
                 .iter()
                 .map(|h| h.trim().to_ascii_lowercase())
                 .collect(),
+            sharing: None,
         }
+    }
+
+    /// The policy of a shared daemon: the public URLs' hosts are allowed too.
+    pub fn shared(extra_hosts: &[String], sharing: Arc<Sharing>) -> Self {
+        let mut policy = Policy::new(extra_hosts);
+        for url in sharing.public_urls() {
+            if !policy.extra_hosts.contains(&url.host) {
+                policy.extra_hosts.push(url.host.clone());
+            }
+        }
+        policy.sharing = Some(sharing);
+        policy
     }
 
     /// `localhost`, any IP literal (a rebinding attack needs a domain name), or a configured name.
@@ -210,9 +229,49 @@ pub fn check_ws_origin(policy: &Policy, headers: &HeaderMap) -> Result<(), Error
     }
 }
 
+/// The `Origin` rule of a shared daemon, for every state-changing request and WebSocket
+/// handshake: the origin of a public URL, or the daemon's own (`http://` + the request's `Host`,
+/// for a host that is not a public URL's). `Origin: null` and any other origin are refused; so is
+/// no `Origin` at all, unless the request authenticates with `Authorization: Bearer` (a script:
+/// a browser page cannot attach that header to another site's request without a CORS preflight,
+/// which this daemon never grants). `X-Forwarded-*` headers are never read.
+pub fn check_shared_origin(
+    policy: &Policy,
+    sharing: &Sharing,
+    headers: &HeaderMap,
+) -> Result<(), Error> {
+    let Some(origin) = headers.get(ORIGIN) else {
+        if Sharing::has_bearer(headers) {
+            return Ok(());
+        }
+        return Err(Error::ForbiddenOrigin("(none)".into()));
+    };
+    let refused =
+        || Error::ForbiddenOrigin(String::from_utf8_lossy(origin.as_bytes()).into_owned());
+    let origin = origin.to_str().map_err(|_| refused())?.to_ascii_lowercase();
+    if sharing.public_urls().iter().any(|u| u.origin == origin) {
+        return Ok(());
+    }
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let public_host = sharing
+        .public_urls()
+        .iter()
+        .any(|u| u.host == host_name(&host));
+    let own = !host.is_empty()
+        && !public_host
+        && policy.allows_host_name(host_name(&host))
+        && origin.strip_prefix("http://") == Some(host.as_str());
+    if own { Ok(()) } else { Err(refused()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header::AUTHORIZATION;
 
     #[test]
     fn host_names() {
@@ -261,6 +320,39 @@ mod tests {
         assert_eq!(check(&["localhost:1"], "http://localhost:1/x"), "ok");
         assert_eq!(check(&[], "http://[::1]:1/x"), "ok");
         assert_eq!(check(&[], "http://evil.com/x"), "403");
+    }
+
+    #[test]
+    fn a_shared_daemon_takes_only_its_public_and_own_origins() {
+        let dir = tempfile::tempdir().unwrap();
+        let links = crate::db::Db::open_in(dir.path()).unwrap().share_links();
+        let public = crate::auth::sharing::PublicUrl::parse("https://x.example/team").unwrap();
+        let sharing = Arc::new(Sharing::new(links, vec![public]).unwrap());
+        let p = Policy::shared(&[], sharing.clone());
+        assert!(p.allows_host_name("x.example"));
+        let ok = |origin: Option<&str>, host: &str, bearer: bool| {
+            let mut m = HeaderMap::new();
+            m.insert(HOST, host.parse().unwrap());
+            if let Some(o) = origin {
+                m.insert(ORIGIN, o.parse().unwrap());
+            }
+            if bearer {
+                m.insert(AUTHORIZATION, "Bearer x".parse().unwrap());
+            }
+            check_shared_origin(&p, &sharing, &m).is_ok()
+        };
+        assert!(ok(Some("https://x.example"), "x.example", false));
+        assert!(ok(Some("https://X.example"), "127.0.0.1:1", false));
+        assert!(ok(Some("http://127.0.0.1:1"), "127.0.0.1:1", false));
+        assert!(ok(Some("http://localhost:1"), "localhost:1", false));
+        assert!(ok(None, "127.0.0.1:1", true));
+        assert!(!ok(None, "127.0.0.1:1", false));
+        assert!(!ok(Some("null"), "127.0.0.1:1", true));
+        assert!(!ok(Some("https://evil.example"), "127.0.0.1:1", true));
+        assert!(!ok(Some("http://localhost:3000"), "localhost:1", false));
+        assert!(!ok(Some("http://x.example"), "x.example", false));
+        assert!(!ok(Some("https://x.example.evil.com"), "x.example", false));
+        assert!(!ok(Some("https://127.0.0.1:1"), "127.0.0.1:1", false));
     }
 
     #[test]

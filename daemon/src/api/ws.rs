@@ -2,8 +2,11 @@
 
 use super::AppState;
 use super::security::check_ws_origin;
+use crate::auth::sharing::Principal;
 use crate::error::Error;
+use crate::push::session::{REVOKED_CLOSE_CODE, Revocation};
 use crate::push::{Session, SlowConsumer};
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
@@ -15,16 +18,24 @@ use trackline_shared::{MAX_MESSAGE_BYTES, ServerMsg};
 pub async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
+    principal: Option<Extension<Principal>>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, Error> {
     check_ws_origin(&state.security, &headers)?;
+    // Sharing mode: the socket closes once its link is revoked or expires.
+    let revocation = match (&state.security.sharing, principal) {
+        (Some(sharing), Some(Extension(p))) => {
+            Some(Revocation::new(p.link_id, sharing.watch_dead()))
+        }
+        _ => None,
+    };
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| connection(state, socket)))
+        .on_upgrade(move |socket| connection(state, socket, revocation)))
 }
 
-async fn connection(state: AppState, socket: WebSocket) {
+async fn connection(state: AppState, socket: WebSocket, mut revocation: Option<Revocation>) {
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<ServerMsg>(state.ws_queue.max(1));
     let (close_tx, mut close_rx) = mpsc::channel::<CloseFrame>(1);
@@ -57,14 +68,15 @@ async fn connection(state: AppState, socket: WebSocket) {
 
     let mut events = state.store.subscribe();
     let mut session = Session::new(state.store.clone(), out_tx.clone(), state.ws_send_timeout);
-    let result: Result<(), SlowConsumer> = async {
+    let result: Result<bool, SlowConsumer> = async {
         out_tx.try_send(Session::hello()).map_err(|_| SlowConsumer)?;
         loop {
             tokio::select! {
-                _ = state.shutdown.cancelled() => return Ok(()),
+                _ = state.shutdown.cancelled() => return Ok(false),
+                _ = Revocation::revoked(&mut revocation) => return Ok(true),
                 frame = stream.next() => match frame {
                     Some(Ok(Message::Text(text))) => session.on_text(text.as_str()).await?,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(false),
                     Some(Ok(_)) => {}
                 },
                 event = events.recv() => match event {
@@ -73,7 +85,7 @@ async fn connection(state: AppState, socket: WebSocket) {
                         tracing::debug!(missed = n, "event receiver lagged; resyncing from offsets");
                         session.resync().await?;
                     }
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                    Err(broadcast::error::RecvError::Closed) => return Ok(false),
                 },
             }
         }
@@ -89,6 +101,13 @@ async fn connection(state: AppState, socket: WebSocket) {
         // The writer may be stuck on a full socket; don't wait for it.
         writer.abort();
     } else {
+        if result == Ok(true) {
+            tracing::info!("closing a WebSocket whose share link was revoked or expired");
+            let _ = close_tx.try_send(CloseFrame {
+                code: REVOKED_CLOSE_CODE,
+                reason: "auth_revoked".into(),
+            });
+        }
         drop(out_tx);
         let _ = writer.await;
     }

@@ -1,6 +1,7 @@
 //! The daemon's own database (`<data dir>/.trackline/index.sqlite`, SQLite in WAL mode): one place
 //! that opens it, one ordered list of numbered [`MIGRATIONS`], one owner of the connection, and one
-//! file per table group ([`index`]: the run index; [`workspaces`]: saved workspace layouts).
+//! file per table group ([`index`]: the run index; [`workspaces`]: saved workspace layouts;
+//! [`share_links`]: share links, their sessions and the instance id).
 //!
 //! The schema version is SQLite's `PRAGMA user_version`: migration `n` brings the database from
 //! version `n - 1` to `n`, in one transaction with the version bump. A database of a newer version
@@ -11,6 +12,7 @@
 //! folder; nothing outside it sees `rusqlite`.
 
 pub mod index;
+pub mod share_links;
 pub mod workspaces;
 
 use parking_lot::Mutex;
@@ -69,6 +71,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         what: "saved workspaces",
         apply: workspaces::migrate,
+    },
+    Migration {
+        version: 3,
+        what: "share links and their sessions",
+        apply: share_links::migrate,
     },
 ];
 
@@ -210,7 +217,16 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
         let tables: Vec<String> = columns(&db).into_iter().map(|(t, _)| t).collect();
-        assert_eq!(tables, ["runs", "workspaces"]);
+        assert_eq!(
+            tables,
+            [
+                "runs",
+                "share_instance",
+                "share_links",
+                "share_sessions",
+                "workspaces"
+            ]
+        );
     }
 
     #[test]
@@ -298,6 +314,9 @@ mod tests {
             );
             // The cached run rows are still there, and the schema is the one made from empty.
             let runs = db.run_index().load_all().unwrap();
+            // The share tables came with the migration, the instance id with them.
+            assert_eq!(db.share_links().instance_id().unwrap().len(), 16);
+            assert!(db.share_links().list().unwrap().is_empty());
             assert_eq!(runs[&("p".into(), "r1".into())].info.name, "first");
             let fresh = tempfile::tempdir().unwrap();
             assert_eq!(columns(&db), columns(&Db::open_in(fresh.path()).unwrap()));

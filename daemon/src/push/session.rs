@@ -132,6 +132,42 @@ impl Session {
     }
 }
 
+/// The share link a WebSocket was opened with (sharing mode): [`Revocation::revoked`] completes
+/// once the link is revoked or expired, and the connection is then closed with
+/// [`REVOKED_CLOSE_CODE`].
+#[derive(Debug)]
+pub struct Revocation {
+    link_id: String,
+    dead: tokio::sync::watch::Receiver<Arc<std::collections::HashSet<String>>>,
+}
+
+/// The close code of a socket whose link was revoked or expired (4000-4999: the application's).
+pub const REVOKED_CLOSE_CODE: u16 = 4401;
+
+impl Revocation {
+    pub fn new(
+        link_id: String,
+        dead: tokio::sync::watch::Receiver<Arc<std::collections::HashSet<String>>>,
+    ) -> Revocation {
+        Revocation { link_id, dead }
+    }
+
+    /// Completes when the link is dead; never, without a link (no sharing) or once the poll ends.
+    pub async fn revoked(this: &mut Option<Revocation>) {
+        let Some(this) = this else {
+            return std::future::pending().await;
+        };
+        loop {
+            if this.dead.borrow_and_update().contains(&this.link_id) {
+                return;
+            }
+            if this.dead.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
 /// A random id of this daemon process, sent in every hello.
 pub fn instance_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();

@@ -1,5 +1,12 @@
-//! The write token that remote clients present (`Authorization: Bearer …`): created once, stored
-//! 0600 in the daemon's state directory, compared in constant time.
+//! Who may do what. This file: the ingest write token that remote clients present
+//! (`Authorization: Bearer …`), created once, stored 0600 in the daemon's state directory, compared
+//! in constant time; it grants writes of run data only, no UI read. [`scope`]: what a share link
+//! allows; [`token`]: share tokens and session secrets; [`sharing`]: who a request is once the
+//! daemon is shared (`serve --public-url`).
+
+pub mod scope;
+pub mod sharing;
+pub mod token;
 
 use crate::error::{Error, Result};
 use axum::http::HeaderMap;
@@ -74,7 +81,7 @@ impl WriteToken {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        if constant_time_eq(given.trim().as_bytes(), self.token.as_bytes()) {
+        if token::constant_time_eq(given.trim().as_bytes(), self.token.as_bytes()) {
             Ok(())
         } else {
             Err(Error::Unauthorized(self.location.clone()))
@@ -84,10 +91,6 @@ impl WriteToken {
     pub fn token(&self) -> &str {
         &self.token
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
