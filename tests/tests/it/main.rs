@@ -12,5 +12,6 @@ mod python;
 mod remote;
 mod rest;
 mod runpage;
+mod share;
 mod table;
 mod ws;
