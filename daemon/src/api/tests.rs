@@ -527,3 +527,51 @@ async fn a_second_server_on_one_data_dir_is_refused_naming_the_first() {
     let again = crate::Server::bind(config()).await.unwrap();
     drop(again);
 }
+
+/// Sharing mode through the router: no link 401, a viewer may read but not save, and unknown
+/// tokens count toward the wrong-token limit (429 after ten).
+#[tokio::test]
+async fn a_shared_router_wants_a_link_and_limits_unknown_tokens() {
+    use crate::auth::scope::Scope;
+    use crate::auth::sharing::{PublicUrl, Sharing, create_link};
+    let mut fixture = Fixture::new();
+    let state_dir = fixture._data_dir.path().join(".trackline");
+    let links = Db::open_in(&state_dir).unwrap().share_links();
+    let viewer = create_link(&links, Scope::Viewer, "v", None).unwrap().token;
+    let public = PublicUrl::parse("https://team.example").unwrap();
+    let sharing = Arc::new(Sharing::new(links, vec![public]).unwrap());
+    fixture.state.security = Arc::new(security::Policy::shared(&[], sharing));
+    let get = |token: Option<&str>| {
+        let mut r = Request::get("/api/projects").header(header::HOST, "team.example");
+        if let Some(t) = token {
+            r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    assert_eq!(fixture.send(get(None)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(fixture.send(get(Some(&viewer))).await.0, StatusCode::OK);
+    let mut save = put_workspace(r#"{"layout": {}}"#);
+    save.headers_mut().insert(
+        header::AUTHORIZATION,
+        format!("Bearer {viewer}").parse().unwrap(),
+    );
+    save.headers_mut()
+        .insert(header::ORIGIN, "https://team.example".parse().unwrap());
+    let (status, body) = fixture.send(save).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let wrong = crate::auth::token::new_token().unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        statuses.push(fixture.send(get(Some(&wrong))).await.0);
+    }
+    assert_eq!(statuses[..10], [StatusCode::UNAUTHORIZED; 10]);
+    assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
+    // The address is blocked for a right token too, for the window.
+    assert_eq!(
+        fixture.send(get(Some(&viewer))).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
