@@ -49,7 +49,9 @@ impl Limits {
     /// How much longer `client` is refused for wrong tokens, if it is (share tokens and the write
     /// token count toward one limit).
     pub(super) fn auth_blocked_for(&self, client: IpAddr) -> Option<Duration> {
-        self.auth_failures.lock().blocked_for(client, Instant::now())
+        self.auth_failures
+            .lock()
+            .blocked_for(client, Instant::now())
     }
 
     /// Counts a wrong token from `client`; answers whether this one blocked the address.
