@@ -44,11 +44,8 @@ pub async fn guard(State(s): State<AppState>, mut request: Request, next: Next) 
         return e.into_response();
     }
     let client = client_address(&request);
-    if let Some(wait) = s.limits.auth_blocked_for(client) {
-        return rate_limited(
-            wait,
-            "too many requests with a wrong token from this address",
-        );
+    if let Some(blocked) = blocked_for_wrong_tokens(&s, client) {
+        return blocked;
     }
     let headers = request.headers().clone();
     let who = tokio::task::spawn_blocking(move || sharing.authenticate(&headers)).await;
@@ -71,6 +68,15 @@ pub async fn guard(State(s): State<AppState>, mut request: Request, next: Next) 
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// The `429` for an address that sent too many wrong tokens lately, if it did.
+fn blocked_for_wrong_tokens(s: &AppState, client: IpAddr) -> Option<Response> {
+    let wait = s.limits.auth_blocked_for(client)?;
+    Some(rate_limited(
+        wait,
+        "too many requests with a wrong token from this address",
+    ))
 }
 
 /// `401 unauthorized` telling a person what to do; an unknown token counts toward the limit.
@@ -116,11 +122,8 @@ pub async fn trade(State(s): State<AppState>, request: Request) -> Response {
         return e.into_response();
     }
     let client = client_address(&request);
-    if let Some(wait) = s.limits.auth_blocked_for(client) {
-        return rate_limited(
-            wait,
-            "too many requests with a wrong token from this address",
-        );
+    if let Some(blocked) = blocked_for_wrong_tokens(&s, client) {
+        return blocked;
     }
     let secure = request
         .headers()

@@ -238,12 +238,8 @@ async fn a_body_trickle_is_answered_408_and_closed_at_the_body_deadline() {
     daemon.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_past_the_cap_get_a_503_and_websockets_count() {
-    let daemon = Daemon::start(|c| c.max_connections = 2).await;
-    let mut first = daemon.connect().await;
-    first.write_all(get_health()).await.unwrap();
-    assert_eq!(answer(&mut first).await.status, 200);
+/// A connection upgraded to a WebSocket (answered 101), held open by the caller.
+async fn open_websocket(daemon: &Daemon) -> TcpStream {
     let mut socket = daemon.connect().await;
     socket
         .write_all(
@@ -253,6 +249,16 @@ async fn connections_past_the_cap_get_a_503_and_websockets_count() {
         .await
         .unwrap();
     assert_eq!(answer(&mut socket).await.status, 101);
+    socket
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_get_a_503_and_websockets_count() {
+    let daemon = Daemon::start(|c| c.max_connections = 2).await;
+    let mut first = daemon.connect().await;
+    first.write_all(get_health()).await.unwrap();
+    assert_eq!(answer(&mut first).await.status, 200);
+    let socket = open_websocket(&daemon).await;
 
     let mut over = daemon.connect().await;
     over.write_all(get_health()).await.unwrap();
@@ -368,18 +374,12 @@ async fn shutdown_ends_open_websockets_and_idle_connections() {
     let mut idle = daemon.connect().await;
     idle.write_all(get_health()).await.unwrap();
     assert_eq!(answer(&mut idle).await.status, 200);
-    let mut socket = daemon.connect().await;
-    socket
-        .write_all(
-            b"GET /api/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        )
-        .await
-        .unwrap();
-    assert_eq!(answer(&mut socket).await.status, 101);
+    let mut socket = open_websocket(&daemon).await;
     daemon.stop().await;
     let (took, _) = closed(&mut idle, Instant::now()).await;
     assert!(took.is_some(), "the idle connection is closed at shutdown");
+    let (took, _) = closed(&mut socket, Instant::now()).await;
+    assert!(took.is_some(), "the WebSocket is closed at shutdown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
