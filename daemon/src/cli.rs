@@ -180,17 +180,19 @@ fn print_owner_link(
         Some(DEFAULT_EXPIRY),
     )?;
     let link = crate::share::link_url(local, &created.token);
-    writeln!(
+    // Whoever started the daemon may have stopped reading its output (a closed pipe): the link
+    // exists either way (`trackline share list`), and the daemon keeps serving.
+    let _ = writeln!(
         out,
         "trackline: sharing is on; your owner link (keep it private, valid 7 days): {link}"
-    )?;
+    );
     for url in sharing.public_urls() {
-        writeln!(
+        let _ = writeln!(
             out,
             "trackline: the same through {}: {}",
             url.url,
             crate::share::link_url(&url.url, &created.token)
-        )?;
+        );
     }
     Ok(link)
 }
