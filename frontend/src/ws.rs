@@ -351,7 +351,8 @@ pub fn sub_of(msg: &ServerMsg) -> Option<SubId> {
         | ServerMsg::Runs { sub, .. }
         | ServerMsg::RunRemoved { sub, .. }
         | ServerMsg::Keys { sub, .. }
-        | ServerMsg::Points { sub, .. } => Some(*sub),
+        | ServerMsg::Points { sub, .. }
+        | ServerMsg::Annotations { sub, .. } => Some(*sub),
         ServerMsg::Error { sub, .. } => *sub,
         ServerMsg::Hello { .. } | ServerMsg::Subscribed { .. } | ServerMsg::Pong { .. } => None,
     }
@@ -407,6 +408,12 @@ pub fn track(topic: &mut Topic, msg: ServerMsg) -> Option<ServerMsg> {
                 }
             }
             Some(msg)
+        }
+        (Topic::Annotations { since, .. }, ServerMsg::Annotations { sub, mut events }) => {
+            events.retain(|e| e.seq > *since);
+            let last = events.last()?.seq;
+            *since = last;
+            Some(ServerMsg::Annotations { sub, events })
         }
         (_, msg) => Some(msg),
     }

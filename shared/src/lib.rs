@@ -2,8 +2,9 @@
 //!
 //! Only serde types live here: no axum, tokio or leptos, so the WASM frontend and the daemon
 //! compile the very same definitions. `api` holds the REST bodies, `ws` the WebSocket messages,
-//! `num` the encoding of non-finite floats (JSON has no NaN, metrics do).
+//! `annotations` notes, threads and pins with their op log, `num` the encoding of non-finite floats (JSON has no NaN, metrics do).
 
+pub mod annotations;
 pub mod api;
 pub mod num;
 pub mod smooth;

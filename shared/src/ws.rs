@@ -4,6 +4,7 @@
 //! Resumption is by offset: a series subscription names the first point offset it lacks, a project
 //! subscription the last run `version` it saw, so a reconnect yields no gap and no duplicate.
 
+use crate::annotations::{AnnotationEvent, Seq};
 use crate::api::{ProjectInfo, RunInfo};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,15 @@ pub enum Topic {
         key: String,
         #[serde(default)]
         from: u64,
+    },
+    /// The annotations of a project (notes, threads, comments): every event with `seq > since`
+    /// as [`ServerMsg::Annotations`], then each new one. A client takes the REST snapshot
+    /// (`GET /api/projects/{project}/annotations`) and subscribes with its `seq`; after a
+    /// reconnect it resumes from the last `seq` it saw, with no gap and no duplicate.
+    Annotations {
+        project: String,
+        #[serde(default)]
+        since: Seq,
     },
 }
 
@@ -86,6 +96,11 @@ pub enum ServerMsg {
         wall_time: Vec<f64>,
         #[serde(with = "crate::num::vec")]
         value: Vec<f64>,
+    },
+    /// Annotation events in `seq` order.
+    Annotations {
+        sub: SubId,
+        events: Vec<AnnotationEvent>,
     },
     Pong {
         nonce: u64,

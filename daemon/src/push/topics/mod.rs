@@ -40,6 +40,7 @@ pub async fn open(store: &Arc<Store>, topic: Topic) -> Result<Box<dyn Subscripti
             key,
             from,
         )),
+        Topic::Annotations { .. } => return Err("annotations are not served yet".into()),
     })
 }
 
