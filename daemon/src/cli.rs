@@ -59,7 +59,15 @@ struct ServeArgs {
     /// needs a share link (`trackline share`), loopback included; an owner link is printed.
     #[arg(long = "public-url", value_parser = crate::auth::sharing::PublicUrl::parse)]
     public_url: Vec<crate::auth::sharing::PublicUrl>,
-    /// Open the dashboard in a browser once listening.
+    /// Share through a tunnel tool installed here: cloudflared, ngrok or ssh:HOST (e.g.
+    /// ssh:nokey@localhost.run). Starts it, takes the public URL it prints as a --public-url
+    /// (sharing on), prints the owner link, and stops it with the daemon. Never downloads a tool.
+    #[arg(long)]
+    share: Option<crate::tunnel::Provider>,
+    /// Seconds the --share tool has to print its public URL.
+    #[arg(long, default_value_t = crate::tunnel::DEFAULT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    share_timeout_secs: u64,
+    /// Open the dashboard in a browser once listening (the owner link when shared).
     #[arg(long)]
     open: bool,
     /// Add a demo project whose runs keep logging live.
@@ -166,37 +174,6 @@ fn share(args: crate::share::ShareArgs) -> ExitCode {
     }
 }
 
-/// Makes an owner link for the person who started the daemon and prints it (never logged).
-fn print_owner_link(
-    sharing: &crate::auth::sharing::Sharing,
-    local: &str,
-    out: &mut impl Write,
-) -> anyhow::Result<String> {
-    use crate::auth::sharing::{DEFAULT_EXPIRY, create_link};
-    let created = create_link(
-        sharing.links(),
-        crate::auth::scope::Scope::Owner,
-        "owner (trackline serve)",
-        Some(DEFAULT_EXPIRY),
-    )?;
-    let link = crate::share::link_url(local, &created.token);
-    // Whoever started the daemon may have stopped reading its output (a closed pipe): the link
-    // exists either way (`trackline share list`), and the daemon keeps serving.
-    let _ = writeln!(
-        out,
-        "trackline: sharing is on; your owner link (keep it private, valid 7 days): {link}"
-    );
-    for url in sharing.public_urls() {
-        let _ = writeln!(
-            out,
-            "trackline: the same through {}: {}",
-            url.url,
-            crate::share::link_url(&url.url, &created.token)
-        );
-    }
-    Ok(link)
-}
-
 fn serve(args: ServeArgs) -> ExitCode {
     let mut config = Config::new(data_dir(args.data_dir));
     config.host = args.host;
@@ -216,6 +193,8 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.max_keys_per_run = usize::try_from(args.max_keys_per_run).unwrap_or(usize::MAX);
     config.max_line_bytes = args.max_line_bytes;
     let open = args.open;
+    let share = args.share;
+    let share_timeout = std::time::Duration::from_secs(args.share_timeout_secs);
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -225,7 +204,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        let server = crate::server::Server::bind(config).await?;
+        if let Some(provider) = &share {
+            crate::tunnel::installed(provider)?;
+        }
+        let mut server = crate::server::Server::bind(config).await?;
         let url = format!("http://{}/", server.local_addr());
         // The one line tools and tests read to find the port.
         let mut out = std::io::stdout();
@@ -234,15 +216,36 @@ fn serve(args: ServeArgs) -> ExitCode {
             "trackline: serving {} at {url}",
             server.data_dir().display()
         );
+        let _ = out.flush();
+        let tunnel = match &share {
+            Some(provider) => {
+                let tunnel =
+                    crate::tunnel::Tunnel::start(provider, server.local_addr(), share_timeout)
+                        .await?;
+                server.add_public_url(tunnel.url().clone())?;
+                Some(tunnel)
+            }
+            None => None,
+        };
         let mut open_url = url.clone();
         if let Some(sharing) = server.sharing() {
-            open_url = print_owner_link(sharing, url.trim_end_matches('/'), &mut out)?;
+            let state_dir = Config::new(server.data_dir()).state_dir();
+            open_url = crate::share::print_owner_link(
+                sharing,
+                &state_dir,
+                url.trim_end_matches('/'),
+                &mut out,
+            )?;
         }
         let _ = out.flush();
         if open {
-            open_browser(&open_url);
+            crate::share::open_browser(&open_url);
         }
-        server.run(shutdown_signal()).await
+        let served = server.run(shutdown_signal()).await;
+        if let Some(tunnel) = tunnel {
+            tunnel.stop().await;
+        }
+        served
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -287,22 +290,6 @@ fn sync(args: SyncArgs) -> ExitCode {
 async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutting down");
-}
-
-fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    if let Err(e) = std::process::Command::new(opener).arg(url).spawn() {
-        // The URL may hold an owner link's token, which is never logged.
-        tracing::warn!(
-            "could not open a browser ({opener}: {e}); open the link printed above yourself"
-        );
-    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub mod share;
 pub mod source;
 pub mod store;
 pub mod sync;
+pub mod tunnel;
 pub mod util;
 
 pub use config::Config;

@@ -32,6 +32,8 @@ pub struct Server {
     workspaces: Workspaces,
     /// Sharing mode (`--public-url`), if on.
     sharing: Option<Arc<Sharing>>,
+    /// The share links, for a public URL added after binding ([`Server::add_public_url`]).
+    share_links: crate::db::share_links::ShareLinks,
     addr: SocketAddr,
     /// This daemon's hold on the data directory: released when the server is dropped.
     _lock: DaemonLock,
@@ -111,6 +113,7 @@ impl Server {
             token: Arc::new(token),
             workspaces: db.workspaces(),
             sharing,
+            share_links: db.share_links(),
             addr: local_addr,
             _lock: lock,
         })
@@ -133,6 +136,16 @@ impl Server {
     /// Sharing mode's state, when the daemon was given a public URL.
     pub fn sharing(&self) -> Option<&Arc<Sharing>> {
         self.sharing.as_ref()
+    }
+
+    /// Adds a public URL learnt after binding (a tunnel's, `serve --share`), before the server
+    /// runs: sharing mode turns on, or takes one more URL (its Host, Origin and path).
+    pub fn add_public_url(&mut self, url: crate::auth::sharing::PublicUrl) -> anyhow::Result<()> {
+        self.config.public_urls.push(url);
+        let sharing = Sharing::new(self.share_links.clone(), self.config.public_urls.clone())
+            .context("cannot read the share links")?;
+        self.sharing = Some(Arc::new(sharing));
+        Ok(())
     }
 
     pub fn store(&self) -> Arc<Store> {

@@ -1,10 +1,13 @@
 //! `trackline share`: makes a share link (`{public url or the daemon's address}/#t=<token>`, the
 //! token in the fragment so it never reaches a tunnel's or proxy's log), lists the links (never a
-//! secret) and revokes one. Works on the data directory's database directly, also while a daemon
-//! serves it (SQLite WAL and a busy timeout); the daemon sees a revocation within a second.
+//! secret), revokes one, and replaces the data directory's owner link (`rotate-owner`). Works on the
+//! data directory's database directly, also while a daemon serves it (SQLite WAL and a busy
+//! timeout); the daemon sees a revocation within a second. Also what `serve` prints and opens for
+//! the person who started it: the owner link ([`print_owner_link`], [`open_browser`]).
 
+use crate::auth::owner;
 use crate::auth::scope::Scope;
-use crate::auth::sharing::{self, PublicUrl};
+use crate::auth::sharing::{self, PublicUrl, Sharing};
 use crate::db::Db;
 use crate::db::share_links::{Revoked, ShareLink};
 use crate::lock::{Holder, LOCK_FILE};
@@ -45,6 +48,9 @@ pub enum ShareAction {
         /// The link's id, from `trackline share list`.
         id: String,
     },
+    /// Replaces the owner link `serve` prints (kept in `.trackline/owner-token`): the old one is
+    /// revoked at once, the new one printed.
+    RotateOwner,
 }
 
 /// A link's lifetime (`None`: never expires).
@@ -99,13 +105,107 @@ pub fn run(args: &ShareArgs, data_dir: &Path, out: &mut impl Write) -> anyhow::R
                 anyhow::bail!("no share link '{id}' (see `trackline share list`)")
             }
         },
+        Some(ShareAction::RotateOwner) => {
+            let (owner, revoked) = owner::rotate(&links, &state_dir)?;
+            if let Some(id) = revoked {
+                writeln!(out, "trackline: revoked the owner link {id}")?;
+            }
+            let base = match &args.public_url {
+                Some(url) => url.url.clone(),
+                None => daemon_url(&state_dir),
+            };
+            writeln!(
+                out,
+                "trackline: new owner link {} (keep it private; a running daemon takes it at once):",
+                owner.link.id
+            )?;
+            writeln!(out, "{}", link_url(&base, &owner.token))?;
+        }
     }
     Ok(())
 }
 
+/// Prints the data directory's owner link for the person who started the daemon: through the
+/// daemon's local address `local` and through each public URL (never logged). The same link on
+/// every start (see [`owner`]). Answers the local link.
+pub fn print_owner_link(
+    sharing: &Sharing,
+    state_dir: &Path,
+    local: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<String> {
+    let owner = owner::load_or_create(sharing.links(), state_dir)
+        .context("cannot read or make the owner link")?;
+    let link = link_url(local, &owner.token);
+    // Whoever started the daemon may have stopped reading its output (a closed pipe): the link
+    // exists either way (`.trackline/owner-token`), and the daemon keeps serving.
+    let _ = writeln!(
+        out,
+        "trackline: sharing is on; your owner link {} (keep it private; `trackline share \
+         rotate-owner` replaces it): {link}",
+        owner.link.id
+    );
+    for url in sharing.public_urls() {
+        let _ = writeln!(
+            out,
+            "trackline: the same through {}: {}",
+            url.url,
+            link_url(&url.url, &owner.token)
+        );
+    }
+    Ok(link)
+}
+
+/// Opens `url` in the local browser, as Jupyter does: each command of `$BROWSER` (`:`-separated;
+/// `%s` stands for the URL, else it is the last argument), then `xdg-open` (`open` on macOS). The
+/// URL may hold a token: it is never logged.
+pub fn open_browser(url: &str) {
+    let from_env = std::env::var("BROWSER").unwrap_or_default();
+    let mut commands: Vec<Vec<String>> = from_env
+        .split(':')
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| browser_command(c, url))
+        .collect();
+    let fallback = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    commands.push(vec![fallback.to_owned(), url.to_owned()]);
+    for argv in commands {
+        let Some((program, args)) = argv.split_first() else {
+            continue;
+        };
+        match std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(_) => return,
+            Err(e) => tracing::debug!("could not start {program}: {e}"),
+        }
+    }
+    tracing::warn!(
+        "could not open a browser ($BROWSER, {fallback}); open the link printed above yourself"
+    );
+}
+
+/// One `$BROWSER` entry as argv: split at white space, `%s` replaced by `url` (or `url` appended).
+fn browser_command(entry: &str, url: &str) -> Vec<String> {
+    let mut argv: Vec<String> = entry.split_whitespace().map(str::to_owned).collect();
+    if argv.iter().any(|a| a.contains("%s")) {
+        for arg in &mut argv {
+            *arg = arg.replace("%s", url);
+        }
+    } else {
+        argv.push(url.to_owned());
+    }
+    argv
+}
+
 /// `{base}/#t=<token>`.
 pub fn link_url(base: &str, token: &str) -> String {
-    format!("{}/#t={token}", base.trim_end_matches('/'))
+    trackline_shared::share::link_url(base, token)
 }
 
 /// The address the daemon of this data directory serves (or last served), from its lock file.
@@ -155,6 +255,47 @@ fn utc(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn browser_commands_take_the_url_where_they_say() {
+        assert_eq!(
+            browser_command("firefox -new-tab", "http://h/#t=x"),
+            ["firefox", "-new-tab", "http://h/#t=x"]
+        );
+        assert_eq!(browser_command("w3m %s -dump", "u"), ["w3m", "u", "-dump"]);
+    }
+
+    #[test]
+    fn rotate_owner_prints_a_new_owner_link_and_revokes_the_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = crate::config::Config::new(dir.path()).state_dir();
+        let links = Db::open_in(&state).unwrap().share_links();
+        let first = owner::load_or_create(&links, &state).unwrap();
+        let mut out = Vec::new();
+        let args = {
+            use clap::Parser;
+            #[derive(clap::Parser)]
+            struct Cli {
+                #[command(flatten)]
+                share: ShareArgs,
+            }
+            Cli::try_parse_from(["share", "rotate-owner"])
+                .unwrap()
+                .share
+        };
+        run(&args, dir.path(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(&format!("revoked the owner link {}", first.link.id)),
+            "{text}"
+        );
+        let link = text.lines().last().unwrap();
+        assert!(link.starts_with("http://127.0.0.1:8765/#t=tl_"), "{text}");
+        assert!(!link.contains(&first.token));
+        let now = owner::load_or_create(&links, &state).unwrap();
+        assert!(!now.created);
+        assert!(link.ends_with(&now.token));
+    }
 
     #[test]
     fn times_print_in_utc() {

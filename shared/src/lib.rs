@@ -7,6 +7,7 @@
 pub mod annotations;
 pub mod api;
 pub mod num;
+pub mod share;
 pub mod smooth;
 pub mod ws;
 

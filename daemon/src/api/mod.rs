@@ -10,6 +10,7 @@ pub mod limits;
 mod runs;
 pub mod security;
 mod session;
+mod share_links;
 #[cfg(test)]
 mod tests;
 mod workspace;
@@ -72,6 +73,15 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/projects/{project}/workspace",
             get(workspace::get).put(workspace::put),
+        )
+        .route("/me", get(share_links::me))
+        .route(
+            "/share/links",
+            get(share_links::list).post(share_links::create),
+        )
+        .route(
+            "/share/links/{id}",
+            axum::routing::delete(share_links::revoke),
         )
         .route("/ws", get(ws::upgrade))
         // Sharing mode: a share link of enough scope for everything above (no-op otherwise).

@@ -2,8 +2,9 @@
 //! (`Authorization: Bearer …`), created once, stored 0600 in the daemon's state directory, compared
 //! in constant time; it grants writes of run data only, no UI read. [`scope`]: what a share link
 //! allows; [`token`]: share tokens and session secrets; [`sharing`]: who a request is once the
-//! daemon is shared (`serve --public-url`).
+//! daemon is shared (`serve --public-url`); [`owner`]: the data directory's one owner link.
 
+pub mod owner;
 pub mod scope;
 pub mod sharing;
 pub mod token;

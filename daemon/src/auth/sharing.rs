@@ -292,6 +292,20 @@ impl Sharing {
             .map(|(_, value)| value.trim())
     }
 
+    /// Marks link `id` dead at once (revoked by this process): its open WebSockets close now,
+    /// not at the next poll.
+    pub fn note_dead(&self, id: &str) {
+        self.dead.send_if_modified(|dead| {
+            if dead.contains(id) {
+                return false;
+            }
+            let mut now = HashSet::clone(dead);
+            now.insert(id.to_owned());
+            *dead = Arc::new(now);
+            true
+        });
+    }
+
     /// Follows the ids of revoked and expired links.
     pub fn watch_dead(&self) -> watch::Receiver<Arc<HashSet<String>>> {
         self.dead.subscribe()

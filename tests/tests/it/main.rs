@@ -14,4 +14,5 @@ mod rest;
 mod runpage;
 mod share;
 mod table;
+mod tunnel;
 mod ws;
