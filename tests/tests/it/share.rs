@@ -187,3 +187,250 @@ async fn an_unshared_daemon_needs_no_token() {
     let (status, _) = d.get("/api/health").await;
     assert_eq!(status, 200);
 }
+
+/// A JSON request to the daemon from its own origin, with a bearer token.
+async fn call(
+    d: &Daemon,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, d.url(path))
+        .bearer_auth(token)
+        .header("origin", format!("http://127.0.0.1:{}", d.port));
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let resp = request.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn only_an_owner_manages_links_and_a_revoke_from_the_api_closes_that_link_at_once() {
+    use reqwest::Method;
+    let root = tempfile::tempdir().unwrap();
+    let d = Daemon::start_with(root.path(), &["--public-url", "https://team.example/t"]);
+    let (_, viewer, _) = new_link(root.path(), "viewer");
+    let (_, annotator, _) = new_link(root.path(), "annotator");
+    let (owner_id, owner, _) = new_link(root.path(), "owner");
+
+    // Anyone with a link learns who they are.
+    let (status, me) = call(&d, Method::GET, "/api/me", &viewer, None).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        (me["label"].as_str(), me["scope"].as_str()),
+        (Some("viewer"), Some("viewer"))
+    );
+    assert_eq!(me["sharing"], true);
+    assert_eq!(
+        me["public_urls"],
+        serde_json::json!(["https://team.example/t"])
+    );
+    let (_, me) = call(&d, Method::GET, "/api/me", &owner, None).await;
+    assert_eq!(me["link_id"], owner_id.as_str());
+
+    // Only an owner lists, makes or revokes links.
+    let new_body = serde_json::json!({"scope": "viewer", "label": "bob", "expires": "1d"});
+    for token in [&viewer, &annotator] {
+        let (status, body) = call(&d, Method::GET, "/api/share/links", token, None).await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["error"]["code"], "forbidden");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("owner"),
+            "{body}"
+        );
+        let (status, _) = call(
+            &d,
+            Method::POST,
+            "/api/share/links",
+            token,
+            Some(new_body.clone()),
+        )
+        .await;
+        assert_eq!(status, 403);
+        let path = format!("/api/share/links/{owner_id}");
+        assert_eq!(call(&d, Method::DELETE, &path, token, None).await.0, 403);
+    }
+    let (status, list) = call(&d, Method::GET, "/api/share/links", &owner, None).await;
+    assert_eq!(status, 200);
+    let text = list.to_string();
+    // The three made here and the owner link `serve` made.
+    assert_eq!(list.as_array().unwrap().len(), 4, "{text}");
+    for secret in [&viewer, &annotator, &owner] {
+        assert!(!text.contains(secret.as_str()), "{text}");
+    }
+    assert!(list[0]["created_at_secs"].as_f64().unwrap() > 0.0);
+    assert_eq!(list[0]["live"], true);
+
+    // A bad body is a 400 that says why; a good one answers the token once, with its links.
+    let (status, body) = call(
+        &d,
+        Method::POST,
+        "/api/share/links",
+        &owner,
+        Some(serde_json::json!({"scope": "admin", "label": "x"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = call(
+        &d,
+        Method::POST,
+        "/api/share/links",
+        &owner,
+        Some(serde_json::json!({"label": " ", "expires": "7d"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, created) =
+        call(&d, Method::POST, "/api/share/links", &owner, Some(new_body)).await;
+    assert_eq!(status, 201, "{created}");
+    let bob = created["token"].as_str().unwrap().to_owned();
+    let bob_id = created["link"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["link"]["scope"], "viewer");
+    assert!(created["link"]["expires_at_secs"].as_f64().is_some());
+    assert_eq!(
+        created["urls"],
+        serde_json::json!([format!("https://team.example/t/#t={bob}")])
+    );
+    let (status, me) = call(&d, Method::GET, "/api/me", &bob, None).await;
+    assert_eq!((status, me["label"].as_str()), (200, Some("bob")));
+    let listed = share(root.path(), &["list"]);
+    assert!(
+        listed.contains("label 'bob'") && !listed.contains(&bob),
+        "{listed}"
+    );
+
+    // Bob's open WebSocket closes (4401) within a second of the owner's revoke, and his next
+    // request is refused.
+    let mut request = format!("ws://127.0.0.1:{}/api/ws", d.port)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {bob}").parse().unwrap());
+    request.headers_mut().insert(
+        "origin",
+        format!("http://127.0.0.1:{}", d.port).parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains("hello"), "{hello:?}");
+    let revoked_at = Instant::now();
+    let path = format!("/api/share/links/{bob_id}");
+    assert_eq!(call(&d, Method::DELETE, &path, &owner, None).await.0, 204);
+    let closed = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the revoked link's WebSocket stayed open over a second");
+    assert_eq!(closed, Some(4401));
+    assert!(revoked_at.elapsed() < Duration::from_secs(1));
+    assert_eq!(
+        call(&d, Method::GET, "/api/projects", &bob, None).await.0,
+        401
+    );
+    // Idempotent; an unknown id is a 404.
+    assert_eq!(call(&d, Method::DELETE, &path, &owner, None).await.0, 204);
+    assert_eq!(
+        call(&d, Method::DELETE, "/api/share/links/nope", &owner, None)
+            .await
+            .0,
+        404
+    );
+    let (_, list) = call(&d, Method::GET, "/api/share/links", &owner, None).await;
+    let bob_row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == bob_id.as_str())
+        .unwrap();
+    assert_eq!(bob_row["live"], false);
+    assert!(bob_row["revoked_at_secs"].as_f64().is_some());
+}
+
+#[tokio::test]
+async fn an_unshared_daemon_s_local_user_is_its_owner_with_no_links_to_manage() {
+    let root = tempfile::tempdir().unwrap();
+    let d = Daemon::start(root.path());
+    let me = d.get_ok("/api/me").await;
+    assert_eq!(me["label"], "local");
+    assert_eq!(me["scope"], "owner");
+    assert_eq!(me["sharing"], false);
+    let (status, body) = d.get("/api/share/links").await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "not_shared");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--share cloudflared"),
+        "{body}"
+    );
+}
+
+/// Starts `serve --public-url …` on `dir`; answers the process and its owner link's token.
+fn serve_for_owner_link(dir: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--public-url",
+            "https://team.example",
+            "--dir",
+        ])
+        .arg(dir)
+        .env("TRACKLINE_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines
+        .find(|l| l.as_ref().unwrap().contains("your owner link"))
+        .unwrap()
+        .unwrap();
+    let token = line.rsplit("#t=").next().unwrap().to_owned();
+    (child, token)
+}
+
+#[test]
+fn the_owner_link_is_the_same_on_every_start_until_rotated() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut first, token) = serve_for_owner_link(root.path());
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (mut second, again) = serve_for_owner_link(root.path());
+    assert_eq!(again, token);
+    let listed = share(root.path(), &["list"]);
+    assert_eq!(listed.matches("label 'owner'").count(), 1, "{listed}");
+    // Rotated while the daemon runs: the next start prints the new one.
+    let rotated = share(root.path(), &["rotate-owner"]);
+    assert!(rotated.contains("revoked the owner link"), "{rotated}");
+    let new = rotated
+        .lines()
+        .last()
+        .unwrap()
+        .rsplit("#t=")
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new, token);
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let (mut third, printed) = serve_for_owner_link(root.path());
+    assert_eq!(printed, new);
+    third.kill().unwrap();
+    third.wait().unwrap();
+}
