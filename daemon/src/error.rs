@@ -22,6 +22,9 @@ pub enum Error {
     HostMismatch { host: String, authority: String },
     #[error("origin '{0}' may not open a WebSocket to this daemon")]
     ForbiddenOrigin(String),
+    /// The requester may not do this (`403 forbidden`), such as editing someone else's comment.
+    #[error("{0}")]
+    Forbidden(String),
     /// A request body over the daemon's limit.
     #[error("{0}")]
     TooLarge(String),

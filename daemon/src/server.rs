@@ -30,6 +30,7 @@ pub struct Server {
     threads: Vec<std::thread::JoinHandle<()>>,
     token: Arc<WriteToken>,
     workspaces: Workspaces,
+    annotations: crate::db::annotations::Annotations,
     /// Sharing mode (`--public-url`), if on.
     sharing: Option<Arc<Sharing>>,
     /// The share links, for a public URL added after binding ([`Server::add_public_url`]).
@@ -112,6 +113,7 @@ impl Server {
             threads,
             token: Arc::new(token),
             workspaces: db.workspaces(),
+            annotations: db.annotations(),
             sharing,
             share_links: db.share_links(),
             addr: local_addr,
@@ -173,6 +175,7 @@ impl Server {
             data_dir: self.config.data_dir.clone(),
             remote_ingest: Arc::default(),
             workspaces: self.workspaces.clone(),
+            annotations: self.annotations.clone(),
             limits: Arc::new(api::limits::Limits::new(&self.config)),
         };
         if let Some(sharing) = &self.sharing {

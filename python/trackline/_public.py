@@ -14,6 +14,9 @@ Two sources with the same interface:
 and ``$and $or $nor $not``. ``order`` is a field, ``-`` first for descending (default
 ``"-created_at"``). A run's ``created_at`` is W&B's UTC ISO string (``"2025-11-29T16:43:02"``);
 comparing it with a number compares unix seconds.
+
+Annotations made in the web app (``_annotations.py``): ``api.annotations(project)``,
+``api.project(name).notepad`` and ``api.run(path).annotations`` (``.note``, ``.threads``).
 """
 
 import json
@@ -90,6 +93,11 @@ class Api:
             raise UsageError("Api.run(%r): use '<project>/<run_id>'" % (path,))
         return ApiRun(self._store, self._store.run(parts[-2], parts[-1]))
 
+    def annotations(self, project):
+        """What teammates annotated in ``project`` in the web app: ``.notepad``, ``.run_notes``
+        (run id -> text), ``.threads`` (plain dicts), ``.run(run_id)``."""
+        return self._store.annotations(_project_of(project))
+
 
 class Project:
     """A project: ``name``, ``run_count``, ``running_count``, ``last_activity`` (unix seconds)."""
@@ -108,6 +116,11 @@ class Project:
 
     def runs(self, filters=None, order="-created_at"):
         return self._api.runs(self.name, filters=filters, order=order)
+
+    @property
+    def notepad(self):
+        """The project's notepad from the web app (markdown; ``""`` when never written)."""
+        return self._api.annotations(self.name).notepad
 
     def __repr__(self):
         return "<Project %s/%s>" % (self.entity, self.name)
@@ -150,6 +163,12 @@ class ApiRun:
 
         return "%s/projects/%s/runs/%s" % (_base_url(), quote(self.project, safe=""),
                                            quote(self.id, safe=""))
+
+    @property
+    def annotations(self):
+        """The run's annotations from the web app: ``.note`` (its note there, markdown; not
+        ``run.notes``) and ``.threads`` (comment threads on the run and pins on its charts)."""
+        return self._store.annotations(self.project).run(self.id)
 
     @property
     def lastHistoryStep(self):
@@ -491,6 +510,11 @@ class _LocalStore:
         doc["state"] = derive_state(meta, time.time())
         return doc
 
+    def annotations(self, project):
+        from ._annotations import read_local
+
+        return read_local(self.root, project)
+
     def lines(self, project, run_id, name):
         path = os.path.join(self.root, project, run_id, name)
         try:
@@ -552,6 +576,14 @@ class _HttpStore:
             return _from_run_info(self._get("/api/projects/%s/runs/%s" % (_q(project), _q(run_id))))
         except _NotFound as exc:
             raise CommError("no run %r in project %r: %s" % (run_id, project, exc)) from None
+
+    def annotations(self, project):
+        from ._annotations import ProjectAnnotations, from_snapshot
+
+        try:
+            return from_snapshot(self._get("/api/projects/%s/annotations" % _q(project)))
+        except _NotFound:
+            return ProjectAnnotations(project)
 
     def lines(self, project, run_id, name):
         try:

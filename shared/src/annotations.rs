@@ -186,6 +186,10 @@ pub struct OpRequest {
 /// The new state of the one entity an op changed.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a wire type made once per op; boxing a variant would only add noise to every match"
+)]
 pub enum Change {
     Note(Note),
     /// A thread was created (with its first comment in `first_comment`) or resolved/reopened.
@@ -223,6 +227,10 @@ pub enum Current {
 /// are ordinary JSON errors).
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a wire type made once per op; boxing a variant would only add noise to every match"
+)]
 pub enum OpOutcome {
     Committed {
         event: AnnotationEvent,

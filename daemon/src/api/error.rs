@@ -26,6 +26,7 @@ fn status_and_code(error: &Error) -> (StatusCode, &'static str) {
             (StatusCode::FORBIDDEN, "forbidden_host")
         }
         Error::ForbiddenOrigin(_) => (StatusCode::FORBIDDEN, "forbidden_origin"),
+        Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         Error::Conflict { code, .. } => (StatusCode::CONFLICT, code),
         Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
         Error::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),

@@ -1,6 +1,7 @@
 //! HTTP surface: `app(state)` builds the router. One module per resource; handlers are thin and
 //! call into `query` (blocking work on the blocking pool).
 
+mod annotations;
 mod assets;
 pub mod error;
 mod extract;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub data_dir: std::path::PathBuf,
     /// Saved workspaces.
     pub workspaces: crate::db::workspaces::Workspaces,
+    /// Notes, threads and comments, and their op log.
+    pub annotations: crate::db::annotations::Annotations,
     /// Writes remote batches: per-run turns (offset checks must not interleave) and group commit.
     pub remote_ingest: Arc<crate::ingest::remote::RemoteIngest>,
     /// The body deadline and what is remembered about each client (bad tokens, ingest bytes).
@@ -73,6 +76,14 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/projects/{project}/workspace",
             get(workspace::get).put(workspace::put),
+        )
+        .route(
+            "/projects/{project}/annotations",
+            get(annotations::snapshot),
+        )
+        .route(
+            "/projects/{project}/annotations/ops",
+            axum::routing::post(annotations::op),
         )
         .route("/me", get(share_links::me))
         .route(

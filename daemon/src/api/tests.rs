@@ -52,6 +52,7 @@ impl Fixture {
             token: Arc::new(WriteToken::load_or_create(&state_dir).unwrap()),
             data_dir: data_dir.path().to_owned(),
             workspaces: Db::open_in(&state_dir).unwrap().workspaces(),
+            annotations: Db::open_in(&state_dir).unwrap().annotations(),
             remote_ingest: Arc::default(),
             limits: Arc::new(super::limits::Limits::new(&crate::config::Config::new(
                 data_dir.path(),

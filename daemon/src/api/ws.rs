@@ -67,7 +67,12 @@ async fn connection(state: AppState, socket: WebSocket, mut revocation: Option<R
     });
 
     let mut events = state.store.subscribe();
-    let mut session = Session::new(state.store.clone(), out_tx.clone(), state.ws_send_timeout);
+    let mut session = Session::new(
+        state.store.clone(),
+        state.annotations.clone(),
+        out_tx.clone(),
+        state.ws_send_timeout,
+    );
     let result: Result<bool, SlowConsumer> = async {
         out_tx.try_send(Session::hello()).map_err(|_| SlowConsumer)?;
         loop {

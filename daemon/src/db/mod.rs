@@ -1,7 +1,8 @@
 //! The daemon's own database (`<data dir>/.trackline/index.sqlite`, SQLite in WAL mode): one place
 //! that opens it, one ordered list of numbered [`MIGRATIONS`], one owner of the connection, and one
 //! file per table group ([`index`]: the run index; [`workspaces`]: saved workspace layouts;
-//! [`share_links`]: share links, their sessions and the instance id).
+//! [`share_links`]: share links, their sessions and the instance id; [`annotations`]: notes,
+//! threads, comments and their op log).
 //!
 //! The schema version is SQLite's `PRAGMA user_version`: migration `n` brings the database from
 //! version `n - 1` to `n`, in one transaction with the version bump. A database of a newer version
@@ -11,6 +12,7 @@
 //! function and its queries, and append one [`Migration`] to [`MIGRATIONS`]. SQL stays in this
 //! folder; nothing outside it sees `rusqlite`.
 
+pub mod annotations;
 pub mod index;
 pub mod share_links;
 pub mod workspaces;
@@ -76,6 +78,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         what: "share links and their sessions",
         apply: share_links::migrate,
+    },
+    Migration {
+        version: 4,
+        what: "annotations: notes, threads, comments and their op log",
+        apply: annotations::migrate,
     },
 ];
 
@@ -220,6 +227,10 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "annotation_comments",
+                "annotation_notes",
+                "annotation_ops",
+                "annotation_threads",
                 "runs",
                 "share_instance",
                 "share_links",

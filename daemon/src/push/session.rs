@@ -5,6 +5,7 @@
 //! send timeout is dropped rather than buffered without bound.
 
 use super::topics::{self, Subscription};
+use crate::db::annotations::Annotations;
 use crate::store::{Event, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ type Sent = Result<(), SlowConsumer>;
 #[derive(Debug)]
 pub struct Session {
     store: Arc<Store>,
+    annotations: Annotations,
     out: mpsc::Sender<ServerMsg>,
     send_timeout: Duration,
     /// Dropping a subscription releases what it holds (a series keeps its run in memory).
@@ -29,9 +31,15 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(store: Arc<Store>, out: mpsc::Sender<ServerMsg>, send_timeout: Duration) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        annotations: Annotations,
+        out: mpsc::Sender<ServerMsg>,
+        send_timeout: Duration,
+    ) -> Self {
         Session {
             store,
+            annotations,
             out,
             send_timeout,
             subs: HashMap::new(),
@@ -88,7 +96,7 @@ impl Session {
     async fn subscribe(&mut self, id: SubId, topic: Topic) -> Sent {
         // A reused id replaces its subscription.
         self.subs.remove(&id);
-        let mut sub = match topics::open(&self.store, topic).await {
+        let mut sub = match topics::open(&self.store, &self.annotations, topic).await {
             Ok(sub) => sub,
             Err(message) => {
                 return self
@@ -214,11 +222,17 @@ mod tests {
                 ..StoreSettings::default()
             }));
             let (tx, out) = mpsc::channel(queue);
+            let db = crate::db::Db::open_in(&data_dir.path().join(".trackline")).unwrap();
             Fixture {
-                data_dir,
                 source,
                 events: store.subscribe(),
-                session: Session::new(store.clone(), tx, Duration::from_millis(50)),
+                session: Session::new(
+                    store.clone(),
+                    db.annotations(),
+                    tx,
+                    Duration::from_millis(50),
+                ),
+                data_dir,
                 store,
                 out,
             }

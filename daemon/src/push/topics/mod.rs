@@ -1,13 +1,16 @@
 //! The push topics, one file each. A [`Subscription`] remembers how far it has been served (a
 //! series' point offset, a project's last run `version`) and reads deltas from the store, not from
 //! the event, so a burst of events or a lagging event receiver never produces a gap or a
-//! duplicate: the subscription simply serves the difference.
+//! duplicate: the subscription simply serves the difference. Annotations are served the same way
+//! from the op log in the database, by `seq`.
 
+pub mod annotations;
 pub mod project;
 pub mod projects;
 pub mod run;
 pub mod series;
 
+use crate::db::annotations::Annotations;
 use crate::store::{Event, Run, Store};
 use std::sync::Arc;
 use trackline_shared::{ServerMsg, SubId, Topic};
@@ -22,8 +25,13 @@ pub trait Subscription: Send + Sync + std::fmt::Debug {
     fn on_event(&mut self, store: &Store, id: SubId, event: &Event) -> Vec<ServerMsg>;
 }
 
-/// Starts a subscription to `topic`; `Err` is the message to send the client instead.
-pub async fn open(store: &Arc<Store>, topic: Topic) -> Result<Box<dyn Subscription>, String> {
+/// Starts a subscription to `topic` (runs from `store`, annotations from `annotations`); `Err` is
+/// the message to send the client instead.
+pub async fn open(
+    store: &Arc<Store>,
+    annotations: &Annotations,
+    topic: Topic,
+) -> Result<Box<dyn Subscription>, String> {
     Ok(match topic {
         Topic::Projects => Box::new(projects::Projects::default()),
         Topic::Project { project, since } => Box::new(project::ProjectRuns::new(project, since)),
@@ -40,7 +48,11 @@ pub async fn open(store: &Arc<Store>, topic: Topic) -> Result<Box<dyn Subscripti
             key,
             from,
         )),
-        Topic::Annotations { .. } => return Err("annotations are not served yet".into()),
+        Topic::Annotations { project, since } => Box::new(annotations::AnnotationEvents::new(
+            annotations.clone(),
+            project,
+            since,
+        )),
     })
 }
 
