@@ -6,6 +6,17 @@
 // cookie (`POST api/session`, relative to the page's base), and the fragment leaves the address bar.
 import init from './app.js';
 
+// Served under a prefix, the page's `<base href>` names it (`/team/`, injected by the daemon). Opened
+// without it (the daemon's own address, `http://127.0.0.1:8765/projects/p`, which it also answers),
+// the address moves under the prefix, where the app's routes and the session cookie's Path are.
+function moveUnderBase() {
+  const base = new URL(document.baseURI).pathname;
+  const path = location.pathname;
+  if (path.startsWith(base)) return;
+  const inside = path + '/' === base ? base : base + path.slice(1);
+  history.replaceState(history.state, '', inside + location.search + location.hash);
+}
+
 async function tradeShareToken() {
   const match = /^#(?:.*&)?t=([^&]+)/.exec(location.hash);
   if (!match) return;
@@ -27,5 +38,6 @@ async function tradeShareToken() {
   }
 }
 
+moveUnderBase();
 await tradeShareToken();
 init({ module_or_path: new URL('./app_bg.wasm', import.meta.url) });

@@ -59,6 +59,10 @@ struct ServeArgs {
     /// needs a share link (`trackline share`), loopback included; an owner link is printed.
     #[arg(long = "public-url", value_parser = crate::auth::sharing::PublicUrl::parse)]
     public_url: Vec<crate::auth::sharing::PublicUrl>,
+    /// Serve the web app under this path (e.g. /team) behind a reverse proxy that strips it or
+    /// keeps it; requests without it work too. [default: the path of --public-url, else /]
+    #[arg(long = "base-path", value_parser = crate::api::base_path::BasePath::parse)]
+    base_path: Option<crate::api::base_path::BasePath>,
     /// Share through a tunnel tool installed here: cloudflared, ngrok or ssh:HOST (e.g.
     /// ssh:nokey@localhost.run). Starts it, takes the public URL it prints as a --public-url
     /// (sharing on), prints the owner link, and stops it with the daemon. Never downloads a tool.
@@ -180,6 +184,15 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.port = args.port;
     config.allowed_hosts = args.allow_host;
     config.public_urls = args.public_url;
+    config.base_path =
+        match crate::api::base_path::BasePath::resolve(args.base_path, &config.public_urls) {
+            Ok(base) => base,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let base_path = config.base_path.clone();
     config.demo = args.demo;
     config.heartbeat_timeout = std::time::Duration::from_secs(args.heartbeat_timeout_secs);
     config.ws_queue = args.ws_queue.max(1);
@@ -216,6 +229,11 @@ fn serve(args: ServeArgs) -> ExitCode {
             "trackline: serving {} at {url}",
             server.data_dir().display()
         );
+        // The page under the base path (the daemon answers without it too).
+        let local = format!("{}{}", url.trim_end_matches('/'), base_path.as_str());
+        if !base_path.is_root() {
+            let _ = writeln!(out, "trackline: the web app is under {local}/");
+        }
         let _ = out.flush();
         let tunnel = match &share {
             Some(provider) => {
@@ -227,15 +245,10 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
             None => None,
         };
-        let mut open_url = url.clone();
+        let mut open_url = format!("{local}/");
         if let Some(sharing) = server.sharing() {
             let state_dir = Config::new(server.data_dir()).state_dir();
-            open_url = crate::share::print_owner_link(
-                sharing,
-                &state_dir,
-                url.trim_end_matches('/'),
-                &mut out,
-            )?;
+            open_url = crate::share::print_owner_link(sharing, &state_dir, &local, &mut out)?;
         }
         let _ = out.flush();
         if open {

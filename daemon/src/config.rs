@@ -46,6 +46,9 @@ pub struct Config {
     /// Where people reach this daemon (`--public-url`, repeatable). Any at all turns sharing mode
     /// on: every API route needs a share link, loopback included. Default: none.
     pub public_urls: Vec<crate::auth::sharing::PublicUrl>,
+    /// The path prefix the web app is served under, with and without it (`--base-path`, else the
+    /// public URLs' path; see `BasePath::resolve`). Default: the root.
+    pub base_path: crate::api::base_path::BasePath,
     /// Write a live demo project into `data_dir`.
     pub demo: bool,
     /// How often the ingest loop rescans everything as a safety net for missed file events.
@@ -90,6 +93,7 @@ impl Config {
             port: DEFAULT_PORT,
             allowed_hosts: Vec::new(),
             public_urls: Vec::new(),
+            base_path: Default::default(),
             demo: false,
             rescan_interval: Duration::from_secs(DEFAULT_RESCAN_INTERVAL_SECS),
             heartbeat_timeout: Duration::from_secs(DEFAULT_HEARTBEAT_TIMEOUT_SECS),

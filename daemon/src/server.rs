@@ -177,6 +177,7 @@ impl Server {
             workspaces: self.workspaces.clone(),
             annotations: self.annotations.clone(),
             limits: Arc::new(api::limits::Limits::new(&self.config)),
+            base_path: self.config.base_path.clone(),
         };
         if let Some(sharing) = &self.sharing {
             tokio::spawn(sharing.clone().poll_dead(state.shutdown.clone()));

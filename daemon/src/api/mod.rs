@@ -3,6 +3,7 @@
 
 mod annotations;
 mod assets;
+pub mod base_path;
 pub mod error;
 mod extract;
 mod files;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub remote_ingest: Arc<crate::ingest::remote::RemoteIngest>,
     /// The body deadline and what is remembered about each client (bad tokens, ingest bytes).
     pub limits: Arc<limits::Limits>,
+    /// The path prefix the web app is served under (`--base-path`, `--public-url`'s path).
+    pub base_path: base_path::BasePath,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -103,7 +106,7 @@ pub fn app(state: AppState) -> Router {
         .route("/session", axum::routing::post(session::trade))
         .merge(ingest)
         .fallback(|| async { Error::NotFound("no such API endpoint".into()) });
-    Router::new()
+    let routes = Router::new()
         .nest("/api", api)
         .route("/assets/{file}", get(assets::asset))
         .fallback(get(assets::index).fallback(|| async {
@@ -119,8 +122,10 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(security::edge))
+        .with_state(state.clone());
+    // The prefix comes off before routing, so every layer above sees the app's own paths.
+    base_path::serve_under(state.base_path, routes)
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// Runs blocking store work off the async threads.

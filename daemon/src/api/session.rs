@@ -109,7 +109,8 @@ pub struct Trade {
 }
 
 /// `POST /api/session`: a live link's token in, a session cookie out (`Set-Cookie`, HttpOnly,
-/// SameSite=Strict, Path=/, Secure when the page is on https, living as long as the link).
+/// SameSite=Strict, its Path the base path (`/` or `/team`), Secure when the page is on https,
+/// living as long as the link).
 pub async fn trade(State(s): State<AppState>, request: Request) -> Response {
     let Some(sharing) = s.security.sharing.clone() else {
         return Error::NotFound(
@@ -147,8 +148,9 @@ pub async fn trade(State(s): State<AppState>, request: Request) -> Response {
         (secs.ceil() as u64).min(MAX_SESSION_SECS)
     });
     let cookie = format!(
-        "{}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        "{}={secret}; Path={}; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
         sharing.cookie_name(),
+        s.base_path.cookie_path(),
         if secure { "; Secure" } else { "" }
     );
     let Ok(cookie) = HeaderValue::from_str(&cookie) else {

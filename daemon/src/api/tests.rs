@@ -54,6 +54,7 @@ impl Fixture {
             workspaces: Db::open_in(&state_dir).unwrap().workspaces(),
             annotations: Db::open_in(&state_dir).unwrap().annotations(),
             remote_ingest: Arc::default(),
+            base_path: Default::default(),
             limits: Arc::new(super::limits::Limits::new(&crate::config::Config::new(
                 data_dir.path(),
             ))),

@@ -34,6 +34,8 @@ pub struct PublicUrl {
     pub origin: String,
     /// The host name, lower-case, without port: allowed as `Host`.
     pub host: String,
+    /// The URL's path, which the web app is served under (`/team`, or the root).
+    pub base_path: crate::api::base_path::BasePath,
 }
 
 impl PublicUrl {
@@ -53,7 +55,9 @@ impl PublicUrl {
         if rest.contains(['?', '#', '@', '\\']) {
             return Err(bad("may not hold a query, fragment or user name"));
         }
-        let authority = rest.split('/').next().unwrap_or("").to_ascii_lowercase();
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let authority = authority.to_ascii_lowercase();
+        let base_path = crate::api::base_path::BasePath::parse(path).map_err(|why| bad(&why))?;
         let host = crate::api::security::host_name(&authority).to_owned();
         if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c.is_control()) {
             return Err(bad("has no host"));
@@ -66,6 +70,7 @@ impl PublicUrl {
             url: text.to_owned(),
             origin: format!("{scheme}://{authority}"),
             host,
+            base_path,
         })
     }
 }
@@ -353,6 +358,13 @@ mod tests {
         assert_eq!(u.url, "https://X.example/team");
         assert_eq!(u.origin, "https://x.example");
         assert_eq!(u.host, "x.example");
+        assert_eq!(u.base_path.as_str(), "/team");
+        assert!(
+            PublicUrl::parse("https://x.example")
+                .unwrap()
+                .base_path
+                .is_root()
+        );
         assert_eq!(
             PublicUrl::parse("https://x.example:443").unwrap().origin,
             "https://x.example"
@@ -367,6 +379,8 @@ mod tests {
             "https://",
             "https://u@x.example",
             "https://x.example/?a",
+            "https://x.example/a b",
+            "https://x.example/api",
         ] {
             assert!(PublicUrl::parse(bad).is_err(), "{bad}");
         }
