@@ -24,35 +24,52 @@ needs_daemon = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def served(tmp_path):
-    """A run in project "p" and a daemon serving the data dir: (root, url, run id)."""
+def serve(tmp_path, *args):
+    """A run in project "p" and a daemon serving the data dir: (root, url, run id, process)."""
     root = str(tmp_path / "root")
     run = trackline.init(project="p", name="a", notes="the run's own notes")
     trackline.log({"loss": 1.0})
     trackline.finish()
     env = dict(os.environ, TRACKLINE_LOG="warn")
-    proc = subprocess.Popen([BIN, "serve", "--dir", root, "--port", "0"],
+    proc = subprocess.Popen([BIN, "serve", "--dir", root, "--port", "0", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    line = proc.stdout.readline()
+    match = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)
+    assert match, line
+    return root, match.group(1), run.id, proc
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=10)
+    proc.stdout.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    root, url, run_id, proc = serve(tmp_path)
     try:
-        line = proc.stdout.readline()
-        match = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)
-        assert match, line
-        url = match.group(1)
         assert wait_for(lambda: trackline.Api(url=url).runs("p"), 20)
-        yield root, url, run.id, proc
+        yield root, url, run_id, proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
-        proc.stdout.close()
+        stop(proc)
 
 
-def post_op(url, client_id, op_id, op):
+def share_token(root, scope, label):
+    out = subprocess.run([BIN, "share", "--scope", scope, "--label", label, "--dir", root],
+                         capture_output=True, text=True, check=True,
+                         env=dict(os.environ, TRACKLINE_LOG="warn")).stdout
+    return re.search(r"#t=(\S+)", out).group(1)
+
+
+def post_op(url, client_id, op_id, op, token=None):
     body = json.dumps({"client_id": client_id, "op_id": op_id, "op": op}).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers.update({"Authorization": "Bearer " + token, "Origin": url})
     request = urllib.request.Request(
-        url + "/api/projects/p/annotations/ops", data=body, method="POST",
-        headers={"Content-Type": "application/json"})
+        url + "/api/projects/p/annotations/ops", data=body, method="POST", headers=headers)
     with urllib.request.urlopen(request, timeout=10) as resp:
         answer = json.loads(resp.read())
     assert answer["outcome"] == "committed", answer
@@ -124,3 +141,23 @@ def test_no_database_or_an_old_one_means_no_annotations(tmp_path):
     with sqlite3.connect(os.path.join(root, ".trackline", "index.sqlite")) as conn:
         conn.execute("CREATE TABLE runs (project TEXT)")
     assert api.project("p").notepad == ""
+
+
+@needs_daemon
+def test_a_shared_daemon_is_read_with_a_share_links_token(tmp_path):
+    root, url, run_id, proc = serve(tmp_path, "--public-url", "https://team.example")
+    try:
+        viewer = share_token(root, "viewer", "vera")
+        annotator = share_token(root, "annotator", "alice")
+        api = trackline.Api(url=url, api_key=viewer)
+        assert wait_for(lambda: api.runs("p"), 20)
+        event = post_op(url, "py", "1", {
+            "kind": "thread_create", "thread": "t1", "comment": "c1", "text": "look",
+            "anchor": {"kind": "run", "run": run_id}}, token=annotator)
+        assert event["author"]["label"] == "alice"
+        [thread] = api.run("p/" + run_id).annotations.threads
+        assert thread["created_by"] == "alice" and thread["comments"][0]["author"] == "alice"
+        with pytest.raises(trackline.CommError, match="401"):
+            trackline.Api(url=url).annotations("p")
+    finally:
+        stop(proc)

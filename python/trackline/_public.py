@@ -39,14 +39,16 @@ _NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float
 class Api:
     """Read-only access to runs: ``Api(root=None)`` (local folders) or ``Api(url=...)`` (daemon).
 
-    ``overrides={"project": ...}`` sets the project ``runs()`` lists when given no path."""
+    ``overrides={"project": ...}`` sets the project ``runs()`` lists when given no path.
+    ``api_key``: for a daemon shared with ``--public-url``, a share link's token (``tl_…``, the
+    part after ``#t=`` of a ``trackline share`` link), sent as ``Authorization: Bearer``."""
 
     def __init__(self, root=None, url=None, overrides=None, timeout=None, api_key=None, **kwargs):
         if isinstance(root, Mapping):  # wandb.Api({"entity": ..., "project": ...})
             overrides, root = root, None
         self.overrides = dict(overrides or {})
         if url is not None:
-            self._store = _HttpStore(str(url), timeout or DEFAULT_URL_TIMEOUT)
+            self._store = _HttpStore(str(url), timeout or DEFAULT_URL_TIMEOUT, api_key)
         else:
             from ._names import resolve_root
 
@@ -530,15 +532,18 @@ class _LocalStore:
 class _HttpStore:
     """A daemon's REST API (docs/api.md)."""
 
-    def __init__(self, url, timeout):
+    def __init__(self, url, timeout, api_key=None):
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.headers = {"Accept": "application/json"}
+        if api_key:
+            self.headers["Authorization"] = "Bearer " + api_key
 
     def _open(self, path):
         import urllib.error
         import urllib.request
 
-        request = urllib.request.Request(self.url + path, headers={"Accept": "application/json"})
+        request = urllib.request.Request(self.url + path, headers=self.headers)
         try:
             return urllib.request.urlopen(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:

@@ -1,0 +1,467 @@
+//! The op log's rules on a real database: idempotence, conflicts, author rules, tombstones,
+//! validation, and paged reads.
+
+use super::*;
+use trackline_shared::annotations::{
+    Anchor, Change, Current, MAX_ANNOTATION_ID_LEN, MAX_ANNOTATION_TEXT_BYTES, Op,
+};
+
+fn open() -> (tempfile::TempDir, Annotations) {
+    let dir = tempfile::tempdir().unwrap();
+    let annotations = Db::open_in(dir.path()).unwrap().annotations();
+    (dir, annotations)
+}
+
+fn actor(id: &str, is_owner: bool) -> Actor {
+    Actor {
+        author: Author {
+            id: id.into(),
+            label: format!("{id}'s label"),
+        },
+        is_owner,
+    }
+}
+
+fn request(client: &str, op_id: &str, op: Op) -> OpRequest {
+    OpRequest {
+        client_id: client.into(),
+        op_id: op_id.into(),
+        op,
+    }
+}
+
+fn pin(run: &str, x0: f64, x1: Option<f64>) -> Anchor {
+    Anchor::Pin {
+        run: run.into(),
+        key: "loss".into(),
+        x_axis: "_step".into(),
+        x0,
+        x1,
+        y: None,
+    }
+}
+
+fn thread_create(thread: &str, comment: &str, text: &str) -> Op {
+    Op::ThreadCreate {
+        thread: thread.into(),
+        anchor: pin("r1", 1200.0, None),
+        comment: comment.into(),
+        text: text.into(),
+    }
+}
+
+fn only_r1(run: &str) -> bool {
+    run == "r1"
+}
+
+impl Annotations {
+    /// Applies an op to project `p` (run `r1` exists) at time 1000.
+    fn send(&self, actor: &Actor, request: &OpRequest) -> Result<Applied, Refusal> {
+        self.apply("p", actor, request, 1000.0, &only_r1).unwrap()
+    }
+
+    /// Applies an op that must commit; answers its event and whether it was fresh.
+    fn commit(&self, actor: &Actor, request: &OpRequest) -> (AnnotationEvent, bool) {
+        match self.send(actor, request) {
+            Ok(Applied {
+                outcome: OpOutcome::Committed { event },
+                fresh,
+            }) => (event, fresh),
+            other => panic!("{request:?} did not commit: {other:?}"),
+        }
+    }
+
+    fn log_len(&self) -> i64 {
+        self.db
+            .with(|c| Ok(c.query_row("SELECT COUNT(*) FROM annotation_ops", [], |r| r.get(0))?))
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_retried_op_answers_the_logged_event_and_applies_once_also_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = actor("a", false);
+    let add_note = request(
+        "c1",
+        "o1",
+        Op::NoteSet {
+            target: NoteTarget::Project,
+            text: "plan".into(),
+            base_rev: 0,
+        },
+    );
+    let first = {
+        let annotations = Db::open_in(dir.path()).unwrap().annotations();
+        let (event, fresh) = annotations.commit(&alice, &add_note);
+        assert!(fresh);
+        assert_eq!(event.seq, 1);
+        let (again, fresh) = annotations.commit(&alice, &add_note);
+        assert_eq!((again, fresh), (event.clone(), false));
+        event
+    };
+    let annotations = Db::open_in(dir.path()).unwrap().annotations();
+    assert_eq!(
+        annotations.commit(&alice, &add_note),
+        (first.clone(), false)
+    );
+    assert_eq!(annotations.log_len(), 1);
+    let snapshot = annotations.snapshot("p").unwrap();
+    assert_eq!(snapshot.seq, 1);
+    let notepad = snapshot.notepad.unwrap();
+    assert_eq!((notepad.text.as_str(), notepad.rev), ("plan", 1));
+    assert_eq!(Change::Note(notepad), first.change);
+
+    // The same op id for another op is refused, whatever the project.
+    let other = request(
+        "c1",
+        "o1",
+        Op::NoteSet {
+            target: NoteTarget::Project,
+            text: "other".into(),
+            base_rev: 1,
+        },
+    );
+    assert!(matches!(
+        annotations.send(&alice, &other),
+        Err(Refusal::IdTaken(_))
+    ));
+    let elsewhere = annotations
+        .apply("q", &alice, &add_note, 1.0, &only_r1)
+        .unwrap();
+    assert!(matches!(elsewhere, Err(Refusal::IdTaken(_))));
+    assert_eq!(annotations.log_len(), 1);
+}
+
+#[test]
+fn a_stale_base_rev_conflicts_with_the_current_value_and_logs_nothing() {
+    let (_dir, annotations) = open();
+    let (alice, bob) = (actor("a", false), actor("b", false));
+    let note = |op_id: &str, text: &str, base_rev: u64| {
+        request(
+            op_id,
+            "o",
+            Op::NoteSet {
+                target: NoteTarget::Run { run: "r1".into() },
+                text: text.into(),
+                base_rev,
+            },
+        )
+    };
+    annotations.commit(&alice, &note("c1", "from alice", 0));
+    let refused = annotations.send(&bob, &note("c2", "from bob", 0));
+    let Ok(Applied {
+        outcome: OpOutcome::Conflict {
+            current: Current::Note(current),
+        },
+        ..
+    }) = refused
+    else {
+        panic!("bob's stale edit must conflict: {refused:?}");
+    };
+    assert_eq!((current.text.as_str(), current.rev), ("from alice", 1));
+    assert_eq!(current.updated_by, Some(alice.author.clone()));
+    assert_eq!(annotations.log_len(), 1);
+    // Retried on the current rev, bob's text wins.
+    let (event, _) = annotations.commit(&bob, &note("c3", "from bob", 1));
+    assert!(matches!(&event.change, Change::Note(n) if n.rev == 2 && n.text == "from bob"));
+    assert_eq!(annotations.snapshot("p").unwrap().run_notes.len(), 1);
+
+    // A thread's resolved state, likewise.
+    annotations.commit(
+        &alice,
+        &request("c1", "t", thread_create("t1", "k1", "spike")),
+    );
+    let resolve = |client: &str, resolved: bool, base_rev: u64| {
+        request(
+            client,
+            "r",
+            Op::ThreadResolve {
+                thread: "t1".into(),
+                resolved,
+                base_rev,
+            },
+        )
+    };
+    let (event, _) = annotations.commit(&bob, &resolve("c4", true, 1));
+    assert!(
+        matches!(&event.change, Change::Thread { head, first_comment: None } if head.resolved && head.rev == 2)
+    );
+    let refused = annotations.send(&alice, &resolve("c5", false, 1));
+    assert!(
+        matches!(refused, Ok(Applied { outcome: OpOutcome::Conflict { current: Current::Thread(ref h) }, .. }) if h.resolved && h.rev == 2)
+    );
+}
+
+#[test]
+fn comments_are_edited_by_their_author_and_deleted_to_a_tombstone() {
+    let (_dir, annotations) = open();
+    let (alice, bob, owner) = (actor("a", false), actor("b", false), actor("o", true));
+    annotations.commit(
+        &alice,
+        &request("c", "1", thread_create("t1", "k1", "spike")),
+    );
+    let add = request(
+        "c",
+        "2",
+        Op::CommentAdd {
+            thread: "t1".into(),
+            comment: "k2".into(),
+            text: "seen it".into(),
+        },
+    );
+    annotations.commit(&bob, &add);
+    let edit = |client: &str, comment: &str, text: &str, base_rev: u64| {
+        request(
+            client,
+            "e",
+            Op::CommentEdit {
+                comment: comment.into(),
+                text: text.into(),
+                base_rev,
+            },
+        )
+    };
+    // Not bob's comment: refused, even for an owner.
+    assert!(matches!(
+        annotations.send(&bob, &edit("b1", "k1", "mine now", 1)),
+        Err(Refusal::Forbidden(_))
+    ));
+    assert!(matches!(
+        annotations.send(&owner, &edit("o1", "k1", "mine now", 1)),
+        Err(Refusal::Forbidden(_))
+    ));
+    let (event, _) = annotations.commit(&alice, &edit("a1", "k1", "a spike at 1200", 1));
+    let Change::Comment(edited) = &event.change else {
+        panic!("{event:?}");
+    };
+    assert_eq!((edited.rev, edited.edited_ms), (2, Some(1000.0)));
+    assert!(matches!(
+        annotations.send(&alice, &edit("a2", "k1", "stale", 1)),
+        Ok(Applied { outcome: OpOutcome::Conflict { current: Current::Comment(ref c) }, .. }) if c.text == "a spike at 1200"
+    ));
+
+    let delete = |client: &str, comment: &str| {
+        request(
+            client,
+            "d",
+            Op::CommentDelete {
+                comment: comment.into(),
+            },
+        )
+    };
+    assert!(matches!(
+        annotations.send(&alice, &delete("a3", "k2")),
+        Err(Refusal::Forbidden(_))
+    ));
+    let (event, _) = annotations.commit(&owner, &delete("o2", "k2"));
+    assert!(
+        matches!(&event.change, Change::Comment(c) if c.deleted && c.text.is_empty() && c.rev == 2)
+    );
+    annotations.commit(&alice, &delete("a4", "k1"));
+    assert!(matches!(
+        annotations.send(&alice, &delete("a5", "k1")),
+        Err(Refusal::Deleted(_))
+    ));
+    assert!(matches!(
+        annotations.send(&alice, &edit("a6", "k1", "back", 3)),
+        Err(Refusal::Deleted(_))
+    ));
+    let threads = annotations.snapshot("p").unwrap().threads;
+    let comments = &threads[0].comments;
+    assert_eq!(comments.len(), 2, "tombstones stay");
+    assert!(comments.iter().all(|c| c.deleted && c.text.is_empty()));
+    assert_eq!(comments[0].id, "k1");
+}
+
+#[test]
+fn a_taken_id_is_refused_unless_it_is_the_same_create_again() {
+    let (_dir, annotations) = open();
+    let alice = actor("a", false);
+    let (event, _) = annotations.commit(
+        &alice,
+        &request("c", "1", thread_create("t1", "k1", "spike")),
+    );
+    // The same create under another op id: the same event, nothing applied.
+    assert_eq!(
+        annotations.commit(
+            &alice,
+            &request("c", "2", thread_create("t1", "k1", "spike"))
+        ),
+        (event, false)
+    );
+    for op in [
+        thread_create("t1", "k9", "spike"),
+        thread_create("t1", "k1", "other text"),
+        thread_create("t2", "k1", "spike"),
+    ] {
+        let refused = annotations.send(&alice, &request("c", "3", op));
+        assert!(matches!(refused, Err(Refusal::IdTaken(_))), "{refused:?}");
+    }
+    let add = |comment: &str, text: &str| {
+        request(
+            "c",
+            &format!("add-{comment}-{}", text.len()),
+            Op::CommentAdd {
+                thread: "t1".into(),
+                comment: comment.into(),
+                text: text.into(),
+            },
+        )
+    };
+    assert!(matches!(
+        annotations.send(&alice, &add("k1", "new")),
+        Err(Refusal::IdTaken(_))
+    ));
+    let (event, _) = annotations.commit(&alice, &add("k2", "new"));
+    let retried = request("c", "other-op", add("k2", "new").op);
+    assert_eq!(annotations.commit(&alice, &retried), (event, false));
+    assert_eq!(annotations.log_len(), 2);
+}
+
+#[test]
+fn bad_ops_are_refused_before_anything_is_written() {
+    let (_dir, annotations) = open();
+    let alice = actor("a", false);
+    let long = "x".repeat(MAX_ANNOTATION_ID_LEN + 1);
+    let big = "x".repeat(MAX_ANNOTATION_TEXT_BYTES + 1);
+    let create = |anchor: Anchor| Op::ThreadCreate {
+        thread: "t1".into(),
+        anchor,
+        comment: "k1".into(),
+        text: "t".into(),
+    };
+    let invalid = [
+        request(&long, "o", thread_create("t1", "k1", "t")),
+        request("c", "o/1", thread_create("t1", "k1", "t")),
+        request("c", "o", thread_create("", "k1", "t")),
+        request("c", "o", thread_create("t 1", "k1", "t")),
+        request("c", "o", thread_create("t1", "k1", &big)),
+        request("c", "o", create(pin("r1", f64::NAN, None))),
+        request("c", "o", create(pin("r1", 1.0, Some(f64::INFINITY)))),
+        request("c", "o", create(pin("r1", 2.0, Some(1.0)))),
+        request(
+            "c",
+            "o",
+            Op::NoteSet {
+                target: NoteTarget::Project,
+                text: big.clone(),
+                base_rev: 0,
+            },
+        ),
+    ];
+    for r in &invalid {
+        let refused = annotations.send(&alice, r);
+        assert!(
+            matches!(refused, Err(Refusal::Invalid(_))),
+            "{r:?}: {refused:?}"
+        );
+    }
+    let not_found = [
+        request("c", "o", create(pin("r2", 1.0, Some(2.0)))),
+        request(
+            "c",
+            "o",
+            Op::NoteSet {
+                target: NoteTarget::Run { run: "r2".into() },
+                text: "t".into(),
+                base_rev: 0,
+            },
+        ),
+        request(
+            "c",
+            "o",
+            Op::CommentAdd {
+                thread: "nope".into(),
+                comment: "k1".into(),
+                text: "t".into(),
+            },
+        ),
+        request(
+            "c",
+            "o",
+            Op::ThreadResolve {
+                thread: "nope".into(),
+                resolved: true,
+                base_rev: 1,
+            },
+        ),
+        request(
+            "c",
+            "o",
+            Op::CommentDelete {
+                comment: "nope".into(),
+            },
+        ),
+    ];
+    for r in &not_found {
+        let refused = annotations.send(&alice, r);
+        assert!(
+            matches!(refused, Err(Refusal::NotFound(_))),
+            "{r:?}: {refused:?}"
+        );
+    }
+    assert_eq!(annotations.log_len(), 0);
+    // A range pin with x0 == x1, and a pin at a point, are fine.
+    annotations.commit(
+        &alice,
+        &request("c", "o", create(pin("r1", 1.0, Some(1.0)))),
+    );
+}
+
+#[test]
+fn events_come_by_project_in_seq_order_in_bounded_pages() {
+    let (_dir, annotations) = open();
+    let alice = actor("a", false);
+    for i in 0..5u64 {
+        for project in ["p", "q"] {
+            let r = request(
+                "c",
+                &format!("{project}{i}"),
+                Op::NoteSet {
+                    target: NoteTarget::Project,
+                    text: "x".repeat(100),
+                    base_rev: i,
+                },
+            );
+            annotations
+                .apply(project, &alice, &r, 1.0, &only_r1)
+                .unwrap()
+                .unwrap();
+        }
+    }
+    let seqs = |events: Vec<AnnotationEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(annotations.events_since("p", 0, 100, 1 << 20).unwrap()),
+        [1, 3, 5, 7, 9]
+    );
+    assert_eq!(
+        seqs(annotations.events_since("q", 4, 2, 1 << 20).unwrap()),
+        [6, 8]
+    );
+    // Pages hold whole events within the byte limit, and always one.
+    let one = serde_json::to_string(&annotations.events_since("p", 0, 1, 1).unwrap()[0])
+        .unwrap()
+        .len();
+    assert_eq!(
+        seqs(
+            annotations
+                .events_since("p", 1, 100, 2 * one + one / 2)
+                .unwrap()
+        ),
+        [3, 5]
+    );
+    assert_eq!(seqs(annotations.events_since("p", 1, 100, 1).unwrap()), [3]);
+    assert!(
+        annotations
+            .events_since("p", 9, 100, 1 << 20)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(annotations.snapshot("q").unwrap().seq, 10);
+    assert_eq!(annotations.snapshot("none").unwrap().seq, 0);
+    assert_eq!(
+        annotations.snapshot("none").unwrap().notepad.unwrap().rev,
+        0
+    );
+}
