@@ -19,6 +19,7 @@ fn project() -> tempfile::TempDir {
 }
 
 /// An HTTP client of the annotation routes, optionally as a share link from a trusted origin.
+#[derive(Clone)]
 struct Client {
     http: reqwest::Client,
     base: String,
@@ -51,13 +52,23 @@ impl Client {
 
     /// Posts one op; answers the status and the body.
     async fn op(&self, client_id: &str, op_id: &str, op: Value) -> (u16, Value) {
+        self.try_op(client_id, op_id, op).await.unwrap()
+    }
+
+    /// Posts one op; answers the status and the body, or the error of a connection that broke.
+    async fn try_op(
+        &self,
+        client_id: &str,
+        op_id: &str,
+        op: Value,
+    ) -> Result<(u16, Value), reqwest::Error> {
         let request = self
             .http
             .post(format!("{}/api/projects/p/annotations/ops", self.base))
             .header("content-type", "application/json")
             .body(json!({"client_id": client_id, "op_id": op_id, "op": op}).to_string());
-        let resp = self.with_auth(request).send().await.unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap())
+        let resp = self.with_auth(request).send().await?;
+        Ok((resp.status().as_u16(), resp.json().await?))
     }
 
     /// Posts an op that must commit; answers its event.
@@ -270,6 +281,79 @@ async fn an_op_retried_after_a_kill_9_is_applied_exactly_once() {
         .commit("tab", "third", note_set("after the crash", 0))
         .await;
     assert_eq!(next["seq"], 3);
+}
+
+#[tokio::test]
+async fn ops_in_flight_when_the_daemon_is_killed_apply_exactly_once_after_their_retries() {
+    let root = project();
+    let mut d = Daemon::start(root.path());
+    let c = Client::new(&d, None);
+    c.commit("tab", "t", thread_create("t1", "k0", "first"))
+        .await;
+    for i in 1..=60 {
+        let op = comment_add("t1", &format!("k{i}"), &format!("c {i}"));
+        c.commit("tab", &format!("add{i}"), op).await;
+    }
+    // Edits of rev 1: applied twice, an edit would conflict with itself.
+    let ops: Vec<(String, Value)> = (1..=60)
+        .map(|i| {
+            let edit = json!({"kind": "comment_edit", "comment": format!("k{i}"),
+                              "text": format!("edited {i}"), "base_rev": 1});
+            (format!("edit{i}"), edit)
+        })
+        .collect();
+    // Killed once a quarter of the ops were answered: others are in flight, some of them
+    // committed but not yet answered.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tasks: Vec<_> = ops
+        .iter()
+        .cloned()
+        .map(|(op_id, op)| {
+            let (c, done) = (c.clone(), done.clone());
+            tokio::spawn(async move {
+                let answer = c.try_op("tab", &op_id, op).await.ok();
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                answer
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while done.load(std::sync::atomic::Ordering::SeqCst) < ops.len() / 4 {
+        assert!(std::time::Instant::now() < deadline, "ops are not answered");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    d.kill9();
+    let mut answered = Vec::new();
+    for task in tasks {
+        answered.push(task.await.unwrap());
+    }
+
+    // Every op is retried after the restart: those answered before keep their event, the others
+    // commit now or answer what they committed before the kill; none applies twice.
+    let d = Daemon::start(root.path());
+    let c = Client::new(&d, None);
+    for ((op_id, op), before) in ops.iter().zip(&answered) {
+        let event = c.commit("tab", op_id, op.clone()).await;
+        if let Some((200, body)) = before {
+            assert_eq!(event, body["event"], "{op_id}");
+        }
+    }
+    let (_, snapshot) = c.snapshot().await;
+    assert_eq!(snapshot["seq"], 121);
+    let comments = snapshot["threads"][0]["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 61);
+    for c in &comments[1..] {
+        assert_eq!(c["rev"], 2, "{c}");
+        assert!(c["text"].as_str().unwrap().starts_with("edited"), "{c}");
+    }
+    let mut ws = Ws::connect(d.port).await;
+    let mut events = subscribe(&mut ws, 1, 0).await;
+    let after = events.last().map_or(0, |e| e.seq);
+    events.extend(collect_events(&mut ws, 1, after, 121).await);
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=121).collect::<Vec<u64>>()
+    );
 }
 
 /// Makes a share link of `scope` labelled `label` with `trackline share`; answers its token.
