@@ -22,6 +22,7 @@
 )]
 
 use anyhow::{Context, bail};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -109,6 +110,58 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// CPU time (user + system) of the calling thread so far, in seconds: the clients' runtime runs
+/// on the main thread only, so this is the benchmark client's own cost (0 where `/proc` is absent).
+fn client_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The machine's CPU time, busy and in all, from the first line of `/proc/stat` (Linux).
+#[derive(Debug, Clone, Copy)]
+struct MachineCpu {
+    busy: u64,
+    total: u64,
+}
+
+impl MachineCpu {
+    fn read() -> Option<MachineCpu> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal …: idle and iowait are not busy.
+        let total: u64 = ticks.iter().take(8).sum();
+        let idle = ticks.get(3)? + ticks.get(4).unwrap_or(&0);
+        Some(MachineCpu {
+            busy: total - idle,
+            total,
+        })
+    }
+
+    /// The share of all cores' time that was busy since `before`.
+    fn busy_since(self, before: Option<MachineCpu>) -> Option<f64> {
+        let before = before?;
+        let total = self.total.checked_sub(before.total)?;
+        (total > 0).then(|| self.busy.saturating_sub(before.busy) as f64 / total as f64)
+    }
+}
+
 /// A thread that spins until dropped: one core kept busy.
 struct BusyCore {
     stop: Arc<AtomicBool>,
@@ -181,6 +234,9 @@ async fn run_section(section: Section, busy: bool) -> anyhow::Result<()> {
         load_average()
     );
     let cpu_before = daemon.cpu_seconds().unwrap_or(0.0);
+    let threads_before = daemon.thread_cpu_seconds().unwrap_or_default();
+    let client_cpu_before = client_cpu_seconds();
+    let machine_before = MachineCpu::read();
     let started = Instant::now();
     let deadline = started + section.duration;
     let mut tasks = Vec::new();
@@ -197,16 +253,34 @@ async fn run_section(section: Section, busy: bool) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = daemon.cpu_seconds().unwrap_or(0.0) - cpu_before;
+    let threads = daemon.thread_cpu_seconds().unwrap_or_default();
+    let client_cpu = client_cpu_seconds() - client_cpu_before;
+    let machine_busy = MachineCpu::read().and_then(|now| now.busy_since(machine_before));
     let rows: u64 = reports.iter().map(|r| r.rows).sum();
     let mut latencies: Vec<u64> = reports.into_iter().flat_map(|r| r.latencies_us).collect();
     latencies.sort_unstable();
     let points_per_sec = rows as f64 * METRICS as f64 / elapsed;
     let ms = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    let points = rows * METRICS as u64;
     println!(
-        "  {} batches, {rows} rows, {} points in {elapsed:.1} s; daemon CPU {:.0}% of a core",
+        "  {} batches, {rows} rows, {points} points in {elapsed:.1} s",
         latencies.len(),
-        rows * METRICS as u64,
-        cpu / elapsed * 100.0
+    );
+    println!(
+        "  CPU: daemon {:.0}% of a core ({:.2} CPU-s per million points), this client {:.0}% \
+         ({:.2} CPU-s per million points); all cores {}",
+        cpu / elapsed * 100.0,
+        cpu / points as f64 * 1e6,
+        client_cpu / elapsed * 100.0,
+        client_cpu / points as f64 * 1e6,
+        machine_busy.map_or("unknown".into(), |busy| format!(
+            "{:.0}% busy",
+            busy * 100.0
+        )),
+    );
+    println!(
+        "  daemon CPU per batch by thread: {}",
+        per_batch_by_thread(&threads_before, &threads, latencies.len())
     );
     println!(
         "  throughput {:.0} points/s ({:.0} batches/s)   goal ≥ {:.0} points/s: {}",
@@ -246,6 +320,31 @@ async fn run_section(section: Section, busy: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Each daemon thread's CPU time per batch over the section (threads of one name summed, busiest
+/// first; threads that ended meanwhile are not seen), e.g. `tokio-rt-worker 55.1 µs, …`.
+fn per_batch_by_thread(
+    before: &BTreeMap<String, f64>,
+    after: &BTreeMap<String, f64>,
+    batches: usize,
+) -> String {
+    let mut used: Vec<(&String, f64)> = after
+        .iter()
+        .map(|(name, s)| (name, s - before.get(name).copied().unwrap_or(0.0)))
+        .filter(|(_, s)| *s > 0.0)
+        .collect();
+    used.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let per_batch = |s: f64| s / batches.max(1) as f64 * 1e6;
+    let parts: Vec<String> = used
+        .iter()
+        .map(|(name, s)| format!("{name} {:.1} µs", per_batch(*s)))
+        .collect();
+    format!(
+        "{} (all {:.1} µs)",
+        parts.join(", "),
+        per_batch(used.iter().map(|(_, s)| s).sum())
+    )
+}
+
 fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "NOT met" }
 }
@@ -262,27 +361,41 @@ async fn run_client(
     rows_per_batch: usize,
     deadline: Instant,
 ) -> anyhow::Result<ClientReport> {
-    let mut conn = Conn::open(port).await?;
+    let mut conn = Conn::open(port, token).await?;
     let run = run_id(client);
+    let run_file = serde_json::json!({
+        "format_version": 1, "id": run, "project": "bench", "name": run,
+        "state": "running", "created_at": 1.7e9, "heartbeat_at": 1.7e9, "tags": []
+    });
     let mut report = ClientReport::default();
     let mut offset = 0u64;
     let mut step = 0u64;
     let begun = Instant::now();
+    let mut data = String::with_capacity(rows_per_batch * 160);
+    let mut body = Vec::with_capacity(rows_per_batch * 200 + 512);
     while Instant::now() < deadline {
-        let mut data = String::with_capacity(rows_per_batch * 160);
+        data.clear();
         for _ in 0..rows_per_batch {
             push_row(&mut data, step, begun.elapsed().as_secs_f64());
             step += 1;
         }
-        let append = serde_json::json!({"history.jsonl": {"offset": offset, "data": data}});
-        let mut body = serde_json::json!({"project": "bench", "run": run, "append": append});
-        if offset == 0 {
-            body["files"] = serde_json::json!({"run.json": {
-                "format_version": 1, "id": run, "project": "bench", "name": run,
-                "state": "running", "created_at": 1.7e9, "heartbeat_at": 1.7e9, "tags": []
-            }});
-        }
-        let body = serde_json::to_vec(&body)?;
+        body.clear();
+        serde_json::to_writer(
+            &mut body,
+            &BatchBody {
+                project: "bench",
+                run: &run,
+                append: AppendBody {
+                    history: Chunk {
+                        offset,
+                        data: &data,
+                    },
+                },
+                files: (offset == 0).then_some(RunFileBody {
+                    run_file: &run_file,
+                }),
+            },
+        )?;
         if body.len() > 1 << 20 {
             bail!(
                 "a batch of {} bytes is over the daemon's 1 MiB cap",
@@ -290,15 +403,43 @@ async fn run_client(
             );
         }
         let sent = Instant::now();
-        let (status, answer) = conn.post("/api/ingest/v1/batch", token, &body).await?;
+        let status = conn.post("/api/ingest/v1/batch", &body).await?;
         report.latencies_us.push(sent.elapsed().as_micros() as u64);
         if status != 200 {
-            bail!("HTTP {status}: {}", String::from_utf8_lossy(&answer));
+            bail!("HTTP {status}: {}", String::from_utf8_lossy(conn.answer()));
         }
         offset += data.len() as u64;
         report.rows += rows_per_batch as u64;
     }
     Ok(report)
+}
+
+/// A batch body as a remote client sends it (docs/api.md), written without building a JSON tree.
+#[derive(serde::Serialize)]
+struct BatchBody<'a> {
+    project: &'a str,
+    run: &'a str,
+    append: AppendBody<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<RunFileBody<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct AppendBody<'a> {
+    #[serde(rename = "history.jsonl")]
+    history: Chunk<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct Chunk<'a> {
+    offset: u64,
+    data: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct RunFileBody<'a> {
+    #[serde(rename = "run.json")]
+    run_file: &'a serde_json::Value,
 }
 
 /// A row the way the Python client writes one: `_step`, `_timestamp`, `_runtime` first.
@@ -321,70 +462,85 @@ fn push_row(out: &mut String, step: u64, runtime: f64) {
     out.push_str("}\n");
 }
 
-/// One keep-alive HTTP/1.1 connection.
+/// One keep-alive HTTP/1.1 connection. A request goes out in one write (head and body), and of
+/// an answer only the status line and `Content-Length` are read, as a lean client would.
 struct Conn {
     stream: TcpStream,
+    token: String,
+    /// The request being sent.
+    out: Vec<u8>,
+    /// Bytes read and not yet taken: the start of the next answer, if any.
     buf: Vec<u8>,
+    /// The last answer's body, in `buf[answer.0..answer.1]` until the next request.
+    answer: (usize, usize),
 }
 
 impl Conn {
-    async fn open(port: u16) -> anyhow::Result<Conn> {
+    async fn open(port: u16, token: &str) -> anyhow::Result<Conn> {
         let stream = TcpStream::connect(("127.0.0.1", port)).await?;
         stream.set_nodelay(true)?;
         Ok(Conn {
             stream,
+            token: token.to_owned(),
+            out: Vec::with_capacity(4096),
             buf: Vec::with_capacity(4096),
+            answer: (0, 0),
         })
     }
 
-    async fn post(
-        &mut self,
-        path: &str,
-        token: &str,
-        body: &[u8],
-    ) -> anyhow::Result<(u16, Vec<u8>)> {
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+    /// POSTs `body` (JSON) to `path`; the answer's status. Its body is [`Conn::answer`].
+    async fn post(&mut self, path: &str, body: &[u8]) -> anyhow::Result<u16> {
+        use std::io::Write;
+        self.buf.drain(..self.answer.1);
+        self.answer = (0, 0);
+        self.out.clear();
+        write!(
+            self.out,
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.token,
             body.len()
-        );
-        self.stream.write_all(head.as_bytes()).await?;
-        self.stream.write_all(body).await?;
+        )?;
+        self.out.extend_from_slice(body);
+        self.stream.write_all(&self.out).await?;
         // Read the head, then as many body bytes as Content-Length says.
-        loop {
+        let end = loop {
             if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
-                let status: u16 = head
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|s| s.parse().ok())
-                    .with_context(|| format!("not an HTTP answer: {head:?}"))?;
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse().ok())?
-                    })
-                    .context("an answer without Content-Length")?;
-                while self.buf.len() < end + 4 + length {
-                    self.read_more().await?;
-                }
-                let answer = self.buf[end + 4..end + 4 + length].to_vec();
-                self.buf.drain(..end + 4 + length);
-                return Ok((status, answer));
+                break end;
             }
             self.read_more().await?;
+        };
+        let head = std::str::from_utf8(&self.buf[..end]).context("a head that is not UTF-8")?;
+        let status: u16 = head
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("not an HTTP answer: {head:?}"))?;
+        let length: usize = head
+            .split("\r\n")
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
+            })
+            .context("an answer without Content-Length")?;
+        while self.buf.len() < end + 4 + length {
+            self.read_more().await?;
         }
+        self.answer = (end + 4, end + 4 + length);
+        Ok(status)
+    }
+
+    /// The body of the last answer.
+    fn answer(&self) -> &[u8] {
+        &self.buf[self.answer.0..self.answer.1]
     }
 
     async fn read_more(&mut self) -> anyhow::Result<()> {
-        let mut chunk = [0u8; 8192];
-        let n = self.stream.read(&mut chunk).await?;
+        self.buf.reserve(8192);
+        let n = self.stream.read_buf(&mut self.buf).await?;
         if n == 0 {
             bail!("the daemon closed the connection");
         }
-        self.buf.extend_from_slice(&chunk[..n]);
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 use anyhow::{Context, bail};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -120,14 +121,23 @@ impl Daemon {
     pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
             .context("reading the daemon's CPU time needs Linux /proc")?;
-        let rest: Vec<&str> = stat
-            .rsplit_once(") ")
-            .context("odd /proc/<pid>/stat")?
-            .1
-            .split_whitespace()
-            .collect();
-        let ticks: f64 = rest[11].parse::<f64>()? + rest[12].parse::<f64>()?;
-        Ok(ticks / 100.0)
+        Ok(parse_stat(&stat)?.1)
+    }
+
+    /// CPU time (user + system) each of the process's live threads has used so far, in seconds,
+    /// summed by thread name (`/proc/<pid>/task/*/stat`; the pools' threads share a name).
+    pub fn thread_cpu_seconds(&self) -> anyhow::Result<BTreeMap<String, f64>> {
+        let tasks = format!("/proc/{}/task", self.pid());
+        let mut by_name = BTreeMap::new();
+        for task in std::fs::read_dir(&tasks).with_context(|| format!("listing {tasks}"))? {
+            // A thread that ended since the listing has no stat any more: it is left out.
+            let Ok(stat) = std::fs::read_to_string(task?.path().join("stat")) else {
+                continue;
+            };
+            let (name, seconds) = parse_stat(&stat)?;
+            *by_name.entry(name).or_insert(0.0) += seconds;
+        }
+        Ok(by_name)
     }
 
     pub fn pid(&self) -> u32 {
@@ -183,6 +193,20 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The name and CPU time (user + system, in seconds) in a `/proc/…/stat` line.
+fn parse_stat(stat: &str) -> anyhow::Result<(String, f64)> {
+    let (head, rest) = stat.rsplit_once(") ").context("odd /proc/<pid>/stat")?;
+    let name = head.split_once(" (").map_or("", |(_, name)| name);
+    let rest: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(rest
+            .get(i)
+            .context("odd /proc/<pid>/stat")?
+            .parse::<f64>()?)
+    };
+    Ok((name.to_owned(), (ticks(11)? + ticks(12)?) / 100.0))
 }
 
 /// `VmHWM` of a process in KiB, 0 when it cannot be read.

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// The conflict code of a write whose offset is not the file's length (the body says the lengths).
 pub const OFFSET_MISMATCH: &str = "offset_mismatch";
@@ -20,23 +21,40 @@ pub async fn batch(
     BodyBytes(body): BodyBytes,
 ) -> Result<Response> {
     s.token.check(&headers)?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| Error::BadRequest("the body is not UTF-8".into()))?;
-    let value = parse_lenient(text).map_err(|e| Error::BadRequest(format!("invalid JSON: {e}")))?;
-    let batch: Batch = serde_json::from_value(value)
-        .map_err(|e| Error::BadRequest(format!("not a batch: {e}")))?;
+    let batch = parse_batch(&body)?;
     remote::validate(&batch)?;
-    // Answers once the batch's data is durable (group commit), so a 200 means on disk.
-    let ingest = s.remote_ingest.clone();
-    let applied = ingest.apply_async(s.data_dir.clone(), batch).await?;
+    // Answers once the batch's data is durable (group commit), so a 200 means on disk. The rows
+    // go to the store as they are written, not read back from disk.
+    let applied = (s.remote_ingest)
+        .apply_async(&s.data_dir, batch, Some(&s.store))
+        .await?;
     match applied {
-        Applied::Ok(lengths) => Ok(Json(json!({"ok": true, "lengths": lengths})).into_response()),
+        Applied::Ok(lengths) => Ok(Json(Answer { ok: true, lengths }).into_response()),
         Applied::Conflict(lengths) => Err(Error::conflict(
             OFFSET_MISMATCH,
             "a file's length does not match the batch's offset; resend from `lengths`",
             json!({ "lengths": lengths }),
         )),
     }
+}
+
+/// A batch's answer: `{"ok": true, "lengths": {file: length}}`.
+#[derive(Debug, serde::Serialize)]
+struct Answer {
+    ok: bool,
+    lengths: BTreeMap<String, u64>,
+}
+
+/// Reads a batch body straight into a [`Batch`]; a body serde_json refuses as it is (a number it
+/// cannot hold, a repeated key) is read as lenient JSON first, as the run format's files are.
+fn parse_batch(body: &[u8]) -> Result<Batch> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| Error::BadRequest("the body is not UTF-8".into()))?;
+    if let Ok(batch) = serde_json::from_str::<Batch>(text) {
+        return Ok(batch);
+    }
+    let value = parse_lenient(text).map_err(|e| Error::BadRequest(format!("invalid JSON: {e}")))?;
+    serde_json::from_value(value).map_err(|e| Error::BadRequest(format!("not a batch: {e}")))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -69,5 +87,45 @@ pub async fn file(
             "the file's length does not match the offset; resend from `length`",
             json!({ "length": length }),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body read straight into a batch gives what reading it as lenient JSON first gave, and
+    /// one serde_json refuses as it is still reads that way.
+    #[test]
+    fn batches_parse_as_lenient_json_would() {
+        let lenient =
+            |body: &str| -> Batch { serde_json::from_value(parse_lenient(body).unwrap()).unwrap() };
+        let same = |body: &str| {
+            let direct = parse_batch(body.as_bytes()).unwrap();
+            let via_value = lenient(body);
+            assert_eq!(
+                serde_json::to_value(&direct).unwrap(),
+                serde_json::to_value(&via_value).unwrap(),
+                "{body}"
+            );
+            direct
+        };
+        let rows = r#"{\"_step\": 0, \"loss\": NaN, \"x\": 1e400}\n"#;
+        let b = same(&format!(
+            r#"{{"project": "p", "run": "r", "append": {{"history.jsonl": {{"offset": 7, "data": "{rows}"}}}}}}"#
+        ));
+        assert_eq!(b.append["history.jsonl"].offset, 7);
+        assert!(b.append["history.jsonl"].data.contains("NaN"));
+        // Numbers serde_json cannot hold, and a repeated key: read through the lenient path.
+        let b = same(
+            r#"{"project": "p", "run": "r", "files": {"config.json": {"lr": Infinity, "big": 1e400, "tiny": 1e-400}}}"#,
+        );
+        assert_eq!(b.files["config.json"]["lr"], "Infinity");
+        assert_eq!(b.files["config.json"]["big"], "1e400");
+        let b = same(r#"{"project": "old", "project": "p", "run": "r"}"#);
+        assert_eq!(b.project, "p");
+        for bad in [&b"\xff"[..], b"[]", b"{\"project\": 1}", b"{"] {
+            assert!(matches!(parse_batch(bad), Err(Error::BadRequest(_))));
+        }
     }
 }

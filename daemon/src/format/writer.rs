@@ -118,6 +118,34 @@ fn split(path: &Path) -> Result<(&Path, &str), FormatError> {
     }
 }
 
+/// Which file an open handle is (its device and inode on Unix), to tell whether a path still leads
+/// to it and which filesystem it is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    pub dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn new(dev: u64, ino: u64) -> FileId {
+        FileId { dev, ino }
+    }
+
+    /// The id of an open file (one `fstat`).
+    #[cfg(unix)]
+    pub fn of(file: &File) -> std::io::Result<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata()?;
+        Ok(FileId::new(meta.dev(), meta.ino()))
+    }
+
+    /// Elsewhere files have no such id; [`RunWriter::still_holds_id`] never trusts one.
+    #[cfg(not(unix))]
+    pub fn of(_file: &File) -> std::io::Result<FileId> {
+        Ok(FileId::new(0, 0))
+    }
+}
+
 /// Writes one run's folder, `<root>/<project>/<run>/`, opening everything beneath `root`.
 #[derive(Debug, Clone)]
 pub struct RunWriter {
@@ -254,22 +282,28 @@ impl RunWriter {
     /// Whether `file`, opened by [`RunWriter::open_appendable`], is still the run's file `name`:
     /// the same file is found there now, beneath the data directory with no symbolic link on the
     /// way. When not (the file or a folder was moved, removed or replaced), it must be reopened.
-    #[cfg(unix)]
     pub fn still_holds(&self, name: &str, file: &File) -> bool {
+        FileId::of(file).is_ok_and(|held| self.still_holds_id(name, held))
+    }
+
+    /// [`RunWriter::still_holds`] for a file known by its [`FileId`] (taken once when it was
+    /// opened, so checking it again costs no call on the held handle).
+    #[cfg(unix)]
+    pub fn still_holds_id(&self, name: &str, held: FileId) -> bool {
         use std::os::unix::fs::MetadataExt;
         let there = self
             .root
             .get()
             .and_then(|root| root.stat(&format!("{}/{name}", self.rel)));
-        match (there, file.metadata()) {
-            (Ok(Some(there)), Ok(held)) => (there.dev(), there.ino()) == (held.dev(), held.ino()),
+        match there {
+            Ok(Some(there)) => FileId::new(there.dev(), there.ino()) == held,
             _ => false,
         }
     }
 
     /// Elsewhere a held file is never trusted: it is reopened for every append.
     #[cfg(not(unix))]
-    pub fn still_holds(&self, _name: &str, _file: &File) -> bool {
+    pub fn still_holds_id(&self, _name: &str, _held: FileId) -> bool {
         false
     }
 

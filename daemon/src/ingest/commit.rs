@@ -1,8 +1,8 @@
 //! Group commit for remote ingest: batches written by many requests at once are made durable
 //! together. A batch hands the files it wrote to [`GroupCommit::sync`] and waits; one committer
 //! thread takes everything queued while its previous round ran, fsyncs those files concurrently
-//! (one `fdatasync` per file and round, [`SYNC_THREADS`] at a time), and then answers each waiting
-//! batch with the outcome of its own files. So a batch is acknowledged only once its data is on
+//! (one `fdatasync` per file and round, on [`SYNC_THREADS`] threads kept for it), and then answers
+//! each waiting batch with the outcome of its own files. So a batch is acknowledged only once its data is on
 //! disk, and the cost of a sync is shared by every batch that arrived while the last one ran. A
 //! round of many files syncs their filesystem whole instead ([`WHOLE_FS_MIN_FILES`], Linux
 //! `syncfs`), one call where per-file syncs queue up behind each other in the journal; a slow one
@@ -28,6 +28,8 @@ pub struct Unsynced {
     pub file: Arc<File>,
     /// A directory (its entries must be durable: a new file's name), synced with `fsync`.
     pub is_dir: bool,
+    /// The filesystem (device) the file is on, when the caller knows it already.
+    pub dev: Option<u64>,
 }
 
 impl Unsynced {
@@ -36,6 +38,15 @@ impl Unsynced {
             path,
             file,
             is_dir: false,
+            dev: None,
+        }
+    }
+
+    /// Says which device the file is on, so that a round need not ask the file.
+    pub fn on_device(self, dev: u64) -> Unsynced {
+        Unsynced {
+            dev: Some(dev),
+            ..self
         }
     }
 
@@ -47,6 +58,7 @@ impl Unsynced {
             path,
             file: Arc::new(file),
             is_dir: true,
+            dev: None,
         }
     }
 
@@ -134,11 +146,12 @@ fn committer_gone() -> FormatError {
 /// Runs rounds until every sender is gone: takes all queued jobs, syncs their files, answers them.
 fn committer(queue: &mpsc::Receiver<Job>, rounds: &AtomicU64) {
     let mut whole_fs = WholeFsSync::default();
+    let mut pool = SyncPool::default();
     while let Ok(first) = queue.recv() {
         let mut jobs = vec![first];
         jobs.extend(queue.try_iter());
         tracing::trace!(batches = jobs.len(), "group commit round");
-        round(jobs, rounds, &mut whole_fs);
+        round(jobs, rounds, &mut whole_fs, &mut pool);
     }
 }
 
@@ -186,13 +199,17 @@ fn sync_filesystems(files: &[&Unsynced]) -> bool {
     use std::os::unix::fs::MetadataExt;
     let mut devices: Vec<u64> = Vec::new();
     for file in files {
-        let Ok(meta) = file.file.metadata() else {
-            return false;
+        let dev = match file.dev {
+            Some(dev) => dev,
+            None => match file.file.metadata() {
+                Ok(meta) => meta.dev(),
+                Err(_) => return false,
+            },
         };
-        if devices.contains(&meta.dev()) {
+        if devices.contains(&dev) {
             continue;
         }
-        devices.push(meta.dev());
+        devices.push(dev);
         if rustix::fs::syncfs(&*file.file).is_err() {
             return false;
         }
@@ -207,12 +224,12 @@ fn sync_filesystems(_files: &[&Unsynced]) -> bool {
 
 /// One round: syncs the files of all `jobs` together, counts the round in `rounds`, then answers
 /// each job about its own files (so a batch that has its answer sees its round counted).
-fn round(jobs: Vec<Job>, rounds: &AtomicU64, whole_fs: &mut WholeFsSync) {
+fn round(jobs: Vec<Job>, rounds: &AtomicU64, whole_fs: &mut WholeFsSync, pool: &mut SyncPool) {
     let files: Vec<&Unsynced> = jobs.iter().flat_map(|j| &j.files).collect();
     let mut outcomes = if whole_fs.try_sync(&files) {
         files.iter().map(|_| Ok(())).collect::<Vec<_>>().into_iter()
     } else {
-        sync_concurrently(&files).into_iter()
+        pool.sync_all(&files).into_iter()
     };
     drop(files);
     rounds.fetch_add(1, Ordering::Relaxed);
@@ -228,29 +245,88 @@ fn round(jobs: Vec<Job>, rounds: &AtomicU64, whole_fs: &mut WholeFsSync) {
     }
 }
 
-/// Syncs every file, up to [`SYNC_THREADS`] at once; the outcomes in the order of `files`.
-fn sync_concurrently(files: &[&Unsynced]) -> Vec<Result<(), FormatError>> {
-    if files.len() <= 1 {
-        return files.iter().map(|f| f.sync()).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let outcomes: Vec<Mutex<Option<Result<(), FormatError>>>> =
-        files.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..SYNC_THREADS.min(files.len()) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = files.get(i) else { break };
-                    *outcomes[i].lock() = Some(file.sync());
-                }
-            });
+/// The threads that sync a round's files one by one, [`SYNC_THREADS`] at a time: started on the
+/// first round that needs them and kept (a round must not pay for starting threads), ended when
+/// the committer is.
+#[derive(Default)]
+struct SyncPool {
+    jobs: Option<mpsc::Sender<SyncJob>>,
+}
+
+/// One file of a round for a pool thread to sync, and where to say how it went.
+struct SyncJob {
+    index: usize,
+    file: Unsynced,
+    done: mpsc::Sender<(usize, Result<(), FormatError>)>,
+}
+
+impl SyncPool {
+    /// Syncs every file, up to [`SYNC_THREADS`] at once; the outcomes in the order of `files`.
+    fn sync_all(&mut self, files: &[&Unsynced]) -> Vec<Result<(), FormatError>> {
+        if files.len() <= 1 {
+            return files.iter().map(|f| f.sync()).collect();
         }
-    });
-    outcomes
-        .into_iter()
-        .map(|o| o.into_inner().unwrap_or_else(|| Err(committer_gone())))
-        .collect()
+        let (done, outcomes) = mpsc::channel();
+        let mut outstanding = 0;
+        let mut results: Vec<Option<Result<(), FormatError>>> =
+            files.iter().map(|_| None).collect();
+        for (index, file) in files.iter().enumerate() {
+            let job = SyncJob {
+                index,
+                file: Unsynced {
+                    path: file.path.clone(),
+                    file: file.file.clone(),
+                    is_dir: file.is_dir,
+                    dev: file.dev,
+                },
+                done: done.clone(),
+            };
+            match self.sender().map(|jobs| jobs.send(job)) {
+                Some(Ok(())) => outstanding += 1,
+                // No pool thread (none could be started): this one is synced here.
+                _ => results[index] = Some(file.sync()),
+            }
+        }
+        drop(done);
+        for _ in 0..outstanding {
+            match outcomes.recv() {
+                Ok((index, outcome)) => results[index] = Some(outcome),
+                Err(_) => break,
+            }
+        }
+        results
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(committer_gone())))
+            .collect()
+    }
+
+    /// Where to send jobs, starting the threads on first use; `None` when none could be started.
+    fn sender(&mut self) -> Option<&mpsc::Sender<SyncJob>> {
+        if self.jobs.is_none() {
+            let (tx, rx) = mpsc::channel::<SyncJob>();
+            let rx = Arc::new(Mutex::new(rx));
+            let mut started = 0;
+            for _ in 0..SYNC_THREADS {
+                let rx = rx.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("trackline-sync".into())
+                    .spawn(move || {
+                        loop {
+                            // Held only while waiting for a job, not while syncing it.
+                            let job = rx.lock().recv();
+                            let Ok(job) = job else { break };
+                            let _ = job.done.send((job.index, job.file.sync()));
+                        }
+                    });
+                started += usize::from(spawned.is_ok());
+            }
+            if started == 0 {
+                return None;
+            }
+            self.jobs = Some(tx);
+        }
+        self.jobs.as_ref()
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +448,7 @@ mod tests {
             &mut WholeFsSync {
                 paused_until: Some(Instant::now() + Duration::from_secs(60)),
             },
+            &mut SyncPool::default(),
         );
         assert_eq!(rounds.load(Ordering::Relaxed), 1);
         assert!(rx_a.blocking_recv().unwrap().is_ok());

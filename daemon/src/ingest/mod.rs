@@ -15,6 +15,7 @@ use crate::format::{
 };
 use crate::source::disk::DiskSource;
 use crate::source::{RunSource, read_whole};
+use crate::store::history::SeriesFile;
 use crate::store::{RunKey, RunMeta, Store};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -146,8 +147,9 @@ impl Ingest {
         }
     }
 
-    /// Reads appended history of a known, loaded-or-live run (after a file event).
-    pub fn refresh_history(&mut self, project: &str, run: &str) {
+    /// Reads what was appended to the series files `files` of a known, loaded-or-live run (after
+    /// a change to them).
+    pub fn refresh_history(&mut self, project: &str, run: &str, files: &[SeriesFile]) {
         let key = RunKey {
             project: project.into(),
             run: run.into(),
@@ -157,7 +159,7 @@ impl Ingest {
         }
         if self.fingerprints.contains_key(&key)
             && let Some(r) = self.store.get(project, run)
-            && let Err(e) = self.store.sync_history(&r)
+            && let Err(e) = self.store.sync_series(&r, files)
         {
             tracing::warn!(project, run, "history: {e}");
         }

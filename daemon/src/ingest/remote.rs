@@ -16,15 +16,18 @@
 use super::commit::{GroupCommit, Unsynced};
 use crate::error::{Error, Result};
 use crate::format::beneath::HeldDir;
-use crate::format::writer::{Placed, RunWriter};
+use crate::format::writer::{FileId, Placed, RunWriter};
 use crate::format::{
-    APPEND_FILES, METADATA_FILES, RUN_FILE, is_line_file, valid_project_name, valid_run_id,
+    APPEND_FILES, FormatError, METADATA_FILES, RUN_FILE, is_line_file, valid_project_name,
+    valid_run_id,
 };
+use crate::store::Store;
+use crate::store::history::SeriesFile;
 use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -117,13 +120,15 @@ impl RemoteIngest {
     /// Writes a (validated) batch under `root`: appends first, then the replaced files (so
     /// `run.json` saying "finished" never arrives before the data it finishes). The appends are
     /// durable before this returns, whatever the answer, so an acknowledged batch survives a
-    /// crash, and the lengths a conflict reports are durable too.
-    pub fn apply(&self, root: &Path, batch: &Batch) -> Result<Applied> {
+    /// crash, and the lengths a conflict reports are durable too. With `feed`, the series lines
+    /// are also handed to that store as they are written ([`Store::feed_written`]), so that it
+    /// need not read them back from the files.
+    pub fn apply(&self, root: &Path, batch: &Batch, feed: Option<&Store>) -> Result<Applied> {
         let root = self.held_root(root);
         let _run = self.runs.lock(&batch.project, &batch.run);
         let key = (batch.project.clone(), batch.run.clone());
         let mut open = self.held.take(&key);
-        let applied = apply_locked(root, batch, &self.commit, &mut open);
+        let applied = apply_locked(root, batch, &self.commit, &mut open, feed);
         // After a failure the files are opened afresh by the next batch.
         if applied.is_ok() {
             self.held.put(key, open);
@@ -136,14 +141,20 @@ impl RemoteIngest {
     /// open) and then waits for its commit round without holding a thread; any other batch (one
     /// that replaces files, which fsyncs them, or waits for its run's turn) runs on the blocking
     /// pool. Either way the answer comes once the appends are durable.
-    pub async fn apply_async(self: Arc<Self>, root: PathBuf, batch: Batch) -> Result<Applied> {
+    pub async fn apply_async(
+        self: &Arc<Self>,
+        root: &Path,
+        batch: Batch,
+        feed: Option<&Arc<Store>>,
+    ) -> Result<Applied> {
         if batch.files.is_empty() {
-            let held_root = self.held_root(&root);
+            let held_root = self.held_root(root);
             if let Some(_turn) = self.runs.try_lock(&batch.project, &batch.run) {
                 let key = (batch.project.clone(), batch.run.clone());
                 let mut open = self.held.take(&key);
                 let applied = async {
-                    let mut appended = append_locked(held_root, &batch, &mut open)?;
+                    let mut appended =
+                        append_locked(held_root, &batch, &mut open, feed.map(|s| &**s))?;
                     let unsynced = std::mem::take(&mut appended.unsynced);
                     self.commit.synced(unsynced).await?;
                     finish_locked(appended, &batch)
@@ -155,7 +166,8 @@ impl RemoteIngest {
                 return applied;
             }
         }
-        tokio::task::spawn_blocking(move || self.apply(&root, &batch))
+        let (ingest, root, feed) = (self.clone(), root.to_owned(), feed.cloned());
+        tokio::task::spawn_blocking(move || ingest.apply(&root, &batch, feed.as_deref()))
             .await
             .map_err(|e| Error::Internal(format!("task failed: {e}")))?
     }
@@ -193,15 +205,34 @@ impl RemoteIngest {
 }
 
 /// A run's append files held open from its earlier batches, by name.
-type OpenFiles = BTreeMap<String, Arc<File>>;
+type OpenFiles = BTreeMap<String, HeldFile>;
+
+/// An append file held open, and which file it is (taken once, when it was opened).
+#[derive(Debug, Clone)]
+struct HeldFile {
+    file: Arc<File>,
+    id: FileId,
+}
+
+impl HeldFile {
+    fn open(run: &RunWriter, name: &str) -> Result<HeldFile> {
+        let file = run.open_appendable(name)?;
+        let id = FileId::of(&file).map_err(|e| FormatError::io(run.dir().join(name), e))?;
+        Ok(HeldFile {
+            file: Arc::new(file),
+            id,
+        })
+    }
+}
 
 fn apply_locked(
     root: Arc<HeldDir>,
     batch: &Batch,
     commit: &GroupCommit,
     open: &mut OpenFiles,
+    feed: Option<&Store>,
 ) -> Result<Applied> {
-    let mut appended = append_locked(root, batch, open)?;
+    let mut appended = append_locked(root, batch, open, feed)?;
     // Waits for the commit round that makes these appends durable, shared with other batches.
     commit.sync(std::mem::take(&mut appended.unsynced))?;
     finish_locked(appended, batch)
@@ -217,11 +248,17 @@ struct Appended {
 }
 
 /// The first half of a batch, with its run's turn: writes its appends (to the files in `open`, or
-/// opened now and added there), not yet durable. No fsync here: a few small writes.
-fn append_locked(root: Arc<HeldDir>, batch: &Batch, open: &mut OpenFiles) -> Result<Appended> {
+/// opened now and added there), not yet durable, and hands the series lines to `feed`. No fsync
+/// here: a few small writes.
+fn append_locked(
+    root: Arc<HeldDir>,
+    batch: &Batch,
+    open: &mut OpenFiles,
+    feed: Option<&Store>,
+) -> Result<Appended> {
     let run = RunWriter::beneath(root, &batch.project, &batch.run)?;
     // A held file is used only while it is still the run's file (not moved, removed or replaced).
-    open.retain(|name, file| !batch.append.contains_key(name) || run.still_holds(name, file));
+    open.retain(|name, held| !batch.append.contains_key(name) || run.still_holds_id(name, held.id));
     // With every file it appends to in place, the run's folder exists.
     let all_held =
         !batch.append.is_empty() && batch.append.keys().all(|name| open.contains_key(name));
@@ -240,18 +277,24 @@ fn append_locked(root: Arc<HeldDir>, batch: &Batch, open: &mut OpenFiles) -> Res
             )));
         }
         let path = run.dir().join(name);
-        let file = match open.get(name) {
-            Some(file) => file.clone(),
+        let held = match open.get(name) {
+            Some(held) => held.clone(),
             None => {
-                let file = Arc::new(run.open_appendable(name)?);
-                open.insert(name.clone(), file.clone());
-                file
+                let held = HeldFile::open(&run, name)?;
+                open.insert(name.clone(), held.clone());
+                held
             }
         };
-        match run.place_nosync(&file, name, a.offset, a.data.as_bytes())? {
+        match run.place_nosync(&held.file, name, a.offset, a.data.as_bytes())? {
             Ok(len) => {
                 new_file |= a.offset == 0;
-                unsynced.push(Unsynced::file(path, file));
+                // Fed now, right after the write: the file's change wakes the ingest thread, and
+                // if it read the file first the store takes nothing here (each byte once).
+                if let (Some(store), Some(file)) = (feed, SeriesFile::named(name)) {
+                    let (project, run, data) = (&batch.project, &batch.run, a.data.as_bytes());
+                    store.feed_written(project, run, file, a.offset, data);
+                }
+                unsynced.push(Unsynced::file(path, held.file).on_device(held.id.dev));
                 lengths.insert(name.clone(), len)
             }
             Err(len) => {
@@ -390,7 +433,7 @@ impl Drop for RunGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{CONSOLE_FILE, HISTORY_FILE};
+    use crate::format::{CONSOLE_FILE, HISTORY_FILE, RunKey, SYSTEM_FILE};
     use std::io::Write;
 
     fn batch(offset: u64, data: &str) -> Batch {
@@ -418,7 +461,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
         let ingest = RemoteIngest::default();
-        let apply = |r, b: &Batch| ingest.apply(r, b);
+        let apply = |r, b: &Batch| ingest.apply(r, b, None);
         assert!(
             matches!(apply(r, &batch(0, "a\n")).unwrap(), Applied::Ok(l) if l[HISTORY_FILE] == 2)
         );
@@ -467,7 +510,7 @@ mod tests {
         // its place stands for a disk that filled up between the two.
         let run_dir = r.join("p/r");
         std::fs::create_dir_all(run_dir.join(HISTORY_FILE)).unwrap();
-        assert!(ingest.apply(r, &b).is_err());
+        assert!(ingest.apply(r, &b, None).is_err());
         assert_eq!(
             std::fs::read_to_string(run_dir.join(CONSOLE_FILE)).unwrap(),
             "out\n"
@@ -475,7 +518,7 @@ mod tests {
         // Space comes back; and say the console write itself had been cut short.
         std::fs::remove_dir(run_dir.join(HISTORY_FILE)).unwrap();
         std::fs::write(run_dir.join(CONSOLE_FILE), "ou").unwrap();
-        let applied = ingest.apply(r, &b).unwrap();
+        let applied = ingest.apply(r, &b, None).unwrap();
         assert!(
             matches!(&applied, Applied::Ok(l) if l[HISTORY_FILE] == 4 && l[CONSOLE_FILE] == 4),
             "{applied:?}"
@@ -494,7 +537,7 @@ mod tests {
         let r = root.path();
         let ingest = RemoteIngest::default();
         let ok = |b: &Batch, want: u64| {
-            let applied = ingest.apply(r, b).unwrap();
+            let applied = ingest.apply(r, b, None).unwrap();
             assert!(
                 matches!(&applied, Applied::Ok(l) if l[HISTORY_FILE] == want),
                 "{applied:?}"
@@ -517,7 +560,7 @@ mod tests {
         );
         // The run's folder removed: a batch past offset 0 is a conflict, as for a new run.
         std::fs::remove_dir_all(r.join("p/r")).unwrap();
-        let applied = ingest.apply(r, &batch(6, "d\n")).unwrap();
+        let applied = ingest.apply(r, &batch(6, "d\n"), None).unwrap();
         assert!(
             matches!(&applied, Applied::Conflict(l) if l[HISTORY_FILE] == 0),
             "{applied:?}"
@@ -531,7 +574,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let r = root.path().to_owned();
         let ingest = Arc::new(RemoteIngest::default());
-        let apply = |b: Batch| ingest.clone().apply_async(r.clone(), b);
+        let apply = |b: Batch| {
+            let ingest = ingest.clone();
+            let r = r.clone();
+            async move { ingest.apply_async(&r, b, None).await }
+        };
         assert!(
             matches!(apply(batch(0, "a\n")).await.unwrap(), Applied::Ok(l) if l[HISTORY_FILE] == 2)
         );
@@ -558,12 +605,91 @@ mod tests {
         assert!(ingest.commit_rounds() >= 3);
     }
 
+    /// Rows a remote batch wrote reach the store without being read back from disk, and every
+    /// byte of the file is still taken once, whoever wrote it and whichever way it came.
+    #[tokio::test]
+    async fn applied_rows_feed_the_store_each_byte_once() {
+        use crate::source::disk::DiskSource;
+        use crate::store::{Event, RunMeta, StoreSettings};
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().to_owned();
+        let ingest = Arc::new(RemoteIngest::default());
+        let store = Arc::new(Store::new(StoreSettings::default()));
+        let row = |step: u64| format!("{{\"_step\": {step}, \"a\": {step}}}\n");
+        let offset = std::cell::Cell::new(0);
+        let send = async |step: u64, store: &Arc<Store>| {
+            let b = batch(offset.get(), &row(step));
+            let applied = ingest.apply_async(&r, b, Some(store)).await;
+            assert!(matches!(applied.unwrap(), Applied::Ok(_)));
+            offset.set(offset.get() + row(step).len() as u64);
+        };
+        // Not in the store yet: nothing to feed (the ingest thread finds the run on disk).
+        send(0, &store).await;
+        let key = RunKey {
+            project: "p".into(),
+            run: "r".into(),
+        };
+        let source = Arc::new(DiskSource::new(r.clone()));
+        let run = store.upsert(
+            key.clone(),
+            source.run_dir(&key),
+            source,
+            RunMeta {
+                info: trackline_shared::RunInfo::default(),
+                reported_state: trackline_shared::RunState::Running,
+            },
+            1.0,
+        );
+        store.sync_history(&run).unwrap();
+        let rows = || run.history.lock().rows_if_loaded().unwrap();
+        assert_eq!(rows(), 1);
+        let mut events = store.subscribe();
+        send(1, &store).await;
+        assert_eq!(rows(), 2, "fed straight from the batch");
+        assert!(matches!(
+            events.try_recv(),
+            Ok(Event::Points { len: 2, .. })
+        ));
+        // The ingest thread, woken by the write, finds nothing new in the file.
+        store.sync_history(&run).unwrap();
+        assert_eq!(rows(), 2);
+        // Another writer appends a row the store has not read: the next batch is not fed (the
+        // store is behind it), and the file then gives both, once.
+        let path = r.join("p/r").join(HISTORY_FILE);
+        let mut other = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        other.write_all(row(2).as_bytes()).unwrap();
+        offset.set(offset.get() + row(2).len() as u64);
+        send(3, &store).await;
+        assert_eq!(rows(), 2, "fed past bytes it had not read");
+        store.sync_history(&run).unwrap();
+        assert_eq!(rows(), 4);
+        send(4, &store).await;
+        assert_eq!(rows(), 5);
+        let steps = |key: &str| {
+            let h = run.history.lock();
+            h.series_by_key(key).map(|s| s.steps().to_vec())
+        };
+        assert_eq!(steps("a").unwrap(), [0.0, 1.0, 2.0, 3.0, 4.0]);
+        // A change seen in one series file reads that file only.
+        std::fs::write(r.join("p/r").join(SYSTEM_FILE), "{\"system/cpu\": 5}\n").unwrap();
+        store.sync_series(&run, &[SeriesFile::History]).unwrap();
+        assert_eq!(steps("system/cpu"), None);
+        store.sync_series(&run, &[SeriesFile::System]).unwrap();
+        assert_eq!(steps("system/cpu").unwrap(), [0.0]);
+    }
+
     #[test]
     fn held_files_of_idle_or_surplus_runs_are_closed() {
         let held = HeldFiles::default();
         let file = || {
             let mut files = OpenFiles::new();
-            files.insert(HISTORY_FILE.into(), Arc::new(tempfile::tempfile().unwrap()));
+            let file = tempfile::tempfile().unwrap();
+            let id = FileId::of(&file).unwrap();
+            let file = Arc::new(file);
+            files.insert(HISTORY_FILE.into(), HeldFile { file, id });
             files
         };
         for i in 0..HELD_RUNS + 10 {
@@ -627,7 +753,7 @@ mod tests {
         ] {
             let err = write_file_chunk(r, project, run, rel, 0, b"x").unwrap_err();
             assert!(
-                matches!(err, Error::Format(crate::format::FormatError::Refused(_))),
+                matches!(err, Error::Format(FormatError::Refused(_))),
                 "{project}/{run}/{rel}: {err}"
             );
         }

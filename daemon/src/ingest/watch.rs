@@ -5,8 +5,9 @@
 //! rather than once per append.
 
 use super::Ingest;
-use crate::format::{RunKey, is_metadata_file, is_series_file};
+use crate::format::{RunKey, is_metadata_file};
 use crate::source::Change;
+use crate::store::history::SeriesFile;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
@@ -19,7 +20,25 @@ pub const MIN_PASS_INTERVAL: Duration = Duration::from_millis(5);
 #[derive(Debug, Default, Clone, Copy)]
 struct Dirty {
     meta: bool,
+    /// `history.jsonl` changed.
     history: bool,
+    /// `system.jsonl` changed.
+    system: bool,
+}
+
+impl Dirty {
+    /// The series files to read what was appended to.
+    fn series(self) -> Vec<SeriesFile> {
+        let changed = [
+            (self.history, SeriesFile::History),
+            (self.system, SeriesFile::System),
+        ];
+        changed
+            .into_iter()
+            .filter(|(c, _)| *c)
+            .map(|(_, f)| f)
+            .collect()
+    }
 }
 
 /// Runs the ingest loop on a named thread until `stop` is set. The initial scan has already run.
@@ -74,8 +93,9 @@ fn run_loop(ingest: &mut Ingest, rescan_interval: Duration, stop: &AtomicBool) {
             if d.meta {
                 ingest.refresh_run(&key.project, &key.run);
             }
-            if d.history {
-                ingest.refresh_history(&key.project, &key.run);
+            let series = d.series();
+            if !series.is_empty() {
+                ingest.refresh_history(&key.project, &key.run, &series);
             }
         }
         if rescan || Instant::now() >= next_scan {
@@ -101,8 +121,11 @@ fn mark(change: Change, dirty: &mut BTreeMap<RunKey, Dirty>, rescan: &mut bool) 
         Change::Run(key) => dirty.entry(key).or_default().meta = true,
         Change::File(key, name) => {
             let entry = dirty.entry(key).or_default();
-            if is_series_file(&name) {
-                entry.history = true;
+            if let Some(series) = SeriesFile::named(&name) {
+                match series {
+                    SeriesFile::History => entry.history = true,
+                    SeriesFile::System => entry.system = true,
+                }
             } else if is_metadata_file(&name) {
                 entry.meta = true;
             }
@@ -113,7 +136,7 @@ fn mark(change: Change, dirty: &mut BTreeMap<RunKey, Dirty>, rescan: &mut bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::{CONSOLE_FILE, HISTORY_FILE, RUN_FILE};
+    use crate::format::{CONSOLE_FILE, HISTORY_FILE, RUN_FILE, SYSTEM_FILE};
 
     #[test]
     fn passes_wait_only_when_the_last_one_was_recent() {
@@ -142,6 +165,17 @@ mod tests {
             );
         }
         assert!(dirty[&key].history && !dirty[&key].meta && !rescan);
+        // Only the series file that changed is read.
+        assert_eq!(dirty[&key].series(), [SeriesFile::History]);
+        mark(
+            Change::File(key.clone(), SYSTEM_FILE.into()),
+            &mut dirty,
+            &mut rescan,
+        );
+        assert_eq!(
+            dirty[&key].series(),
+            [SeriesFile::History, SeriesFile::System]
+        );
         mark(
             Change::File(key.clone(), RUN_FILE.into()),
             &mut dirty,

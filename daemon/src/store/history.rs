@@ -43,6 +43,15 @@ pub enum SeriesFile {
 }
 
 impl SeriesFile {
+    /// The series file called `name`, if it is one.
+    pub fn named(name: &str) -> Option<SeriesFile> {
+        match name {
+            HISTORY_FILE => Some(SeriesFile::History),
+            SYSTEM_FILE => Some(SeriesFile::System),
+            _ => None,
+        }
+    }
+
     pub fn file_name(self) -> &'static str {
         match self {
             SeriesFile::History => HISTORY_FILE,
@@ -482,44 +491,115 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == needle)
 }
 
+/// Both series files.
+pub const SERIES_FILES: [SeriesFile; 2] = [SeriesFile::History, SeriesFile::System];
+
 /// Brings a run's in-memory history up to date with its series files: loads them whole if they
 /// are not in memory, else reads only what was appended. A file that shrank is read again from the
 /// start.
 pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
+    sync_files(run, &SERIES_FILES)
+}
+
+/// [`sync`] of the series files in `files` only (the ones a change was seen in); a history not in
+/// memory is loaded from both.
+pub fn sync_files(run: &Arc<Run>, files: &[SeriesFile]) -> Result<SyncOutcome> {
     let mut outcome = SyncOutcome::default();
     let mut h = run.history.lock();
     h.last_used = Instant::now();
     outcome.memory_before = h.memory_bytes();
-    let result = sync_locked(run, &mut h, &mut outcome);
+    let files = if h.loaded { files } else { &SERIES_FILES };
+    let result = sync_locked(run, &mut h, files, &mut outcome);
     outcome.memory_after = h.memory_bytes();
     result.map(|()| outcome)
 }
 
-fn sync_locked(run: &Run, h: &mut History, outcome: &mut SyncOutcome) -> Result<()> {
+/// Feeds `bytes`, which the daemon itself has just appended at `offset` of the run's series file
+/// `from` (remote ingest, right after writing them), straight into the history when it has read
+/// that file exactly up to `offset`, so they need not be read back from disk. Otherwise (not
+/// loaded, not yet that far, or already past them) nothing happens and [`sync`] reads them from
+/// the file as usual: either way every byte is read once, and the file stays what the history
+/// follows. `None` when nothing was fed.
+pub fn feed_written(
+    run: &Arc<Run>,
+    from: SeriesFile,
+    offset: u64,
+    bytes: &[u8],
+) -> Option<SyncOutcome> {
+    let mut h = run.history.lock();
+    if bytes.is_empty() || !h.loaded || h.cursor(from).read_to != offset {
+        return None;
+    }
+    let mut outcome = SyncOutcome::default();
+    h.last_used = Instant::now();
+    outcome.memory_before = h.memory_bytes();
+    let before = Growth::before(&h);
+    h.feed(from, bytes, crate::util::now_secs(), &run.key.run);
+    before.note(&h, &mut outcome);
+    outcome.memory_after = h.memory_bytes();
+    Some(outcome)
+}
+
+/// A history's keys and series lengths before it reads more, to tell what grew.
+struct Growth {
+    keys: usize,
+    lens: Vec<usize>,
+}
+
+impl Growth {
+    fn before(h: &History) -> Growth {
+        Growth {
+            keys: h.keys().len(),
+            lens: h.columns.series.iter().map(Series::len).collect(),
+        }
+    }
+
+    /// Notes in `outcome` the new keys and every series that grew since.
+    fn note(self, h: &History, outcome: &mut SyncOutcome) {
+        outcome.new_keys = h.keys().len() > self.keys;
+        for (i, s) in h.columns.series.iter().enumerate() {
+            let before = self.lens.get(i).copied().unwrap_or(0);
+            if s.len() > before {
+                outcome.grown.push((i, s.len() as u64));
+            }
+        }
+    }
+}
+
+fn sync_locked(
+    run: &Run,
+    h: &mut History,
+    files: &[SeriesFile],
+    outcome: &mut SyncOutcome,
+) -> Result<()> {
+    let mut lens = Vec::with_capacity(files.len());
+    for &file in files {
+        lens.push((file, file_len(run, file)?));
+    }
     // A file that shrank was replaced: start the whole run over.
-    for file in [SeriesFile::History, SeriesFile::System] {
+    for &(file, len) in &lens {
         let read_to = h.cursor(file).read_to;
-        if h.loaded && read_to > 0 && file_len(run, file)? < read_to {
+        if h.loaded && read_to > 0 && len < read_to {
             tracing::warn!(run = %run.key.run, file = file.file_name(), "file shrank; reading the run again");
             h.unload();
         }
+    }
+    if !h.loaded && lens.len() < SERIES_FILES.len() {
+        // Unloaded by a shrink: the whole run is read again, both files.
+        return sync_locked(run, h, &SERIES_FILES, outcome);
     }
     if !h.loaded {
         outcome.loaded_now = true;
         h.loaded = true;
     }
-    let keys_before = h.keys().len();
-    let lens_before: Vec<usize> = h.columns.series.iter().map(Series::len).collect();
-    for file in [SeriesFile::History, SeriesFile::System] {
-        read_appended(run, h, file)?;
-    }
-    outcome.new_keys = h.keys().len() > keys_before;
-    for (i, s) in h.columns.series.iter().enumerate() {
-        let before = lens_before.get(i).copied().unwrap_or(0);
-        if s.len() > before {
-            outcome.grown.push((i, s.len() as u64));
+    let before = Growth::before(h);
+    for (file, len) in lens {
+        // Nothing new since the length was taken (bytes fed by `feed_written`, say): not opened.
+        if len > h.cursor(file).read_to {
+            read_appended(run, h, file)?;
         }
     }
+    before.note(h, outcome);
     Ok(())
 }
 

@@ -324,7 +324,42 @@ impl Store {
     /// Loads (or catches up) a run's history from disk, announcing new points, then keeps memory
     /// within bounds by evicting cold runs.
     pub fn sync_history(&self, run: &Arc<Run>) -> crate::error::Result<()> {
-        let outcome = history::sync(run)?;
+        self.sync_series(run, &history::SERIES_FILES)
+    }
+
+    /// [`Store::sync_history`] of the series files a change was seen in only.
+    pub fn sync_series(
+        &self,
+        run: &Arc<Run>,
+        files: &[history::SeriesFile],
+    ) -> crate::error::Result<()> {
+        let outcome = history::sync_files(run, files)?;
+        self.publish_growth(run, outcome);
+        Ok(())
+    }
+
+    /// Feeds bytes the daemon itself has just appended at `offset` of a run's series file (remote
+    /// ingest, right after writing them) straight into its history, when it has read exactly
+    /// that far ([`history::feed_written`]); otherwise the ingest thread reads them from the
+    /// file as usual.
+    pub fn feed_written(
+        &self,
+        project: &str,
+        run: &str,
+        file: history::SeriesFile,
+        offset: u64,
+        bytes: &[u8],
+    ) {
+        let Some(run) = self.get(project, run) else {
+            return;
+        };
+        if let Some(outcome) = history::feed_written(&run, file, offset, bytes) {
+            self.publish_growth(&run, outcome);
+        }
+    }
+
+    /// Announces what a history read, and keeps memory within bounds by evicting cold runs.
+    fn publish_growth(&self, run: &Arc<Run>, outcome: history::SyncOutcome) {
         for (key, len) in outcome.grown {
             self.emit(Event::Points {
                 run: run.clone(),
@@ -344,7 +379,6 @@ impl Store {
         if total > self.settings.memory_limit_bytes {
             self.enforce_memory_bound(run);
         }
-        Ok(())
     }
 
     /// Makes sure a run's series are in memory (they may have been evicted or never loaded).
