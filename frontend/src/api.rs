@@ -128,10 +128,12 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
         message: format!("could not read the answer ({e})"),
     })?;
     if !(200..300).contains(&status) {
-        return Err(ApiError::from_response(
-            status,
-            &String::from_utf8_lossy(&bytes),
-        ));
+        let error = ApiError::from_response(status, &String::from_utf8_lossy(&bytes));
+        if status == 401 {
+            // The daemon turned this page's link away: the app gives way to the 401 page.
+            crate::share::refused(&error.message);
+        }
+        return Err(error);
     }
     serde_json::from_slice(&bytes).map_err(|e| ApiError {
         status: Some(status),

@@ -14,6 +14,7 @@ mod remote;
 mod rest;
 mod runpage;
 mod share;
+mod share_ui;
 mod table;
 mod tunnel;
 mod ws;
