@@ -57,7 +57,8 @@ pub async fn op(
         },
     };
     let (annotations, store, at) = (s.annotations.clone(), s.store.clone(), project.clone());
-    let now_ms = crate::util::now_secs() * 1000.0;
+    // Whole milliseconds: they read back from the stored JSON exactly, whatever the JSON parser.
+    let now_ms = (crate::util::now_secs() * 1000.0).round();
     let applied = blocking(move || {
         let run_exists = |run: &str| store.get(&at, run).is_some();
         Ok(annotations.apply(&at, &actor, &request, now_ms, &run_exists)?)

@@ -103,7 +103,9 @@ impl Apply<'_> {
     ) -> DbResult<Step> {
         if let Some((seq, head)) = thread_head(self.tx, self.project, thread)? {
             let first = comment_row(self.tx, self.project, comment)?;
-            let same = head.anchor == *anchor
+            // Compared as stored: a pin's coordinates went through JSON once more.
+            let stored: Anchor = serde_json::from_str(&to_json(anchor)?)?;
+            let same = head.anchor == stored
                 && head.created_by == self.actor.author
                 && first.is_some_and(|(s, c)| s == seq && c.thread == thread && c.text == text);
             if same {
