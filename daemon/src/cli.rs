@@ -86,6 +86,9 @@ struct ServeArgs {
     /// Milliseconds a WebSocket client may leave its queue full before it is dropped.
     #[arg(long, default_value_t = config::DEFAULT_WS_SEND_TIMEOUT_MS)]
     ws_send_timeout_ms: u64,
+    /// Seconds of silence after which a person's presence (cursor, view) is dropped.
+    #[arg(long, default_value_t = trackline_shared::presence::TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    presence_timeout_secs: u64,
     /// Seconds a client has to send a request's headers; an idle keep-alive connection is closed
     /// after as long.
     #[arg(long, default_value_t = config::DEFAULT_HEADER_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
@@ -197,6 +200,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.heartbeat_timeout = std::time::Duration::from_secs(args.heartbeat_timeout_secs);
     config.ws_queue = args.ws_queue.max(1);
     config.ws_send_timeout = std::time::Duration::from_millis(args.ws_send_timeout_ms);
+    config.presence_timeout = std::time::Duration::from_secs(args.presence_timeout_secs);
     config.header_read_timeout = std::time::Duration::from_secs(args.header_read_timeout_secs);
     config.body_read_timeout = std::time::Duration::from_secs(args.body_read_timeout_secs);
     config.send_timeout = std::time::Duration::from_secs(args.send_timeout_secs);

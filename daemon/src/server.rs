@@ -178,7 +178,12 @@ impl Server {
             annotations: self.annotations.clone(),
             limits: Arc::new(api::limits::Limits::new(&self.config)),
             base_path: self.config.base_path.clone(),
+            presence: crate::push::PresenceHub::new(crate::push::PresenceSettings {
+                timeout: self.config.presence_timeout,
+                ..Default::default()
+            }),
         };
+        tokio::spawn(state.presence.clone().run(state.shutdown.clone()));
         if let Some(sharing) = &self.sharing {
             tokio::spawn(sharing.clone().poll_dead(state.shutdown.clone()));
         }

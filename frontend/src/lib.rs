@@ -20,8 +20,8 @@ pub mod charts;
 pub mod components;
 pub mod live;
 pub mod pages;
+pub mod presence;
 pub mod selection;
-pub mod share;
 pub mod table;
 pub mod util;
 pub mod workspace;
@@ -36,7 +36,6 @@ use std::time::Duration;
 pub fn App() -> impl IntoView {
     let status = RwSignal::new(ws::Status::Reconnecting);
     ws::start(status);
-    share::start();
     let clock = browser::Clock(RwSignal::new(browser::now_secs()));
     provide_context(clock);
     set_interval(
@@ -54,7 +53,7 @@ pub fn App() -> impl IntoView {
                     "Trackline"
                 </a>
                 <span class="spacer"></span>
-                <share::ShareButton />
+                <presence::PresenceBar />
                 <span
                     class=move || format!("ws-status {}", status.get().as_str())
                     data-testid="ws-status"
@@ -71,7 +70,6 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project/compare") view=pages::ComparePage />
                 </Routes>
             </main>
-            <share::UnauthorizedPage />
         </Router>
     }
 }

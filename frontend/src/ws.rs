@@ -145,6 +145,12 @@ pub fn unsubscribe(id: SubId) {
     }
 }
 
+/// Sends a message that is no subscription (presence) if the connection is open; dropped
+/// otherwise (presence re-sends its state on every new connection).
+pub fn send(msg: &ClientMsg) {
+    send_msg(msg);
+}
+
 fn send_msg(msg: &ClientMsg) {
     let Ok(text) = serde_json::to_string(msg) else {
         return;
@@ -259,6 +265,7 @@ fn on_open(generation: u64) {
     for m in &msgs {
         send_msg(m);
     }
+    crate::presence::on_open();
     set_status(Status::Live);
 }
 
@@ -279,11 +286,6 @@ fn on_close(generation: u64, code: u16) {
         let old = CLIENT.with_borrow_mut(|c| c.conn.take());
         drop(old);
         set_status(Status::Reconnecting);
-        if code == crate::share::WS_CLOSE_REVOKED {
-            // The page's link was revoked or expired: no reconnect; the 401 page says why.
-            crate::share::refused("this link was revoked or has expired");
-            return;
-        }
         schedule_reconnect();
     }
 }
@@ -334,6 +336,10 @@ fn on_message(generation: u64, text: &str) {
         leptos::logging::warn!("trackline: daemon error: {message}");
         return;
     }
+    if crate::presence::on_server_msg(&msg) {
+        CLIENT.with_borrow_mut(|c| c.last_seen_ms = now_ms());
+        return;
+    }
     let target = CLIENT.with_borrow_mut(|c| {
         if c.generation != generation {
             return None;
@@ -359,7 +365,11 @@ pub fn sub_of(msg: &ServerMsg) -> Option<SubId> {
         | ServerMsg::Points { sub, .. }
         | ServerMsg::Annotations { sub, .. } => Some(*sub),
         ServerMsg::Error { sub, .. } => *sub,
-        ServerMsg::Hello { .. } | ServerMsg::Subscribed { .. } | ServerMsg::Pong { .. } => None,
+        ServerMsg::Hello { .. }
+        | ServerMsg::Subscribed { .. }
+        | ServerMsg::Pong { .. }
+        | ServerMsg::Presence { .. }
+        | ServerMsg::PeerLeft { .. } => None,
     }
 }
 

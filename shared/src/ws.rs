@@ -14,9 +14,19 @@ pub type SubId = u64;
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
-    Subscribe { id: SubId, topic: Topic },
-    Unsubscribe { id: SubId },
-    Ping { nonce: u64 },
+    Subscribe {
+        id: SubId,
+        topic: Topic,
+    },
+    Unsubscribe {
+        id: SubId,
+    },
+    Ping {
+        nonce: u64,
+    },
+    /// This person's presence (view, cursor, editing): the whole state, sent on every change and
+    /// at least every [`crate::presence::HEARTBEAT_SECS`] (see [`crate::presence`]).
+    Presence(crate::presence::PresenceState),
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
@@ -61,6 +71,9 @@ pub enum ServerMsg {
         version: String,
         #[serde(default)]
         instance: String,
+        /// Who this connection is to the others (presence): its id, label, colour and scope.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        you: Option<crate::presence::Me>,
     },
     Subscribed {
         id: SubId,
@@ -104,6 +117,14 @@ pub enum ServerMsg {
     },
     Pong {
         nonce: u64,
+    },
+    /// Other people of the project a client's presence names: upserts, keyed by `conn`.
+    Presence {
+        peers: Vec<crate::presence::Peer>,
+    },
+    /// A peer closed its connection, went silent, or moved to another project.
+    PeerLeft {
+        conn: crate::presence::ConnId,
     },
     /// A request failed; `sub` names the subscription when there is one.
     Error {
@@ -150,5 +171,31 @@ mod tests {
         };
         let s = serde_json::to_string(&p).unwrap();
         assert!(s.contains(r#""value":["NaN"]"#), "{s}");
+    }
+
+    #[test]
+    fn presence_messages_have_stable_json_and_an_old_hello_reads() {
+        let m = ClientMsg::Presence(crate::presence::PresenceState::default());
+        let s = serde_json::to_string(&m).unwrap();
+        assert_eq!(
+            s,
+            r#"{"type":"presence","view":{"route":"","project":null,"runs":[],"panel":null},"cursor":null,"editing":null}"#
+        );
+        assert_eq!(serde_json::from_str::<ClientMsg>(&s).unwrap(), m);
+        let left = serde_json::to_string(&ServerMsg::PeerLeft { conn: 9 }).unwrap();
+        assert_eq!(left, r#"{"type":"peer_left","conn":9}"#);
+        // A hello without `you` (no presence) keeps its old shape both ways.
+        let hello = ServerMsg::Hello {
+            protocol: 1,
+            version: "v".into(),
+            instance: "i".into(),
+            you: None,
+        };
+        let s = serde_json::to_string(&hello).unwrap();
+        assert_eq!(
+            s,
+            r#"{"type":"hello","protocol":1,"version":"v","instance":"i"}"#
+        );
+        assert_eq!(serde_json::from_str::<ServerMsg>(&s).unwrap(), hello);
     }
 }

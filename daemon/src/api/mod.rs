@@ -54,6 +54,8 @@ pub struct AppState {
     pub limits: Arc<limits::Limits>,
     /// The path prefix the web app is served under (`--base-path`, `--public-url`'s path).
     pub base_path: base_path::BasePath,
+    /// Who is here (per project, in memory only): each WebSocket joins it.
+    pub presence: Arc<crate::push::PresenceHub>,
 }
 
 pub fn app(state: AppState) -> Router {

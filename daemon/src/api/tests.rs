@@ -55,6 +55,7 @@ impl Fixture {
             annotations: Db::open_in(&state_dir).unwrap().annotations(),
             remote_ingest: Arc::default(),
             base_path: Default::default(),
+            presence: crate::push::PresenceHub::new(Default::default()),
             limits: Arc::new(super::limits::Limits::new(&crate::config::Config::new(
                 data_dir.path(),
             ))),

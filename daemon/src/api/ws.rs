@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc};
 use trackline_shared::{MAX_MESSAGE_BYTES, ServerMsg};
@@ -22,21 +23,28 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Result<Response, Error> {
     check_ws_origin(&state.security, &headers)?;
+    let principal = principal.map(|Extension(p)| p);
     // Sharing mode: the socket closes once its link is revoked or expires.
-    let revocation = match (&state.security.sharing, principal) {
-        (Some(sharing), Some(Extension(p))) => {
-            Some(Revocation::new(p.link_id, sharing.watch_dead()))
-        }
+    let revocation = match (&state.security.sharing, &principal) {
+        (Some(sharing), Some(p)) => Some(Revocation::new(p.link_id.clone(), sharing.watch_dead())),
         _ => None,
     };
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| connection(state, socket, revocation)))
+        .on_upgrade(move |socket| connection(state, socket, revocation, principal)))
 }
 
-async fn connection(state: AppState, socket: WebSocket, mut revocation: Option<Revocation>) {
+async fn connection(
+    state: AppState,
+    socket: WebSocket,
+    mut revocation: Option<Revocation>,
+    principal: Option<Principal>,
+) {
     let (mut sink, mut stream) = socket.split();
+    let presence = state.presence.join(principal.as_ref());
+    let hello = Session::hello(Some(presence.me().clone()));
+    let outbox = presence.outbox();
     let (out_tx, mut out_rx) = mpsc::channel::<ServerMsg>(state.ws_queue.max(1));
     let (close_tx, mut close_rx) = mpsc::channel::<CloseFrame>(1);
 
@@ -51,15 +59,16 @@ async fn connection(state: AppState, socket: WebSocket, mut revocation: Option<R
                 }
                 msg = out_rx.recv() => {
                     let Some(msg) = msg else { break };
-                    let text = match serde_json::to_string(&msg) {
-                        Ok(t) => t,
-                        Err(e) => {
-                            tracing::error!("cannot encode a message: {e}");
-                            continue;
-                        }
-                    };
-                    if sink.send(Message::Text(text.into())).await.is_err() {
+                    if !write(&mut sink, &msg).await {
                         break;
+                    }
+                }
+                // Presence only while no data waits: it is the first thing held back.
+                msgs = outbox.next() => {
+                    for msg in &msgs {
+                        if !write(&mut sink, msg).await {
+                            return;
+                        }
                     }
                 }
             }
@@ -72,9 +81,10 @@ async fn connection(state: AppState, socket: WebSocket, mut revocation: Option<R
         state.annotations.clone(),
         out_tx.clone(),
         state.ws_send_timeout,
-    );
+    )
+    .with_presence(presence);
     let result: Result<bool, SlowConsumer> = async {
-        out_tx.try_send(Session::hello()).map_err(|_| SlowConsumer)?;
+        out_tx.try_send(hello).map_err(|_| SlowConsumer)?;
         loop {
             tokio::select! {
                 _ = state.shutdown.cancelled() => return Ok(false),
@@ -115,5 +125,16 @@ async fn connection(state: AppState, socket: WebSocket, mut revocation: Option<R
         }
         drop(out_tx);
         let _ = writer.await;
+    }
+}
+
+/// Sends one message as a text frame; false once the socket is gone.
+async fn write(sink: &mut SplitSink<WebSocket, Message>, msg: &ServerMsg) -> bool {
+    match serde_json::to_string(msg) {
+        Ok(text) => sink.send(Message::Text(text.into())).await.is_ok(),
+        Err(e) => {
+            tracing::error!("cannot encode a message: {e}");
+            true
+        }
     }
 }

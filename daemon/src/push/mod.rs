@@ -6,7 +6,9 @@
 //! To add a topic (annotations, presence, sweeps): a `Topic` variant in `shared/src/ws.rs`, a file
 //! in `topics/` implementing [`topics::Subscription`], and one arm in [`topics::open`].
 
+pub mod presence;
 pub mod session;
 pub mod topics;
 
+pub use presence::{PresenceHub, PresenceSettings};
 pub use session::{Session, SlowConsumer, instance_id};

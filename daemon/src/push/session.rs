@@ -28,6 +28,8 @@ pub struct Session {
     send_timeout: Duration,
     /// Dropping a subscription releases what it holds (a series keeps its run in memory).
     subs: HashMap<SubId, Box<dyn Subscription>>,
+    /// This connection's presence; dropping it tells its peers at once that it left.
+    presence: Option<super::presence::PresenceConn>,
 }
 
 impl Session {
@@ -43,14 +45,23 @@ impl Session {
             out,
             send_timeout,
             subs: HashMap::new(),
+            presence: None,
         }
     }
 
-    pub fn hello() -> ServerMsg {
+    /// The session with its connection's place in the presence hub (its `presence` messages go there).
+    pub fn with_presence(mut self, presence: super::presence::PresenceConn) -> Self {
+        self.presence = Some(presence);
+        self
+    }
+
+    /// The first message, telling the client who it is to its peers (`you`) when it has presence.
+    pub fn hello(you: Option<trackline_shared::presence::Me>) -> ServerMsg {
         ServerMsg::Hello {
             protocol: PROTOCOL_VERSION,
             version: crate::VERSION.to_owned(),
             instance: instance_id().to_owned(),
+            you,
         }
     }
 
@@ -90,6 +101,13 @@ impl Session {
                 Ok(())
             }
             ClientMsg::Subscribe { id, topic } => self.subscribe(id, topic).await,
+            // Never through the data queue: see `push::presence`.
+            ClientMsg::Presence(state) => {
+                if let Some(presence) = &self.presence {
+                    presence.update(state);
+                }
+                Ok(())
+            }
         }
     }
 

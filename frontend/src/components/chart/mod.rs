@@ -50,6 +50,7 @@ use crate::charts::settings::{ChartSettings, DataKey};
 use crate::charts::{AppendOutcome, SeriesState};
 use crate::{browser, ws};
 
+mod cursors;
 mod data;
 mod draw;
 mod export;
@@ -408,7 +409,10 @@ pub fn LineChart(
                     c.redraw(true);
                 }
             }
-            None => tip.set(c.tooltip(x, y)),
+            None => {
+                tip.set(c.tooltip(x, y));
+                c.share_cursor(x, y);
+            }
         }
     };
     let on_up = move |ev: web_sys::PointerEvent| {
@@ -609,7 +613,10 @@ pub fn LineChart(
                     on:pointermove=on_move
                     on:pointerup=on_up
                     on:pointercancel=move |_| drag.set(None)
-                    on:pointerleave=move |_| tip.set(None)
+                    on:pointerleave=move |_| {
+                        tip.set(None);
+                        crate::presence::set_cursor(None);
+                    }
                     on:dblclick=move |_| c.zoom(None, None)
                     on:wheel=on_wheel
                     on:contextmenu=move |ev: web_sys::MouseEvent| {
@@ -620,6 +627,7 @@ pub fn LineChart(
                 ></canvas>
                 {zoom_box}
                 {tooltip}
+                {cursors::peer_cursors(c)}
                 {message}
             </div>
             <div class="lc-legend" data-testid="legend">{legend}</div>
