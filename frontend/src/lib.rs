@@ -22,6 +22,7 @@ pub mod live;
 pub mod pages;
 pub mod presence;
 pub mod selection;
+pub mod share;
 pub mod table;
 pub mod util;
 pub mod workspace;
@@ -36,6 +37,7 @@ use std::time::Duration;
 pub fn App() -> impl IntoView {
     let status = RwSignal::new(ws::Status::Reconnecting);
     ws::start(status);
+    share::start();
     let clock = browser::Clock(RwSignal::new(browser::now_secs()));
     provide_context(clock);
     set_interval(
@@ -54,6 +56,7 @@ pub fn App() -> impl IntoView {
                 </a>
                 <span class="spacer"></span>
                 <presence::PresenceBar />
+                <share::ShareButton />
                 <span
                     class=move || format!("ws-status {}", status.get().as_str())
                     data-testid="ws-status"
@@ -70,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project/compare") view=pages::ComparePage />
                 </Routes>
             </main>
+            <share::UnauthorizedPage />
         </Router>
     }
 }

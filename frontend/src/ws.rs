@@ -286,6 +286,11 @@ fn on_close(generation: u64, code: u16) {
         let old = CLIENT.with_borrow_mut(|c| c.conn.take());
         drop(old);
         set_status(Status::Reconnecting);
+        if code == crate::share::WS_CLOSE_REVOKED {
+            // The page's link was revoked or expired: no reconnect; the 401 page says why.
+            crate::share::refused("this link was revoked or has expired");
+            return;
+        }
         schedule_reconnect();
     }
 }
