@@ -14,6 +14,7 @@
 //! ([`api`]) and stays live through one WebSocket connection per page ([`ws`]). Chart math lives in
 //! [`charts`] as plain functions, unit-tested on the host.
 
+pub mod annotations;
 pub mod api;
 pub mod browser;
 pub mod charts;

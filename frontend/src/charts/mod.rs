@@ -9,6 +9,7 @@
 //! they get markers at the top or bottom edge and the hover read-out names them.
 
 mod groups;
+pub mod pins;
 pub mod plot;
 pub mod raster;
 pub mod render;

@@ -2,9 +2,11 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use trackline_shared::annotations::NoteTarget;
 use trackline_shared::api::RunInfo;
 use trackline_shared::ws::{ServerMsg, Topic};
 
+use crate::annotations::{NoteEditor, ThreadList, provide_annotations};
 use crate::browser::Clock;
 use crate::browser::{href, local_datetime};
 use crate::charts::settings::ChartSettings;
@@ -54,6 +56,8 @@ fn RunView(project: String, run: String) -> impl IntoView {
     let removed = RwSignal::new(false);
     let clock = expect_context::<Clock>();
     let run_title = run.clone();
+    // Notes, threads and chart pins of this project, live (charts below read them as context).
+    provide_annotations(&project);
 
     {
         let (p, r) = (project.clone(), run.clone());
@@ -407,6 +411,17 @@ fn RunView(project: String, run: String) -> impl IntoView {
                     <h2>"Summary"</h2>
                     <div class="panel-body">{summary}</div>
                 </section>
+            </div>
+        </Show>
+        <Show when=move || info.with(Option::is_some)>
+            <div class="run-notes">
+                <NoteEditor
+                    target=NoteTarget::Run { run: run_s.get_value() }
+                    title="Note"
+                    testid="run-note"
+                    empty="No note yet: what makes this run special?"
+                />
+                <ThreadList run=run_s.get_value() />
             </div>
         </Show>
         <div

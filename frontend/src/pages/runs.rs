@@ -6,9 +6,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::collections::HashMap;
 use std::sync::Arc;
+use trackline_shared::annotations::NoteTarget;
 use trackline_shared::api::{RunInfo, RunState};
 use trackline_shared::ws::{ServerMsg, Topic};
 
+use crate::annotations::{NoteEditor, provide_annotations};
 use crate::browser::href;
 use crate::components::ErrorBox;
 use crate::live::load;
@@ -82,6 +84,8 @@ fn RunsView(project: String) -> impl IntoView {
     // Shared by the runs table (writes the selection) and the workspace panels (draw it).
     provide_context(Selection::new());
     provide_context(ProjectRuns(runs));
+    // The notepad, and pins on the workspace's charts, live.
+    provide_annotations(&project);
 
     // Live changes are applied in batches (at most ten a second), so a project with many running
     // runs heartbeating does not re-sort the table for every message.
@@ -196,6 +200,12 @@ fn RunsView(project: String) -> impl IntoView {
             }
             live_error.get().map(|e| view! { <ErrorBox message=e /> })
         }}
+        <NoteEditor
+            target=NoteTarget::Project
+            title="Notepad"
+            testid="notepad"
+            empty="Notes about this project's runs: which ones matter, what was tried."
+        />
         <div class="panel runs-panel">{table}</div>
         // The chart panels of the runs selected above (same Selection context).
         <Workspace project=project.clone() />

@@ -55,6 +55,7 @@ mod data;
 mod draw;
 mod export;
 mod gesture;
+mod pins;
 
 use gesture::{Drag, Tip};
 
@@ -176,6 +177,7 @@ struct ChartHandle {
     bands: RwSignal<usize>,
     smoothed_last: RwSignal<String>,
     frames: RwSignal<u64>,
+    pins: pins::Pins,
 }
 
 fn perf_now() -> f64 {
@@ -252,7 +254,9 @@ pub fn LineChart(
         bands: RwSignal::new(0),
         smoothed_last: RwSignal::new(String::new()),
         frames: RwSignal::new(0),
+        pins: pins::Pins::new(key.clone(), runs, settings, hidden),
     };
+    c.watch_pins();
     // The WASM memory, for benchmarks that add its size to the JS heap's.
     let _ = js_sys::Reflect::set(
         &window(),
@@ -424,8 +428,12 @@ pub fn LineChart(
             let _ = canvas.release_pointer_capture(ev.pointer_id());
         }
         match d {
+            Drag::Box { x0, y0, x1, .. } if c.pins.mode.get_untracked() => {
+                c.pin_gesture(x0, y0, x1);
+            }
             Drag::Box { x0, y0, x1, y1, xy } => {
                 if (x1 - x0).abs() < 4.0 && !(xy && (y1 - y0).abs() >= 4.0) {
+                    c.pin_click(x0, y0);
                     return;
                 }
                 let z = c.with_frame(|f| {
@@ -592,6 +600,7 @@ pub fn LineChart(
                 <Show when=move || c.zoomed.get()>
                     <button class="lc-btn" data-testid="reset-zoom" title="Reset zoom (double click)" on:click=move |_| c.zoom(None, None)>"reset zoom"</button>
                 </Show>
+                {c.pin_button()}
                 <button class="lc-btn" data-testid="export-png" title="Download this chart as PNG" on:click=move |_| c.export_png()>"PNG"</button>
                 <button class="lc-btn" data-testid="export-csv" title="Download the points held as CSV" on:click=move |_| c.export_csv()>"CSV"</button>
                 {header.clone().map(|h| h())}
@@ -627,6 +636,7 @@ pub fn LineChart(
                 ></canvas>
                 {zoom_box}
                 {tooltip}
+                {c.pins_view()}
                 {cursors::peer_cursors(c)}
                 {message}
             </div>
