@@ -2,21 +2,25 @@
 
 use super::AppState;
 use super::extract::{BodyBytes, QueryParams};
+use crate::auth::WriteToken;
 use crate::error::{Error, Result};
+use crate::format::beneath::HeldDir;
 use crate::format::files::parse_lenient;
-use crate::ingest::remote::{self, Applied, Batch};
+use crate::ingest::remote::{self, Applied, Batch, RemoteIngest};
+use crate::store::Store;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The conflict code of a write whose offset is not the file's length (the body says the lengths).
 pub const OFFSET_MISMATCH: &str = "offset_mismatch";
 
 pub async fn batch(
-    State(s): State<AppState>,
+    State(s): State<Ingesting>,
     headers: HeaderMap,
     BodyBytes(body): BodyBytes,
 ) -> Result<Response> {
@@ -25,8 +29,8 @@ pub async fn batch(
     remote::validate(&batch)?;
     // Answers once the batch's data is durable (group commit), so a 200 means on disk. The rows
     // go to the store as they are written, not read back from disk.
-    let applied = (s.remote_ingest)
-        .apply_async(&s.data_dir, batch, Some(&s.store))
+    let applied = (s.ingest)
+        .apply_async(&s.root, batch, Some(&s.store))
         .await?;
     match applied {
         Applied::Ok(lengths) => Ok(Json(Answer { ok: true, lengths }).into_response()),
@@ -35,6 +39,28 @@ pub async fn batch(
             "a file's length does not match the batch's offset; resend from `lengths`",
             json!({ "lengths": lengths }),
         )),
+    }
+}
+
+/// What a batch needs of the daemon's state: a few handles, taken for each request without
+/// copying the rest of [`AppState`] (the data directory's path, for one).
+#[derive(Debug, Clone)]
+pub struct Ingesting {
+    token: Arc<WriteToken>,
+    store: Arc<Store>,
+    ingest: Arc<RemoteIngest>,
+    /// The data directory, held open by remote ingest.
+    root: Arc<HeldDir>,
+}
+
+impl FromRef<AppState> for Ingesting {
+    fn from_ref(s: &AppState) -> Ingesting {
+        Ingesting {
+            token: s.token.clone(),
+            store: s.store.clone(),
+            ingest: s.remote_ingest.clone(),
+            root: s.remote_ingest.held_root(&s.data_dir),
+        }
     }
 }
 

@@ -63,19 +63,19 @@ pub fn replace_in(dir: &Dir, name: &str, bytes: &[u8]) -> Result<(), FormatError
 pub fn append_at(path: &Path, offset: u64, data: &[u8]) -> Result<Placed, FormatError> {
     let (dir, name) = split(path)?;
     let file = Dir::open_root(dir)?.open_append(name, true)?;
-    place_at(&file, path, offset, data, true)
+    place_at(&file, &|| path.to_owned(), offset, data, true)
 }
 
 /// Makes `file` (opened to read and append) hold `data` at `offset`, as [`append_at`] describes;
-/// fsyncs what it wrote when `sync`.
+/// fsyncs what it wrote when `sync`. `path` names the file in an error (made only then).
 fn place_at(
     mut file: &File,
-    path: &Path,
+    path: &dyn Fn() -> PathBuf,
     offset: u64,
     data: &[u8],
     sync: bool,
 ) -> Result<Placed, FormatError> {
-    let io = |e| FormatError::io(path, e);
+    let io = |e| FormatError::io(path(), e);
     let len = file.metadata().map_err(io)?.len();
     let end = offset + data.len() as u64;
     if len < offset || len > end {
@@ -317,7 +317,7 @@ impl RunWriter {
         data: &[u8],
     ) -> Result<Placed, FormatError> {
         append_only(name)?;
-        place_at(file, &self.dir.join(name), offset, data, false)
+        place_at(file, &|| self.dir.join(name), offset, data, false)
     }
 
     /// The length of one of the run's files (0 when it does not exist).
@@ -368,7 +368,7 @@ impl RunWriter {
         let made = self.root.get().and_then(|root| root.create_dirs(&folder));
         let dir = made.map_err(|e| self.refusal(e))?;
         let file = self.open_append(&dir, name, true)?;
-        place_at(&file, &self.dir.join(rel), offset, data, true)
+        place_at(&file, &|| self.dir.join(rel), offset, data, true)
     }
 }
 

@@ -143,12 +143,12 @@ impl RemoteIngest {
     /// pool. Either way the answer comes once the appends are durable.
     pub async fn apply_async(
         self: &Arc<Self>,
-        root: &Path,
+        root: &Arc<HeldDir>,
         batch: Batch,
         feed: Option<&Arc<Store>>,
     ) -> Result<Applied> {
         if batch.files.is_empty() {
-            let held_root = self.held_root(root);
+            let held_root = root.clone();
             if let Some(_turn) = self.runs.try_lock(&batch.project, &batch.run) {
                 let key = (batch.project.clone(), batch.run.clone());
                 let mut open = self.held.take(&key);
@@ -166,7 +166,7 @@ impl RemoteIngest {
                 return applied;
             }
         }
-        let (ingest, root, feed) = (self.clone(), root.to_owned(), feed.cloned());
+        let (ingest, root, feed) = (self.clone(), root.path().to_owned(), feed.cloned());
         tokio::task::spawn_blocking(move || ingest.apply(&root, &batch, feed.as_deref()))
             .await
             .map_err(|e| Error::Internal(format!("task failed: {e}")))?
@@ -190,7 +190,7 @@ impl RemoteIngest {
     }
 
     /// The data directory `root`, opened once and then shared by every batch written to it.
-    fn held_root(&self, root: &Path) -> Arc<HeldDir> {
+    pub fn held_root(&self, root: &Path) -> Arc<HeldDir> {
         let mut held = self.root.lock();
         match held.as_ref() {
             Some(dir) if dir.path() == root => dir.clone(),
@@ -356,7 +356,12 @@ fn finish_locked(appended: Appended, batch: &Batch) -> Result<Applied> {
 #[derive(Debug, Default)]
 struct HeldFiles {
     runs: Mutex<HashMap<(String, String), (Instant, OpenFiles)>>,
+    /// When idle runs were last looked for (at most every [`HELD_SWEEP`], not on every batch).
+    swept: Mutex<Option<Instant>>,
 }
+
+/// How often [`HeldFiles`] looks for idle runs to close.
+const HELD_SWEEP: Duration = Duration::from_secs(1);
 
 impl HeldFiles {
     fn take(&self, key: &(String, String)) -> OpenFiles {
@@ -370,7 +375,12 @@ impl HeldFiles {
     fn put(&self, key: (String, String), files: OpenFiles) {
         let now = Instant::now();
         let mut runs = self.runs.lock();
-        runs.retain(|_, (used, _)| now.duration_since(*used) < HELD_IDLE);
+        let mut swept = self.swept.lock();
+        if swept.is_none_or(|at| now.duration_since(at) >= HELD_SWEEP) {
+            runs.retain(|_, (used, _)| now.duration_since(*used) < HELD_IDLE);
+            *swept = Some(now);
+        }
+        drop(swept);
         if runs.len() >= HELD_RUNS
             && let Some(oldest) = runs
                 .iter()
@@ -577,7 +587,7 @@ mod tests {
         let apply = |b: Batch| {
             let ingest = ingest.clone();
             let r = r.clone();
-            async move { ingest.apply_async(&r, b, None).await }
+            async move { ingest.apply_async(&ingest.held_root(&r), b, None).await }
         };
         assert!(
             matches!(apply(batch(0, "a\n")).await.unwrap(), Applied::Ok(l) if l[HISTORY_FILE] == 2)
@@ -619,7 +629,9 @@ mod tests {
         let offset = std::cell::Cell::new(0);
         let send = async |step: u64, store: &Arc<Store>| {
             let b = batch(offset.get(), &row(step));
-            let applied = ingest.apply_async(&r, b, Some(store)).await;
+            let applied = ingest
+                .apply_async(&ingest.held_root(&r), b, Some(store))
+                .await;
             assert!(matches!(applied.unwrap(), Applied::Ok(_)));
             offset.set(offset.get() + row(step).len() as u64);
         };
@@ -708,6 +720,7 @@ mod tests {
         for (used, _) in held.runs.lock().values_mut() {
             *used -= HELD_IDLE;
         }
+        *held.swept.lock() = Some(Instant::now() - HELD_SWEEP);
         held.put(("p".into(), "fresh".into()), file());
         assert_eq!(held.runs.lock().len(), 1, "idle runs are closed");
     }
