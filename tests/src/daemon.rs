@@ -32,6 +32,17 @@ pub enum Started {
 impl Daemon {
     /// Starts once: `--port 0` picks a free port. Its stderr is appended to `log`.
     pub fn spawn(bin: &Path, dir: &Path, port: u16, log: &Path) -> anyhow::Result<Started> {
+        Daemon::spawn_with(bin, dir, port, log, &[])
+    }
+
+    /// [`Daemon::spawn`] with more `serve` flags (e.g. `--public-url`).
+    pub fn spawn_with(
+        bin: &Path,
+        dir: &Path,
+        port: u16,
+        log: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Started> {
         let log_start = std::fs::metadata(log).map_or(0, |m| m.len());
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -41,6 +52,7 @@ impl Daemon {
         let mut child = Command::new(bin)
             .args(["serve", "--port", &port.to_string(), "--dir"])
             .arg(dir)
+            .args(extra)
             .env("TRACKLINE_LOG", "warn")
             .env_remove("TRACKLINE_DIR")
             .stdin(Stdio::null())

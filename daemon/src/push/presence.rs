@@ -617,6 +617,61 @@ mod tests {
         assert_eq!(peers[0].state.cursor.as_ref().unwrap().x, 1000.0);
     }
 
+    /// Through a real [`Session`]: with the viewer's data queue full, presence neither waits nor
+    /// fails (it waits in the outbox, coalesced), while a data message still makes the viewer a
+    /// slow consumer as before.
+    #[tokio::test]
+    async fn a_full_queue_holds_presence_back_and_only_data_makes_a_slow_consumer() {
+        use crate::push::{Session, SlowConsumer};
+        use crate::store::{Store, StoreSettings};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::new(StoreSettings {
+            heartbeat_timeout: Duration::from_secs(60),
+            hostname: None,
+            ..StoreSettings::default()
+        }));
+        let db = crate::db::Db::open_in(dir.path()).unwrap();
+        let hub = PresenceHub::new(settings());
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let joined = hub.join(None);
+        let outbox = joined.outbox();
+        let mut viewer = Session::new(
+            store,
+            db.annotations(),
+            tx.clone(),
+            Duration::from_millis(50),
+        )
+        .with_presence(joined);
+        tx.try_send(ServerMsg::Pong { nonce: 0 }).unwrap();
+
+        let msg = serde_json::json!({"type": "presence", "view": {"route": "/p", "project": "p"}});
+        let started = std::time::Instant::now();
+        assert_eq!(viewer.on_text(&msg.to_string()).await, Ok(()));
+        let mover = hub.join(None);
+        let t0 = Instant::now();
+        for i in 0..100u64 {
+            let now = t0 + Duration::from_millis(100 * i);
+            hub.update(mover.me().conn, at(in_project("p", "/p"), i as f64), now);
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "presence waited"
+        );
+        // The data queue holds only what it held; presence waits in the outbox, the latest only.
+        assert_eq!(rx.try_recv().unwrap(), ServerMsg::Pong { nonce: 0 });
+        assert!(rx.try_recv().is_err());
+        let msgs = outbox.take();
+        let [ServerMsg::Presence { peers }] = msgs.as_slice() else {
+            panic!("one upsert: {msgs:?}");
+        };
+        assert_eq!(peers[0].state.cursor.as_ref().unwrap().x, 99.0);
+
+        // Data still obeys the slow-consumer rule.
+        tx.try_send(ServerMsg::Pong { nonce: 1 }).unwrap();
+        let ping = r#"{"type": "ping", "nonce": 2}"#;
+        assert_eq!(viewer.on_text(ping).await, Err(SlowConsumer));
+    }
+
     #[test]
     fn colours_are_stable_and_spread() {
         assert_eq!(color_of("abc"), color_of("abc"));

@@ -9,6 +9,7 @@ mod browser;
 mod charts;
 mod crash;
 mod hostile;
+mod presence;
 mod python;
 mod remote;
 mod rest;
