@@ -15,6 +15,8 @@ use trackline_shared::annotations::{Current, Note, NoteTarget, Op, OpOutcome};
 use super::draft::Draft;
 use super::rendered::Markdown;
 use super::store::use_annotations;
+use crate::presence::EditingBadge;
+use crate::presence::view::note_entity;
 
 fn by(n: &Note) -> String {
     n.updated_by
@@ -48,6 +50,9 @@ pub fn NoteEditor(
             });
         }
     });
+    // Teammates see an "editing" badge while this draft is open.
+    crate::presence::use_editing(note_entity(&target), move || draft.with(Option::is_some));
+    let badge = note_entity(&target);
     let target = StoredValue::new(target);
     let save = move || {
         let Some(d) = draft.get_untracked() else {
@@ -233,6 +238,7 @@ pub fn NoteEditor(
             <div class="note-head">
                 <h2>{title}</h2>
                 <span class="faint note-meta">{meta}</span>
+                <EditingBadge entity=badge />
                 <span class="spacer"></span>
                 <Show when=move || !editing()>
                     <button

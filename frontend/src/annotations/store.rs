@@ -5,15 +5,17 @@
 //! SAME ids after no answer, a 5xx, a 408 or a 429 (its `Retry-After`): the daemon applies a
 //! retried op once. The answer's event is applied at once; its WebSocket copy then changes nothing.
 //!
-//! Who am I: the `author` of this tab's own committed events (matched by `client_id`); until one
-//! is seen, the local user `{id: "local"}` of a daemon without sharing (the daemon checks
-//! authorship itself, so a wrong guess only shows a button the daemon then refuses).
+//! Who am I: `GET api/me` ([`crate::share`]): the share link's id and label, or the local user
+//! `{id: "local"}` without sharing; the `author` of this tab's own committed events (matched by
+//! `client_id`) says the same and is used when it comes first. The daemon checks authorship
+//! itself, so a wrong guess would only show a button the daemon then refuses.
 
 use leptos::prelude::*;
 use std::cell::RefCell;
 use trackline_shared::annotations::{
     AnnotationEvent, Author, Op, OpOutcome, OpRequest, ProjectAnnotations,
 };
+use trackline_shared::share::Identity;
 use trackline_shared::ws::{ServerMsg, Topic};
 
 use super::model::{Model, local_author};
@@ -52,6 +54,8 @@ pub struct Annotations {
     pub project: StoredValue<String>,
     pub model: RwSignal<Model>,
     pub me: RwSignal<Author>,
+    /// An owner may delete anyone's comment.
+    pub owner: RwSignal<bool>,
     pub loaded: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     /// A thread asked to be shown (a chart marker was clicked), with a counter so clicking the
@@ -66,11 +70,20 @@ pub fn provide_annotations(project: &str) -> Annotations {
         project: StoredValue::new(project.to_string()),
         model: RwSignal::new(Model::default()),
         me: RwSignal::new(ME.with_borrow(Clone::clone).unwrap_or_else(local_author)),
+        owner: RwSignal::new(false),
         loaded: RwSignal::new(false),
         error: RwSignal::new(None),
         focus: RwSignal::new(None),
     };
     provide_context(a);
+    if let Some(sharing) = use_context::<crate::share::Sharing>() {
+        Effect::new(move |_| {
+            if let Some(id) = sharing.me.get() {
+                a.owner.set(id.is_owner());
+                a.learn_me(&author_of(&id));
+            }
+        });
+    }
     let url = annotations_url(project);
     let project = project.to_string();
     load(
@@ -103,6 +116,14 @@ pub fn provide_annotations(project: &str) -> Annotations {
         },
     );
     a
+}
+
+/// The author this identity's ops are logged under.
+pub fn author_of(id: &Identity) -> Author {
+    Author {
+        id: id.link_id.clone().unwrap_or_else(|| local_author().id),
+        label: id.label.clone(),
+    }
 }
 
 pub fn use_annotations() -> Option<Annotations> {

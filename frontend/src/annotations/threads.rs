@@ -306,6 +306,8 @@ fn CommentView(comment: Comment) -> impl IntoView {
                     >
                         "Edit"
                     </button>
+                </Show>
+                <Show when=move || (mine() || a.owner.get()) && !deleted && editing.with(Option::is_none)>
                     <button class="btn small" data-testid="comment-delete" on:click=delete>
                         "Delete"
                     </button>

@@ -4,6 +4,7 @@
 mod common;
 mod web;
 
+mod annotate;
 mod annotations;
 mod browser;
 mod charts;
