@@ -279,8 +279,10 @@ async fn run_section(section: Section, busy: bool) -> anyhow::Result<()> {
         )),
     );
     println!(
-        "  daemon CPU per batch by thread: {}",
-        per_batch_by_thread(&threads_before, &threads, latencies.len())
+        "  daemon CPU per batch by thread: {}; the whole process {:.1} µs (the rest in threads \
+         that ended meanwhile)",
+        per_batch_by_thread(&threads_before, &threads, latencies.len()),
+        cpu / latencies.len().max(1) as f64 * 1e6
     );
     println!(
         "  throughput {:.0} points/s ({:.0} batches/s)   goal ≥ {:.0} points/s: {}",

@@ -31,6 +31,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Series lines of at most this many bytes a batch hands to the store as it writes them; a larger
+/// append (thousands of rows) is left to the ingest thread, so that parsing it does not hold up the
+/// async task that wrote it.
+pub const FEED_MAX_BYTES: usize = 64 << 10;
+
 /// Runs whose append files are kept open between batches, at most.
 pub const HELD_RUNS: usize = 256;
 /// A run's append files are closed once this long passes without a batch for it (noticed by a
@@ -290,7 +295,8 @@ fn append_locked(
                 new_file |= a.offset == 0;
                 // Fed now, right after the write: the file's change wakes the ingest thread, and
                 // if it read the file first the store takes nothing here (each byte once).
-                if let (Some(store), Some(file)) = (feed, SeriesFile::named(name)) {
+                let small = a.data.len() <= FEED_MAX_BYTES;
+                if let (Some(store), Some(file), true) = (feed, SeriesFile::named(name), small) {
                     let (project, run, data) = (&batch.project, &batch.run, a.data.as_bytes());
                     store.feed_written(project, run, file, a.offset, data);
                 }
@@ -685,6 +691,16 @@ mod tests {
             h.series_by_key(key).map(|s| s.steps().to_vec())
         };
         assert_eq!(steps("a").unwrap(), [0.0, 1.0, 2.0, 3.0, 4.0]);
+        // Thousands of rows at once are left to the ingest thread.
+        let many: String = (5..5_000).map(row).collect();
+        assert!(many.len() > FEED_MAX_BYTES);
+        let b = batch(offset.get(), &many);
+        let root = ingest.held_root(&r);
+        let applied = ingest.apply_async(&root, b, Some(&store)).await;
+        assert!(matches!(applied.unwrap(), Applied::Ok(_)));
+        assert_eq!(rows(), 5, "parsed on the request's task");
+        store.sync_history(&run).unwrap();
+        assert_eq!(rows(), 5_000);
         // A change seen in one series file reads that file only.
         std::fs::write(r.join("p/r").join(SYSTEM_FILE), "{\"system/cpu\": 5}\n").unwrap();
         store.sync_series(&run, &[SeriesFile::History]).unwrap();
