@@ -10,7 +10,7 @@
 //! connection. What the daemon says of the others lands in [`Presence::peers`].
 //!
 //! Parts: [`bar`] (the avatars in the header), [`editing`] (the "editing" badge and the hook a
-//! note editor calls), [`view`] (pure helpers); the chart overlay is in
+//! note editor calls), [`view`](mod@view) (pure helpers); the chart overlay is in
 //! `components/chart/cursors.rs`.
 
 pub mod bar;
