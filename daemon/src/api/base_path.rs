@@ -136,7 +136,10 @@ async fn strip(State(base): State<BasePath>, mut request: Request, next: Next) -
                 Some(query) => format!("{}?{query}", base.dir()),
                 None => base.dir(),
             };
-            Redirect::temporary(&location).into_response()
+            // Answered before the routes' layers, so it gets their headers here.
+            let mut redirect = Redirect::temporary(&location).into_response();
+            super::security::add_safety_headers(redirect.headers_mut(), false);
+            redirect
         }
         Place::Under(kept) => {
             let path = uri.path();
@@ -272,6 +275,19 @@ mod tests {
         let (status, _, location) = seen(&router, "/a/b?x=1").await;
         assert_eq!(status, StatusCode::TEMPORARY_REDIRECT);
         assert_eq!(location, "/a/b/?x=1");
+        // The redirect carries the headers every answer carries, though no route answered it.
+        let redirect = router
+            .clone()
+            .oneshot(Request::get("/a/b").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        for name in [
+            "content-security-policy",
+            "x-frame-options",
+            "x-content-type-options",
+        ] {
+            assert!(redirect.headers().contains_key(name), "{name}");
+        }
         let (status, body, _) = seen(&echo(""), "/a/b/x").await;
         assert_eq!((status, body.as_str()), (StatusCode::OK, "/a/b/x"));
     }

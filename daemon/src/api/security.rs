@@ -147,7 +147,13 @@ pub async fn edge(req: Request, next: Next) -> Response {
     if error && !is_json(response.headers()) {
         response = as_json_error(response).await;
     }
-    let headers = response.headers_mut();
+    add_safety_headers(response.headers_mut(), api || error);
+    response
+}
+
+/// The headers every answer carries: CSP, framing, referrer, nosniff, and `no-store` for API
+/// answers and errors (`uncacheable`) unless the handler chose a cache policy.
+pub fn add_safety_headers(headers: &mut HeaderMap, uncacheable: bool) {
     headers.insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
@@ -155,10 +161,9 @@ pub async fn edge(req: Request, next: Next) -> Response {
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if (api || error) && !headers.contains_key(CACHE_CONTROL) {
+    if uncacheable && !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
