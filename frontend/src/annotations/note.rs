@@ -240,7 +240,7 @@ pub fn NoteEditor(
                 <span class="faint note-meta">{meta}</span>
                 <EditingBadge entity=badge />
                 <span class="spacer"></span>
-                <Show when=move || !editing()>
+                <Show when=move || !editing() && a.writer.get()>
                     <button
                         class="btn small"
                         data-testid=format!("{testid}-edit")
@@ -257,6 +257,7 @@ pub fn NoteEditor(
                 {reading}
                 {editor}
                 {move || error.get().map(|e| view! { <div class="note-error" data-testid=format!("{testid}-error")>{e}</div> })}
+                {move || a.error.get().map(|e| view! { <div class="note-error">{e}</div> })}
             </div>
         </section>
     }

@@ -56,6 +56,8 @@ pub struct Annotations {
     pub me: RwSignal<Author>,
     /// An owner may delete anyone's comment.
     pub owner: RwSignal<bool>,
+    /// Whether this page may annotate (a viewer's link may not: its editors are hidden).
+    pub writer: RwSignal<bool>,
     pub loaded: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     /// A thread asked to be shown (a chart marker was clicked), with a counter so clicking the
@@ -71,6 +73,7 @@ pub fn provide_annotations(project: &str) -> Annotations {
         model: RwSignal::new(Model::default()),
         me: RwSignal::new(ME.with_borrow(Clone::clone).unwrap_or_else(local_author)),
         owner: RwSignal::new(false),
+        writer: RwSignal::new(true),
         loaded: RwSignal::new(false),
         error: RwSignal::new(None),
         focus: RwSignal::new(None),
@@ -80,6 +83,7 @@ pub fn provide_annotations(project: &str) -> Annotations {
         Effect::new(move |_| {
             if let Some(id) = sharing.me.get() {
                 a.owner.set(id.is_owner());
+                a.writer.set(id.scope != "viewer");
                 a.learn_me(&author_of(&id));
             }
         });

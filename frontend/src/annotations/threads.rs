@@ -111,7 +111,7 @@ pub fn ThreadList(#[prop(into)] run: String) -> impl IntoView {
                 <For each=move || ids.get() key=|id| id.clone() let:id>
                     <ThreadCard id=id />
                 </For>
-                <div class="thread-new">
+                <div class="thread-new" class:ann-off=move || !a.writer.get()>
                     <textarea
                         class="comment-input"
                         data-testid="new-thread-input"
@@ -203,7 +203,7 @@ pub fn ThreadCard(#[prop(into)] id: String) -> impl IntoView {
                     <span class="faint">{format!("started by {}", h.created_by.label)}</span>
                     {h.resolved.then(|| view! { <span class="badge finished">"resolved"</span> })}
                     <span class="spacer"></span>
-                    <button class="btn small" data-testid="thread-resolve" on:click=resolve>
+                    <button class="btn small" class:ann-off=move || !a.writer.get() data-testid="thread-resolve" on:click=resolve>
                         {if h.resolved { "Reopen" } else { "Resolve" }}
                     </button>
                 </div>
@@ -225,7 +225,7 @@ pub fn ThreadCard(#[prop(into)] id: String) -> impl IntoView {
                 key=|c| (c.id.clone(), c.rev)
                 children=move |c| view! { <CommentView comment=c /> }
             />
-            <div class="thread-reply">
+            <div class="thread-reply" class:ann-off=move || !a.writer.get()>
                 <textarea
                     class="comment-input"
                     data-testid="comment-input"
@@ -298,7 +298,7 @@ fn CommentView(comment: Comment) -> impl IntoView {
                 <span class="faint">{when}</span>
                 {comment.edited_ms.filter(|_| !deleted).map(|_| view! { <span class="faint">"(edited)"</span> })}
                 <span class="spacer"></span>
-                <Show when=move || mine() && !deleted && editing.with(Option::is_none)>
+                <Show when=move || mine() && a.writer.get() && !deleted && editing.with(Option::is_none)>
                     <button
                         class="btn small"
                         data-testid="comment-edit"

@@ -2,7 +2,8 @@
 //! A pins step 1200 of `loss` and B sees the marker and its thread within 500 ms (the latency is
 //! printed); A and B edit the project notepad at once, one commits and the other is shown the
 //! conflict with both texts, merges and saves; a comment with raw HTML and a `javascript:` link
-//! shows the HTML as text and the link without its destination.
+//! shows the HTML as text and the link without its destination; resolving, editing and deleting
+//! one's own comment reach the other browser.
 
 use crate::common::*;
 use crate::web::*;
@@ -273,6 +274,45 @@ async fn two_browsers_pin_edit_the_notepad_and_comment_safely() {
             let xss = js(c, "return window.__xss === undefined;", vec![]).await;
             assert_eq!(xss, json!(true), "a script of the comment ran");
         }
+        // A resolves the pin's thread, edits its own comment and deletes it: B sees each.
+        let resolve = js(
+            &a,
+            "const t = [...document.querySelectorAll('[data-testid=thread]')]
+               .find(t => t.textContent.includes('loss at step 1200'));
+             t.querySelector('[data-testid=thread-resolve]').click();
+             return t.getAttribute('data-thread');",
+            vec![],
+        )
+        .await;
+        let thread_id = resolve.as_str().expect("the pin's thread").to_owned();
+        let resolved = format!("[data-testid=thread][data-thread='{thread_id}']");
+        eventually(
+            "B sees the thread resolved",
+            T,
+            || attr(&b, &resolved, "data-resolved"),
+            |r| r.as_deref() == Some("true"),
+        )
+        .await;
+        let comment = format!("{resolved} [data-testid=comment]");
+        let body = format!("{comment} [data-testid=comment-body]");
+        click_at(&a, &format!("{comment} [data-testid=comment-edit]")).await;
+        set_value(&a, "[data-testid=comment-edit-input]", "loss spikes at 1200, _fixed_ by warmup").await;
+        click_at(&a, "[data-testid=comment-edit-save]").await;
+        eventually(
+            "B sees the edited comment",
+            T,
+            || texts(&b, &body),
+            |t| t.first().is_some_and(|s| s.contains("fixed by warmup")),
+        )
+        .await;
+        click_at(&a, &format!("{comment} [data-testid=comment-delete]")).await;
+        eventually(
+            "B sees the comment deleted",
+            T,
+            || attr(&b, &comment, "data-deleted"),
+            |d| d.as_deref() == Some("true"),
+        )
+        .await;
         for c in [&a, &b] {
             let errors = page_errors(c, &driver).await;
             assert!(errors.is_empty(), "{errors:?}");

@@ -187,10 +187,11 @@ impl ChartHandle {
     /// The chart header's 📌 button (only where annotations are loaded).
     pub(super) fn pin_button(self) -> impl IntoView {
         let mode = self.pins.mode;
-        self.pins.store.map(|_| {
+        self.pins.store.map(|a| {
             view! {
                 <button
                     class="lc-btn"
+                    class:ann-off=move || !a.writer.get()
                     class:active=move || mode.get()
                     data-testid="pin-mode"
                     title="Pin a comment: click a point or drag a range on the chart"
