@@ -434,3 +434,162 @@ fn the_owner_link_is_the_same_on_every_start_until_rotated() {
     third.kill().unwrap();
     third.wait().unwrap();
 }
+
+/// An open WebSocket of `token`'s link, from the daemon's own origin.
+async fn open_ws(
+    port: u16,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut request = format!("ws://127.0.0.1:{port}/api/ws")
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    headers.insert(
+        "origin",
+        format!("http://127.0.0.1:{port}").parse().unwrap(),
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws
+}
+
+#[tokio::test]
+async fn an_expired_link_closes_its_socket_within_a_second_and_its_next_request_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let mut run = RunWriter::create(root.path(), "p", "r1");
+    run.log_rows(3, |s| s.to_string());
+    let d = Daemon::start_with(root.path(), &["--public-url", "https://team.example"]);
+    let out = share(
+        root.path(),
+        &["--scope", "viewer", "--label", "brief", "--expires", "3s"],
+    );
+    let made = Instant::now();
+    let token = out
+        .lines()
+        .find_map(|l| l.split("#t=").nth(1))
+        .unwrap()
+        .to_owned();
+    let (status, _) = call(&d, reqwest::Method::GET, "/api/projects", &token, None).await;
+    assert_eq!(status, 200, "a live link reads");
+    let mut ws = open_ws(d.port, &token).await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the expired link's WebSocket stays open");
+    let after = made.elapsed();
+    assert_eq!(closed, Some(4401));
+    // Expiry is counted in whole seconds from when the link was made; the poll runs every 500 ms.
+    assert!(
+        after >= Duration::from_secs(2) && after < Duration::from_millis(4500),
+        "closed {after:?} after the link was made, which expires after 3 s"
+    );
+    let (status, body) = call(&d, reqwest::Method::GET, "/api/projects", &token, None).await;
+    assert_eq!(status, 401, "{body}");
+}
+
+#[tokio::test]
+async fn no_token_or_session_secret_reaches_the_daemon_s_log() {
+    let root = tempfile::tempdir().unwrap();
+    let mut run = RunWriter::create(root.path(), "p", "r1");
+    run.log_rows(3, |s| s.to_string());
+    let log_path = root.path().join("daemon.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    // The most talkative level: every request and its URI is logged.
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--public-url",
+            "https://team.example",
+        ])
+        .arg("--dir")
+        .arg(root.path())
+        .env("TRACKLINE_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let port: u16 = first
+        .trim()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let d = Daemon { child, port };
+    let (_, annotator, _) = new_link(root.path(), "annotator");
+    let own_origin = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    // A bearer read, a refused wrong token, the cookie trade, a cookie read, a write, a socket.
+    let (status, _) = call(&d, reqwest::Method::GET, "/api/projects", &annotator, None).await;
+    assert_eq!(status, 200);
+    let wrong = format!("{annotator}x");
+    let (status, _) = call(&d, reqwest::Method::GET, "/api/projects", &wrong, None).await;
+    assert_eq!(status, 401);
+    let traded = client
+        .post(d.url("/api/session"))
+        .header("origin", &own_origin)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "token": annotator }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(traded.status(), 200);
+    let cookie = traded.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let session_secret = pair.split('=').nth(1).unwrap().to_owned();
+    let read = client
+        .get(d.url("/api/projects/p/runs"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let body = serde_json::json!({"client_id": "c", "op_id": "o", "op": {
+        "kind": "note_set", "target": {"kind": "project"}, "text": "hi", "base_rev": 0}});
+    let (status, _) = call(
+        &d,
+        reqwest::Method::POST,
+        "/api/projects/p/annotations/ops",
+        &annotator,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut ws = open_ws(port, &annotator).await;
+    assert!(ws.next().await.unwrap().unwrap().is_text());
+    drop(ws);
+    drop(d);
+
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logged.contains("/api/projects"),
+        "the log holds the requests (else this test proves nothing): {logged}"
+    );
+    let secret = annotator.trim_start_matches("tl_");
+    for (what, needle) in [
+        ("the token", secret),
+        ("the session secret", session_secret.as_str()),
+    ] {
+        assert!(
+            !logged.contains(&needle[..needle.len().min(24)]),
+            "{what} is in the daemon's log"
+        );
+    }
+}
