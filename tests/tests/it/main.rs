@@ -10,6 +10,7 @@ mod browser;
 mod charts;
 mod crash;
 mod hostile;
+mod prefix;
 mod presence;
 mod python;
 mod remote;
