@@ -645,7 +645,7 @@ mod tests {
         tx.try_send(ServerMsg::Pong { nonce: 0 }).unwrap();
 
         let msg = serde_json::json!({"type": "presence", "view": {"route": "/p", "project": "p"}});
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         assert_eq!(viewer.on_text(&msg.to_string()).await, Ok(()));
         let mover = hub.join(None);
         let t0 = Instant::now();
