@@ -37,7 +37,10 @@ pub enum Event {
         len: u64,
     },
     /// Annotation op `seq` of `project` was committed (the subscriptions read it from `db/`).
-    Annotations { project: String, seq: u64 },
+    Annotations {
+        project: String,
+        seq: u64,
+    },
 }
 
 /// Metadata as reported by the run's files, plus what the daemon derives from it.
