@@ -189,6 +189,33 @@ struct Next {
 
 const MARKS: [char; 5] = ['*', '_', ']', ')', '`'];
 
+/// The `)` that closes a link destination starting at `from`: parentheses inside it may nest
+/// when balanced (`https://en.wikipedia.org/wiki/Adam_(optimizer)`), as CommonMark allows. `b`
+/// (or past it) when there is none; each character of the destination is looked at once.
+fn balanced_paren(next: &Next, from: usize, b: usize) -> usize {
+    let opens_in = |a: usize, z: usize| {
+        next.chars[a.min(z)..z]
+            .iter()
+            .filter(|&&c| c == '(')
+            .count()
+    };
+    let mut paren = next.one(')', from);
+    if paren >= b {
+        return paren;
+    }
+    let mut open = opens_in(from, paren);
+    while open > 0 {
+        let further = next.one(')', paren + 1);
+        if further >= b {
+            // Unbalanced: the first `)` ends it, as before.
+            return next.one(')', from);
+        }
+        open = open - 1 + opens_in(paren + 1, further);
+        paren = further;
+    }
+    paren
+}
+
 impl Next {
     fn new(s: &str) -> Next {
         let chars: Vec<char> = s.chars().collect();
@@ -321,7 +348,7 @@ fn span(next: &Next, a: usize, b: usize, depth: usize, links: bool, out: &mut St
                     continue;
                 }
                 let close = next.one(']', open + 1);
-                let paren = next.one(')', close + 1);
+                let paren = balanced_paren(next, close + 2, b);
                 if close < b && c.get(close + 1) == Some(&'(') && paren < b {
                     let dest = text_of(next, close + 2, paren);
                     let dest = dest.trim();
@@ -526,10 +553,29 @@ mod tests {
         // A link's text and destination cannot break out of the attribute or the element.
         let out = render("[<i>x</i>](https://a.b/\"onmouseover=alert(1))");
         assert!(
-            out.contains("href=\"https://a.b/&quot;onmouseover=alert(1\""),
+            out.contains("href=\"https://a.b/&quot;onmouseover=alert(1)\""),
             "{out}"
         );
         assert!(out.contains("&lt;i&gt;x&lt;/i&gt;"), "{out}");
+    }
+
+    #[test]
+    fn link_destinations_may_hold_balanced_parentheses() {
+        let out = render("see [Adam](https://en.wikipedia.org/wiki/Adam_(optimizer)) here");
+        assert!(
+            out.contains("href=\"https://en.wikipedia.org/wiki/Adam_(optimizer)\""),
+            "{out}"
+        );
+        assert!(
+            out.ends_with(" here</p>") || out.contains("</a> here"),
+            "{out}"
+        );
+        let out = render("[bad](javascript:alert(1)) after");
+        assert!(!out.contains("<a "), "{out}");
+        assert!(!out.contains(')'), "no stray parenthesis is left: {out}");
+        // Unbalanced: the first `)` ends the destination, as before.
+        let out = render("[x](https://e.x/a(b) c");
+        assert!(out.contains("href=\"https://e.x/a(b\""), "{out}");
     }
 
     #[test]

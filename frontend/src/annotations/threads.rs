@@ -106,7 +106,7 @@ pub fn ThreadList(#[prop(into)] run: String) -> impl IntoView {
             </h2>
             <div class="panel-body">
                 <Show when=move || ids.with(Vec::is_empty)>
-                    <p class="faint">"No comments yet. Pin one on a chart with its 📌 button, or write one below."</p>
+                    <p class="faint">"No comments yet. Pin one on a chart with its Pin button, or write one below."</p>
                 </Show>
                 <For each=move || ids.get() key=|id| id.clone() let:id>
                     <ThreadCard id=id />

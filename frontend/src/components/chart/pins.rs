@@ -1,14 +1,14 @@
 //! Pins on a chart (issue 9): the comment threads anchored to this chart's metric whose x axis is
 //! the chart's, drawn as DOM markers (a point) or shaded bands (a range) over the canvas, placed
 //! by [`crate::charts::pins`]. Clicking a marker's head, or the plot near it, opens its thread.
-//! The 📌 button arms pin mode: a click on the plot pins a point (snapped to the nearest drawn
+//! The Pin button arms pin mode: a click on the plot pins a point (snapped to the nearest drawn
 //! point), a drag pins a range; a "new comment" box then sends `ThreadCreate`.
 //!
 //! Cost: without annotations in context (or without pins of this chart) a frame does one
 //! `is_empty` check; pins never touch the chart's data or cause a refetch. With pins, a full frame
 //! updates one geometry signal when the plot box or x window changed, and the markers follow.
 //!
-//! Test ids: `pin-mode` (the 📌 button), `pin-marker` / `pin-band` (`data-thread`, `data-run`,
+//! Test ids: `pin-mode` (the Pin button), `pin-marker` / `pin-band` (`data-thread`, `data-run`,
 //! `data-x0`, `data-x1`), `pin-head`, `pin-thread` (the open thread), `pin-new`, `pin-run`,
 //! `pin-x0`, `pin-x1`, `pin-text`, `pin-save`, `pin-cancel`, `pin-error`.
 
@@ -184,7 +184,7 @@ impl ChartHandle {
         self.update_pin_geom();
     }
 
-    /// The chart header's 📌 button (only where annotations are loaded).
+    /// The chart header's Pin button (only where annotations are loaded).
     pub(super) fn pin_button(self) -> impl IntoView {
         let mode = self.pins.mode;
         self.pins.store.map(|a| {
@@ -197,7 +197,7 @@ impl ChartHandle {
                     title="Pin a comment: click a point or drag a range on the chart"
                     on:click=move |_| mode.update(|m| *m = !*m)
                 >
-                    "📌"
+                    "Pin"
                 </button>
             }
         })
@@ -241,10 +241,9 @@ impl ChartHandle {
                                     class="pin-head"
                                     data-testid="pin-head"
                                     title=p.title.clone()
+                                    aria-label="Open this pin's thread"
                                     on:click=move |_| self.open_thread(thread.clone(), head_at)
-                                >
-                                    "📌"
-                                </button>
+                                ></button>
                             </div>
                         }
                     })
