@@ -19,6 +19,9 @@ pub struct Holder {
     /// The URL it serves, once it listens.
     #[serde(default)]
     pub url: Option<String>,
+    /// Its public URLs (`--public-url`, a tunnel's), through which teammates reach it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_urls: Vec<String>,
 }
 
 impl std::fmt::Display for Holder {
@@ -67,16 +70,18 @@ impl DaemonLock {
         let mut lock = DaemonLock { file, path };
         lock.write_holder(&Holder {
             pid: std::process::id(),
-            url: None,
+            ..Holder::default()
         })?;
         Ok(lock)
     }
 
-    /// Records the address this daemon serves, for the next one to name.
-    pub fn record_url(&mut self, url: &str) -> Result<()> {
+    /// Records the address this daemon serves and its public URLs, for the next daemon to name
+    /// and for `trackline share` to print links through.
+    pub fn record_url(&mut self, url: &str, public_urls: &[String]) -> Result<()> {
         self.write_holder(&Holder {
             pid: std::process::id(),
             url: Some(url.to_owned()),
+            public_urls: public_urls.to_vec(),
         })
     }
 
@@ -108,7 +113,7 @@ mod tests {
         let data_dir = tempfile::tempdir().unwrap();
         let state_dir = data_dir.path().join(".trackline");
         let mut first = DaemonLock::acquire(&state_dir, data_dir.path()).unwrap();
-        first.record_url("http://127.0.0.1:8765").unwrap();
+        first.record_url("http://127.0.0.1:8765", &[]).unwrap();
         let refused = DaemonLock::acquire(&state_dir, data_dir.path()).unwrap_err();
         let message = refused.to_string();
         let pid = std::process::id();
@@ -124,7 +129,13 @@ mod tests {
         let again = DaemonLock::acquire(&state_dir, data_dir.path()).unwrap();
         let text = std::fs::read_to_string(state_dir.join(LOCK_FILE)).unwrap();
         let holder: Holder = serde_json::from_str(&text).unwrap();
-        assert_eq!(holder, Holder { pid, url: None });
+        assert_eq!(
+            holder,
+            Holder {
+                pid,
+                ..Holder::default()
+            }
+        );
         drop(again);
     }
 

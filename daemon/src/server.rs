@@ -37,7 +37,7 @@ pub struct Server {
     share_links: crate::db::share_links::ShareLinks,
     addr: SocketAddr,
     /// This daemon's hold on the data directory: released when the server is dropped.
-    _lock: DaemonLock,
+    lock: DaemonLock,
 }
 
 impl Server {
@@ -99,7 +99,10 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .context("the bound socket has no address")?;
-        lock.record_url(&format!("http://{local_addr}"))?;
+        lock.record_url(
+            &format!("http://{local_addr}"),
+            &public_url_texts(&config.public_urls),
+        )?;
         if !config.host.is_loopback() {
             tracing::warn!(
                 "listening on {addr}: anyone who can reach this address can read your runs"
@@ -117,7 +120,7 @@ impl Server {
             sharing,
             share_links: db.share_links(),
             addr: local_addr,
-            _lock: lock,
+            lock,
         })
     }
 
@@ -144,6 +147,10 @@ impl Server {
     /// runs: sharing mode turns on, or takes one more URL (its Host, Origin and path).
     pub fn add_public_url(&mut self, url: crate::auth::sharing::PublicUrl) -> anyhow::Result<()> {
         self.config.public_urls.push(url);
+        self.lock.record_url(
+            &format!("http://{}", self.addr),
+            &public_url_texts(&self.config.public_urls),
+        )?;
         let sharing = Sharing::new(self.share_links.clone(), self.config.public_urls.clone())
             .context("cannot read the share links")?;
         self.sharing = Some(Arc::new(sharing));
@@ -215,4 +222,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// The public URLs as the lock file records them.
+fn public_url_texts(urls: &[crate::auth::sharing::PublicUrl]) -> Vec<String> {
+    urls.iter().map(|url| url.url.clone()).collect()
 }

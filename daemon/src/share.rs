@@ -70,10 +70,7 @@ pub fn run(args: &ShareArgs, data_dir: &Path, out: &mut impl Write) -> anyhow::R
     match &args.action {
         None => {
             let created = sharing::create_link(&links, args.scope, &args.label, args.expires.0)?;
-            let base = match &args.public_url {
-                Some(url) => url.url.clone(),
-                None => daemon_url(&state_dir),
-            };
+            let bases = link_bases(args, &state_dir);
             writeln!(
                 out,
                 "trackline: {} link {} for '{}', expires {} (shown once; revoke with `trackline \
@@ -87,7 +84,7 @@ pub fn run(args: &ShareArgs, data_dir: &Path, out: &mut impl Write) -> anyhow::R
                     .map_or_else(|| "never".to_owned(), utc),
                 created.link.id,
             )?;
-            writeln!(out, "{}", link_url(&base, &created.token))?;
+            print_links(out, &bases, &created.token)?;
         }
         Some(ShareAction::List) => {
             let all = links.list()?;
@@ -110,16 +107,13 @@ pub fn run(args: &ShareArgs, data_dir: &Path, out: &mut impl Write) -> anyhow::R
             if let Some(id) = revoked {
                 writeln!(out, "trackline: revoked the owner link {id}")?;
             }
-            let base = match &args.public_url {
-                Some(url) => url.url.clone(),
-                None => daemon_url(&state_dir),
-            };
+            let bases = link_bases(args, &state_dir);
             writeln!(
                 out,
                 "trackline: new owner link {} (keep it private; a running daemon takes it at once):",
                 owner.link.id
             )?;
-            writeln!(out, "{}", link_url(&base, &owner.token))?;
+            print_links(out, &bases, &owner.token)?;
         }
     }
     Ok(())
@@ -208,13 +202,37 @@ pub fn link_url(base: &str, token: &str) -> String {
     trackline_shared::share::link_url(base, token)
 }
 
-/// The address the daemon of this data directory serves (or last served), from its lock file.
-fn daemon_url(state_dir: &Path) -> String {
-    std::fs::read_to_string(state_dir.join(LOCK_FILE))
+/// Where a new link points: `--public-url` if given; else the public URLs the daemon of this data
+/// directory serves (or last served) through, its tunnel's included, then its local address; all
+/// from its lock file. The first is the one to hand out.
+fn link_bases(args: &ShareArgs, state_dir: &Path) -> Vec<String> {
+    if let Some(url) = &args.public_url {
+        return vec![url.url.clone()];
+    }
+    let holder = std::fs::read_to_string(state_dir.join(LOCK_FILE))
         .ok()
         .and_then(|text| serde_json::from_str::<Holder>(&text).ok())
-        .and_then(|holder| holder.url)
-        .unwrap_or_else(|| format!("http://127.0.0.1:{}", crate::config::DEFAULT_PORT))
+        .unwrap_or_default();
+    let local = holder
+        .url
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", crate::config::DEFAULT_PORT));
+    holder.public_urls.into_iter().chain([local]).collect()
+}
+
+/// The link through the first base, then the same link through each other one.
+fn print_links(out: &mut impl Write, bases: &[String], token: &str) -> std::io::Result<()> {
+    for (i, base) in bases.iter().enumerate() {
+        if i == 0 {
+            writeln!(out, "{}", link_url(base, token))?;
+        } else {
+            writeln!(
+                out,
+                "trackline: the same through {base}: {}",
+                link_url(base, token)
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn list_line(link: &ShareLink) -> String {

@@ -15,7 +15,8 @@ use std::time::Duration;
 const T: Duration = Duration::from_secs(30);
 const LOSS: &str = "canvas[data-testid=chart][data-key=loss]";
 
-/// An annotator link to the daemon serving `dir`: `http://127.0.0.1:{port}/#t=tl_…`.
+/// An annotator link to the daemon serving `dir` through its local address (the first link
+/// printed is the public URL's, which this test cannot reach): `http://127.0.0.1:{port}/#t=tl_…`.
 fn annotator_link(dir: &std::path::Path) -> String {
     let out = Command::new(BIN)
         .args(["share", "--scope", "annotator", "--label", "team", "--dir"])
@@ -27,9 +28,9 @@ fn annotator_link(dir: &std::path::Path) -> String {
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .find(|l| l.contains("#t="))
-        .expect("a link")
-        .trim()
+        .filter_map(|l| l.rsplit(' ').next())
+        .find(|l| l.starts_with("http://127.0.0.1:") && l.contains("#t="))
+        .expect("a link through the local address")
         .to_owned()
 }
 

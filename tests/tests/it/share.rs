@@ -49,7 +49,14 @@ async fn a_shared_daemon_wants_a_live_link_of_enough_scope_and_a_trusted_origin(
     let client = reqwest::Client::new();
 
     let (viewer_id, viewer, link) = new_link(root.path(), "viewer");
-    assert_eq!(link, format!("http://127.0.0.1:{}/#t={viewer}", d.port));
+    // The link to hand out goes through the public URL; the local one follows.
+    assert_eq!(link, format!("https://team.example/t/#t={viewer}"));
+    let listed_first = share(root.path(), &["--scope", "viewer", "--label", "v2"]);
+    let local = format!("http://127.0.0.1:{}", d.port);
+    assert!(
+        listed_first.contains(&format!("the same through {local}: {local}/#t=tl_")),
+        "{listed_first}"
+    );
     let (_, annotator, _) = new_link(root.path(), "annotator");
     let listed = share(root.path(), &["list"]);
     assert!(

@@ -274,6 +274,18 @@ async fn cloudflared_s_url_becomes_a_public_url_with_the_owner_link_and_the_tool
         403
     );
 
+    // `trackline share` meanwhile hands out links through the tunnel, not the loopback address.
+    let made = Command::new(BIN)
+        .args(["share", "--label", "bob", "--dir"])
+        .arg(root.path())
+        .env("TRACKLINE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let made = String::from_utf8(made.stdout).unwrap();
+    let first = made.lines().find(|l| l.contains("#t=")).unwrap();
+    assert!(first.starts_with(&format!("{public}/#t=tl_")), "{made}");
+
     // `--open` handed the local owner link to $BROWSER.
     let deadline = Instant::now() + Duration::from_secs(5);
     while std::fs::read_to_string(&opened).unwrap_or_default() != local {
