@@ -75,6 +75,15 @@ impl Server {
             max_line_bytes: config.max_line_bytes,
         }));
 
+        // Before the scan: runs are listed with the names and tags owners gave them from the start.
+        let overlays = db
+            .annotations()
+            .run_overlays()
+            .context("cannot read the run names and tags set in the web app")?;
+        for (project, overlay) in overlays {
+            store.set_overlay(&project, overlay);
+        }
+
         let started = Instant::now();
         let mut ingest = Ingest::new(config.data_dir.clone(), store.clone(), db.run_index());
         ingest.scan(true).context("initial scan failed")?;

@@ -133,6 +133,32 @@ pub struct ProjectAnnotations {
     pub run_notes: Vec<Note>,
     /// Threads, oldest first.
     pub threads: Vec<Thread>,
+    /// Runs an owner renamed or retagged in the web app.
+    #[serde(default)]
+    pub run_overlays: Vec<RunOverlay>,
+}
+
+/// The name and tags an owner gave a run in the web app, shown instead of what the run's
+/// `run.json` says (the run directory keeps one writer, the client; this lives in the daemon's
+/// database). `None` leaves the field as the client wrote it. Each field has its own revision:
+/// 0 when never set, +1 on each set.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug, Default)]
+pub struct RunOverlay {
+    pub run: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub name_rev: u64,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub tags_rev: u64,
+    /// The last writer of either field; `None` when never set.
+    #[serde(default)]
+    pub updated_by: Option<Author>,
+    /// Unix time of the last write, in milliseconds; 0 when never set.
+    #[serde(default)]
+    pub updated_ms: f64,
 }
 
 /// A change, as the client asks for it.
@@ -171,6 +197,20 @@ pub enum Op {
     },
     /// Only the comment's author (or an owner) may delete it; leaves a tombstone.
     CommentDelete { comment: String },
+    /// Owners only: show the run as `name` (1 to [`MAX_RUN_NAME_CHARS`] characters);
+    /// `base_rev` is the overlay's `name_rev` the editor started from.
+    RunRename {
+        run: String,
+        name: String,
+        base_rev: u64,
+    },
+    /// Owners only: show the run with `tags` (at most [`MAX_RUN_TAGS`], each 1 to
+    /// [`MAX_RUN_TAG_CHARS`] characters); `base_rev` is the overlay's `tags_rev`.
+    RunRetag {
+        run: String,
+        tags: Vec<String>,
+        base_rev: u64,
+    },
 }
 
 /// `POST /api/projects/{project}/annotations/ops` body.
@@ -199,6 +239,8 @@ pub enum Change {
         first_comment: Option<Comment>,
     },
     Comment(Comment),
+    /// A run was renamed or retagged: its whole overlay.
+    Run(RunOverlay),
 }
 
 /// One committed op, as logged and pushed.
@@ -221,6 +263,7 @@ pub enum Current {
     Note(Note),
     Thread(ThreadHead),
     Comment(Comment),
+    Run(RunOverlay),
 }
 
 /// The answer to an [`OpRequest`] (HTTP 200 for both; refusals such as `forbidden` or a bad op
@@ -246,6 +289,13 @@ pub const MAX_ANNOTATION_TEXT_BYTES: usize = 64 * 1024;
 
 /// Longest client, op, thread or comment id.
 pub const MAX_ANNOTATION_ID_LEN: usize = 64;
+
+/// Longest run name an owner may set, in characters.
+pub const MAX_RUN_NAME_CHARS: usize = 128;
+/// Most tags an owner may set on a run.
+pub const MAX_RUN_TAGS: usize = 32;
+/// Longest tag an owner may set, in characters.
+pub const MAX_RUN_TAG_CHARS: usize = 64;
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,9 @@
 //! [`OpOutcome`] out: `200` both when committed and when refused for a stale `base_rev`).
 //!
 //! The author of an op is the request's share link (sharing mode: its id and label; an owner
-//! link may delete anyone's comment) or, without sharing, the local user, who owns everything.
+//! link may delete anyone's comment and rename or retag runs) or, without sharing, the local
+//! user, who owns everything. A committed rename or retag also goes to the store, which shows it
+//! wherever the run is served and announces the run with a new version.
 //! A committed op is announced on the store's event bus, and every `annotations` subscription of
 //! the project then reads it from the op log.
 
@@ -16,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::store::Event;
 use axum::Json;
 use axum::extract::{Extension, State};
-use trackline_shared::annotations::{Author, OpOutcome, OpRequest, ProjectAnnotations};
+use trackline_shared::annotations::{Author, Change, OpOutcome, OpRequest, ProjectAnnotations};
 
 /// The author id and label of the local user when the daemon is not shared.
 pub const LOCAL_AUTHOR: &str = "local";
@@ -66,6 +68,9 @@ pub async fn op(
     .await?;
     let Applied { outcome, fresh } = applied.map_err(refused)?;
     if let (true, OpOutcome::Committed { event }) = (fresh, &outcome) {
+        if let Change::Run(overlay) = &event.change {
+            s.store.set_overlay(&project, overlay.clone());
+        }
         s.store.emit(Event::Annotations {
             project,
             seq: event.seq,

@@ -13,7 +13,8 @@
 //! their columns and JSON are a format as much as the wire types are.
 //!
 //! `validate` checks an op without the database; `ops` checks and applies it inside the write
-//! transaction (revisions, authors, ids) and writes the state tables.
+//! transaction (revisions, authors, ids) and writes the state tables. `run_overlays` (migration
+//! 5) holds the name and tags owners gave runs; the store shows them over `run.json`.
 
 mod ops;
 #[cfg(test)]
@@ -27,7 +28,7 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use trackline_shared::annotations::{
     AnnotationEvent, Author, Comment, Note, NoteTarget, OpOutcome, OpRequest, ProjectAnnotations,
-    Seq, Thread, ThreadHead,
+    RunOverlay, Seq, Thread, ThreadHead,
 };
 
 /// Migration 4: the op log and the notes, threads and comments it has made.
@@ -72,11 +73,24 @@ pub(super) fn migrate(tx: &Transaction) -> rusqlite::Result<()> {
     )
 }
 
+/// Migration 5: the name and tags owners gave runs (`run_overlays`, one [`RunOverlay`] JSON a
+/// run), written by the `run_rename`/`run_retag` ops like the other state tables.
+pub(super) fn migrate_run_overlays(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE run_overlays (
+             project TEXT NOT NULL,
+             run TEXT NOT NULL,
+             overlay TEXT NOT NULL,
+             PRIMARY KEY (project, run)
+         );",
+    )
+}
+
 /// Who sends an op, and what they may do beyond their own comments.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actor {
     pub author: Author,
-    /// An owner may delete anyone's comment.
+    /// An owner may delete anyone's comment, and rename and retag runs.
     pub is_owner: bool,
 }
 
@@ -106,7 +120,7 @@ pub enum Refusal {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
-    /// Not the comment's author (nor, for a delete, an owner).
+    /// Not the comment's author (nor, for a delete, an owner), or not an owner for a run op.
     #[error("{0}")]
     Forbidden(String),
     /// A thread or comment id that names another entity, or an op id reused for another op.
@@ -242,13 +256,33 @@ impl Annotations {
                     threads[i].comments.push(comment);
                 }
             }
+            let run_overlays = rows::<RunOverlay>(
+                &tx,
+                "SELECT overlay FROM run_overlays WHERE project = ?1 ORDER BY run",
+                project,
+            )?;
             Ok(ProjectAnnotations {
                 project: project.to_owned(),
                 seq: seq.max(0) as Seq,
                 notepad: Some(notepad.unwrap_or_else(|| blank_note(NoteTarget::Project))),
                 run_notes,
                 threads,
+                run_overlays,
             })
+        })
+    }
+
+    /// Every run overlay of every project, as `(project, overlay)`: what the store shows on top
+    /// of the runs' own `run.json` from the start.
+    pub fn run_overlays(&self) -> DbResult<Vec<(String, RunOverlay)>> {
+        self.db.with(|conn| {
+            let rows: Vec<(String, String)> = conn
+                .prepare("SELECT project, overlay FROM run_overlays ORDER BY project, run")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.into_iter()
+                .map(|(project, json)| Ok((project, serde_json::from_str(&json)?)))
+                .collect()
         })
     }
 

@@ -84,6 +84,11 @@ pub const MIGRATIONS: &[Migration] = &[
         what: "annotations: notes, threads, comments and their op log",
         apply: annotations::migrate,
     },
+    Migration {
+        version: 5,
+        what: "run names and tags set in the web app",
+        apply: annotations::migrate_run_overlays,
+    },
 ];
 
 /// The newest schema version this daemon knows.
@@ -231,6 +236,7 @@ mod tests {
                 "annotation_notes",
                 "annotation_ops",
                 "annotation_threads",
+                "run_overlays",
                 "runs",
                 "share_instance",
                 "share_links",

@@ -14,12 +14,13 @@ pub use crate::format::RunKey;
 use crate::source::RunSource;
 use history::History;
 use parking_lot::{Mutex, RwLock};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
+use trackline_shared::annotations::RunOverlay;
 use trackline_shared::{ProjectInfo, RunInfo, RunState};
 
 /// What changed; consumers read the new data from the store.
@@ -71,6 +72,16 @@ impl Run {
 
     pub fn meta(&self) -> RunMeta {
         self.meta.read().clone()
+    }
+}
+
+/// Puts the fields an owner set over what the run's files say.
+fn overlay_info(info: &mut RunInfo, overlay: &RunOverlay) {
+    if let Some(name) = &overlay.name {
+        info.name.clone_from(name);
+    }
+    if let Some(tags) = &overlay.tags {
+        info.tags.clone_from(tags);
     }
 }
 
@@ -130,6 +141,9 @@ pub struct Store {
     /// Bytes of histories held in memory across all runs ([`History::memory_bytes`]), kept current
     /// so the memory bound is O(1) to check.
     resident_bytes: AtomicUsize,
+    /// The name and tags owners gave runs in the web app (from the database), shown over what
+    /// `run.json` says, also after the client rewrites it.
+    overlays: RwLock<HashMap<RunKey, RunOverlay>>,
 }
 
 impl Store {
@@ -141,6 +155,33 @@ impl Store {
             events,
             settings,
             resident_bytes: AtomicUsize::new(0),
+            overlays: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Shows `overlay` over run `overlay.run` of `project` from now on; a run already known is
+    /// announced with a new version when its info changed.
+    pub fn set_overlay(&self, project: &str, overlay: RunOverlay) {
+        let key = RunKey {
+            project: project.into(),
+            run: overlay.run.clone(),
+        };
+        self.overlays.write().insert(key.clone(), overlay.clone());
+        let Some(run) = self.runs.read().get(&key).cloned() else {
+            return;
+        };
+        let changed = {
+            let mut meta = run.meta.write();
+            let before = (meta.info.name.clone(), meta.info.tags.clone());
+            overlay_info(&mut meta.info, &overlay);
+            let changed = (&meta.info.name, &meta.info.tags) != (&before.0, &before.1);
+            if changed {
+                meta.info.version = self.next_version();
+            }
+            changed
+        };
+        if changed {
+            self.emit(Event::Run(run));
         }
     }
 
@@ -222,6 +263,9 @@ impl Store {
         now_secs: f64,
     ) -> Arc<Run> {
         meta.info.state = self.derive_state(&meta, now_secs);
+        if let Some(overlay) = self.overlays.read().get(&key) {
+            overlay_info(&mut meta.info, overlay);
+        }
         let existing = self.runs.read().get(&key).cloned();
         let run = match existing {
             Some(run) => {

@@ -3,9 +3,9 @@
 //!
 //! Pure parts, host-tested: [`model`] (snapshot + events as upserts), [`ops`] (ids and retries),
 //! [`draft`] (editing a note without losing text), [`markdown`] (the safe renderer). On the page:
-//! [`store`] (REST snapshot, the `annotations` topic, sending ops), [`note`], [`threads`] and
-//! [`rendered`]. Pin geometry is in [`crate::charts::pins`], its drawing in
-//! `components/chart/pins.rs`.
+//! [`store`] (REST snapshot, the `annotations` topic, sending ops), [`note`], [`threads`],
+//! [`rendered`] and [`run_label`] (an owner renames and retags a run). Pin geometry is in
+//! [`crate::charts::pins`], its drawing in `components/chart/pins.rs`.
 
 pub mod draft;
 pub mod markdown;
@@ -13,9 +13,11 @@ pub mod model;
 pub mod note;
 pub mod ops;
 pub mod rendered;
+pub mod run_label;
 pub mod store;
 pub mod threads;
 
 pub use note::NoteEditor;
+pub use run_label::RunLabelEditor;
 pub use store::{Annotations, provide_annotations, use_annotations};
 pub use threads::{ThreadCard, ThreadList};

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use trackline_shared::annotations::{
     Anchor, AnnotationEvent, Author, Change, Comment, Current, Note, NoteTarget,
-    ProjectAnnotations, Seq, Thread, ThreadHead,
+    ProjectAnnotations, RunOverlay, Seq, Thread, ThreadHead,
 };
 
 /// Everything annotated in one project.
@@ -22,6 +22,8 @@ pub struct Model {
     /// Threads by id, and their creation order.
     pub threads: BTreeMap<String, Thread>,
     pub order: Vec<String>,
+    /// Names and tags owners gave runs, by run id.
+    pub run_overlays: BTreeMap<String, RunOverlay>,
 }
 
 /// What a pin needs to be drawn, taken from a thread.
@@ -54,6 +56,9 @@ impl Model {
             m.order.push(t.head.id.clone());
             m.threads.insert(t.head.id.clone(), t);
         }
+        for o in s.run_overlays {
+            m.run_overlays.insert(o.run.clone(), o);
+        }
         m
     }
 
@@ -72,6 +77,7 @@ impl Model {
                 }
             }
             Change::Comment(c) => self.put_comment(c.clone()),
+            Change::Run(o) => self.put_overlay(o.clone()),
         }
     }
 
@@ -81,7 +87,30 @@ impl Model {
             Current::Note(n) => self.put_note(n.clone()),
             Current::Thread(h) => self.put_head(h.clone()),
             Current::Comment(c) => self.put_comment(c.clone()),
+            Current::Run(o) => self.put_overlay(o.clone()),
         }
+    }
+
+    /// Both revs only grow, so a newer overlay has the larger sum.
+    fn put_overlay(&mut self, o: RunOverlay) {
+        let newer = self
+            .run_overlays
+            .get(&o.run)
+            .is_none_or(|old| o.name_rev + o.tags_rev > old.name_rev + old.tags_rev);
+        if newer {
+            self.run_overlays.insert(o.run.clone(), o);
+        }
+    }
+
+    /// The overlay of `run` (both revs 0 when never set).
+    pub fn run_overlay(&self, run: &str) -> RunOverlay {
+        self.run_overlays
+            .get(run)
+            .cloned()
+            .unwrap_or_else(|| RunOverlay {
+                run: run.to_owned(),
+                ..RunOverlay::default()
+            })
     }
 
     fn put_note(&mut self, n: Note) {
@@ -283,6 +312,7 @@ mod tests {
             notepad: None,
             run_notes: vec![],
             threads: vec![],
+            run_overlays: vec![],
         });
         assert_eq!(m.note(&NoteTarget::Project).rev, 0);
         m.apply(&note_event(7, 2, "second"));
@@ -369,5 +399,24 @@ mod tests {
         assert_eq!(pins[0].title, "a: spike");
         assert!(m.pins_of_key("acc").is_empty());
         assert_eq!(m.order, ["t1", "t2"]);
+    }
+
+    #[test]
+    fn run_overlays_keep_the_newest_revisions_whatever_the_order() {
+        let overlay = |name: &str, name_rev: u64, tags_rev: u64| RunOverlay {
+            run: "r".into(),
+            name: Some(name.into()),
+            name_rev,
+            tags_rev,
+            ..RunOverlay::default()
+        };
+        let mut m = Model::default();
+        assert_eq!(m.run_overlay("r").name_rev, 0);
+        m.apply(&event(3, Change::Run(overlay("b", 2, 1))));
+        m.apply(&event(2, Change::Run(overlay("a", 1, 1))));
+        assert_eq!(m.run_overlay("r").name.as_deref(), Some("b"));
+        m.apply_current(&Current::Run(overlay("c", 2, 2)));
+        assert_eq!(m.run_overlay("r").name.as_deref(), Some("c"));
+        assert_eq!(m.run_overlay("r").tags_rev, 2);
     }
 }

@@ -6,7 +6,7 @@ use trackline_shared::annotations::NoteTarget;
 use trackline_shared::api::RunInfo;
 use trackline_shared::ws::{ServerMsg, Topic};
 
-use crate::annotations::{NoteEditor, ThreadList, provide_annotations};
+use crate::annotations::{NoteEditor, RunLabelEditor, ThreadList, provide_annotations};
 use crate::browser::Clock;
 use crate::browser::{href, local_datetime};
 use crate::charts::settings::ChartSettings;
@@ -384,6 +384,7 @@ fn RunView(project: String, run: String) -> impl IntoView {
             <a href=project_link>{project.clone()}</a>
         </nav>
         {head}
+        <RunLabelEditor run=run.clone() info=info />
         {move || error.get().map(|e| view! { <ErrorBox message=e /> })}
         {move || {
             // The page's own error says more; a failing subscription for the same reason is noise.

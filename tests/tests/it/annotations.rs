@@ -437,3 +437,161 @@ async fn shared_annotations_need_an_annotator_and_are_signed_with_the_link_label
     let events = subscribe(&mut ws, 1, 0).await;
     assert_eq!(events.len(), 3);
 }
+
+/// The name and tags of `r1` in the runs list.
+async fn listed_r1(d: &Daemon) -> (String, Value) {
+    let runs = d.get_ok("/api/projects/p/runs").await;
+    let r1 = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "r1")
+        .unwrap()
+        .clone();
+    (r1["name"].as_str().unwrap().to_owned(), r1["tags"].clone())
+}
+
+#[tokio::test]
+async fn an_owner_renames_and_retags_a_run_live_for_everyone_and_it_outlasts_run_json_and_restarts()
+{
+    let root = tempfile::tempdir().unwrap();
+    let mut writer = RunWriter::create(root.path(), "p", "r1");
+    writer.log_rows(10, |s| s.to_string());
+    let d = Daemon::start_with(root.path(), &["--public-url", "https://team.example/t"]);
+    let viewer = Client::new(&d, Some(&share_link(root.path(), "viewer", "vera")));
+    let alice = Client::new(&d, Some(&share_link(root.path(), "annotator", "alice")));
+    let owner = Client::new(&d, Some(&share_link(root.path(), "owner", "olga")));
+    let rename = |name: &str, base_rev: u64| json!({"kind": "run_rename", "run": "r1", "name": name, "base_rev": base_rev});
+
+    // Only owners: a viewer and an annotator are refused.
+    for (c, who) in [(&viewer, "v"), (&alice, "a")] {
+        let (status, body) = c.op(who, "1", rename("nope", 0)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{who}: {body}"
+        );
+    }
+
+    // A viewer subscribed to the project topic sees the new name and tags pushed.
+    let mut request = d
+        .url("/api/ws")
+        .replacen("http", "ws", 1)
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert(
+        "authorization",
+        format!("Bearer {}", viewer.token.as_deref().unwrap())
+            .parse()
+            .unwrap(),
+    );
+    headers.insert("origin", d.url("").parse().unwrap());
+    let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut ws = Ws { stream };
+    assert!(matches!(ws.recv().await, ServerMsg::Hello { .. }));
+    ws.subscribe(
+        7,
+        Topic::Project {
+            project: "p".into(),
+            since: 0,
+        },
+    )
+    .await;
+    assert_eq!(ws.recv().await, ServerMsg::Subscribed { id: 7 });
+
+    let event = owner.commit("o", "1", rename("baseline", 0)).await;
+    assert_eq!(event["change"]["kind"], "run");
+    assert_eq!(event["change"]["name"], "baseline");
+    assert_eq!(event["change"]["name_rev"], 1);
+    owner
+        .commit(
+            "o",
+            "2",
+            json!({"kind": "run_retag", "run": "r1", "tags": ["best", "lr-sweep"], "base_rev": 0}),
+        )
+        .await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let ServerMsg::Runs { runs, .. } = ws.recv().await
+                && runs
+                    .iter()
+                    .any(|r| r.id == "r1" && r.name == "baseline" && r.tags == ["best", "lr-sweep"])
+            {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the project topic pushes the new name and tags");
+
+    // A stale base_rev is refused with the current value and who set it.
+    let (status, body) = owner.op("o2", "1", rename("other", 0)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "conflict", "{body}");
+    assert_eq!(body["current"]["kind"], "run");
+    assert_eq!(body["current"]["name"], "baseline");
+    assert_eq!(body["current"]["updated_by"]["label"], "olga");
+
+    // The runs list, as a viewer reads it.
+    let r1 = || async {
+        let request = viewer
+            .http
+            .get(format!("{}/api/projects/p/runs", viewer.base));
+        let runs: Value = viewer
+            .with_auth(request)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "r1")
+            .unwrap()
+            .clone()
+    };
+    let listed = r1().await;
+    assert_eq!(
+        (&listed["name"], &listed["tags"]),
+        (&json!("baseline"), &json!(["best", "lr-sweep"]))
+    );
+
+    // The client rewriting run.json (its own name and tags, new notes) does not undo the overlay.
+    writer.set("notes", json!("rewritten"));
+    let listed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let listed = r1().await;
+            if listed["notes"] == "rewritten" {
+                break listed;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the daemon reads the rewritten run.json");
+    assert_eq!(
+        (&listed["name"], &listed["tags"]),
+        (&json!("baseline"), &json!(["best", "lr-sweep"]))
+    );
+    let (_, snapshot) = viewer.snapshot().await;
+    assert_eq!(snapshot["run_overlays"][0]["name"], "baseline");
+    drop(ws);
+    drop(d);
+
+    // After a restart, the runs list shows it from the start (no sharing: local reads).
+    let d = Daemon::start(root.path());
+    assert_eq!(
+        listed_r1(&d).await,
+        ("baseline".to_owned(), json!(["best", "lr-sweep"]))
+    );
+    let run = d.get_ok("/api/projects/p/runs/r1").await;
+    assert_eq!(run["name"], "baseline");
+    // The local user is an owner; the rename continues from rev 1.
+    let c = Client::new(&d, None);
+    let event = c.commit("local-tab", "1", rename("final", 1)).await;
+    assert_eq!(event["change"]["name_rev"], 2);
+    assert_eq!(listed_r1(&d).await.0, "final");
+}

@@ -1,5 +1,6 @@
 //! One op checked and applied inside the write transaction: the revision check of note text,
-//! thread state and comment text, the author rules of comments, taken ids, and the writes of the
+//! thread state, comment text and a run's name and tags, the author rules of comments, the owner
+//! rule of run ops, taken ids, and the writes of the
 //! new state into the notes, threads and comments tables.
 
 use super::{Actor, Applied, Refusal};
@@ -8,7 +9,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use trackline_shared::annotations::{
-    Anchor, AnnotationEvent, Change, Comment, Current, Note, NoteTarget, Op, OpOutcome, ThreadHead,
+    Anchor, AnnotationEvent, Change, Comment, Current, Note, NoteTarget, Op, OpOutcome, RunOverlay,
+    ThreadHead,
 };
 
 /// The result of checking an op: the change to log, or the answer without one.
@@ -67,6 +69,16 @@ impl Apply<'_> {
                 base_rev,
             } => self.comment_edit(comment, text, *base_rev),
             Op::CommentDelete { comment } => self.comment_delete(comment),
+            Op::RunRename {
+                run,
+                name,
+                base_rev,
+            } => self.run_set(run, *base_rev, RunField::Name(name)),
+            Op::RunRetag {
+                run,
+                tags,
+                base_rev,
+            } => self.run_set(run, *base_rev, RunField::Tags(tags)),
         }
     }
 
@@ -216,6 +228,34 @@ impl Apply<'_> {
         Ok(Step::Change(Change::Comment(current)))
     }
 
+    /// A rename or retag: owners only, on an existing run, against the field's current rev.
+    fn run_set(&mut self, run: &str, base_rev: u64, field: RunField) -> DbResult<Step> {
+        if !self.actor.is_owner {
+            return refuse(Refusal::Forbidden(
+                "only an owner may rename or retag a run".into(),
+            ));
+        }
+        if let Some(refusal) = self.missing_run(run) {
+            return refuse(refusal);
+        }
+        let mut overlay = run_overlay(self.tx, self.project, run)?;
+        let rev = match field {
+            RunField::Name(_) => &mut overlay.name_rev,
+            RunField::Tags(_) => &mut overlay.tags_rev,
+        };
+        if base_rev != *rev {
+            return conflict(Current::Run(overlay));
+        }
+        *rev += 1;
+        match field {
+            RunField::Name(name) => overlay.name = Some(name.to_owned()),
+            RunField::Tags(tags) => overlay.tags = Some(tags.to_vec()),
+        }
+        overlay.updated_by = Some(self.actor.author.clone());
+        overlay.updated_ms = self.now_ms;
+        Ok(Step::Change(Change::Run(overlay)))
+    }
+
     fn new_comment(&self, thread: &str, comment: &str, text: &str) -> Comment {
         Comment {
             id: comment.to_owned(),
@@ -269,9 +309,40 @@ impl Apply<'_> {
                 }
             }
             Change::Comment(comment) => store_comment(tx, project, seq, comment)?,
+            Change::Run(overlay) => {
+                tx.execute(
+                    "INSERT INTO run_overlays (project, run, overlay) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (project, run) DO UPDATE SET overlay = ?3",
+                    params![project, overlay.run, to_json(overlay)?],
+                )?;
+            }
         }
         Ok(())
     }
+}
+
+/// The field of a run an op sets.
+enum RunField<'a> {
+    Name(&'a str),
+    Tags(&'a [String]),
+}
+
+/// A run's overlay as stored, or a blank one (both revs 0) when none was ever set.
+fn run_overlay(conn: &Connection, project: &str, run: &str) -> DbResult<RunOverlay> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT overlay FROM run_overlays WHERE project = ?1 AND run = ?2",
+            params![project, run],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match json {
+        Some(json) => serde_json::from_str(&json)?,
+        None => RunOverlay {
+            run: run.to_owned(),
+            ..RunOverlay::default()
+        },
+    })
 }
 
 fn store_comment(tx: &Transaction, project: &str, seq: i64, comment: &Comment) -> DbResult<()> {

@@ -465,3 +465,110 @@ fn events_come_by_project_in_seq_order_in_bounded_pages() {
         0
     );
 }
+
+fn rename(name: &str, base_rev: u64) -> Op {
+    Op::RunRename {
+        run: "r1".into(),
+        name: name.into(),
+        base_rev,
+    }
+}
+
+fn retag(tags: &[&str], base_rev: u64) -> Op {
+    Op::RunRetag {
+        run: "r1".into(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        base_rev,
+    }
+}
+
+#[test]
+fn owners_rename_and_retag_runs_with_a_rev_per_field() {
+    let (_dir, a) = open();
+    let owner = actor("o", true);
+    let (event, _) = a.commit(&owner, &request("c", "1", rename("baseline", 0)));
+    let Change::Run(overlay) = &event.change else {
+        panic!("{event:?}")
+    };
+    assert_eq!(
+        (overlay.name.as_deref(), overlay.name_rev, overlay.tags_rev),
+        (Some("baseline"), 1, 0)
+    );
+    // The tags have their own rev: a retag from 0 does not race the rename.
+    let (event, _) = a.commit(&owner, &request("c", "2", retag(&["best", "lr"], 0)));
+    let Change::Run(overlay) = &event.change else {
+        panic!("{event:?}")
+    };
+    assert_eq!(overlay.name.as_deref(), Some("baseline"));
+    assert_eq!(
+        overlay.tags,
+        Some(vec!["best".to_string(), "lr".to_string()])
+    );
+    assert_eq!(overlay.updated_by, Some(owner.author.clone()));
+    // A second owner's rename from the stale rev 0 is refused with the current value.
+    let other = actor("o2", true);
+    let refused = a.send(&other, &request("d", "1", rename("mine", 0)));
+    assert!(
+        matches!(&refused, Ok(Applied { outcome: OpOutcome::Conflict { current: Current::Run(o) }, .. })
+            if o.name.as_deref() == Some("baseline") && o.name_rev == 1 && o.updated_by.as_ref().is_some_and(|b| b.id == "o")),
+        "{refused:?}"
+    );
+    a.commit(&other, &request("d", "2", rename("mine", 1)));
+    let snapshot = a.snapshot("p").unwrap();
+    assert_eq!(snapshot.run_overlays.len(), 1);
+    assert_eq!(snapshot.run_overlays[0].name.as_deref(), Some("mine"));
+    let all = a.run_overlays().unwrap();
+    assert_eq!(
+        all,
+        vec![("p".to_string(), snapshot.run_overlays[0].clone())]
+    );
+}
+
+#[test]
+fn only_owners_may_rename_and_names_and_tags_are_checked() {
+    let (_dir, a) = open();
+    let annotator = actor("a", false);
+    for op in [rename("x", 0), retag(&["t"], 0)] {
+        let refused = a.send(&annotator, &request("c", "1", op));
+        assert!(matches!(refused, Err(Refusal::Forbidden(_))), "{refused:?}");
+    }
+    let owner = actor("o", true);
+    let long_tag = "t".repeat(65);
+    let many: Vec<String> = (0..33).map(|i| i.to_string()).collect();
+    let bad = [
+        rename("", 0),
+        rename("   ", 0),
+        rename(&"n".repeat(129), 0),
+        retag(&[""], 0),
+        retag(&[&long_tag], 0),
+        Op::RunRetag {
+            run: "r1".into(),
+            tags: many,
+            base_rev: 0,
+        },
+    ];
+    for op in bad {
+        let refused = a.send(&owner, &request("c", "2", op.clone()));
+        assert!(
+            matches!(refused, Err(Refusal::Invalid(_))),
+            "{op:?}: {refused:?}"
+        );
+    }
+    let missing = Op::RunRename {
+        run: "r9".into(),
+        name: "x".into(),
+        base_rev: 0,
+    };
+    let refused = a.send(&owner, &request("c", "3", missing));
+    assert!(matches!(refused, Err(Refusal::NotFound(_))), "{refused:?}");
+    // 128 characters (multi-byte ones too) and 32 tags of 64 are fine.
+    a.commit(&owner, &request("c", "4", rename(&"é".repeat(128), 0)));
+    let tags: Vec<String> = (0..32).map(|i| format!("{i:0>64}")).collect();
+    let op = Op::RunRetag {
+        run: "r1".into(),
+        tags,
+        base_rev: 0,
+    };
+    a.commit(&owner, &request("c", "5", op));
+    assert_eq!(a.log_len(), 2);
+}

@@ -1,8 +1,10 @@
-//! The checks of an op that need no database: ids, text sizes, names, pin coordinates.
+//! The checks of an op that need no database: ids, text sizes, names, pin coordinates, a run's
+//! new name and tags.
 
 use super::Refusal;
 use trackline_shared::annotations::{
-    Anchor, MAX_ANNOTATION_ID_LEN, MAX_ANNOTATION_TEXT_BYTES, NoteTarget, Op, OpRequest,
+    Anchor, MAX_ANNOTATION_ID_LEN, MAX_ANNOTATION_TEXT_BYTES, MAX_RUN_NAME_CHARS,
+    MAX_RUN_TAG_CHARS, MAX_RUN_TAGS, NoteTarget, Op, OpRequest,
 };
 
 /// Checks what can be checked without the database: ids, text sizes, pin coordinates.
@@ -42,7 +44,42 @@ pub(super) fn validate(request: &OpRequest) -> Result<(), Refusal> {
             check_text(text)
         }
         Op::CommentDelete { comment } => check_id("comment", comment),
+        Op::RunRename { run, name, .. } => {
+            check_name("run", run)?;
+            check_run_name(name)
+        }
+        Op::RunRetag { run, tags, .. } => {
+            check_name("run", run)?;
+            check_run_tags(tags)
+        }
     }
+}
+
+fn check_run_name(name: &str) -> Result<(), Refusal> {
+    let chars = name.chars().count();
+    if name.trim().is_empty() || chars > MAX_RUN_NAME_CHARS {
+        return Err(Refusal::Invalid(format!(
+            "a run name must be 1 to {MAX_RUN_NAME_CHARS} characters, not blank"
+        )));
+    }
+    Ok(())
+}
+
+fn check_run_tags(tags: &[String]) -> Result<(), Refusal> {
+    if tags.len() > MAX_RUN_TAGS {
+        return Err(Refusal::Invalid(format!(
+            "{} tags; a run may have at most {MAX_RUN_TAGS}",
+            tags.len()
+        )));
+    }
+    for tag in tags {
+        if tag.trim().is_empty() || tag.chars().count() > MAX_RUN_TAG_CHARS {
+            return Err(Refusal::Invalid(format!(
+                "each tag must be 1 to {MAX_RUN_TAG_CHARS} characters, not blank"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_id(what: &str, id: &str) -> Result<(), Refusal> {
