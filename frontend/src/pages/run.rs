@@ -146,7 +146,7 @@ fn RunView(project: String, run: String) -> impl IntoView {
         info.get().map(|r| {
             view! {
                 <div class="run-head">
-                    <h1>{r.name.clone()}</h1>
+                    <h1 data-testid="run-name">{r.name.clone()}</h1>
                     <StateBadge state=r.state />
                     <span class="mono muted">{r.id.clone()}</span>
                 </div>

@@ -1,7 +1,8 @@
 //! Annotations against the real daemon (issue 9): the REST snapshot and op route, the
 //! `annotations` WebSocket topic (live events, resuming from a `seq` with no gap and no
-//! duplicate), two editors racing on one note, an op retried across a kill -9, and the rules of
-//! sharing mode (scopes, authors from link labels, own comments only).
+//! duplicate), two editors racing on one note, an op retried across a kill -9, the rules of
+//! sharing mode (scopes, authors from link labels, own comments only), and an owner renaming and
+//! retagging a run (REST, the project topic, and the run page's form in a browser).
 
 use crate::common::*;
 use serde_json::{Value, json};
@@ -594,4 +595,82 @@ async fn an_owner_renames_and_retags_a_run_live_for_everyone_and_it_outlasts_run
     let event = c.commit("local-tab", "1", rename("final", 1)).await;
     assert_eq!(event["change"]["name_rev"], 2);
     assert_eq!(listed_r1(&d).await.0, "final");
+}
+
+#[tokio::test]
+async fn the_run_page_form_renames_and_retags_and_shows_who_changed_the_name_meanwhile() {
+    use crate::web::*;
+    use fantoccini::Locator;
+    let root = project();
+    let d = Daemon::start(root.path());
+    require_web(&d).await;
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    let t = std::time::Duration::from_secs(30);
+    c.goto(&d.url("/projects/p/runs/r1")).await.unwrap();
+    c.wait()
+        .at_most(t)
+        .for_element(Locator::Css("[data-testid=run-label-edit]"))
+        .await
+        .expect("an owner (the local user) sees Edit")
+        .click()
+        .await
+        .unwrap();
+    set_value(&c, "[data-testid=run-label-name]", "baseline").await;
+    set_value(&c, "[data-testid=run-label-tags]", "best, lr-sweep").await;
+    c.find(Locator::Css("[data-testid=run-label-save]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the new name and tags on the page",
+        t,
+        || async {
+            (
+                texts(&c, "[data-testid=run-name]").await,
+                texts(&c, ".kv .tag").await,
+            )
+        },
+        |(name, tags)| name == &["baseline"] && tags == &["best", "lr-sweep"],
+    )
+    .await;
+    assert_eq!(listed_r1(&d).await.0, "baseline");
+
+    // Someone else renames while the form is open: Save is refused and says so.
+    c.find(Locator::Css("[data-testid=run-label-edit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    Client::new(&d, None)
+        .commit(
+            "other-tab",
+            "1",
+            json!({"kind": "run_rename", "run": "r1", "name": "theirs", "base_rev": 1}),
+        )
+        .await;
+    set_value(&c, "[data-testid=run-label-name]", "mine").await;
+    c.find(Locator::Css("[data-testid=run-label-save]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the conflict message",
+        t,
+        || async { texts(&c, "[data-testid=run-label-message]").await },
+        |m| {
+            m.first()
+                .is_some_and(|m| m.contains("local changed the name to “theirs”"))
+        },
+    )
+    .await;
+    assert_eq!(listed_r1(&d).await.0, "theirs");
+    assert_eq!(page_errors(&c, &driver).await, Vec::<String>::new());
+    let _ = c.close().await;
 }
