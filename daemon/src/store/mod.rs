@@ -159,21 +159,41 @@ impl Store {
         }
     }
 
-    /// Shows `overlay` over run `overlay.run` of `project` from now on; a run already known is
-    /// announced with a new version when its info changed.
+    /// Puts the overlay held for `key`, if any, over `info`.
+    fn apply_overlay(&self, key: &RunKey, info: &mut RunInfo) {
+        if let Some(overlay) = self.overlays.read().get(key) {
+            overlay_info(info, overlay);
+        }
+    }
+
+    /// Shows `overlay` over run `overlay.run` of `project` from now on, unless the overlay held
+    /// is as new; a run already known is announced with a new version when its info changed.
     pub fn set_overlay(&self, project: &str, overlay: RunOverlay) {
         let key = RunKey {
             project: project.into(),
             run: overlay.run.clone(),
         };
-        self.overlays.write().insert(key.clone(), overlay.clone());
+        {
+            // Two ops answered at once may arrive here out of order: revs only grow, so the
+            // newer overlay has the larger sum.
+            let mut overlays = self.overlays.write();
+            let revs = |o: &RunOverlay| o.name_rev + o.tags_rev;
+            if overlays
+                .get(&key)
+                .is_some_and(|held| revs(held) >= revs(&overlay))
+            {
+                return;
+            }
+            overlays.insert(key.clone(), overlay);
+        }
         let Some(run) = self.runs.read().get(&key).cloned() else {
             return;
         };
         let changed = {
             let mut meta = run.meta.write();
             let before = (meta.info.name.clone(), meta.info.tags.clone());
-            overlay_info(&mut meta.info, &overlay);
+            // The newest overlay held (another call may have stored a newer one meanwhile).
+            self.apply_overlay(&key, &mut meta.info);
             let changed = (&meta.info.name, &meta.info.tags) != (&before.0, &before.1);
             if changed {
                 meta.info.version = self.next_version();
@@ -263,14 +283,14 @@ impl Store {
         now_secs: f64,
     ) -> Arc<Run> {
         meta.info.state = self.derive_state(&meta, now_secs);
-        if let Some(overlay) = self.overlays.read().get(&key) {
-            overlay_info(&mut meta.info, overlay);
-        }
+        // The overlay is read under the run's meta lock (or the runs lock for a new run), the
+        // locks `set_overlay` takes after storing one: neither can undo the other's newer value.
         let existing = self.runs.read().get(&key).cloned();
         let run = match existing {
             Some(run) => {
                 {
                     let mut cur = run.meta.write();
+                    self.apply_overlay(&key, &mut meta.info);
                     let mut cmp = meta.info.clone();
                     cmp.version = cur.info.version;
                     if cmp == cur.info && cur.reported_state == meta.reported_state {
@@ -282,6 +302,8 @@ impl Store {
                 run
             }
             None => {
+                let mut runs = self.runs.write();
+                self.apply_overlay(&key, &mut meta.info);
                 meta.info.version = self.next_version();
                 let run = Arc::new(Run {
                     key: key.clone(),
@@ -290,7 +312,7 @@ impl Store {
                     meta: RwLock::new(meta),
                     history: Mutex::new(History::new(self.settings.history_limits())),
                 });
-                self.runs.write().insert(key, run.clone());
+                runs.insert(key, run.clone());
                 run
             }
         };
@@ -500,6 +522,46 @@ mod tests {
             reported_state: RunState::Running,
         };
         (key, dir, meta)
+    }
+
+    #[test]
+    fn an_overlay_shows_over_run_json_bumps_the_version_and_an_older_one_is_ignored() {
+        let root = tempfile::tempdir().unwrap();
+        let source = Arc::new(DiskSource::new(root.path().to_owned()));
+        let (key, dir, mut meta) = write_run(&source, "r1", 1);
+        meta.info.name = "from the client".into();
+        let store = Store::new(StoreSettings::default());
+        let run = store.upsert(key.clone(), dir.clone(), source.clone(), meta.clone(), 2.0);
+        let before = run.info().version;
+        let mut events = store.subscribe();
+        let overlay = |name: &str, name_rev: u64| RunOverlay {
+            run: "r1".into(),
+            name: Some(name.into()),
+            name_rev,
+            tags: Some(vec!["best".into()]),
+            tags_rev: 1,
+            ..RunOverlay::default()
+        };
+        store.set_overlay("p", overlay("renamed", 2));
+        assert!(matches!(events.try_recv(), Ok(Event::Run(_))));
+        let info = run.info();
+        assert_eq!(
+            (info.name.as_str(), info.tags.as_slice()),
+            ("renamed", &["best".to_string()][..])
+        );
+        assert!(info.version > before);
+        // An older overlay arriving late changes nothing.
+        store.set_overlay("p", overlay("older", 1));
+        assert_eq!(run.info().name, "renamed");
+        assert!(events.try_recv().is_err());
+        // The client rewriting run.json keeps the overlay; its other fields still count.
+        meta.info.notes = Some("new notes".into());
+        store.upsert(key, dir, source, meta, 2.0);
+        let info = run.info();
+        assert_eq!(
+            (info.name.as_str(), info.notes.as_deref()),
+            ("renamed", Some("new notes"))
+        );
     }
 
     #[test]
