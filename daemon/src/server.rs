@@ -31,6 +31,7 @@ pub struct Server {
     token: Arc<WriteToken>,
     workspaces: Workspaces,
     annotations: crate::db::annotations::Annotations,
+    run_index: crate::db::index::RunIndex,
     /// Sharing mode (`--public-url`), if on.
     sharing: Option<Arc<Sharing>>,
     /// The share links, for a public URL added after binding ([`Server::add_public_url`]).
@@ -126,6 +127,7 @@ impl Server {
             token: Arc::new(token),
             workspaces: db.workspaces(),
             annotations: db.annotations(),
+            run_index: db.run_index(),
             sharing,
             share_links: db.share_links(),
             addr: local_addr,
@@ -192,6 +194,7 @@ impl Server {
             remote_ingest: Arc::default(),
             workspaces: self.workspaces.clone(),
             annotations: self.annotations.clone(),
+            run_index: self.run_index.clone(),
             limits: Arc::new(api::limits::Limits::new(&self.config)),
             base_path: self.config.base_path.clone(),
             presence: crate::push::PresenceHub::new(crate::push::PresenceSettings {

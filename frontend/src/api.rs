@@ -154,6 +154,28 @@ pub async fn run(project: &str, run: &str) -> Result<RunInfo, ApiError> {
     get_json(&run_url(project, run)).await
 }
 
+/// Moves a run to the daemon's trash (owners only; not while it runs).
+pub async fn delete_run(project: &str, run: &str) -> Result<(), ApiError> {
+    let url = run_url(project, run);
+    let resp = gloo_net::http::Request::delete(&url)
+        .send()
+        .await
+        .map_err(|e| ApiError {
+            status: None,
+            code: None,
+            message: format!("could not reach the Trackline daemon ({e})"),
+        })?;
+    let status = resp.status();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let error = ApiError::from_response(status, &resp.text().await.unwrap_or_default());
+    if status == 401 {
+        crate::share::refused(&error.message);
+    }
+    Err(error)
+}
+
 pub async fn keys(project: &str, run: &str) -> Result<Vec<MetricKey>, ApiError> {
     get_json(&keys_url(project, run)).await
 }

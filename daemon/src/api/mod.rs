@@ -48,6 +48,8 @@ pub struct AppState {
     pub workspaces: crate::db::workspaces::Workspaces,
     /// Notes, threads and comments, and their op log.
     pub annotations: crate::db::annotations::Annotations,
+    /// The run index (a deleted run leaves it at once).
+    pub run_index: crate::db::index::RunIndex,
     /// Writes remote batches: per-run turns (offset checks must not interleave) and group commit.
     pub remote_ingest: Arc<crate::ingest::remote::RemoteIngest>,
     /// The body deadline and what is remembered about each client (bad tokens, ingest bytes).
@@ -71,7 +73,10 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(runs::health))
         .route("/projects", get(runs::projects))
         .route("/projects/{project}/runs", get(runs::project_runs))
-        .route("/projects/{project}/runs/{run}", get(runs::run))
+        .route(
+            "/projects/{project}/runs/{run}",
+            get(runs::run).delete(runs::delete),
+        )
         .route("/projects/{project}/runs/{run}/keys", get(runs::keys))
         .route(
             "/projects/{project}/runs/{run}/files/{*path}",

@@ -1,11 +1,16 @@
-//! Projects, runs, metric keys and the series query.
+//! Projects, runs, metric keys and the series query, and an owner's deletion of a finished run
+//! (moved to the trash, never destroyed).
 
 use super::extract::{PathParams, QueryParams};
 use super::{AppState, blocking};
-use crate::error::Result;
+use crate::auth::scope::Scope;
+use crate::auth::sharing::Principal;
+use crate::error::{Error, Result};
 use crate::query;
-use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use trackline_shared::RunState;
 use trackline_shared::{Health, MetricKey, ProjectInfo, RunInfo, SeriesQuery, SeriesResponse};
 
 pub async fn health(State(s): State<AppState>) -> Json<Health> {
@@ -56,4 +61,47 @@ pub async fn series(
     blocking(move || query::series::series(&store, &project, &q))
         .await
         .map(Json)
+}
+
+/// `DELETE /api/projects/{project}/runs/{run}`: an owner (the local user when the daemon is not
+/// shared) moves a run that is not running to the trash; it leaves the store (subscribers of the
+/// project get `run_removed`) and the run index.
+pub async fn delete(
+    State(s): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    PathParams((project, run)): PathParams<(String, String)>,
+) -> Result<StatusCode> {
+    if s.security.sharing.is_some() {
+        match principal.as_deref() {
+            Some(p) if p.scope.allows(Scope::Owner) => {}
+            Some(p) => {
+                return Err(Error::Forbidden(format!(
+                    "only an owner deletes runs; this link ('{}') is a {} link",
+                    p.label, p.scope
+                )));
+            }
+            None => return Err(Error::Internal("a shared request without its link".into())),
+        }
+    }
+    let found = query::run(&s.store, &project, &run)?;
+    if found.info().state == RunState::Running {
+        return Err(Error::conflict(
+            "run_running",
+            format!("run '{run}' is still running: stop it first, then delete it"),
+            serde_json::Value::Null,
+        ));
+    }
+    let (data_dir, index) = (s.data_dir.clone(), s.run_index.clone());
+    let moved = blocking(move || {
+        let now = crate::util::now_secs() as u64;
+        let moved = crate::format::trash::trash_run(&data_dir, &project, &run, now)?;
+        if let Err(e) = index.remove(&project, &run) {
+            tracing::warn!("index: {e}");
+        }
+        Ok(moved)
+    })
+    .await?;
+    tracing::info!(run = %found.key.run, project = %found.key.project, to = %moved.display(), "run moved to the trash");
+    s.store.remove(&found.key);
+    Ok(StatusCode::NO_CONTENT)
 }

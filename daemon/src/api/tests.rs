@@ -53,6 +53,7 @@ impl Fixture {
             data_dir: data_dir.path().to_owned(),
             workspaces: Db::open_in(&state_dir).unwrap().workspaces(),
             annotations: Db::open_in(&state_dir).unwrap().annotations(),
+            run_index: Db::open_in(&state_dir).unwrap().run_index(),
             remote_ingest: Arc::default(),
             base_path: Default::default(),
             presence: crate::push::PresenceHub::new(Default::default()),

@@ -180,6 +180,14 @@ impl Dir {
             .map_err(|e| FormatError::io(self.path.join(to), e))
     }
 
+    /// Moves `from`, directly in this folder, to `to` directly in folder `into` with one rename
+    /// (both on the same file system); an existing `to` is replaced only if it is an empty folder.
+    pub fn rename_into(&self, from: &str, into: &Dir, to: &str) -> Result<(), FormatError> {
+        let (from_seg, to_seg) = (single(from)?, single(to)?);
+        sys::rename_into(&self.handle, from_seg, &into.handle, to_seg)
+            .map_err(|e| FormatError::io(into.path.join(to), e))
+    }
+
     /// Removes the file `name` directly in this folder.
     pub fn remove_file(&self, name: &str) -> Result<(), FormatError> {
         sys::remove(&self.handle, single(name)?)
@@ -331,6 +339,10 @@ mod sys {
 
     pub fn rename(dir: &OwnedFd, from: &str, to: &str) -> std::io::Result<()> {
         Ok(rfs::renameat(dir, from, dir, to)?)
+    }
+
+    pub fn rename_into(dir: &OwnedFd, from: &str, into: &OwnedFd, to: &str) -> std::io::Result<()> {
+        Ok(rfs::renameat(dir, from, into, to)?)
     }
 
     pub fn reopen_dir(dir: &OwnedFd) -> std::io::Result<File> {
@@ -514,6 +526,10 @@ mod sys {
 
     pub fn rename(dir: &Path, from: &str, to: &str) -> std::io::Result<()> {
         std::fs::rename(dir.join(from), dir.join(to))
+    }
+
+    pub fn rename_into(dir: &Path, from: &str, into: &Path, to: &str) -> std::io::Result<()> {
+        std::fs::rename(dir.join(from), into.join(to))
     }
 
     pub fn reopen_dir(dir: &Path) -> std::io::Result<File> {

@@ -11,6 +11,7 @@ pub mod beneath;
 pub mod files;
 pub mod json;
 pub mod line;
+pub mod trash;
 pub mod writer;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod projects;
 pub mod run;
+pub mod run_delete;
 pub mod runs;
 
 pub use compare::ComparePage;

@@ -385,6 +385,7 @@ fn RunView(project: String, run: String) -> impl IntoView {
         </nav>
         {head}
         <RunLabelEditor run=run.clone() info=info />
+        <super::run_delete::RunDeleteButton project=project.clone() run=run.clone() info=info />
         {move || error.get().map(|e| view! { <ErrorBox message=e /> })}
         {move || {
             // The page's own error says more; a failing subscription for the same reason is noise.

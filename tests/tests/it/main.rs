@@ -15,6 +15,7 @@ mod presence;
 mod python;
 mod remote;
 mod rest;
+mod run_delete;
 mod runpage;
 mod share;
 mod share_ui;
