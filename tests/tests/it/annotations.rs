@@ -602,6 +602,9 @@ async fn the_run_page_form_renames_and_retags_and_shows_who_changed_the_name_mea
     use crate::web::*;
     use fantoccini::Locator;
     let root = project();
+    let mut done = RunWriter::create(root.path(), "p", "r2");
+    done.log_rows(3, |s| s.to_string());
+    done.set("state", json!("finished"));
     let d = Daemon::start(root.path());
     require_web(&d).await;
     let profile = tempfile::tempdir().unwrap();
@@ -671,6 +674,50 @@ async fn the_run_page_form_renames_and_retags_and_shows_who_changed_the_name_mea
     )
     .await;
     assert_eq!(listed_r1(&d).await.0, "theirs");
+    // A running run offers no Delete.
+    assert!(
+        c.find(Locator::Css("[data-testid=run-delete]"))
+            .await
+            .is_err(),
+        "a running run can be deleted from its page"
+    );
+
+    // A finished run: Delete, confirm, and the page goes to the project without it.
+    c.goto(&d.url("/projects/p/runs/r2")).await.unwrap();
+    c.wait()
+        .at_most(t)
+        .for_element(Locator::Css("[data-testid=run-delete]"))
+        .await
+        .expect("an owner sees Delete on a finished run")
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(t)
+        .for_element(Locator::Css("[data-testid=run-delete-yes]"))
+        .await
+        .expect("Delete asks first")
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the project page after the delete",
+        t,
+        || async { c.current_url().await.unwrap().path().to_owned() },
+        |path| path.trim_end_matches('/') == "/projects/p",
+    )
+    .await;
+    let runs = d.get_ok("/api/projects/p/runs").await;
+    let ids: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["r1"]);
+    let trash = root.path().join(".trackline/trash/p");
+    let moved: Vec<_> = std::fs::read_dir(&trash).unwrap().collect();
+    assert_eq!(moved.len(), 1, "the run is in the trash, not destroyed");
     assert_eq!(page_errors(&c, &driver).await, Vec::<String>::new());
     let _ = c.close().await;
 }
