@@ -35,6 +35,7 @@ use trackline_shared::annotations::{Anchor, Op, OpRequest};
 use trackline_shared::presence::{Cursor, PresenceState, View};
 use trackline_shared::{ClientMsg, ServerMsg, Topic};
 use trackline_tests::daemon::{Daemon, Started};
+use trackline_tests::machine::{BusyCore, load_average};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
 
@@ -80,50 +81,6 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The 1, 5 and 15 minute load averages (Linux).
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// A thread that spins until dropped: one core kept busy.
-struct BusyCore {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl BusyCore {
-    fn start() -> anyhow::Result<BusyCore> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("busy-core".into())
-            .spawn(move || {
-                let mut x = 0u64;
-                while !flag.load(Ordering::Relaxed) {
-                    x = std::hint::black_box(
-                        x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
-                    );
-                }
-            })?;
-        Ok(BusyCore {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for BusyCore {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 /// A daemon on a fresh data dir holding project `p` with run `live`; with `--public-url` when

@@ -23,12 +23,11 @@
 
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use trackline_tests::daemon::Daemon;
+use trackline_tests::machine::BusyCore;
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
 
@@ -159,42 +158,6 @@ impl MachineCpu {
         let before = before?;
         let total = self.total.checked_sub(before.total)?;
         (total > 0).then(|| self.busy.saturating_sub(before.busy) as f64 / total as f64)
-    }
-}
-
-/// A thread that spins until dropped: one core kept busy.
-struct BusyCore {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl BusyCore {
-    fn start() -> anyhow::Result<BusyCore> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("busy-core".into())
-            .spawn(move || {
-                let mut x = 0u64;
-                while !flag.load(Ordering::Relaxed) {
-                    x = std::hint::black_box(
-                        x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
-                    );
-                }
-            })?;
-        Ok(BusyCore {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for BusyCore {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
