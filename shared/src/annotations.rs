@@ -16,6 +16,7 @@
 //! are last-writer-wins per field with a revision check: an op whose `base_rev` is not the
 //! current `rev` is refused with the current value, so no text is ever silently lost.
 
+use crate::reports::{BlockContent, NewBlock, Report};
 use serde::{Deserialize, Serialize};
 
 /// Server sequence number of the op log: one counter for the whole daemon, starting at 1.
@@ -71,13 +72,16 @@ pub enum Anchor {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         y: Option<f64>,
     },
+    /// On one block of a report.
+    ReportBlock { report: String, block: String },
 }
 
 impl Anchor {
-    /// The run the anchor belongs to.
-    pub fn run(&self) -> &str {
+    /// The run the anchor belongs to; `None` for a report block.
+    pub fn run(&self) -> Option<&str> {
         match self {
-            Anchor::Run { run } | Anchor::Pin { run, .. } => run,
+            Anchor::Run { run } | Anchor::Pin { run, .. } => Some(run),
+            Anchor::ReportBlock { .. } => None,
         }
     }
 }
@@ -136,6 +140,10 @@ pub struct ProjectAnnotations {
     /// Runs an owner renamed or retagged in the web app.
     #[serde(default)]
     pub run_overlays: Vec<RunOverlay>,
+    /// The project's reports, oldest first (a viewer of a shared daemon gets only published ones,
+    /// as their published copy).
+    #[serde(default)]
+    pub reports: Vec<Report>,
 }
 
 /// The name and tags an owner gave a run in the web app, shown instead of what the run's
@@ -211,6 +219,45 @@ pub enum Op {
         tags: Vec<String>,
         base_rev: u64,
     },
+    /// Owners only: a new report (id unused so far) with its first blocks.
+    ReportCreate {
+        report: String,
+        title: String,
+        #[serde(default)]
+        blocks: Vec<NewBlock>,
+    },
+    /// Owners only: rename a report; `base_rev` is its `title_rev`.
+    ReportTitle {
+        report: String,
+        title: String,
+        base_rev: u64,
+    },
+    /// Owners only: insert a block after block `after` (`None`: first; a block that is gone:
+    /// last).
+    BlockAdd {
+        report: String,
+        after: Option<String>,
+        block: NewBlock,
+    },
+    /// Owners only: replace a block's content; `base_rev` is the block's `rev`.
+    BlockSet {
+        report: String,
+        block: String,
+        content: BlockContent,
+        base_rev: u64,
+    },
+    /// Owners only: move a block after block `after` (`None`: first).
+    BlockMove {
+        report: String,
+        block: String,
+        after: Option<String>,
+    },
+    /// Owners only: remove a block from the draft.
+    BlockDelete { report: String, block: String },
+    /// Owners only: copy the draft to the published report.
+    ReportPublish { report: String },
+    /// Owners only: delete a report (a tombstone stays).
+    ReportDelete { report: String },
 }
 
 /// `POST /api/projects/{project}/annotations/ops` body.
@@ -241,6 +288,8 @@ pub enum Change {
     Comment(Comment),
     /// A run was renamed or retagged: its whole overlay.
     Run(RunOverlay),
+    /// A report was created or changed: the whole report (a tombstone when deleted).
+    Report(Report),
 }
 
 /// One committed op, as logged and pushed.
@@ -264,6 +313,7 @@ pub enum Current {
     Thread(ThreadHead),
     Comment(Comment),
     Run(RunOverlay),
+    Report(Report),
 }
 
 /// The answer to an [`OpRequest`] (HTTP 200 for both; refusals such as `forbidden` or a bad op

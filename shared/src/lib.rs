@@ -2,13 +2,15 @@
 //!
 //! Only serde types live here: no axum, tokio or leptos, so the WASM frontend and the daemon
 //! compile the very same definitions. `api` holds the REST bodies, `ws` the WebSocket messages,
-//! `annotations` notes, threads and pins with their op log, `presence`
-//! who else is here, `num` the encoding of non-finite floats (JSON has no NaN, metrics do).
+//! `annotations` notes, threads and pins with their op log, `reports` report blocks and run sets,
+//! `chart` a chart's settings, `presence` who else is here, `num` the encoding of non-finite floats (JSON has no NaN, metrics do).
 
 pub mod annotations;
 pub mod api;
+pub mod chart;
 pub mod num;
 pub mod presence;
+pub mod reports;
 pub mod share;
 pub mod smooth;
 pub mod ws;

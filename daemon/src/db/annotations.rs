@@ -268,6 +268,7 @@ impl Annotations {
                 run_notes,
                 threads,
                 run_overlays,
+                reports: Vec::new(),
             })
         })
     }

@@ -10,6 +10,7 @@ use trackline_shared::annotations::{
     Anchor, AnnotationEvent, Author, Change, Comment, Current, Note, NoteTarget,
     ProjectAnnotations, RunOverlay, Seq, Thread, ThreadHead,
 };
+use trackline_shared::reports::Report;
 
 /// Everything annotated in one project.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -24,6 +25,8 @@ pub struct Model {
     pub order: Vec<String>,
     /// Names and tags owners gave runs, by run id.
     pub run_overlays: BTreeMap<String, RunOverlay>,
+    /// The project's reports by id (deleted ones dropped).
+    pub reports: BTreeMap<String, Report>,
 }
 
 /// What a pin needs to be drawn, taken from a thread.
@@ -59,6 +62,9 @@ impl Model {
         for o in s.run_overlays {
             m.run_overlays.insert(o.run.clone(), o);
         }
+        for r in s.reports {
+            m.put_report(r);
+        }
         m
     }
 
@@ -78,6 +84,7 @@ impl Model {
             }
             Change::Comment(c) => self.put_comment(c.clone()),
             Change::Run(o) => self.put_overlay(o.clone()),
+            Change::Report(r) => self.put_report(r.clone()),
         }
     }
 
@@ -88,6 +95,17 @@ impl Model {
             Current::Thread(h) => self.put_head(h.clone()),
             Current::Comment(c) => self.put_comment(c.clone()),
             Current::Run(o) => self.put_overlay(o.clone()),
+            Current::Report(r) => self.put_report(r.clone()),
+        }
+    }
+
+    /// Events arrive in `seq` order and carry the whole report, so the last one is the report;
+    /// a tombstone removes it.
+    fn put_report(&mut self, r: Report) {
+        if r.deleted {
+            self.reports.remove(&r.id);
+        } else {
+            self.reports.insert(r.id.clone(), r);
         }
     }
 
@@ -187,7 +205,7 @@ impl Model {
         self.order
             .iter()
             .filter_map(|id| self.threads.get(id))
-            .filter(move |t| t.head.anchor.run() == run)
+            .filter(move |t| t.head.anchor.run() == Some(run))
     }
 
     /// Pins on metric `key`, any run, oldest first.
@@ -313,6 +331,7 @@ mod tests {
             run_notes: vec![],
             threads: vec![],
             run_overlays: vec![],
+            reports: vec![],
         });
         assert_eq!(m.note(&NoteTarget::Project).rev, 0);
         m.apply(&note_event(7, 2, "second"));

@@ -20,6 +20,7 @@ use crate::charts::pins::{axis_label, format_x};
 pub fn anchor_text(a: &Anchor) -> String {
     match a {
         Anchor::Run { .. } => "on the run".into(),
+        Anchor::ReportBlock { .. } => "on this block".into(),
         Anchor::Pin {
             key,
             x_axis,

@@ -1,28 +1,9 @@
 //! Grouped lines: runs that share a config value drawn as one line (mean or median per plot
 //! column) with a band (min–max or ± one standard deviation).
 
-use serde::{Deserialize, Serialize};
-
 use super::plot::{Frame, percentile};
 
-/// How runs of a group are summarised.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Agg {
-    #[default]
-    Mean,
-    Median,
-}
-
-/// The band drawn around a group's line.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Band {
-    #[default]
-    MinMax,
-    Std,
-    None,
-}
+pub use trackline_shared::chart::{Agg, Band};
 
 /// A group's line and band, per plot column.
 #[derive(Clone, Debug, PartialEq)]

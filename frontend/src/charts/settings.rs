@@ -1,61 +1,22 @@
-//! A chart's settings as saved in the workspace layout (see docs/frontend.md): x axis, smoothing,
-//! scales, outliers and grouping. Unknown or missing fields take their defaults, so older layouts
-//! keep loading.
+//! A chart's settings (the type is `trackline_shared::chart::ChartSettings`, saved in workspace
+//! layouts and report panels) and the web app's helpers around them: x formatting, group values,
+//! the smoothing slider.
 
-use super::plot::{Agg, Band, XFormat};
-use serde::{Deserialize, Serialize};
+use super::plot::XFormat;
 use trackline_shared::api::{RunInfo, XAxis};
 use trackline_shared::smooth::Smoothing;
 
-/// What decides a chart's query: x axis, x metric, log x.
-pub type DataKey = (XAxis, Option<String>, bool);
+pub use trackline_shared::chart::{ChartSettings, DataKey};
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
-#[serde(default)]
-pub struct ChartSettings {
-    /// `step`, `wall_time` or `relative_time` (ignored when `x_key` is set).
-    pub x: XAxis,
-    /// Plot against this metric instead (e.g. `epoch`); the daemon joins by step.
-    pub x_key: Option<String>,
-    pub smoothing: Smoothing,
-    pub x_log: bool,
-    pub y_log: bool,
-    pub ignore_outliers: bool,
-    /// Group runs by this config key (flattened `a.b`): one line and band per group.
-    pub group_by: Option<String>,
-    pub agg: Agg,
-    pub band: Band,
-}
-
-impl ChartSettings {
-    /// How x values read on this axis; `tz_offset_min` is the local time zone's offset.
-    pub fn x_format(&self, tz_offset_min: i64) -> XFormat {
-        if self.x_key.is_some() {
-            return XFormat::Number;
-        }
-        match self.x {
-            XAxis::Step => XFormat::Step,
-            XAxis::WallTime => XFormat::WallTime(tz_offset_min),
-            XAxis::RelativeTime => XFormat::Duration,
-        }
+/// How x values read on a chart with `settings`; `tz_offset_min` is the local time zone's offset.
+pub fn x_format(settings: &ChartSettings, tz_offset_min: i64) -> XFormat {
+    if settings.x_key.is_some() {
+        return XFormat::Number;
     }
-
-    /// Name of the x axis for people and CSV headers.
-    pub fn x_name(&self) -> String {
-        match &self.x_key {
-            Some(k) => k.clone(),
-            None => match self.x {
-                XAxis::Step => "step".into(),
-                XAxis::WallTime => "wall time".into(),
-                XAxis::RelativeTime => "relative time (s)".into(),
-            },
-        }
-    }
-
-    /// The settings that decide which data is fetched (a change means a new query): the x axis,
-    /// and whether it is log-scaled (the daemon's columns follow the scale).
-    pub fn data_key(&self) -> DataKey {
-        (self.x, self.x_key.clone(), self.x_log)
+    match settings.x {
+        XAxis::Step => XFormat::Step,
+        XAxis::WallTime => XFormat::WallTime(tz_offset_min),
+        XAxis::RelativeTime => XFormat::Duration,
     }
 }
 

@@ -52,6 +52,7 @@ pub(super) fn validate(request: &OpRequest) -> Result<(), Refusal> {
             check_name("run", run)?;
             check_run_tags(tags)
         }
+        _ => Ok(()),
     }
 }
 
@@ -118,7 +119,9 @@ fn check_text(text: &str) -> Result<(), Refusal> {
 }
 
 fn check_anchor(anchor: &Anchor) -> Result<(), Refusal> {
-    check_name("run", anchor.run())?;
+    if let Some(run) = anchor.run() {
+        check_name("run", run)?;
+    }
     let Anchor::Pin {
         key,
         x_axis,

@@ -129,7 +129,7 @@ impl ChartHandle {
                 y_log: settings.y_log,
                 ignore_outliers: settings.ignore_outliers,
                 smoothing: settings.smoothing,
-                x_format: settings.x_format(tz),
+                x_format: crate::charts::settings::x_format(&settings, tz),
             };
             let mut slots_used = Vec::new();
             let inputs: Vec<(&str, &SeriesState)> = st
