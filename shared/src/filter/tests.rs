@@ -1,8 +1,8 @@
 //! Tests of the filter language: tokenizing, parsing, messages and evaluation.
 
 use super::*;
+use crate::api::RunState;
 use serde_json::json;
-use trackline_shared::api::RunState;
 
 fn run(id: &str, config: serde_json::Value, summary: serde_json::Value) -> RunInfo {
     RunInfo {

@@ -1,10 +1,10 @@
 //! The filter language's evaluator: whether one run passes an expression.
 
+use crate::api::RunInfo;
 use std::cmp::Ordering;
-use trackline_shared::api::RunInfo;
 
-use super::columns::{self, Val};
 use super::parse::{CmpOp, Expr, Lit, Operand};
+use crate::columns::{self, Val};
 
 pub(super) fn lit_val(l: &Lit) -> Val<'_> {
     match l {

@@ -1,8 +1,8 @@
 //! The filter language's recursive-descent parser: tokens to an expression tree.
 
-use super::columns::Field;
 use super::lex::{Tok, Token};
 use super::{FilterError, err};
+use crate::columns::Field;
 
 /// Deepest nesting of parentheses and `not`s accepted (the parser recurses).
 pub(super) const MAX_DEPTH: usize = 64;
