@@ -8,6 +8,8 @@
 //! - `/projects/:project/runs/:run`: one run with a live chart per metric ([`pages::RunPage`])
 //! - `/projects/:project/compare?runs=a,b`: config and summary of runs side by side
 //!   ([`pages::ComparePage`])
+//! - `/projects/:project/reports`: the project's reports ([`reports::ReportsPage`])
+//! - `/projects/:project/reports/:report`: one report ([`reports::ReportPage`])
 //!
 //! All requests use URLs relative to the document's `<base href>` (`api/...`, `api/ws`), so the app
 //! also works when the daemon is mounted under a path prefix. Data comes from the REST API
@@ -22,6 +24,7 @@ pub mod components;
 pub mod live;
 pub mod pages;
 pub mod presence;
+pub mod reports;
 pub mod selection;
 pub mod share;
 pub mod table;
@@ -72,6 +75,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project") view=pages::RunsPage />
                     <Route path=path!("/projects/:project/runs/:run") view=pages::RunPage />
                     <Route path=path!("/projects/:project/compare") view=pages::ComparePage />
+                    <Route path=path!("/projects/:project/reports") view=reports::ReportsPage />
+                    <Route path=path!("/projects/:project/reports/:report") view=reports::ReportPage />
                 </Routes>
             </main>
             <share::UnauthorizedPage />

@@ -86,6 +86,8 @@ fn RunsView(project: String) -> impl IntoView {
     provide_context(ProjectRuns(runs));
     // The notepad, and pins on the workspace's charts, live.
     provide_annotations(&project);
+    // The table's filter, for the workspace panels' "Add to report".
+    crate::reports::CurrentTable::provide();
 
     // Live changes are applied in batches (at most ten a second), so a project with many running
     // runs heartbeating does not re-sort the table for every message.
@@ -191,6 +193,9 @@ fn RunsView(project: String) -> impl IntoView {
         <div class="run-head">
             <h1>{project.clone()}</h1>
             <span class="muted">{counts}</span>
+            <a class="btn" data-testid="reports-link" href=href(&crate::reports::list_path(&project))>
+                "Reports"
+            </a>
         </div>
         {move || error.get().map(|e| view! { <ErrorBox message=e /> })}
         {move || {

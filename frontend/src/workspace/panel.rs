@@ -74,6 +74,7 @@ pub(super) fn Panel(
             >
                 {move || if wide.get() { "⇤⇥" } else { "⇔" }}
             </button>
+            <crate::reports::AddToReport key=key_s.get_value() settings=settings />
         }
         .into_any()
     });

@@ -146,6 +146,7 @@ pub(super) fn toolbar(
             "Columns"
         </button>
         <span class="muted" data-testid="runs-count">{count_text}</span>
+        <crate::reports::AddRunsToReport settings=editor.settings selection=selection />
         <span class="spacer"></span>
         <span class="muted" data-testid="selected-count">
             {move || format!("{} in charts", n_selected())}
