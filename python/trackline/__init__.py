@@ -43,7 +43,7 @@ CLIENT = "trackline-python " + __version__
 
 # Imported on first use (PEP 562), so that `import trackline` stays light for scripts without them.
 _LAZY = {"Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
-         "Metric": "_metrics"}
+         "Metric": "_metrics", "Report": "_reports", "reports": "reports"}
 
 
 def __getattr__(name):
@@ -52,7 +52,8 @@ def __getattr__(name):
         raise AttributeError("module 'trackline' has no attribute %r" % (name,))
     import importlib
 
-    value = getattr(importlib.import_module("." + module, __name__), name)
+    imported = importlib.import_module("." + module, __name__)
+    value = imported if module == name else getattr(imported, name)  # `reports` is a module
     globals()[name] = value
     return value
 
