@@ -1,6 +1,7 @@
-//! A small, safe markdown renderer for notes and comments: text in, escaped HTML out.
+//! A small, safe markdown renderer for notes, comments and report text: text in, escaped HTML out.
 //!
-//! Supported: ATX headings (`#`..`######`), paragraphs (a newline inside one is a line break),
+//! Supported: ATX headings (`#`..`######`, each with an `id` anchor: `md-` and its [`slug`],
+//! `-2`, `-3`, ... on repeats; [`contents`] lists them for a table of contents), paragraphs (a newline inside one is a line break),
 //! `*em*`/`_em_`, `**strong**`/`__strong__`, `` `code` ``, fenced code blocks (```` ``` ````), `-`/`*`/`+`
 //! and `1.` lists, `[text](url)` links (`![alt](url)` becomes a link too: no remote images) and
 //! backslash escapes. Everything else is text.
@@ -12,7 +13,7 @@
 //! the link and keep their text). Work is linear in the input: closers are found through
 //! precomputed next-occurrence tables, and nesting is capped at [`MAX_DEPTH`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Deepest nesting of emphasis and links; deeper markers are text.
 pub const MAX_DEPTH: usize = 8;
@@ -39,6 +40,13 @@ fn push_escaped(out: &mut String, c: char) {
 
 /// Renders `src` to HTML that is safe to set as `innerHTML`.
 pub fn render(src: &str) -> String {
+    render_with(src, &mut Anchors::default())
+}
+
+/// [`render`] with heading anchors handed out by `anchors`: render several texts that make one
+/// page (a report's blocks) with one [`Anchors`] and their ids stay unique; [`contents_with`] in
+/// the same order and with a fresh [`Anchors`] gives the same ids.
+pub fn render_with(src: &str, anchors: &mut Anchors) -> String {
     let text = src.replace("\r\n", "\n").replace('\r', "\n");
     let lines: Vec<&str> = text.split('\n').collect();
     let mut out = String::with_capacity(text.len() + 64);
@@ -80,8 +88,10 @@ pub fn render(src: &str) -> String {
             out.push_str("</code></pre>");
         } else if let Some((level, rest)) = heading(trimmed).filter(|_| indent < 4) {
             flush_para(&mut out, &mut para);
-            out.push_str(&format!("<h{level}>"));
-            out.push_str(&inline(rest, 0));
+            let html = inline(rest, 0);
+            let id = anchors.next(&plain_text(&html));
+            out.push_str(&format!("<h{level} id=\"{}\">", escape(&id)));
+            out.push_str(&html);
             out.push_str(&format!("</h{level}>"));
             i += 1;
         } else if let Some(item) = list_item(trimmed).filter(|_| indent < 4) {
@@ -127,6 +137,135 @@ fn flush_para(out: &mut String, para: &mut Vec<&str>) {
     }
     out.push_str("</p>");
     para.clear();
+}
+
+/// A heading for a table of contents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TocEntry {
+    /// 1 to 3 (`#` to `###`).
+    pub level: u8,
+    /// The heading as the page shows it, as plain text (markup dropped, not escaped).
+    pub text: String,
+    /// The heading element's `id` (link to `#` and this).
+    pub anchor: String,
+}
+
+/// The `#`, `##` and `###` headings of `src` in order, found as [`render`] finds them (outside
+/// fenced code, indented less than four spaces), with the anchors it gives them.
+pub fn contents(src: &str) -> Vec<TocEntry> {
+    contents_with(src, &mut Anchors::default())
+}
+
+/// [`contents`] of one of several texts that make a page (see [`render_with`]).
+pub fn contents_with(src: &str, anchors: &mut Anchors) -> Vec<TocEntry> {
+    let text = src.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out = Vec::new();
+    let mut fence: Option<usize> = None;
+    for line in text.split('\n') {
+        if let Some(n) = fence {
+            let t = line.trim();
+            if t.len() >= n && t.chars().all(|c| c == '`') {
+                fence = None;
+            }
+            continue;
+        }
+        let trimmed = line.trim_start_matches(' ');
+        let indent = line.len() - trimmed.len();
+        if line.trim().is_empty() || indent >= 4 {
+            continue;
+        }
+        if trimmed.starts_with("```") {
+            fence = Some(trimmed.chars().take_while(|&c| c == '`').count());
+        } else if let Some((level, rest)) = heading(trimmed) {
+            // Every heading takes its anchor, so deeper ones shift the repeats' numbers as in
+            // the rendered page.
+            let text = plain_text(&inline(rest, 0));
+            let anchor = anchors.next(&text);
+            if level <= 3 {
+                out.push(TocEntry {
+                    level: level as u8,
+                    text,
+                    anchor,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `(level, text)` of the `#`, `##` and `###` headings of `src` ([`contents`] without anchors).
+pub fn headings(src: &str) -> Vec<(u8, String)> {
+    contents(src)
+        .into_iter()
+        .map(|e| (e.level, e.text))
+        .collect()
+}
+
+/// A heading's text as an anchor: lower case letters and digits, words joined by `-`, other
+/// characters dropped (`Loss & accuracy (val)` → `loss-accuracy-val`); `section` when nothing
+/// is left.
+pub fn slug(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut gap = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push('-');
+            }
+            gap = false;
+            out.extend(c.to_lowercase());
+        } else if c.is_whitespace() || c == '-' || c == '_' {
+            gap = true;
+        }
+    }
+    if out.is_empty() {
+        out.push_str("section");
+    }
+    out
+}
+
+/// Heading anchors given out so far on one page: `md-` and the heading's [`slug`] (the prefix
+/// keeps them apart from the app's own ids), then `-2`, `-3`, ... for repeats.
+#[derive(Clone, Debug, Default)]
+pub struct Anchors {
+    used: HashSet<String>,
+    /// The last number tried for each slug, so many repeats stay linear.
+    tried: HashMap<String, usize>,
+}
+
+impl Anchors {
+    /// The anchor of the next heading, whose text is `text`.
+    pub fn next(&mut self, text: &str) -> String {
+        let base = format!("md-{}", slug(text));
+        let mut id = base.clone();
+        let n = self.tried.entry(base.clone()).or_insert(1);
+        while self.used.contains(&id) {
+            *n += 1;
+            id = format!("{base}-{n}");
+        }
+        self.used.insert(id.clone());
+        id
+    }
+}
+
+/// The text of rendered inline HTML: tags dropped (every `<` of the input was escaped, so each
+/// one left is a tag), character references decoded.
+fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 fn heading(t: &str) -> Option<(usize, &str)> {
@@ -493,8 +632,11 @@ mod tests {
 
     #[test]
     fn blocks() {
-        assert_eq!(render("# Title\ntext"), "<h1>Title</h1><p>text</p>");
-        assert_eq!(render("### a ##"), "<h3>a</h3>");
+        assert_eq!(
+            render("# Title\ntext"),
+            "<h1 id=\"md-title\">Title</h1><p>text</p>"
+        );
+        assert_eq!(render("### a ##"), "<h3 id=\"md-a\">a</h3>");
         assert_eq!(render("#nope"), "<p>#nope</p>");
         assert_eq!(render("a\nb\n\nc"), "<p>a<br>b</p><p>c</p>");
         assert_eq!(
@@ -511,6 +653,89 @@ mod tests {
         );
         assert_eq!(render(""), "");
         assert_eq!(render("a\r\nb"), "<p>a<br>b</p>");
+    }
+
+    #[test]
+    fn headings_have_anchors_and_make_contents() {
+        let md = "# Results ##\nintro\n## Loss & <b>acc</b> (val)\n#### deep\n```\n# not a heading\n```\n    # indented code\n#nospace\n###\n## **Results**\n## Results";
+        assert_eq!(
+            headings(md),
+            [
+                (1, "Results".to_string()),
+                (2, "Loss & <b>acc</b> (val)".to_string()),
+                (3, String::new()),
+                (2, "Results".to_string()),
+                (2, "Results".to_string()),
+            ]
+        );
+        let toc = contents(md);
+        let ids: Vec<&str> = toc.iter().map(|e| e.anchor.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "md-results",
+                "md-loss-baccb-val",
+                "md-section",
+                "md-results-2",
+                "md-results-3"
+            ]
+        );
+        // The page's headings carry exactly those ids, deeper ones too, in the same order.
+        let html = render(md);
+        let mut rendered = Vec::new();
+        for part in html.split("<h").skip(1) {
+            if let Some(rest) = part.split_once(" id=\"") {
+                rendered.push(rest.1.split('"').next().unwrap().to_string());
+            }
+        }
+        assert_eq!(
+            rendered,
+            [
+                "md-results",
+                "md-loss-baccb-val",
+                "md-deep",
+                "md-section",
+                "md-results-2",
+                "md-results-3"
+            ]
+        );
+        assert!(
+            html.contains("<h2 id=\"md-results-2\"><strong>Results</strong></h2>"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;b&gt;acc&lt;/b&gt;"), "{html}");
+        // Several texts of one page share their anchors.
+        let (mut page, mut toc) = (Anchors::default(), Anchors::default());
+        let first = render_with("# Intro", &mut page);
+        let second = render_with("# Intro\n# Results 2\n# Results\n# Results", &mut page);
+        assert_eq!(first, "<h1 id=\"md-intro\">Intro</h1>");
+        assert!(second.starts_with("<h1 id=\"md-intro-2\">"), "{second}");
+        let ids: Vec<String> = ["# Intro", "# Intro\n# Results 2\n# Results\n# Results"]
+            .iter()
+            .flat_map(|src| contents_with(src, &mut toc))
+            .map(|e| e.anchor)
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "md-intro",
+                "md-intro-2",
+                "md-results-2",
+                "md-results",
+                "md-results-3"
+            ]
+        );
+        assert!(second.contains("<h1 id=\"md-results-3\">Results</h1>"));
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Loss & accuracy (val)"), "loss-accuracy-val");
+        assert_eq!(slug("  Über_große  Läufe -- 2 "), "über-große-läufe-2");
+        assert_eq!(slug("val/loss"), "valloss");
+        assert_eq!(slug("\"><script>"), "script");
+        assert_eq!(slug("?!"), "section");
+        assert_eq!(slug(""), "section");
     }
 
     #[test]
@@ -548,7 +773,7 @@ mod tests {
         assert!(!out.contains("<img") && !out.contains("<script"));
         assert_eq!(
             render("# <b onclick=\"x\">'hi'</b>"),
-            "<h1>&lt;b onclick=&quot;x&quot;&gt;&#39;hi&#39;&lt;/b&gt;</h1>"
+            "<h1 id=\"md-b-onclickxhib\">&lt;b onclick=&quot;x&quot;&gt;&#39;hi&#39;&lt;/b&gt;</h1>"
         );
         // A link's text and destination cannot break out of the attribute or the element.
         let out = render("[<i>x</i>](https://a.b/\"onmouseover=alert(1))");
