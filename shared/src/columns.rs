@@ -3,8 +3,8 @@
 //! A column is named by an id that is also how the filter language ([`crate::filter`]) names it:
 //! a run field (`name`, `state`, `created`, `runtime`, `tags`, `group`, `notes`, `id`, `host`,
 //! `job_type`), or `config.<key>` / `summary.<key>` with nested keys flattened by `.`
-//! (`config.optimizer.lr`, `summary.val/loss`). [`flat`] flattens and formats JSON values,
-//! [`order`] sorts runs by a column exactly as the runs table does.
+//! (`config.optimizer.lr`, `summary.val/loss`). `flat.rs` flattens and formats JSON values,
+//! `order.rs` sorts runs by a column exactly as the runs table does.
 
 mod flat;
 mod order;
