@@ -464,3 +464,229 @@ def test_the_argument_names_are_those_wandb_workspaces_accepts():
                     "that has it)")
     for name, args in WANDB_ARGS.items():
         assert wandb[name] == args, (name, wandb[name])
+
+
+# -- end to end, against the daemon ----------------------------------------------------------------
+needs_daemon = pytest.mark.skipif(
+    not os.access(BIN, os.X_OK),
+    reason="daemon binary %s not found: build it with `TRACKLINE_SKIP_WEB=1 cargo build -p "
+           "trackline` or set TRACKLINE_BIN" % BIN,
+)
+
+
+def serve(tmp_path, *args):
+    """Three runs in project "p" (lr 0.001, 0.005, 0.1) and a daemon serving their data dir
+    (``$TRACKLINE_DIR``): (root, url, process)."""
+    root = str(tmp_path / "root")
+    for lr in (0.001, 0.005, 0.1):
+        trackline.init(project="p", config={"lr": lr})
+        for step in range(3):
+            trackline.log({"loss": lr * (3 - step), "acc": step / 3})
+        trackline.finish()
+    env = dict(os.environ, TRACKLINE_LOG="warn")
+    proc = subprocess.Popen([BIN, "serve", "--dir", root, "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    match = re.search(r"at (http://127\.0\.0\.1:\d+)/", proc.stdout.readline())
+    assert match
+    url = match.group(1)
+    return root, url, proc
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=10)
+    proc.stdout.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    root, url, proc = serve(tmp_path)
+    try:
+        assert wait_for(lambda: len(trackline.Api(url=url).runs("p")) == 3, 20)
+        yield root, url
+    finally:
+        stop(proc)
+
+
+def get(url, path, token=None):
+    headers = {"Authorization": "Bearer " + token} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url + path, headers=headers),
+                                timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def stored(url, report_id):
+    return get(url, "/api/projects/p/reports/%s" % report_id)["report"]
+
+
+def contents(report):
+    return [b["content"] for b in report["blocks"]]
+
+
+def sweep_report(**kwargs):
+    return wr.Report(project="p", title="Sweep", description="the best runs", blocks=[
+        wr.H1("Loss"), wr.P("small learning rates win"),
+        wr.PanelGrid(runsets=[wr.Runset(filters="Config('lr') < 0.01",
+                                        order=[wr.OrderBy("summary.loss", ascending=True)],
+                                        limit=2)],
+                     panels=[wr.LinePlot(y=["loss", "acc"], smoothing_factor=0.6),
+                             wr.RunsTable(columns=["name", "config.lr"]), wr.RunComparer()]),
+        wr.MarkdownBlock("the end"),
+    ], **kwargs)
+
+
+@needs_daemon
+def test_save_creates_the_report_with_one_op_and_it_reads_back(served):
+    root, url = served
+    report = sweep_report(url=url)
+    assert report.save() is report
+    assert report.url == "%s/projects/p/reports/%s" % (url, report.id)
+    saved = stored(url, report.id)
+    assert saved["title"] == "Sweep" and saved["published"] is None
+    assert contents(saved) == report.contents()
+    assert len(saved["blocks"]) == 3
+    assert get(url, "/api/projects/p/annotations")["seq"] == 1  # one op
+    [listed] = trackline.Api(url=url).reports("p")
+    assert (listed.id, listed.title, listed.contents()) == (report.id, "Sweep", report.contents())
+    assert trackline.Api(root=root).reports("p")[0].id == report.id  # the data dir's daemon
+    back = wr.Report.from_url(report.url)
+    assert back.contents() == report.contents()
+    assert trackline.Api(url=url).reports("nothing") == []
+
+
+@needs_daemon
+def test_an_op_whose_answer_was_lost_is_sent_again_and_applied_once(served, monkeypatch):
+    root, url = served
+    real, sent = _reports_http._open, []
+
+    def lose_the_first_answer(request, timeout):
+        sent.append((request.get_method(), request.data))
+        resp = real(request, timeout)
+        if len(sent) == 1:
+            resp.read()
+            resp.close()
+            raise ConnectionResetError("the answer was lost")
+        return resp
+
+    monkeypatch.setattr(_reports_http, "_open", lose_the_first_answer)
+    report = sweep_report(url=url).save()
+    assert len(sent) == 2 and sent[0] == sent[1]  # the same op id, sent again
+    assert [r.id for r in trackline.Api(url=url).reports("p")] == [report.id]
+    assert get(url, "/api/projects/p/annotations")["seq"] == 1
+
+
+@needs_daemon
+def test_a_second_save_edits_the_blocks_that_changed(served):
+    root, url = served
+    report = sweep_report(url=url).save()
+    before = stored(url, report.id)["blocks"]
+    report.title = "Sweep, revised"
+    report.blocks[-1] = wr.MarkdownBlock("a new end")
+    report.blocks.append(wr.PanelGrid(panels=[wr.LinePlot(x="Wall Time", y=["acc"])]))
+    report.save()
+    after = stored(url, report.id)
+    assert after["title"] == "Sweep, revised" and after["title_rev"] == 2
+    assert contents(after) == report.contents() and len(after["blocks"]) == 4
+    assert [b["id"] for b in after["blocks"][:3]] == [b["id"] for b in before]  # kept, then set
+    assert [b["rev"] for b in after["blocks"]] == [1, 1, 2, 1]
+    assert get(url, "/api/projects/p/annotations")["seq"] == 4  # create, title, set, add
+    report.save()  # nothing changed: nothing sent
+    assert get(url, "/api/projects/p/annotations")["seq"] == 4
+    del report.blocks[2]  # the grid: the markdown around it merges into one block
+    report.save()
+    assert contents(stored(url, report.id)) == report.contents()
+    assert len(report.contents()) == 2
+
+
+@needs_daemon
+def test_a_save_over_someone_elses_edit_is_refused_naming_them(served):
+    root, url = served
+    report = sweep_report(url=url).save()
+    first = stored(url, report.id)["blocks"][0]
+    body = json.dumps({"client_id": "tab", "op_id": "1", "op": {
+        "kind": "block_set", "report": report.id, "block": first["id"],
+        "content": {"kind": "markdown", "text": "their words"}, "base_rev": 1}}).encode()
+    request = urllib.request.Request(url + "/api/projects/p/annotations/ops", data=body,
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert json.loads(resp.read())["outcome"] == "committed"
+    report.blocks[0] = wr.H1("my words")
+    with pytest.raises(wr.ReportConflict, match="block %s was edited by local.*Nothing was saved"
+                       % first["id"]):
+        report.save()
+    assert contents(stored(url, report.id))[0] == {"kind": "markdown", "text": "their words"}
+    report.blocks[0] = wr.H1("Loss")  # leave their block alone: the rest saves
+    report.blocks[-1] = wr.MarkdownBlock("mine")
+    report.save()
+    saved = contents(stored(url, report.id))
+    assert saved[0]["text"] == "their words" and saved[-1]["text"] == "mine"
+
+
+@needs_daemon
+def test_publish_copies_the_draft(served):
+    root, url = served
+    report = sweep_report(url=url)
+    report.publish()
+    assert report.published_rev == 1
+    saved = stored(url, report.id)
+    assert saved["published"]["rev"] == 1 and saved["published"]["title"] == "Sweep"
+    assert [b["content"] for b in saved["published"]["blocks"]] == report.contents()
+    assert wr.Report.from_url(report.url).published_rev == 1
+
+
+@needs_daemon
+def test_a_wandb_script_with_one_import_changed(served, tmp_path):
+    root, url = served
+    out = run_script(tmp_path, """
+        import trackline.reports as wr
+
+        report = wr.Report(
+            project="p", entity="me", title="From a script",
+            description="Made at the end of a sweep.",
+            blocks=[
+                wr.H1("Loss curves"),
+                wr.P("Runs with a small learning rate."),
+                wr.TableOfContents(),
+                wr.PanelGrid(
+                    runsets=[wr.Runset(entity="me", project="p",
+                                       filters="Config('lr') < 0.01 and State == 'finished'")],
+                    panels=[wr.LinePlot(x="Step", y=["loss", "acc"], smoothing_factor=0.8),
+                            wr.RunComparer(diff_only="split")],
+                ),
+            ],
+        ).save()
+        print(report.url)
+    """)  # no url: the daemon the data dir's lock file names
+    assert out.returncode == 0, out.stderr
+    printed = out.stdout.strip()
+    [report] = trackline.Api(url=url).reports("p")
+    assert printed == "%s/projects/p/reports/%s" % (url, report.id)
+    assert "Saved report to: " + printed in out.stderr
+    [text, panels] = report.contents()
+    assert text["text"] == "Made at the end of a sweep.\n\n# Loss curves\n\n" \
+        "Runs with a small learning rate."
+    assert panels["runset"] == {"filter": 'config.lr < 0.01 and state == "finished"'}
+    assert [p.get("key", p["kind"]) for p in panels["panels"]] == ["loss", "acc", "compare"]
+
+
+@needs_daemon
+def test_a_shared_daemon_takes_the_data_dirs_owner_token(tmp_path):
+    root, url, proc = serve(tmp_path, "--public-url", "https://team.example")
+    try:
+        assert "owner link" in proc.stdout.readline()  # the owner token is written by now
+        report = sweep_report().save()  # found through the lock file, with the owner token
+        assert report.url.startswith(url)
+        viewer = subprocess.run(
+            [BIN, "share", "--scope", "viewer", "--label", "vera", "--dir", root],
+            capture_output=True, text=True, check=True,
+            env=dict(os.environ, TRACKLINE_LOG="warn")).stdout
+        token = re.search(r"#t=(\S+)", viewer).group(1)
+        with pytest.raises(trackline.CommError, match="HTTP 403"):
+            sweep_report(url=url, api_key=token).save()
+        assert trackline.Api(url=url, api_key=token).reports("p") == []  # drafts are hidden
+        report.publish()
+        [seen] = trackline.Api(url=url, api_key=token).reports("p")
+        assert seen.contents() == report.contents()
+    finally:
+        stop(proc)

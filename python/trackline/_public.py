@@ -100,6 +100,16 @@ class Api:
         (run id -> text), ``.threads`` (plain dicts), ``.run(run_id)``."""
         return self._store.annotations(_project_of(project))
 
+    def reports(self, project):
+        """The reports of ``project`` (``trackline.reports.Report`` objects), from the daemon:
+        ``Api(url=...)``'s, or the one serving ``Api(root=...)``'s data directory."""
+        from ._reports import project_reports
+
+        store = self._store
+        return project_reports(_project_of(project), url=getattr(store, "url", None),
+                               api_key=getattr(store, "api_key", None),
+                               root=getattr(store, "root", None))
+
 
 class Project:
     """A project: ``name``, ``run_count``, ``running_count``, ``last_activity`` (unix seconds)."""
@@ -534,6 +544,7 @@ class _HttpStore:
 
     def __init__(self, url, timeout, api_key=None):
         self.url = url.rstrip("/")
+        self.api_key = api_key
         self.timeout = timeout
         self.headers = {"Accept": "application/json"}
         if api_key:

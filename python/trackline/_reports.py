@@ -433,7 +433,7 @@ class PanelGrid(Block):
         if len(runsets) != 1 or not isinstance(runsets[0], Runset):
             raise UsageError("PanelGrid(runsets=...): a panel grid shows one Runset (got %d); "
                              "make one grid per run set" % len(runsets))
-        _ignored(self, ("custom_run_colors",), "PanelGrid")
+        _ignored(self, ("hide_run_sets", "custom_run_colors"), "PanelGrid")
         panels = []
         for panel in _listify(self.panels):
             if not isinstance(panel, Panel):

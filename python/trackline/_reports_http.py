@@ -144,11 +144,12 @@ def q(segment):
 
 
 def locate(url=None, api_key=None, root=None):
-    """The daemon to talk to (see the module's docstring for the order)."""
+    """The daemon to talk to (see the module's docstring for the order; a ``root`` given, as
+    ``Api(root=...)`` does, is asked before ``$TRACKLINE_URL``)."""
     if url:
         return Daemon(url, api_key, "given")
     env = _env.get(_env.URL)
-    if env:
+    if env and root is None:
         return Daemon(env, api_key, "$%s" % _env.URL)
     root = os.path.abspath(os.fspath(root)) if root is not None else resolve_root()
     holder = read_lock(root)
