@@ -552,6 +552,13 @@ def test_save_creates_the_report_with_one_op_and_it_reads_back(served):
     assert trackline.Api(root=root).reports("p")[0].id == report.id  # the data dir's daemon
     back = wr.Report.from_url(report.url)
     assert back.contents() == report.contents()
+    by_id = wr.Report.from_url("%s/reports/%s" % (url, report.id))  # GET /api/reports/{id}
+    assert (by_id.project, by_id.contents()) == ("p", report.contents())
+    back.blocks.append(wr.P("added after reading"))  # a report read back saves as an edit
+    back.save()  # the paragraph merges into the markdown block before it
+    after = stored(url, report.id)["blocks"]
+    assert after[-1]["content"] == {"kind": "markdown", "text": "the end\n\nadded after reading"}
+    assert after[-1]["rev"] == 2 and len(after) == 3
     assert trackline.Api(url=url).reports("nothing") == []
 
 
