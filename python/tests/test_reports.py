@@ -400,14 +400,14 @@ def test_a_busy_daemon_is_waited_out_with_the_same_op_id():
                                (200, {"outcome": "committed", "event": event})]
         _Answers.seen[:] = []
         report = wr.Report(project="p", title="T", blocks=[wr.P("x")], url=url, api_key="tl_k")
-        report.save()
+        report.save(draft=True)
         (auth1, first), (auth2, second) = _Answers.seen
         assert first == second and auth1 == auth2 == "Bearer tl_k"
         assert first["op"]["kind"] == "report_create" and first["op"]["report"] == report.id
         assert report.url == "%s/projects/p/reports/%s" % (url, report.id)
         _Answers.answers[:] = [(403, {"error": {"code": "forbidden", "message": "owners only"}})]
         with pytest.raises(trackline.CommError, match="HTTP 403 forbidden: owners only"):
-            wr.Report(project="p", title="T", url=url).save()
+            wr.Report(project="p", title="T", url=url).save(draft=True)
     finally:
         server.shutdown()
         server.server_close()
@@ -540,7 +540,7 @@ def sweep_report(**kwargs):
 def test_save_creates_the_report_with_one_op_and_it_reads_back(served):
     root, url = served
     report = sweep_report(url=url)
-    assert report.save() is report
+    assert report.save(draft=True) is report
     assert report.url == "%s/projects/p/reports/%s" % (url, report.id)
     saved = stored(url, report.id)
     assert saved["title"] == "Sweep" and saved["published"] is None
@@ -555,7 +555,7 @@ def test_save_creates_the_report_with_one_op_and_it_reads_back(served):
     by_id = wr.Report.from_url("%s/reports/%s" % (url, report.id))  # GET /api/reports/{id}
     assert (by_id.project, by_id.contents()) == ("p", report.contents())
     back.blocks.append(wr.P("added after reading"))  # a report read back saves as an edit
-    back.save()  # the paragraph merges into the markdown block before it
+    back.save(draft=True)  # the paragraph merges into the markdown block before it
     after = stored(url, report.id)["blocks"]
     assert after[-1]["content"] == {"kind": "markdown", "text": "the end\n\nadded after reading"}
     assert after[-1]["rev"] == 2 and len(after) == 3
@@ -577,7 +577,7 @@ def test_an_op_whose_answer_was_lost_is_sent_again_and_applied_once(served, monk
         return resp
 
     monkeypatch.setattr(_reports_http, "_open", lose_the_first_answer)
-    report = sweep_report(url=url).save()
+    report = sweep_report(url=url).save(draft=True)
     assert len(sent) == 2 and sent[0] == sent[1]  # the same op id, sent again
     assert [r.id for r in trackline.Api(url=url).reports("p")] == [report.id]
     assert get(url, "/api/projects/p/annotations")["seq"] == 1
@@ -586,22 +586,22 @@ def test_an_op_whose_answer_was_lost_is_sent_again_and_applied_once(served, monk
 @needs_daemon
 def test_a_second_save_edits_the_blocks_that_changed(served):
     root, url = served
-    report = sweep_report(url=url).save()
+    report = sweep_report(url=url).save(draft=True)
     before = stored(url, report.id)["blocks"]
     report.title = "Sweep, revised"
     report.blocks[-1] = wr.MarkdownBlock("a new end")
     report.blocks.append(wr.PanelGrid(panels=[wr.LinePlot(x="Wall Time", y=["acc"])]))
-    report.save()
+    report.save(draft=True)
     after = stored(url, report.id)
     assert after["title"] == "Sweep, revised" and after["title_rev"] == 2
     assert contents(after) == report.contents() and len(after["blocks"]) == 4
     assert [b["id"] for b in after["blocks"][:3]] == [b["id"] for b in before]  # kept, then set
     assert [b["rev"] for b in after["blocks"]] == [1, 1, 2, 1]
     assert get(url, "/api/projects/p/annotations")["seq"] == 4  # create, title, set, add
-    report.save()  # nothing changed: nothing sent
+    report.save(draft=True)  # nothing changed: nothing sent
     assert get(url, "/api/projects/p/annotations")["seq"] == 4
     del report.blocks[2]  # the grid: the markdown around it merges into one block
-    report.save()
+    report.save(draft=True)
     assert contents(stored(url, report.id)) == report.contents()
     assert len(report.contents()) == 2
 
@@ -628,6 +628,24 @@ def test_a_save_over_someone_elses_edit_is_refused_naming_them(served):
     report.save()
     saved = contents(stored(url, report.id))
     assert saved[0]["text"] == "their words" and saved[-1]["text"] == "mine"
+
+
+@needs_daemon
+def test_save_publishes_like_wandb_and_a_draft_save_does_not(served):
+    root, url = served
+    report = sweep_report(url=url).save(draft=True)
+    assert stored(url, report.id)["published"] is None and report.published_rev is None
+    report.save()  # nothing changed, but never published: publish only
+    assert report.published_rev == 1
+    assert get(url, "/api/projects/p/annotations")["seq"] == 2
+    report.save()  # the published copy is the draft: nothing sent
+    assert get(url, "/api/projects/p/annotations")["seq"] == 2
+    report.blocks[-1] = wr.MarkdownBlock("changed")
+    report.save()  # block_set, then publish
+    assert report.published_rev == 2
+    saved = stored(url, report.id)
+    assert [b["content"] for b in saved["published"]["blocks"]] == report.contents()
+    assert get(url, "/api/projects/p/annotations")["seq"] == 4
 
 
 @needs_daemon
@@ -682,7 +700,7 @@ def test_a_shared_daemon_takes_the_data_dirs_owner_token(tmp_path):
     root, url, proc = serve(tmp_path, "--public-url", "https://team.example")
     try:
         assert "owner link" in proc.stdout.readline()  # the owner token is written by now
-        report = sweep_report().save()  # found through the lock file, with the owner token
+        report = sweep_report().save(draft=True)  # found through the lock file, with the owner token
         assert report.url.startswith(url)
         viewer = subprocess.run(
             [BIN, "share", "--scope", "viewer", "--label", "vera", "--dir", root],

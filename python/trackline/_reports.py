@@ -40,9 +40,10 @@ with line charts (one metric each), a runs table and a comparison. The mapping:
 (``{daemon}/projects/{project}/reports/{id}``); ``save()`` again after changes reads the report
 back and sends the block ops that make the draft match (``block_set`` with the revision it last
 saw, ``block_add``, ``block_delete``, ``report_title``): an edit someone else made meanwhile
-raises :class:`ReportConflict` naming them, and nothing is overwritten. ``save()`` writes the
-DRAFT (W&B's ``draft`` argument changes nothing); ``report.publish()`` saves, then publishes it
-(what viewers of a shared daemon see). ``Report.from_url(url)`` and ``Api().reports(project)``
+raises :class:`ReportConflict` naming them, and nothing is overwritten. As in W&B, ``save()``
+also publishes what it saved (what viewers of a shared daemon see; one more op, sent only when the
+published copy differs) and ``save(draft=True)`` writes the draft alone; ``report.publish()``
+saves and publishes. ``Report.from_url(url)`` and ``Api().reports(project)``
 read reports back: markdown comes back as ``MarkdownBlock``, each line panel as one ``LinePlot``.
 Where the daemon is: ``_reports_http.py``.
 """
@@ -517,25 +518,25 @@ class Report(_Spec):
         return title
 
     def save(self, draft=False, clone=False):
-        """Writes the report's draft to the daemon (created on the first save, or with
-        ``clone=True`` as a new report) and returns it. ``draft`` is W&B's and changes nothing:
-        ``publish()`` publishes."""
+        """Writes the report to the daemon (created on the first save, or with ``clone=True`` as
+        a new report) and, unless ``draft=True``, publishes it as W&B's ``save()`` does; returns
+        the report."""
         title, contents = self._title(), self.contents()  # every check before anything is sent
         daemon = self._connect()
         if clone or not self.id or self._saved is None:
-            self._create(daemon, title, contents)
+            report = self._create(daemon, title, contents)
         else:
-            self._update(daemon, title, contents)
+            report = self._update(daemon, title, contents)
+        if not draft and _unpublished(report):
+            event = self._commit({"kind": "report_publish", "report": self.id})
+            self.published_rev = (event["change"].get("published") or {}).get("rev")
         termlog("Saved report to: %s" % self.url)
         return self
 
     def publish(self):
-        """Saves the report, then publishes its draft (viewers of a shared daemon see only
-        published reports). Returns the report."""
-        self.save()
-        event = self._commit({"kind": "report_publish", "report": self.id})
-        self.published_rev = ((event["change"].get("published") or {}).get("rev"))
-        return self
+        """Saves the report and publishes its draft (viewers of a shared daemon see only
+        published reports); the same as ``save()``. Returns the report."""
+        return self.save()
 
     def delete(self):
         """Deletes the report (the daemon keeps a tombstone). Returns True."""
@@ -581,6 +582,7 @@ class Report(_Spec):
             raise
         self.published_rev = None
         self._remember(event["change"], title, [(b["id"], b["content"]) for b in blocks])
+        return event["change"]
 
     def _update(self, daemon, title, contents):
         try:
@@ -609,11 +611,22 @@ class Report(_Spec):
         self._saved = {"title": title, "title_rev": title_rev, "blocks": [
             [bid, kept[bid] if how == "keep" else revs.get(bid, 0), content]
             for bid, how, content in plan]}
+        return report
 
     def _remember(self, report, title, blocks):
         revs = {b["id"]: b["rev"] for b in report.get("blocks") or []}
         self._saved = {"title": title, "title_rev": report.get("title_rev", 1),
                        "blocks": [[bid, revs.get(bid, 1), content] for bid, content in blocks]}
+
+
+def _unpublished(report):
+    """Whether ``report``'s draft differs from its published copy (or it was never published)."""
+    published = report.get("published")
+    if not published:
+        return True
+    return (published.get("title") != report.get("title")
+            or [(b["id"], b["content"]) for b in published.get("blocks") or []]
+            != [(b["id"], b["content"]) for b in report.get("blocks") or []])
 
 
 def report_url(base, project, report_id):
