@@ -219,17 +219,24 @@
       ctx.fillText(this.spec.x_name, p.x + p.w, this.h - 1);
     }
 
+    // A line through the points with a value, broken where there is none; a point alone is a dot.
     path(xs, ys, px, py) {
       const ctx = this.ctx;
+      const alone = [];
       ctx.beginPath();
-      let down = false;
-      for (let i = 0; i < xs.length; i++) {
-        const y = ys[i];
-        if (y === null || y === undefined) { down = false; continue; }
-        if (down) ctx.lineTo(px(xs[i]), py(y)); else ctx.moveTo(px(xs[i]), py(y));
-        down = true;
+      let run = 0;
+      for (let i = 0; i <= xs.length; i++) {
+        const y = i < xs.length ? ys[i] : null;
+        if (y === null || y === undefined) {
+          if (run === 1) alone.push(i - 1);
+          run = 0;
+          continue;
+        }
+        if (run > 0) ctx.lineTo(px(xs[i]), py(y)); else ctx.moveTo(px(xs[i]), py(y));
+        run++;
       }
       ctx.stroke();
+      for (const i of alone) ctx.fillRect(px(xs[i]) - 1.5, py(ys[i]) - 1.5, 3, 3);
     }
 
     drawLine(line, px, py) {

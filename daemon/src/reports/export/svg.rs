@@ -248,7 +248,8 @@ pub fn render(chart: &Chart) -> String {
     s
 }
 
-/// A polyline through the points with a value, broken where there is none.
+/// A polyline through the points with a value, broken where there is none; a point alone is a
+/// dot.
 fn path(
     s: &mut String,
     xs: &[f64],
@@ -259,21 +260,36 @@ fn path(
     py: &impl Fn(f64) -> f64,
 ) {
     let mut d = String::new();
-    let mut pen_down = false;
-    for (x, y) in xs.iter().zip(ys) {
-        match y {
+    // Points with no neighbour on either side are drawn as dots (a path of one point is invisible).
+    let mut alone: Vec<(f64, f64)> = Vec::new();
+    let mut run = 0;
+    for i in 0..=xs.len() {
+        match ys.get(i).copied().flatten() {
             Some(y) => {
                 let _ = write!(
                     d,
                     "{}{:.1},{:.1}",
-                    if pen_down { "L" } else { "M" },
-                    px(*x),
-                    py(*y)
+                    if run > 0 { "L" } else { "M" },
+                    px(xs[i]),
+                    py(y)
                 );
-                pen_down = true;
+                run += 1;
             }
-            None => pen_down = false,
+            None => {
+                if run == 1
+                    && let Some(y) = ys[i - 1]
+                {
+                    alone.push((px(xs[i - 1]), py(y)));
+                }
+                run = 0;
+            }
         }
+    }
+    for (x, y) in alone {
+        let _ = writeln!(
+            s,
+            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2\" fill=\"{color}\" fill-opacity=\"{opacity}\"/>"
+        );
     }
     if !d.is_empty() {
         let _ = writeln!(

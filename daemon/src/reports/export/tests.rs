@@ -3,6 +3,8 @@
 
 use super::*;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use trackline_shared::reports::{Block, BlockContent, Panel};
 
 const EVIL: &str = "</script><script>alert(1)</script><img src=x onerror=alert(2)>";
 
@@ -255,6 +257,8 @@ fn svg_is_well_formed_with_hostile_text() {
     assert!(!svg.contains("<script"));
     assert!(svg.contains("&lt;/script&gt;"));
     assert!(svg.contains("<path d=\"M"), "the line is drawn: {svg}");
+    // Its two points have no neighbour (a gap between them): each is a dot.
+    assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
     let mut empty = chart.clone();
     empty.window = None;
     empty.lines.clear();
@@ -301,4 +305,154 @@ fn a_deleted_or_unpublished_report_is_not_found() {
         collect(&store, &snap(gone), Version::Draft, 0.0),
         Err(Error::NotFound(_))
     ));
+}
+
+/// A data dir with runs `(id, lr, loss per step)` of project `p`, read into a store.
+fn store_with(runs: &[(&str, f64, &[f64])]) -> (tempfile::TempDir, Store) {
+    let root = tempfile::tempdir().unwrap();
+    for (i, (id, lr, losses)) in runs.iter().enumerate() {
+        let dir = root.path().join("p").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let created = 1000.0 + i as f64;
+        std::fs::write(
+            dir.join("run.json"),
+            serde_json::json!({"id": id, "name": format!("{id}-net"), "created_at": created,
+                "state": "finished"})
+            .to_string(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::json!({ "lr": lr }).to_string(),
+        )
+        .unwrap();
+        let lines: String = losses
+            .iter()
+            .enumerate()
+            .map(|(s, v)| format!("{{\"_step\": {s}, \"_timestamp\": {created}, \"loss\": {v}}}\n"))
+            .collect();
+        std::fs::write(dir.join("history.jsonl"), lines).unwrap();
+    }
+    let store = Arc::new(Store::new(crate::store::StoreSettings::default()));
+    let db = crate::db::Db::open_in(&root.path().join(".trackline")).unwrap();
+    crate::ingest::Ingest::new(root.path().to_owned(), store.clone(), db.run_index())
+        .scan(true)
+        .unwrap();
+    let store = Arc::try_unwrap(store).unwrap_or_else(|_| panic!("the store is still shared"));
+    (root, store)
+}
+
+fn grid_report(filter: &str, panels: Vec<Panel>) -> ReportSnapshot {
+    use trackline_shared::annotations::Author;
+    use trackline_shared::reports::{PanelGrid, Report, RunSet};
+    ReportSnapshot {
+        seq: 1,
+        report: Report {
+            id: "r".into(),
+            project: "p".into(),
+            title: "t".into(),
+            title_rev: 1,
+            blocks: vec![Block {
+                id: "g".into(),
+                rev: 1,
+                content: BlockContent::PanelGrid(PanelGrid {
+                    runset: RunSet {
+                        filter: filter.into(),
+                        ..Default::default()
+                    },
+                    panels,
+                }),
+                updated_by: Author::default(),
+                updated_ms: 0.0,
+            }],
+            published: None,
+            created_by: Author::default(),
+            created_ms: 0.0,
+            updated_by: Author::default(),
+            updated_ms: 0.0,
+            deleted: false,
+        },
+    }
+}
+
+fn only_chart(export: &Export) -> &Chart {
+    let ExportContent::Grid(g) = &export.blocks[0].content else {
+        panic!("not a grid")
+    };
+    match &g.panels[0] {
+        ExportPanel::Line { chart, .. } => chart,
+        other => panic!("not a chart: {other:?}"),
+    }
+}
+
+#[test]
+fn a_grid_charts_its_run_set_by_run_and_by_group() {
+    use trackline_shared::chart::{Agg, Band, ChartSettings};
+    let (_root, store) = store_with(&[
+        ("a", 0.1, &[1.0, 2.0, 3.0]),
+        ("b", 0.1, &[3.0, 4.0, 5.0]),
+        ("c", 0.01, &[-1.0, 10.0, 20.0]),
+    ]);
+    let line = |settings: ChartSettings| Panel::Line {
+        key: "loss".into(),
+        settings,
+        wide: false,
+    };
+    // Ungrouped, over the runs the filter keeps, newest first; a log y axis drops values <= 0.
+    let snapshot = grid_report(
+        "config.lr > 0.001",
+        vec![line(ChartSettings {
+            y_log: true,
+            ..Default::default()
+        })],
+    );
+    let export = collect(&store, &snapshot, Version::Draft, 2000.0).unwrap();
+    assert_eq!(export.runs, 3);
+    let chart = only_chart(&export);
+    assert_eq!(chart.window, Some((0.0, 2.0)));
+    let labels: Vec<&str> = chart.lines.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(labels, ["c-net", "b-net", "a-net"]);
+    assert_eq!(chart.lines[0].x, [0.0, 1.0, 2.0]);
+    assert_eq!(chart.lines[0].y, [None, Some(10.0), Some(20.0)]);
+    assert_eq!(chart.lines[0].color, chart::run_color("c"));
+    // Grouped by lr: the mean of a and b per column, their min–max band.
+    let snapshot = grid_report(
+        "",
+        vec![line(ChartSettings {
+            group_by: Some("config.lr".into()),
+            agg: Agg::Mean,
+            band: Band::MinMax,
+            ..Default::default()
+        })],
+    );
+    let export = collect(&store, &snapshot, Version::Draft, 2000.0).unwrap();
+    let chart = only_chart(&export);
+    let groups: Vec<(&str, bool)> = chart
+        .lines
+        .iter()
+        .map(|l| (l.label.as_str(), l.group))
+        .collect();
+    assert_eq!(groups, [("0.01", true), ("0.1", true)]);
+    let g = &chart.lines[1];
+    assert_eq!(g.y, [Some(2.0), Some(3.0), Some(4.0)]);
+    assert_eq!(g.lo, [Some(1.0), Some(2.0), Some(3.0)]);
+    assert_eq!(g.hi, [Some(3.0), Some(4.0), Some(5.0)]);
+    assert_eq!(g.color, chart::run_color("0.1"));
+    // A filter that does not parse is said, with no panels.
+    let export = collect(
+        &store,
+        &grid_report("config.lr <", vec![]),
+        Version::Draft,
+        0.0,
+    )
+    .unwrap();
+    let ExportContent::Grid(g) = &export.blocks[0].content else {
+        panic!("not a grid")
+    };
+    assert!(
+        g.error
+            .as_deref()
+            .unwrap()
+            .starts_with("the run set's filter does not parse")
+    );
 }
