@@ -26,6 +26,8 @@ enum Command {
     Sync(SyncArgs),
     /// Make a share link (`{url}/#t=<token>`), or list or revoke them; works while a daemon runs.
     Share(crate::share::ShareArgs),
+    /// Generate, list or export reports; through the running daemon when there is one.
+    Report(crate::reports::cli::ReportArgs),
 }
 
 #[derive(Parser, Debug)]
@@ -160,6 +162,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Sync(args) => sync(args),
         Command::Share(args) => share(args),
+        Command::Report(args) => report(args),
     }
 }
 
@@ -177,6 +180,17 @@ fn share(args: crate::share::ShareArgs) -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(args: crate::reports::cli::ReportArgs) -> ExitCode {
+    let dir = data_dir(args.data_dir.clone());
+    match crate::reports::cli::run(&args.action, &dir, &mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

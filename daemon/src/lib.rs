@@ -25,6 +25,7 @@ pub mod lock;
 pub mod logging;
 pub mod push;
 pub mod query;
+pub mod reports;
 pub mod server;
 pub mod share;
 pub mod source;

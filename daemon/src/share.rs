@@ -250,7 +250,7 @@ fn list_line(link: &ShareLink) -> String {
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM UTC`.
-fn utc(secs: f64) -> String {
+pub fn utc(secs: f64) -> String {
     let secs = secs.max(0.0) as i64;
     let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's civil-from-days.

@@ -1,5 +1,6 @@
-//! `GET /api/projects/{project}/annotations` (the snapshot: notepad, run notes, threads, and the
-//! op-log `seq` it includes) and `POST /api/projects/{project}/annotations/ops` (one op in, its
+//! `GET /api/projects/{project}/annotations` (the snapshot: notepad, run notes, threads, reports
+//! (a viewer link gets only published ones, as their published copy), and the op-log `seq` it
+//! includes) and `POST /api/projects/{project}/annotations/ops` (one op in, its
 //! [`OpOutcome`] out: `200` both when committed and when refused for a stale `base_rev`).
 //!
 //! The author of an op is the request's share link (sharing mode: its id and label; an owner
@@ -26,12 +27,17 @@ pub const LOCAL_AUTHOR: &str = "local";
 pub async fn snapshot(
     State(s): State<AppState>,
     PathParams(project): PathParams<String>,
+    principal: Option<Extension<Principal>>,
 ) -> Result<Json<ProjectAnnotations>> {
     known_project(&s, &project)?;
+    let drafts = crate::reports::sees_drafts(principal.as_deref());
     let annotations = s.annotations.clone();
-    Ok(Json(
-        blocking(move || Ok(annotations.snapshot(&project)?)).await?,
-    ))
+    let snapshot = blocking(move || Ok(annotations.snapshot(&project)?)).await?;
+    Ok(Json(if drafts {
+        snapshot
+    } else {
+        crate::reports::viewer_annotations(snapshot)
+    }))
 }
 
 /// Requires `Content-Type: application/json` (no cross-origin form can send it).

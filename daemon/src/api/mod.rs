@@ -9,6 +9,8 @@ mod extract;
 mod files;
 mod ingest;
 pub mod limits;
+mod report_export;
+mod reports;
 mod runs;
 pub mod security;
 mod session;
@@ -95,6 +97,20 @@ pub fn app(state: AppState) -> Router {
             "/projects/{project}/annotations/ops",
             axum::routing::post(annotations::op),
         )
+        .route("/projects/{project}/reports", get(reports::list))
+        .route(
+            "/projects/{project}/reports/{report}",
+            get(reports::in_project),
+        )
+        .route(
+            "/projects/{project}/reports/{report}/export.html",
+            get(report_export::html_file),
+        )
+        .route(
+            "/projects/{project}/reports/{report}/export.zip",
+            get(report_export::zip_file),
+        )
+        .route("/reports/{report}", get(reports::by_id))
         .route("/me", get(share_links::me))
         .route(
             "/share/links",

@@ -82,7 +82,8 @@ async fn connection(
         out_tx.clone(),
         state.ws_send_timeout,
     )
-    .with_presence(presence);
+    .with_presence(presence)
+    .with_drafts(crate::reports::sees_drafts(principal.as_ref()));
     let result: Result<bool, SlowConsumer> = async {
         out_tx.try_send(hello).map_err(|_| SlowConsumer)?;
         loop {

@@ -14,12 +14,17 @@
 //!
 //! `validate` checks an op without the database; `ops` checks and applies it inside the write
 //! transaction (revisions, authors, ids) and writes the state tables. `run_overlays` (migration
-//! 5) holds the name and tags owners gave runs; the store shows them over `run.json`.
+//! 5) holds the name and tags owners gave runs; the store shows them over `run.json`. `reports`
+//! (migration 6, `reports.rs`) holds the reports (issue 10), changed by the report ops of the
+//! same log.
 
 mod ops;
+mod reports;
 #[cfg(test)]
 mod tests;
 mod validate;
+
+pub(super) use reports::migrate as migrate_reports;
 
 use super::{Db, DbResult};
 use ops::{Apply, Step, blank_note};
@@ -268,7 +273,7 @@ impl Annotations {
                 run_notes,
                 threads,
                 run_overlays,
-                reports: Vec::new(),
+                reports: reports::live_reports(&tx, project)?,
             })
         })
     }

@@ -89,6 +89,11 @@ pub const MIGRATIONS: &[Migration] = &[
         what: "run names and tags set in the web app",
         apply: annotations::migrate_run_overlays,
     },
+    Migration {
+        version: 6,
+        what: "reports",
+        apply: annotations::migrate_reports,
+    },
 ];
 
 /// The newest schema version this daemon knows.
@@ -236,6 +241,7 @@ mod tests {
                 "annotation_notes",
                 "annotation_ops",
                 "annotation_threads",
+                "reports",
                 "run_overlays",
                 "runs",
                 "share_instance",

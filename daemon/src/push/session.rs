@@ -30,6 +30,9 @@ pub struct Session {
     subs: HashMap<SubId, Box<dyn Subscription>>,
     /// This connection's presence; dropping it tells its peers at once that it left.
     presence: Option<super::presence::PresenceConn>,
+    /// False for a viewer link of a shared daemon: its `annotations` subscriptions get only
+    /// published reports, as their published copy (`crate::reports`).
+    sees_drafts: bool,
 }
 
 impl Session {
@@ -46,7 +49,15 @@ impl Session {
             send_timeout,
             subs: HashMap::new(),
             presence: None,
+            sees_drafts: true,
         }
+    }
+
+    /// The session of a caller who sees report drafts (`true`, the default) or only what is
+    /// published (a viewer link).
+    pub fn with_drafts(mut self, sees_drafts: bool) -> Self {
+        self.sees_drafts = sees_drafts;
+        self
     }
 
     /// The session with its connection's place in the presence hub (its `presence` messages go there).
@@ -114,17 +125,18 @@ impl Session {
     async fn subscribe(&mut self, id: SubId, topic: Topic) -> Sent {
         // A reused id replaces its subscription.
         self.subs.remove(&id);
-        let mut sub = match topics::open(&self.store, &self.annotations, topic).await {
-            Ok(sub) => sub,
-            Err(message) => {
-                return self
-                    .send(ServerMsg::Error {
-                        sub: Some(id),
-                        message,
-                    })
-                    .await;
-            }
-        };
+        let mut sub =
+            match topics::open(&self.store, &self.annotations, topic, self.sees_drafts).await {
+                Ok(sub) => sub,
+                Err(message) => {
+                    return self
+                        .send(ServerMsg::Error {
+                            sub: Some(id),
+                            message,
+                        })
+                        .await;
+                }
+            };
         self.send(ServerMsg::Subscribed { id }).await?;
         let snapshot = sub.serve(&self.store, id, true);
         self.subs.insert(id, sub);

@@ -1,7 +1,7 @@
 //! One op checked and applied inside the write transaction: the revision check of note text,
 //! thread state, comment text and a run's name and tags, the author rules of comments, the owner
-//! rule of run ops, taken ids, and the writes of the
-//! new state into the notes, threads and comments tables.
+//! rule of run ops, taken ids, and the writes of the new state into the notes, threads, comments,
+//! run overlay and reports tables (the report ops themselves are in `reports.rs`).
 
 use super::{Actor, Applied, Refusal};
 use crate::db::DbResult;
@@ -19,11 +19,11 @@ pub(super) enum Step {
     Done(Result<Applied, Refusal>),
 }
 
-fn refuse(refusal: Refusal) -> DbResult<Step> {
+pub(super) fn refuse(refusal: Refusal) -> DbResult<Step> {
     Ok(Step::Done(Err(refusal)))
 }
 
-fn conflict(current: Current) -> DbResult<Step> {
+pub(super) fn conflict(current: Current) -> DbResult<Step> {
     Ok(Step::Done(Ok(Applied {
         outcome: OpOutcome::Conflict { current },
         fresh: false,
@@ -79,8 +79,14 @@ impl Apply<'_> {
                 tags,
                 base_rev,
             } => self.run_set(run, *base_rev, RunField::Tags(tags)),
-            // The report ops are being built (issue 10): refused until then.
-            _ => refuse(Refusal::Invalid("reports are not built yet".into())),
+            Op::ReportCreate { .. }
+            | Op::ReportTitle { .. }
+            | Op::BlockAdd { .. }
+            | Op::BlockSet { .. }
+            | Op::BlockMove { .. }
+            | Op::BlockDelete { .. }
+            | Op::ReportPublish { .. }
+            | Op::ReportDelete { .. } => self.report_op(op),
         }
     }
 
@@ -136,6 +142,11 @@ impl Apply<'_> {
         }
         if let Some(run) = anchor.run()
             && let Some(refusal) = self.missing_run(run)
+        {
+            return refuse(refusal);
+        }
+        if let Anchor::ReportBlock { report, block } = anchor
+            && let Some(refusal) = self.missing_block(report, block)?
         {
             return refuse(refusal);
         }
@@ -275,7 +286,7 @@ impl Apply<'_> {
 
     /// The logged event of the op that created an entity (the same create sent again under
     /// another op id: answered as it was, nothing applied).
-    fn creation_event(&self, seq: i64) -> DbResult<Step> {
+    pub(super) fn creation_event(&self, seq: i64) -> DbResult<Step> {
         let event: String = self.tx.query_row(
             "SELECT event FROM annotation_ops WHERE seq = ?1",
             [seq],
@@ -320,8 +331,7 @@ impl Apply<'_> {
                     params![project, overlay.run, to_json(overlay)?],
                 )?;
             }
-            // Never logged until the report ops exist (issue 10).
-            Change::Report(_) => {}
+            Change::Report(report) => super::reports::store(tx, project, seq, report)?,
         }
         Ok(())
     }
@@ -433,6 +443,6 @@ fn row_with_seq<T: DeserializeOwned>(
         .transpose()
 }
 
-fn to_json(value: &impl Serialize) -> DbResult<String> {
+pub(super) fn to_json(value: &impl Serialize) -> DbResult<String> {
     Ok(serde_json::to_string(value)?)
 }

@@ -572,3 +572,399 @@ fn only_owners_may_rename_and_names_and_tags_are_checked() {
     a.commit(&owner, &request("c", "5", op));
     assert_eq!(a.log_len(), 2);
 }
+
+fn text_block(id: &str, text: &str) -> trackline_shared::reports::NewBlock {
+    trackline_shared::reports::NewBlock {
+        id: id.into(),
+        content: trackline_shared::reports::BlockContent::Markdown { text: text.into() },
+    }
+}
+
+fn report_create(report: &str, blocks: &[&str]) -> Op {
+    Op::ReportCreate {
+        report: report.into(),
+        title: "Sweep".into(),
+        blocks: blocks.iter().map(|b| text_block(b, b)).collect(),
+    }
+}
+
+/// The report a committed op answered.
+fn report_of(event: &AnnotationEvent) -> trackline_shared::reports::Report {
+    match &event.change {
+        Change::Report(r) => r.clone(),
+        other => panic!("not a report: {other:?}"),
+    }
+}
+
+fn block_ids(report: &trackline_shared::reports::Report) -> Vec<&str> {
+    report.blocks.iter().map(|b| b.id.as_str()).collect()
+}
+
+#[test]
+fn only_owners_change_reports_and_a_retry_applies_once() {
+    let (_dir, a) = open();
+    let (annotator, owner) = (actor("a", false), actor("o", true));
+    let create = request("c", "1", report_create("rep1", &["b1"]));
+    assert!(matches!(
+        a.send(&annotator, &create),
+        Err(Refusal::Forbidden(_))
+    ));
+    let (event, fresh) = a.commit(&owner, &create);
+    assert!(fresh);
+    let report = report_of(&event);
+    assert_eq!((report.title_rev, report.blocks[0].rev), (1, 1));
+    assert_eq!(report.created_by, owner.author);
+    // The same op again, and the same create under another op id: the same event, applied once.
+    assert_eq!(a.commit(&owner, &create), (event.clone(), false));
+    let again = request("c", "2", report_create("rep1", &["b1"]));
+    assert_eq!(a.commit(&owner, &again), (event, false));
+    // Another create with that id (here or in another project) is refused.
+    let other = request("c", "3", report_create("rep1", &["b2"]));
+    assert!(matches!(a.send(&owner, &other), Err(Refusal::IdTaken(_))));
+    let elsewhere = a.apply("q", &owner, &again, 1.0, &only_r1).unwrap();
+    assert!(
+        matches!(elsewhere, Err(Refusal::IdTaken(_))),
+        "{elsewhere:?}"
+    );
+    for op in [
+        Op::ReportTitle {
+            report: "rep1".into(),
+            title: "x".into(),
+            base_rev: 1,
+        },
+        Op::BlockDelete {
+            report: "rep1".into(),
+            block: "b1".into(),
+        },
+        Op::ReportPublish {
+            report: "rep1".into(),
+        },
+        Op::ReportDelete {
+            report: "rep1".into(),
+        },
+    ] {
+        let refused = a.send(&annotator, &request("c", "4", op));
+        assert!(matches!(refused, Err(Refusal::Forbidden(_))), "{refused:?}");
+    }
+    assert_eq!(a.log_len(), 1);
+    let snapshot = a.snapshot("p").unwrap();
+    assert_eq!(snapshot.reports.len(), 1);
+    assert_eq!(a.reports("p").unwrap(), (1, snapshot.reports.clone()));
+    assert!(a.snapshot("q").unwrap().reports.is_empty());
+}
+
+#[test]
+fn a_stale_title_or_block_edit_conflicts_with_the_current_report() {
+    let (_dir, a) = open();
+    let (alice, bob) = (actor("o1", true), actor("o2", true));
+    a.commit(&alice, &request("c", "1", report_create("rep1", &["b1"])));
+    let title = |client: &str, title: &str, base_rev: u64| {
+        request(
+            client,
+            "t",
+            Op::ReportTitle {
+                report: "rep1".into(),
+                title: title.into(),
+                base_rev,
+            },
+        )
+    };
+    let (event, _) = a.commit(&alice, &title("a", "Alice's", 1));
+    assert_eq!(report_of(&event).title_rev, 2);
+    let refused = a.send(&bob, &title("b", "Bob's", 1));
+    assert!(
+        matches!(&refused, Ok(Applied { outcome: OpOutcome::Conflict { current: Current::Report(r) }, .. })
+            if r.title == "Alice's" && r.title_rev == 2),
+        "{refused:?}"
+    );
+    let set = |client: &str, text: &str, base_rev: u64| {
+        request(
+            client,
+            "s",
+            Op::BlockSet {
+                report: "rep1".into(),
+                block: "b1".into(),
+                content: text_block("b1", text).content,
+                base_rev,
+            },
+        )
+    };
+    let (event, _) = a.commit(&alice, &set("a", "alice's text", 1));
+    let report = report_of(&event);
+    assert_eq!(
+        (report.blocks[0].rev, &report.updated_by),
+        (2, &alice.author)
+    );
+    let refused = a.send(&bob, &set("b", "bob's text", 1));
+    let Ok(Applied {
+        outcome: OpOutcome::Conflict {
+            current: Current::Report(current),
+        },
+        ..
+    }) = refused
+    else {
+        panic!("bob's stale block edit must conflict: {refused:?}");
+    };
+    assert_eq!(current, report);
+    assert_eq!(a.log_len(), 3);
+    // On the current rev, bob's text wins.
+    let (event, _) = a.commit(&bob, &set("b2", "bob's text", 2));
+    assert_eq!(report_of(&event).blocks[0].rev, 3);
+}
+
+#[test]
+fn blocks_are_added_moved_and_deleted_and_after_a_missing_block_goes_last() {
+    let (_dir, a) = open();
+    let owner = actor("o", true);
+    a.commit(
+        &owner,
+        &request("c", "1", report_create("rep1", &["b1", "b2"])),
+    );
+    let add = |op_id: &str, id: &str, after: Option<&str>| {
+        request(
+            "c",
+            op_id,
+            Op::BlockAdd {
+                report: "rep1".into(),
+                after: after.map(Into::into),
+                block: text_block(id, "x"),
+            },
+        )
+    };
+    let mv = |op_id: &str, id: &str, after: Option<&str>| {
+        request(
+            "c",
+            op_id,
+            Op::BlockMove {
+                report: "rep1".into(),
+                block: id.into(),
+                after: after.map(Into::into),
+            },
+        )
+    };
+    let (e, _) = a.commit(&owner, &add("2", "b3", None));
+    assert_eq!(block_ids(&report_of(&e)), ["b3", "b1", "b2"]);
+    let (e, _) = a.commit(&owner, &add("3", "b4", Some("b1")));
+    assert_eq!(block_ids(&report_of(&e)), ["b3", "b1", "b4", "b2"]);
+    let (e, _) = a.commit(&owner, &add("4", "b5", Some("gone")));
+    assert_eq!(block_ids(&report_of(&e)), ["b3", "b1", "b4", "b2", "b5"]);
+    assert!(matches!(
+        a.send(&owner, &add("5", "b1", None)),
+        Err(Refusal::IdTaken(_))
+    ));
+    let (e, _) = a.commit(&owner, &mv("6", "b5", None));
+    assert_eq!(block_ids(&report_of(&e)), ["b5", "b3", "b1", "b4", "b2"]);
+    let (e, _) = a.commit(&owner, &mv("7", "b5", Some("b4")));
+    assert_eq!(block_ids(&report_of(&e)), ["b3", "b1", "b4", "b5", "b2"]);
+    let (e, _) = a.commit(&owner, &mv("8", "b3", Some("gone")));
+    assert_eq!(block_ids(&report_of(&e)), ["b1", "b4", "b5", "b2", "b3"]);
+    assert!(matches!(
+        a.send(&owner, &mv("9", "nope", None)),
+        Err(Refusal::NotFound(_))
+    ));
+    let delete = request(
+        "c",
+        "10",
+        Op::BlockDelete {
+            report: "rep1".into(),
+            block: "b4".into(),
+        },
+    );
+    let (e, _) = a.commit(&owner, &delete);
+    assert_eq!(block_ids(&report_of(&e)), ["b1", "b5", "b2", "b3"]);
+    let again = request("c", "11", delete.op.clone());
+    assert!(matches!(a.send(&owner, &again), Err(Refusal::NotFound(_))));
+    // Another project's report is not found here.
+    let refused = a
+        .apply("q", &owner, &add("12", "b9", None), 1.0, &only_r1)
+        .unwrap();
+    assert!(matches!(refused, Err(Refusal::NotFound(_))), "{refused:?}");
+}
+
+#[test]
+fn publishing_copies_the_draft_and_a_deleted_report_is_a_tombstone() {
+    let (_dir, a) = open();
+    let owner = actor("o", true);
+    a.commit(&owner, &request("c", "1", report_create("rep1", &["b1"])));
+    let publish = |op_id: &str| {
+        request(
+            "c",
+            op_id,
+            Op::ReportPublish {
+                report: "rep1".into(),
+            },
+        )
+    };
+    let (e, _) = a.commit(&owner, &publish("2"));
+    let report = report_of(&e);
+    let published = report.published.clone().unwrap();
+    assert_eq!(published.rev, 1);
+    assert_eq!(
+        (published.title.as_str(), &published.blocks),
+        ("Sweep", &report.blocks)
+    );
+    // The draft moves on; the published copy stays until the next publish.
+    let (e, _) = a.commit(
+        &owner,
+        &request(
+            "c",
+            "3",
+            Op::ReportTitle {
+                report: "rep1".into(),
+                title: "Draft".into(),
+                base_rev: 1,
+            },
+        ),
+    );
+    assert_eq!(report_of(&e).published.unwrap().title, "Sweep");
+    let (e, _) = a.commit(&owner, &publish("4"));
+    let published = report_of(&e).published.unwrap();
+    assert_eq!((published.rev, published.title.as_str()), (2, "Draft"));
+
+    // A thread may hang on a block of the report (annotators too), not on a missing one.
+    let annotator = actor("a", false);
+    let on_block = |thread: &str, block: &str| {
+        request(
+            "c",
+            &format!("t-{thread}"),
+            Op::ThreadCreate {
+                thread: thread.into(),
+                anchor: Anchor::ReportBlock {
+                    report: "rep1".into(),
+                    block: block.into(),
+                },
+                comment: format!("k-{thread}"),
+                text: "why?".into(),
+            },
+        )
+    };
+    a.commit(&annotator, &on_block("t1", "b1"));
+    assert!(matches!(
+        a.send(&annotator, &on_block("t2", "b9")),
+        Err(Refusal::NotFound(_))
+    ));
+    assert_eq!(
+        a.thread_anchor("p", "t1").unwrap(),
+        Some(Anchor::ReportBlock {
+            report: "rep1".into(),
+            block: "b1".into()
+        })
+    );
+
+    let delete = |op_id: &str| {
+        request(
+            "c",
+            op_id,
+            Op::ReportDelete {
+                report: "rep1".into(),
+            },
+        )
+    };
+    let (e, _) = a.commit(&owner, &delete("5"));
+    let tomb = report_of(&e);
+    assert!(tomb.deleted && tomb.blocks.is_empty() && tomb.published.is_none());
+    assert!(matches!(
+        a.send(&owner, &delete("6")),
+        Err(Refusal::Deleted(_))
+    ));
+    assert!(matches!(
+        a.send(&owner, &publish("7")),
+        Err(Refusal::Deleted(_))
+    ));
+    assert!(matches!(
+        a.send(&annotator, &on_block("t3", "b1")),
+        Err(Refusal::NotFound(_))
+    ));
+    // Gone from the snapshot and the list; by id it is the tombstone.
+    assert!(a.snapshot("p").unwrap().reports.is_empty());
+    assert!(a.reports("p").unwrap().1.is_empty());
+    let found = a.report("rep1").unwrap().unwrap();
+    assert_eq!((found.seq, found.report), (a.log_len() as u64, tomb));
+    assert!(a.report("nope").unwrap().is_none());
+}
+
+#[test]
+fn bad_report_ops_are_refused_before_anything_is_written() {
+    use trackline_shared::reports::{
+        BlockContent, MAX_REPORT_BLOCKS, MAX_REPORT_TITLE_CHARS, MAX_RUNSET_FILTER_BYTES, Panel,
+        PanelGrid, RunSet,
+    };
+    let (_dir, a) = open();
+    let owner = actor("o", true);
+    let grid = |runset: RunSet, panels: Vec<Panel>| Op::ReportCreate {
+        report: "rep1".into(),
+        title: "t".into(),
+        blocks: vec![trackline_shared::reports::NewBlock {
+            id: "g".into(),
+            content: BlockContent::PanelGrid(PanelGrid { runset, panels }),
+        }],
+    };
+    let line = |key: &str| Panel::Line {
+        key: key.into(),
+        settings: Default::default(),
+        wide: false,
+    };
+    let bad = [
+        report_create("rep 1", &[]),
+        report_create("rep1", &["b1", "b1"]),
+        report_create("rep1", &["b/1"]),
+        Op::ReportCreate {
+            report: "rep1".into(),
+            title: "t".repeat(MAX_REPORT_TITLE_CHARS + 1),
+            blocks: vec![],
+        },
+        Op::ReportCreate {
+            report: "rep1".into(),
+            title: "t".into(),
+            blocks: vec![text_block("b1", &"x".repeat(MAX_ANNOTATION_TEXT_BYTES + 1))],
+        },
+        Op::ReportCreate {
+            report: "rep1".into(),
+            title: "t".into(),
+            blocks: (0..=MAX_REPORT_BLOCKS)
+                .map(|i| text_block(&format!("b{i}"), ""))
+                .collect(),
+        },
+        grid(
+            RunSet {
+                filter: "x".repeat(MAX_RUNSET_FILTER_BYTES + 1),
+                ..Default::default()
+            },
+            vec![],
+        ),
+        grid(RunSet::default(), vec![line("")]),
+        grid(
+            RunSet::default(),
+            (0..65).map(|i| line(&format!("k{i}"))).collect(),
+        ),
+        grid(
+            RunSet::default(),
+            vec![Panel::Compare {
+                keys: vec![String::new()],
+            }],
+        ),
+    ];
+    for op in bad {
+        let refused = a.send(&owner, &request("c", "1", op.clone()));
+        assert!(
+            matches!(refused, Err(Refusal::Invalid(_))),
+            "{op:?}: {refused:?}"
+        );
+    }
+    assert_eq!(a.log_len(), 0);
+    // A report past MAX_REPORT_BYTES as a whole is refused though each block is fine.
+    let block = "x".repeat(MAX_ANNOTATION_TEXT_BYTES);
+    let big = Op::ReportCreate {
+        report: "rep1".into(),
+        title: "t".into(),
+        blocks: (0..40)
+            .map(|i| text_block(&format!("b{i}"), &block))
+            .collect(),
+    };
+    let refused = a.send(&owner, &request("c", "2", big));
+    assert!(matches!(refused, Err(Refusal::Invalid(_))), "{refused:?}");
+    a.commit(
+        &owner,
+        &request("c", "3", grid(RunSet::default(), vec![line("loss")])),
+    );
+}

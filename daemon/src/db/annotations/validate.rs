@@ -1,10 +1,14 @@
 //! The checks of an op that need no database: ids, text sizes, names, pin coordinates, a run's
-//! new name and tags.
+//! new name and tags, a report's title and blocks (their sizes and counts).
 
 use super::Refusal;
 use trackline_shared::annotations::{
     Anchor, MAX_ANNOTATION_ID_LEN, MAX_ANNOTATION_TEXT_BYTES, MAX_RUN_NAME_CHARS,
     MAX_RUN_TAG_CHARS, MAX_RUN_TAGS, NoteTarget, Op, OpRequest,
+};
+use trackline_shared::reports::{
+    BlockContent, MAX_GRID_PANELS, MAX_PANEL_COLUMNS, MAX_REPORT_BLOCKS, MAX_REPORT_TITLE_CHARS,
+    MAX_RUNSET_FILTER_BYTES, MAX_RUNSET_RUNS, NewBlock, Panel, PanelGrid,
 };
 
 /// Checks what can be checked without the database: ids, text sizes, pin coordinates.
@@ -52,8 +56,140 @@ pub(super) fn validate(request: &OpRequest) -> Result<(), Refusal> {
             check_name("run", run)?;
             check_run_tags(tags)
         }
-        _ => Ok(()),
+        Op::ReportCreate {
+            report,
+            title,
+            blocks,
+        } => {
+            check_id("report", report)?;
+            check_report_title(title)?;
+            if blocks.len() > MAX_REPORT_BLOCKS {
+                return Err(Refusal::Invalid(format!(
+                    "{} blocks; a report may have at most {MAX_REPORT_BLOCKS}",
+                    blocks.len()
+                )));
+            }
+            for (i, block) in blocks.iter().enumerate() {
+                check_new_block(block)?;
+                if blocks[..i].iter().any(|b| b.id == block.id) {
+                    return Err(Refusal::Invalid(format!(
+                        "block id '{}' is used twice in this report",
+                        block.id
+                    )));
+                }
+            }
+            Ok(())
+        }
+        Op::ReportTitle { report, title, .. } => {
+            check_id("report", report)?;
+            check_report_title(title)
+        }
+        Op::BlockAdd {
+            report,
+            after,
+            block,
+        } => {
+            check_id("report", report)?;
+            if let Some(after) = after {
+                check_id("after", after)?;
+            }
+            check_new_block(block)
+        }
+        Op::BlockSet {
+            report,
+            block,
+            content,
+            ..
+        } => {
+            check_id("report", report)?;
+            check_id("block", block)?;
+            check_block_content(content)
+        }
+        Op::BlockMove {
+            report,
+            block,
+            after,
+        } => {
+            check_id("report", report)?;
+            check_id("block", block)?;
+            after.as_deref().map_or(Ok(()), |a| check_id("after", a))
+        }
+        Op::BlockDelete { report, block } => {
+            check_id("report", report)?;
+            check_id("block", block)
+        }
+        Op::ReportPublish { report } | Op::ReportDelete { report } => check_id("report", report),
     }
+}
+
+fn check_report_title(title: &str) -> Result<(), Refusal> {
+    if title.chars().count() > MAX_REPORT_TITLE_CHARS {
+        return Err(Refusal::Invalid(format!(
+            "a report title may have at most {MAX_REPORT_TITLE_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn check_new_block(block: &NewBlock) -> Result<(), Refusal> {
+    check_id("block", &block.id)?;
+    check_block_content(&block.content)
+}
+
+/// A block's markdown within the text cap; a panel grid within the limits of
+/// `trackline_shared::reports`, every metric key, column and run id a name.
+fn check_block_content(content: &BlockContent) -> Result<(), Refusal> {
+    let PanelGrid { runset, panels } = match content {
+        BlockContent::Markdown { text } => return check_text(text),
+        BlockContent::PanelGrid(grid) => grid,
+    };
+    if runset.filter.len() > MAX_RUNSET_FILTER_BYTES {
+        return Err(Refusal::Invalid(format!(
+            "a run set's filter may be at most {MAX_RUNSET_FILTER_BYTES} bytes"
+        )));
+    }
+    if runset.runs.len() > MAX_RUNSET_RUNS {
+        return Err(Refusal::Invalid(format!(
+            "a run set may name at most {MAX_RUNSET_RUNS} runs"
+        )));
+    }
+    for run in &runset.runs {
+        check_name("run", run)?;
+    }
+    if let Some(sort) = &runset.sort {
+        check_name("sort key", &sort.key)?;
+    }
+    if let Some(group_by) = &runset.group_by {
+        check_name("group_by", group_by)?;
+    }
+    if panels.len() > MAX_GRID_PANELS {
+        return Err(Refusal::Invalid(format!(
+            "{} panels; a panel grid may have at most {MAX_GRID_PANELS}",
+            panels.len()
+        )));
+    }
+    for panel in panels {
+        let columns = match panel {
+            Panel::Line { key, settings, .. } => {
+                check_name("key", key)?;
+                if let Some(x_key) = &settings.x_key {
+                    check_name("x_key", x_key)?;
+                }
+                continue;
+            }
+            Panel::RunsTable { columns } => columns,
+            Panel::Compare { keys } => keys,
+        };
+        if columns.len() > MAX_PANEL_COLUMNS {
+            return Err(Refusal::Invalid(format!(
+                "a panel may show at most {MAX_PANEL_COLUMNS} columns"
+            )));
+        }
+        for column in columns {
+            check_name("column", column)?;
+        }
+    }
+    Ok(())
 }
 
 fn check_run_name(name: &str) -> Result<(), Refusal> {
@@ -83,7 +219,7 @@ fn check_run_tags(tags: &[String]) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn check_id(what: &str, id: &str) -> Result<(), Refusal> {
+pub(super) fn check_id(what: &str, id: &str) -> Result<(), Refusal> {
     let ok = !id.is_empty()
         && id.len() <= MAX_ANNOTATION_ID_LEN
         && id

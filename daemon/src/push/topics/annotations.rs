@@ -5,11 +5,15 @@
 //! [`MAX_EVENT_BYTES_PER_MESSAGE`] bytes. A store event ([`Event::Annotations`]) only says that
 //! the log grew, so a burst of commits or a lagging event receiver never produces a gap or a
 //! duplicate.
+//!
+//! A viewer link of a shared daemon sees only published reports: its subscription turns each
+//! report event into the report's published copy and drops the events of unpublished ones, and
+//! drops thread and comment events on report blocks it cannot see (`crate::reports`).
 
 use super::Subscription;
 use crate::db::annotations::Annotations;
 use crate::store::{Event, Store};
-use trackline_shared::annotations::Seq;
+use trackline_shared::annotations::{Anchor, AnnotationEvent, Change, Seq};
 use trackline_shared::{MAX_MESSAGE_BYTES, ServerMsg, SubId};
 
 /// Most events in one [`ServerMsg::Annotations`].
@@ -22,8 +26,10 @@ pub const MAX_EVENT_BYTES_PER_MESSAGE: usize = MAX_MESSAGE_BYTES / 2;
 pub struct AnnotationEvents {
     annotations: Annotations,
     project: String,
-    /// The highest `seq` sent.
+    /// The highest `seq` sent (or passed over, for a viewer).
     since: Seq,
+    /// False for a viewer link: report drafts and unpublished reports are left out.
+    sees_drafts: bool,
 }
 
 impl AnnotationEvents {
@@ -32,7 +38,47 @@ impl AnnotationEvents {
             annotations,
             project,
             since,
+            sees_drafts: true,
         }
+    }
+
+    /// The subscription of a caller who sees report drafts (the default) or only published
+    /// reports (a viewer link).
+    pub fn with_drafts(mut self, sees_drafts: bool) -> Self {
+        self.sees_drafts = sees_drafts;
+        self
+    }
+
+    /// `event` as a viewer sees it, or `None` when a viewer may not see it at all.
+    fn for_viewer(&self, mut event: AnnotationEvent) -> Option<AnnotationEvent> {
+        let anchor = match &event.change {
+            Change::Report(report) => {
+                event.change = Change::Report(crate::reports::viewer_copy(report)?);
+                return Some(event);
+            }
+            Change::Thread { head, .. } => Some(head.anchor.clone()),
+            Change::Comment(comment) => self
+                .annotations
+                .thread_anchor(&self.project, &comment.thread)
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "cannot read a comment's thread");
+                    None
+                }),
+            Change::Note(_) | Change::Run(_) => None,
+        };
+        let Some(Anchor::ReportBlock { report, block }) = anchor else {
+            return Some(event);
+        };
+        let visible = match self.annotations.report(&report) {
+            Ok(found) => {
+                found.is_some_and(|s| crate::reports::viewer_sees_block(&s.report, &block))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a thread's report");
+                false
+            }
+        };
+        visible.then_some(event)
     }
 }
 
@@ -59,7 +105,17 @@ impl Subscription for AnnotationEvents {
             };
             let Some(last) = events.last() else { break };
             self.since = last.seq;
-            msgs.push(ServerMsg::Annotations { sub: id, events });
+            let events: Vec<AnnotationEvent> = if self.sees_drafts {
+                events
+            } else {
+                events
+                    .into_iter()
+                    .filter_map(|e| self.for_viewer(e))
+                    .collect()
+            };
+            if !events.is_empty() {
+                msgs.push(ServerMsg::Annotations { sub: id, events });
+            }
         }
         if first && msgs.is_empty() {
             msgs.push(ServerMsg::Annotations {

@@ -25,12 +25,13 @@ pub trait Subscription: Send + Sync + std::fmt::Debug {
     fn on_event(&mut self, store: &Store, id: SubId, event: &Event) -> Vec<ServerMsg>;
 }
 
-/// Starts a subscription to `topic` (runs from `store`, annotations from `annotations`); `Err` is
-/// the message to send the client instead.
+/// Starts a subscription to `topic` (runs from `store`, annotations from `annotations`, report
+/// drafts only when the caller `sees_drafts`); `Err` is the message to send the client instead.
 pub async fn open(
     store: &Arc<Store>,
     annotations: &Annotations,
     topic: Topic,
+    sees_drafts: bool,
 ) -> Result<Box<dyn Subscription>, String> {
     Ok(match topic {
         Topic::Projects => Box::new(projects::Projects::default()),
@@ -48,11 +49,10 @@ pub async fn open(
             key,
             from,
         )),
-        Topic::Annotations { project, since } => Box::new(annotations::AnnotationEvents::new(
-            annotations.clone(),
-            project,
-            since,
-        )),
+        Topic::Annotations { project, since } => Box::new(
+            annotations::AnnotationEvents::new(annotations.clone(), project, since)
+                .with_drafts(sees_drafts),
+        ),
     })
 }
 
