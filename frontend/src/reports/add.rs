@@ -105,6 +105,29 @@ pub fn AddToReport(
     view! { <AddMenu make=make title=format!("Report: {key}") key=key /> }
 }
 
+/// Where the menu opens: fixed under the button, right-aligned with it, so a panel that clips its
+/// content (the runs table's, a chart card) cannot hide it.
+fn menu_position(ev: &web_sys::MouseEvent) -> String {
+    use wasm_bindgen::JsCast;
+    let Some(el) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return String::new();
+    };
+    let r = el.get_bounding_client_rect();
+    let width = window()
+        .inner_width()
+        .ok()
+        .and_then(|w| w.as_f64())
+        .unwrap_or(r.right());
+    format!(
+        "position:fixed;top:{:.0}px;right:{:.0}px",
+        r.bottom() + 4.0,
+        (width - r.right()).max(0.0)
+    )
+}
+
 #[component]
 fn AddMenu(
     make: Callback<(), PanelGrid>,
@@ -116,6 +139,7 @@ fn AddMenu(
         return ().into_any();
     };
     let open = RwSignal::new(false);
+    let at = RwSignal::new(String::new());
     let done = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -188,16 +212,17 @@ fn AddMenu(
                     data-testid="add-to-report"
                     data-key=key.get_value()
                     title="Add this to a report"
-                    on:click=move |_| {
+                    on:click=move |ev| {
                         done.set(None);
                         error.set(None);
+                        at.set(menu_position(&ev));
                         open.update(|o| *o = !*o);
                     }
                 >
                     "+ Report"
                 </button>
                 <Show when=move || open.get()>
-                    <div class="rp-add-menu" data-testid="add-to-report-menu">
+                    <div class="rp-add-menu" data-testid="add-to-report-menu" style=move || at.get()>
                         {extra.with_value(|e| e.as_ref().map(|e| e()))}
                         {move || reports.get().into_iter().map(|(id, t, last)| {
                             let label = if t.trim().is_empty() { "(untitled)".to_string() } else { t };

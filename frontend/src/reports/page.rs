@@ -13,7 +13,6 @@ use trackline_shared::annotations::{Current, Op, OpOutcome};
 use trackline_shared::api::RunInfo;
 use trackline_shared::reports::{BlockContent, NewBlock, PanelGrid};
 use trackline_shared::ws::{ServerMsg, Topic};
-use wasm_bindgen::JsCast;
 
 use super::blocks::BlockList;
 use super::export::ExportMenu;
@@ -266,12 +265,12 @@ fn Contents() -> impl IntoView {
                     {list
                         .into_iter()
                         .map(|h| {
-                            let (block, index) = (h.block.clone(), h.index);
+                            let (block, anchor) = (h.block.clone(), h.anchor.clone());
                             view! {
                                 <button
                                     class=format!("rp-toc-entry l{}", h.level)
                                     data-testid="toc-entry"
-                                    on:click=move |_| scroll_to_heading(&block, index)
+                                    on:click=move |_| scroll_to_heading(&block, &anchor)
                                 >
                                     {h.text.clone()}
                                 </button>
@@ -284,24 +283,14 @@ fn Contents() -> impl IntoView {
     }
 }
 
-fn scroll_to_heading(block: &str, index: usize) {
-    let doc = document();
-    let Ok(Some(el)) = doc.query_selector(&format!(
-        "[data-testid=report-block][data-block=\"{}\"]",
-        block.replace(['"', '\\'], "")
-    )) else {
-        return;
-    };
-    // `querySelectorAll` through JS: the web-sys `NodeList` binding is not among the app's features.
-    let all = js_sys::Reflect::get(&el, &"querySelectorAll".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .and_then(|f| f.call1(&el, &".md h1, .md h2".into()).ok());
-    if let Some(list) = all
-        && let Ok(h) = js_sys::Array::from(&list)
-            .get(index as u32)
-            .dyn_into::<web_sys::Element>()
-    {
+fn scroll_to_heading(block: &str, anchor: &str) {
+    // Anchors are slugs (letters, digits, `-`); the block id is ours. Neither holds a quote.
+    let css = format!(
+        "[data-testid=report-block][data-block=\"{}\"] [id=\"{}\"]",
+        block.replace(['"', '\\'], ""),
+        anchor.replace(['"', '\\'], "")
+    );
+    if let Ok(Some(h)) = document().query_selector(&css) {
         h.scroll_into_view();
     }
 }

@@ -2,7 +2,9 @@
 //! (its headings make the contents) and a panel grid over `config.lr < 0.01` with a loss chart; a
 //! new matching run appears in that chart live and a non-matching one never does; a block dragged
 //! above another stays there after a reload; markdown with `<script>`, an `onerror` image and a
-//! `javascript:` link runs nothing; Publish says "published rev 1"; the export links are relative.
+//! `javascript:` link runs nothing; Publish says "published rev 1"; the export links are relative;
+//! "Add to report" on a workspace panel and in the table's toolbar adds a grid over the table's
+//! filter.
 
 use crate::common::*;
 use crate::web::*;
@@ -23,14 +25,16 @@ fn run(root: &std::path::Path, id: &str, lr: f64) {
 }
 
 async fn click(c: &Client, css: &str) {
-    c.wait()
+    let el = c
+        .wait()
         .at_most(T)
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    if let Err(e) = el.click().await {
+        screenshot(c, "reports-ui-click").await;
+        panic!("click {css}: {e}");
+    }
 }
 
 /// The kinds of the report's blocks, in page order.
@@ -223,14 +227,69 @@ async fn a_report_made_in_the_browser_is_live_ordered_and_safe() {
             Some(format!("api/projects/rp/reports/{report}/export.zip?version=draft").as_str())
         );
 
-        // The list shows it.
+        // Add to report from a workspace panel: the loss chart over the table's filter, last in
+        // this report; the draft now differs from what was published.
+        c.goto(&d.url("/projects/rp")).await?;
+        c.wait()
+            .at_most(T)
+            .for_element(Locator::Css("[data-testid=filter-input]"))
+            .await?;
+        set_value(&c, "[data-testid=filter-input]", "config.lr < 0.01").await;
+        eventually(
+            "the table filtered",
+            T,
+            || attrs(&c, "[data-testid=run-row]", "data-run-id"),
+            |r| r.len() == 2,
+        )
+        .await;
+        let panel_add = "[data-testid=panel][data-key=loss] [data-testid=add-to-report]";
+        js(&c, &format!("document.querySelector('{panel_add}').scrollIntoView();"), vec![]).await;
+        click(&c, panel_add).await;
+        click(&c, &format!("[data-testid=add-to-report-choice][data-report='{report}']")).await;
+        click(&c, "[data-testid=add-to-report-link]").await;
+        eventually("a fourth block", T, || kinds(&c), |k| k.len() == 4).await;
+        let fourth = "[data-testid=report-block]:nth-child(4)";
+        c.wait()
+            .at_most(T)
+            .for_element(Locator::Css(&format!("{fourth} [data-testid=report-panel][data-kind=line][data-key=loss]")))
+            .await?;
+        let fourth_runs = format!("{fourth} [data-testid=grid-runs]");
+        eventually(
+            "the added grid over the table's filter",
+            T,
+            || attr(&c, &fourth_runs, "data-runs"),
+            |r| r.as_deref() == Some("low2,low"),
+        )
+        .await;
+        assert_eq!(attr(&c, status, "data-changed").await.as_deref(), Some("true"));
+
+        // Add to report from the toolbar: the selected runs the filter keeps, as a runs table, in
+        // a new report.
+        c.goto(&d.url("/projects/rp")).await?;
+        c.wait()
+            .at_most(T)
+            .for_element(Locator::Css("[data-testid=filter-input]"))
+            .await?;
+        set_value(&c, "[data-testid=filter-input]", "config.lr < 0.01").await;
+        click(&c, "[data-testid=add-to-report][data-key='']").await;
+        click(&c, "[data-testid=add-to-report-new]").await;
+        click(&c, "[data-testid=add-to-report-link]").await;
+        eventually(
+            "the new report's runs table",
+            T,
+            || attrs(&c, "[data-testid=report-runs-table] tr[data-run]", "data-run"),
+            |r| r == &["low2", "low"],
+        )
+        .await;
+
+        // The list shows both.
         js(&c, "window.scrollTo(0, 0);", vec![]).await;
         click(&c, "[data-testid=reports-crumb]").await;
         eventually(
-            "the report in the list",
+            "both reports in the list",
             T,
             || attrs(&c, "[data-testid=report-row]", "data-report"),
-            |r| r == std::slice::from_ref(&report),
+            |r| r.len() == 2 && r.contains(&report),
         )
         .await;
         let errors = page_errors(&c, &driver).await;
