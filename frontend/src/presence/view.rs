@@ -98,6 +98,10 @@ fn entity_words(entity: &str) -> String {
         format!("the note of run {run}")
     } else if entity == "note:project" {
         "the project notepad".to_owned()
+    } else if let Some(report) = entity.strip_prefix("report:") {
+        // `report:<id>:<block>` (see `reports::block_entity`).
+        let id = report.split(':').next().unwrap_or(report);
+        format!("a block of report {id}")
     } else {
         entity.to_owned()
     }
@@ -147,5 +151,7 @@ mod tests {
         assert_eq!(describe(&peer), "alice — viewing run r1");
         peer.state.editing = Some("note:project".into());
         assert_eq!(describe(&peer), "alice — editing the project notepad");
+        peer.state.editing = Some("report:r1:b2".into());
+        assert_eq!(describe(&peer), "alice — editing a block of report r1");
     }
 }
