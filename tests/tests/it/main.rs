@@ -14,6 +14,7 @@ mod prefix;
 mod presence;
 mod python;
 mod remote;
+mod report_export;
 mod reports_ui;
 mod rest;
 mod run_delete;
