@@ -10,7 +10,7 @@ pub mod generate;
 
 use crate::auth::scope::Scope;
 use crate::auth::sharing::Principal;
-use trackline_shared::annotations::{Anchor, ProjectAnnotations};
+use trackline_shared::annotations::{Anchor, Author, ProjectAnnotations};
 use trackline_shared::reports::Report;
 
 /// Whether the caller sees drafts (and unpublished reports): everyone but a viewer link of a
@@ -45,6 +45,22 @@ pub fn viewer_copy(report: &Report) -> Option<Report> {
     })
 }
 
+/// What a viewer gets of a report event (the report as `event` carries it, made at `ms` by
+/// `author`): the published copy when the event published it, the tombstone when it deleted it,
+/// else nothing (a draft edit changes nothing a viewer sees, and who edits drafts is not theirs
+/// to know).
+pub fn viewer_event(report: &Report, ms: f64, author: &Author) -> Option<Report> {
+    let published = report
+        .published
+        .as_ref()
+        .is_some_and(|p| p.ms == ms && p.by == *author);
+    if report.deleted || published {
+        viewer_copy(report)
+    } else {
+        None
+    }
+}
+
 /// Whether a viewer sees block `block` of `report` (its published copy holds it).
 pub fn viewer_sees_block(report: &Report, block: &str) -> bool {
     !report.deleted
@@ -71,7 +87,7 @@ pub fn viewer_annotations(mut snapshot: ProjectAnnotations) -> ProjectAnnotation
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trackline_shared::annotations::{Author, Thread, ThreadHead};
+    use trackline_shared::annotations::{Thread, ThreadHead};
     use trackline_shared::reports::{Block, BlockContent, Published};
 
     fn block(id: &str, text: &str) -> Block {
@@ -137,10 +153,17 @@ mod tests {
         let json = serde_json::to_string(&seen).unwrap();
         assert!(!json.contains("draft"), "{json}");
 
+        // Events: the publish, the delete; not a draft edit after the publish.
+        let owner = seen.updated_by.clone();
+        assert_eq!(viewer_event(&report("r", true), 5.0, &owner), Some(seen));
+        assert_eq!(viewer_event(&report("r", true), 9.0, &owner), None);
+        assert_eq!(viewer_event(&report("r", false), 9.0, &owner), None);
+
         let mut gone = report("r", false);
         gone.deleted = true;
         let tomb = viewer_copy(&gone).unwrap();
         assert!(tomb.deleted && tomb.title.is_empty() && tomb.blocks.is_empty());
+        assert_eq!(viewer_event(&gone, 9.0, &owner), Some(tomb));
 
         let snapshot = ProjectAnnotations {
             project: "p".into(),

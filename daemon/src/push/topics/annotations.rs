@@ -6,9 +6,10 @@
 //! the log grew, so a burst of commits or a lagging event receiver never produces a gap or a
 //! duplicate.
 //!
-//! A viewer link of a shared daemon sees only published reports: its subscription turns each
-//! report event into the report's published copy and drops the events of unpublished ones, and
-//! drops thread and comment events on report blocks it cannot see (`crate::reports`).
+//! A viewer link of a shared daemon sees only published reports: its subscription passes a
+//! report event only when it published the report (as the published copy) or deleted it (the
+//! bare tombstone), drops every draft edit, and drops thread and comment events on report blocks
+//! it cannot see (`crate::reports`).
 
 use super::Subscription;
 use crate::db::annotations::Annotations;
@@ -53,7 +54,8 @@ impl AnnotationEvents {
     fn for_viewer(&self, mut event: AnnotationEvent) -> Option<AnnotationEvent> {
         let anchor = match &event.change {
             Change::Report(report) => {
-                event.change = Change::Report(crate::reports::viewer_copy(report)?);
+                let seen = crate::reports::viewer_event(report, event.ms, &event.author)?;
+                event.change = Change::Report(seen);
                 return Some(event);
             }
             Change::Thread { head, .. } => Some(head.anchor.clone()),
