@@ -15,6 +15,7 @@ mod presence;
 mod python;
 mod remote;
 mod report_export;
+mod reports_api;
 mod reports_ui;
 mod rest;
 mod run_delete;
