@@ -29,10 +29,11 @@ pub async fn html_file(
     principal: Option<Extension<Principal>>,
 ) -> Result<Response> {
     let export = build(&s, project, report, q.version, principal.as_deref()).await?;
-    let page = html::render_page(&export);
+    let name = format!("report-{}.html", file_part(&export.report_id));
+    let page = blocking(move || Ok(html::render_page(&export))).await?;
     Ok(download(
         "text/html; charset=utf-8",
-        &format!("report-{}.html", file_part(&export.report_id)),
+        &name,
         page.into_bytes(),
     ))
 }
@@ -44,12 +45,9 @@ pub async fn zip_file(
     principal: Option<Extension<Principal>>,
 ) -> Result<Response> {
     let export = build(&s, project, report, q.version, principal.as_deref()).await?;
-    let archive = zip::write(&md::render_files(&export));
-    Ok(download(
-        "application/zip",
-        &format!("report-{}.zip", file_part(&export.report_id)),
-        archive,
-    ))
+    let name = format!("report-{}.zip", file_part(&export.report_id));
+    let archive = blocking(move || Ok(zip::write(&md::render_files(&export)))).await?;
+    Ok(download("application/zip", &name, archive))
 }
 
 /// The export of report `id` of `project` as `principal` may have it.

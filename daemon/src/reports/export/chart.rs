@@ -125,19 +125,29 @@ pub fn line(
         }
         _ => {
             for (run, line) in drawn.iter().zip(per_run) {
+                // Columns of one point each need no min–max span: leave them out of the file.
+                let spans = line
+                    .lo
+                    .iter()
+                    .zip(&line.hi)
+                    .zip(&line.y)
+                    .any(|((lo, hi), y)| *lo != Some(*y) || *hi != Some(*y));
+                let (lo, hi) = if spans {
+                    (line.lo, line.hi)
+                } else {
+                    (Vec::new(), Vec::new())
+                };
                 chart.lines.push(Line {
                     label: run.name.clone(),
                     color: run_color(&run.id),
                     group: false,
                     x: line.x,
                     y: line.y.iter().map(|&v| drawable(v, y_log)).collect(),
-                    lo: line
-                        .lo
+                    lo: lo
                         .iter()
                         .map(|&v| v.and_then(|v| drawable(v, y_log)))
                         .collect(),
-                    hi: line
-                        .hi
+                    hi: hi
                         .iter()
                         .map(|&v| v.and_then(|v| drawable(v, y_log)))
                         .collect(),

@@ -37,6 +37,9 @@ pub struct ExportArgs {
 /// Runs the export of `args` on the data dir `data_dir`; prints the written path.
 pub fn run(data_dir: &Path, args: &ExportArgs) -> anyhow::Result<()> {
     let version = args.version.unwrap_or(Version::Draft);
+    if !data_dir.is_dir() {
+        bail!("no data directory {}", data_dir.display());
+    }
     let state_dir = Config::new(data_dir).state_dir();
     let started = Instant::now();
     match DaemonLock::acquire(&state_dir, data_dir) {

@@ -415,6 +415,8 @@ fn a_grid_charts_its_run_set_by_run_and_by_group() {
     assert_eq!(chart.lines[0].x, [0.0, 1.0, 2.0]);
     assert_eq!(chart.lines[0].y, [None, Some(10.0), Some(20.0)]);
     assert_eq!(chart.lines[0].color, chart::run_color("c"));
+    // One point per column: no min–max spans to draw or ship.
+    assert!(chart.lines[0].lo.is_empty() && chart.lines[0].hi.is_empty());
     // Grouped by lr: the mean of a and b per column, their min–max band.
     let snapshot = grid_report(
         "",
