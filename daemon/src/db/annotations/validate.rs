@@ -219,7 +219,7 @@ fn check_run_tags(tags: &[String]) -> Result<(), Refusal> {
     Ok(())
 }
 
-pub(super) fn check_id(what: &str, id: &str) -> Result<(), Refusal> {
+fn check_id(what: &str, id: &str) -> Result<(), Refusal> {
     let ok = !id.is_empty()
         && id.len() <= MAX_ANNOTATION_ID_LEN
         && id
