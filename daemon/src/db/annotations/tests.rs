@@ -932,6 +932,13 @@ fn bad_report_ops_are_refused_before_anything_is_written() {
             },
             vec![],
         ),
+        grid(
+            RunSet {
+                filter: "config.lr <".into(),
+                ..Default::default()
+            },
+            vec![],
+        ),
         grid(RunSet::default(), vec![line("")]),
         grid(
             RunSet::default(),

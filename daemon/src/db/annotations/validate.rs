@@ -148,6 +148,13 @@ fn check_block_content(content: &BlockContent) -> Result<(), Refusal> {
             "a run set's filter may be at most {MAX_RUNSET_FILTER_BYTES} bytes"
         )));
     }
+    // A filter that does not parse would show no runs and an error to every reader: refused here
+    // as the table refuses it while it is typed.
+    if let Err(e) = trackline_shared::filter::Filter::parse(&runset.filter) {
+        return Err(Refusal::Invalid(format!(
+            "the run set's filter does not parse: {e}"
+        )));
+    }
     if runset.runs.len() > MAX_RUNSET_RUNS {
         return Err(Refusal::Invalid(format!(
             "a run set may name at most {MAX_RUNSET_RUNS} runs"
