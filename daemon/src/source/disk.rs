@@ -1,5 +1,5 @@
-//! [`DiskSource`]: the run directories of a data directory on the local disk, watched with notify
-//! (inotify, FSEvents, …). Every file is opened beneath the data directory through
+//! [`DiskSource`]: the run directories of a data directory on the local disk, watched with inotify
+//! on Linux ([`super::inotify`]) and with notify elsewhere (FSEvents, …). Every file is opened beneath the data directory through
 //! [`beneath`](crate::format::beneath): a symbolic link anywhere below it (a project or run folder,
 //! a file) is not followed, and a named pipe, socket or device is not opened for reading; such a
 //! file counts as missing and is reported once in the log. The data directory itself may be a link;
@@ -8,9 +8,8 @@
 use super::{Change, FileStat, OpenFile, RunSource, WatchGuard};
 use crate::format::beneath::{Dir, HeldDir, report_refusal};
 use crate::format::{FormatError, RUN_FILE, RunKey, valid_project_name, valid_run_id};
-use notify::{RecursiveMode, Watcher};
 use std::io::{Seek, SeekFrom};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
 /// The data directory `<root>/<project>/<run>/` on this machine.
@@ -116,39 +115,51 @@ impl RunSource for DiskSource {
         }))
     }
 
+    /// On Linux, [`super::inotify`]: a reader of its own that reads its queue at most every few
+    /// milliseconds while changes keep coming; elsewhere notify.
+    #[cfg(target_os = "linux")]
     fn watch(&self, changes: mpsc::Sender<Change>) -> std::io::Result<WatchGuard> {
-        let root = self.root().to_owned();
-        let handler = move |ev: notify::Result<notify::Event>| match ev {
-            // Opening or reading a file changes nothing, and the daemon's own reads would
-            // otherwise wake it forever. A writer closing its file does count.
-            Ok(ev) if is_read_only(&ev.kind) => {}
-            Ok(ev) => {
-                for change in ev.paths.iter().filter_map(|p| classify(&root, p)) {
-                    let _ = changes.send(change);
-                }
-                if ev.need_rescan() {
-                    let _ = changes.send(Change::Rescan);
-                }
+        super::inotify::watch(self.root().to_owned(), changes)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn watch(&self, changes: mpsc::Sender<Change>) -> std::io::Result<WatchGuard> {
+        watch_with_notify(self.root(), changes)
+    }
+}
+
+/// Reports changes under `root` from notify's watcher (every platform but Linux).
+#[cfg(not(target_os = "linux"))]
+fn watch_with_notify(root: &Path, changes: mpsc::Sender<Change>) -> std::io::Result<WatchGuard> {
+    let prefix = root.to_owned();
+    let handler = move |ev: notify::Result<notify::Event>| match ev {
+        // Opening or reading a file changes nothing, and the daemon's own reads would
+        // otherwise wake it forever. A writer closing its file does count.
+        Ok(ev) if is_read_only(&ev.kind) => {}
+        Ok(ev) => {
+            for change in ev.paths.iter().filter_map(|p| classify(&prefix, p)) {
+                let _ = changes.send(change);
             }
-            Err(e) => {
-                tracing::debug!("watch error: {e}");
+            if ev.need_rescan() {
                 let _ = changes.send(Change::Rescan);
             }
-        };
-        // A linked folder is not followed here either: watching through a link to `/` would
-        // spend the system's watches on the whole disk.
-        let config = notify::Config::default().with_follow_symlinks(false);
-        let mut watcher = notify::RecommendedWatcher::new(handler, config)
-            .map_err(|e| std::io::Error::other(format!("no file watcher: {e}")))?;
-        watcher
-            .watch(self.root(), RecursiveMode::Recursive)
-            .map_err(|e| {
-                std::io::Error::other(format!("cannot watch {}: {e}", self.root().display()))
-            })?;
-        Ok(WatchGuard {
-            _watcher: Box::new(watcher),
-        })
-    }
+        }
+        Err(e) => {
+            tracing::debug!("watch error: {e}");
+            let _ = changes.send(Change::Rescan);
+        }
+    };
+    // A linked folder is not followed here either: watching through a link to `/` would
+    // spend the system's watches on the whole disk.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut watcher = notify::RecommendedWatcher::new(handler, config)
+        .map_err(|e| std::io::Error::other(format!("no file watcher: {e}")))?;
+    watcher
+        .watch(root, RecursiveMode::Recursive)
+        .map_err(|e| std::io::Error::other(format!("cannot watch {}: {e}", root.display())))?;
+    Ok(WatchGuard {
+        _watcher: Box::new(watcher),
+    })
 }
 
 /// The names of the real folders in `dir` that are `valid`; a symbolic link with a valid name is
@@ -177,6 +188,7 @@ fn subdirs(dir: &Path, valid: fn(&str) -> bool) -> Vec<String> {
     out
 }
 
+#[cfg(not(target_os = "linux"))]
 fn is_read_only(kind: &notify::EventKind) -> bool {
     use notify::event::{AccessKind, AccessMode};
     matches!(kind, notify::EventKind::Access(a) if *a != AccessKind::Close(AccessMode::Write))
@@ -185,7 +197,9 @@ fn is_read_only(kind: &notify::EventKind) -> bool {
 /// Maps a changed path under `root` to what changed: the root or a project folder needs a
 /// rescan; a run's folder or a file directly in it is named; deeper paths and invalid names are
 /// nothing a reader follows.
+#[cfg(any(not(target_os = "linux"), test))]
 fn classify(root: &Path, path: &Path) -> Option<Change> {
+    use std::path::Component;
     let rel = path.strip_prefix(root).ok()?;
     let parts: Vec<&str> = rel
         .components()

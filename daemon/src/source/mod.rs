@@ -4,6 +4,8 @@
 //! store can sit behind the same five methods later.
 
 pub mod disk;
+#[cfg(target_os = "linux")]
+pub mod inotify;
 
 use crate::format::{FormatError, RunKey};
 use std::fmt;
@@ -76,7 +78,7 @@ impl fmt::Debug for OpenFile {
 }
 
 /// What changed in a source, as precisely as the source can tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Change {
     /// Something only a full rescan can sort out (the root or a project folder, lost events).
     Rescan,
