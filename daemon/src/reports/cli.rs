@@ -242,8 +242,15 @@ fn new_report_id() -> anyhow::Result<String> {
     ))
 }
 
+/// `s` as one URL path segment: RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`) stay
+/// as they are, so a project `my-proj` reads as itself in the printed link.
 fn percent(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 impl Target {
@@ -492,5 +499,11 @@ mod tests {
             public_urls: vec![],
         };
         assert_eq!(base_url(&holder), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn a_path_segment_keeps_unreserved_characters() {
+        assert_eq!(percent("trackline-demo_1.x~"), "trackline-demo_1.x~");
+        assert_eq!(percent("a b/c?#%"), "a%20b%2Fc%3F%23%25");
     }
 }
