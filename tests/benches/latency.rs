@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use trackline_shared::ServerMsg;
 use trackline_tests::daemon::Daemon;
+use trackline_tests::machine::load_average;
 
 /// The daemon binary, built by cargo for this package (the same one the end-to-end tests spawn).
 /// `TRACKLINE_BENCH_DAEMON=<path>` measures another build of `trackline` instead.
@@ -75,14 +76,6 @@ fn main() -> anyhow::Result<()> {
         load_average()
     );
     Ok(())
-}
-
-/// The 1, 5 and 15 minute load averages (Linux), to judge how busy the machine was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 // ---------------------------------------------------------------------------------------------
