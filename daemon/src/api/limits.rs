@@ -4,6 +4,7 @@
 
 use super::AppState;
 use super::error::error_response;
+use crate::auth::WriteToken;
 use crate::config::Config;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER};
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Client addresses whose failures, or whose ingest allowance, are remembered at once. Past it the
@@ -67,7 +69,7 @@ impl Limits {
 /// Route layer of the ingest routes: refuses a blocked address, a wrong token and a body over the
 /// address's byte allowance from the request's headers alone, so a refused body is never read
 /// (the connection is closed after the answer).
-pub async fn ingest_guard(State(s): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn ingest_guard(State(s): State<Guarding>, request: Request, next: Next) -> Response {
     let client = client_address(&request);
     let now = Instant::now();
     if let Some(wait) = s.limits.auth_failures.lock().blocked_for(client, now) {
@@ -92,6 +94,23 @@ pub async fn ingest_guard(State(s): State<AppState>, request: Request, next: Nex
         );
     }
     next.run(request).await
+}
+
+/// The state of [`ingest_guard`]: the two handles it needs, so that the layer does not copy the
+/// whole [`AppState`] for every request.
+#[derive(Debug, Clone)]
+pub struct Guarding {
+    limits: Arc<Limits>,
+    token: Arc<WriteToken>,
+}
+
+impl Guarding {
+    pub fn new(s: &AppState) -> Guarding {
+        Guarding {
+            limits: s.limits.clone(),
+            token: s.token.clone(),
+        }
+    }
 }
 
 /// The address a request came from, as one client: an IPv6 address stands for its /64 (one host's

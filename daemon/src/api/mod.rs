@@ -68,7 +68,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ingest/v1/batch", axum::routing::post(ingest::batch))
         .route("/ingest/v1/file", axum::routing::post(ingest::file))
         .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            limits::Guarding::new(&state),
             limits::ingest_guard,
         ));
     let api = Router::new()
@@ -140,7 +140,7 @@ pub fn app(state: AppState) -> Router {
             )
         }))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.security.clone(),
             security::check_host,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -5,7 +5,6 @@
 //! answered in plain text into the one JSON error body. In sharing mode, the stricter `Origin`
 //! rule of [`check_shared_origin`] applies to every state-changing request and WebSocket handshake.
 
-use super::AppState;
 use super::error::{code_for_status, error_response};
 use crate::auth::sharing::Sharing;
 use crate::error::Error;
@@ -91,8 +90,10 @@ pub fn host_name(authority: &str) -> &str {
 }
 
 /// Refuses a request whose host is not allowed (see [`check_request_host`]) before any handler runs.
-pub async fn check_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Err(e) = check_request_host(&state.security, req.headers(), req.uri()) {
+/// Its state is the policy alone, not the whole [`AppState`](super::AppState), which the layer
+/// would copy for every request.
+pub async fn check_host(State(policy): State<Arc<Policy>>, req: Request, next: Next) -> Response {
+    if let Err(e) = check_request_host(&policy, req.headers(), req.uri()) {
         tracing::warn!(error = %e, "refused a request by its host");
         return e.into_response();
     }
