@@ -140,9 +140,17 @@ impl Dir {
         let Some(file) = self.open_file(rel, FileHow::Stat)? else {
             return Ok(None);
         };
-        file.metadata()
-            .map(Some)
-            .map_err(|e| FormatError::io(self.path.join(rel), e))
+        // The handle's one `fstat` says both what the file is and its metadata.
+        let meta = file
+            .metadata()
+            .map_err(|e| FormatError::io(self.path.join(rel), e))?;
+        if !meta.is_file() {
+            return Err(FormatError::NotRegular {
+                path: self.path.join(rel),
+                found: what_is(meta.file_type()),
+            });
+        }
+        Ok(Some(meta))
     }
 
     /// Opens the regular file `rel` to read; `Ok(None)` when it does not exist.
@@ -220,6 +228,30 @@ pub fn report_refusal(error: &FormatError) {
     }
     if seen.insert(path.clone()) {
         tracing::warn!("skipped: {error}");
+    }
+}
+
+/// What a file that is not a regular file is, in a refusal's words.
+fn what_is(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_symlink() {
+        SYMLINK
+    } else {
+        "not a regular file"
     }
 }
 
@@ -324,6 +356,10 @@ mod sys {
             ),
         };
         let fd = open_beneath(dir, segments, flags, Mode::from_raw_mode(mode))?;
+        if how == FileHow::Stat {
+            // The caller's one `fstat` of the handle says what it is (`Dir::stat`).
+            return Ok(File::from(fd));
+        }
         let kind = FileType::from_raw_mode(rfs::fstat(&fd).map_err(fail)?.st_mode);
         if kind != FileType::RegularFile {
             return Err(Fail::Refused(describe(kind)));
