@@ -458,3 +458,30 @@ fn a_grid_charts_its_run_set_by_run_and_by_group() {
             .starts_with("the run set's filter does not parse")
     );
 }
+
+#[test]
+fn a_half_row_chart_is_decimated_into_half_the_columns_of_a_wide_one() {
+    let losses: Vec<f64> = (0..3000).map(|s| 1.0 / (f64::from(s) + 1.0)).collect();
+    let (_root, store) = store_with(&[("a", 0.1, &losses)]);
+    let columns = |wide: bool| {
+        let snapshot = grid_report(
+            "",
+            vec![Panel::Line {
+                key: "loss".into(),
+                settings: Default::default(),
+                wide,
+            }],
+        );
+        let export = collect(&store, &snapshot, Version::Draft, 2000.0).unwrap();
+        only_chart(&export).lines[0].x.len()
+    };
+    let (half, wide) = (columns(false), columns(true));
+    assert!(
+        half <= HALF_CHART_COLUMNS as usize && half > HALF_CHART_COLUMNS as usize * 9 / 10,
+        "{half}"
+    );
+    assert!(
+        wide <= CHART_COLUMNS as usize && wide > CHART_COLUMNS as usize * 9 / 10,
+        "{wide}"
+    );
+}
