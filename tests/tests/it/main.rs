@@ -16,6 +16,7 @@ mod python;
 mod remote;
 mod report_export;
 mod reports_api;
+mod reports_collab;
 mod reports_ui;
 mod rest;
 mod run_delete;
