@@ -23,9 +23,11 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use trackline_tests::chrome::{Proc, start_driver};
 use trackline_tests::machine::load_average;
+use trackline_tests::synthetic::{SyntheticRun, pct, unix_now, write_runs};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
 
@@ -54,74 +56,8 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(bench(runs, steps, panels, panel_runs, panel_steps))
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// Writes a finished run with `steps` rows of `keys` (values: a noisy decay, one spike).
-fn write_run(
-    root: &Path,
-    project: &str,
-    id: &str,
-    steps: u64,
-    keys: &[String],
-    seed: u64,
-) -> anyhow::Result<()> {
-    let dir = root.join(project).join(id);
-    std::fs::create_dir_all(&dir)?;
-    let t0 = unix_now() - steps as f64 * 0.01 - 3600.0;
-    let lr = [0.1, 0.01, 0.001][(seed % 3) as usize];
-    std::fs::write(
-        dir.join("config.json"),
-        json!({"lr": lr, "seed": seed}).to_string(),
-    )?;
-    std::fs::write(
-        dir.join("run.json"),
-        json!({
-            "format_version": 1, "id": id, "name": format!("run-{seed:03}"), "project": project,
-            "state": "running", "created_at": t0, "heartbeat_at": unix_now(), "tags": [],
-            "host": "bench", "command": ["bench"], "pid": 1,
-        })
-        .to_string(),
-    )?;
-    let mut out = std::io::BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(dir.join("history.jsonl"))?,
-    );
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut line = String::with_capacity(64 + keys.len() * 24);
-    for s in 0..steps {
-        line.clear();
-        let t = t0 + s as f64 * 0.01;
-        use std::fmt::Write as _;
-        let _ = write!(
-            line,
-            "{{\"_step\":{s},\"_timestamp\":{t:.3},\"_runtime\":{:.3}",
-            s as f64 * 0.01
-        );
-        for (k, key) in keys.iter().enumerate() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let noise = (x % 1000) as f64 / 10_000.0;
-            let v = if s == steps / 2 + seed && k == 0 {
-                10.0
-            } else {
-                2.0 / (1.0 + s as f64 / 5000.0) + noise + k as f64 * 0.01
-            };
-            let _ = write!(line, ",\"{key}\":{v:.5}");
-        }
-        line.push_str("}\n");
-        out.write_all(line.as_bytes())?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
+/// Writes project `project`: `runs` running runs of `steps` rows of `keys` (a noisy decay with one
+/// spike; `config.lr` 0.1, 0.01, 0.001 in turn).
 fn make_project(
     root: &Path,
     project: &str,
@@ -129,33 +65,21 @@ fn make_project(
     steps: u64,
     keys: &[String],
 ) -> anyhow::Result<()> {
-    // Two threads: the machine has two cores.
-    std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..2u64)
-            .map(|part| {
-                sc.spawn(move || -> anyhow::Result<()> {
-                    for i in (part..runs).step_by(2) {
-                        write_run(root, project, &format!("r{i:03}"), steps, keys, i)?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join()
-                .map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    write_runs(runs, |i| {
+        let lr = [0.1, 0.01, 0.001][(i % 3) as usize];
+        SyntheticRun {
+            project,
+            id: &format!("r{i:03}"),
+            name: format!("run-{i:03}"),
+            steps,
+            keys: &keys,
+            seed: i,
+            config: json!({"lr": lr, "seed": i}),
+            finished: false,
         }
-        Ok(())
+        .write(root)
     })
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn start_daemon(dir: &Path) -> anyhow::Result<(Proc, u16)> {
@@ -175,26 +99,6 @@ fn start_daemon(dir: &Path) -> anyhow::Result<(Proc, u16)> {
         .next()
         .and_then(|p| p.trim_end_matches('/').parse().ok())
         .with_context(|| format!("no port in {line:?}"))?;
-    Ok((Proc(child), port))
-}
-
-fn start_driver() -> anyhow::Result<(Proc, u16)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("chromedriver (apt-get install chromium chromium-driver)")?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("chromedriver did not start");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
     Ok((Proc(child), port))
 }
 
@@ -279,15 +183,6 @@ async fn page_now(c: &Client) -> anyhow::Result<f64> {
         .await?
         .as_f64()
         .unwrap_or(0.0))
-}
-
-fn pct(v: &[f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[((s.len() - 1) as f64 * p).round() as usize]
 }
 
 fn verdict(ok: bool) -> &'static str {

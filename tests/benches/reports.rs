@@ -28,17 +28,18 @@ use anyhow::{Context, bail};
 use fantoccini::{Client, ClientBuilder};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use trackline_shared::annotations::{Op, OpRequest};
 use trackline_shared::chart::ChartSettings;
 use trackline_shared::reports::{BlockContent, NewBlock, Panel, PanelGrid, RunSet};
 use trackline_shared::{ClientMsg, Topic};
+use trackline_tests::chrome::{Proc, start_driver};
 use trackline_tests::daemon::{Daemon, Started};
 use trackline_tests::machine::{BusyCore, load_average};
+use trackline_tests::synthetic::{SyntheticRun, pct, write_runs};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
 
@@ -150,21 +151,6 @@ fn print_table(table: &[Row]) {
     }
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn pct(v: &[f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[((s.len() - 1) as f64 * p).round() as usize]
-}
-
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
@@ -172,92 +158,29 @@ fn ms(t: Instant) -> f64 {
 /// Writes a finished run of `steps` rows of [`KEYS`] as benches/charts.rs does (a noisy decay
 /// with one spike, values to 5 decimals), with its config and summary.
 fn write_run(root: &Path, index: u64, steps: u64, lr: f64) -> anyhow::Result<()> {
-    let id = format!("r{index:03}");
-    let dir = root.join(PROJECT).join(&id);
-    std::fs::create_dir_all(&dir)?;
-    let t0 = unix_now() - steps as f64 * 0.01 - 3600.0;
     let optimizer = ["adam", "sgd"][(index % 2) as usize];
-    std::fs::write(
-        dir.join("config.json"),
-        json!({"lr": lr, "seed": index, "batch": 32 << (index % 3), "optimizer": optimizer})
-            .to_string(),
-    )?;
-    let mut out = std::io::BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(dir.join("history.jsonl"))?,
-    );
-    let mut x = index
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut line = String::with_capacity(64 + KEYS.len() * 24);
-    let mut last = [0.0; KEYS.len()];
-    for s in 0..steps {
-        line.clear();
-        let t = t0 + s as f64 * 0.01;
-        use std::fmt::Write as _;
-        let _ = write!(
-            line,
-            "{{\"_step\":{s},\"_timestamp\":{t:.3},\"_runtime\":{:.3}",
-            s as f64 * 0.01
-        );
-        for (k, key) in KEYS.iter().enumerate() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let noise = (x % 1000) as f64 / 10_000.0;
-            let v = if s == steps / 2 + index && k == 0 {
-                10.0
-            } else {
-                2.0 / (1.0 + s as f64 / 5000.0) + noise + k as f64 * 0.01
-            };
-            last[k] = v;
-            let _ = write!(line, ",\"{key}\":{v:.5}");
-        }
-        line.push_str("}\n");
-        out.write_all(line.as_bytes())?;
+    SyntheticRun {
+        project: PROJECT,
+        id: &format!("r{index:03}"),
+        name: format!("run-{index:03}"),
+        steps,
+        keys: &KEYS,
+        seed: index,
+        config: json!({"lr": lr, "seed": index, "batch": 32 << (index % 3), "optimizer": optimizer}),
+        finished: true,
     }
-    out.flush()?;
-    let summary: serde_json::Map<String, Value> = KEYS
-        .iter()
-        .zip(last)
-        .map(|(k, v)| ((*k).to_string(), json!(v)))
-        .collect();
-    std::fs::write(dir.join("summary.json"), Value::Object(summary).to_string())?;
-    std::fs::write(
-        dir.join("run.json"),
-        json!({
-            "format_version": 1, "id": id, "name": format!("run-{index:03}"), "project": PROJECT,
-            "state": "finished", "created_at": t0, "heartbeat_at": t0 + steps as f64 * 0.01,
-            "tags": [], "host": "bench", "command": ["bench"], "pid": 1,
-        })
-        .to_string(),
-    )?;
-    Ok(())
+    .write(root)
 }
 
 /// [`RUNS`] runs of `steps` steps (lr 0.1, 0.01, 0.001 in turn) and [`OTHER_RUNS`] runs of 100
 /// steps with lr 3, on two threads (the machine has two cores).
 fn make_project(root: &Path, steps: u64) -> anyhow::Result<()> {
-    std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..2u64)
-            .map(|part| {
-                sc.spawn(move || -> anyhow::Result<()> {
-                    for i in (part..RUNS + OTHER_RUNS).step_by(2) {
-                        if i < RUNS {
-                            write_run(root, i, steps, [0.1, 0.01, 0.001][(i % 3) as usize])?;
-                        } else {
-                            write_run(root, i, 100, 3.0)?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join()
-                .map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
+    write_runs(RUNS + OTHER_RUNS, |i| {
+        if i < RUNS {
+            write_run(root, i, steps, [0.1, 0.01, 0.001][(i % 3) as usize])
+        } else {
+            write_run(root, i, 100, 3.0)
         }
-        Ok(())
     })
 }
 
@@ -680,37 +603,6 @@ async fn round_trip(
     }
     let _ = ws.close(None).await;
     Ok((times, post))
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// chromedriver on a free port.
-fn start_driver() -> anyhow::Result<(Proc, u16)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("chromedriver (apt-get install chromium chromium-driver)")?;
-    let driver = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("chromedriver did not start");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok((driver, port))
 }
 
 /// Headless Chromium that can reach nothing (every request goes to a proxy on a closed port,

@@ -1,10 +1,13 @@
 //! End-to-end tests for Trackline live in `tests/it/`; this crate builds the daemon binary
 //! (`trackline-under-test`) so those tests can spawn and kill it as a real process, and holds what
-//! the benchmark programs share: the daemon process they measure (`daemon`), the machine's load and a busy core (`machine`) and the fault and soak
+//! the benchmark programs share: the daemon process they measure (`daemon`), synthetic run folders
+//! and percentiles (`synthetic`), chromedriver and kill-on-drop children (`chrome`), the machine's load and a busy core (`machine`) and the fault and soak
 //! program's helpers (`faults`, run by `benches/faults.rs`), and the reverse proxy the prefix tests
 //! put in front of a daemon (`proxy`).
 
+pub mod chrome;
 pub mod daemon;
 pub mod faults;
 pub mod machine;
 pub mod proxy;
+pub mod synthetic;
