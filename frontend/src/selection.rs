@@ -96,33 +96,11 @@ pub fn chart_runs(selected: &BTreeSet<String>, order: &[String], max: usize) -> 
     keep.into_iter().cloned().collect()
 }
 
-/// A palette of 20 distinguishable colours (Tableau 20 order: dark then light of each hue).
-pub const PALETTE: [&str; 20] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
-    "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
-];
-
-/// The stable colour of a run: FNV-1a of its id into the palette.
-pub fn run_color(run_id: &str) -> &'static str {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in run_id.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    PALETTE[(h as usize) % PALETTE.len()]
-}
+pub use trackline_shared::chart::{PALETTE, run_color};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colours_are_stable_and_spread() {
-        assert_eq!(run_color("k3x9q2ab"), run_color("k3x9q2ab"));
-        let distinct: BTreeSet<_> = (0..50).map(|i| run_color(&format!("run{i}"))).collect();
-        assert!(distinct.len() >= 12, "{distinct:?}");
-    }
 
     fn ids(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

@@ -3,10 +3,10 @@
 //! the smoothing slider.
 
 use super::plot::XFormat;
-use trackline_shared::api::{RunInfo, XAxis};
+use trackline_shared::api::XAxis;
 use trackline_shared::smooth::Smoothing;
 
-pub use trackline_shared::chart::{ChartSettings, DataKey};
+pub use trackline_shared::chart::{ChartSettings, DataKey, group_value};
 
 /// How x values read on a chart with `settings`; `tz_offset_min` is the local time zone's offset.
 pub fn x_format(settings: &ChartSettings, tz_offset_min: i64) -> XFormat {
@@ -18,30 +18,6 @@ pub fn x_format(settings: &ChartSettings, tz_offset_min: i64) -> XFormat {
         XAxis::WallTime => XFormat::WallTime(tz_offset_min),
         XAxis::RelativeTime => XFormat::Duration,
     }
-}
-
-/// A run's group for a group-by id as the runs table names columns: `config.<key>` (nested keys
-/// joined by `.`), `summary.<key>`, or a run field (`group`, `job_type`, `host`, `state`, `tags`,
-/// `name`). Runs without a value fall in the group `–`.
-pub fn group_value(run: &RunInfo, id: &str) -> String {
-    let text = if let Some(k) = id.strip_prefix("config.") {
-        crate::util::lookup(&run.config, k).map(crate::util::value)
-    } else if let Some(k) = id.strip_prefix("summary.") {
-        crate::util::lookup(&run.summary, k).map(crate::util::value)
-    } else {
-        match id {
-            "group" => run.group.clone(),
-            "job_type" => run.job_type.clone(),
-            "host" => run.host.clone(),
-            "state" => Some(run.state.as_str().to_string()),
-            "tags" => Some(run.tags.join(", ")),
-            "name" => Some(run.name.clone()),
-            // A bare key: a config key, as older layouts saved it.
-            k => crate::util::lookup(&run.config, k).map(crate::util::value),
-        }
-    };
-    text.filter(|t| !t.is_empty() && t != "–")
-        .unwrap_or_else(|| "–".to_string())
 }
 
 /// A group-by id for people: `config.lr` → `lr`.
@@ -126,41 +102,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn settings_json_is_stable_and_lenient() {
-        let s = ChartSettings {
-            x: XAxis::WallTime,
-            smoothing: Smoothing::TimeWeightedEma(0.5),
-            y_log: true,
-            group_by: Some("lr".into()),
-            ..Default::default()
-        };
-        let j = serde_json::to_value(&s).unwrap();
-        assert_eq!(j["x"], "wall_time");
-        assert_eq!(j["smoothing"]["kind"], "time_weighted_ema");
-        assert_eq!(j["agg"], "mean");
-        assert_eq!(j["band"], "min_max");
-        let back: ChartSettings = serde_json::from_value(j).unwrap();
-        assert_eq!(back, s);
-        let partial: ChartSettings =
-            serde_json::from_str(r#"{"y_log": true, "future": 1}"#).unwrap();
-        assert!(partial.y_log && partial.x == XAxis::Step);
-    }
-
-    #[test]
-    fn group_values() {
-        let run = RunInfo {
-            config: serde_json::json!({"opt": {"lr": 0.1}, "bs": 32})
-                .as_object()
-                .unwrap()
-                .clone(),
-            group: Some("sweep-1".into()),
-            ..Default::default()
-        };
-        assert_eq!(group_value(&run, "config.opt.lr"), "0.1");
-        assert_eq!(group_value(&run, "bs"), "32");
-        assert_eq!(group_value(&run, "group"), "sweep-1");
-        assert_eq!(group_value(&run, "config.missing"), "–");
-        assert_eq!(group_value(&run, "job_type"), "–");
+    fn group_labels() {
         assert_eq!(group_label("config.opt.lr"), "opt.lr");
     }
 

@@ -8,7 +8,7 @@ use crate::query::series::series;
 use crate::store::Store;
 use serde::Serialize;
 use trackline_shared::chart::{Agg, Band, ChartSettings};
-use trackline_shared::columns::{lookup, value};
+use trackline_shared::chart::{group_value, run_color};
 use trackline_shared::{Buckets, MAX_SERIES_RUNS, RunInfo, SeriesQuery, XAxis};
 
 /// One chart, as the HTML page's script and the SVG writer read it.
@@ -299,29 +299,6 @@ fn drawable(v: f64, log: bool) -> Option<f64> {
     (v.is_finite() && (!log || v > 0.0)).then_some(v)
 }
 
-/// A run's value of the group-by column, as the web app groups (`frontend/src/charts/settings.rs`
-/// `group_value`): `config.k`, `summary.k`, a run field, or a bare config key; missing or empty is
-/// `–`.
-pub fn group_value(run: &RunInfo, id: &str) -> String {
-    let text = if let Some(k) = id.strip_prefix("config.") {
-        lookup(&run.config, k).map(value)
-    } else if let Some(k) = id.strip_prefix("summary.") {
-        lookup(&run.summary, k).map(value)
-    } else {
-        match id {
-            "group" => run.group.clone(),
-            "job_type" => run.job_type.clone(),
-            "host" => run.host.clone(),
-            "state" => Some(run.state.as_str().to_string()),
-            "tags" => Some(run.tags.join(", ")),
-            "name" => Some(run.name.clone()),
-            k => lookup(&run.config, k).map(value),
-        }
-    };
-    text.filter(|t| !t.is_empty() && t != "–")
-        .unwrap_or_else(|| "–".to_string())
-}
-
 /// Runs split by their group value, groups in order of first appearance.
 fn groups_by(values: impl IntoIterator<Item = String>) -> Vec<(String, Vec<usize>)> {
     let mut out: Vec<(String, Vec<usize>)> = Vec::new();
@@ -332,23 +309,6 @@ fn groups_by(values: impl IntoIterator<Item = String>) -> Vec<(String, Vec<usize
         }
     }
     out
-}
-
-/// The web app's palette (`frontend/src/selection.rs`, Tableau 20: dark then light of each hue).
-const PALETTE: [&str; 20] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
-    "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
-];
-
-/// A run's (or group's) colour as the web app gives it: FNV-1a of the id into the palette.
-pub fn run_color(id: &str) -> &'static str {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in id.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    PALETTE[(h as usize) % PALETTE.len()]
 }
 
 #[cfg(test)]
@@ -371,12 +331,5 @@ mod tests {
         assert!((column_middle((1.0, 100.0), 2, 1, true) - 10f64.powf(1.5)).abs() < 1e-9);
         assert_eq!(drawable(-1.0, true), None);
         assert_eq!(drawable(f64::NAN, false), None);
-    }
-
-    #[test]
-    fn run_colours_match_the_web_apps() {
-        // The same FNV-1a as frontend/src/selection.rs `run_color`.
-        assert_eq!(run_color(""), PALETTE[(0x811c_9dc5_u32 as usize) % 20]);
-        assert_eq!(run_color("k3x9q2ab"), run_color("k3x9q2ab"));
     }
 }

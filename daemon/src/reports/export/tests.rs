@@ -414,7 +414,10 @@ fn a_grid_charts_its_run_set_by_run_and_by_group() {
     assert_eq!(labels, ["c-net", "b-net", "a-net"]);
     assert_eq!(chart.lines[0].x, [0.0, 1.0, 2.0]);
     assert_eq!(chart.lines[0].y, [None, Some(10.0), Some(20.0)]);
-    assert_eq!(chart.lines[0].color, chart::run_color("c"));
+    assert_eq!(
+        chart.lines[0].color,
+        trackline_shared::chart::run_color("c")
+    );
     // One point per column: no min–max spans to draw or ship.
     assert!(chart.lines[0].lo.is_empty() && chart.lines[0].hi.is_empty());
     // Grouped by lr: the mean of a and b per column, their min–max band.
@@ -439,7 +442,7 @@ fn a_grid_charts_its_run_set_by_run_and_by_group() {
     assert_eq!(g.y, [Some(2.0), Some(3.0), Some(4.0)]);
     assert_eq!(g.lo, [Some(1.0), Some(2.0), Some(3.0)]);
     assert_eq!(g.hi, [Some(3.0), Some(4.0), Some(5.0)]);
-    assert_eq!(g.color, chart::run_color("0.1"));
+    assert_eq!(g.color, trackline_shared::chart::run_color("0.1"));
     // A filter that does not parse is said, with no panels.
     let export = collect(
         &store,
