@@ -11,6 +11,7 @@ use crate::auth::sharing::{self, PublicUrl, Sharing};
 use crate::db::Db;
 use crate::db::share_links::{Revoked, ShareLink};
 use crate::lock::{Holder, LOCK_FILE};
+use crate::util::utc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::io::Write;
@@ -249,27 +250,6 @@ fn list_line(link: &ShareLink) -> String {
     )
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM UTC`.
-pub fn utc(secs: f64) -> String {
-    let secs = secs.max(0.0) as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +300,11 @@ mod tests {
         assert_eq!(utc(0.0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(951_782_400.0 + 3_660.0), "2000-02-29 01:01 UTC");
         assert_eq!(utc(1_798_761_600.0), "2027-01-01 00:00 UTC");
+        assert_eq!(utc(f64::NAN), "1970-01-01 00:00 UTC");
+        assert_eq!(
+            crate::util::utc_seconds(951_782_400.0 + 3_661.0),
+            "2000-02-29 01:01:01 UTC"
+        );
     }
 
     #[test]

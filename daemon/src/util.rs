@@ -33,3 +33,42 @@ pub fn local_hostname() -> Option<String> {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .filter(|s| !s.is_empty())
 }
+
+/// Unix seconds as `YYYY-MM-DD HH:MM UTC` (what the CLI prints for dates).
+pub fn utc(secs: f64) -> String {
+    let (date, h, m, _) = civil(secs);
+    format!("{date} {h:02}:{m:02} UTC")
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn utc_seconds(secs: f64) -> String {
+    let (date, h, m, s) = civil(secs);
+    format!("{date} {h:02}:{m:02}:{s:02} UTC")
+}
+
+/// The UTC date (`YYYY-MM-DD`), hour, minute and second of unix seconds (before 1970 or not a
+/// number: 1970-01-01 00:00:00).
+fn civil(secs: f64) -> (String, i64, i64, i64) {
+    let secs = if secs.is_finite() {
+        secs.max(0.0) as i64
+    } else {
+        0
+    };
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        format!("{year:04}-{month:02}-{day:02}"),
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+    )
+}

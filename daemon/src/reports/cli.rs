@@ -145,7 +145,7 @@ fn list_line(report: &Report) -> String {
         report.id,
         report.title.replace(['\t', '\n', '\r'], " "),
         report.blocks.len(),
-        crate::share::utc(report.updated_ms / 1000.0)
+        crate::util::utc(report.updated_ms / 1000.0)
     )
 }
 

@@ -102,7 +102,7 @@ impl Export {
             "Snapshot of report {} ({}) at {}, op-log seq {}, {} run{}, Trackline {}",
             self.title,
             self.version_label,
-            utc(self.at_secs),
+            crate::util::utc_seconds(self.at_secs),
             self.seq,
             self.runs,
             if self.runs == 1 { "" } else { "s" },
@@ -220,32 +220,6 @@ fn export_block(
         error: None,
         panels,
     }))
-}
-
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn utc(secs: f64) -> String {
-    let secs = if secs.is_finite() {
-        secs.max(0.0) as i64
-    } else {
-        0
-    };
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
 }
 
 /// A block id as a file-name part: `[A-Za-z0-9_-]` kept, anything else `_` (ids are already

@@ -128,7 +128,7 @@ pub fn y_domain(lines: &[Line], log: bool) -> Option<Axis> {
 pub fn tick_label(v: f64, time: bool) -> String {
     if time {
         // `YYYY-MM-DD HH:MM:SS UTC` → `MM-DD HH:MM`.
-        let s = super::utc(v);
+        let s = crate::util::utc_seconds(v);
         return s.get(5..16).unwrap_or(&s).to_string();
     }
     if v == 0.0 {

@@ -75,7 +75,7 @@ pub fn compare(runs: &[&RunInfo], keys: &[String], now_secs: f64) -> Table {
 fn cell(r: &RunInfo, f: &Field, now_secs: f64) -> String {
     let v = columns::get(r, f, now_secs);
     match (f, &v) {
-        (Field::Created, Val::Num(secs)) => super::utc(*secs),
+        (Field::Created, Val::Num(secs)) => crate::util::utc_seconds(*secs),
         (Field::Runtime, Val::Num(secs)) => duration(*secs),
         _ => v.text().map_or_else(|| "–".to_string(), |t| t.into_owned()),
     }
