@@ -9,48 +9,10 @@ use crate::common::*;
 use crate::web::*;
 use fantoccini::{Client, Locator};
 use serde_json::json;
-use std::process::Command;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
 const LOSS: &str = "canvas[data-testid=chart][data-key=loss]";
-
-/// An annotator link to the daemon serving `dir` through its local address (the first link
-/// printed is the public URL's, which this test cannot reach): `http://127.0.0.1:{port}/#t=tl_…`.
-fn annotator_link(dir: &std::path::Path) -> String {
-    let out = Command::new(BIN)
-        .args(["share", "--scope", "annotator", "--label", "team", "--dir"])
-        .arg(dir)
-        .env("TRACKLINE_LOG", "warn")
-        .output()
-        .expect("run trackline share");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.rsplit(' ').next())
-        .find(|l| l.starts_with("http://127.0.0.1:") && l.contains("#t="))
-        .expect("a link through the local address")
-        .to_owned()
-}
-
-/// Opens the share link (the page trades it for its session cookie), then `path`.
-async fn open(c: &Client, d: &Daemon, link: &str, path: &str) {
-    c.goto(link).await.unwrap();
-    eventually(
-        "the link traded for a session",
-        T,
-        || async { c.current_url().await.unwrap().to_string() },
-        |u| !u.contains("#t="),
-    )
-    .await;
-    c.wait()
-        .at_most(T)
-        .for_element(Locator::Css("[data-testid=project-link]"))
-        .await
-        .expect("the projects page behind the link");
-    c.goto(&d.url(path)).await.unwrap();
-}
 
 /// Waits for the loss chart to be drawn with all its points, scrolled into view.
 async fn loss_chart_drawn(c: &Client, points: &str) {
@@ -99,14 +61,14 @@ async fn two_browsers_pin_edit_the_notepad_and_comment_safely() {
     w.log_rows(2000, |s| format!("{}", 1.0 / (s as f64 + 1.0)));
     let d = Daemon::start_with(root.path(), &["--public-url", "https://team.example"]);
     require_web(&d).await;
-    let link = annotator_link(root.path());
+    let link = local_share_link(root.path(), "annotator", "team");
     let driver = Driver::start();
     let a = browser(&driver, pa.path()).await;
     let b = browser(&driver, pb.path()).await;
     let result = async {
         // Both on the run page, the loss chart drawn.
         for c in [&a, &b] {
-            open(c, &d, &link, "/projects/ann/runs/r1").await;
+            open_link(c, &d, &link, "/projects/ann/runs/r1").await;
             loss_chart_drawn(c, "2000").await;
         }
         // B notes when a marker at step 1200 first appears, and when its thread does.

@@ -6,8 +6,6 @@
 
 use crate::common::*;
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::Command;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use trackline_shared::annotations::{AnnotationEvent, Seq};
 use trackline_shared::{ServerMsg, Topic};
@@ -357,28 +355,14 @@ async fn ops_in_flight_when_the_daemon_is_killed_apply_exactly_once_after_their_
     );
 }
 
-/// Makes a share link of `scope` labelled `label` with `trackline share`; answers its token.
-fn share_link(dir: &Path, scope: &str, label: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["share", "--scope", scope, "--label", label, "--dir"])
-        .arg(dir)
-        .env("TRACKLINE_LOG", "warn")
-        .output()
-        .expect("run trackline share");
-    assert!(out.status.success(), "{out:?}");
-    let out = String::from_utf8(out.stdout).unwrap();
-    let link = out.lines().find(|l| l.contains("#t=")).unwrap();
-    link.split("#t=").nth(1).unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn shared_annotations_need_an_annotator_and_are_signed_with_the_link_label() {
     let root = project();
     let d = Daemon::start_with(root.path(), &["--public-url", "https://team.example/t"]);
-    let viewer = Client::new(&d, Some(&share_link(root.path(), "viewer", "vera")));
-    let alice = Client::new(&d, Some(&share_link(root.path(), "annotator", "alice")));
-    let bob = Client::new(&d, Some(&share_link(root.path(), "annotator", "bob")));
-    let owner = Client::new(&d, Some(&share_link(root.path(), "owner", "olga")));
+    let viewer = Client::new(&d, Some(&share_token(root.path(), "viewer", "vera")));
+    let alice = Client::new(&d, Some(&share_token(root.path(), "annotator", "alice")));
+    let bob = Client::new(&d, Some(&share_token(root.path(), "annotator", "bob")));
+    let owner = Client::new(&d, Some(&share_token(root.path(), "owner", "olga")));
 
     let (status, _) = Client::new(&d, None).snapshot().await;
     assert_eq!(status, 401);
@@ -459,9 +443,9 @@ async fn an_owner_renames_and_retags_a_run_live_for_everyone_and_it_outlasts_run
     let mut writer = RunWriter::create(root.path(), "p", "r1");
     writer.log_rows(10, |s| s.to_string());
     let d = Daemon::start_with(root.path(), &["--public-url", "https://team.example/t"]);
-    let viewer = Client::new(&d, Some(&share_link(root.path(), "viewer", "vera")));
-    let alice = Client::new(&d, Some(&share_link(root.path(), "annotator", "alice")));
-    let owner = Client::new(&d, Some(&share_link(root.path(), "owner", "olga")));
+    let viewer = Client::new(&d, Some(&share_token(root.path(), "viewer", "vera")));
+    let alice = Client::new(&d, Some(&share_token(root.path(), "annotator", "alice")));
+    let owner = Client::new(&d, Some(&share_token(root.path(), "owner", "olga")));
     let rename = |name: &str, base_rev: u64| json!({"kind": "run_rename", "run": "r1", "name": name, "base_rev": base_rev});
 
     // Only owners: a viewer and an annotator are refused.

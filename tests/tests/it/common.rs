@@ -285,3 +285,36 @@ impl Drop for Proc {
         let _ = self.0.wait();
     }
 }
+
+/// Runs `trackline share <args> --dir <dir>` (it must succeed); answers its stdout.
+pub fn share(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("share")
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .env("TRACKLINE_LOG", "warn")
+        .output()
+        .expect("run trackline share");
+    assert!(out.status.success(), "share {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A new share link of `scope` labelled `label`; answers its token.
+pub fn share_token(dir: &Path, scope: &str, label: &str) -> String {
+    let out = share(dir, &["--scope", scope, "--label", label]);
+    let link = out.lines().find(|l| l.contains("#t=")).unwrap();
+    link.split("#t=").nth(1).unwrap().to_owned()
+}
+
+/// A new share link of `scope` labelled `label` through the daemon's local address
+/// (`http://127.0.0.1:{port}/#t=tl_…`; the first link printed is the public URL's, which a test
+/// cannot reach).
+pub fn local_share_link(dir: &Path, scope: &str, label: &str) -> String {
+    share(dir, &["--scope", scope, "--label", label])
+        .lines()
+        .filter_map(|l| l.rsplit(' ').next())
+        .find(|l| l.starts_with("http://127.0.0.1:") && l.contains("#t="))
+        .expect("a link through the local address")
+        .to_owned()
+}

@@ -104,20 +104,6 @@ fn text_of(report: &Report, block: usize) -> &str {
     }
 }
 
-/// Makes a share link of `scope` with `trackline share`; answers its token.
-fn share_link(dir: &Path, scope: &str, label: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["share", "--scope", scope, "--label", label, "--dir"])
-        .arg(dir)
-        .env("TRACKLINE_LOG", "warn")
-        .output()
-        .expect("run trackline share");
-    assert!(out.status.success(), "{out:?}");
-    let out = String::from_utf8(out.stdout).unwrap();
-    let link = out.lines().find(|l| l.contains("#t=")).unwrap();
-    link.split("#t=").nth(1).unwrap().to_owned()
-}
-
 /// A WebSocket to `d`, as the share link `token` when given.
 async fn ws_as(d: &Daemon, token: Option<&str>) -> Ws {
     let Some(token) = token else {
@@ -180,9 +166,9 @@ fn reports_in(events: &[AnnotationEvent]) -> Vec<Report> {
 async fn owners_edit_reports_through_ops_and_a_viewer_sees_only_published_copies() {
     let root = project();
     let d = Daemon::start_with(root.path(), &["--public-url", "https://team.example/t"]);
-    let viewer = Client::new(&d, Some(&share_link(root.path(), "viewer", "vera")));
-    let alice = Client::new(&d, Some(&share_link(root.path(), "annotator", "alice")));
-    let owner = Client::new(&d, Some(&share_link(root.path(), "owner", "olga")));
+    let viewer = Client::new(&d, Some(&share_token(root.path(), "viewer", "vera")));
+    let alice = Client::new(&d, Some(&share_token(root.path(), "annotator", "alice")));
+    let owner = Client::new(&d, Some(&share_token(root.path(), "owner", "olga")));
     let create = |id: &str, text: &str| {
         json!({"kind": "report_create", "report": id, "title": format!("{id} title"),
                "blocks": [markdown("b1", text)]})

@@ -10,7 +10,6 @@ use crate::common::*;
 use crate::web::*;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use std::process::Command;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
@@ -20,20 +19,7 @@ const COMMENTS: &str = "[data-testid=report-block][data-block=b1] [data-testid=b
 
 /// A share link of `scope` for `label` through the daemon's local address, and its token.
 fn link(dir: &std::path::Path, scope: &str, label: &str) -> (String, String) {
-    let out = Command::new(BIN)
-        .args(["share", "--scope", scope, "--label", label, "--dir"])
-        .arg(dir)
-        .env("TRACKLINE_LOG", "warn")
-        .output()
-        .expect("run trackline share");
-    assert!(out.status.success(), "{out:?}");
-    let url = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.rsplit(' ').next())
-        .find(|l| l.starts_with("http://127.0.0.1:") && l.contains("#t="))
-        .expect("a link through the local address")
-        .to_owned();
+    let url = local_share_link(dir, scope, label);
     let token = url.rsplit("#t=").next().unwrap().to_owned();
     (url, token)
 }
@@ -59,24 +45,6 @@ async fn commit(d: &Daemon, token: &str, op_id: &str, op: Value) {
 
 fn markdown(id: &str, text: &str) -> Value {
     json!({"id": id, "content": {"kind": "markdown", "text": text}})
-}
-
-/// Opens the share link (the page trades it for its session cookie), then `path`.
-async fn open(c: &Client, d: &Daemon, link: &str, path: &str) {
-    c.goto(link).await.unwrap();
-    eventually(
-        "the link traded for a session",
-        T,
-        || async { c.current_url().await.unwrap().to_string() },
-        |u| !u.contains("#t="),
-    )
-    .await;
-    c.wait()
-        .at_most(T)
-        .for_element(Locator::Css("[data-testid=project-link]"))
-        .await
-        .expect("the projects page behind the link");
-    c.goto(&d.url(path)).await.unwrap();
 }
 
 /// The text of block b1 as shown.
@@ -139,7 +107,7 @@ async fn owner_annotator_and_viewer_see_what_their_link_allows_live() {
     let viewer = browser(&driver, profiles[2].path()).await;
     let result = async {
         // The viewer: only the published report, as published, read-only.
-        open(&viewer, &d, &viewer_link, "/projects/rc/reports").await;
+        open_link(&viewer, &d, &viewer_link, "/projects/rc/reports").await;
         let titles = eventually(
             "the viewer's report list",
             T,
@@ -199,8 +167,8 @@ async fn owner_annotator_and_viewer_see_what_their_link_allows_live() {
         );
 
         // The owner and the annotator on the report's draft.
-        open(&owner, &d, &owner_link, "/projects/rc/reports/rep").await;
-        open(&annotator, &d, &annotator_link, "/projects/rc/reports/rep").await;
+        open_link(&owner, &d, &owner_link, "/projects/rc/reports/rep").await;
+        open_link(&annotator, &d, &annotator_link, "/projects/rc/reports/rep").await;
         for c in [&owner, &annotator] {
             wait_text(c, "the draft", |t| t.contains("draft words")).await;
         }

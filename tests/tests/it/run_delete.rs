@@ -5,27 +5,12 @@
 
 use crate::common::*;
 use futures_util::{SinkExt, StreamExt};
-use std::process::Command;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use trackline_shared::{ClientMsg, ServerMsg, Topic};
 
 const PUBLIC: &str = "https://team.example";
-
-/// A new link of `scope` made by `trackline share`; answers its token.
-fn token(dir: &std::path::Path, scope: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["share", "--scope", scope, "--label", scope, "--dir"])
-        .arg(dir)
-        .env("TRACKLINE_LOG", "warn")
-        .output()
-        .expect("run trackline share");
-    assert!(out.status.success(), "share {scope}: {out:?}");
-    let out = String::from_utf8(out.stdout).unwrap();
-    let link = out.lines().find(|l| l.contains("#t=")).unwrap();
-    link.split("#t=").nth(1).unwrap().to_owned()
-}
 
 /// `method path` with `token`, from the daemon's own origin; answers the status and the body.
 async fn call(d: &Daemon, method: reqwest::Method, path: &str, token: &str) -> (u16, String) {
@@ -72,9 +57,9 @@ async fn only_an_owner_deletes_a_finished_run_and_it_goes_to_the_trash() {
     busy.log_rows(2, |s| s.to_string());
     let d = Daemon::start_with(root.path(), &["--public-url", PUBLIC]);
     let (viewer, annotator, owner) = (
-        token(root.path(), "viewer"),
-        token(root.path(), "annotator"),
-        token(root.path(), "owner"),
+        share_token(root.path(), "viewer", "viewer"),
+        share_token(root.path(), "annotator", "annotator"),
+        share_token(root.path(), "owner", "owner"),
     );
     let delete = reqwest::Method::DELETE;
 

@@ -10,20 +10,6 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-/// Runs `trackline share <args> --dir <dir>`; answers its stdout.
-fn share(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("share")
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .env("TRACKLINE_LOG", "warn")
-        .output()
-        .expect("run trackline share");
-    assert!(out.status.success(), "share {args:?}: {out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Makes a link of `scope`; answers (its id, its token, the printed link).
 fn new_link(dir: &std::path::Path, scope: &str) -> (String, String, String) {
     let out = share(dir, &["--scope", scope, "--label", scope]);

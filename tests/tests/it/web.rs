@@ -229,3 +229,22 @@ pub async fn screenshot(c: &Client, name: &str) {
         eprintln!("screenshot: {}", path.display());
     }
 }
+
+/// Opens a share link (the page trades it for its session cookie and drops it from the address
+/// bar), waits for the projects page behind it, then goes to `path`.
+pub async fn open_link(c: &Client, d: &Daemon, link: &str, path: &str) {
+    c.goto(link).await.unwrap();
+    eventually(
+        "the link traded for a session",
+        Duration::from_secs(30),
+        || async { c.current_url().await.unwrap().to_string() },
+        |u| !u.contains("#t="),
+    )
+    .await;
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=project-link]"))
+        .await
+        .expect("the projects page behind the link");
+    c.goto(&d.url(path)).await.unwrap();
+}
