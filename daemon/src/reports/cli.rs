@@ -458,7 +458,7 @@ impl Target {
 const LOCAL_AUTHOR: &str = "local";
 
 /// The response when it is a success, else its error message as the error.
-async fn answer(response: reqwest::Response) -> anyhow::Result<reqwest::Response> {
+pub(crate) async fn answer(response: reqwest::Response) -> anyhow::Result<reqwest::Response> {
     if response.status().is_success() {
         return Ok(response);
     }

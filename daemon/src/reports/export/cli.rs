@@ -10,6 +10,7 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::ingest::Ingest;
 use crate::lock::{DaemonLock, Holder, LOCK_FILE};
+use crate::reports::cli::answer;
 use crate::store::{Store, StoreSettings};
 use anyhow::{Context, bail};
 use std::io::Write;
@@ -157,17 +158,6 @@ async fn from_daemon(
     } else {
         Ok(())
     }
-}
-
-/// The response when it is a success, else its error message as the error.
-async fn answer(response: reqwest::Response) -> anyhow::Result<reqwest::Response> {
-    if response.status().is_success() {
-        return Ok(response);
-    }
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    let message = body["error"]["message"].as_str().unwrap_or("no message");
-    bail!("the daemon answered {status}: {message}")
 }
 
 fn percent(s: &str) -> String {
