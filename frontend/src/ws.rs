@@ -368,6 +368,8 @@ pub fn sub_of(msg: &ServerMsg) -> Option<SubId> {
         | ServerMsg::RunRemoved { sub, .. }
         | ServerMsg::Keys { sub, .. }
         | ServerMsg::Points { sub, .. }
+        | ServerMsg::Media { sub, .. }
+        | ServerMsg::MediaKeys { sub, .. }
         | ServerMsg::Annotations { sub, .. } => Some(*sub),
         ServerMsg::Error { sub, .. } => *sub,
         ServerMsg::Hello { .. }
@@ -419,6 +421,32 @@ pub fn track(topic: &mut Topic, msg: ServerMsg) -> Option<ServerMsg> {
                 step,
                 wall_time,
                 value,
+            })
+        }
+        (
+            Topic::Media { from, .. },
+            ServerMsg::Media {
+                sub,
+                run,
+                key,
+                start,
+                mut entries,
+            },
+        ) => {
+            let end = start + entries.len() as u64;
+            if end <= *from {
+                return None;
+            }
+            let skip = from.saturating_sub(start) as usize;
+            entries.drain(..skip);
+            let start = start.max(*from);
+            *from = end;
+            Some(ServerMsg::Media {
+                sub,
+                run,
+                key,
+                start,
+                entries,
             })
         }
         (Topic::Project { since, .. }, msg @ ServerMsg::Runs { .. }) => {

@@ -50,6 +50,15 @@ pub enum Topic {
         #[serde(default)]
         from: u64,
     },
+    /// Logged values of one media key of one run (images, histograms, tables, ...) from entry
+    /// offset `from` on, as [`ServerMsg::Media`], then every new one.
+    Media {
+        project: String,
+        run: String,
+        key: String,
+        #[serde(default)]
+        from: u64,
+    },
     /// The annotations of a project (notes, threads, comments): every event with `seq > since`
     /// as [`ServerMsg::Annotations`], then each new one. A client takes the REST snapshot
     /// (`GET /api/projects/{project}/annotations`) and subscribes with its `seq`; after a
@@ -109,6 +118,22 @@ pub enum ServerMsg {
         wall_time: Vec<f64>,
         #[serde(with = "crate::num::vec")]
         value: Vec<f64>,
+    },
+    /// Entries `start .. start + entries.len()` of a media key (see [`Topic::Media`]); a client
+    /// that holds entries up to offset `n` appends when `start == n`.
+    Media {
+        sub: SubId,
+        run: String,
+        key: String,
+        start: u64,
+        entries: Vec<crate::media::MediaEntry>,
+    },
+    /// All media keys of the run so far, on the `run` topic: sent when one appears or when a key
+    /// gets a new value (so a panel can follow its newest step).
+    MediaKeys {
+        sub: SubId,
+        run: String,
+        keys: Vec<crate::media::MediaKeyInfo>,
     },
     /// Annotation events in `seq` order.
     Annotations {

@@ -49,6 +49,9 @@ pub async fn open(
             key,
             from,
         )),
+        Topic::Media { .. } => {
+            return Err("media subscriptions arrive with the media index (issue 12)".into());
+        }
         Topic::Annotations { project, since } => Box::new(
             annotations::AnnotationEvents::new(annotations.clone(), project, since)
                 .with_drafts(sees_drafts),
