@@ -321,60 +321,6 @@ def _numpy_if_loaded(value):
     return None
 
 
-# -- tables ------------------------------------------------------------------------------------------
-class Table(Media):
-    """A table to log: ``Table(columns=None, data=None, rows=None, dataframe=None)``.
-
-    ``data`` is a list of rows (or a 2-D array); ``dataframe`` a pandas DataFrame. Columns
-    default to W&B's ``["Input", "Output", "Expected"]`` for an empty table, else to ``"0"``,
-    ``"1"``, ... Cells may hold numbers, strings, lists, dicts or :class:`Image` objects (written
-    as image files; the cell holds the image reference)."""
-
-    def __init__(self, columns=None, data=None, rows=None, dataframe=None, dtype=None,
-                 optional=True, allow_mixed_types=False):
-        if dataframe is not None:
-            columns = [str(c) for c in dataframe.columns]
-            data = [list(row) for row in dataframe.itertuples(index=False, name=None)]
-        elif data is None and rows is not None:
-            data = rows
-        if data is not None and hasattr(data, "tolist") and not isinstance(data, list):
-            data = data.tolist()
-        data = [list(row) for row in (data or [])]
-        if columns is None:
-            width = len(data[0]) if data else 3
-            columns = ["Input", "Output", "Expected"] if width == 3 else [str(i) for i in range(width)]
-        self.columns = [str(c) for c in columns]
-        self.data = []
-        for row in data:
-            self.add_data(*row)
-
-    def add_data(self, *row):
-        """Append a row (one value per column)."""
-        if len(row) != len(self.columns):
-            raise ValueError("Table.add_data: %d values for %d columns" % (len(row), len(self.columns)))
-        self.data.append(list(row))
-
-    add_row = add_data
-
-    def add_column(self, name, data):
-        """Append a column ``name`` with one value per existing row."""
-        data = list(data)
-        if self.data and len(data) != len(self.data):
-            raise ValueError("Table.add_column: %d values for %d rows" % (len(data), len(self.data)))
-        if not self.data:
-            self.data = [[] for _ in data]
-        self.columns.append(str(name))
-        for row, value in zip(self.data, data):
-            row.append(value)
-
-    def get_column(self, name):
-        i = self.columns.index(name)
-        return [row[i] for row in self.data]
-
-    def __repr__(self):
-        return "<trackline.Table %d columns × %d rows>" % (len(self.columns), len(self.data))
-
-
 # -- writing references ------------------------------------------------------------------------------
 class MediaWriter:
     """Writes the files of media values under ``<run>/media/`` and returns their references."""
@@ -390,8 +336,8 @@ class MediaWriter:
             return self._image(key, step, value)
         if isinstance(value, Histogram):
             return value.to_json()
-        if isinstance(value, Table):
-            return self._table(key, step, value)
+        if hasattr(value, "_trackline_ref"):
+            return value._trackline_ref(self, key, step)
         return to_json(value)
 
     def _image(self, key, step, image):
@@ -404,23 +350,6 @@ class MediaWriter:
         if image.caption is not None:
             ref["caption"] = image.caption
         return ref
-
-    def _table(self, key, step, table):
-        import json
-
-        data = [[self._cell(key, step, cell) for cell in row] for row in table.data]
-        body = json.dumps({"columns": table.columns, "data": data}).encode("utf-8")
-        digest = hashlib.sha256(body).hexdigest()[:20]
-        rel = "media/tables/%s_%d_%s.table.json" % (_safe(key), step, digest)
-        self._write(rel, body + b"\n")
-        return {"_type": "table-file", "path": rel, "ncols": len(table.columns), "nrows": len(data)}
-
-    def _cell(self, key, step, cell):
-        if isinstance(cell, Image):
-            return self._image(key, step, cell)
-        if isinstance(cell, Histogram):
-            return cell.to_json()
-        return to_json(cell)
 
     def _write(self, rel, data):
         path = os.path.join(self._dir, *rel.split("/"))
@@ -438,3 +367,6 @@ def _safe(key):
     """A history key as a file-name part: only ``[A-Za-z0-9._-]``, no leading dot, bounded."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", key).lstrip(".")
     return (safe or "media")[:100]
+
+
+from ._table import Table  # noqa: E402,F401  (re-exported: trackline._media.Table)
