@@ -309,10 +309,10 @@ pub fn custom_charts(config: &Map<String, Value>) -> Vec<CustomChart> {
 fn find_table_key(v: &Value) -> Option<String> {
     match v {
         Value::Object(o) => {
-            if o.get("name").and_then(Value::as_str) == Some("tableKey") {
-                if let Some(s) = o.get("value").and_then(Value::as_str) {
-                    return Some(s.to_string());
-                }
+            if o.get("name").and_then(Value::as_str) == Some("tableKey")
+                && let Some(s) = o.get("value").and_then(Value::as_str)
+            {
+                return Some(s.to_string());
             }
             o.values().find_map(find_table_key)
         }

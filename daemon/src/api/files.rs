@@ -1,4 +1,4 @@
-//! Raw files of a run (`history.jsonl`, `console.log`, saved files): regular files inside the run's
+//! Raw files of a run (`history.jsonl`, `console.log`, saved files, media): regular files inside the run's
 //! own folder only. No `..`, absolute or hidden paths; the file is opened beneath the data directory
 //! with no symbolic link followed (see `format::beneath`), and the handle that was checked is the
 //! one served, so swapping a file for a link between a check and an open gains nothing.
@@ -12,9 +12,10 @@ use crate::query;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{
-    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_RANGE, CONTENT_TYPE, RANGE, X_CONTENT_TYPE_OPTIONS,
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_RANGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE, RANGE,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -34,13 +35,7 @@ pub async fn file(
         .map_err(|e| Error::Internal(format!("opening a run file: {e}")))??;
     let full = Path::new(&path);
     let mut file = tokio::fs::File::from_std(file);
-    let content_type = match full.extension().and_then(|e| e.to_str()) {
-        Some("json") => "application/json",
-        Some("jsonl" | "log" | "txt" | "yaml" | "yml" | "csv" | "md" | "py") => {
-            "text/plain; charset=utf-8"
-        }
-        _ => "application/octet-stream",
-    };
+    let served = ServedAs::of(&path);
     let range = headers
         .get(RANGE)
         .and_then(|v| v.to_str().ok())
@@ -71,15 +66,23 @@ pub async fn file(
     let mut resp = (
         status,
         [
-            (CONTENT_TYPE, content_type),
+            (CONTENT_TYPE, served.content_type),
             (X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (ACCEPT_RANGES, "bytes"),
-            // Run files grow while a run is live: never answer from a cache.
-            (CACHE_CONTROL, "no-store"),
+            (CACHE_CONTROL, served.cache),
         ],
         body,
     )
         .into_response();
+    if served.sandboxed {
+        // Our own policy instead of the app's: the safety layer keeps a handler's choice.
+        let h = resp.headers_mut();
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(SANDBOXED_DOCUMENT_POLICY),
+        );
+        h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    }
     if status == StatusCode::PARTIAL_CONTENT {
         let value = if end > start {
             format!("bytes {start}-{}/{len}", end - 1)
@@ -90,6 +93,66 @@ pub async fn file(
             .insert(CONTENT_RANGE, value.parse().expect("ascii"));
     }
     Ok(resp)
+}
+
+/// How a logged HTML page or SVG is served: in a sandbox without `allow-same-origin`, so its
+/// scripts run in an opaque origin and cannot read the dashboard, its cookies or the API (nor
+/// fetch anything: `connect-src 'none'`); framed only by the dashboard itself.
+pub const SANDBOXED_DOCUMENT_POLICY: &str = "sandbox allow-scripts; default-src * data: blob: \
+     'unsafe-inline' 'unsafe-eval'; connect-src 'none'; form-action 'none'; \
+     frame-ancestors 'self'; base-uri 'none'";
+
+/// The headers a run file is served with, by its path.
+struct ServedAs {
+    content_type: &'static str,
+    cache: &'static str,
+    /// HTML and SVG: served under [`SANDBOXED_DOCUMENT_POLICY`].
+    sandboxed: bool,
+}
+
+impl ServedAs {
+    fn of(path: &str) -> ServedAs {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        let content_type = match ext.as_str() {
+            "json" => "application/json",
+            "jsonl" | "log" | "txt" | "yaml" | "yml" | "csv" | "md" | "py" | "obj" => {
+                "text/plain; charset=utf-8"
+            }
+            "png" => "image/png",
+            "jpg" | "jpeg" => "image/jpeg",
+            "gif" => "image/gif",
+            "webp" => "image/webp",
+            "bmp" => "image/bmp",
+            "svg" => "image/svg+xml",
+            "wav" => "audio/wav",
+            "mp3" => "audio/mpeg",
+            "ogg" => "audio/ogg",
+            "flac" => "audio/flac",
+            "mp4" => "video/mp4",
+            "webm" => "video/webm",
+            "html" | "htm" => "text/html; charset=utf-8",
+            "gltf" => "model/gltf+json",
+            "glb" => "model/gltf-binary",
+            "stl" => "model/stl",
+            _ => "application/octet-stream",
+        };
+        // Media files are named by their content's hash: the same name is the same bytes for
+        // good. Everything else may still grow (a live run's files).
+        let cache = if path.starts_with("media/") {
+            "private, max-age=31536000, immutable"
+        } else {
+            "no-store"
+        };
+        ServedAs {
+            content_type,
+            cache,
+            sandboxed: matches!(ext.as_str(), "html" | "htm" | "svg"),
+        }
+    }
 }
 
 /// `bytes=N-` or `bytes=N-M` (one range); `None` for anything else.

@@ -9,6 +9,7 @@ mod extract;
 mod files;
 mod ingest;
 pub mod limits;
+mod media;
 mod report_export;
 mod reports;
 mod runs;
@@ -80,6 +81,11 @@ pub fn app(state: AppState) -> Router {
             get(runs::run).delete(runs::delete),
         )
         .route("/projects/{project}/runs/{run}/keys", get(runs::keys))
+        .route("/projects/{project}/runs/{run}/media", get(media::keys))
+        .route(
+            "/projects/{project}/runs/{run}/media/entries",
+            get(media::entries),
+        )
         .route(
             "/projects/{project}/runs/{run}/files/{*path}",
             get(files::file),

@@ -153,13 +153,17 @@ pub async fn edge(req: Request, next: Next) -> Response {
 }
 
 /// The headers every answer carries: CSP, framing, referrer, nosniff, and `no-store` for API
-/// answers and errors (`uncacheable`) unless the handler chose a cache policy.
+/// answers and errors (`uncacheable`) unless the handler chose a cache policy (or, for a
+/// sandboxed document, its own CSP and framing).
 pub fn add_safety_headers(headers: &mut HeaderMap, uncacheable: bool) {
-    headers.insert(
-        CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
-    );
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // A handler that set its own policy (a logged HTML page, served sandboxed) keeps it.
+    if !headers.contains_key(CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
+        );
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if uncacheable && !headers.contains_key(CACHE_CONTROL) {

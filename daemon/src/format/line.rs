@@ -2,8 +2,9 @@
 //! `_timestamp` and every numeric metric, accepting the `NaN`/`Infinity` literals of format v1.
 //!
 //! It does not build a JSON tree: ingest speed is the point (millions of points per second).
-//! Non-numeric values (strings, null, arrays, objects) are skipped whole, not rejected. A number
-//! beyond f64 range reads as ±Infinity, like the literal.
+//! Non-numeric values (strings, null, arrays, objects) are skipped whole, not rejected; objects and
+//! arrays can be handed, as raw bytes, to a caller that wants them ([`parse_line_with`]: logged
+//! media). A number beyond f64 range reads as ±Infinity, like the literal.
 //!
 //! Two checks on what a line means live here too, since they are the format's rules: which `_step`
 //! values a row may have ([`check_step`]), and where a torn line's appended object starts
@@ -30,7 +31,18 @@ pub struct RowHeader {
 /// key does not start with `_`. Returns the row's `_step` and `_timestamp`.
 pub fn parse_line(
     line: &[u8],
+    metric: impl FnMut(Cow<'_, str>, f64),
+) -> Result<RowHeader, ParseError> {
+    parse_line_with(line, metric, |_, _| {})
+}
+
+/// [`parse_line`] that also calls `nested(key, range)` for every object or array value whose key
+/// does not start with `_`, with the byte range of the value within `line` (only scanned, not
+/// parsed: the caller decides whether it wants it).
+pub fn parse_line_with(
+    line: &[u8],
     mut metric: impl FnMut(Cow<'_, str>, f64),
+    mut nested: impl FnMut(Cow<'_, str>, std::ops::Range<usize>),
 ) -> Result<RowHeader, ParseError> {
     let mut p = Parser { s: line, i: 0 };
     let mut header = RowHeader::default();
@@ -54,7 +66,8 @@ pub fn parse_line(
                 k if k.starts_with('_') => {}
                 _ => metric(key, v),
             },
-            Value::Other => {}
+            Value::Nested(range) if !key.starts_with('_') => nested(key, range),
+            Value::Nested(_) | Value::Other => {}
         }
         p.ws();
         match p.next() {
@@ -110,6 +123,8 @@ pub fn torn_suffix(line: &[u8]) -> Option<usize> {
 
 enum Value {
     Number(f64),
+    /// An object or array: its byte range in the line.
+    Nested(std::ops::Range<usize>),
     Other,
 }
 
@@ -172,7 +187,10 @@ impl<'a> Parser<'a> {
     fn value(&mut self) -> Result<Value, ParseError> {
         match self.peek() {
             Some(b'"') => self.string().map(|_| Value::Other),
-            Some(b'{') | Some(b'[') => self.skip_nested().map(|_| Value::Other),
+            Some(b'{') | Some(b'[') => {
+                let start = self.i;
+                self.skip_nested().map(|()| Value::Nested(start..self.i))
+            }
             Some(b't') if self.literal(b"true") => Ok(Value::Number(1.0)),
             Some(b'f') if self.literal(b"false") => Ok(Value::Number(0.0)),
             Some(b'n') if self.literal(b"null") => Ok(Value::Other),
@@ -314,6 +332,29 @@ mod tests {
         assert_eq!(m[3], ("d".into(), 1.0));
         assert_eq!(m[4], ("e".into(), -2.0));
         assert_eq!(m.len(), 5);
+    }
+
+    #[test]
+    fn hands_nested_values_to_the_caller_as_byte_ranges() {
+        let line = br#"{"_step": 2, "img": {"_type": "image-file", "path": "m/a}.png"}, "l": [1, [2]], "_w": {}, "x": 1}"#;
+        let mut nested = Vec::new();
+        let h = parse_line_with(
+            line,
+            |_, _| {},
+            |k, r| nested.push((k.into_owned(), String::from_utf8(line[r].to_vec()).unwrap())),
+        )
+        .unwrap();
+        assert_eq!(h.step, Some(2.0));
+        assert_eq!(
+            nested,
+            vec![
+                (
+                    "img".to_string(),
+                    r#"{"_type": "image-file", "path": "m/a}.png"}"#.to_string()
+                ),
+                ("l".to_string(), "[1, [2]]".to_string()),
+            ]
+        );
     }
 
     #[test]

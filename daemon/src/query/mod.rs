@@ -1,6 +1,7 @@
 //! Queries over the store: pure functions from store contents to wire types, no HTTP in sight.
 
 pub mod decimate;
+pub mod media;
 pub mod series;
 
 use crate::error::{Error, Result};

@@ -13,11 +13,13 @@
 //! [`Limits::max_keys`] keys; a bad `_step` skips its row only; and [`History::memory_bytes`]
 //! counts keys as well as points, for the store's memory budget.
 
+use super::media::{self, MediaIndex};
 use super::series::{ALLOC_OVERHEAD_BYTES, Series};
 use super::{DEFAULT_MAX_KEYS_PER_RUN, DEFAULT_MAX_LINE_BYTES, Run};
 use crate::error::Result;
-use crate::format::line::{ParseError, RowHeader, check_step, parse_line, torn_suffix};
+use crate::format::line::{ParseError, RowHeader, check_step, parse_line_with, torn_suffix};
 use crate::format::{HISTORY_FILE, SYSTEM_FILE};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -112,6 +114,10 @@ struct Columns {
     series: Vec<Series>,
     /// (key index, value) of the row being read.
     scratch: Vec<(usize, f64)>,
+    /// (key, byte range in the parsed line) of the row's values that may be media references.
+    media_scratch: Vec<(String, std::ops::Range<usize>)>,
+    /// The run's logged media values (history rows only).
+    media: MediaIndex,
     /// Lines that were not valid rows, or started with torn bytes (skipped and reported, the
     /// first [`BAD_LINES_REPORTED_EACH`] one by one).
     bad_lines: u64,
@@ -143,6 +149,8 @@ impl Default for History {
 pub struct SyncOutcome {
     pub loaded_now: bool,
     pub new_keys: bool,
+    /// Whether media values were added.
+    pub media_grown: bool,
     /// (key index, new length) of every series that grew.
     pub grown: Vec<(usize, u64)>,
     /// Bytes of this run in memory ([`History::memory_bytes`]) before and after, measured under
@@ -207,6 +215,11 @@ impl History {
         self.columns.dropped_values
     }
 
+    /// The run's logged media values.
+    pub fn media(&self) -> &MediaIndex {
+        &self.columns.media
+    }
+
     pub fn resident_points(&self) -> usize {
         self.columns.series.iter().map(Series::len).sum()
     }
@@ -228,7 +241,7 @@ impl History {
             + (c.series.capacity() - c.series.len()) * size_of::<Series>()
             + c.index.capacity() * index_slot * 8 / 7;
         let pending = self.history.pending.capacity() + self.system.pending.capacity();
-        series + key_text + tables + pending
+        series + key_text + tables + pending + c.media.memory_bytes()
     }
 
     /// Drops the series (they are rebuilt from disk on next use); returns the bytes freed.
@@ -369,6 +382,7 @@ impl Columns {
         }
         let (run, file) = (ctx.run, ctx.from.file_name());
         let keys_before = self.keys.len();
+        let mut body = line;
         let (header, dropped) = match self.parse(line) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -380,6 +394,7 @@ impl Columns {
                 let bad_lines = self.bad_lines;
                 match recovered {
                     Some((skipped, parsed)) => {
+                        body = &line[skipped..];
                         if report {
                             tracing::warn!(
                                 run,
@@ -449,7 +464,43 @@ impl Columns {
         for &(i, value) in &self.scratch {
             self.series[i].push(step, wall, value);
         }
+        if matches!(ctx.from, SeriesFile::History) {
+            self.keep_media(body, step, wall, ctx);
+        }
         cursor.rows += 1;
+    }
+
+    /// Adds the row's media references (found by [`Self::parse`] in `body`) to the media index.
+    fn keep_media(&mut self, body: &[u8], step: f64, wall: f64, ctx: &LineContext<'_>) {
+        let max_keys = self.limits.max_keys;
+        for (key, range) in std::mem::take(&mut self.media_scratch) {
+            let Some(raw) = body.get(range) else {
+                continue;
+            };
+            match self.media.add(&key, step, wall, raw, max_keys) {
+                Ok(()) | Err(media::Refused::NotMedia) => {}
+                Err(media::Refused::OtherKind(kind)) => tracing::debug!(
+                    run = ctx.run,
+                    key,
+                    step,
+                    "skipping a media value: the key holds {kind:?} values"
+                ),
+                Err(why) => {
+                    if self.media.report_cap_once() {
+                        tracing::warn!(
+                            run = ctx.run,
+                            key,
+                            step,
+                            dropped = self.media.dropped(),
+                            "media values of this run are dropped from here on ({why:?}): caps are \
+                             {} bytes a value, {} bytes a run, {max_keys} keys",
+                            trackline_shared::media::MAX_MEDIA_VALUE_BYTES,
+                            media::MAX_MEDIA_BYTES_PER_RUN
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Parses a line into `scratch`, adding its new keys while under the cap. Answers the row's
@@ -457,25 +508,36 @@ impl Columns {
     /// keys it added.
     fn parse(&mut self, line: &[u8]) -> std::result::Result<(RowHeader, u64), ParseError> {
         let (keys, index, scratch) = (&mut self.keys, &mut self.index, &mut self.scratch);
+        let media_scratch = &mut self.media_scratch;
         let max_keys = self.limits.max_keys;
         let mut dropped = 0u64;
         scratch.clear();
-        let header = parse_line(line, |key, value| {
-            let i = match index.get(key.as_ref()) {
-                Some(&i) => i,
-                None if keys.len() < max_keys => {
-                    let i = keys.len();
-                    keys.push(key.clone().into_owned());
-                    index.insert(key.into_owned(), i);
-                    i
-                }
-                None => {
-                    dropped += 1;
-                    return;
-                }
-            };
-            scratch.push((i, value));
-        })?;
+        media_scratch.clear();
+        let mut nested = |key: Cow<'_, str>, range: std::ops::Range<usize>| {
+            if line.get(range.clone()).is_some_and(media::looks_like_media) {
+                media_scratch.push((key.into_owned(), range));
+            }
+        };
+        let header = parse_line_with(
+            line,
+            |key, value| {
+                let i = match index.get(key.as_ref()) {
+                    Some(&i) => i,
+                    None if keys.len() < max_keys => {
+                        let i = keys.len();
+                        keys.push(key.clone().into_owned());
+                        index.insert(key.into_owned(), i);
+                        i
+                    }
+                    None => {
+                        dropped += 1;
+                        return;
+                    }
+                };
+                scratch.push((i, value));
+            },
+            &mut nested,
+        )?;
         Ok((header, dropped))
     }
 
@@ -544,6 +606,7 @@ pub fn feed_written(
 struct Growth {
     keys: usize,
     lens: Vec<usize>,
+    media: u64,
 }
 
 impl Growth {
@@ -551,12 +614,14 @@ impl Growth {
         Growth {
             keys: h.keys().len(),
             lens: h.columns.series.iter().map(Series::len).collect(),
+            media: h.columns.media.total(),
         }
     }
 
     /// Notes in `outcome` the new keys and every series that grew since.
     fn note(self, h: &History, outcome: &mut SyncOutcome) {
         outcome.new_keys = h.keys().len() > self.keys;
+        outcome.media_grown = h.columns.media.total() > self.media;
         for (i, s) in h.columns.series.iter().enumerate() {
             let before = self.lens.get(i).copied().unwrap_or(0);
             if s.len() > before {

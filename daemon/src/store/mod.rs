@@ -8,6 +8,7 @@
 //! really hold, keys included ([`History::memory_bytes`]).
 
 pub mod history;
+pub mod media;
 pub mod series;
 
 pub use crate::format::RunKey;
@@ -31,6 +32,8 @@ pub enum Event {
     Removed(RunKey),
     /// New metric keys appeared in a run.
     Keys(Arc<Run>),
+    /// A run's history rows logged new media values.
+    Media(Arc<Run>),
     /// Series `key` (index into the run's keys) of a run now has `len` points.
     Points {
         run: Arc<Run>,
@@ -438,6 +441,9 @@ impl Store {
         }
         if outcome.new_keys {
             self.emit(Event::Keys(run.clone()));
+        }
+        if outcome.media_grown {
+            self.emit(Event::Media(run.clone()));
         }
         let total = if outcome.memory_after >= outcome.memory_before {
             let grew = outcome.memory_after - outcome.memory_before;

@@ -10,6 +10,7 @@ mod browser;
 mod charts;
 mod crash;
 mod hostile;
+mod media_api;
 mod prefix;
 mod presence;
 mod python;

@@ -5,6 +5,7 @@
 //! from the op log in the database, by `seq`.
 
 pub mod annotations;
+pub mod media;
 pub mod project;
 pub mod projects;
 pub mod run;
@@ -49,9 +50,16 @@ pub async fn open(
             key,
             from,
         )),
-        Topic::Media { .. } => {
-            return Err("media subscriptions arrive with the media index (issue 12)".into());
-        }
+        Topic::Media {
+            project,
+            run,
+            key,
+            from,
+        } => Box::new(media::MediaEntries::new(
+            loaded_run(store, &project, &run).await?,
+            key,
+            from,
+        )),
         Topic::Annotations { project, since } => Box::new(
             annotations::AnnotationEvents::new(annotations.clone(), project, since)
                 .with_drafts(sees_drafts),

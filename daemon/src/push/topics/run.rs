@@ -1,4 +1,5 @@
-//! Topic `run`: one run's info on every change, and its metric keys whenever new ones appear.
+//! Topic `run`: one run's info on every change, its metric keys whenever new ones appear, and its
+//! media keys whenever one appears or gets a new value.
 
 use super::Subscription;
 use crate::store::{Event, Run, Store};
@@ -10,11 +11,34 @@ pub struct RunInfoAndKeys {
     run: Arc<Run>,
     /// How many keys (with points) were sent.
     keys_sent: usize,
+    /// How many media values there were when media keys were last sent.
+    media_sent: u64,
 }
 
 impl RunInfoAndKeys {
     pub fn new(run: Arc<Run>) -> Self {
-        RunInfoAndKeys { run, keys_sent: 0 }
+        RunInfoAndKeys {
+            run,
+            keys_sent: 0,
+            media_sent: 0,
+        }
+    }
+}
+
+impl RunInfoAndKeys {
+    /// The run's media keys when they changed since last sent (on the first serve: when any).
+    fn media_keys(&mut self, id: SubId, first: bool) -> Option<ServerMsg> {
+        let h = self.run.history.lock();
+        let media = h.media();
+        let changed = media.total() != self.media_sent || (first && media.total() > 0);
+        changed.then(|| {
+            self.media_sent = media.total();
+            ServerMsg::MediaKeys {
+                sub: id,
+                run: self.run.key.run.clone(),
+                keys: media.keys(),
+            }
+        })
     }
 }
 
@@ -40,6 +64,8 @@ impl Subscription for RunInfoAndKeys {
                 keys,
             });
         }
+        drop(h);
+        msgs.extend(self.media_keys(id, first));
         msgs
     }
 
@@ -47,6 +73,9 @@ impl Subscription for RunInfoAndKeys {
         match event {
             Event::Run(r) | Event::Keys(r) if Arc::ptr_eq(&self.run, r) => {
                 self.serve(store, id, false)
+            }
+            Event::Media(r) if Arc::ptr_eq(&self.run, r) => {
+                self.media_keys(id, false).into_iter().collect()
             }
             _ => Vec::new(),
         }
