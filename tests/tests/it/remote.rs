@@ -133,6 +133,10 @@ async fn sync_uploads_offline_runs_once() {
     let ckpt: Vec<u8> = (0..1_500_000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(w.dir.join("files/ckpt/model.pt"), &ckpt).unwrap();
     std::fs::write(w.dir.join("media/images/sample_0.png"), b"\x89PNG fake").unwrap();
+    w.append_raw(
+        "{\"_step\": 20000, \"sample\": {\"_type\": \"image-file\", \"path\": \"media/images/sample_0.png\"}}\n",
+    );
+    w.step += 1;
     std::fs::write(w.dir.join("files/.hidden"), b"not uploaded").unwrap();
     let mut w2 = RunWriter::create(offline.path(), "off", "o2");
     w2.log_rows(10, |s| s.to_string());
@@ -174,6 +178,13 @@ async fn sync_uploads_offline_runs_once() {
         std::fs::read(served_run.join("media/images/sample_0.png")).unwrap(),
         b"\x89PNG fake"
     );
+    let media = d.get_ok("/api/projects/off/runs/o1/media").await;
+    assert_eq!(media[0]["key"], "sample", "{media}");
+    assert_eq!(media[0]["last_step"], 20000.0);
+    let (status, _) = d
+        .get("/api/projects/off/runs/o1/files/media/images/sample_0.png")
+        .await;
+    assert_eq!(status, 200);
     assert!(
         std::fs::read_to_string(served_run.join("alerts.jsonl"))
             .unwrap()
@@ -195,7 +206,7 @@ async fn sync_uploads_offline_runs_once() {
     let out = sync();
     assert!(out.status.success());
     let served_copy = std::fs::read_to_string(served.path().join("off/o1/history.jsonl")).unwrap();
-    assert_eq!(served_copy.lines().count(), 20_005);
+    assert_eq!(served_copy.lines().count(), 20_006);
 
     // A wrong token is a clear failure.
     let out = Command::new(BIN)
