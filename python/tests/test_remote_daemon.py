@@ -254,3 +254,11 @@ def test_saved_files_media_metrics_and_alerts_reach_the_daemon(tmp_path, daemon)
     assert json.loads(daemon.file("remote", run_id, "metrics.json")) == \
         json.loads(_local(run_dir, "metrics.json"))
     assert daemon.file("remote", run_id, "history.jsonl") == _local(run_dir, "history.jsonl")
+    # The daemon indexed the logged table from the streamed rows, and serves its file.
+    media = daemon.get("/api/projects/remote/runs/%s/media" % run_id)
+    assert [(m["key"], m["kind"], m["count"]) for m in media] == [("table", "table", 1)]
+    entry = daemon.get("/api/projects/remote/runs/%s/media/entries?key=table" % run_id)[0]
+    path = entry["value"]["path"]
+    with urllib.request.urlopen("%s/api/projects/remote/runs/%s/files/%s"
+                                % (daemon.url, run_id, path), timeout=10) as r:
+        assert r.read() == _local(run_dir, path)
