@@ -207,38 +207,20 @@ impl MediaValue {
         }
     }
 
+    /// Two values of one list kind as one (the items of a JSON list of refs).
     fn merge(self, next: MediaValue) -> Option<MediaValue> {
-        Some(match (self, next) {
-            (MediaValue::Images(mut a), MediaValue::Images(b)) => {
-                a.extend(b);
-                MediaValue::Images(a)
-            }
-            (MediaValue::Audio(mut a), MediaValue::Audio(b)) => {
-                a.extend(b);
-                MediaValue::Audio(a)
-            }
-            (MediaValue::Video(mut a), MediaValue::Video(b)) => {
-                a.extend(b);
-                MediaValue::Video(a)
-            }
-            (MediaValue::Html(mut a), MediaValue::Html(b)) => {
-                a.extend(b);
-                MediaValue::Html(a)
-            }
-            (MediaValue::Plotly(mut a), MediaValue::Plotly(b)) => {
-                a.extend(b);
-                MediaValue::Plotly(a)
-            }
-            (MediaValue::Object3d(mut a), MediaValue::Object3d(b)) => {
-                a.extend(b);
-                MediaValue::Object3d(a)
-            }
-            (MediaValue::Molecule(mut a), MediaValue::Molecule(b)) => {
-                a.extend(b);
-                MediaValue::Molecule(a)
-            }
-            _ => return None,
-        })
+        macro_rules! concat_lists {
+            ($($kind:ident),*) => {
+                match (self, next) {
+                    $((MediaValue::$kind(mut a), MediaValue::$kind(b)) => {
+                        a.extend(b);
+                        Some(MediaValue::$kind(a))
+                    })*
+                    _ => None,
+                }
+            };
+        }
+        concat_lists!(Images, Audio, Video, Html, Plotly, Object3d, Molecule)
     }
 }
 

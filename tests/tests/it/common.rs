@@ -270,6 +270,13 @@ pub fn series_topic(project: &str, run: &str, key: &str, from: u64) -> Topic {
     }
 }
 
+pub fn run_topic(project: &str, run: &str) -> Topic {
+    Topic::Run {
+        project: project.into(),
+        run: run.into(),
+    }
+}
+
 /// A child process that is killed and reaped when dropped (also on a failed assertion).
 pub struct Proc(pub Child);
 

@@ -77,14 +77,7 @@ async fn the_media_topic_serves_the_backlog_then_each_new_value_live() {
     d.wait_for("/api/projects/p/runs/r1/media", T, |k| k[0]["count"] == 2)
         .await;
     let mut ws = Ws::connect(d.port).await;
-    ws.subscribe(
-        1,
-        Topic::Run {
-            project: "p".into(),
-            run: "r1".into(),
-        },
-    )
-    .await;
+    ws.subscribe(1, run_topic("p", "r1")).await;
     ws.subscribe(
         2,
         Topic::Media {

@@ -126,14 +126,7 @@ async fn run_topic_announces_new_keys() {
     w.log_rows(3, |s| s.to_string());
     let d = Daemon::start(root.path());
     let mut ws = Ws::connect(d.port).await;
-    ws.subscribe(
-        4,
-        Topic::Run {
-            project: "p".into(),
-            run: "r1".into(),
-        },
-    )
-    .await;
+    ws.subscribe(4, run_topic("p", "r1")).await;
     let mut keys_seen = Vec::new();
     while keys_seen.is_empty() {
         if let ServerMsg::Keys { keys, .. } = ws.recv().await {
