@@ -3,11 +3,17 @@
 
 use serde_json::{Map, Value};
 
+use crate::media::MediaValue;
 use crate::num;
 
 /// A JSON value for a table cell: numbers through [`num::display`], the non-finite strings as
-/// `NaN`/`+Inf`/`-Inf`, strings as they are, `null` as `–`, arrays and objects as compact JSON.
+/// `NaN`/`+Inf`/`-Inf`, strings as they are, `null` as `–`, a logged media value as what it is
+/// (`image 28×28`, `table 10×3`, `histogram`, `3 images`), other arrays and objects as compact
+/// JSON.
 pub fn value(v: &Value) -> String {
+    if let Some(media) = MediaValue::parse(v) {
+        return media_label(&media);
+    }
     match v {
         Value::Null => "–".into(),
         Value::Bool(b) => b.to_string(),
@@ -31,8 +37,40 @@ pub fn value(v: &Value) -> String {
     }
 }
 
+/// A logged media value in a few words.
+fn media_label(media: &MediaValue) -> String {
+    let count = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            one.to_string()
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    match media {
+        MediaValue::Images(images) => match images.as_slice() {
+            [one] => match (one.width, one.height) {
+                (Some(w), Some(h)) => format!("image {w}×{h}"),
+                _ => "image".into(),
+            },
+            many => count(many.len(), "image", "images"),
+        },
+        MediaValue::Histogram { values, .. } => format!("histogram ({} bins)", values.len()),
+        MediaValue::Table(t) => match (t.nrows, t.ncols) {
+            (Some(r), Some(c)) => format!("table {r}×{c}"),
+            _ => "table".into(),
+        },
+        MediaValue::Audio(a) => count(a.len(), "audio", "audio clips"),
+        MediaValue::Video(v) => count(v.len(), "video", "videos"),
+        MediaValue::Html(h) => count(h.len(), "html", "html pages"),
+        MediaValue::Plotly(p) => count(p.len(), "plotly figure", "plotly figures"),
+        MediaValue::Object3d(o) => count(o.len(), "3-D object", "3-D objects"),
+        MediaValue::Molecule(m) => count(m.len(), "molecule", "molecules"),
+    }
+}
+
 /// Calls `visit` with each flattened `a.b.c` key of nested objects and its value, skipping keys
-/// that begin with `_` (internal); an empty object is a value.
+/// that begin with `_` (internal); an empty object is a value, and so is a logged media value
+/// (an object with a `_type`: its fields are not columns of their own).
 pub fn walk_flat<'a>(map: &'a Map<String, Value>, visit: &mut dyn FnMut(String, &'a Value)) {
     fn go<'a>(prefix: &str, map: &'a Map<String, Value>, visit: &mut dyn FnMut(String, &'a Value)) {
         for (k, v) in map {
@@ -45,7 +83,9 @@ pub fn walk_flat<'a>(map: &'a Map<String, Value>, visit: &mut dyn FnMut(String, 
                 format!("{prefix}.{k}")
             };
             match v {
-                Value::Object(inner) if !inner.is_empty() => go(&key, inner, visit),
+                Value::Object(inner) if !inner.is_empty() && !inner.contains_key("_type") => {
+                    go(&key, inner, visit)
+                }
                 _ => visit(key, v),
             }
         }
@@ -91,6 +131,23 @@ mod tests {
         assert_eq!(value(&json!("<b>hi</b>")), "<b>hi</b>");
         assert_eq!(value(&json!(null)), "–");
         assert_eq!(value(&json!([1, 2])), "[1,2]");
+        let img =
+            json!({"_type": "image-file", "path": "media/images/a.png", "width": 28, "height": 28});
+        assert_eq!(value(&img), "image 28×28");
+        assert_eq!(value(&json!([img.clone(), img])), "2 images");
+        let table = json!({"_type": "table-file", "path": "media/table/t.table.json", "nrows": 10, "ncols": 3});
+        assert_eq!(value(&table), "table 10×3");
+    }
+
+    #[test]
+    fn a_media_value_is_one_column() {
+        let m =
+            json!({"loss": 0.1, "samples": {"_type": "image-file", "path": "media/images/a.png"}});
+        let f: Vec<String> = flatten(m.as_object().unwrap())
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(f, ["loss", "samples"]);
     }
 
     #[test]
