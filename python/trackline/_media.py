@@ -56,6 +56,15 @@ class Image(Media):
     def __repr__(self):
         return "<trackline.Image %s %sx%s>" % (self.format, self.width, self.height)
 
+    def _trackline_ref(self, writer, key, step):
+        ext = "." + ("jpg" if self.format == "jpeg" else self.format)
+        ref = {"_type": "image-file"}
+        ref.update(writer.write_file("images", key, step, self._data, ext))
+        ref.update({"format": self.format, "width": self.width, "height": self.height})
+        if self.caption is not None:
+            ref["caption"] = self.caption
+        return ref
+
 
 def _encode_image(data, mode, normalize=True):
     """Return (bytes, format, width, height)."""
@@ -250,7 +259,10 @@ class Histogram(Media):
             raise ValueError("Histogram: at most %d bins" % self.MAX_LENGTH)
 
     def to_json(self):
-        return {"_type": "histogram", "bins": list(self.bins), "values": list(self.histogram)}
+        return {"_type": "histogram", "values": list(self.histogram), "bins": list(self.bins)}
+
+    def _trackline_ref(self, writer, key, step):
+        return self.to_json()
 
     def __repr__(self):
         return "<trackline.Histogram %d bins>" % len(self.histogram)
@@ -323,7 +335,13 @@ def _numpy_if_loaded(value):
 
 # -- writing references ------------------------------------------------------------------------------
 class MediaWriter:
-    """Writes the files of media values under ``<run>/media/`` and returns their references."""
+    """Writes the files of media values under ``<run>/media/`` and returns their references.
+
+    The protocol: every media value has ``_trackline_ref(writer, key, step) -> dict`` (its
+    reference object, files written through :meth:`write_file` / :meth:`copy_file`); a list of
+    values of one class that has ``_trackline_seq_ref(writer, key, step, items)`` becomes that
+    one object (W&B's ``images/separated``, ``audio``, ``videos``, ...), any other list a list of
+    references."""
 
     def __init__(self, run_dir):
         self._dir = run_dir
@@ -331,28 +349,60 @@ class MediaWriter:
     def reference(self, key, step, value):
         """The JSON reference of a media value (or of a list of them) logged under ``key``."""
         if isinstance(value, (list, tuple)):
+            kind = type(value[0]) if value else None
+            seq_ref = getattr(kind, "_trackline_seq_ref", None)
+            if seq_ref is not None and all(type(v) is kind for v in value):
+                return seq_ref(self, key, step, list(value))
             return [self.reference(key, step, v) for v in value]
-        if isinstance(value, Image):
-            return self._image(key, step, value)
-        if isinstance(value, Histogram):
-            return value.to_json()
-        if hasattr(value, "_trackline_ref"):
-            return value._trackline_ref(self, key, step)
+        ref = getattr(value, "_trackline_ref", None)
+        if ref is not None:
+            return ref(self, key, step)
         return to_json(value)
 
+    def write_file(self, subdir, key, step, data, ext):
+        """Write ``data`` (bytes) as ``media/<subdir>/<key>_<step>_<sha256[:20]><ext>``.
+
+        ``ext`` starts with a dot (``.png``, ``.mask.png``, ``.plotly.json``). Returns
+        ``{"path", "sha256", "size"}``, the fields every W&B file reference carries."""
+        digest = hashlib.sha256(data).hexdigest()
+        rel = "media/%s/%s" % (subdir, media_file_name(key, step, digest[:20], ext))
+        self._write(rel, data)
+        return {"path": rel, "sha256": digest, "size": len(data)}
+
+    def copy_file(self, subdir, key, step, source, ext):
+        """Copy the file at ``source`` like :meth:`write_file`, streaming it (videos can be big)."""
+        sha = hashlib.sha256()
+        size = 0
+        with open(source, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                sha.update(block)
+                size += len(block)
+        digest = sha.hexdigest()
+        rel = "media/%s/%s" % (subdir, media_file_name(key, step, digest[:20], ext))
+        path = self._path(rel)
+        if not os.path.exists(path):
+            directory, name = os.path.split(path)
+            os.makedirs(directory, exist_ok=True)
+            tmp = os.path.join(directory, ".%s.tmp-%s" % (name, os.urandom(4).hex()))
+            try:
+                with open(source, "rb") as src, open(tmp, "wb") as dst:
+                    for block in iter(lambda: src.read(1 << 20), b""):
+                        dst.write(block)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        return {"path": rel, "sha256": digest, "size": size}
+
     def _image(self, key, step, image):
-        digest = hashlib.sha256(image._data).hexdigest()[:20]
-        ext = "jpg" if image.format == "jpeg" else image.format
-        rel = "media/images/%s_%d_%s.%s" % (_safe(key), step, digest, ext)
-        self._write(rel, image._data)
-        ref = {"_type": "image-file", "path": rel, "width": image.width, "height": image.height,
-               "format": image.format}
-        if image.caption is not None:
-            ref["caption"] = image.caption
-        return ref
+        """The reference of one image (kept for callers that hold an Image directly)."""
+        return image._trackline_ref(self, key, step)
+
+    def _path(self, rel):
+        return os.path.join(self._dir, *rel.split("/"))
 
     def _write(self, rel, data):
-        path = os.path.join(self._dir, *rel.split("/"))
+        path = self._path(rel)
         if os.path.exists(path):
             return  # same name, same hash: same content
         directory, name = os.path.split(path)
@@ -363,8 +413,36 @@ class MediaWriter:
         os.replace(tmp, path)
 
 
+#: Longest key part of a media file name, in UTF-8 bytes (names stay under the usual 255).
+_MAX_NAME_BYTES = 160
+
+
+def media_file_name(key, step, digest, ext):
+    """``<key>_<step>_<digest><ext>`` as W&B names media files (``_wb_filename``).
+
+    As in W&B, a ``/`` in the key makes subdirectories, leading slashes are dropped and ``.`` /
+    ``..`` components become ``_`` / ``__``. Beyond W&B, so that the daemon serves every file:
+    empty components are dropped, a component's leading dot becomes ``_``, backslashes and NUL
+    become ``_``, and an overlong last component is cut."""
+    parts = []
+    for part in str(key).replace("\\", "_").replace("\0", "_").split("/"):
+        if not part:
+            continue
+        if part in (".", ".."):
+            part = part.replace(".", "_")
+        elif part.startswith("."):
+            part = "_" + part[1:]
+        parts.append(part)
+    if not parts:
+        parts = ["media"]
+    last = parts[-1].encode("utf-8")
+    if len(last) > _MAX_NAME_BYTES:
+        parts[-1] = last[:_MAX_NAME_BYTES].decode("utf-8", "ignore")
+    return "%s_%s_%s%s" % ("/".join(parts), step, digest, ext)
+
+
 def _safe(key):
-    """A history key as a file-name part: only ``[A-Za-z0-9._-]``, no leading dot, bounded."""
+    """A history key as one file-name part: only ``[A-Za-z0-9._-]``, no leading dot, bounded."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", key).lstrip(".")
     return (safe or "media")[:100]
 

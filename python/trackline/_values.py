@@ -36,10 +36,11 @@ def flatten(data, media=None):
 
 
 def is_media(value):
-    """True for a trackline media value (Image, Histogram, Table) or a list starting with one."""
+    """True for a trackline media value (anything with ``_trackline_ref(writer, key, step)``:
+    Image, Histogram, Table, ...) or a list starting with one."""
     if type(value) in (list, tuple):
-        return bool(value) and getattr(type(value[0]), "_trackline_media", False)
-    return getattr(type(value), "_trackline_media", False)
+        return bool(value) and hasattr(type(value[0]), "_trackline_ref")
+    return hasattr(type(value), "_trackline_ref")
 
 
 def _flatten_into(out, data, prefix, dropped, media):
