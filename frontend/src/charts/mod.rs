@@ -8,9 +8,16 @@
 //! hidden however many points share a pixel. Non-finite values (NaN, ±Inf) are not drawn as lines;
 //! they get markers at the top or bottom edge and the hover read-out names them.
 
+pub mod custom_tables;
+pub mod figure;
 mod groups;
+pub mod heatmap;
+pub mod meshes;
+pub mod orbit;
 pub mod pins;
 pub mod plot;
+pub mod plotly_traces;
+pub mod quantiles;
 pub mod raster;
 pub mod render;
 mod series;
