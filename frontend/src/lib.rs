@@ -22,6 +22,7 @@ pub mod browser;
 pub mod charts;
 pub mod components;
 pub mod live;
+pub mod media;
 pub mod pages;
 pub mod presence;
 pub mod reports;
