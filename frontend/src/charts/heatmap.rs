@@ -251,6 +251,24 @@ fn frame(xa: &Axis, ya: &Axis, x_title: &str, y_title: &str, shapes: &mut Vec<Sh
     });
 }
 
+/// The column under canvas x `px` of a heatmap or quantile plot `w` CSS pixels wide.
+pub fn column_at(steps: &[f64], w: f64, px: f64) -> Option<usize> {
+    if steps.is_empty() {
+        return None;
+    }
+    let (xa, _) = axes(w, 100.0, step_extent(steps), (0.0, 1.0));
+    if px < xa.px0 || px > xa.px0 + xa.len {
+        return None;
+    }
+    let s = xa.from_px(px);
+    (0..steps.len())
+        .find(|&i| {
+            let (a, b) = column_span(steps, i);
+            s >= a && s < b
+        })
+        .or(Some(steps.len() - 1))
+}
+
 fn step_extent(steps: &[f64]) -> (f64, f64) {
     let n = steps.len();
     if n == 0 {
@@ -453,12 +471,7 @@ pub fn render_quantiles(hists: &[StepHist], w: f64, h: f64, selected: Option<usi
     } else {
         (lo - 0.5, hi + 0.5)
     };
-    let (xa, ya) = axes(
-        w,
-        h,
-        (steps[0], steps[steps.len() - 1].max(steps[0] + 1.0)),
-        (lo, hi),
-    );
+    let (xa, ya) = axes(w, h, step_extent(&steps), (lo, hi));
     let accent = Rgba([31, 111, 235, 255]);
     for (band, alpha) in [(0usize, 0.12), (1, 0.2), (2, 0.28), (3, 0.36)] {
         let mut pts: Vec<(f64, f64)> = rows
@@ -650,6 +663,9 @@ mod tests {
                 .any(|s| matches!(s, Shape::Line { dash: true, .. }))
         );
         assert_eq!(column_of_step(&heat.steps, None), Some(1));
+        assert_eq!(column_at(&heat.steps, 400.0, LEFT + 1.0), Some(0));
+        assert_eq!(column_at(&heat.steps, 400.0, 400.0 - RIGHT - 1.0), Some(1));
+        assert_eq!(column_at(&heat.steps, 400.0, 2.0), None);
         assert_eq!(column_of_step(&heat.steps, Some(0.5)), Some(0));
         assert_eq!(column_of_step(&heat.steps, Some(-3.0)), Some(0));
     }
