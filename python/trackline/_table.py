@@ -1,80 +1,454 @@
 """``trackline.Table`` (W&B's ``wandb.Table``) and how a logged table is written.
 
-A logged table becomes ``media/table/<key>_<step>_<sha256[:20]>.table.json`` and the history row
-holds its ``table-file`` reference (docs/format.md, "Media references")."""
+A logged table becomes ``media/table/<key>_<step>_<sha256[:20]>.table.json``, written as W&B writes
+it (``{"columns":[...],"data":[[...],...]}``: compact, UTF-8, ``NaN``/``Infinity`` literals), and the
+history row holds ``{"_type": "table-file", "path", "sha256", "size", "ncols", "nrows",
+"log_mode"}``. A table with ``log_mode="INCREMENTAL"`` writes only the rows added since its last
+log, as ``incremental-table-file`` with ``increment_num`` and ``previous_increments_paths``.
+Media in cells (images, audio, ...) are written through the run's :class:`MediaWriter` and the
+cell holds their whole reference object (a Trackline extension: W&B's run file holds the class
+name and keeps the media in an artifact). Layout in docs/format.md, "Tables"."""
 
-import hashlib
+import datetime
+import enum
 import json
+import math
+import numbers
+from collections.abc import Mapping
 
-from ._media import Histogram, Image, Media, _safe
-from ._values import to_json
+from ._errors import Error, warn
+from ._media import Media
+
+LOG_MODES = ("IMMUTABLE", "MUTABLE", "INCREMENTAL")
+
+#: Kind of a column whose type is not known yet.
+_UNKNOWN = None
+#: Kind of a column that accepts anything (``allow_mixed_types=True``).
+_ANY = "any"
+#: Kind of a non-optional column that has seen only None so far (W&B's NoneType).
+_NONE = "none"
+
+
+class _TableIndex(int):
+    """A row index of a table (W&B's ``_TableIndex``): ``get_row()`` gives the row as a dict."""
+
+    _table = None
+
+    def get_row(self):
+        table = self._table
+        if table is None:
+            return {}
+        return dict(zip(table.columns, table.data[self]))
 
 
 class Table(Media):
-    """A table to log: ``Table(columns=None, data=None, rows=None, dataframe=None)``.
+    """A table to log (W&B's ``wandb.Table``).
 
-    ``data`` is a list of rows (or a 2-D array); ``dataframe`` a pandas DataFrame. Columns
-    default to W&B's ``["Input", "Output", "Expected"]`` for an empty table, else to ``"0"``,
-    ``"1"``, ... Cells may hold numbers, strings, lists, dicts or :class:`Image` objects (written
-    as image files; the cell holds the image reference)."""
+    ``Table(columns=None, data=None, rows=None, dataframe=None, dtype=None, optional=True,
+    allow_mixed_types=False, log_mode="IMMUTABLE")``: ``data`` is a list of rows, a 2-D numpy
+    array or a pandas DataFrame; ``dataframe`` a DataFrame (its columns replace ``columns``);
+    ``rows`` the legacy name of ``data``. Columns are strings or integers; they default to W&B's
+    ``["Input", "Output", "Expected"]`` -- or, where the rows are not three wide, ``"0"``,
+    ``"1"``, ... (W&B refuses such rows).
+
+    Each column gets a type from ``dtype`` (a type, an example value, or a list of them, one per
+    column) or from its first value: number, string, boolean, list, dict, timestamp or a media
+    class. A row whose value does not fit raises TypeError, as in W&B, unless
+    ``allow_mixed_types``; None (and a float NaN) fits where the column is ``optional``.
+
+    ``log_mode``: ``"IMMUTABLE"`` (logging again after a change logs the first version, with a
+    warning), ``"MUTABLE"`` (each log after a change writes the table again), ``"INCREMENTAL"``
+    (each log writes only the rows added since the previous one)."""
+
+    #: W&B's row cap of the file it writes into a run; W&B's own viewer reads the table from its
+    #: artifact instead, which holds up to MAX_ARTIFACT_ROWS.
+    MAX_ROWS = 10000
+    #: Most rows written into a table file (W&B's cap for the copy its viewer reads).
+    MAX_ARTIFACT_ROWS = 200000
 
     def __init__(self, columns=None, data=None, rows=None, dataframe=None, dtype=None,
-                 optional=True, allow_mixed_types=False):
+                 optional=True, allow_mixed_types=False, log_mode="IMMUTABLE"):
+        if log_mode not in LOG_MODES:
+            raise ValueError("Invalid log_mode: %r. Must be one of %s" % (log_mode, list(LOG_MODES)))
+        self.log_mode = log_mode
+        self._logged = None  # (writer, ref) of the last log
+        self._warned_immutable = False
+        self._increment_num = None
+        self._last_logged_idx = None
+        self._previous_increments_paths = None
+        self._increment_writer = None
+        if dataframe is None and _is_dataframe(data):
+            dataframe, data = data, None
         if dataframe is not None:
-            columns = [str(c) for c in dataframe.columns]
-            data = [list(row) for row in dataframe.itertuples(index=False, name=None)]
-        elif data is None and rows is not None:
+            columns = list(dataframe.columns)
+            data = _dataframe_rows(dataframe)
+        elif data is None:
             data = rows
-        if data is not None and hasattr(data, "tolist") and not isinstance(data, list):
-            data = data.tolist()
-        data = [list(row) for row in (data or [])]
+        if data is not None and not isinstance(data, list):
+            if hasattr(data, "tolist") and hasattr(data, "shape"):
+                data = data.tolist()
+            else:
+                data = list(data)
+        data = data or []
         if columns is None:
             width = len(data[0]) if data else 3
-            columns = ["Input", "Output", "Expected"] if width == 3 else [str(i) for i in range(width)]
-        self.columns = [str(c) for c in columns]
+            columns = (["Input", "Output", "Expected"] if width == 3
+                       else [str(i) for i in range(width)])
+        if hasattr(columns, "tolist") and not isinstance(columns, list):
+            columns = columns.tolist()
+        columns = list(columns)
+        for column in columns:
+            if type(column) not in (str, int):
+                raise TypeError("Table columns must be strings or ints, not %s"
+                                % type(column).__name__)
+        self.columns = columns
         self.data = []
+        if allow_mixed_types:
+            dtype = _ANY_DTYPE
+        self._kinds = [_kind_from_dtype(d) for d in self._per_column(dtype)]
+        self._optional = [bool(o) for o in self._per_column(optional)]
+        if len(self._kinds) != len(columns) or len(self._optional) != len(columns):
+            raise ValueError("Table: dtype and optional need one entry per column")
         for row in data:
-            self.add_data(*row)
+            self._append(list(row))
 
-    def add_data(self, *row):
-        """Append a row (one value per column)."""
+    def _per_column(self, value):
+        return list(value) if isinstance(value, list) else [value] * len(self.columns)
+
+    # -- rows and columns ----------------------------------------------------------------------
+    def add_data(self, *data):
+        """Append a row (one value per column); raises TypeError where a value does not fit its
+        column's type."""
+        self._before_mutation()
+        self._append(list(data))
+        self._after_append()
+
+    def add_row(self, *row):
+        """Deprecated in W&B: use :meth:`add_data`."""
+        self.add_data(*row)
+
+    def _append(self, row):
         if len(row) != len(self.columns):
-            raise ValueError("Table.add_data: %d values for %d columns" % (len(row), len(self.columns)))
-        self.data.append(list(row))
+            raise ValueError("This table expects %d columns: %s, found %d"
+                             % (len(self.columns), self.columns, len(row)))
+        kinds = list(self._kinds)
+        problems = []
+        for i, value in enumerate(row):
+            kind = _assign(kinds[i], self._optional[i], value)
+            if kind is False:
+                problems.append("column %r is %s, got %s %s"
+                                % (self.columns[i], _kind_name(kinds[i]), _kind_name(_kind_of(value)),
+                                   _short(value)))
+            else:
+                kinds[i] = kind
+        if problems:
+            raise TypeError("Data row contained incompatible types:\n" + "\n".join(problems))
+        self._kinds = kinds
+        self.data.append(row)
 
-    add_row = add_data
-
-    def add_column(self, name, data):
-        """Append a column ``name`` with one value per existing row."""
-        data = list(data)
-        if self.data and len(data) != len(self.data):
-            raise ValueError("Table.add_column: %d values for %d rows" % (len(data), len(self.data)))
-        if not self.data:
+    def add_column(self, name, data, optional=False):
+        """Append a column ``name`` (a new string) with one value per row; its values must be of
+        one type (None only where ``optional``)."""
+        if self.log_mode == "INCREMENTAL":
+            raise Error("Operation 'add_column' is not supported for tables with "
+                        "log_mode='INCREMENTAL'. Use a different log mode like 'MUTABLE' or "
+                        "'IMMUTABLE'.")
+        if not isinstance(name, str) or name in self.columns:
+            raise ValueError("Table.add_column: the name must be a new string, not %r" % (name,))
+        if hasattr(data, "tolist") and hasattr(data, "shape"):
+            data = list(data)
+        if not isinstance(data, (list, tuple)):
+            raise TypeError("Table.add_column takes a list or a numpy array, not %s"
+                            % type(data).__name__)
+        first = not self.columns
+        if not first and len(data) != len(self.data):
+            raise ValueError("Expected length %d, found %d" % (len(self.data), len(data)))
+        kind = _UNKNOWN
+        for value in data:
+            kind = _assign(kind, bool(optional), value)
+            if kind is False:
+                raise TypeError("Table.add_column(%r): its values are not of one type (%s)"
+                                % (name, _short(value)))
+        self._before_mutation()
+        if first:
             self.data = [[] for _ in data]
-        self.columns.append(str(name))
         for row, value in zip(self.data, data):
             row.append(value)
+        self.columns.append(name)
+        self._kinds.append(kind)
+        self._optional.append(bool(optional))
 
-    def get_column(self, name):
+    def add_computed_columns(self, fn):
+        """Add the columns ``fn(index, row_dict) -> {name: value}`` computes for every row."""
+        new_columns = {}
+        for ndx, row in self.iterrows():
+            computed = fn(ndx, dict(zip(self.columns, row)))
+            if not isinstance(computed, dict):
+                raise TypeError("add_computed_columns: fn must return a dict")
+            for key, value in computed.items():
+                new_columns.setdefault(key, []).append(value)
+        for name, values in new_columns.items():
+            self.add_column(name, values)
+
+    def cast(self, col_name, dtype, optional=False):
+        """Give column ``col_name`` the type ``dtype`` (a type or an example value); raises
+        TypeError when an existing value does not fit."""
+        if col_name not in self.columns:
+            raise ValueError("Table.cast: no column %r" % (col_name,))
+        i = self.columns.index(col_name)
+        kind = _kind_from_dtype(dtype)
+        for row in self.data:
+            assigned = _assign(kind, bool(optional), row[i])
+            if assigned is False:
+                raise TypeError("Existing data %s, of type %s cannot be cast to %s"
+                                % (_short(row[i]), _kind_name(_kind_of(row[i])), _kind_name(kind)))
+            kind = assigned
+        self._before_mutation()
+        self._kinds[i] = kind
+        self._optional[i] = bool(optional)
+        return _kind_name(kind)
+
+    def get_column(self, name, convert_to=None):
+        """The values of column ``name``; ``convert_to="numpy"`` gives a numpy array."""
+        if name not in self.columns:
+            raise ValueError("Table.get_column: no column %r" % (name,))
+        if convert_to not in (None, "numpy"):
+            raise ValueError("Table.get_column(convert_to=%r): use None or 'numpy'" % (convert_to,))
         i = self.columns.index(name)
-        return [row[i] for row in self.data]
+        column = [row[i] for row in self.data]
+        if convert_to == "numpy":
+            import numpy
+
+            return numpy.array(column)
+        return column
+
+    def get_index(self):
+        """The row indexes, for linking rows from other tables."""
+        return [self.index_ref(i) for i in range(len(self.data))]
+
+    def index_ref(self, index):
+        if not 0 <= index < len(self.data):
+            raise IndexError("Table.index_ref: no row %d" % index)
+        ref = _TableIndex(index)
+        ref._table = self
+        return ref
+
+    def iterrows(self):
+        """Yield ``(index, row)`` for every row."""
+        for i in range(len(self.data)):
+            yield self.index_ref(i), self.data[i]
+
+    def get_dataframe(self):
+        """The table as a pandas DataFrame."""
+        import pandas
+
+        return pandas.DataFrame.from_records(self.data, columns=self.columns)
+
+    def __eq__(self, other):
+        return (isinstance(other, Table) and self.columns == other.columns
+                and self.data == other.data)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = Media.__hash__
 
     def __repr__(self):
         return "<trackline.Table %d columns × %d rows>" % (len(self.columns), len(self.data))
 
+    # -- logging -------------------------------------------------------------------------------
+    def _before_mutation(self):
+        if self.log_mode == "MUTABLE":
+            self._logged = None
+        elif self.log_mode == "IMMUTABLE" and self._logged is not None and not self._warned_immutable:
+            self._warned_immutable = True
+            warn("You are mutating a Table with log_mode='IMMUTABLE' that has been logged already. "
+                 "Subsequent log() calls will have no effect. Set log_mode='MUTABLE' to enable "
+                 "re-logging after mutations", 4)
+
+    def _after_append(self):
+        """INCREMENTAL: a row added after a log starts the next increment."""
+        if self.log_mode != "INCREMENTAL" or self._logged is None:
+            return
+        self._previous_increments_paths.append(self._logged[1]["path"])
+        self._logged = None
+        self._increment_num += 1
+        if self._increment_num == 100:
+            warn("You have exceeded 100 increments for this table. Only the latest 100 "
+                 "increments will be visualized in the run workspace.", 4)
+
     def _trackline_ref(self, writer, key, step):
         """Write the table file through ``writer`` (a MediaWriter); return its reference."""
-        data = [[_cell(writer, key, step, cell) for cell in row] for row in self.data]
-        body = json.dumps({"columns": self.columns, "data": data}).encode("utf-8")
-        digest = hashlib.sha256(body).hexdigest()[:20]
-        rel = "media/tables/%s_%d_%s.table.json" % (_safe(key), step, digest)
-        writer._write(rel, body + b"\n")
-        return {"_type": "table-file", "path": rel, "ncols": len(self.columns), "nrows": len(data)}
+        logged = self._logged
+        if logged is not None and logged[0] is writer:
+            return dict(logged[1])  # unchanged since it was logged: W&B logs the same file
+        cap = type(self).MAX_ARTIFACT_ROWS
+        if self.log_mode == "INCREMENTAL":
+            if self._increment_writer is None:
+                self._increment_writer = writer
+                self._increment_num = 0
+                self._previous_increments_paths = []
+            elif self._increment_writer is not writer:
+                raise Error("An incremental Table can only be logged to one Run.")
+            start = 0 if self._last_logged_idx is None else self._last_logged_idx + 1
+            rows = self.data[start:start + cap]
+            pending = len(self.data) - start
+        else:
+            rows = self.data[:cap]
+            pending = len(self.data)
+        if pending > cap:
+            warn("Truncating wandb.Table object to %d rows." % cap, 4)
+        cells = _CellWriter(writer, key, step)
+        body = {"columns": self.columns, "data": [[cells.convert(v) for v in row] for row in rows]}
+        data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        ref = {"_type": "table-file"}
+        ref.update(writer.write_file("table", key, step, data, ".table.json"))
+        ref.update(ncols=len(self.columns), nrows=len(self.data), log_mode=self.log_mode)
+        if self.log_mode == "INCREMENTAL":
+            ref["_type"] = "incremental-table-file"
+            ref["increment_num"] = self._increment_num
+            ref["previous_increments_paths"] = list(self._previous_increments_paths)
+            self._last_logged_idx = len(self.data) - 1
+        self._logged = (writer, ref)
+        return dict(ref)
 
 
-def _cell(writer, key, step, cell):
-    if isinstance(cell, Image):
-        return writer._image(key, step, cell)
-    if isinstance(cell, Histogram):
-        return cell.to_json()
-    return to_json(cell)
+def table_from_dataframe(dataframe):
+    """The Table W&B makes of a pandas DataFrame logged directly."""
+    return Table(dataframe=dataframe)
+
+
+# -- cell values -------------------------------------------------------------------------------------
+class _CellWriter:
+    """Turns table cells into JSON as W&B's table file holds them; media are written through the
+    writer and their reference objects inlined."""
+
+    def __init__(self, writer, key, step):
+        self._writer = writer
+        self._key = key
+        self._step = step
+        self._warned = False
+
+    def convert(self, value):
+        kind = type(value)
+        if kind in (str, int, float, bool) or value is None:
+            return value
+        if hasattr(kind, "_trackline_ref"):
+            return self._writer.reference(self._key, self._step, value)
+        if isinstance(value, Mapping):
+            return {(k if type(k) is str else str(k)): self.convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [self.convert(v) for v in value]
+        if isinstance(value, int):  # bool, IntEnum, row indexes: as json writes them
+            return bool(value) if isinstance(value, bool) else int(value)
+        if isinstance(value, float):  # numpy.float64
+            return float(value)
+        if isinstance(value, str):
+            return str.__str__(value)
+        if isinstance(value, enum.Enum):
+            return value.name
+        if isinstance(value, (datetime.date, datetime.time)):
+            return value.isoformat()
+        if isinstance(value, bytes):
+            try:
+                return value.decode("utf-8")
+            except UnicodeDecodeError:
+                return self._skip(value)
+        if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+            value = value.detach().cpu().numpy()
+        tolist = getattr(value, "tolist", None)
+        if callable(tolist):  # numpy arrays and scalars
+            return self.convert(tolist())
+        if callable(value):
+            return "%s.%s" % (getattr(value, "__module__", ""), getattr(value, "__qualname__", ""))
+        return self._skip(value)
+
+    def _skip(self, value):
+        if not self._warned:
+            self._warned = True
+            warn("table %r: a cell holds a %s, which has no JSON form; it is logged as null"
+                 % (self._key, type(value).__name__), 6)
+        return None
+
+
+# -- column types ------------------------------------------------------------------------------------
+_ANY_DTYPE = object()
+
+
+def _kind_of(value):
+    """W&B's type of a cell value, by name (None for None and a float NaN)."""
+    if value is None or (value.__class__ is float and math.isnan(value)):
+        return None
+    if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool"):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, numbers.Number):
+        return "number"
+    if hasattr(type(value), "_trackline_ref"):
+        return type(value).__name__
+    if isinstance(value, Mapping):
+        return "dict"
+    if isinstance(value, (list, tuple)) or (hasattr(value, "shape") and hasattr(value, "tolist")):
+        return "list"
+    if isinstance(value, (datetime.date, datetime.time)):
+        return "timestamp"
+    return "object:%s" % type(value).__name__
+
+
+def _kind_from_dtype(dtype):
+    if dtype is None:
+        return _UNKNOWN
+    if dtype is _ANY_DTYPE:
+        return _ANY
+    if isinstance(dtype, type):
+        if issubclass(dtype, bool):
+            return "boolean"
+        if issubclass(dtype, str):
+            return "string"
+        if issubclass(dtype, numbers.Number):
+            return "number"
+        if hasattr(dtype, "_trackline_ref"):
+            return dtype.__name__
+        if issubclass(dtype, Mapping):
+            return "dict"
+        if issubclass(dtype, (list, tuple)):
+            return "list"
+        if issubclass(dtype, (datetime.date, datetime.time)):
+            return "timestamp"
+        return "object:%s" % dtype.__name__
+    return _kind_of(dtype)  # an example value
+
+
+def _assign(kind, optional, value):
+    """The column kind after taking ``value``, or False when it does not fit."""
+    if kind == _ANY:
+        return kind
+    got = _kind_of(value)
+    if got is None:
+        if optional:
+            return kind
+        return _NONE if kind in (_UNKNOWN, _NONE) else False
+    if kind is _UNKNOWN or kind == got:
+        return got
+    return False
+
+
+def _kind_name(kind):
+    return {None: "unknown", _NONE: "None"}.get(kind, kind)
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_dataframe(value):
+    kind = type(value)
+    module = kind.__module__ or ""
+    return kind.__name__ == "DataFrame" and (module == "pandas" or module.startswith("pandas."))
+
+
+def _dataframe_rows(dataframe):
+    columns = [dataframe.iloc[:, i].tolist() for i in range(dataframe.shape[1])]
+    return [list(row) for row in zip(*columns)] if columns else [[] for _ in range(len(dataframe))]
