@@ -129,14 +129,19 @@ def test_image_normalize_false_and_figures(tmp_path):
     assert (image.width, image.height, image.format) == (3, 2, "png")
 
 
-def test_list_of_images_becomes_a_list_of_references(tmp_path):
+def test_list_of_images_becomes_one_separated_object(tmp_path):
     run = trackline.init(project="p")
     images = [trackline.Image([[i * 50]], caption=str(i)) for i in range(3)]
     trackline.log({"examples": images})
-    refs = logged(run, "examples")[0]
-    assert [r["caption"] for r in refs] == ["0", "1", "2"]
-    assert len({r["path"] for r in refs}) == 3
-    assert [decode_png(media_file(run, r))[3] for r in refs] == [[b"\x00"], [b"2"], [b"d"]]
+    meta = logged(run, "examples")[0]
+    assert {k: meta[k] for k in ("_type", "width", "height", "format", "count", "captions")} == {
+        "_type": "images/separated", "width": 1, "height": 1, "format": "png", "count": 3,
+        "captions": ["0", "1", "2"]}
+    assert "all_masks" not in meta and "all_boxes" not in meta
+    assert len(set(meta["filenames"])) == 3
+    assert all(re.fullmatch(r"media/images/examples_0_[0-9a-f]{20}\.png", p) for p in meta["filenames"])
+    assert [decode_png(media_file(run, {"path": p}))[3] for p in meta["filenames"]] == [
+        [b"\x00"], [b"2"], [b"d"]]
 
 
 def test_bad_image_data_raises(tmp_path):
@@ -223,36 +228,6 @@ def test_histogram_matches_numpy(tmp_path):
             assert np.allclose(h.bins, edges)
             h = trackline.Histogram(data, num_bins=bins)  # the numpy path
             assert h.histogram == counts.tolist()
-
-
-# -- tables ----------------------------------------------------------------------------------------------
-def test_table_is_written_as_a_file(tmp_path):
-    run = trackline.init(project="p")
-    table = trackline.Table(columns=["id", "pred", "score"], data=[[1, "cat", 0.9]])
-    table.add_data(2, "dog", float("nan"))
-    table.add_column("img", [trackline.Image([[0]]), None])
-    trackline.log({"eval": {"preds": table}})
-    ref = logged(run, "eval/preds")[0]
-    assert ref["_type"] == "table-file" and (ref["ncols"], ref["nrows"]) == (4, 2)
-    assert re.fullmatch(r"media/tables/eval_preds_0_[0-9a-f]{20}\.table\.json", ref["path"])
-    content = json.loads(media_file(run, ref).decode("utf-8"))
-    assert content["columns"] == ["id", "pred", "score", "img"]
-    assert content["data"][0][:3] == [1, "cat", 0.9]
-    assert content["data"][1][2] != content["data"][1][2]  # NaN kept
-    image_ref = content["data"][0][3]
-    assert image_ref["_type"] == "image-file" and decode_png(media_file(run, image_ref))[3] == [b"\x00"]
-    assert table.get_column("pred") == ["cat", "dog"]
-    with pytest.raises(ValueError):
-        table.add_data(1, 2)
-
-
-def test_table_defaults_and_dataframe(tmp_path):
-    assert trackline.Table().columns == ["Input", "Output", "Expected"]
-    assert trackline.Table(data=[[1, 2]]).columns == ["0", "1"]
-    pd = pytest.importorskip("pandas")
-    df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
-    table = trackline.Table(dataframe=df)
-    assert table.columns == ["a", "b"] and table.data == [[1, "x"], [2, "y"]]
 
 
 def test_media_in_disabled_mode_write_nothing(tmp_path):

@@ -37,6 +37,7 @@ __all__ = [
     "Table", "Api", "Settings", "AlertLevel", "Error", "UsageError", "ConfigError", "CommError",
     "TracklineWarning", "termlog", "termwarn", "termerror", "require", "setup", "FLUSH_INTERVAL",
     "HEARTBEAT_INTERVAL", "__version__",
+    "Audio", "Video", "Html", "Plotly", "Object3D", "ImageMask", "BoundingBoxes2D",
 ]
 
 CLIENT = "trackline-python " + __version__
@@ -44,6 +45,9 @@ CLIENT = "trackline-python " + __version__
 # Imported on first use (PEP 562), so that `import trackline` stays light for scripts without them.
 _LAZY = {"Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
          "Metric": "_metrics", "Report": "_reports", "reports": "reports"}
+_LAZY.update({"Audio": "_media_av", "Video": "_media_av", "Html": "_media_docs",
+              "Plotly": "_media_docs", "Object3D": "_media_docs", "ImageMask": "_media_image",
+              "BoundingBoxes2D": "_media_image"})
 
 
 def __getattr__(name):

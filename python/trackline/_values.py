@@ -2,9 +2,12 @@
 
 ``log()`` data is flattened (nested dicts joined with ``/``) and every value is made JSON-ready:
 numpy scalars, 0-d/size-1 arrays and torch tensors -- anything with ``.item()`` that yields a plain
-number -- become Python numbers; other array-likes with ``.tolist()`` become lists; objects JSON
-cannot represent become their ``str()``. numpy and torch are never imported: they are recognised
-by duck typing, so ``import trackline`` stays cheap.
+number -- become Python numbers; other array-likes with ``.tolist()`` become lists. In log() data, matplotlib and plotly
+figures become media (_media_docs.py), pandas DataFrames tables (``_table.table_from_dataframe``),
+and any other object JSON cannot represent is skipped with a one-line warning naming its key and
+type -- never stored as its ``repr``. numpy, torch, pandas, matplotlib and plotly are never
+imported here: they are recognised by duck typing and module names, so ``import trackline`` stays
+cheap.
 """
 
 from collections.abc import Mapping
@@ -51,19 +54,71 @@ def _flatten_into(out, data, prefix, dropped, media):
         elif isinstance(value, Mapping):
             _flatten_into(out, value, key + "/", dropped, media)
             continue
-        elif media is not None and is_media(value):
+        elif media is not None and (is_media(value) or is_convertible_media(value)):
             if key not in RESERVED_KEYS:
-                media.append(key)
+                media.append(key)  # written (and converted) by _media.MediaWriter
         else:
-            value = to_json(value)
+            try:
+                value = log_json(value)
+            except TypeError:
+                from ._errors import warn
+
+                warn("not logging %r: a %s is neither a number, text, a list, a dict nor media"
+                     % (key, _type_name(value)), 5)
+                continue
         if key in RESERVED_KEYS:
             dropped.append(key)
         else:
             out[key] = value
 
 
-def to_json(value):
-    """Return a JSON-ready equivalent of ``value`` (recursively; dict keys become str)."""
+def _type_name(value):
+    kind = type(value)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else "%s.%s" % (module, kind.__qualname__)
+
+
+def is_convertible_media(value):
+    """True for what log() turns into media (see ``_media.as_media``): a matplotlib figure (or
+    ``pyplot``, an Axes), a plotly figure, a pandas DataFrame, or a non-empty list of them.
+    Recognised by module and class names: nothing is imported."""
+    if type(value) in (list, tuple):
+        return bool(value) and all(is_convertible_media(v) for v in value)
+    kind = type(value)
+    module = kind.__module__ or ""
+    if module.startswith("matplotlib."):
+        return callable(getattr(value, "savefig", None)) or hasattr(value, "figure")
+    if getattr(value, "__name__", None) == "matplotlib.pyplot":
+        return True
+    if module.startswith("plotly."):
+        return kind.__name__.endswith("Figure")
+    return module.startswith("pandas.") and kind.__name__ == "DataFrame"
+
+
+def log_json(value):
+    """Like :func:`to_json`, but raises TypeError for an object JSON cannot represent (where
+    :func:`to_json` would take its ``str()``): what log() stores must be data, not a repr."""
+    if type(value) in PLAIN_TYPES:
+        return value
+    if isinstance(value, Mapping):
+        return {(k if type(k) is str else str(k)): log_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [log_json(v) for v in value]
+    converted = to_json(value, strict=True)
+    if converted is _NOT_JSON:
+        raise TypeError(type(value).__name__)
+    return converted
+
+
+#: What ``to_json(value, strict=True)`` returns for an object it would otherwise stringify.
+_NOT_JSON = object()
+
+
+def to_json(value, strict=False):
+    """Return a JSON-ready equivalent of ``value`` (recursively; dict keys become str).
+
+    An object with no JSON form becomes its ``str()`` -- or, with ``strict``, ``_NOT_JSON``
+    (for the top-level value; see :func:`log_json` for nested ones)."""
     if type(value) in PLAIN_TYPES:
         return value
     if isinstance(value, Mapping):
@@ -98,6 +153,13 @@ def to_json(value):
             return float(value)  # Decimal, Fraction, ...
         except Exception:
             pass
+    if strict:
+        isoformat = getattr(value, "isoformat", None)  # datetime, date, time
+        if callable(isoformat) and type(value).__module__ == "datetime":
+            return isoformat()
+        if hasattr(value, "__fspath__"):
+            return str(value.__fspath__())
+        return _NOT_JSON
     return str(value)
 
 
