@@ -17,6 +17,7 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+python3 -m pip install -q -r python/tests/requirements-media.txt
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -2,7 +2,10 @@
 file names (:func:`media_file_name`). The writer is _media.py's MediaWriter; the types are in
 _media.py, _media_*.py and _table.py."""
 
+import json
 import re
+
+from ._values import to_json
 
 
 class Media:
@@ -52,3 +55,9 @@ def _safe(key):
     """A history key as one file-name part: only ``[A-Za-z0-9._-]``, no leading dot, bounded."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", key).lstrip(".")
     return (safe or "media")[:100]
+
+
+def compact_json(value):
+    """``value`` as W&B's media JSON files hold it (its json_util, pydantic-core): no spaces,
+    UTF-8 rather than escapes, ``NaN``/``Infinity`` literals."""
+    return json.dumps(to_json(value), separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -12,11 +12,10 @@
   ``{"_type": "object3D", "filenames": [names within media/object3D], "count", "objects":
   [refs]}``."""
 
-import json
 import os
 import warnings
 
-from ._media_base import Media
+from ._media_base import Media, compact_json
 from ._values import to_json
 
 
@@ -100,7 +99,7 @@ class Plotly(Media):
         else:
             raise ValueError("Logged plots must be plotly figures, or matplotlib plots "
                              "convertible to plotly via mpl_to_plotly")
-        self._json = json.dumps(to_json(data)).encode("utf-8")
+        self._json = compact_json(data)
 
     def _trackline_ref(self, writer, key, step):
         if self._image is not None:
@@ -206,7 +205,7 @@ class Object3D(Media):
             scene = {"type": "lidar/beta"}
             for field in ("vectors", "points", "boxes"):
                 scene[field] = to_json(data_or_path.get(field, []))
-            self._data, self._ext = _compact_json(scene), ".pts.json"
+            self._data, self._ext = compact_json(scene), ".pts.json"
         else:
             points = to_json(data_or_path.tolist() if hasattr(data_or_path, "tolist") else data_or_path)
             if not isinstance(points, list) or not all(
@@ -214,7 +213,7 @@ class Object3D(Media):
                     or not points or len(points[0]) not in (3, 4, 6):
                 raise ValueError("The shape of the point cloud must be N×3 [[x y z], ...], N×4 "
                                  "[[x y z c], ...] (c a category 1..14) or N×6 [[x y z r g b], ...]")
-            self._data, self._ext = _compact_json(points), ".pts.json"
+            self._data, self._ext = compact_json(points), ".pts.json"
 
     @classmethod
     def from_file(cls, data_or_path, file_type=None):
@@ -240,8 +239,3 @@ class Object3D(Media):
         prefix = "media/object3D/"
         return {"_type": "object3D", "filenames": [r["path"][len(prefix):] for r in refs],
                 "count": len(refs), "objects": refs}
-
-
-def _compact_json(value):
-    """JSON without spaces, as W&B's json_util writes point clouds."""
-    return json.dumps(value, separators=(",", ":")).encode("utf-8")

@@ -11,13 +11,12 @@ the dashboard can name classes without opening each layer's file. A list of imag
 is W&B's single ``images/separated`` object (at most 108 images, as W&B)."""
 
 import io
-import json
 import numbers
 import os
 import re
 
 from ._errors import warn
-from ._media_base import Media
+from ._media_base import Media, compact_json
 from ._media_pixels import encode_png, image_size, to_pixels
 from ._values import to_json
 
@@ -299,7 +298,7 @@ class BoundingBoxes2D(Media):
         else:
             ids = sorted({int(b["class_id"]) for b in boxes if "class_id" in b})
             self.class_labels = {str(c): "class_%d" % c for c in ids}
-        self._json = json.dumps(to_json(val)).encode("utf-8")
+        self._json = compact_json(val)
 
     def _trackline_ref(self, writer, key, step):
         ref = {"_type": "boxes2D"}
