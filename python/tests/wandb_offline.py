@@ -53,6 +53,14 @@ def _nested_set(target, keys, value):
     target[keys[-1]] = value
 
 
+def _merge(target, update):
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
 def _unflatten(items):
     out = {}
     for item in items:
@@ -74,7 +82,7 @@ class WandbRun:
             if kind == "history":
                 self.history.append(_regroup(record.history.item))
             elif kind == "config":
-                self.config.update(_unflatten(record.config.update))
+                _merge(self.config, _unflatten(record.config.update))
 
     def file(self, rel):
         with open(os.path.join(self.files_dir, *rel.split("/")), "rb") as f:

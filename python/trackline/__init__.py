@@ -44,7 +44,8 @@ CLIENT = "trackline-python " + __version__
 
 # Imported on first use (PEP 562), so that `import trackline` stays light for scripts without them.
 _LAZY = {"Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
-         "Metric": "_metrics", "Report": "_reports", "reports": "reports"}
+         "Metric": "_metrics", "Report": "_reports", "reports": "reports", "plot": "plot",
+         "plot_table": "plot", "visualize": "plot"}
 _LAZY.update({"Audio": "_media_av", "Video": "_media_av", "Html": "_media_docs",
               "Plotly": "_media_docs", "Object3D": "_media_docs", "ImageMask": "_media_image",
               "BoundingBoxes2D": "_media_image"})

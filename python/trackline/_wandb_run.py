@@ -62,6 +62,10 @@ class Run(_run.RunWriter):
     def _flatten(self, data):
         if not isinstance(data, Mapping):
             raise TypeError("log() takes a dict of metrics, not %s" % type(data).__name__)
+        from .plot._custom_chart import has_charts
+
+        if has_charts(data):
+            data = self._custom_charts(data)
         media = []
         flat, dropped = flatten(data, media)
         if dropped:
@@ -80,6 +84,35 @@ class Run(_run.RunWriter):
                     warn("cannot write the media of %r (%s); not logged" % (key, exc), 3)
                     del flat[key]
         return flat
+
+    def _custom_charts(self, data):
+        """W&B's custom charts (trackline.plot) in a log() dict: each chart's table joins the row
+        under its table key (``<key>_table``) and its spec goes into the config under
+        ``_wandb.visualize.<key>`` (``_wandb.viz.<key>`` for ``visualize()``), as W&B does."""
+        from .plot._custom_chart import split_charts
+
+        data, charts = split_charts(data)
+        for chart in charts:
+            self._set_internal_config(chart.spec.config_key, chart.spec.config_value)
+        return data
+
+    def _set_internal_config(self, keys, value):
+        """Set ``config[keys[0]][keys[1]]...`` to ``value`` (W&B's ``_config_callback``: no
+        locked-key or changed-value rules); config.json is rewritten only when it changes."""
+        config = self.config
+        with config._lock:
+            top = config._data.get(keys[0])
+            top = dict(top) if isinstance(top, Mapping) else {}
+            node = top
+            for key in keys[1:-1]:
+                child = node.get(key)
+                node[key] = child = dict(child) if isinstance(child, Mapping) else {}
+                node = child
+            if keys[-1] in node and node[keys[-1]] == value:
+                return
+            node[keys[-1]] = value
+            config._data[keys[0]] = top
+            config._save()
 
     # -- flushing and finishing ----------------------------------------------------------------
     def flush(self, *args, **kwargs):
