@@ -154,12 +154,16 @@ def _encode_image(data, mode, normalize=True, file_type=None):
         buf = io.BytesIO()
         figure.savefig(buf, format="png")
         png = buf.getvalue()
-        width, height = image_size(png)
-        if fmt != "png":
-            return _pil_image(_pil_module().open(io.BytesIO(png)), mode, fmt)
-        return png, "png", width, height
+        try:  # Pillow comes with matplotlib (>= 3.3); W&B re-saves the figure's PNG through it
+            pil = _pil_module()
+        except ImportError:
+            width, height = image_size(png)
+            return png, "png", width, height
+        with pil.open(io.BytesIO(png)) as image:
+            image.load()
+            return _pil_image(image, mode, fmt)
     try:
-        width, height, channels, pixels = to_pixels(data, normalize)
+        width, height, channels, pixels, rows = to_pixels(data, normalize)
     except TypeError as exc:
         raise TypeError("Image() takes an array, a tensor, a PIL image, a matplotlib figure, a "
                         "nested list or a file path, not %s" % type(data).__name__) from exc
@@ -169,7 +173,7 @@ def _encode_image(data, mode, normalize=True, file_type=None):
         pil = _pil_module().frombytes({1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels],
                                       (width, height), pixels)
         return _pil_image(pil, mode, fmt)
-    return encode_png(width, height, channels, pixels), "png", width, height
+    return encode_png(width, height, channels, pixels, rows), "png", width, height
 
 
 def matplotlib_figure(value):
@@ -206,7 +210,7 @@ def _pil_image(image, mode, fmt="png"):
     elif image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
         image = image.convert("RGBA" if "A" in image.mode else "RGB")
     buf = io.BytesIO()
-    image.save(buf, format={"jpg": "JPEG", "jpeg": "JPEG"}.get(fmt, fmt.upper()))
+    image.save(buf, format={"jpg": "JPEG", "jpeg": "JPEG"}.get(fmt, fmt.upper()), transparency=None)
     width, height = image.size
     return buf.getvalue(), fmt, int(width), int(height)
 
@@ -240,12 +244,12 @@ class ImageMask(Media):
         if "mask_data" not in val:
             raise TypeError('Missing key "mask_data": an image mask requires mask data: a 2D '
                             "array of class ids")
-        width, height, channels, pixels = _mask_pixels(val["mask_data"])
+        width, height, pixels, rows = _mask_pixels(val["mask_data"])
         if "class_labels" in val:
             self.class_labels = _labels(val["class_labels"])
         else:
             self.class_labels = {str(c): "class_%d" % c for c in sorted(set(pixels))}
-        self._png = encode_png(width, height, 1, pixels)
+        self._png = encode_png(width, height, 1, pixels, rows)
 
     def _trackline_ref(self, writer, key, step):
         ref = {"_type": "mask"}
@@ -263,14 +267,14 @@ def _mask_pixels(data):
         if data.size and (int(data.min()) < 0 or int(data.max()) > 255):
             raise TypeError("Mask data must be integers between 0 and 255")
         a = data.astype("uint8")
-        return int(shape[1]), int(shape[0]), 1, a.tobytes()
+        return int(shape[1]), int(shape[0]), a.tobytes(), a
     rows = [list(r) for r in data]
     if not rows or not isinstance(rows[0], list) or any(len(r) != len(rows[0]) for r in rows):
         raise TypeError("mask_data must be a 2D array")
     flat = [int(v) for r in rows for v in r]
     if any(v < 0 or v > 255 for v in flat):
         raise TypeError("Mask data must be integers between 0 and 255")
-    return len(rows[0]), len(rows), 1, bytes(flat)
+    return len(rows[0]), len(rows), bytes(flat), None
 
 
 def _labels(class_labels):
