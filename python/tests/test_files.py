@@ -1,4 +1,4 @@
-"""run.save() policies and paths, alert() lines, log_code(), and watch() with and without torch."""
+"""run.save() policies and paths, alert() lines and log_code() (watch() is in test_watch.py)."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import pytest
 
 import trackline
 from trackline import _save
-from conftest import PYTHON_DIR, only_run_dir, read_history, run_script
+from conftest import run_script
 
 
 def files_of(run):
@@ -254,152 +254,3 @@ def test_log_code_copies_python_files(tmp_path, monkeypatch):
     assert copied == ["README.md"]
     assert run.log_code(str(src), include_fn=lambda path, root: path.endswith(".py"),
                         exclude_fn=lambda path, root: "pkg" in path) == ["train.py"]
-
-
-# -- watch() ---------------------------------------------------------------------------------------------
-def test_watch_without_torch_warns_and_does_nothing(tmp_path):
-    proc = run_script(tmp_path, """
-        import sys
-        sys.modules["torch"] = None  # torch cannot be imported, installed or not
-        import trackline as wandb
-        wandb.init(project="p")
-        wandb.watch(object(), log="all", log_freq=10)
-        wandb.watch(object())
-        wandb.log({"loss": 1.0})
-        wandb.unwatch()
-        wandb.finish()
-    """)
-    assert proc.returncode == 0, proc.stderr
-    warnings = [line for line in proc.stderr.splitlines() if "watch() needs PyTorch" in line]
-    assert len(warnings) == 2 and "script.py" in proc.stderr  # pointed at the caller
-    rows = read_history(only_run_dir(tmp_path / "root"))
-    assert [sorted(k for k in r if not k.startswith("_")) for r in rows] == [["loss"]]
-
-
-FAKE_TORCH = '''
-"""Just enough of torch's API for watch(): modules, parameters, hooks, norms."""
-import math
-
-
-class _Handle:
-    def __init__(self, hooks, fn):
-        self.hooks, self.fn = hooks, fn
-
-    def remove(self):
-        self.hooks.remove(self.fn)
-
-
-class Tensor:
-    def __init__(self, values, requires_grad=False):
-        self.values = list(values)
-        self.requires_grad = requires_grad
-        self._hooks = []
-
-    def detach(self):
-        return Tensor(self.values)
-
-    def norm(self, p=2):
-        return Tensor([math.sqrt(sum(v * v for v in self.values))])
-
-    def item(self):
-        return self.values[0]
-
-    def register_hook(self, fn):
-        self._hooks.append(fn)
-        return _Handle(self._hooks, fn)
-
-    def backward_with(self, grad):
-        for fn in list(self._hooks):
-            fn(Tensor(grad))
-'''
-
-FAKE_NN = '''
-from torch import Tensor, _Handle
-
-
-class Module:
-    def __init__(self):
-        self._params = {}
-        self._forward_hooks = []
-
-    def named_parameters(self):
-        return iter(self._params.items())
-
-    def register_forward_hook(self, fn):
-        self._forward_hooks.append(fn)
-        return _Handle(self._forward_hooks, fn)
-
-    def __call__(self, x):
-        for fn in list(self._forward_hooks):
-            fn(self, (x,), x)
-        return x
-
-
-class Linear(Module):
-    def __init__(self):
-        super().__init__()
-        self._params = {"fc.weight": Tensor([3.0, 4.0], True), "fc.bias": Tensor([1.0], True),
-                        "frozen": Tensor([9.0], False)}
-'''
-
-
-def test_watch_with_a_torch_like_module_adds_norms_every_log_freq(tmp_path):
-    fake = tmp_path / "fake"
-    (fake / "torch" / "nn").mkdir(parents=True)
-    (fake / "torch" / "__init__.py").write_text(FAKE_TORCH + "\nfrom . import nn\n")
-    (fake / "torch" / "nn" / "__init__.py").write_text(FAKE_NN)
-    proc = run_script(tmp_path, """
-        import torch
-        import trackline as wandb
-        model = torch.nn.Linear()
-        wandb.init(project="p")
-        wandb.watch(model, log="all", log_freq=2)
-        w, b = model._params["fc.weight"], model._params["fc.bias"]
-        for step in range(4):
-            w.backward_with([0.6, 0.8 * (step + 1)])
-            b.backward_with([2.0])
-            wandb.log({"loss": step})
-        wandb.unwatch()
-        w.backward_with([1.0, 1.0])
-        w.backward_with([1.0, 1.0])
-        wandb.log({"loss": 9})
-        other = torch.nn.Linear()
-        wandb.watch(other, log="parameters", log_freq=3)
-        for _ in range(3):
-            other(0)
-        wandb.log({"loss": 10})
-        wandb.finish()
-    """, PYTHONPATH=str(fake) + os.pathsep + PYTHON_DIR)
-    assert proc.returncode == 0, proc.stderr
-    rows = [{k: v for k, v in r.items() if not k.startswith("_")}
-            for r in read_history(only_run_dir(tmp_path / "root"))]
-    assert rows[0] == {"loss": 0} and rows[2] == {"loss": 2}
-    assert rows[1] == pytest.approx({
-        "loss": 1, "gradients/fc.weight.norm": (0.36 + 1.6 ** 2) ** 0.5,
-        "parameters/fc.weight.norm": 5.0, "gradients/fc.bias.norm": 2.0,
-        "parameters/fc.bias.norm": 1.0,
-    })
-    assert rows[3]["gradients/fc.weight.norm"] == pytest.approx((0.36 + 3.2 ** 2) ** 0.5)
-    assert rows[4] == {"loss": 9}  # unwatch() removed the hooks
-    assert rows[5] == {"loss": 10, "parameters/fc.weight.norm": 5.0,
-                       "parameters/fc.bias.norm": 1.0, "parameters/frozen.norm": 9.0}
-
-
-def test_watch_with_real_torch(tmp_path):
-    torch = pytest.importorskip("torch")
-    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
-    run = trackline.init(project="p")
-    trackline.watch(model, log="all", log_freq=2)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    for step in range(4):
-        opt.zero_grad()
-        loss = model(torch.ones(4, 3)).pow(2).mean()
-        loss.backward()
-        opt.step()
-        trackline.log({"loss": loss.item()})
-    trackline.finish()
-    rows = read_history(run.dir)
-    assert "gradients/0.weight.norm" not in rows[0]
-    for row in (rows[1], rows[3]):
-        assert row["gradients/0.weight.norm"] >= 0 and row["parameters/2.bias.norm"] >= 0
-        assert "loss" in row

@@ -249,23 +249,28 @@ class Run(_run.RunWriter):
     # -- models ----------------------------------------------------------------------------------
     def watch(self, models, criterion=None, log="gradients", log_freq=1000, idx=None,
               log_graph=False):
-        """Add gradient (and/or parameter) L2 norms of torch models to the logged rows every
-        ``log_freq`` steps; without torch, warns and does nothing. See _watch.py."""
+        """Log histograms of torch models' gradients (and/or parameters) every ``log_freq``
+        backward (forward) passes, as W&B does; without torch, warns and does nothing. See
+        _watch.py."""
         from ._watch import watch
 
         if self._finished:
             self._ignored("watch")
             return None
-        handles = watch(self, models, log=log, log_freq=log_freq, idx=idx)
+        handles = watch(self, models, criterion=criterion, log=log, log_freq=log_freq, idx=idx,
+                        log_graph=log_graph)
         with self._extra_lock:
             self._watch_handles = tuple(self._watch_handles) + tuple(handles)
         return None
 
     def unwatch(self, models=None):
-        """Remove every hook watch() installed."""
-        from ._watch import remove
+        """Remove the hooks watch() installed on ``models`` (all of them without)."""
+        from ._watch import remove, unwatch
 
         with self._extra_lock:
+            if models:
+                self._watch_handles = unwatch(self._watch_handles, models)
+                return
             handles, self._watch_handles = self._watch_handles, ()
         remove(handles)
 
