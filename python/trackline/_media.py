@@ -216,10 +216,10 @@ def as_media(value):
     table (``_table.table_from_dataframe``); media values are returned as they are."""
     if hasattr(type(value), "_trackline_ref"):
         return value
-    module = type(value).__module__ or ""
-    if module.startswith("plotly."):
+    package = (type(value).__module__ or "").split(".")[0]
+    if package == "plotly":
         return Plotly(value)
-    if module.startswith("pandas."):
+    if package == "pandas":
         from . import _table
 
         convert = getattr(_table, "table_from_dataframe", None)

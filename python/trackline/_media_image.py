@@ -54,11 +54,12 @@ class Image(Media):
             data_or_path, mode, normalize, file_type)
         self._masks = _layers(masks, ImageMask, "masks")
         self._boxes = _layers(boxes, BoundingBoxes2D, "boxes")
-        labels = {}
+        labels, named = {}, {}  # W&B's default names (class_<id>) yield to given ones
         for layer in list(self._boxes.values()) + list(self._masks.values()):
-            labels.update(layer.class_labels)
+            (named if layer.labels_given else labels).update(layer.class_labels)
         for cls in _class_list(classes):
-            labels[str(cls["id"])] = str(cls["name"])
+            named[str(cls["id"])] = str(cls["name"])
+        labels.update(named)
         self.class_labels = labels
 
     def __repr__(self):
@@ -240,11 +241,13 @@ class ImageMask(Media):
             with open(os.fspath(val["path"]), "rb") as f:
                 self._png = f.read()
             self.class_labels = _labels(val.get("class_labels") or {})
+            self.labels_given = True
             return
         if "mask_data" not in val:
             raise TypeError('Missing key "mask_data": an image mask requires mask data: a 2D '
                             "array of class ids")
         width, height, pixels, rows = _mask_pixels(val["mask_data"])
+        self.labels_given = "class_labels" in val
         if "class_labels" in val:
             self.class_labels = _labels(val["class_labels"])
         else:
@@ -297,6 +300,7 @@ class BoundingBoxes2D(Media):
         boxes = to_json(val.get("box_data"))
         val["box_data"] = boxes
         _validate_boxes(val)
+        self.labels_given = "class_labels" in val
         if "class_labels" in val:
             self.class_labels = _labels(val["class_labels"])
         else:

@@ -85,14 +85,14 @@ def is_convertible_media(value):
     if type(value) in (list, tuple):
         return bool(value) and all(is_convertible_media(v) for v in value)
     kind = type(value)
-    module = kind.__module__ or ""
-    if module.startswith("matplotlib."):
+    package = (kind.__module__ or "").split(".")[0]
+    if package == "matplotlib":
         return callable(getattr(value, "savefig", None)) or hasattr(value, "figure")
     if getattr(value, "__name__", None) == "matplotlib.pyplot":
         return True
-    if module.startswith("plotly."):
+    if package == "plotly":
         return kind.__name__.endswith("Figure")
-    return module.startswith("pandas.") and kind.__name__ == "DataFrame"
+    return package == "pandas" and kind.__name__ == "DataFrame"
 
 
 def log_json(value):
