@@ -166,36 +166,51 @@ def _filter_rows_numpy(rows, bpp):
     """:func:`_filter_rows` for a (height, stride) uint8 numpy array, computed by numpy."""
     np = sys.modules["numpy"]
     height, stride = rows.shape
-    raw = rows.astype(np.int16)
-    prev = np.zeros_like(raw)
-    prev[1:] = raw[:-1]
-    left = np.zeros_like(raw)
-    left[:, bpp:] = raw[:, :-bpp]
-    upleft = np.zeros_like(raw)
+    rows = np.ascontiguousarray(rows, dtype=np.uint8)
+    prev = np.empty_like(rows)  # b: the byte above
+    prev[0] = 0
+    prev[1:] = rows[:-1]
+    left = np.empty_like(rows)  # a: the byte one pixel to the left
+    left[:, :bpp] = 0
+    left[:, bpp:] = rows[:, :-bpp]
+    upleft = np.empty_like(rows)  # c
+    upleft[:, :bpp] = 0
     upleft[:, bpp:] = prev[:, :-bpp]
-    pa = np.abs(prev - upleft)
-    pb = np.abs(left - upleft)
-    pc = np.abs(left + prev - 2 * upleft)
-    predictor = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, prev, upleft))
-    candidates = (rows, (raw - prev).astype(np.uint8), (raw - left).astype(np.uint8),
-                  (raw - predictor).astype(np.uint8))
+    up = rows - prev  # uint8 arithmetic wraps, as the filters do
+    sub = rows - left
+    # Paeth: predictor a, b or c, whichever is nearest to a + b - c (ties: a, then b).
+    c16 = upleft.astype(np.int16)
+    p = prev - c16  # b - c, so pa = |p|
+    q = left - c16  # a - c, so pb = |q|
+    pc = np.abs(p + q)
+    pa = np.abs(p, out=p)
+    pb = np.abs(q, out=q)
+    # Branch-free choice (masked copies are several times slower on noisy images): with 0/1
+    # masks, x + m * (y - x) is y where m is 1, in wrapping uint8 arithmetic.
+    pick_b = (pb <= pc).view(np.uint8)
+    pick_a = ((pa <= pb) & (pa <= pc)).view(np.uint8)
+    predictor = upleft + pick_b * (prev - upleft)
+    predictor += pick_a * (left - predictor)
+    paeth = rows - predictor
+    candidates = ((0, rows), (2, up), (1, sub), (4, paeth))  # Pillow's order; ties keep the first
     best = None
     kinds = np.zeros(height, dtype=np.uint8)
-    chosen = candidates[0]
-    for kind, filtered in zip((0, 2, 1, 4), candidates):
-        cost = np.where(filtered < 128, filtered, 256 - filtered.astype(np.int32)).sum(
-            axis=1, dtype=np.int64)
+    choice = np.zeros(height, dtype=np.int8)
+    for index, (kind, filtered) in enumerate(candidates):
+        cost = np.minimum(filtered, 0 - filtered).sum(axis=1, dtype=np.int64)  # min(v, 256 - v)
         if best is None:
             best = cost
             continue
         better = cost < best
-        if better.any():
-            best = np.where(better, cost, best)
-            kinds[better] = kind
-            chosen = np.where(better[:, None], filtered, chosen)
+        best = np.where(better, cost, best)
+        kinds[better] = kind
+        choice[better] = index
     out = np.empty((height, stride + 1), dtype=np.uint8)
     out[:, 0] = kinds
-    out[:, 1:] = chosen
+    for index, (_, filtered) in enumerate(candidates):
+        rows_here = choice == index
+        if rows_here.any():
+            out[rows_here, 1:] = filtered[rows_here]
     return out.tobytes()
 
 
