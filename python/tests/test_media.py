@@ -640,9 +640,13 @@ def test_unknown_objects_are_skipped_with_a_warning_naming_key_and_type(tmp_path
         pass
 
     run = trackline.init(project="p")
-    with pytest.warns(trackline.TracklineWarning, match=r"'model'.*test_media\..*Model") as record:
-        trackline.log({"model": Model(), "loss": 1.5, "nested": {"obj": [Model()]}})
-    assert len(record) == 2
+    with pytest.warns(trackline.TracklineWarning) as record:
+        trackline.log({"model": Model(), "loss": 1.5, "nested": {"obj": [1, Model()]}})
+    messages = sorted(str(w.message) for w in record)
+    assert len(messages) == 2 and all("\n" not in m for m in messages)
+    assert re.search(r"'model': a test_media\.\S*Model is neither", messages[0])
+    assert re.search(r"'nested/obj': a list holding a test_media\.\S*Model", messages[1])
+    assert {os.path.basename(w.filename) for w in record} == {"test_media.py"}  # the caller's line
     row = read_history(run.dir)[0] if trackline.finish() is None else None
     assert "model" not in row and "nested/obj" not in row and row["loss"] == 1.5
     import datetime

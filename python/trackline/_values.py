@@ -60,11 +60,8 @@ def _flatten_into(out, data, prefix, dropped, media):
         else:
             try:
                 value = log_json(value)
-            except TypeError:
-                from ._errors import warn
-
-                warn("not logging %r: a %s is neither a number, text, a list, a dict nor media"
-                     % (key, _type_name(value)), 5)
+            except TypeError as exc:
+                _skip_warning(key, value, exc.args[0] if exc.args else value)
                 continue
         if key in RESERVED_KEYS:
             dropped.append(key)
@@ -76,6 +73,25 @@ def _type_name(value):
     kind = type(value)
     module = kind.__module__
     return kind.__qualname__ if module == "builtins" else "%s.%s" % (module, kind.__qualname__)
+
+
+def _skip_warning(key, value, culprit):
+    """One line naming the key and the type that cannot be logged, attributed to the caller's
+    line (the first frame outside this package)."""
+    import os
+    import sys
+
+    from ._errors import warn
+
+    what = _type_name(culprit)
+    if culprit is not value:
+        what = "%s holding a %s" % (_type_name(value), what)
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    warn("not logging %r: a %s is neither a number, text, a list, a dict nor media (W&B's media "
+         "types, a matplotlib or plotly figure, a DataFrame)" % (key, what), level + 1)
 
 
 def is_convertible_media(value):
@@ -106,7 +122,7 @@ def log_json(value):
         return [log_json(v) for v in value]
     converted = to_json(value, strict=True)
     if converted is _NOT_JSON:
-        raise TypeError(type(value).__name__)
+        raise TypeError(value)  # the object that has no JSON form
     return converted
 
 
