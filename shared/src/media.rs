@@ -601,4 +601,37 @@ mod tests {
         );
         assert_eq!(charts[0].strings, vec![("title".into(), "Height".into())]);
     }
+
+    #[test]
+    fn reads_the_specs_the_python_client_writes() {
+        // config.json of a run that logged trackline.plot.line as "curve",
+        // plot.histogram(split_table=True) as "h" and plot.pr_curve as "pr".
+        let config: Value = serde_json::from_str(
+            r#"{"_wandb":{"visualize":{"curve":{"panel_type":"Vega2","panel_config":{"panelDefId":"wandb/line/v0","fieldSettings":{"x":"step","y":"height","stroke":null},"stringSettings":{"title":"Height"},"transform":{"name":"tableWithLeafColNames"},"userQuery":{"queryFields":[{"name":"runSets","args":[{"name":"runSets","value":"${runSets}"}],"fields":[{"name":"id","fields":[]},{"name":"name","fields":[]},{"name":"_defaultColorIndex","fields":[]},{"name":"summaryTable","args":[{"name":"tableKey","value":"curve_table"}],"fields":[]}]}]}}},"h":{"panel_type":"Vega2","panel_config":{"panelDefId":"wandb/histogram/v0","fieldSettings":{"value":"height"},"stringSettings":{"title":""},"transform":{"name":"tableWithLeafColNames"},"userQuery":{"queryFields":[{"name":"runSets","args":[{"name":"runSets","value":"${runSets}"}],"fields":[{"name":"id","fields":[]},{"name":"name","fields":[]},{"name":"_defaultColorIndex","fields":[]},{"name":"summaryTable","args":[{"name":"tableKey","value":"Custom Chart Tables/h_table"}],"fields":[]}]}]}}},"pr":{"panel_type":"Vega2","panel_config":{"panelDefId":"wandb/area-under-curve/v0","fieldSettings":{"x":"recall","y":"precision","class":"class"},"stringSettings":{"title":"Precision-Recall Curve","x-axis-title":"Recall","y-axis-title":"Precision"},"transform":{"name":"tableWithLeafColNames"},"userQuery":{"queryFields":[{"name":"runSets","args":[{"name":"runSets","value":"${runSets}"}],"fields":[{"name":"id","fields":[]},{"name":"name","fields":[]},{"name":"_defaultColorIndex","fields":[]},{"name":"summaryTable","args":[{"name":"tableKey","value":"pr_table"}],"fields":[]}]}]}}}}}}"#,
+        )
+        .unwrap();
+        let charts = custom_charts(config.as_object().unwrap());
+        let keys: Vec<_> = charts.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["curve", "h", "pr"]);
+        assert_eq!(charts[0].table_key, "curve_table");
+        assert_eq!(charts[1].spec, "wandb/histogram/v0");
+        assert_eq!(charts[1].table_key, "Custom Chart Tables/h_table");
+        assert_eq!(charts[2].spec, "wandb/area-under-curve/v0");
+        assert_eq!(charts[2].table_key, "pr_table");
+        let mut fields = charts[2].fields.clone();
+        fields.sort();
+        assert_eq!(
+            fields,
+            vec![
+                ("class".into(), "class".into()),
+                ("x".into(), "recall".into()),
+                ("y".into(), "precision".into())
+            ]
+        );
+        assert!(
+            charts[2]
+                .strings
+                .contains(&("x-axis-title".into(), "Recall".into()))
+        );
+    }
 }
