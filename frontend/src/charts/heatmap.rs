@@ -22,6 +22,8 @@ pub struct StepHist {
 
 /// Grid cells per column when the steps' own bins are finer: W&B logs 64 by default, 512 at most.
 pub const DEFAULT_GRID: usize = 64;
+/// Most grid cells per column (drawing and the read-out stay cheap over thousands of steps).
+pub const MAX_GRID: usize = 256;
 
 /// Counts of `counts` (over edges `bins`) re-binned onto `n` equal cells over `[lo, hi]`: each
 /// bin gives each cell the share of its width that falls there; a zero-width bin gives all to
@@ -105,7 +107,7 @@ pub fn build(hists: &[StepHist], n: usize) -> Option<Heat> {
     let n = if n > 0 {
         n
     } else if finest.is_finite() {
-        (((hi - lo) / finest).round() as usize).clamp(DEFAULT_GRID, 512)
+        (((hi - lo) / finest).round() as usize).clamp(DEFAULT_GRID, MAX_GRID)
     } else {
         DEFAULT_GRID
     };
@@ -289,7 +291,9 @@ fn mark_selected(xa: &Axis, ya: &Axis, x: f64, shapes: &mut Vec<Shape>) {
 }
 
 /// The step × value heatmap: colour is the count (viridis of count / largest count; empty cells
-/// stay white); `selected` is a column index.
+/// stay white); `selected` is a column index. With more steps than plot pixels, every
+/// `stride`-th step is drawn across the span of the steps it stands for. The read-out comes from
+/// [`heatmap_hover`] (no per-cell targets: a long history has hundreds of thousands of cells).
 pub fn render_heatmap(heat: &Heat, w: f64, h: f64, selected: Option<usize>) -> Rendered {
     let mut out = Rendered::default();
     out.shapes.push(Shape::Rect {
@@ -302,33 +306,27 @@ pub fn render_heatmap(heat: &Heat, w: f64, h: f64, selected: Option<usize>) -> R
     let (xa, ya) = axes(w, h, step_extent(&heat.steps), (heat.lo, heat.hi));
     let scale = ColorScale::viridis();
     let cell = (heat.hi - heat.lo) / heat.n as f64;
-    for (i, col) in heat.cells.iter().enumerate() {
-        let (s0, s1) = column_span(&heat.steps, i);
+    let ncols = heat.cells.len();
+    let stride = ncols.div_ceil(xa.len.max(1.0) as usize).max(1);
+    for i in (0..ncols).step_by(stride) {
+        let last = (i + stride - 1).min(ncols - 1);
+        let (s0, s1) = (
+            column_span(&heat.steps, i).0,
+            column_span(&heat.steps, last).1,
+        );
         let (x0, x1) = (xa.to_px(s0), xa.to_px(s1));
-        for (k, &c) in col.iter().enumerate() {
+        for (k, &c) in heat.cells[i].iter().enumerate() {
+            if c <= 0.0 {
+                continue;
+            }
             let (v0, v1) = (heat.lo + k as f64 * cell, heat.lo + (k + 1) as f64 * cell);
             let (y0, y1) = (ya.to_px(v1), ya.to_px(v0));
-            if c > 0.0 {
-                out.shapes.push(Shape::Rect {
-                    x: x0,
-                    y: y0,
-                    w: (x1 - x0).max(1.0) + 0.5,
-                    h: (y1 - y0) + 0.5,
-                    color: scale.at(c / heat.max.max(f64::MIN_POSITIVE)),
-                });
-            }
-            out.hover.push(HoverTarget {
+            out.shapes.push(Shape::Rect {
                 x: x0,
                 y: y0,
-                w: x1 - x0,
-                h: y1 - y0,
-                text: format!(
-                    "step {}, [{}, {}): {}",
-                    fmt_value(heat.steps[i]),
-                    fmt_value(v0),
-                    fmt_value(v1),
-                    fmt_value((c * 1000.0).round() / 1000.0)
-                ),
+                w: (x1 - x0).max(1.0) + 0.5,
+                h: (y1 - y0) + 0.5,
+                color: scale.at(c / heat.max.max(f64::MIN_POSITIVE)),
             });
         }
     }
@@ -337,6 +335,27 @@ pub fn render_heatmap(heat: &Heat, w: f64, h: f64, selected: Option<usize>) -> R
         mark_selected(&xa, &ya, heat.steps[i], &mut out.shapes);
     }
     out
+}
+
+/// What the heatmap's read-out says at canvas point `(px, py)` of a `w` × `h` canvas: the step,
+/// the cell's value range and its (re-binned) count.
+pub fn heatmap_hover(heat: &Heat, w: f64, h: f64, px: f64, py: f64) -> Option<String> {
+    let i = column_at(&heat.steps, w, px)?;
+    let (_, ya) = axes(w, h, step_extent(&heat.steps), (heat.lo, heat.hi));
+    if py < ya.px0 || py > ya.px0 + ya.len {
+        return None;
+    }
+    let cell = (heat.hi - heat.lo) / heat.n as f64;
+    let k = (((ya.from_px(py) - heat.lo) / cell).floor().max(0.0) as usize).min(heat.n - 1);
+    let (v0, v1) = (heat.lo + k as f64 * cell, heat.lo + (k + 1) as f64 * cell);
+    let c = heat.cells[i][k];
+    Some(format!(
+        "step {}, [{}, {}): {}",
+        fmt_value(heat.steps[i]),
+        fmt_value(v0),
+        fmt_value(v1),
+        fmt_value((c * 1000.0).round() / 1000.0)
+    ))
 }
 
 /// At most this many ridges are drawn; longer histories are sampled evenly (the selected step
@@ -593,7 +612,6 @@ pub fn cells_json(heat: &Heat) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::charts::figure::hover_at;
 
     fn hist(step: f64, bins: Vec<f64>, counts: Vec<f64>) -> StepHist {
         StepHist { step, bins, counts }
@@ -650,13 +668,34 @@ mod tests {
             .filter(|s| matches!(s, Shape::Rect { w, .. } if *w < 400.0))
             .count();
         assert_eq!(cells, 3);
-        let target = r
-            .hover
+        // The upper half of the first column is the cell [1, 2) of step 0.
+        assert_eq!(
+            heatmap_hover(&heat, 400.0, 200.0, LEFT + 5.0, TOP + 5.0).as_deref(),
+            Some("step 0, [1, 2): 6")
+        );
+        assert_eq!(
+            heatmap_hover(
+                &heat,
+                400.0,
+                200.0,
+                400.0 - RIGHT - 5.0,
+                200.0 - BOTTOM - 5.0
+            )
+            .as_deref(),
+            Some("step 1, [0, 1): 5")
+        );
+        assert_eq!(heatmap_hover(&heat, 400.0, 200.0, 2.0, 50.0), None);
+        // Thousands of steps on a narrow canvas: one drawn column per pixel at most.
+        let long: Vec<StepHist> = (0..5000)
+            .map(|s| hist(f64::from(s), vec![0.0, 1.0, 2.0], vec![1.0, 1.0]))
+            .collect();
+        let big = build(&long, 2).unwrap();
+        let drawn = render_heatmap(&big, 400.0, 200.0, None)
+            .shapes
             .iter()
-            .find(|t| t.text.starts_with("step 0, [1, 2)"))
-            .unwrap();
-        let hit = hover_at(&r.hover, target.x + 2.0, target.y + 2.0, 0.0).unwrap();
-        assert_eq!(hit.text, "step 0, [1, 2): 6");
+            .filter(|s| matches!(s, Shape::Rect { w, .. } if *w < 400.0))
+            .count();
+        assert!(drawn <= 2 * 322, "{drawn} cells drawn");
         assert!(
             r.shapes
                 .iter()

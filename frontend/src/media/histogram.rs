@@ -9,8 +9,8 @@ use trackline_shared::media::{MediaEntry, MediaValue};
 
 use crate::charts::figure::Rendered;
 use crate::charts::heatmap::{
-    self, Heat, StepHist, column_at, column_of_step, render_heatmap, render_quantiles,
-    render_ridgeline, render_slice,
+    self, Heat, StepHist, column_at, column_of_step, heatmap_hover, render_heatmap,
+    render_quantiles, render_ridgeline, render_slice,
 };
 
 use super::plotly::canvas::ShapeCanvas;
@@ -101,6 +101,15 @@ pub fn HistogramView(
             hovered.set(col);
         }
     });
+    let hover = Callback::new(move |(x, y, w, h): (f64, f64, f64, f64)| {
+        if mode.get_untracked() != Mode::Heatmap {
+            return None;
+        }
+        heat.with_untracked(|heat| {
+            heat.as_ref()
+                .and_then(|heat| heatmap_hover(heat, w, h, x, y))
+        })
+    });
     let slice_frame = move |w: f64, h: f64| -> Rendered {
         let col = hovered.get().or(selected.get());
         hists.with(|hs| {
@@ -152,7 +161,7 @@ pub fn HistogramView(
                 when=move || !empty()
                 fallback=|| view! { <div class="chart-readout" style="margin-left:0">"No histogram logged."</div> }
             >
-                <ShapeCanvas frame=frame height=240.0 on_pointer testid="histogram-canvas" />
+                <ShapeCanvas frame=frame height=240.0 on_pointer hover testid="histogram-canvas" />
                 <ShapeCanvas frame=slice_frame height=140.0 testid="histogram-slice" />
             </Show>
         </div>

@@ -132,6 +132,9 @@ pub fn paint(ctx: &CanvasRenderingContext2d, frame: &Rendered) {
     let _ = ctx.set_line_dash(&solid);
 }
 
+/// Says what is at `(x, y)` of a canvas `width` × `height` CSS pixels, when anything.
+pub type HoverText = Callback<(f64, f64, f64, f64), Option<String>>;
+
 type Observer = (ResizeObserver, Closure<dyn FnMut(js_sys::Array)>);
 
 /// Watches `el`'s width into `width` for as long as the view lives.
@@ -174,12 +177,15 @@ pub fn pointer(ev: &web_sys::MouseEvent) -> (f64, f64) {
 
 /// A canvas as wide as its box and `height` tall, drawing `frame(width, height)` again whenever
 /// what `frame` reads changes or the box is resized; the hover read-out names the target under
-/// the pointer. `on_pointer` hears `(x, y, width)` as the pointer moves and `None` as it leaves.
+/// the pointer, or else what `hover(x, y, width, height)` says (for views with too many cells to
+/// list as targets). `on_pointer` hears `(x, y, width)` as the pointer moves and `None` as it
+/// leaves.
 #[component]
 pub fn ShapeCanvas(
     frame: impl Fn(f64, f64) -> Rendered + 'static,
     #[prop(default = 300.0)] height: f64,
     #[prop(optional, into)] on_pointer: Option<Callback<Option<(f64, f64, f64)>>>,
+    #[prop(optional, into)] hover: Option<HoverText>,
     #[prop(into)] testid: String,
 ) -> impl IntoView {
     let body = NodeRef::<html::Div>::new();
@@ -202,7 +208,9 @@ pub fn ShapeCanvas(
     });
     let on_move = move |ev: web_sys::MouseEvent| {
         let (x, y) = pointer(&ev);
-        let text = targets.with_value(|t| hover_at(t, x, y, 10.0).map(|t| t.text.clone()));
+        let text = targets
+            .with_value(|t| hover_at(t, x, y, 10.0).map(|t| t.text.clone()))
+            .or_else(|| hover.and_then(|h| h.run((x, y, width.get_untracked(), height))));
         readout.set(text.unwrap_or_default());
         if let Some(cb) = on_pointer {
             cb.run(Some((x, y, width.get_untracked())));
