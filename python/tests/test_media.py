@@ -693,3 +693,16 @@ def test_png_bytes_are_pillows(tmp_path):
         if a.size < 10000:
             assert encode_png(width, height, channels, a.tobytes()) == buf.getvalue()
         assert trackline.Image(a)._data == buf.getvalue()
+
+
+def test_a_media_object_logged_again_refers_to_its_first_file(tmp_path):
+    """As in W&B, which binds a logged media object to the run once; a list is written anew."""
+    run = trackline.init(project="p")
+    image = trackline.Image([[1, 2]])
+    trackline.log({"img": image, "h": trackline.Html("<p>x</p>")})
+    trackline.log({"img": image, "again": image, "list": [image, image]})
+    trackline.finish()
+    first, second = read_history(run.dir)
+    assert re.fullmatch(r"media/images/img_0_[0-9a-f]{20}\.png", first["img"]["path"])
+    assert second["img"] == second["again"] == first["img"]
+    assert all(p.startswith("media/images/list_1_") for p in second["list"]["filenames"])

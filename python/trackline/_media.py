@@ -11,6 +11,7 @@ tensors are recognised by duck typing.
 """
 
 import hashlib
+import json
 import math
 import os
 
@@ -150,7 +151,15 @@ class MediaWriter:
             return [self.reference(key, step, v) for v in value]
         ref = getattr(value, "_trackline_ref", None)
         if ref is not None:
-            return ref(self, key, step)
+            if not getattr(value, "_trackline_bind_once", False):
+                return ref(self, key, step)
+            # W&B binds a media object to the run when first logged alone: logged again, it
+            # refers to the same file (the first key's and step's name).
+            bound = getattr(value, "_trackline_bound", None)
+            if bound is None or bound[0] is not self:
+                bound = (self, ref(self, key, step))
+                value._trackline_bound = bound
+            return json.loads(json.dumps(bound[1]))
         if is_convertible_media(value):
             return self.reference(key, step, as_media(value))
         return to_json(value)

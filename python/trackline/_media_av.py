@@ -28,6 +28,8 @@ class Audio(Media):
     list (mono) or a 2-D (frames × channels) one; floats in -1..1, or int16 values (other
     integer arrays are scaled to 16 bits). ``sample_rate`` is required for samples."""
 
+    _trackline_bind_once = True
+
     def __init__(self, data_or_path, sample_rate=None, caption=None):
         self.caption = None if caption is None else str(caption)
         self.sample_rate = sample_rate
@@ -132,6 +134,8 @@ class Video(Media):
     with ``format``), or frames as an array (time, channel, height, width) or (batch, time,
     channel, height, width), channel 1, 3 or 4. Frames become a GIF (``format`` "gif", the
     default here; ``fps`` default 4); mp4/webm/ogg from frames need ``pip install moviepy``."""
+
+    _trackline_bind_once = True
 
     EXTS = ("gif", "mp4", "webm", "ogg")
 

@@ -18,6 +18,10 @@ class Media:
 
     _trackline_media = True
 
+    #: True where W&B binds the object to the run once: logged alone again, it refers to the
+    #: file of its first log (Image, Audio, Video, Html, Plotly, Object3D).
+    _trackline_bind_once = False
+
     def _trackline_ref(self, writer, key, step):
         raise NotImplementedError("%s does not say how it is stored" % type(self).__name__)
 

@@ -33,6 +33,8 @@ class Html(Media):
     ``inject`` adds ``<base target="_blank">`` and a plain style to the head. The dashboard shows
     it in a sandboxed frame that cannot reach the page or the API."""
 
+    _trackline_bind_once = True
+
     def __init__(self, data, inject=True, data_is_not_path=False):
         is_path = (isinstance(data, str) or hasattr(data, "__fspath__")) and not data_is_not_path \
             and os.path.isfile(data) and os.path.splitext(os.fspath(data))[1] == ".html"
@@ -80,6 +82,8 @@ def _inject_head(html):
 class Plotly(Media):
     """A plotly figure to log: ``Plotly(figure)``; a matplotlib figure is converted to plotly
     (or, where plotly cannot convert it, logged as a PNG image)."""
+
+    _trackline_bind_once = True
 
     def __init__(self, val):
         self._image = None
@@ -170,6 +174,8 @@ class Object3D(Media):
     file, a file object (with ``file_type``), a point cloud (an N×3, N×4 or N×6 array or nested
     list: xyz, xyz + category 1..14, xyz + rgb), or a ``{"type": "lidar/beta", "points",
     "boxes", "vectors"}`` scene."""
+
+    _trackline_bind_once = True
 
     SUPPORTED_TYPES = ("obj", "gltf", "glb", "babylon", "stl", "pts.json")
 

@@ -43,6 +43,8 @@ class Image(Media):
     "box_caption"?, "scores"?}], "class_labels": {...}}}`` are W&B's overlay formats;
     ``classes`` a list of ``{"id", "name"}``. The image is encoded when the object is made."""
 
+    _trackline_bind_once = True
+
     MAX_ITEMS = 108
 
     def __init__(self, data_or_path, mode=None, caption=None, grouping=None, classes=None,
