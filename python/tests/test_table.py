@@ -295,3 +295,21 @@ def test_same_files_and_references_as_w_and_b(tmp_path):
                     expected.pop("previous_increments_paths"))
             assert mine == expected, key
             assert media_file(run, mine) == wb.file(mine["path"])
+
+
+def test_incremental_table_continues_in_a_resumed_run(tmp_path):
+    first = trackline.Table(columns=["i"], data=[[0], [1]], log_mode="INCREMENTAL")
+    run = trackline.init(project="p", id="inc")
+    trackline.log({"t": first})
+    first.add_data(2)
+    trackline.log({"t": first})
+    (one, two) = logged(run, "t")
+    again = trackline.Table(columns=["i"], data=[[3]], log_mode="INCREMENTAL")
+    run = trackline.init(project="p", id="inc", resume="must")
+    trackline.log({"t": again})
+    three = logged(run, "t")[-1]  # the resumed run's history goes on after the first two rows
+    assert (three["increment_num"], three["previous_increments_paths"]) == (2, [one["path"], two["path"]])
+    assert json.loads(check_file_ref(run, three))["data"] == [[3]]
+    fresh = trackline.init(project="p", id="other")
+    trackline.log({"t": trackline.Table(columns=["i"], data=[[9]], log_mode="INCREMENTAL")})
+    assert [(r["increment_num"], r["previous_increments_paths"]) for r in logged(fresh, "t")] == [(0, [])]

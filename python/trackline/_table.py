@@ -288,6 +288,7 @@ class Table(Media):
                 self._increment_writer = writer
                 self._increment_num = 0
                 self._previous_increments_paths = []
+                self._continue_resumed(writer, key)
             elif self._increment_writer is not writer:
                 raise Error("An incremental Table can only be logged to one Run.")
             start = 0 if self._last_logged_idx is None else self._last_logged_idx + 1
@@ -311,6 +312,20 @@ class Table(Media):
             self._last_logged_idx = len(self.data) - 1
         self._logged = (writer, ref)
         return dict(ref)
+
+    def _continue_resumed(self, writer, key):
+        """In a resumed run whose summary holds an incremental table under ``key``, continue its
+        increments (W&B's ``_load_incremental_table_state_from_resumed_run``)."""
+        summary = getattr(writer, "resumed_summary", None)
+        last = summary.get(key) if summary is not None else None
+        if not isinstance(last, Mapping) or last.get("_type") != "incremental-table-file":
+            return
+        previous = [p for p in last.get("previous_increments_paths") or () if isinstance(p, str)]
+        if isinstance(last.get("path"), str):
+            previous.append(last["path"])
+        number = last.get("increment_num")
+        self._previous_increments_paths = previous
+        self._increment_num = (number if type(number) is int else len(previous) - 1) + 1
 
 
 def table_from_dataframe(dataframe):

@@ -76,6 +76,8 @@ class Run(_run.RunWriter):
                 from ._media import MediaWriter
 
                 writer = self._media_writer = MediaWriter(self.dir)
+                # An incremental table continues the increments of a resumed run (_table.py).
+                writer.resumed_summary = self.summary if getattr(self, "_resumed", False) else None
             step = self._step
             for key in media:
                 try:
