@@ -393,7 +393,7 @@ pub fn render_ridgeline(heat: &Heat, w: f64, h: f64, selected: Option<usize>) ->
     let (xa, _) = axes(w, h, (heat.lo, heat.hi), (0.0, 1.0));
     let (top, bottom) = (TOP + 4.0, h - BOTTOM);
     let n = cols.len().max(1) as f64;
-    let spacing = ((bottom - top) * 0.7) / n.max(2.0 - 1.0);
+    let spacing = ((bottom - top) * 0.7) / n.max(1.0);
     let ridge_h = ((bottom - top) - spacing * (n - 1.0)).max(spacing * 2.0);
     let cell = (heat.hi - heat.lo) / heat.n as f64;
     let base = ColorScale::viridis();
