@@ -706,3 +706,31 @@ def test_a_media_object_logged_again_refers_to_its_first_file(tmp_path):
     assert re.fullmatch(r"media/images/img_0_[0-9a-f]{20}\.png", first["img"]["path"])
     assert second["img"] == second["again"] == first["img"]
     assert all(p.startswith("media/images/list_1_") for p in second["list"]["filenames"])
+
+
+def test_torch_tensors_by_duck_typing(tmp_path):
+    """A tensor (detach/cpu/numpy, channels first, as W&B takes it) without torch installed."""
+    np = pytest.importorskip("numpy")
+
+    class Tensor:
+        def __init__(self, array):
+            self.array = array
+
+        def detach(self):
+            return self
+
+        def cpu(self):
+            return self
+
+        def numpy(self):
+            return self.array
+
+    chw = np.zeros((3, 2, 4), dtype=np.uint8)
+    chw[2] = 255
+    image = trackline.Image(Tensor(chw))
+    assert (image.width, image.height) == (4, 2)
+    assert decode_png(image._data)[3][0] == bytes([0, 0, 255] * 4)
+    mask = trackline.Image(chw[0], masks={"m": {"mask_data": Tensor(np.ones((2, 4), np.int64))}})
+    assert mask.class_labels == {"1": "class_1"}
+    audio = trackline.Audio(Tensor(np.array([0.5], dtype=np.float32)), sample_rate=10)
+    assert audio.duration == 0.1

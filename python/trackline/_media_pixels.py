@@ -88,8 +88,10 @@ def list_pixels(rows, normalize=True):
 
 def to_pixels(data, normalize=True):
     """(width, height, channels, bytes, rows or None) of an array, a tensor or a nested list."""
-    if hasattr(data, "detach") and hasattr(data, "cpu"):  # a torch tensor
+    if hasattr(data, "detach") and hasattr(data, "cpu"):  # a torch tensor: channels first
         data = data.detach().cpu().numpy()
+        if data.ndim == 3:
+            data = data.transpose(1, 2, 0)  # as W&B: (C, H, W) -> (H, W, C)
     elif hasattr(data, "numpy") and not hasattr(data, "tobytes"):  # TensorFlow eager tensors
         data = data.numpy()
     if hasattr(data, "shape") and hasattr(data, "dtype") and hasattr(data, "tobytes"):
