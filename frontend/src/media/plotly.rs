@@ -81,7 +81,11 @@ pub fn FigureView(
             <ShapeCanvas frame height testid=format!("{testid}-canvas") />
             <ul class="media-legend" data-testid="figure-legend"
                 style="list-style:none;margin:2px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:4px 12px;font-size:12px">
-                <For each=legend key=|(name, c)| (name.clone(), c.0) let((name, color))>
+                <For
+                    each=move || legend().into_iter().enumerate()
+                    key=|(i, (name, c))| (*i, name.clone(), c.0)
+                    let((_, (name, color)))
+                >
                     <li data-testid="figure-legend-item">
                         <span style=format!(
                             "display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;background:{}",
@@ -91,7 +95,11 @@ pub fn FigureView(
                     </li>
                 </For>
             </ul>
-            <For each=not_drawn key=|line| line.clone() let(line)>
+            <For
+                each=move || not_drawn().into_iter().enumerate()
+                key=|(i, line)| (*i, line.clone())
+                let((_, line))
+            >
                 <div class="error-msg" data-testid="figure-not-drawn" style="font-size:12px">{line}</div>
             </For>
         </div>
