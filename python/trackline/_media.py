@@ -6,8 +6,9 @@ Each media value becomes a small *reference object* in the history row, exactly 
 ``<key>_<step>_<sha256[:20]><ext>``, and every file reference carries ``sha256`` and ``size``.
 The types live in their own modules: images with masks and boxes in _media_image.py, audio and
 video in _media_av.py, HTML, plotly, matplotlib figures and 3-D objects in _media_docs.py, tables
-in _table.py; histograms are inline (here). Nothing here imports numpy, torch or PIL: arrays and
-tensors are recognised by duck typing.
+in _table.py; histograms are inline (here). numpy and torch are never imported: arrays and tensors
+are recognised by duck typing, and PNGs are encoded without PIL. Pillow is used only where W&B
+needs it too: JPEG/BMP output, PIL images, re-saving a matplotlib figure.
 """
 
 import hashlib
@@ -16,7 +17,7 @@ import math
 import os
 
 from ._media_av import Audio, Video  # noqa: F401
-from ._media_base import Media, _safe, media_file_name  # noqa: F401
+from ._media_base import Media, media_file_name  # noqa: F401
 from ._media_docs import Html, Object3D, Plotly, plot_media  # noqa: F401
 from ._media_image import BoundingBoxes2D, Image, ImageMask  # noqa: F401
 from ._media_pixels import encode_png, image_size  # noqa: F401
@@ -199,10 +200,6 @@ class MediaWriter:
                     os.unlink(tmp)
         return {"path": rel, "sha256": digest, "size": size}
 
-    def _image(self, key, step, image):
-        """The reference of one image (kept for callers that hold an Image directly)."""
-        return image._trackline_ref(self, key, step)
-
     def _path(self, rel):
         return os.path.join(self._dir, *rel.split("/"))
 
@@ -216,7 +213,6 @@ class MediaWriter:
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-
 
 
 def as_media(value):

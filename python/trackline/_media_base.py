@@ -3,7 +3,6 @@ file names (:func:`media_file_name`). The writer is _media.py's MediaWriter; the
 _media.py, _media_*.py and _table.py."""
 
 import json
-import re
 
 from ._values import to_json
 
@@ -26,7 +25,7 @@ class Media:
         raise NotImplementedError("%s does not say how it is stored" % type(self).__name__)
 
 
-# -- writing references ------------------------------------------------------------------------------
+# -- file names -------------------------------------------------------------------------------------
 #: Longest key part of a media file name, in UTF-8 bytes (names stay under the usual 255).
 _MAX_NAME_BYTES = 160
 
@@ -53,12 +52,6 @@ def media_file_name(key, step, digest, ext):
     if len(last) > _MAX_NAME_BYTES:
         parts[-1] = last[:_MAX_NAME_BYTES].decode("utf-8", "ignore")
     return "%s_%s_%s%s" % ("/".join(parts), step, digest, ext)
-
-
-def _safe(key):
-    """A history key as one file-name part: only ``[A-Za-z0-9._-]``, no leading dot, bounded."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", key).lstrip(".")
-    return (safe or "media")[:100]
 
 
 def compact_json(value):
