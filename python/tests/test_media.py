@@ -149,8 +149,6 @@ def test_bad_image_data_raises(tmp_path):
         trackline.Image([[1, 2], [3]])
     with pytest.raises(TypeError):
         trackline.Image(3.5)
-    with pytest.raises(ValueError):
-        trackline.Image([[0, 1]], mode="RGB")
 
 
 def test_media_leave_the_numbers_beside_them_intact(tmp_path):
@@ -734,3 +732,22 @@ def test_torch_tensors_by_duck_typing(tmp_path):
     assert mask.class_labels == {"1": "class_1"}
     audio = trackline.Audio(Tensor(np.array([0.5], dtype=np.float32)), sample_rate=10)
     assert audio.duration == 0.1
+
+
+def test_image_mode_and_file_type_as_wandb(tmp_path):
+    np = pytest.importorskip("numpy")
+    PILImage = pytest.importorskip("PIL.Image")
+    import io
+
+    rgb = np.full((2, 3, 3), (200, 100, 0), dtype=np.uint8)
+    grey = trackline.Image(rgb, mode="L")  # W&B converts through PIL
+    with PILImage.open(io.BytesIO(grey._data)) as im:
+        assert im.mode == "L" and im.size == (3, 2)
+    run = trackline.init(project="p")
+    trackline.log({"j": trackline.Image(rgb, file_type="jpg")})
+    ref = logged(run, "j")[0]
+    assert ref["format"] == "jpg" and re.fullmatch(r"media/images/j_0_[0-9a-f]{20}\.jpg", ref["path"])
+    with PILImage.open(io.BytesIO(media_file(run, ref))) as im:
+        assert im.format == "JPEG" and im.size == (3, 2)
+    with pytest.raises(ValueError, match="file_type"):
+        trackline.Image(rgb, file_type="tiff")

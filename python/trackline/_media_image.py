@@ -170,9 +170,7 @@ def _encode_image(data, mode, normalize=True, file_type=None):
     except TypeError as exc:
         raise TypeError("Image() takes an array, a tensor, a PIL image, a matplotlib figure, a "
                         "nested list or a file path, not %s" % type(data).__name__) from exc
-    if mode is not None and _MODE_CHANNELS.get(mode) not in (None, channels):
-        raise ValueError("Image(mode=%r) does not fit data with %d channel(s)" % (mode, channels))
-    if fmt != "png":
+    if fmt != "png" or mode is not None and _MODE_CHANNELS.get(mode) != channels:
         pil = _pil_module().frombytes({1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels],
                                       (width, height), pixels)
         return _pil_image(pil, mode, fmt)
@@ -201,7 +199,8 @@ def _pil_module():
     try:
         from PIL import Image as pil
     except ImportError:
-        raise ImportError("Image(file_type='jpg'/'bmp') needs Pillow: pip install pillow") from None
+        raise ImportError("Image(file_type='jpg'/'bmp') and Image(mode=...) converting the "
+                          "pixels need Pillow: pip install pillow") from None
     return pil
 
 
