@@ -66,8 +66,9 @@ def test_cells_hold_media_references_and_json_of_other_values(tmp_path):
     table.add_data(trackline.Image([[0, 255]]), datetime.date(2024, 1, 2), Colour.RED,
                    {"a": (1, 2), 3: {"b": None}}, b"bytes")
     table.add_data(None, datetime.datetime(2024, 1, 2, 3, 4, 5), None, [], object())
-    with pytest.warns(UserWarning, match="cell holds a object"):
+    with pytest.warns(UserWarning, match="cell holds a object") as warned:
         trackline.log({"t": table})
+    assert warned[0].filename == __file__  # pointed at the script's line
     (ref,) = logged(run, "t")
     content = json.loads(check_file_ref(run, ref))
     image = content["data"][0][0]
@@ -143,8 +144,9 @@ def test_immutable_table_logs_its_first_version_again(tmp_path):
     run = trackline.init(project="p")
     table = trackline.Table(columns=["a"], data=[[1]])
     trackline.log({"t": table})
-    with pytest.warns(UserWarning, match="log_mode='IMMUTABLE'"):
+    with pytest.warns(UserWarning, match="log_mode='IMMUTABLE'") as warned:
         table.add_data(2)
+    assert warned[0].filename == __file__
     trackline.log({"t": table})
     first, second = logged(run, "t")
     assert first == second and first["nrows"] == 1

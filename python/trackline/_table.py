@@ -12,8 +12,9 @@ name and keeps the media in an artifact). Layout in docs/format.md, "Tables"."""
 import datetime
 import enum
 import json
-import math
 import numbers
+import os
+import sys
 from collections.abc import Mapping
 
 from ._errors import Error, warn
@@ -262,9 +263,9 @@ class Table(Media):
             self._logged = None
         elif self.log_mode == "IMMUTABLE" and self._logged is not None and not self._warned_immutable:
             self._warned_immutable = True
-            warn("You are mutating a Table with log_mode='IMMUTABLE' that has been logged already. "
-                 "Subsequent log() calls will have no effect. Set log_mode='MUTABLE' to enable "
-                 "re-logging after mutations", 4)
+            _warn_user("You are mutating a Table with log_mode='IMMUTABLE' that has been logged "
+                       "already. Subsequent log() calls will have no effect. Set log_mode='MUTABLE' "
+                       "to enable re-logging after mutations")
 
     def _after_append(self):
         """INCREMENTAL: a row added after a log starts the next increment."""
@@ -274,8 +275,8 @@ class Table(Media):
         self._logged = None
         self._increment_num += 1
         if self._increment_num == 100:
-            warn("You have exceeded 100 increments for this table. Only the latest 100 "
-                 "increments will be visualized in the run workspace.", 4)
+            _warn_user("You have exceeded 100 increments for this table. Only the latest 100 "
+                       "increments will be visualized in the run workspace.")
 
     def _trackline_ref(self, writer, key, step):
         """Write the table file through ``writer`` (a MediaWriter); return its reference."""
@@ -298,10 +299,11 @@ class Table(Media):
             rows = self.data[:cap]
             pending = len(self.data)
         if pending > cap:
-            warn("Truncating wandb.Table object to %d rows." % cap, 4)
+            _warn_user("Truncating wandb.Table object to %d rows." % cap)
         cells = _CellWriter(writer, key, step)
-        body = {"columns": self.columns, "data": [[cells.convert(v) for v in row] for row in rows]}
-        data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        body = {"columns": self.columns, "data": rows}
+        data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=cells)
+        data = data.encode("utf-8")
         ref = {"_type": "table-file"}
         ref.update(writer.write_file("table", key, step, data, ".table.json"))
         ref.update(ncols=len(self.columns), nrows=len(self.data), log_mode=self.log_mode)
@@ -335,8 +337,9 @@ def table_from_dataframe(dataframe):
 
 # -- cell values -------------------------------------------------------------------------------------
 class _CellWriter:
-    """Turns table cells into JSON as W&B's table file holds them; media are written through the
-    writer and their reference objects inlined."""
+    """``json.dumps``'s ``default`` for table cells: what json cannot write itself becomes JSON as
+    W&B's table file holds it, one level at a time (json calls back for what is nested); media
+    are written through the writer and their reference objects inlined."""
 
     def __init__(self, writer, key, step):
         self._writer = writer
@@ -344,22 +347,14 @@ class _CellWriter:
         self._step = step
         self._warned = False
 
-    def convert(self, value):
+    def __call__(self, value):
         kind = type(value)
-        if kind in (str, int, float, bool) or value is None:
-            return value
         if hasattr(kind, "_trackline_ref"):
             return self._writer.reference(self._key, self._step, value)
         if isinstance(value, Mapping):
-            return {(k if type(k) is str else str(k)): self.convert(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return [self.convert(v) for v in value]
-        if isinstance(value, int):  # bool, IntEnum, row indexes: as json writes them
-            return bool(value) if isinstance(value, bool) else int(value)
-        if isinstance(value, float):  # numpy.float64
-            return float(value)
-        if isinstance(value, str):
-            return str.__str__(value)
+            return {(k if type(k) is str else str(k)): v for k, v in value.items()}
+        if isinstance(value, (set, frozenset)):
+            return list(value)
         if isinstance(value, enum.Enum):
             return value.name
         if isinstance(value, (datetime.date, datetime.time)):
@@ -373,7 +368,8 @@ class _CellWriter:
             value = value.detach().cpu().numpy()
         tolist = getattr(value, "tolist", None)
         if callable(tolist):  # numpy arrays and scalars
-            return self.convert(tolist())
+            converted = tolist()
+            return self._skip(value) if type(converted) is kind else converted
         if callable(value):
             return "%s.%s" % (getattr(value, "__module__", ""), getattr(value, "__qualname__", ""))
         return self._skip(value)
@@ -381,19 +377,37 @@ class _CellWriter:
     def _skip(self, value):
         if not self._warned:
             self._warned = True
-            warn("table %r: a cell holds a %s, which has no JSON form; it is logged as null"
-                 % (self._key, type(value).__name__), 6)
+            _warn_user("table %r: a cell holds a %s, which has no JSON form; it is logged as null"
+                       % (self._key, type(value).__name__))
         return None
+
+
+def _warn_user(message):
+    """Warn, attributed to the first frame outside trackline (and json): the script's line."""
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    json_dir = os.path.dirname(os.path.abspath(json.__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not (path.startswith(here) or path.startswith(json_dir)):
+            break
+        frame, level = frame.f_back, level + 1
+    warn(message, level + 1)
 
 
 # -- column types ------------------------------------------------------------------------------------
 _ANY_DTYPE = object()
 
 
+#: Kinds of the plain cell types (a float NaN is None, checked apart).
+_PLAIN_KINDS = {str: "string", int: "number", float: "number", bool: "boolean", type(None): None}
+
+
 def _kind_of(value):
     """W&B's type of a cell value, by name (None for None and a float NaN)."""
-    if value is None or (value.__class__ is float and math.isnan(value)):
-        return None
+    kind = _PLAIN_KINDS.get(value.__class__, False)
+    if kind is not False:
+        return None if kind == "number" and value != value else kind
     if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool"):
         return "boolean"
     if isinstance(value, str):
