@@ -6,6 +6,7 @@ import json
 import os
 import re
 import struct
+import sys
 import zlib
 
 import pytest
@@ -751,3 +752,17 @@ def test_image_mode_and_file_type_as_wandb(tmp_path):
         assert im.format == "JPEG" and im.size == (3, 2)
     with pytest.raises(ValueError, match="file_type"):
         trackline.Image(rgb, file_type="tiff")
+
+
+def test_the_media_benchmark_runs(tmp_path):
+    """bench/bench_media.py keeps working (its figures are printed by the script, not checked)."""
+    pytest.importorskip("numpy")
+    pytest.importorskip("PIL")
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "bench"))
+    import bench_media
+
+    client = bench_media.spawn("client", "smooth", 3)
+    assert client["files"] == 3 and client["per_image_us"] > 0
+    pil = bench_media.spawn("pil", "smooth", 3)
+    assert pil["bytes"] == client["bytes"]  # the same PNG bytes as Pillow's
