@@ -44,12 +44,11 @@ class Audio(Media):
             if self._ext.lower() == ".wav":  # reading a WAV header costs nothing
                 try:
                     with wave.open(path, "rb") as w:
-                        self._info = (w.getframerate(), w.getnframes() / float(w.getframerate()))
+                        rate, frames = w.getframerate(), w.getnframes()
+                    self.duration = frames / float(rate)
                 except (wave.Error, EOFError, OSError, ZeroDivisionError):
-                    self._info = None
-                else:
-                    self.sample_rate = self.sample_rate or self._info[0]
-                    self.duration = self._info[1]
+                    return
+                self.sample_rate = self.sample_rate or rate
             return
         if sample_rate is None:
             raise ValueError('Argument "sample_rate" is required when instantiating Audio with '
