@@ -282,7 +282,9 @@ class Table(Media):
         """Write the table file through ``writer`` (a MediaWriter); return its reference."""
         logged = self._logged
         if logged is not None and logged[0] is writer:
-            return dict(logged[1])  # unchanged since it was logged: W&B logs the same file
+            # Unchanged since it was logged (or IMMUTABLE): W&B refers to the same file, with the
+            # table's current shape.
+            return dict(logged[1], ncols=len(self.columns), nrows=len(self.data))
         cap = type(self).MAX_ARTIFACT_ROWS
         if self.log_mode == "INCREMENTAL":
             if self._increment_writer is None:
