@@ -271,6 +271,32 @@ def test_histogram_leaves_out_non_finite_values(torch):
     assert _watch.tensor_histogram(torch, FakeTensor([0.1, 0.1, 0.1])) == ([3.0], [f32(0.1), f32(0.1)])
 
 
+class FakeCudaTensor(FakeTensor):
+    """A CUDA tensor on a build where histc does not run on CUDA."""
+
+    is_cuda = True
+
+    def cpu(self):
+        return FakeTensor(self.values, dtype=self.dtype)
+
+    def reshape(self, *shape):
+        return self
+
+    def detach(self):
+        return FakeCudaTensor(self.values, dtype=self.dtype)
+
+    def histc(self, *args, **kwargs):
+        raise RuntimeError("histc not implemented for CUDA here")
+
+
+def test_cuda_tensors_fall_back_to_the_cpu_when_histc_cannot_run_there(torch, monkeypatch):
+    monkeypatch.setattr(_watch, "_cuda_histc", None)
+    values = [0.5, 1.0, 4.0]
+    assert _watch.tensor_histogram(torch, FakeCudaTensor(values)) == _watch.tensor_histogram(
+        torch, FakeTensor(values))
+    assert _watch._cuda_histc is False
+
+
 def test_a_tensor_of_no_finite_value_logs_nothing(tmp_path, torch):
     run = trackline.init(project="p")
     net = model()

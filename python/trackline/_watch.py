@@ -32,6 +32,9 @@ NUM_BINS = 64
 
 _warned_graph = False
 
+#: Whether torch.histc runs on CUDA tensors here (None until a CUDA tensor is seen).
+_cuda_histc = None
+
 
 def watch(run, models, criterion=None, log="gradients", log_freq=1000, idx=None, log_graph=False):
     """Install the hooks; returns the list of hook handles (empty when nothing is watched)."""
@@ -142,9 +145,15 @@ def tensor_histogram(torch, tensor, num_bins=NUM_BINS):
         tensor = values
     flat = tensor.reshape(-1)
     if flat.is_cuda:
-        try:
-            flat.histc(bins=num_bins)
-        except RuntimeError:
+        global _cuda_histc
+        if _cuda_histc is None:  # asked once, as W&B does
+            try:
+                flat.histc(bins=num_bins)
+            except RuntimeError:
+                _cuda_histc = False
+            else:
+                _cuda_histc = True
+        if not _cuda_histc:
             flat = flat.cpu()
     if flat.dtype not in (torch.float32, torch.float64):
         flat = flat.float()
