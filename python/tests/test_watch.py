@@ -86,6 +86,11 @@ class FakeTensor:
     def tolist(self):
         return list(self.values)
 
+    def __bool__(self):
+        if len(self.values) != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.values[0])
+
     def __getitem__(self, mask):
         return FakeTensor([v for v, keep in zip(self.values, mask.values) if keep], dtype=self.dtype)
 
@@ -354,3 +359,40 @@ def test_watch_with_real_torch(tmp_path, monkeypatch):
             assert row[key]["_type"] == "histogram"
         weights = row["parameters/0.weight"]
         assert len(weights["values"]) == 64 and sum(weights["values"]) == 6
+
+
+# -- the same histograms as W&B's own code -------------------------------------------------------
+@pytest.mark.parametrize("values, dtype", [
+    ([0.0, 1.0, 2.0, 3.0], "float32"),
+    ([1.0, float("nan"), 5.0, float("inf"), -2.5], "float32"),
+    ([0.1, 0.1, 0.1], "float32"),
+    ([0.1 * i for i in range(1000)], "float64"),
+    ([-1e-3, 2e-3, 7.5e-4, 0.0], "float64"),
+    ([float("nan")] * 3, "float32"),
+])
+def test_same_histograms_as_w_and_bs_log_tensor_stats(torch, monkeypatch, values, dtype):
+    """Runs W&B's TorchHistory.log_tensor_stats on the stand-in and compares what it logs."""
+    wandb = pytest.importorskip("wandb")
+    from wandb.integration.torch import wandb_torch
+
+    monkeypatch.setattr(FakeTensor, "shape", property(lambda self: (len(self.values),)), raising=False)
+    monkeypatch.setattr(FakeTensor, "clone", lambda self: FakeTensor(self.values, dtype=self.dtype),
+                        raising=False)
+    monkeypatch.setattr(FakeTensor, "__invert__",
+                        lambda self: FakeTensor([not v for v in self.values], dtype="bool"), raising=False)
+    torch.FloatTensor = torch.DoubleTensor = FakeTensor  # float32 and float64 tensors here
+    torch.Size = tuple
+    monkeypatch.setattr(wandb_torch, "torch", torch)
+    logged = {}
+    monkeypatch.setattr(wandb, "run", types.SimpleNamespace(
+        _log=lambda row, commit: logged.update(row)))
+    history = wandb_torch.TorchHistory.__new__(wandb_torch.TorchHistory)
+    history._num_bins, history._is_cuda_histc_supported = 64, None
+    tensor = FakeTensor(values if dtype == "float64" else [f32(v) for v in values], dtype=dtype)
+    history.log_tensor_stats(tensor, "gradients/w")
+    ours = _watch.tensor_histogram(torch, tensor)
+    if ours is None:
+        assert logged == {}
+    else:
+        theirs = logged["gradients/w"]
+        assert (theirs.histogram, theirs.bins) == ours
