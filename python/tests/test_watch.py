@@ -362,16 +362,8 @@ def test_watch_with_real_torch(tmp_path, monkeypatch):
 
 
 # -- the same histograms as W&B's own code -------------------------------------------------------
-@pytest.mark.parametrize("values, dtype", [
-    ([0.0, 1.0, 2.0, 3.0], "float32"),
-    ([1.0, float("nan"), 5.0, float("inf"), -2.5], "float32"),
-    ([0.1, 0.1, 0.1], "float32"),
-    ([0.1 * i for i in range(1000)], "float64"),
-    ([-1e-3, 2e-3, 7.5e-4, 0.0], "float64"),
-    ([float("nan")] * 3, "float32"),
-])
-def test_same_histograms_as_w_and_bs_log_tensor_stats(torch, monkeypatch, values, dtype):
-    """Runs W&B's TorchHistory.log_tensor_stats on the stand-in and compares what it logs."""
+def w_and_b_torch_history(torch, monkeypatch, logged):
+    """W&B's TorchHistory working on the stand-in; what it logs goes into the dict ``logged``."""
     wandb = pytest.importorskip("wandb")
     from wandb.integration.torch import wandb_torch
 
@@ -382,12 +374,27 @@ def test_same_histograms_as_w_and_bs_log_tensor_stats(torch, monkeypatch, values
                         lambda self: FakeTensor([not v for v in self.values], dtype="bool"), raising=False)
     torch.FloatTensor = torch.DoubleTensor = FakeTensor  # float32 and float64 tensors here
     torch.Size = tuple
+    torch.autograd = types.SimpleNamespace(Variable=FakeTensor)
     monkeypatch.setattr(wandb_torch, "torch", torch)
-    logged = {}
     monkeypatch.setattr(wandb, "run", types.SimpleNamespace(
         _log=lambda row, commit: logged.update(row)))
     history = wandb_torch.TorchHistory.__new__(wandb_torch.TorchHistory)
-    history._num_bins, history._is_cuda_histc_supported = 64, None
+    history._num_bins, history._is_cuda_histc_supported, history._hook_handles = 64, None, {}
+    return history
+
+
+@pytest.mark.parametrize("values, dtype", [
+    ([0.0, 1.0, 2.0, 3.0], "float32"),
+    ([1.0, float("nan"), 5.0, float("inf"), -2.5], "float32"),
+    ([0.1, 0.1, 0.1], "float32"),
+    ([0.1 * i for i in range(1000)], "float64"),
+    ([-1e-3, 2e-3, 7.5e-4, 0.0], "float64"),
+    ([float("nan")] * 3, "float32"),
+])
+def test_same_histograms_as_w_and_bs_log_tensor_stats(torch, monkeypatch, values, dtype):
+    """Runs W&B's TorchHistory.log_tensor_stats on the stand-in and compares what it logs."""
+    logged = {}
+    history = w_and_b_torch_history(torch, monkeypatch, logged)
     tensor = FakeTensor(values if dtype == "float64" else [f32(v) for v in values], dtype=dtype)
     history.log_tensor_stats(tensor, "gradients/w")
     ours = _watch.tensor_histogram(torch, tensor)
@@ -396,3 +403,34 @@ def test_same_histograms_as_w_and_bs_log_tensor_stats(torch, monkeypatch, values
     else:
         theirs = logged["gradients/w"]
         assert (theirs.histogram, theirs.bins) == ours
+
+
+def test_same_counting_and_names_as_w_and_bs_hooks(tmp_path, torch, monkeypatch):
+    """The same forward and backward passes through W&B's hooks and through watch(): the same
+    keys at the same steps, with the same histograms."""
+    logged = {}
+    history = w_and_b_torch_history(torch, monkeypatch, logged)
+    theirs, ours = model(), model()
+    history.add_log_parameters_hook(theirs, log_freq=3)
+    history.add_log_gradients_hook(theirs, log_freq=3)
+    run = trackline.init(project="p")
+    trackline.watch(ours, log="all", log_freq=3)
+    passes = ["f", "fb", "b", "ffb", "", "fbb", "f", "bf", "ffff", "b"]
+    expected = []
+    for step, calls in enumerate(passes):
+        logged.clear()
+        for net in (theirs, ours):
+            for call in calls:
+                if call == "f":
+                    net(0)
+                else:
+                    net.backward(weight=[0.1 * step, 0.2, -0.3, 0.05 * step], bias=[step / 7])
+        expected.append({k: {"_type": "histogram", "values": v.histogram, "bins": v.bins}
+                         for k, v in logged.items()})
+        trackline.log({"step": step})
+    trackline.finish()
+    rows = read_history(run.dir)
+    assert [media_keys(r) for r in rows] == [sorted(e) for e in expected]
+    assert sum(len(e) for e in expected) > 10
+    for row, want in zip(rows, expected):
+        assert {k: row[k] for k in want} == want
