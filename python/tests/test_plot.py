@@ -224,6 +224,12 @@ CURVES = """
     log({"pr2": plot.pr_curve(y_true, probas, classes_to_plot=[0, 2], interp_size=7, title="P")})
     log({"roc": plot.roc_curve(y_true, probas)})
     log({"roc2": plot.roc_curve([str(y) for y in y_true], probas, classes_to_plot=["1"])})
+    import numpy as np
+    log({"np": plot.pr_curve(np.array(y_true), np.array(probas), labels=np.array(["a", "b", "c"])),
+         "cm": plot.confusion_matrix(probs=np.array(probas), y_true=np.array(y_true))})
+    big_true = [rng.randrange(2) for _ in range(20000)]
+    big_probas = [[1 - p, p] for p in (min(1.0, max(0.0, 0.3 * y + rng.random() * 0.7)) for y in big_true)]
+    log({"big": plot.roc_curve(big_true, big_probas)})  # beyond Table.MAX_ROWS: resampled
 """
 
 
