@@ -7,18 +7,68 @@
 
 pub mod custom_chart;
 pub mod histogram;
+pub mod images;
 pub mod live;
 pub mod object3d;
+pub mod overlays;
+pub mod panel;
+pub mod players;
 pub mod plotly;
+pub mod section;
+pub mod slider;
 
-use crate::api;
+use leptos::prelude::*;
+use std::collections::BTreeSet;
 use trackline_shared::media::MediaEntry;
+
+pub use section::MediaSections;
+
+/// The global step slider's state, shared by every media panel of a page: the chosen step
+/// (`None`: each panel follows its newest) and every step logged by any panel.
+#[derive(Clone, Copy)]
+pub struct GlobalStep {
+    pub chosen: RwSignal<Option<f64>>,
+    /// Steps as `f64::to_bits` (steps are non-negative, so their bits sort like them).
+    steps: RwSignal<BTreeSet<u64>>,
+}
+
+impl Default for GlobalStep {
+    fn default() -> Self {
+        GlobalStep {
+            chosen: RwSignal::new(None),
+            steps: RwSignal::new(BTreeSet::new()),
+        }
+    }
+}
+
+impl GlobalStep {
+    /// Adds the steps a panel logged.
+    pub fn learn(&self, steps: &[f64]) {
+        let new = self
+            .steps
+            .with_untracked(|have| steps.iter().any(|s| !have.contains(&s.to_bits())));
+        if new {
+            self.steps
+                .update(|have| have.extend(steps.iter().map(|s| s.to_bits())));
+        }
+    }
+
+    /// Every step any panel logged, in order.
+    pub fn steps(&self) -> Vec<f64> {
+        self.steps
+            .with(|s| s.iter().map(|b| f64::from_bits(*b)).collect())
+    }
+}
 
 /// The URL of a file a media value names (`media/...`, relative to the run directory): served by
 /// the daemon's run-file route, which keeps it beneath the run folder.
 pub fn file_url(project: &str, run: &str, path: &str) -> String {
     let encoded: Vec<String> = path.split('/').map(crate::util::encode).collect();
-    format!("{}/files/{}", api::run_url(project, run), encoded.join("/"))
+    format!(
+        "{}/files/{}",
+        crate::api::run_url(project, run),
+        encoded.join("/")
+    )
 }
 
 /// The entry a view shows for the chosen `step`: the last one logged at or before it (the first

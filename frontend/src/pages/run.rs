@@ -14,6 +14,7 @@ use crate::components::{
     ChartSettingsBar, ConsoleLog, ErrorBox, JsonTable, LineChart, RunRef, StateBadge,
 };
 use crate::live::{Live, live, load};
+use crate::media::MediaSections;
 use crate::workspace::step_metric::{step_metric_for, with_step_metric};
 use crate::{api, util};
 
@@ -441,6 +442,7 @@ fn RunView(project: String, run: String) -> impl IntoView {
             </span>
         </div>
         {charts}
+        <MediaSections project=project_s.get_value() runs=chart_runs />
         {console}
     }
 }

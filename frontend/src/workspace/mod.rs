@@ -33,6 +33,7 @@ use trackline_shared::ws::{ServerMsg, SubId, Topic};
 use crate::api;
 use crate::components::{ChartSettingsBar, RunRef};
 use crate::live::{Live, live, load};
+use crate::media::MediaSections;
 use crate::selection::Selection;
 use crate::util;
 use crate::ws;
@@ -363,6 +364,7 @@ pub fn Workspace(project: String) -> impl IntoView {
                 }
             }}
             <For each=move || section_names.get() key=|n| n.clone() children=section_view />
+            <MediaSections project=project_s.get_value() runs=run_refs />
         </div>
     }
 }
