@@ -18,7 +18,7 @@ import sys
 from collections.abc import Mapping
 
 from ._errors import Error, warn
-from ._media import Media
+from ._media_base import Media
 
 LOG_MODES = ("IMMUTABLE", "MUTABLE", "INCREMENTAL")
 
