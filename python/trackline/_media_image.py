@@ -33,7 +33,7 @@ class Image(Media):
     tensor, a nested list of rows (of numbers or of channel lists), a PIL image, a matplotlib
     figure (or ``pyplot``, or an Axes), another Image (its pixels, not its overlays), or the path
     of an image file (copied as is). uint8 data is taken as is; other numbers are scaled as
-    W&B's clients before 0.20 did (negative data rescaled to 0..1, data within 0..1 times 255,
+    earlier W&B clients did (negative data rescaled to 0..1, data within 0..1 times 255,
     then clipped to 0..255; ``normalize=False``: only clipped). ``file_type`` is ``png``
     (default, encoded without PIL), ``jpg``/``jpeg`` or ``bmp`` (need Pillow).
 

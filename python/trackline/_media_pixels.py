@@ -17,7 +17,7 @@ def array_pixels(a, normalize=True):
     ``rows`` is the (height, width*channels) uint8 array of the same bytes.
 
     ``H×W``, ``H×W×C`` (C in 1..4) or ``C×H×W`` (torch's layout). uint8 is taken as is; other
-    numbers as W&B's clients before 0.20 did: negative data is rescaled to 0..1, data within
+    numbers as earlier W&B clients did: negative data is rescaled to 0..1, data within
     0..1 is multiplied by 255, then everything is clipped to 0..255 (``normalize=False``: only
     clipped). Booleans become 0/255."""
     if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[2] not in (1, 2, 3, 4):
