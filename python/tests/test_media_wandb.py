@@ -86,7 +86,11 @@ for step in range(2):
         "video": wandb.Video(os.path.join(inputs, "clip.gif")),
         "video_bytes": wandb.Video(io.BytesIO(open(os.path.join(inputs, "clip.gif"), "rb").read()),
                                    format="gif", caption="bytes"),
+        "videos": [wandb.Video(os.path.join(inputs, "clip.gif"), caption="file"),
+                   wandb.Video(io.BytesIO(b"GIF89a;"), format="gif", caption="bytes")],
         "sound": wandb.Audio(os.path.join(inputs, "tone.wav"), caption="tone"),
+        "jpeg": wandb.Image(rgb, file_type="jpg", caption="jpeg"),
+        "grey_mode": wandb.Image(rgb, mode="L"),
         "plotly": plot,
         "plotly_obj": wandb.Plotly(plot),
         "matplotlib": fig,
@@ -273,7 +277,8 @@ KINDS = {"image": "image", "overlays": "image", "batch": "image", "batch_masks":
          "matplotlib_image": "image", "hist": "histogram", "hist_bins": "histogram",
          "hist_np": "histogram", "html": "html", "html_path": "html", "html_list": "html",
          "points": "object3d", "points_rgb": "object3d", "mesh": "object3d", "video": "video",
-         "video_bytes": "video", "sound": "audio", "plotly": "plotly", "plotly_obj": "plotly",
+         "video_bytes": "video", "videos": "video", "jpeg": "image", "grey_mode": "image",
+         "sound": "audio", "plotly": "plotly", "plotly_obj": "plotly",
          "matplotlib": "plotly"}
 
 
