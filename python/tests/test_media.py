@@ -540,6 +540,10 @@ def test_plotly_figures_become_plotly_json(tmp_path):
     ).encode("utf-8")
     with pytest.raises(ValueError, match="plotly"):
         trackline.Plotly(42)
+    import datetime
+
+    dated = trackline.Plotly({"data": [{"x": [datetime.datetime(2024, 1, 2, 3, 4)], "y": {1}}]})
+    assert dated._json == b'{"data":[{"x":["2024-01-02T03:04:00"],"y":[1]}]}'  # W&B's isoformat
 
 
 def test_matplotlib_figures_are_media_never_a_repr(tmp_path):
@@ -612,6 +616,10 @@ def test_object3d_point_clouds_and_files(tmp_path):
     assert many["_type"] == "object3D" and many["count"] == 2
     assert many["filenames"] == [o["path"][len("media/object3D/"):] for o in many["objects"]]
     _check_refs(run, row)
+    scene = trackline.Object3D.from_point_cloud(
+        points=[{"position": [0, 0, 0], "category": 1}],
+        boxes=[{"corners": [[0, 0, 0]] * 8, "label": "car", "color": [255, 0, 0]}])
+    assert json.loads(scene._data)["boxes"][0]["label"] == "car"
     with pytest.raises(ValueError, match="supported types"):
         trackline.Object3D(str(tmp_path / "m.xyz"))
     with pytest.raises(ValueError, match="shape"):

@@ -2,6 +2,7 @@
 file names (:func:`media_file_name`). The writer is _media.py's MediaWriter; the types are in
 _media.py, _media_*.py and _table.py."""
 
+import datetime
 import json
 
 from ._values import to_json
@@ -56,5 +57,19 @@ def media_file_name(key, step, digest, ext):
 
 def compact_json(value):
     """``value`` as W&B's media JSON files hold it (its json_util, pydantic-core): no spaces,
-    UTF-8 rather than escapes, ``NaN``/``Infinity`` literals."""
-    return json.dumps(to_json(value), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    UTF-8 rather than escapes, ``NaN``/``Infinity`` literals, dates in ISO 8601 (W&B's
+    json_friendly), arrays as lists."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    except (TypeError, ValueError):  # e.g. dict keys json cannot take: normalise them first
+        text = json.dumps(to_json(value), separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def _json_default(obj):
+    if isinstance(obj, (datetime.datetime, datetime.date)):
+        return obj.isoformat()
+    tolist = getattr(obj, "tolist", None)  # numpy arrays and scalars (datetime64 -> datetime)
+    if callable(tolist):
+        return tolist()
+    return to_json(obj)

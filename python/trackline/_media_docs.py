@@ -229,6 +229,13 @@ class Object3D(Media):
     def from_numpy(cls, data):
         return cls(data)
 
+    @classmethod
+    def from_point_cloud(cls, points, boxes, vectors=None, point_cloud_type="lidar/beta"):
+        """A ``lidar/beta`` scene: points (``{"position", "category"|"color"}``), 3-D boxes
+        (``{"corners", "label", "color", "score"?}``) and optional vectors, as in W&B."""
+        return cls({"type": point_cloud_type, "points": points, "boxes": boxes,
+                    "vectors": vectors or []})
+
     def _trackline_ref(self, writer, key, step):
         ref = {"_type": "object3D-file"}
         if self._source is not None:
