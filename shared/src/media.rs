@@ -343,7 +343,10 @@ fn parse_object(o: &Map<String, Value>) -> Option<MediaValue> {
         "html" => MediaValue::Html(list(o, "html", doc)?),
         "plotly-file" => MediaValue::Plotly(vec![doc(o)?]),
         "object3D-file" => MediaValue::Object3d(vec![doc(o)?]),
-        "object3D" => MediaValue::Object3d(list(o, "filenames", doc)?),
+        // W&B's list: full refs in `objects`; `filenames` are relative to `media/object3D/`.
+        "object3D" => MediaValue::Object3d(
+            list(o, "objects", doc).or_else(|| prefixed_list(o, "media/object3D/"))?,
+        ),
         "molecule-file" => MediaValue::Molecule(vec![doc(o)?]),
         "molecule" => MediaValue::Molecule(list(o, "filenames", doc)?),
         _ => return None,
@@ -436,6 +439,23 @@ fn image(o: &Map<String, Value>) -> Option<ImageRef> {
     })
 }
 
+/// The `filenames` of a list-shaped ref, relative to `dir`, as refs.
+fn prefixed_list(o: &Map<String, Value>, dir: &str) -> Option<Vec<DocRef>> {
+    o.get("filenames")?
+        .as_array()?
+        .iter()
+        .map(|f| {
+            let name = f.as_str()?;
+            let path = if name.starts_with("media/") {
+                name.to_string()
+            } else {
+                format!("{dir}{name}")
+            };
+            doc(&Map::from_iter([("path".to_string(), Value::String(path))]))
+        })
+        .collect()
+}
+
 /// W&B's `images/separated`: `filenames` (paths) with optional `captions`, `all_masks`,
 /// `all_boxes` lists in the same order; `width`, `height`, `format` shared by all.
 fn separated_images(o: &Map<String, Value>) -> Option<Vec<ImageRef>> {
@@ -447,7 +467,7 @@ fn separated_images(o: &Map<String, Value>) -> Option<Vec<ImageRef>> {
         .map(|(i, name)| {
             let mut obj = Map::new();
             obj.insert("path".into(), name.clone());
-            for shared in ["width", "height", "format"] {
+            for shared in ["width", "height", "format", "class_labels"] {
                 if let Some(v) = o.get(shared) {
                     obj.insert(shared.into(), v.clone());
                 }
@@ -548,6 +568,30 @@ mod tests {
         let mixed = json!([{"_type": "image-file", "path": "media/images/a.png"},
             {"_type": "audio-file", "path": "media/audio/b.wav"}]);
         assert_eq!(MediaValue::parse(&mixed), None);
+    }
+
+    #[test]
+    fn reads_w_and_b_lists_of_3d_objects_and_shared_class_labels() {
+        let objects = json!({"_type": "object3D", "count": 2,
+            "filenames": ["a_0_ff.pts.json", "b_0_ee.obj"],
+            "objects": [{"_type": "object3D-file", "path": "media/object3D/a_0_ff.pts.json"},
+                        {"_type": "object3D-file", "path": "media/object3D/b_0_ee.obj"}]});
+        let Some(MediaValue::Object3d(docs)) = MediaValue::parse(&objects) else {
+            panic!()
+        };
+        assert_eq!(docs[1].format.as_deref(), Some("obj"));
+        let bare = json!({"_type": "object3D", "filenames": ["a_0_ff.pts.json"]});
+        let Some(MediaValue::Object3d(docs)) = MediaValue::parse(&bare) else {
+            panic!()
+        };
+        assert_eq!(docs[0].file.path, "media/object3D/a_0_ff.pts.json");
+        assert_eq!(docs[0].format.as_deref(), Some("pts.json"));
+        let sep = json!({"_type": "images/separated", "filenames": ["media/images/a.png"],
+            "class_labels": {"1": "cat"}});
+        let Some(MediaValue::Images(images)) = MediaValue::parse(&sep) else {
+            panic!()
+        };
+        assert_eq!(images[0].class_labels, vec![("1".into(), "cat".into())]);
     }
 
     #[test]
