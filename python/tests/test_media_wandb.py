@@ -279,7 +279,7 @@ KINDS = {"image": "image", "overlays": "image", "batch": "image", "batch_masks":
          "points": "object3d", "points_rgb": "object3d", "mesh": "object3d", "video": "video",
          "video_bytes": "video", "videos": "video", "jpeg": "image", "grey_mode": "image",
          "sound": "audio", "plotly": "plotly", "plotly_obj": "plotly",
-         "matplotlib": "plotly"}
+         "matplotlib": "plotly", "clouds": "object3d"}
 
 
 def test_the_daemon_indexes_and_serves_every_logged_kind(both_runs):
@@ -316,8 +316,6 @@ def test_the_daemon_indexes_and_serves_every_logged_kind(both_runs):
             if set(KINDS) <= set(keys) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        # "clouds" (a list of Object3D) is left out: W&B's object3D list names its files
-        # relative to media/object3D/, which the daemon's reader does not take (yet).
         assert {k: keys.get(k) for k in KINDS} == {k: (kind, 2) for k, kind in KINDS.items()}
         served = 0
         for key in KINDS:
