@@ -6,7 +6,8 @@
 //! threads and pins with their op log, `reports` report blocks and run sets, `chart` a chart's
 //! settings, `presence` who else is here, `media` logged media values and their reference objects, `num` the encoding of non-finite floats (JSON has no
 //! NaN, metrics do). Pure logic: `columns` a run's value in a runs-table column and the table's
-//! sort, `filter` the runs table's filter language, `runset` a report's run set evaluated
+//! sort, `filter` the runs table's filter language (also over a logged table's rows),
+//! `media_table` a logged table as typed columns (sorted, filtered, grouped, compared), `runset` a report's run set evaluated
 //! against runs, `markdown` the safe markdown renderer (notes, comments, report text).
 
 pub mod annotations;
@@ -16,6 +17,7 @@ pub mod columns;
 pub mod filter;
 pub mod markdown;
 pub mod media;
+pub mod media_table;
 pub mod num;
 pub mod presence;
 pub mod reports;

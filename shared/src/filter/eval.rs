@@ -1,10 +1,11 @@
-//! The filter language's evaluator: whether one run passes an expression.
+//! The filter language's evaluator: whether one run (or one row of a logged table) passes an
+//! expression.
 
-use crate::api::RunInfo;
 use std::cmp::Ordering;
 
+use super::Row;
 use super::parse::{CmpOp, Expr, Lit, Operand};
-use crate::columns::{self, Val};
+use crate::columns::Val;
 
 pub(super) fn lit_val(l: &Lit) -> Val<'_> {
     match l {
@@ -14,9 +15,10 @@ pub(super) fn lit_val(l: &Lit) -> Val<'_> {
     }
 }
 
-pub(super) fn operand_val<'a>(o: &'a Operand, r: &'a RunInfo, now: f64) -> Val<'a> {
+pub(super) fn operand_val<'a, R: Row + ?Sized>(o: &'a Operand, row: &'a R) -> Val<'a> {
     match o {
-        Operand::Field(f) => columns::get(r, f, now),
+        Operand::Field(f) => row.field(f),
+        Operand::Column(i) => row.column(*i),
         Operand::Lit(l) => lit_val(l),
         // Lists are only read by `in`.
         Operand::List(_) => Val::Missing,
@@ -102,14 +104,14 @@ pub(super) fn contains(hay: &Val, needle: &Val) -> bool {
     }
 }
 
-pub(super) fn eval(e: &Expr, r: &RunInfo, now: f64) -> bool {
+pub(super) fn eval<R: Row + ?Sized>(e: &Expr, row: &R) -> bool {
     match e {
-        Expr::Or(a, b) => eval(a, r, now) || eval(b, r, now),
-        Expr::And(a, b) => eval(a, r, now) && eval(b, r, now),
-        Expr::Not(a) => !eval(a, r, now),
-        Expr::Truthy(o) => truthy(&operand_val(o, r, now)),
+        Expr::Or(a, b) => eval(a, row) || eval(b, row),
+        Expr::And(a, b) => eval(a, row) && eval(b, row),
+        Expr::Not(a) => !eval(a, row),
+        Expr::Truthy(o) => truthy(&operand_val(o, row)),
         Expr::Cmp(l, op, rt) => {
-            let (a, b) = (operand_val(l, r, now), operand_val(rt, r, now));
+            let (a, b) = (operand_val(l, row), operand_val(rt, row));
             if is_null_lit(l) || is_null_lit(rt) {
                 let other = if is_null_lit(l) { &b } else { &a };
                 return match op {
@@ -128,7 +130,7 @@ pub(super) fn eval(e: &Expr, r: &RunInfo, now: f64) -> bool {
             }
         }
         Expr::Match { lhs, re, negated } => {
-            let v = operand_val(lhs, r, now);
+            let v = operand_val(lhs, row);
             let hit = match v.elements() {
                 Some(items) => items
                     .iter()
@@ -141,14 +143,14 @@ pub(super) fn eval(e: &Expr, r: &RunInfo, now: f64) -> bool {
             hit != *negated
         }
         Expr::In { lhs, rhs, negated } => {
-            let needle = operand_val(lhs, r, now);
+            let needle = operand_val(lhs, row);
             if needle.is_missing() {
                 return false;
             }
             let hit = match rhs {
                 Operand::List(items) => items.iter().any(|l| equal(&needle, &lit_val(l))),
                 other => {
-                    let hay = operand_val(other, r, now);
+                    let hay = operand_val(other, row);
                     if hay.is_missing() {
                         return false;
                     }

@@ -28,6 +28,9 @@
 //! null) and `!= null`. `=~` is an unanchored regular-expression search on the text;
 //! `x in tags` is membership, `"net" in name` a substring test, `x in [a, b]` one of a list.
 //! `created` is unix seconds, `runtime` seconds.
+//!
+//! The same language filters the rows of a logged table ([`Filter::parse_columns`]): there a
+//! name is one of the table's columns (`` `two words` `` in backticks) and a row is any [`Row`].
 
 mod eval;
 mod lex;
@@ -36,6 +39,7 @@ mod parse;
 mod tests;
 
 use crate::api::RunInfo;
+use crate::columns::{self, Field, Val};
 use std::fmt;
 
 use lex::{Tok, tokenize};
@@ -63,6 +67,30 @@ pub(super) fn err<T>(message: impl Into<String>, column: usize) -> Result<T, Fil
     })
 }
 
+/// What a filter reads its names from: a run's fields, or a logged table row's columns.
+pub trait Row {
+    /// The value of runs-table field `f` ([`Val::Missing`] where the row has none).
+    fn field(&self, f: &Field) -> Val<'_>;
+    /// The value in column `i` of a table parsed by [`Filter::parse_columns`].
+    fn column(&self, i: usize) -> Val<'_>;
+}
+
+/// A run as the runs table filters it, at time `now` (for the runtime of running runs).
+struct RunRow<'a> {
+    run: &'a RunInfo,
+    now: f64,
+}
+
+impl Row for RunRow<'_> {
+    fn field(&self, f: &Field) -> Val<'_> {
+        columns::get(self.run, f, self.now)
+    }
+
+    fn column(&self, _: usize) -> Val<'_> {
+        Val::Missing
+    }
+}
+
 /// A parsed filter. Equal when their sources are equal.
 #[derive(Clone, Debug)]
 pub struct Filter {
@@ -79,6 +107,16 @@ impl PartialEq for Filter {
 impl Filter {
     /// Parses `source`; an empty (or blank) source matches every run.
     pub fn parse(source: &str) -> Result<Filter, FilterError> {
+        Filter::parse_names(source, None)
+    }
+
+    /// Parses `source` as a filter of a logged table's rows: names are `columns` (exactly, or
+    /// ignoring ASCII case when that names one column); evaluate with [`Filter::matches_row`].
+    pub fn parse_columns(source: &str, columns: &[String]) -> Result<Filter, FilterError> {
+        Filter::parse_names(source, Some(columns))
+    }
+
+    fn parse_names(source: &str, columns: Option<&[String]>) -> Result<Filter, FilterError> {
         let toks = tokenize(source)?;
         let expr = if toks.len() == 1 {
             None
@@ -87,6 +125,7 @@ impl Filter {
                 toks,
                 pos: 0,
                 depth: 0,
+                columns,
             };
             let e = p.or()?;
             let t = p.peek().clone();
@@ -126,6 +165,11 @@ impl Filter {
 
     /// Whether run `r` passes (at time `now`, for the runtime of running runs).
     pub fn matches(&self, r: &RunInfo, now: f64) -> bool {
-        self.expr.as_ref().is_none_or(|e| eval::eval(e, r, now))
+        self.matches_row(&RunRow { run: r, now })
+    }
+
+    /// Whether `row` passes.
+    pub fn matches_row<R: Row + ?Sized>(&self, row: &R) -> bool {
+        self.expr.as_ref().is_none_or(|e| eval::eval(e, row))
     }
 }

@@ -21,6 +21,8 @@ pub(super) enum Lit {
 #[derive(Clone, Debug)]
 pub(super) enum Operand {
     Field(Field),
+    /// A column of a logged table, by index ([`super::Filter::parse_columns`]).
+    Column(usize),
     Lit(Lit),
     List(Vec<Lit>),
 }
@@ -55,10 +57,12 @@ pub(super) enum Expr {
     },
 }
 
-pub(super) struct Parser {
+pub(super) struct Parser<'c> {
     pub(super) toks: Vec<Token>,
     pub(super) pos: usize,
     pub(super) depth: usize,
+    /// The columns names refer to, for a logged table; `None`: the runs table's fields.
+    pub(super) columns: Option<&'c [String]>,
 }
 
 /// How a token is named in messages.
@@ -81,7 +85,7 @@ pub(super) fn show(text: &str) -> String {
 pub(super) const FIELDS_HINT: &str = "fields are name, state, created, runtime, tags, group, notes, id, \
                            host, job_type, config.<key> and summary.<key>";
 
-impl Parser {
+impl Parser<'_> {
     pub(super) fn peek(&self) -> &Token {
         &self.toks[self.pos]
     }
@@ -245,9 +249,9 @@ impl Parser {
                 self.in_rhs(lhs, true, &op)
             }
             _ => match lhs {
-                Operand::Field(_) | Operand::Lit(Lit::Json(serde_json::Value::Bool(_))) => {
-                    Ok(Expr::Truthy(lhs))
-                }
+                Operand::Field(_)
+                | Operand::Column(_)
+                | Operand::Lit(Lit::Json(serde_json::Value::Bool(_))) => Ok(Expr::Truthy(lhs)),
                 _ => {
                     let found = if op.tok == Tok::End {
                         String::new()
@@ -280,6 +284,11 @@ impl Parser {
     /// An operand, or `None` (nothing consumed) when the next token cannot start one.
     fn operand(&mut self) -> Result<Option<Operand>, FilterError> {
         let t = self.peek().clone();
+        if let (Tok::Ident(name), Some(columns)) = (&t.tok, self.columns) {
+            let i = column_named(columns, name, t.col)?;
+            self.bump();
+            return Ok(Some(Operand::Column(i)));
+        }
         let op = match &t.tok {
             Tok::Ident(name) => match Field::parse(name).or_else(|| {
                 // Run fields are case-insensitive (`State`); config and summary keys are not.
@@ -348,6 +357,37 @@ impl Parser {
             }
         }
         Ok(Operand::List(items))
+    }
+}
+
+/// The index of the table column `name` names: exactly, or else the one column equal to it
+/// ignoring ASCII case.
+fn column_named(columns: &[String], name: &str, col: usize) -> Result<usize, FilterError> {
+    if let Some(i) = columns.iter().position(|c| c == name) {
+        return Ok(i);
+    }
+    let mut folded = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.eq_ignore_ascii_case(name));
+    match (folded.next(), folded.next()) {
+        (Some((i, _)), None) => Ok(i),
+        _ => {
+            let shown: Vec<&str> = columns.iter().take(12).map(String::as_str).collect();
+            let more = if columns.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            };
+            err(
+                format!(
+                    "unknown column '{name}' (columns are {}{more}; `backticks` for names with \
+                     spaces; put text in quotes: \"{name}\")",
+                    shown.join(", ")
+                ),
+                col,
+            )
+        }
     }
 }
 
