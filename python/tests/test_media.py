@@ -774,3 +774,18 @@ def test_the_media_benchmark_runs(tmp_path):
     assert client["files"] == 3 and client["per_image_us"] > 0
     pil = bench_media.spawn("pil", "smooth", 3)
     assert pil["bytes"] == client["bytes"]  # the same PNG bytes as Pillow's
+
+
+def test_media_set_in_the_summary_is_written_like_w_and_b_not_stored_as_text(tmp_path):
+    run = trackline.init(project="p")
+    run.summary["best"] = trackline.Image([[0, 255], [255, 0]], caption="best")
+    run.summary.update({"dist": trackline.Histogram([1, 2, 3])})
+    trackline.finish()
+    summary = read_json(os.path.join(run.dir, "summary.json"))
+    best = summary["best"]
+    # W&B names a summary value's files with the "summary" namespace in place of the step.
+    assert re.fullmatch(r"media/images/best_summary_[0-9a-f]{20}\.png", best["path"]), best
+    assert best["_type"] == "image-file" and best["caption"] == "best"
+    with open(os.path.join(run.dir, best["path"]), "rb") as f:
+        assert decode_png(f.read())[:2] == (2, 2)
+    assert summary["dist"]["_type"] == "histogram"

@@ -8,7 +8,7 @@ the latest write wins -- as in W&B. Keys are the flattened history keys (``"trai
 """
 
 from ._mapping import DictView
-from ._values import to_json
+from ._values import is_convertible_media, is_media, to_json
 
 
 class Summary(DictView):
@@ -21,6 +21,9 @@ class Summary(DictView):
         object.__setattr__(self, "_data", dict(data or {}))
         object.__setattr__(self, "_dirty", False)
         object.__setattr__(self, "_on_change", None)  # set once the run has finished
+        # (key, value) -> reference: writes a media value's files, as W&B does for a summary
+        # value (named ``<key>_summary_<hash>``); set by the W&B run.
+        object.__setattr__(self, "_media", None)
 
     # -- writing -------------------------------------------------------------------------------
     def __setitem__(self, key, value):
@@ -36,7 +39,10 @@ class Summary(DictView):
         """Set several keys at once (values are converted to JSON-ready data now)."""
         items = dict(d or {})
         items.update(kwargs)
-        items = {(k if type(k) is str else str(k)): to_json(v) for k, v in items.items()}
+        items = {(k if type(k) is str else str(k)): v for k, v in items.items()}
+        media = self._media
+        items = {k: (media(k, v) if media is not None and (is_media(v) or is_convertible_media(v))
+                     else to_json(v)) for k, v in items.items()}
         with self._lock:
             # dict.update, not self._data.update: after define_metric() _data aggregates the
             # values log() gives it (see _metrics.py), while the script's own writes are set as is.

@@ -53,6 +53,7 @@ class Run(_run.RunWriter):
         self._alerts_sent = {}
         super().__init__(root=root, **kwargs)
         self.config._configure(allow_val_change=allow_val_change, locked=locked_keys)
+        object.__setattr__(self.summary, "_media", self._summary_media)
         extras = getattr(self, "_extras", None)  # system metrics, console, remote (_extras.py)
         self._mode = "online" if getattr(extras, "uploader", None) is not None else "offline"
         if save_code:
@@ -71,13 +72,7 @@ class Run(_run.RunWriter):
         if dropped:
             warn("ignoring logged key(s) %s: they are set by trackline" % ", ".join(dropped), 3)
         if media:
-            writer = self._media_writer
-            if writer is None:
-                from ._media import MediaWriter
-
-                writer = self._media_writer = MediaWriter(self.dir)
-                # An incremental table continues the increments of a resumed run (_table.py).
-                writer.resumed_summary = self.summary if getattr(self, "_resumed", False) else None
+            writer = self._writer_of_media()
             step = self._step
             for key in media:
                 try:
@@ -86,6 +81,21 @@ class Run(_run.RunWriter):
                     warn("cannot write the media of %r (%s); not logged" % (key, exc), 3)
                     del flat[key]
         return flat
+
+    def _writer_of_media(self):
+        writer = self._media_writer
+        if writer is None:
+            from ._media import MediaWriter
+
+            writer = self._media_writer = MediaWriter(self.dir)
+            # An incremental table continues the increments of a resumed run (_table.py).
+            writer.resumed_summary = self.summary if getattr(self, "_resumed", False) else None
+        return writer
+
+    def _summary_media(self, key, value):
+        """The reference of a media value set in the summary: its files written under the
+        ``summary`` namespace (``media/images/<key>_summary_<hash>.png``), as W&B does."""
+        return self._writer_of_media().reference(key, "summary", value)
 
     def _custom_charts(self, data):
         """W&B's custom charts (trackline.plot) in a log() dict: each chart's table joins the row
