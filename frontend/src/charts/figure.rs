@@ -564,6 +564,34 @@ impl Extent {
     }
 }
 
+/// A category axis without a fixed range spans half a slot beyond its first and last category,
+/// as plotly's does, so bars and cells at the ends are whole.
+fn category_room(spec: &AxisSpec, d: (f64, f64)) -> (f64, f64) {
+    if spec.categories.is_empty() || spec.range.is_some() {
+        return d;
+    }
+    let n = spec.categories.len() as f64;
+    (d.0.min(-0.5), d.1.max(n - 0.5))
+}
+
+/// How many ticks fit along `len` pixels: category labels need room for their text.
+fn tick_target(spec: &AxisSpec, len: f64, spacing: f64, horizontal: bool) -> usize {
+    let room = if spec.categories.is_empty() {
+        spacing
+    } else if horizontal {
+        let longest = spec
+            .categories
+            .iter()
+            .map(|c| c.chars().count().min(12))
+            .max()
+            .unwrap_or(1);
+        (longest as f64 * 6.5 + 10.0).max(16.0)
+    } else {
+        16.0
+    };
+    (len / room).max(2.0) as usize
+}
+
 /// Edges of `n` cells centred on `coords` (indices when `coords` is short).
 pub fn cell_edges(coords: &[f64], n: usize) -> Vec<f64> {
     if n == 0 {
@@ -804,8 +832,8 @@ pub fn render(fig: &Figure, width: f64, height: f64) -> Rendered {
             .filter(|t| t.subplot == si)
             .all(|t| matches!(t.kind, TraceKind::Heatmap { .. }));
         let (xd, yd) = (
-            ex.domain(&sub.x, !has_bars(false) && !only_cells),
-            ey.domain(&sub.y, !has_bars(true) && !only_cells),
+            category_room(&sub.x, ex.domain(&sub.x, !has_bars(false) && !only_cells)),
+            category_room(&sub.y, ey.domain(&sub.y, !has_bars(true) && !only_cells)),
         );
         let xa = Axis {
             lo: if sub.x.reversed { xd.1 } else { xd.0 },
@@ -868,8 +896,8 @@ impl SubCtx<'_> {
 fn draw_axes(c: &SubCtx, shapes: &mut Vec<Shape>) {
     let (left, right) = (c.xa.px0, c.xa.px0 + c.xa.len);
     let (top, bottom) = (c.ya.px0, c.ya.px0 + c.ya.len);
-    let x_target = ((right - left) / 80.0).max(2.0) as usize;
-    let y_target = ((bottom - top) / 40.0).max(2.0) as usize;
+    let x_target = tick_target(&c.sub.x, right - left, 80.0, true);
+    let y_target = tick_target(&c.sub.y, bottom - top, 40.0, false);
     for (v, label) in axis_ticks(&c.ya, &c.sub.y, y_target) {
         let y = c.ya.to_px(v);
         if !(top - 0.5..=bottom + 0.5).contains(&y) {
@@ -1506,6 +1534,58 @@ mod tests {
         assert_eq!(texts, vec!["5", "1", "0", "7"]);
         assert!(r.hover.iter().any(|h| h.text == "x dog, y cat: 1"));
         assert_eq!(ColorScale::blues().at(0.0), Rgba::parse("#f7fbff").unwrap());
+    }
+
+    #[test]
+    fn category_axes_leave_half_a_slot_and_label_every_category() {
+        let fig = Figure {
+            subplots: vec![Subplot {
+                x: AxisSpec {
+                    categories: vec!["cat".into(), "dog".into(), "bird".into()],
+                    ..AxisSpec::default()
+                },
+                y: AxisSpec::default(),
+            }],
+            traces: vec![Trace {
+                name: "n".into(),
+                color: COLORWAY[0],
+                subplot: 0,
+                legend: true,
+                kind: TraceKind::Bar {
+                    pos: vec![0.0, 1.0, 2.0],
+                    len: vec![1.0, 2.0, 3.0],
+                    base: Vec::new(),
+                    horizontal: false,
+                    width: None,
+                    colors: Vec::new(),
+                },
+            }],
+            ..Figure::default()
+        };
+        let r = render(&fig, 300.0, 200.0);
+        let first_bar = r
+            .shapes
+            .iter()
+            .find_map(|s| match s {
+                Shape::Rect { x, color, .. } if *color == COLORWAY[0] => Some(*x),
+                _ => None,
+            })
+            .unwrap();
+        assert!(first_bar > MARGIN_LEFT + 5.0, "{first_bar}");
+        let labels: Vec<&str> = r
+            .shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Text {
+                    text,
+                    align: Align::Center,
+                    size,
+                    ..
+                } if *size == 10.5 => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(labels, vec!["cat", "dog", "bird"]);
     }
 
     #[test]

@@ -304,6 +304,8 @@ pub fn render_heatmap(heat: &Heat, w: f64, h: f64, selected: Option<usize>) -> R
         color: Rgba::WHITE,
     });
     let (xa, ya) = axes(w, h, step_extent(&heat.steps), (heat.lo, heat.hi));
+    // Grid and labels first: the cells cover the grid lines inside the plot.
+    frame(&xa, &ya, "step", "value", &mut out.shapes);
     let scale = ColorScale::viridis();
     let cell = (heat.hi - heat.lo) / heat.n as f64;
     let ncols = heat.cells.len();
@@ -330,7 +332,16 @@ pub fn render_heatmap(heat: &Heat, w: f64, h: f64, selected: Option<usize>) -> R
             });
         }
     }
-    frame(&xa, &ya, "step", "value", &mut out.shapes);
+    out.shapes.push(Shape::Line {
+        pts: vec![
+            (xa.px0, ya.px0),
+            (xa.px0, ya.px0 + ya.len),
+            (xa.px0 + xa.len, ya.px0 + ya.len),
+        ],
+        color: Rgba::AXIS,
+        width: 1.0,
+        dash: false,
+    });
     if let Some(i) = selected.filter(|&i| i < heat.steps.len()) {
         mark_selected(&xa, &ya, heat.steps[i], &mut out.shapes);
     }

@@ -571,7 +571,11 @@ pub fn parse_figure(fig: &Value) -> Option<Figure> {
             name,
             color,
             subplot: sub,
-            legend: t.get("showlegend").and_then(Value::as_bool).unwrap_or(true),
+            // Plotly leaves heatmaps out of the legend unless asked.
+            legend: t
+                .get("showlegend")
+                .and_then(Value::as_bool)
+                .unwrap_or(ty != "heatmap"),
             kind,
         });
     }
