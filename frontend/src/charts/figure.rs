@@ -589,7 +589,7 @@ fn tick_target(spec: &AxisSpec, len: f64, spacing: f64, horizontal: bool) -> usi
     } else {
         16.0
     };
-    (len / room).max(2.0) as usize
+    (len / room).max(3.0) as usize
 }
 
 /// Edges of `n` cells centred on `coords` (indices when `coords` is short).
@@ -896,7 +896,7 @@ impl SubCtx<'_> {
 fn draw_axes(c: &SubCtx, shapes: &mut Vec<Shape>) {
     let (left, right) = (c.xa.px0, c.xa.px0 + c.xa.len);
     let (top, bottom) = (c.ya.px0, c.ya.px0 + c.ya.len);
-    let x_target = tick_target(&c.sub.x, right - left, 80.0, true);
+    let x_target = tick_target(&c.sub.x, right - left, 70.0, true);
     let y_target = tick_target(&c.sub.y, bottom - top, 40.0, false);
     for (v, label) in axis_ticks(&c.ya, &c.sub.y, y_target) {
         let y = c.ya.to_px(v);

@@ -214,7 +214,7 @@ fn frame(xa: &Axis, ya: &Axis, x_title: &str, y_title: &str, shapes: &mut Vec<Sh
             vertical: false,
         });
     }
-    let (xt, xs) = nice_ticks(xa.lo, xa.hi, (xa.len / 80.0).max(2.0) as usize, true);
+    let (xt, xs) = nice_ticks(xa.lo, xa.hi, (xa.len / 70.0).max(3.0) as usize, true);
     for v in xt {
         let x = xa.to_px(v);
         shapes.push(Shape::Text {
@@ -269,6 +269,20 @@ pub fn column_at(steps: &[f64], w: f64, px: f64) -> Option<usize> {
             s >= a && s < b
         })
         .or(Some(steps.len() - 1))
+}
+
+/// The left and bottom axis lines, drawn again over what covers the plot.
+fn axis_line(xa: &Axis, ya: &Axis, shapes: &mut Vec<Shape>) {
+    shapes.push(Shape::Line {
+        pts: vec![
+            (xa.px0, ya.px0),
+            (xa.px0, ya.px0 + ya.len),
+            (xa.px0 + xa.len, ya.px0 + ya.len),
+        ],
+        color: Rgba::AXIS,
+        width: 1.0,
+        dash: false,
+    });
 }
 
 fn step_extent(steps: &[f64]) -> (f64, f64) {
@@ -332,16 +346,7 @@ pub fn render_heatmap(heat: &Heat, w: f64, h: f64, selected: Option<usize>) -> R
             });
         }
     }
-    out.shapes.push(Shape::Line {
-        pts: vec![
-            (xa.px0, ya.px0),
-            (xa.px0, ya.px0 + ya.len),
-            (xa.px0 + xa.len, ya.px0 + ya.len),
-        ],
-        color: Rgba::AXIS,
-        width: 1.0,
-        dash: false,
-    });
+    axis_line(&xa, &ya, &mut out.shapes);
     if let Some(i) = selected.filter(|&i| i < heat.steps.len()) {
         mark_selected(&xa, &ya, heat.steps[i], &mut out.shapes);
     }
@@ -456,7 +461,7 @@ pub fn render_ridgeline(heat: &Heat, w: f64, h: f64, selected: Option<usize>) ->
             });
         }
     }
-    let (xt, xs) = nice_ticks(heat.lo, heat.hi, (xa.len / 80.0).max(2.0) as usize, false);
+    let (xt, xs) = nice_ticks(heat.lo, heat.hi, (xa.len / 70.0).max(3.0) as usize, false);
     for v in xt {
         out.shapes.push(Shape::Text {
             x: xa.to_px(v),
@@ -502,6 +507,8 @@ pub fn render_quantiles(hists: &[StepHist], w: f64, h: f64, selected: Option<usi
         (lo - 0.5, hi + 0.5)
     };
     let (xa, ya) = axes(w, h, step_extent(&steps), (lo, hi));
+    // Grid and labels first: the bands cover the grid lines inside the plot.
+    frame(&xa, &ya, "step", "value", &mut out.shapes);
     let accent = Rgba([31, 111, 235, 255]);
     for (band, alpha) in [(0usize, 0.12), (1, 0.2), (2, 0.28), (3, 0.36)] {
         let mut pts: Vec<(f64, f64)> = rows
@@ -558,7 +565,7 @@ pub fn render_quantiles(hists: &[StepHist], w: f64, h: f64, selected: Option<usi
             ),
         });
     }
-    frame(&xa, &ya, "step", "value", &mut out.shapes);
+    axis_line(&xa, &ya, &mut out.shapes);
     if let Some(i) = selected.filter(|&i| i < steps.len()) {
         mark_selected(&xa, &ya, steps[i], &mut out.shapes);
     }

@@ -88,6 +88,7 @@ pub fn CustomChartView(
     view! {
         <div
             class="media-custom-chart"
+            style="min-width:0"
             data-testid="custom-chart-view"
             data-spec=spec_name
             data-cells=move || drawn.with(|f| f.as_ref().and_then(heatmap_cells))

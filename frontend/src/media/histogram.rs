@@ -148,6 +148,7 @@ pub fn HistogramView(
     view! {
         <div
             class="media-histogram"
+            style="min-width:0"
             data-testid="histogram-view"
             data-project=project
             data-run=run

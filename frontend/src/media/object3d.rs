@@ -198,6 +198,7 @@ pub fn Object3dView(
     view! {
         <div
             class="media-object3d"
+            style="min-width:0;overflow:hidden"
             data-testid="object3d-view"
             data-points=move || stats.get().points.to_string()
             data-triangles=move || stats.get().triangles.to_string()
@@ -221,9 +222,9 @@ pub fn Object3dView(
                     {move || {
                         let s = stats.get();
                         if s.triangles > 0 {
-                            format!("{} triangles · drag to orbit, wheel to zoom", s.triangles)
+                            format!("{} triangles", s.triangles)
                         } else {
-                            format!("{} points · drag to orbit, wheel to zoom", s.points)
+                            format!("{} points", s.points)
                         }
                     }}
                 </span>
@@ -243,6 +244,7 @@ pub fn Object3dView(
                 <canvas
                     node_ref=canvas
                     data-testid="object3d-canvas"
+                    title="Drag to orbit, wheel to zoom"
                     style="display:block;width:100%;height:100%;cursor:grab;touch-action:none"
                     on:pointerdown=on_down
                     on:pointermove=on_move

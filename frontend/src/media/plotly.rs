@@ -74,7 +74,7 @@ pub fn FigureView(
         figure.with(|f| f.as_ref().map(|f| render(f, w, h)).unwrap_or_default())
     };
     view! {
-        <div class="media-figure" data-testid=testid.clone()>
+        <div class="media-figure" style="min-width:0" data-testid=testid.clone()>
             {move || title().map(|t| view! {
                 <div class="chart-title" data-testid="figure-title" style="max-width:100%">{t}</div>
             })}
@@ -160,7 +160,7 @@ pub fn PlotlyView(
         })
     };
     view! {
-        <div class="media-plotly" data-testid="plotly-view">
+        <div class="media-plotly" style="min-width:0" data-testid="plotly-view">
             {move || head().map(|(t, caption)| view! {
                 <div class="chart-readout" style="margin-left:0" data-testid="plotly-step">{t}</div>
                 {caption.map(|c| view! { <div class="media-caption">{c}</div> })}
