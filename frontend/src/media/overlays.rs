@@ -333,6 +333,7 @@ pub fn OverlayControls(opts: OverlayOptions) -> impl IntoView {
                                         class="media-class"
                                         data-testid="media-class"
                                         data-class=label.clone()
+                                        data-layer=layer_c.clone()
                                         class:off=move || opts.hidden.with(|h| h.contains(&key))
                                         style=format!("--class-color: {}", class_color(id))
                                         title=format!("{layer_c}: class {id}")

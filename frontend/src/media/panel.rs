@@ -14,6 +14,7 @@ use super::overlays::{OverlayControls, OverlayOptions};
 use super::players::{AudioList, FileLinks, HtmlList, VideoList};
 use super::plotly::PlotlyView;
 use super::slider::{StepSlider, choice_at, index_of};
+use super::table::TableView;
 use super::{GlobalStep, entry_at};
 use crate::components::RunRef;
 
@@ -144,6 +145,7 @@ pub fn MediaPanel(project: String, of: PanelOf, runs: Signal<Vec<RunRef>>) -> im
                                 chosen
                                 steps_by_run
                                 image_opts
+                                panel_runs=runs
                             />
                         }
                     }
@@ -162,6 +164,8 @@ fn RunRow(
     chosen: RwSignal<Option<f64>>,
     steps_by_run: RwSignal<BTreeMap<String, Vec<f64>>>,
     image_opts: ImageOptions,
+    /// The panel's runs (a table can be compared across them).
+    panel_runs: Signal<Vec<RunRef>>,
 ) -> impl IntoView {
     let entries = use_media_entries(
         project.clone(),
@@ -195,6 +199,20 @@ fn RunRow(
         .into_any(),
         PanelOf::Key { kind: MediaKind::Histogram, .. } => view! {
             <HistogramView project=project.clone() run=run_id.clone() entries=entries_s step=step_s />
+        }
+        .into_any(),
+        PanelOf::Key {
+            kind: MediaKind::Table,
+            ref key,
+        } => view! {
+            <TableView
+                project=project.clone()
+                run=run_id.clone()
+                entries=entries_s
+                step=step_s
+                key=key.clone()
+                runs=panel_runs
+            />
         }
         .into_any(),
         PanelOf::Key { kind: MediaKind::Plotly, .. } => view! {

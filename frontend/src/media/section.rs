@@ -123,7 +123,10 @@ pub fn MediaSections(project: String, #[prop(into)] runs: Signal<Vec<RunRef>>) -
                                         <For
                                             each=move || panels.get()
                                             key=|of| format!("{of:?}")
-                                            children=move |of| view! { <MediaPanel project=project.get_value() of runs /> }
+                                            children=move |of| {
+                                                let shown = runs_with(runs, keys_by_run, &of);
+                                                view! { <MediaPanel project=project.get_value() of runs=shown /> }
+                                            }
                                         />
                                     </div>
                                 </section>
@@ -134,6 +137,32 @@ pub fn MediaSections(project: String, #[prop(into)] runs: Signal<Vec<RunRef>>) -
             }
         })
     }
+}
+
+/// The runs among `runs` that logged what panel `of` shows (its key, or its chart's spec).
+fn runs_with(
+    runs: Signal<Vec<RunRef>>,
+    keys_by_run: RwSignal<BTreeMap<String, Vec<MediaKeyInfo>>>,
+    of: &PanelOf,
+) -> Signal<Vec<RunRef>> {
+    let of = of.clone();
+    Signal::from(Memo::new(move |_| {
+        runs.with(|rs| {
+            keys_by_run.with(|m| {
+                rs.iter()
+                    .filter(|r| match &of {
+                        PanelOf::Key { key, .. } => m
+                            .get(&r.id)
+                            .is_some_and(|keys| keys.iter().any(|k| k.key == *key)),
+                        PanelOf::Chart(chart) => custom_charts(&r.info.config)
+                            .iter()
+                            .any(|c| c.key == chart.key),
+                    })
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+        })
+    }))
 }
 
 /// Keeps `into` holding the media keys of each of `runs`: fetched once, then live from the
