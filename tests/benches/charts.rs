@@ -19,13 +19,13 @@
 )]
 
 use anyhow::{Context, bail};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use trackline_tests::chrome::{Proc, start_driver};
+use trackline_tests::chrome::{Proc, session, start_driver};
 use trackline_tests::machine::load_average;
 use trackline_tests::synthetic::{SyntheticRun, pct, unix_now, write_runs};
 
@@ -103,39 +103,14 @@ fn start_daemon(dir: &Path) -> anyhow::Result<(Proc, u16)> {
 }
 
 async fn browser(port: u16, profile: &Path, width: u32) -> anyhow::Result<Client> {
-    let mut args: Vec<String> = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-precise-memory-info",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.push(format!("--window-size={width},1000"));
-    args.push(format!("--user-data-dir={}", profile.display()));
-    let binary = [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists())
-    .unwrap_or("/usr/bin/chromium");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "args": args, "binary": binary }),
-    );
-    Ok(ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await?)
+    let window = format!("--window-size={width},1000");
+    session(
+        port,
+        profile,
+        &["--enable-precise-memory-info", &window],
+        None,
+    )
+    .await
 }
 
 async fn js(c: &Client, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {

@@ -25,7 +25,7 @@
 )]
 
 use anyhow::{Context, bail};
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::Client;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -36,7 +36,7 @@ use trackline_shared::annotations::{Op, OpRequest};
 use trackline_shared::chart::ChartSettings;
 use trackline_shared::reports::{BlockContent, NewBlock, Panel, PanelGrid, RunSet};
 use trackline_shared::{ClientMsg, Topic};
-use trackline_tests::chrome::{Proc, start_driver};
+use trackline_tests::chrome::{OFFLINE_ARGS, Proc, session, start_driver};
 use trackline_tests::daemon::{Daemon, Started};
 use trackline_tests::machine::{BusyCore, load_average};
 use trackline_tests::synthetic::{SyntheticRun, pct, write_runs};
@@ -605,42 +605,10 @@ async fn round_trip(
     Ok((times, post))
 }
 
-/// Headless Chromium that can reach nothing (every request goes to a proxy on a closed port,
-/// loopback included), as tests/tests/it/report_export.rs opens the export.
+/// Headless Chromium that can reach nothing (`OFFLINE_ARGS`), as tests/tests/it/report_export.rs
+/// opens the export.
 async fn offline_browser(port: u16, profile: &Path) -> anyhow::Result<Client> {
-    let args: Vec<String> = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-        "--proxy-server=127.0.0.1:9",
-        "--proxy-bypass-list=<-loopback>",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([format!("--user-data-dir={}", profile.display())])
-    .collect();
-    let binary = [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists())
-    .unwrap_or("/usr/bin/chromium");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "args": args, "binary": binary }),
-    );
-    Ok(ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await?)
+    session(port, profile, &OFFLINE_ARGS, None).await
 }
 
 /// Every chart of the page, once all have `data-drawn`: their count; `null` before.

@@ -1,9 +1,74 @@
-//! The browser side of the benchmarks: a child process killed when dropped, and chromedriver on a
-//! free port (Debian's `chromium-driver`).
+//! The browser side of the tests and benchmarks: a child process killed when dropped, chromedriver
+//! on a free port (Debian's `chromium-driver`), and one way to open a headless Chromium session.
 
 use anyhow::{Context, bail};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::json;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Every session's flags (the workplace's known-good set), with a 1400×1000 window.
+const BASE_ARGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+];
+
+/// Flags for a browser that can reach nothing: every request goes to a proxy on a closed port,
+/// loopback included (an exported report must work offline).
+pub const OFFLINE_ARGS: [&str; 2] = [
+    "--proxy-server=127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+];
+
+/// Debian's Chromium, or another Chromium-based browser where that is not installed.
+pub fn chromium_binary() -> &'static str {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .unwrap_or("/usr/bin/chromium")
+}
+
+/// A headless Chromium session through the chromedriver on `driver_port`, with its own
+/// `profile` directory, [`BASE_ARGS`] and then `extra` flags (a later flag wins, so `extra` may
+/// set another `--window-size`), keeping the page's log at `log_level` (`SEVERE`, `ALL`) if given.
+pub async fn session(
+    driver_port: u16,
+    profile: &Path,
+    extra: &[&str],
+    log_level: Option<&str>,
+) -> anyhow::Result<Client> {
+    let args: Vec<String> = BASE_ARGS
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .chain([format!("--user-data-dir={}", profile.display())])
+        .collect();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({ "args": args, "binary": chromium_binary() }),
+    );
+    if let Some(level) = log_level {
+        caps.insert("goog:loggingPrefs".into(), json!({ "browser": level }));
+    }
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .context("connect to chromedriver")
+}
 
 /// A child process, killed and reaped on drop.
 pub struct Proc(pub Child);

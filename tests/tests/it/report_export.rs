@@ -6,8 +6,8 @@
 //! no daemon running the CLI exports from the data dir itself.
 
 use crate::common::*;
-use crate::web::{Driver, chromium_binary, page_errors};
-use fantoccini::{Client, ClientBuilder, Locator};
+use crate::web::{Driver, page_errors};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -15,6 +15,7 @@ use std::time::Duration;
 use trackline_shared::annotations::{Op, OpRequest};
 use trackline_shared::chart::ChartSettings;
 use trackline_shared::reports::{BlockContent, NewBlock, Panel, PanelGrid, RunSet};
+use trackline_tests::chrome::OFFLINE_ARGS;
 
 /// Set as a window property by any of the hostile strings if they ever ran.
 const EVIL: &str =
@@ -74,37 +75,16 @@ fn export(root: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Headless Chromium that can reach nothing: every request goes to a proxy on a closed port,
-/// loopback included.
+/// Headless Chromium that can reach nothing (`OFFLINE_ARGS`), allowed to read files beside an
+/// export opened from disk.
 async fn offline_browser(driver: &Driver, profile: &Path) -> Client {
-    let args: Vec<String> = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-        "--proxy-server=127.0.0.1:9",
-        "--proxy-bypass-list=<-loopback>",
-        "--allow-file-access-from-files",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([format!("--user-data-dir={}", profile.display())])
-    .collect();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "args": args, "binary": chromium_binary() }),
-    );
-    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
-    ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
+    let flags: Vec<&str> = OFFLINE_ARGS
+        .into_iter()
+        .chain(["--allow-file-access-from-files"])
+        .collect();
+    trackline_tests::chrome::session(driver.port, profile, &flags, Some("ALL"))
         .await
-        .expect("connect to chromedriver")
+        .expect("a Chromium session")
 }
 
 /// Dispatches a synthetic mouse event of `kind` on the loss chart's canvas at fraction `fx` of

@@ -2,7 +2,7 @@
 //! and small queries by CSS selector.
 
 use crate::common::Daemon;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -43,46 +43,12 @@ impl Drop for Driver {
     }
 }
 
-/// A headless Chromium session (1400×1000) with its own profile directory.
+/// A headless Chromium session (1400×1000) with its own profile directory, keeping what the page
+/// logs for `page_errors`.
 pub async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([format!("--user-data-dir={}", profile.display())])
-    .collect::<Vec<_>>();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "args": args, "binary": chromium_binary() }),
-    );
-    // Keeps what the page logs, for `page_errors`.
-    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "SEVERE" }));
-    ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
+    trackline_tests::chrome::session(driver.port, profile, &[], Some("SEVERE"))
         .await
-        .expect("connect to chromedriver")
-}
-
-pub fn chromium_binary() -> &'static str {
-    [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).exists())
-    .unwrap_or("/usr/bin/chromium")
+        .expect("a Chromium session")
 }
 
 /// Fails unless the daemon embeds a real web build (not the placeholder of a failed build).
