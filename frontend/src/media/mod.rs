@@ -16,6 +16,7 @@ pub mod players;
 pub mod plotly;
 pub mod section;
 pub mod slider;
+pub mod table;
 
 use leptos::prelude::*;
 use std::collections::BTreeSet;
