@@ -11,6 +11,8 @@ mod charts;
 mod crash;
 mod hostile;
 mod media_api;
+mod media_ui;
+mod media_views_ui;
 mod prefix;
 mod presence;
 mod python;
