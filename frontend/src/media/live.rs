@@ -1,5 +1,6 @@
-//! A run's media, live: its media keys (`GET …/media`, then the `run` topic's `media_keys`) and
-//! one key's values (the `media` topic from value 0, then each new one), tied to the view.
+//! A run's media, live: its media keys (`GET …/media`; `section.rs` follows the `run` topic's
+//! `media_keys`) and one key's values (the `media` topic from value 0, then each new one), tied
+//! to the view.
 
 use crate::{api, ws};
 use leptos::prelude::*;
@@ -46,27 +47,6 @@ fn append(have: &mut Vec<MediaEntry>, start: u64, entries: Vec<MediaEntry>) {
     }
     let skip = (held - start) as usize;
     have.extend(entries.into_iter().skip(skip));
-}
-
-/// The media keys of `run`, fetched once and then kept up to date from the `run` topic.
-pub fn use_media_keys(project: String, run: String) -> ReadSignal<Vec<MediaKeyInfo>> {
-    let (keys, set_keys) = signal(Vec::<MediaKeyInfo>::new());
-    let fetch = {
-        let (project, run) = (project.clone(), run.clone());
-        async move { media_keys(&project, &run).await }
-    };
-    crate::live::live(
-        fetch,
-        Topic::Run { project, run },
-        move |update| match update {
-            crate::live::Live::Snapshot(Ok(k))
-            | crate::live::Live::Msg(ServerMsg::MediaKeys { keys: k, .. }) => {
-                set_keys.try_set(k);
-            }
-            _ => {}
-        },
-    );
-    keys
 }
 
 #[cfg(test)]
