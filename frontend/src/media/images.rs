@@ -78,7 +78,6 @@ fn ImageFigure(project: String, run: String, image: ImageRef, opts: ImageOptions
                 <img
                     src=src
                     alt=title
-                    loading="lazy"
                     class:pixelated=move || opts.pixelated.get()
                     title="Click to zoom"
                     on:click=move |_| zoomed.update(|z| *z = !*z)
@@ -100,6 +99,39 @@ fn ImageFigure(project: String, run: String, image: ImageRef, opts: ImageOptions
                 </div>
             </Show>
         </figure>
+    }
+}
+
+/// How many logged steps on each side of the shown one have their images fetched ahead, so that
+/// scrubbing, playing or stepping with the arrow keys shows them from the browser's cache (media
+/// files are immutable).
+pub const PREFETCH_STEPS: usize = 4;
+
+/// Fetches the images of the values logged around index `at` of `entries` (the shown value's),
+/// nearest first; `keep` holds the loading images until the next call, so they are not dropped
+/// before they arrive.
+pub fn prefetch_around(
+    project: &str,
+    run: &str,
+    entries: &[trackline_shared::media::MediaEntry],
+    at: usize,
+    keep: &mut Vec<HtmlImageElement>,
+) {
+    keep.clear();
+    let around = (1..=PREFETCH_STEPS).flat_map(|d| [at.checked_add(d), at.checked_sub(d)]);
+    for i in around.flatten() {
+        let Some(trackline_shared::media::MediaValue::Images(images)) = entries
+            .get(i)
+            .and_then(|e| trackline_shared::media::MediaValue::parse(&e.value))
+        else {
+            continue;
+        };
+        for image in images {
+            if let Ok(img) = HtmlImageElement::new() {
+                img.set_src(&file_url(project, run, &image.file.path));
+                keep.push(img);
+            }
+        }
     }
 }
 

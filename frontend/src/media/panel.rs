@@ -7,7 +7,7 @@ use trackline_shared::media::{CustomChart, MediaEntry, MediaKind, MediaValue};
 
 use super::custom_chart::CustomChartView;
 use super::histogram::HistogramView;
-use super::images::{ImageGrid, ImageOptions};
+use super::images::{ImageGrid, ImageOptions, prefetch_around};
 use super::live::use_media_entries;
 use super::object3d::Object3dView;
 use super::overlays::{OverlayControls, OverlayOptions};
@@ -190,6 +190,27 @@ fn RunRow(
     });
     let shown_step =
         Memo::new(move |_| entries.with(|e| entry_at(e, chosen.get()).map(|e| e.step)));
+    if matches!(
+        of,
+        PanelOf::Key {
+            kind: MediaKind::Image,
+            ..
+        }
+    ) {
+        // The images of the steps around the shown one load ahead (scrubbing shows them from
+        // the cache).
+        let prefetched = StoredValue::new_local(Vec::new());
+        let (project, run_id) = (project.clone(), run_id.clone());
+        Effect::new(move |_| {
+            let chosen = chosen.get();
+            entries.with(|e| {
+                let at = e.partition_point(|x| chosen.is_none_or(|c| x.step <= c));
+                prefetched.update_value(|keep| {
+                    prefetch_around(&project, &run_id, e, at.saturating_sub(1), keep)
+                });
+            });
+        });
+    }
     let entries_s: Signal<Vec<MediaEntry>> = entries.into();
     let step_s: Signal<Option<f64>> = chosen.into();
     let body = match of {
