@@ -9,7 +9,11 @@ pub fn encode(width: u32, height: u32, channels: u8, pixels: &[u8]) -> Vec<u8> {
         _ => panic!("1 or 4 channels"),
     };
     let row = width as usize * usize::from(channels);
-    assert_eq!(pixels.len(), row * height as usize, "pixels for {width}×{height}");
+    assert_eq!(
+        pixels.len(),
+        row * height as usize,
+        "pixels for {width}×{height}"
+    );
     let mut raw = Vec::with_capacity((row + 1) * height as usize);
     for line in pixels.chunks(row) {
         raw.push(0); // filter: none
