@@ -110,9 +110,9 @@ pub fn series_window_url(
     url
 }
 
-/// GETs `url` and parses its JSON answer from the body's bytes (no UTF-16 round trip through a JS
-/// string, which matters for large series answers); a non-2xx answer becomes the daemon's error.
-pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+/// GETs `url`'s body as bytes; a non-2xx answer becomes the daemon's error (a 401 also hands the
+/// page over to the refused-link page).
+pub async fn get_bytes(url: &str) -> Result<Vec<u8>, ApiError> {
     let resp = gloo_net::http::Request::get(url)
         .send()
         .await
@@ -135,11 +135,32 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
         }
         return Err(error);
     }
+    Ok(bytes)
+}
+
+/// GETs `url` and parses its JSON answer from the body's bytes (no UTF-16 round trip through a JS
+/// string, which matters for large series answers); a non-2xx answer becomes the daemon's error.
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    let bytes = get_bytes(url).await?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError {
-        status: Some(status),
+        status: Some(200),
         code: None,
         message: format!("unexpected answer from {url}: {e}"),
     })
+}
+
+/// GETs a JSON file a run's Python process wrote (`NaN` and `Infinity` allowed, read as the
+/// strings `"NaN"` and `"Infinity"`).
+pub async fn get_python_json(url: &str) -> Result<serde_json::Value, ApiError> {
+    let bytes = get_bytes(url).await?;
+    let bad = |message: String| ApiError {
+        status: Some(200),
+        code: None,
+        message,
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad(format!("{url} is not UTF-8")))?;
+    trackline_shared::media_table::parse_python_json(text)
+        .map_err(|e| bad(format!("{url} is not JSON: {e}")))
 }
 
 pub async fn projects() -> Result<Vec<ProjectInfo>, ApiError> {

@@ -44,6 +44,31 @@ pub fn href(path: &str) -> String {
     format!("{}{}", base_path(), path)
 }
 
+/// Milliseconds on the page's `performance` clock (0 where unavailable).
+pub fn perf_now() -> f64 {
+    leptos::prelude::window()
+        .performance()
+        .map_or(0.0, |p| p.now())
+}
+
+/// `performance.measure(name, {start, end, detail})`, for the browser's profiler and the
+/// benchmarks that read these entries (docs/frontend.md); ignored where unsupported.
+pub fn measure(name: &str, start: f64, end: f64, detail: &str) {
+    use wasm_bindgen::{JsCast, JsValue};
+    let Some(perf) = leptos::prelude::window().performance() else {
+        return;
+    };
+    let opts = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&opts, &"start".into(), &JsValue::from_f64(start));
+    let _ = js_sys::Reflect::set(&opts, &"end".into(), &JsValue::from_f64(end.max(start)));
+    let _ = js_sys::Reflect::set(&opts, &"detail".into(), &JsValue::from_str(detail));
+    if let Ok(f) = js_sys::Reflect::get(&perf, &"measure".into())
+        && let Ok(f) = f.dyn_into::<js_sys::Function>()
+    {
+        let _ = f.call2(&perf, &JsValue::from_str(name), &opts);
+    }
+}
+
 /// `performance.mark(name)`, for timing views in the browser's profiler; ignored when unavailable.
 pub fn mark(name: &str) {
     if let Some(p) = leptos::prelude::window().performance() {

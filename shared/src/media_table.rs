@@ -27,7 +27,7 @@ use crate::media::MediaValue;
 pub use compare::{CHANGE_COLUMN, Change, RUN_COLUMN, StepDiff, diff_key, diff_steps, join_runs};
 pub use group::{Aggregate, Group, group_rows};
 pub use order::natural_key;
-pub use parse::{ParseError, increment_paths};
+pub use parse::{ParseError, increment_paths, parse_python_json};
 use texts::Interner;
 pub use texts::Texts;
 

@@ -4,7 +4,6 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::Value;
 use trackline_shared::media::ImageRef;
 use web_sys::HtmlImageElement;
 
@@ -180,7 +179,7 @@ fn load_boxes(
         let url = file_url(project, run, &file.path);
         let layer = layer.clone();
         spawn_local(async move {
-            let Ok(json) = api::get_json::<Value>(&url).await else {
+            let Ok(json) = api::get_python_json(&url).await else {
                 return;
             };
             let (items, labels) = overlays::parse_boxes(&json, w, h);

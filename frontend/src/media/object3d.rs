@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use trackline_shared::media::{DocRef, MediaEntry, MediaValue};
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::charts::meshes::{self, Scene3d};
 use crate::charts::orbit::{Camera, FrameStats, render_scene};
 
@@ -29,38 +29,15 @@ fn format_of(doc: &DocRef) -> String {
         .to_ascii_lowercase()
 }
 
-/// GETs a file's bytes.
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, ApiError> {
-    let resp = gloo_net::http::Request::get(url)
-        .send()
-        .await
-        .map_err(|e| ApiError {
-            status: None,
-            code: None,
-            message: format!("could not reach the Trackline daemon ({e})"),
-        })?;
-    let status = resp.status();
-    let bytes = resp.binary().await.map_err(|e| ApiError {
-        status: Some(status),
-        code: None,
-        message: format!("could not read the answer ({e})"),
-    })?;
-    if !(200..300).contains(&status) {
-        return Err(ApiError::from_response(
-            status,
-            &String::from_utf8_lossy(&bytes),
-        ));
-    }
-    Ok(bytes)
-}
-
 /// Loads and parses one object.
 async fn load_scene(url: &str, format: &str) -> Result<Scene3d, String> {
     match format {
-        "pts.json" => meshes::parse_points(&api::get_json(url).await.map_err(|e| e.to_string())?),
+        "pts.json" => {
+            meshes::parse_points(&api::get_python_json(url).await.map_err(|e| e.to_string())?)
+        }
         "gltf" => meshes::parse_gltf(&api::get_json(url).await.map_err(|e| e.to_string())?),
         _ => {
-            let bytes = fetch_bytes(url).await.map_err(|e| e.to_string())?;
+            let bytes = api::get_bytes(url).await.map_err(|e| e.to_string())?;
             match format {
                 "obj" => meshes::parse_obj(&String::from_utf8_lossy(&bytes)),
                 "stl" => meshes::parse_stl(&bytes),

@@ -22,7 +22,7 @@ use canvas::ShapeCanvas;
 /// A fetched figure: the path it came from, and the figure or why it is not shown.
 type Loaded = Option<(String, Result<Figure, String>)>;
 
-/// Fetches `path`'s JSON through `read` whenever `path` changes, keeping only the answer for the
+/// Fetches `path`'s JSON (Python's, `NaN` allowed) through `read` whenever `path` changes, keeping only the answer for the
 /// latest path (a slow answer for an older step never replaces a newer one).
 pub fn fetch_on_change<T: Send + Sync + 'static>(
     path: Memo<Option<String>>,
@@ -40,7 +40,7 @@ pub fn fetch_on_change<T: Send + Sync + 'static>(
         }
         let url = url_of(&p);
         spawn_local(async move {
-            let result = match api::get_json::<Value>(&url).await {
+            let result = match api::get_python_json(&url).await {
                 Ok(v) => read(v),
                 Err(e) => Err(format!("could not load {p}: {e}")),
             };

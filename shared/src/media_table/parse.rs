@@ -53,6 +53,23 @@ pub fn increment_paths(value: &Value) -> Vec<String> {
     paths
 }
 
+/// Reads any JSON document Python's `json` wrote (`NaN`, `Infinity` and `-Infinity` allowed,
+/// and kept as the strings `"NaN"`, `"Infinity"`, `"-Infinity"` as in the daemon's wire
+/// encoding): the files W&B writes beside tables (plotly figures, custom-chart tables).
+pub fn parse_python_json(src: &str) -> Result<Value, ParseError> {
+    let mut r = Reader {
+        s: src,
+        b: src.as_bytes(),
+        i: 0,
+    };
+    let value = r.value(0)?;
+    r.ws();
+    if r.i < r.b.len() {
+        return r.fail("unexpected text after the JSON value");
+    }
+    Ok(value)
+}
+
 pub(super) fn parse_table(src: &str) -> Result<Table, ParseError> {
     let mut r = Reader {
         s: src,

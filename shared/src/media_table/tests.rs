@@ -307,6 +307,45 @@ fn two_steps_diff_by_position_and_list_removed_rows() {
 }
 
 #[test]
+fn media_cells_compare_by_content_not_by_file_name() {
+    let img = |path: &str, sha: &str| {
+        format!(r#"{{"_type":"image-file","path":"{path}","sha256":"{sha}","size":4}}"#)
+    };
+    let table = |rows: [(u32, String); 2]| {
+        let data: Vec<String> = rows.iter().map(|(id, c)| format!("[{id},{c}]")).collect();
+        Table::parse(&format!(
+            r#"{{"columns":["id","img"],"data":[{}]}}"#,
+            data.join(",")
+        ))
+        .unwrap()
+    };
+    let old = table([
+        (1, img("media/a_1.png", "aa")),
+        (2, img("media/b_1.png", "bb")),
+    ]);
+    // Row 1: the same bytes under the step-2 file name; row 2: other bytes.
+    let new = table([
+        (1, img("media/a_2.png", "aa")),
+        (2, img("media/b_2.png", "cc")),
+    ]);
+    let d = diff_steps(&old, &new, Some("id"));
+    let change: Vec<String> = (0..d.table.nrows)
+        .map(|r| d.table.columns[0].display(r).into())
+        .collect();
+    assert_eq!(change, ["same", "changed"]);
+}
+
+#[test]
+fn python_json_keeps_non_finite_numbers_as_their_names() {
+    let v = parse_python_json(r#" {"y": [1.5, NaN, -Infinity], "s": "a\u00e9"} "#).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"y": [1.5, "NaN", "-Infinity"], "s": "aé"})
+    );
+    assert!(parse_python_json("[1] x").is_err());
+}
+
+#[test]
 fn integers_show_whole() {
     assert_eq!(format_number(1_000_000.0), "1000000");
     assert_eq!(format_number(-3.0), "-3");

@@ -11,6 +11,7 @@ mod charts;
 mod crash;
 mod hostile;
 mod media_api;
+mod media_table_ui;
 mod media_ui;
 mod media_views_ui;
 mod prefix;

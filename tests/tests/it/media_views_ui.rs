@@ -78,19 +78,21 @@ fn write_run(root: &Path) {
         "media/object3D/cloud_11_0123456789abcdef0123.pts.json",
         &serde_json::to_vec(&points).unwrap(),
     );
-    let table = json!({"columns": ["Actual", "Predicted", "nPredictions"],
-        "data": [["cat", "cat", 5], ["cat", "dog", 1], ["dog", "cat", 2], ["dog", "dog", 7]]});
+    // Python's json writes NaN as a bare `NaN`, which strict JSON parsers refuse.
+    let table =
+        br#"{"columns": ["Actual", "Predicted", "nPredictions"], "data": [["cat", "cat", 5],
+        ["cat", "dog", 1], ["dog", "cat", 2], ["dog", "dog", 7], ["dog", "dog", NaN]]}"#;
     let cm = media_file(
         &dir,
         "media/table/cm_table_11_0123456789abcdef0123.table.json",
-        &serde_json::to_vec(&table).unwrap(),
+        table,
     );
     w.append_raw(&format!(
         "{}\n",
         json!({"_step": 11, "_timestamp": now_secs(),
             "fig": with_type(plotly, "plotly-file", json!({})),
             "cloud": with_type(cloud, "object3D-file", json!({})),
-            "cm_table": with_type(cm, "table-file", json!({"ncols": 3, "nrows": 4}))})
+            "cm_table": with_type(cm, "table-file", json!({"ncols": 3, "nrows": 5}))})
     ));
     // wandb.plot.confusion_matrix's spec, as W&B keeps it in the run's config.
     write_atomic(

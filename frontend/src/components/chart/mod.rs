@@ -43,6 +43,7 @@ use web_sys::{
 };
 
 use crate::api;
+use crate::browser::{measure, perf_now};
 use crate::charts::plot::{self, Frame, GroupFrame, View};
 use crate::charts::raster::{self, Raster, Style};
 use crate::charts::render::{self, FrameInput, FrameStats, Rendered, RunLook};
@@ -178,26 +179,6 @@ struct ChartHandle {
     smoothed_last: RwSignal<String>,
     frames: RwSignal<u64>,
     pins: pins::Pins,
-}
-
-fn perf_now() -> f64 {
-    window().performance().map_or(0.0, |p| p.now())
-}
-
-/// `performance.measure(name, {start, end, detail})`; ignored where unsupported.
-fn measure(name: &str, start: f64, end: f64, detail: &str) {
-    let Some(perf) = window().performance() else {
-        return;
-    };
-    let opts = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&opts, &"start".into(), &JsValue::from_f64(start));
-    let _ = js_sys::Reflect::set(&opts, &"end".into(), &JsValue::from_f64(end.max(start)));
-    let _ = js_sys::Reflect::set(&opts, &"detail".into(), &JsValue::from_str(detail));
-    if let Ok(f) = js_sys::Reflect::get(&perf, &"measure".into())
-        && let Ok(f) = f.dyn_into::<js_sys::Function>()
-    {
-        let _ = f.call2(&perf, &JsValue::from_str(name), &opts);
-    }
 }
 
 impl ChartHandle {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use trackline_shared::media::MediaEntry;
 use trackline_shared::media_table::{Table, increment_paths};
 
-use super::perf::{measure, now_ms};
-use crate::api::ApiError;
+use crate::api;
+use crate::browser::{measure, perf_now as now_ms};
 use crate::media::{entry_at, file_url};
 
 /// The step and files of the table shown at `step` (the newest when `None`).
@@ -68,17 +68,6 @@ async fn read_table(urls: &[String]) -> Result<Table, String> {
 
 /// GETs `url` as UTF-8 text from the body's bytes (no UTF-16 round trip through a JS string).
 async fn fetch_text(url: &str) -> Result<String, String> {
-    let resp = gloo_net::http::Request::get(url)
-        .send()
-        .await
-        .map_err(|e| format!("could not reach the Trackline daemon ({e})"))?;
-    let status = resp.status();
-    let bytes = resp
-        .binary()
-        .await
-        .map_err(|e| format!("could not read the table file ({e})"))?;
-    if !(200..300).contains(&status) {
-        return Err(ApiError::from_response(status, &String::from_utf8_lossy(&bytes)).to_string());
-    }
+    let bytes = api::get_bytes(url).await.map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|_| "the table file is not UTF-8".to_string())
 }

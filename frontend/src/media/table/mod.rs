@@ -8,13 +8,12 @@
 //!
 //! `load.rs` fetches and parses, `compare.rs` loads the other runs' tables, `grid.rs` draws the
 //! header and the visible rows, `cell.rs` one cell, `style.rs` the view's CSS. Sort and filter
-//! are timed as `tl:media-table:sort` / `tl:media-table:filter` (`perf.rs`).
+//! are timed as `tl:media-table:sort` / `tl:media-table:filter` ([`crate::browser::measure`]).
 
 mod cell;
 mod compare;
 mod grid;
 mod load;
-mod perf;
 mod style;
 
 use leptos::prelude::*;
@@ -26,11 +25,11 @@ use trackline_shared::media_table::{
     Group, StepDiff, Table, diff_key, diff_steps, group_rows, join_runs,
 };
 
+use crate::browser::{measure, perf_now as now_ms};
 use crate::components::RunRef;
 use compare::{Compare, RunTableSource, RunTables, default_other_step};
 use grid::{Grid, Line};
 use load::{files_at, use_table};
-use perf::{measure, now_ms};
 
 pub use cell::sparkline_path;
 
