@@ -78,6 +78,7 @@ pub async fn serve(
             },
             () = signal_tx.closed() => break,
         };
+        set_socket_options(&stream, peer);
         match open.clone().try_acquire_owned() {
             Ok(permit) => {
                 let io = ClientStream {
@@ -116,6 +117,15 @@ pub async fn serve(
         "waiting for open connections to finish"
     );
     close_tx.closed().await;
+}
+
+/// Without `TCP_NODELAY` a response written in two parts (headers, then a file's bytes) waits for
+/// the peer's delayed ACK: ~40 ms on every request of a kept-alive connection after its first
+/// (docs/benchmarks.md, "Media").
+fn set_socket_options(stream: &TcpStream, peer: SocketAddr) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(%peer, "could not set TCP_NODELAY: {e}");
+    }
 }
 
 /// One HTTP/1 connection, upgrades included, until it closes or the server shuts down.

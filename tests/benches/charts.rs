@@ -37,8 +37,7 @@ const GOAL_APPEND_MS: f64 = 4.0;
 const GOAL_MEMORY_MB: f64 = 200.0;
 
 fn main() -> anyhow::Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick")
-        || std::env::var("TRACKLINE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let quick = trackline_tests::machine::quick();
     let (runs, steps, panels, panel_runs, panel_steps) = if quick {
         (20, 20_000, 10, 10, 1_000)
     } else {

@@ -39,8 +39,7 @@ const GOAL_PYTHON_P99_MS: f64 = 200.0;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 fn main() -> anyhow::Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick")
-        || std::env::var("TRACKLINE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let quick = trackline_tests::machine::quick();
     let (appends, logs) = if quick { (100, 100) } else { (500, 300) };
     // Positional arguments pick sections (`append`, `python`); none means all.
     let only: Vec<String> = std::env::args()

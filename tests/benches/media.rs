@@ -3,9 +3,13 @@
 //! workspace (one image panel, a row per run). A scrub moves the panel's step slider (as an
 //! `input` event, the way a drag or an arrow key moves it) and times, in the page, from the event
 //! until every row's image of the new step is loaded and decoded (`img.complete`,
-//! `naturalWidth`, `decode()`): the latency a user sees. Two kinds: `drag`, consecutive steps at
-//! a drag's pace (30 ms apart), and `jump`, distinct steps spread over the run (nothing near them
-//! shown before: every image is fetched). Goal: p95 ≤ 50 ms.
+//! `naturalWidth`, `decode()`): the latency a user sees. Three kinds, each in a fresh daemon and
+//! browser (nothing cached from another kind): `drag`, consecutive steps at a drag's pace (30 ms
+//! apart: the scrub the goal is about); `click`, distinct steps spread over the run, 250 ms
+//! apart, as clicks on the slider's track (nothing near them shown before: every image is
+//! fetched); `jump`, the same back to back (each jump's images compete with the previous one's
+//! prefetches). Goal: a scrub's p95 ≤ 50 ms. Beside each, the page's resource timing: when the last
+//! of the step's images was asked for and when its bytes were in.
 //!
 //! Runs idle and then with one core kept busy by a spinning thread of this program; every figure
 //! is printed with the load average, and a table at the end. Nothing is asserted. Run with
@@ -18,12 +22,11 @@
 )]
 
 use anyhow::{Context, bail};
-use fantoccini::Client;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use trackline_tests::chrome::{session, start_driver};
+use trackline_tests::chrome::{session, start_driver, wait_until};
 use trackline_tests::daemon::Daemon;
 use trackline_tests::machine::{BusyCore, load_average};
 use trackline_tests::png;
@@ -36,8 +39,7 @@ const RUNS: u32 = 8;
 const PANEL: &str = "[data-testid=media-panel][data-key=samples]";
 
 fn main() -> anyhow::Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick")
-        || std::env::var("TRACKLINE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let quick = trackline_tests::machine::quick();
     let (steps, scrubs) = if quick { (200, 40) } else { (1_000, 150) };
     let dir = tempfile::tempdir()?;
     let started = Instant::now();
@@ -53,13 +55,25 @@ fn main() -> anyhow::Result<()> {
     for busy in [false, true] {
         let _spin = busy.then(BusyCore::start).transpose()?;
         let label = if busy { "one core busy" } else { "idle" };
-        let (scrubs, load) = rt.block_on(scrub(dir.path(), steps, scrubs))?;
-        for (kind, ms) in scrubs {
+        for kind in [Kind::Drag, Kind::Click, Kind::Jump] {
+            let (samples, load) = rt.block_on(scrub(dir.path(), steps, scrubs, kind))?;
+            let kind = kind.name();
+            let ms: Vec<f64> = samples.iter().map(|s| s.ms).collect();
+            let of = |f: fn(&Scrub) -> f64| {
+                let v: Vec<f64> = samples.iter().map(f).filter(|x| x.is_finite()).collect();
+                if v.is_empty() {
+                    "-".to_string()
+                } else {
+                    format!("{:.1} ms", pct(&v, 0.5))
+                }
+            };
             let (p50, p95) = (pct(&ms, 0.5), pct(&ms, 0.95));
             println!(
-                "{label}, {kind}: {} scrubs over {RUNS} runs × {steps} steps: p50 {p50:.1} ms, p95 {p95:.1} ms, max {:.1} ms (goal p95 ≤ {GOAL_SCRUB_P95_MS} ms); load {load}",
+                "{label}, {kind}: {} scrubs over {RUNS} runs × {steps} steps: p50 {p50:.1} ms, p95 {p95:.1} ms, max {:.1} ms (goal p95 ≤ {GOAL_SCRUB_P95_MS} ms); p50 of the last image asked for {}, its bytes in {}; load {load}",
                 ms.len(),
-                ms.iter().copied().fold(0.0, f64::max)
+                ms.iter().copied().fold(0.0, f64::max),
+                of(|s| s.asked),
+                of(|s| s.fetched),
             );
             rows.push((label, kind, p50, p95, load.clone()));
         }
@@ -112,14 +126,32 @@ fn write_project(root: &Path, steps: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the workspace in a fresh daemon and browser, waits for the panel, then scrubs `n` times
-/// as a drag does and `n` times by jumps; the page-measured latencies of each kind, and the load
-/// average.
+/// How the slider moves.
+#[derive(Clone, Copy)]
+enum Kind {
+    Drag,
+    Click,
+    Jump,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Drag => "drag (30 ms apart)",
+            Kind::Click => "click (250 ms apart)",
+            Kind::Jump => "jump (back to back)",
+        }
+    }
+}
+
+/// Opens the workspace in a fresh daemon and browser, waits for the panel, then moves the slider
+/// `n` times as `kind` does; the page-measured scrubs, and the load average.
 async fn scrub(
     root: &Path,
     steps: u64,
     n: usize,
-) -> anyhow::Result<(Vec<(&'static str, Vec<f64>)>, String)> {
+    kind: Kind,
+) -> anyhow::Result<(Vec<Scrub>, String)> {
     let log = root.join("daemon.log");
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -136,7 +168,7 @@ async fn scrub(
     )
     .await?;
     c.goto(&daemon.url(&format!("/projects/{PROJECT}"))).await?;
-    wait_for(
+    wait_until(
         &c,
         "every run's row at the newest step",
         Duration::from_secs(60),
@@ -152,31 +184,34 @@ async fn scrub(
         vec![],
     )
     .await?;
-    // A drag from a third of the way on, one step at a time.
-    let start = steps / 3;
-    let drag: Vec<u64> = (0..n as u64).map(|i| (start + i) % steps).collect();
-    // Distinct steps in a spread-out order (a stride coprime with the step count), away from the
-    // drag's.
-    let stride = (steps / 7) | 1;
-    let jump: Vec<u64> = (1..=n as u64)
-        .map(|i| (i * stride) % steps)
-        .filter(|s| !(start.saturating_sub(8)..start + n as u64 + 8).contains(s))
-        .collect();
-    let mut out = Vec::new();
-    for (kind, targets, pause) in [("drag", drag, 30), ("jump", jump, 0)] {
-        let mut ms = Vec::with_capacity(targets.len());
-        for target in targets {
-            let v = c
-                .execute_async(SCRUB, vec![json!(PANEL), json!(target), json!(RUNS)])
-                .await
-                .context("scrub")?;
-            match v.as_f64() {
-                Some(t) => ms.push(t),
-                None => bail!("scrub to step {target} did not finish: {v}"),
-            }
-            tokio::time::sleep(Duration::from_millis(pause)).await;
+    let (targets, pause): (Vec<u64>, u64) = match kind {
+        // From a third of the way on, one step at a time.
+        Kind::Drag => ((0..n as u64).map(|i| (steps / 3 + i) % steps).collect(), 30),
+        // Distinct steps in a spread-out order (a stride coprime with the step count).
+        Kind::Click | Kind::Jump => {
+            let stride = (steps / 7) | 1;
+            let spread = (1..=n as u64).map(|i| (i * stride) % steps).collect();
+            (spread, if matches!(kind, Kind::Click) { 250 } else { 0 })
         }
-        out.push((kind, ms));
+    };
+    let mut out = Vec::with_capacity(targets.len());
+    for target in targets {
+        let v = c
+            .execute_async(SCRUB, vec![json!(PANEL), json!(target), json!(RUNS)])
+            .await
+            .context("scrub")?;
+        match v.get("ms").and_then(Value::as_f64) {
+            Some(t) => {
+                let at = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+                out.push(Scrub {
+                    ms: t,
+                    asked: at("asked"),
+                    fetched: at("fetched"),
+                });
+            }
+            None => bail!("scrub to step {target} did not finish: {v}"),
+        }
+        tokio::time::sleep(Duration::from_millis(pause)).await;
     }
     let load = load_average();
     let _ = c.close().await;
@@ -187,9 +222,19 @@ async fn scrub(
 /// Moves the panel's slider to the index of step `arguments[1]` (steps are 0..n, so the index is
 /// the step) and resolves with the milliseconds until every row shows that step's image,
 /// loaded and decoded; `null` after 10 s.
+/// One scrub: milliseconds from the slider's event until the images were shown, until the last
+/// of them was requested, and until the last one's bytes had arrived (from the page's resource
+/// timing).
+struct Scrub {
+    ms: f64,
+    asked: f64,
+    fetched: f64,
+}
+
 const SCRUB: &str = r#"
 const [panel, step, runs, done] = arguments;
 const slider = document.querySelector(panel + ' [data-testid=media-slider]');
+performance.clearResourceTimings();
 const t0 = performance.now();
 slider.value = String(step);
 slider.dispatchEvent(new Event('input', {bubbles: true}));
@@ -199,25 +244,15 @@ const check = async () => {
   const ready = imgs.length === runs && imgs.every(i => i.src.includes(want) && i.complete && i.naturalWidth > 0);
   if (ready) {
     await Promise.all(imgs.map(i => i.decode().catch(() => null)));
-    done(performance.now() - t0);
+    const ms = performance.now() - t0;
+    const res = performance.getEntriesByType('resource').filter(e => e.name.includes(want) && e.startTime >= t0);
+    const last = (f) => res.length ? Math.max(...res.map(f)) - t0 : null;
+    done({ms, asked: last(e => e.startTime), fetched: last(e => e.responseEnd)});
   } else if (performance.now() - t0 > 10000) {
-    done(null);
+    done({ms: null});
   } else {
     requestAnimationFrame(check);
   }
 };
 requestAnimationFrame(check);
 "#;
-
-async fn wait_for(c: &Client, what: &str, timeout: Duration, script: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if c.execute(script, vec![]).await? == Value::Bool(true) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}

@@ -60,8 +60,7 @@ const OTHER_RUNS: u64 = 10;
 const FILTER: &str = "config.lr < 1";
 
 fn main() -> anyhow::Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick")
-        || std::env::var("TRACKLINE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let quick = trackline_tests::machine::quick();
     let only: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

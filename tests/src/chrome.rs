@@ -101,3 +101,23 @@ pub fn start_driver() -> anyhow::Result<(Proc, u16)> {
     }
     Ok((driver, port))
 }
+
+/// Polls `script` (which returns a boolean) in the page every 100 ms until it returns `true`;
+/// an error naming `what` after `timeout`.
+pub async fn wait_until(
+    c: &Client,
+    what: &str,
+    timeout: Duration,
+    script: &str,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if c.execute(script, vec![]).await? == serde_json::Value::Bool(true) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

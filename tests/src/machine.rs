@@ -5,6 +5,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Whether a benchmark was asked for its quick version (`-- --quick`, or
+/// `TRACKLINE_BENCH_QUICK=1`): smaller data and fewer samples.
+pub fn quick() -> bool {
+    std::env::args().any(|a| a == "--quick")
+        || std::env::var("TRACKLINE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
 /// The 1, 5 and 15 minute load averages (Linux).
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

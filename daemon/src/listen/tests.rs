@@ -437,3 +437,15 @@ fn the_refusal_carries_the_security_headers() {
         assert!(head.lines().any(|line| line == header), "{header}: {head}");
     }
 }
+
+/// Every accepted connection answers without waiting for delayed ACKs.
+#[tokio::test]
+async fn accepted_sockets_send_without_nagle_delay() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _client = TcpStream::connect(addr).await.unwrap();
+    let (accepted, peer) = listener.accept().await.unwrap();
+    assert!(!accepted.nodelay().unwrap());
+    super::set_socket_options(&accepted, peer);
+    assert!(accepted.nodelay().unwrap());
+}

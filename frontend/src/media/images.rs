@@ -76,6 +76,7 @@ fn ImageFigure(project: String, run: String, image: ImageRef, opts: ImageOptions
             <div class="media-frame">
                 <img
                     src=src
+                    fetchpriority="high"
                     alt=title
                     class:pixelated=move || opts.pixelated.get()
                     title="Click to zoom"
@@ -106,29 +107,58 @@ fn ImageFigure(project: String, run: String, image: ImageRef, opts: ImageOptions
 /// files are immutable).
 pub const PREFETCH_STEPS: usize = 4;
 
-/// Fetches the images of the values logged around index `at` of `entries` (the shown value's),
-/// nearest first; `keep` holds the loading images until the next call, so they are not dropped
-/// before they arrive.
-pub fn prefetch_around(
+/// The image URLs of the values logged around index `at` of `entries` (the shown value's),
+/// nearest first.
+pub fn images_around(
     project: &str,
     run: &str,
     entries: &[trackline_shared::media::MediaEntry],
     at: usize,
-    keep: &mut Vec<HtmlImageElement>,
-) {
-    keep.clear();
+) -> Vec<String> {
     let around = (1..=PREFETCH_STEPS).flat_map(|d| [at.checked_add(d), at.checked_sub(d)]);
+    let mut urls = Vec::new();
     for i in around.flatten() {
-        let Some(trackline_shared::media::MediaValue::Images(images)) = entries
+        if let Some(trackline_shared::media::MediaValue::Images(images)) = entries
             .get(i)
             .and_then(|e| trackline_shared::media::MediaValue::parse(&e.value))
-        else {
-            continue;
-        };
-        for image in images {
+        {
+            urls.extend(
+                images
+                    .iter()
+                    .map(|image| file_url(project, run, &image.file.path)),
+            );
+        }
+    }
+    urls
+}
+
+/// The images being fetched ahead of the shown step, at low priority: each move asks for the
+/// new neighbours and cancels the loads no longer wanted, so after a jump the shown images do
+/// not queue behind the previous neighbours on the daemon's few HTTP/1.1 connections.
+#[derive(Default)]
+pub struct Prefetch {
+    images: std::collections::HashMap<String, HtmlImageElement>,
+}
+
+impl Prefetch {
+    /// Wants exactly `urls` (nearest first).
+    pub fn want(&mut self, urls: &[String]) {
+        self.images.retain(|url, img| {
+            let keep = urls.contains(url);
+            if !keep && !img.complete() {
+                // An empty `src` aborts the load in flight.
+                img.set_src("");
+            }
+            keep
+        });
+        for url in urls {
+            if self.images.contains_key(url) {
+                continue;
+            }
             if let Ok(img) = HtmlImageElement::new() {
-                img.set_src(&file_url(project, run, &image.file.path));
-                keep.push(img);
+                let _ = img.set_attribute("fetchpriority", "low");
+                img.set_src(url);
+                self.images.insert(url.clone(), img);
             }
         }
     }

@@ -7,7 +7,7 @@ use trackline_shared::media::{CustomChart, MediaEntry, MediaKind, MediaValue};
 
 use super::custom_chart::CustomChartView;
 use super::histogram::HistogramView;
-use super::images::{ImageGrid, ImageOptions, prefetch_around};
+use super::images::{ImageGrid, ImageOptions, Prefetch, images_around};
 use super::live::use_media_entries;
 use super::object3d::Object3dView;
 use super::overlays::{OverlayControls, OverlayOptions};
@@ -198,17 +198,26 @@ fn RunRow(
         }
     ) {
         // The images of the steps around the shown one load ahead (scrubbing shows them from
-        // the cache).
-        let prefetched = StoredValue::new_local(Vec::new());
+        // the cache), asked for on the next task: after the shown images, which come first.
+        let prefetch = StoredValue::new_local(Prefetch::default());
+        let latest = StoredValue::new(0u64);
         let (project, run_id) = (project.clone(), run_id.clone());
         Effect::new(move |_| {
             let chosen = chosen.get();
-            entries.with(|e| {
+            let urls = entries.with(|e| {
                 let at = e.partition_point(|x| chosen.is_none_or(|c| x.step <= c));
-                prefetched.update_value(|keep| {
-                    prefetch_around(&project, &run_id, e, at.saturating_sub(1), keep)
-                });
+                images_around(&project, &run_id, e, at.saturating_sub(1))
             });
+            let mine = latest.with_value(|n| n + 1);
+            latest.set_value(mine);
+            set_timeout(
+                move || {
+                    if latest.try_get_value() == Some(mine) {
+                        prefetch.try_update_value(|p| p.want(&urls));
+                    }
+                },
+                std::time::Duration::ZERO,
+            );
         });
     }
     let entries_s: Signal<Vec<MediaEntry>> = entries.into();
