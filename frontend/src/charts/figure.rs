@@ -398,6 +398,8 @@ pub struct Figure {
     /// Traces the figure holds that are not drawn, each said in one line (never dropped silently).
     pub not_drawn: Vec<String>,
     pub show_legend: bool,
+    /// The figure's own height in CSS pixels (plotly's `layout.height`), when it sets one.
+    pub height: Option<f64>,
 }
 
 impl Figure {

@@ -302,7 +302,141 @@ pub fn parse_gltf(json: &Value) -> Result<Scene3d, String> {
     gltf_meshes(json, &|i| buffers.get(i).cloned().flatten())
 }
 
-/// The triangles of every mesh primitive (positions and indices; node transforms not applied).
+/// A 4×4 affine transform, row-major (`m[row][col]`).
+type Mat4 = [[f64; 4]; 4];
+
+const IDENTITY: Mat4 = [
+    [1.0, 0.0, 0.0, 0.0],
+    [0.0, 1.0, 0.0, 0.0],
+    [0.0, 0.0, 1.0, 0.0],
+    [0.0, 0.0, 0.0, 1.0],
+];
+
+/// Deepest node nesting and most mesh instances followed in a glTF scene (a hostile file may
+/// nest or instance without end).
+const MAX_NODE_DEPTH: usize = 64;
+const MAX_MESH_INSTANCES: usize = 10_000;
+
+fn mat_mul(a: &Mat4, b: &Mat4) -> Mat4 {
+    let mut out = [[0.0; 4]; 4];
+    for (r, row) in out.iter_mut().enumerate() {
+        for (c, cell) in row.iter_mut().enumerate() {
+            *cell = (0..4).map(|k| a[r][k] * b[k][c]).sum();
+        }
+    }
+    out
+}
+
+fn transform_point(m: &Mat4, p: [f64; 3]) -> [f64; 3] {
+    let at = |r: usize| m[r][0] * p[0] + m[r][1] * p[1] + m[r][2] * p[2] + m[r][3];
+    [at(0), at(1), at(2)]
+}
+
+/// A node's local transform: its `matrix` (16 numbers, column-major), else its translation,
+/// rotation (a unit quaternion `[x, y, z, w]`) and scale.
+fn node_transform(node: &Value) -> Mat4 {
+    let nums = |k: &str, n: usize| -> Option<Vec<f64>> {
+        let v: Vec<f64> = node.get(k)?.as_array()?.iter().filter_map(num).collect();
+        (v.len() == n).then_some(v)
+    };
+    if let Some(m) = nums("matrix", 16) {
+        let mut out = IDENTITY;
+        for (c, col) in m.chunks_exact(4).enumerate() {
+            for (r, x) in col.iter().enumerate() {
+                out[r][c] = *x;
+            }
+        }
+        return out;
+    }
+    let t = nums("translation", 3).unwrap_or_else(|| vec![0.0; 3]);
+    let q = nums("rotation", 4).unwrap_or_else(|| vec![0.0, 0.0, 0.0, 1.0]);
+    let s = nums("scale", 3).unwrap_or_else(|| vec![1.0; 3]);
+    let (x, y, z, w) = (q[0], q[1], q[2], q[3]);
+    let rot = [
+        [
+            1.0 - 2.0 * (y * y + z * z),
+            2.0 * (x * y - z * w),
+            2.0 * (x * z + y * w),
+        ],
+        [
+            2.0 * (x * y + z * w),
+            1.0 - 2.0 * (x * x + z * z),
+            2.0 * (y * z - x * w),
+        ],
+        [
+            2.0 * (x * z - y * w),
+            2.0 * (y * z + x * w),
+            1.0 - 2.0 * (x * x + y * y),
+        ],
+    ];
+    let mut out = IDENTITY;
+    for r in 0..3 {
+        for c in 0..3 {
+            out[r][c] = rot[r][c] * s[c];
+        }
+        out[r][3] = t[r];
+    }
+    out
+}
+
+/// The meshes a glTF draws and where: the default scene's node tree walked from its roots, each
+/// node's transform applied on its parent's. A file without scenes or nodes draws every mesh
+/// where it is.
+fn gltf_instances(json: &Value) -> Vec<(usize, Mat4)> {
+    let nodes = json
+        .get("nodes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let indices = |v: Option<&Value>| -> Vec<usize> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| Some(i.as_u64()? as usize))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let scenes = json.get("scenes").and_then(Value::as_array);
+    let chosen = json.get("scene").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let roots = match scenes.and_then(|s| s.get(chosen)) {
+        Some(scene) => indices(scene.get("nodes")),
+        // No scene: every node that is nobody's child is a root.
+        None => {
+            let children: std::collections::HashSet<usize> = nodes
+                .iter()
+                .flat_map(|n| indices(n.get("children")))
+                .collect();
+            (0..nodes.len()).filter(|i| !children.contains(i)).collect()
+        }
+    };
+    if nodes.is_empty() || roots.is_empty() {
+        let meshes = json
+            .get("meshes")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        return (0..meshes).map(|m| (m, IDENTITY)).collect();
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<(usize, Mat4, usize)> =
+        roots.into_iter().rev().map(|r| (r, IDENTITY, 0)).collect();
+    while let Some((i, parent, depth)) = stack.pop() {
+        let Some(node) = nodes.get(i) else { continue };
+        if depth > MAX_NODE_DEPTH || out.len() >= MAX_MESH_INSTANCES {
+            continue;
+        }
+        let world = mat_mul(&parent, &node_transform(node));
+        if let Some(m) = node.get("mesh").and_then(Value::as_u64) {
+            out.push((m as usize, world));
+        }
+        for c in indices(node.get("children")).into_iter().rev() {
+            stack.push((c, world, depth + 1));
+        }
+    }
+    out
+}
+
+/// The triangles of every mesh primitive (positions and indices), placed by the scene's nodes.
 fn gltf_meshes(json: &Value, buffer: &dyn Fn(usize) -> Option<Vec<u8>>) -> Result<Scene3d, String> {
     let list = |k: &str| {
         json.get(k)
@@ -362,7 +496,12 @@ fn gltf_meshes(json: &Value, buffer: &dyn Fn(usize) -> Option<Vec<u8>>) -> Resul
         up: Up::Y,
         ..Scene3d::default()
     };
-    for mesh in list("meshes") {
+    let meshes = list("meshes");
+    for (mesh_index, at) in gltf_instances(json) {
+        let Some(mesh) = meshes.get(mesh_index) else {
+            continue;
+        };
+        let place = |c: &[f64]| transform_point(&at, [c[0], c[1], c[2]]);
         for prim in mesh
             .get("primitives")
             .and_then(Value::as_array)
@@ -381,9 +520,7 @@ fn gltf_meshes(json: &Value, buffer: &dyn Fn(usize) -> Option<Vec<u8>>) -> Resul
                 return Err("a mesh's positions could not be read".into());
             };
             let base = scene.vertices.len() as u32;
-            scene
-                .vertices
-                .extend(p.chunks_exact(3).map(|c| [c[0], c[1], c[2]]));
+            scene.vertices.extend(p.chunks_exact(3).map(place));
             let n = (p.len() / 3) as u32;
             let idx: Vec<u32> = match prim.get("indices").and_then(Value::as_u64) {
                 Some(i) => read(i as usize)
@@ -400,13 +537,10 @@ fn gltf_meshes(json: &Value, buffer: &dyn Fn(usize) -> Option<Vec<u8>>) -> Resul
                         .filter(|t| t.iter().all(|&v| v < n))
                         .map(|t| [base + t[0], base + t[1], base + t[2]]),
                 ),
-                0 => {
-                    let verts: Vec<[f64; 3]> =
-                        p.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
-                    scene
-                        .points
-                        .extend(verts.into_iter().map(|v| (v, Rgba([80, 80, 80, 255]))));
-                }
+                0 => scene.points.extend(
+                    p.chunks_exact(3)
+                        .map(|c| (place(c), Rgba([80, 80, 80, 255]))),
+                ),
                 _ => return Err(format!("glTF primitive mode {mode} is not drawn")),
             }
         }
@@ -470,6 +604,67 @@ mod tests {
         assert_eq!(s.triangles, vec![[0, 1, 2]]);
         let ascii = "solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nvertex 0 1 0\nendloop\nendfacet\nendsolid t\n";
         assert_eq!(parse_stl(ascii.as_bytes()).unwrap().triangles.len(), 1);
+    }
+
+    #[test]
+    fn gltf_nodes_place_their_meshes() {
+        // One triangle, as an embedded base64 buffer.
+        let mut bin = Vec::new();
+        for c in [0f32, 0., 0., 1., 0., 0., 0., 1., 0.] {
+            bin.extend(c.to_le_bytes());
+        }
+        let b64 = {
+            const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut out = String::new();
+            for ch in bin.chunks(3) {
+                let n = (u32::from(ch[0]) << 16)
+                    | (u32::from(*ch.get(1).unwrap_or(&0)) << 8)
+                    | u32::from(*ch.get(2).unwrap_or(&0));
+                for k in 0..4 {
+                    out.push(if k <= ch.len() {
+                        A[(n >> (18 - 6 * k)) as usize & 63] as char
+                    } else {
+                        '='
+                    });
+                }
+            }
+            out
+        };
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let gltf = json!({"asset": {"version": "2.0"}, "scene": 0,
+            "scenes": [{"nodes": [0, 2]}],
+            "nodes": [
+                // Moved by +10 on x.
+                {"mesh": 0, "translation": [10.0, 0.0, 0.0]},
+                // Child of node 2: turned 90° about z and doubled, then its parent's matrix
+                // (column-major) moves it by +5 on z.
+                {"mesh": 0, "rotation": [0.0, 0.0, h, h], "scale": [2.0, 2.0, 2.0]},
+                {"children": [1], "matrix": [1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,5,1]}
+            ],
+            "buffers": [{"uri": format!("data:application/octet-stream;base64,{b64}")}],
+            "bufferViews": [{"buffer": 0, "byteLength": 36}],
+            "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3"}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}]});
+        let s = parse_gltf(&gltf).unwrap();
+        let round = |v: [f64; 3]| v.map(|x| (x * 1e6).round() / 1e6);
+        let got: Vec<[f64; 3]> = s.vertices.iter().map(|v| round(*v)).collect();
+        assert_eq!(
+            got,
+            vec![
+                [10.0, 0.0, 0.0],
+                [11.0, 0.0, 0.0],
+                [10.0, 1.0, 0.0],
+                [0.0, 0.0, 5.0],
+                [0.0, 2.0, 5.0],
+                [-2.0, 0.0, 5.0],
+            ]
+        );
+        assert_eq!(s.triangles, vec![[0, 1, 2], [3, 4, 5]]);
+        // A node that is its own child is followed only so deep.
+        let mut cyclic = gltf.clone();
+        cyclic["nodes"][2]["children"] = json!([1, 2]);
+        let s = parse_gltf(&cyclic).unwrap();
+        assert!(s.triangles.len() <= MAX_NODE_DEPTH + 2);
     }
 
     #[test]

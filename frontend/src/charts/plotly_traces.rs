@@ -380,6 +380,10 @@ pub fn parse_figure(fig: &Value) -> Option<Figure> {
             .get("showlegend")
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        height: layout
+            .get("height")
+            .and_then(Value::as_f64)
+            .filter(|h| h.is_finite() && *h > 0.0),
         ..Figure::default()
     };
     let mut axes: Vec<AxisBuild> = Vec::new();
@@ -771,13 +775,14 @@ mod tests {
                 {"type": "bar", "x": ["a", "b"], "y": [1, 2], "name": "counts", "xaxis": "x2", "yaxis": "y2"},
                 {"type": "pie", "values": [1, 2], "name": "share"}
             ],
-            "layout": {"title": {"text": "<b>Loss</b> curve"}, "barmode": "stack",
+            "layout": {"title": {"text": "<b>Loss</b> curve"}, "barmode": "stack", "height": 600,
                 "xaxis": {"title": {"text": "epoch"}, "type": "log", "range": [0, 1], "domain": [0, 0.45]},
                 "xaxis2": {"domain": [0.55, 1]}, "yaxis": {"title": "value"}}
         });
         let f = parse_figure(&fig).unwrap();
         assert_eq!(f.title.as_deref(), Some("Loss curve"));
         assert_eq!(f.barmode, BarMode::Stack);
+        assert_eq!(f.height, Some(600.0));
         assert_eq!(f.traces.len(), 2);
         assert_eq!(
             f.not_drawn,
@@ -816,6 +821,7 @@ mod tests {
             "layout": {"xaxis1": {"domain": [0.0, 1.0], "range": [-0.05, 1.05], "type": "linear",
                 "title": {"text": "time"}}, "yaxis1": {"range": [-0.05, 1.05], "type": "linear"}}});
         let f = parse_figure(&fig).unwrap();
+        assert_eq!(f.height, None);
         assert_eq!(f.subplots.len(), 1);
         assert_eq!(f.subplots[0].x.title.as_deref(), Some("time"));
         assert_eq!(f.subplots[0].x.range, Some((-0.05, 1.05)));

@@ -52,6 +52,10 @@ pub fn fetch_on_change<T: Send + Sync + 'static>(
     loaded
 }
 
+/// The bounds of a figure's own `layout.height`, in CSS pixels.
+const MIN_FIGURE_HEIGHT: f64 = 160.0;
+const MAX_FIGURE_HEIGHT: f64 = 1200.0;
+
 /// The legend, the traces not drawn and the canvas of a figure.
 #[component]
 pub fn FigureView(
@@ -73,6 +77,12 @@ pub fn FigureView(
     let frame = move |w: f64, h: f64| {
         figure.with(|f| f.as_ref().map(|f| render(f, w, h)).unwrap_or_default())
     };
+    // The figure's own `layout.height` when it sets one (within reason), else the view's.
+    let height = Signal::derive(move || {
+        figure
+            .with(|f| f.as_ref().and_then(|f| f.height))
+            .map_or(height, |h| h.clamp(MIN_FIGURE_HEIGHT, MAX_FIGURE_HEIGHT))
+    });
     view! {
         <div class="media-figure" style="min-width:0" data-testid=testid.clone()>
             {move || title().map(|t| view! {

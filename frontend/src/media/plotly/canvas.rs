@@ -183,7 +183,7 @@ pub fn pointer(ev: &web_sys::MouseEvent) -> (f64, f64) {
 #[component]
 pub fn ShapeCanvas(
     frame: impl Fn(f64, f64) -> Rendered + 'static,
-    #[prop(default = 300.0)] height: f64,
+    #[prop(into, default = Signal::stored(300.0))] height: Signal<f64>,
     #[prop(optional, into)] on_pointer: Option<Callback<Option<(f64, f64, f64)>>>,
     #[prop(optional, into)] hover: Option<HoverText>,
     #[prop(into)] testid: String,
@@ -195,7 +195,7 @@ pub fn ShapeCanvas(
     let readout = RwSignal::new(String::new());
     track_width(body, width);
     Effect::new(move |_| {
-        let w = width.get();
+        let (w, height) = (width.get(), height.get());
         let r = frame(w, height);
         let Some(c) = canvas.get() else { return };
         if w < 10.0 {
@@ -210,7 +210,9 @@ pub fn ShapeCanvas(
         let (x, y) = pointer(&ev);
         let text = targets
             .with_value(|t| hover_at(t, x, y, 10.0).map(|t| t.text.clone()))
-            .or_else(|| hover.and_then(|h| h.run((x, y, width.get_untracked(), height))));
+            .or_else(|| {
+                hover.and_then(|h| h.run((x, y, width.get_untracked(), height.get_untracked())))
+            });
         readout.set(text.unwrap_or_default());
         if let Some(cb) = on_pointer {
             cb.run(Some((x, y, width.get_untracked())));
@@ -223,7 +225,7 @@ pub fn ShapeCanvas(
         }
     };
     view! {
-        <div class="media-canvas" node_ref=body style=format!("position:relative;height:{height}px")>
+        <div class="media-canvas" node_ref=body style=move || format!("position:relative;height:{}px", height.get())>
             <canvas
                 node_ref=canvas
                 data-testid=testid
