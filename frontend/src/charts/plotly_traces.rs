@@ -376,10 +376,6 @@ pub fn parse_figure(fig: &Value) -> Option<Figure> {
             Some("relative") => BarMode::Relative,
             _ => BarMode::Group,
         },
-        show_legend: layout
-            .get("showlegend")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
         height: layout
             .get("height")
             .and_then(Value::as_f64)
@@ -583,6 +579,15 @@ pub fn parse_figure(fig: &Value) -> Option<Figure> {
             kind,
         });
     }
+    // Plotly's default: a legend when two or more traces would be in it, or one trace asks for
+    // it explicitly.
+    let asked = data
+        .iter()
+        .any(|t| t.get("showlegend").and_then(Value::as_bool) == Some(true));
+    out.show_legend = layout
+        .get("showlegend")
+        .and_then(Value::as_bool)
+        .unwrap_or_else(|| asked || out.traces.iter().filter(|t| t.legend).count() >= 2);
     out.subplots = subplots
         .into_iter()
         .map(|(x, y)| Subplot {
@@ -783,6 +788,8 @@ mod tests {
         assert_eq!(f.title.as_deref(), Some("Loss curve"));
         assert_eq!(f.barmode, BarMode::Stack);
         assert_eq!(f.height, Some(600.0));
+        // Two traces in the legend: plotly draws it.
+        assert!(f.show_legend);
         assert_eq!(f.traces.len(), 2);
         assert_eq!(
             f.not_drawn,
@@ -822,6 +829,8 @@ mod tests {
                 "title": {"text": "time"}}, "yaxis1": {"range": [-0.05, 1.05], "type": "linear"}}});
         let f = parse_figure(&fig).unwrap();
         assert_eq!(f.height, None);
+        // One trace and no `showlegend`: plotly draws no legend (matplotlib's `_line0`).
+        assert!(!f.show_legend);
         assert_eq!(f.subplots.len(), 1);
         assert_eq!(f.subplots[0].x.title.as_deref(), Some("time"));
         assert_eq!(f.subplots[0].x.range, Some((-0.05, 1.05)));

@@ -74,10 +74,12 @@ fn media_content(project: &str, run: &str, m: MediaValue, thumb_px: f64, what: S
             let src = file_url(project, run, &img.file.path);
             let href = src.clone();
             let title = img.caption.clone().unwrap_or_else(|| what.clone());
+            // Images smaller than the thumbnail are enlarged with sharp pixels (masks, digits).
+            let small = img.height.is_some_and(|h| f64::from(h) < thumb_px);
             view! {
                 <a class="mt-media" href=href target="_blank" rel="noopener" title=title>
-                    <img class="mt-thumb" data-testid="media-table-image" src=src loading="lazy"
-                        alt=what style=format!("max-height:{thumb_px}px") />
+                    <img class="mt-thumb" class:pixelated=small data-testid="media-table-image" src=src loading="lazy"
+                        alt=what style=format!("height:{thumb_px}px;width:auto") />
                     {(n > 1).then(|| view! { <span class="faint">{format!("+{}", n - 1)}</span> })}
                 </a>
             }

@@ -34,7 +34,8 @@ const CSS: &str = "
 .mt-change-changed { background: #fff8c5; }
 .mt-copy { visibility: hidden; position: absolute; right: 2px; top: 2px; font-size: 11px; padding: 0 3px; border: 1px solid var(--border); border-radius: 4px; background: var(--panel); cursor: pointer; }
 .mt-cell:hover .mt-copy { visibility: visible; }
-.mt-thumb { display: block; max-width: 100%; object-fit: contain; image-rendering: pixelated; }
+.mt-thumb { display: block; max-width: 100%; object-fit: contain; }
+.mt-thumb.pixelated { image-rendering: pixelated; }
 .mt-media { display: flex; align-items: center; gap: 4px; min-width: 0; }
 .mt-audio { height: 28px; max-width: 100%; }
 .mt-spark { width: 100%; fill: var(--accent); }
