@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use trackline_tests::chrome::{session, start_driver, wait_until};
+use trackline_tests::chrome::{BrowserOnDaemon, wait_until};
 use trackline_tests::daemon::Daemon;
 use trackline_tests::machine::{BusyCore, load_average};
 use trackline_tests::png;
@@ -152,24 +152,16 @@ async fn scrub(
     n: usize,
     kind: Kind,
 ) -> anyhow::Result<(Vec<Scrub>, String)> {
-    let log = root.join("daemon.log");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let daemon = Daemon::start(&Daemon::binary(DAEMON), root, port, &log)?;
-    let (_driver, driver_port) = start_driver()?;
-    let profile = tempfile::tempdir()?;
-    // Tall enough for the panel's 8 rows to be on screen.
-    let c = session(
-        driver_port,
-        profile.path(),
+    let browser = BrowserOnDaemon::open(
+        &Daemon::binary(DAEMON),
+        root,
+        &format!("/projects/{PROJECT}"),
         &["--window-size=1400,2600"],
-        None,
     )
     .await?;
-    c.goto(&daemon.url(&format!("/projects/{PROJECT}"))).await?;
+    let c = &browser.client;
     wait_until(
-        &c,
+        c,
         "every run's row at the newest step",
         Duration::from_secs(60),
         &format!(
@@ -214,8 +206,7 @@ async fn scrub(
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
     let load = load_average();
-    let _ = c.close().await;
-    drop(daemon);
+    browser.close().await;
     Ok((out, load))
 }
 

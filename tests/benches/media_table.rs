@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
 use trackline_shared::media_table::format_number;
-use trackline_tests::chrome::{session, start_driver, wait_until};
+use trackline_tests::chrome::{BrowserOnDaemon, wait_until};
 use trackline_tests::daemon::Daemon;
 use trackline_tests::machine::{BusyCore, load_average};
 use trackline_tests::png;
@@ -172,24 +172,17 @@ async fn measure(
     rows: &[Row],
     rounds: usize,
 ) -> anyhow::Result<(Vec<Figure>, String)> {
-    let log = root.join("daemon.log");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let daemon = Daemon::start(&Daemon::binary(DAEMON), root, port, &log)?;
-    let (_driver, driver_port) = start_driver()?;
-    let profile = tempfile::tempdir()?;
-    let c = session(
-        driver_port,
-        profile.path(),
+    let browser = BrowserOnDaemon::open(
+        &Daemon::binary(DAEMON),
+        root,
+        &format!("/projects/{PROJECT}"),
         &["--window-size=1400,1000"],
-        None,
     )
     .await?;
-    c.goto(&daemon.url(&format!("/projects/{PROJECT}"))).await?;
+    let c = &browser.client;
     let total = rows.len().to_string();
     wait_until(
-        &c,
+        c,
         "the whole table",
         Duration::from_secs(120),
         &format!(
@@ -197,7 +190,7 @@ async fn measure(
         ),
     )
     .await?;
-    let parse = measures(&c, "tl:media-table:parse").await?;
+    let parse = measures(c, "tl:media-table:parse").await?;
     c.execute(
         &format!("document.querySelector('{VIEW}').scrollIntoView(); return true;"),
         vec![],
@@ -253,17 +246,17 @@ async fn measure(
     for _ in 0..rounds {
         for (col, expected) in &cycles {
             for want in expected {
-                clear_measures(&c).await?;
+                clear_measures(c).await?;
                 sort.ms.push(
                     timed(
-                        &c,
+                        c,
                         &script(SORT, "firstCell() === want"),
                         vec![json!(VIEW), json!(col), json!(want)],
                     )
                     .await?,
                 );
                 sort.compute
-                    .extend(measures(&c, "tl:media-table:sort").await?);
+                    .extend(measures(c, "tl:media-table:sort").await?);
             }
         }
     }
@@ -290,10 +283,10 @@ async fn measure(
     ];
     for _ in 0..rounds {
         for (expr, kept) in &filters {
-            clear_measures(&c).await?;
+            clear_measures(c).await?;
             filter.ms.push(
                 timed(
-                    &c,
+                    c,
                     &script(FILTER, "v.dataset.rows === want"),
                     vec![json!(VIEW), json!(expr), json!(kept.to_string())],
                 )
@@ -301,7 +294,7 @@ async fn measure(
             );
             filter
                 .compute
-                .extend(measures(&c, "tl:media-table:filter").await?);
+                .extend(measures(c, "tl:media-table:filter").await?);
         }
     }
 
@@ -316,7 +309,7 @@ async fn measure(
         for (to_end, want) in [(true, last.as_str()), (false, "0")] {
             scroll.ms.push(
                 timed(
-                    &c,
+                    c,
                     &script(
                         SCROLL,
                         "!!v.querySelector('[data-testid=media-table-row][data-row=\"' + want + '\"]')",
@@ -328,8 +321,7 @@ async fn measure(
         }
     }
     let load = load_average();
-    let _ = c.close().await;
-    drop(daemon);
+    browser.close().await;
     let parsed = Figure {
         kind: "parse (first load)",
         ms: parse.clone(),

@@ -121,3 +121,42 @@ pub async fn wait_until(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A daemon on a free port over `root` and a fresh headless Chromium (its own profile, `extra`
+/// flags) already at `page` of it: what a browser benchmark measures. Dropping it stops both.
+pub struct BrowserOnDaemon {
+    pub client: Client,
+    pub daemon: crate::daemon::Daemon,
+    _driver: Proc,
+    _profile: tempfile::TempDir,
+}
+
+impl BrowserOnDaemon {
+    pub async fn open(
+        daemon_binary: &Path,
+        root: &Path,
+        page: &str,
+        extra: &[&str],
+    ) -> anyhow::Result<BrowserOnDaemon> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let daemon =
+            crate::daemon::Daemon::start(daemon_binary, root, port, &root.join("daemon.log"))?;
+        let (driver, driver_port) = start_driver()?;
+        let profile = tempfile::tempdir()?;
+        let client = session(driver_port, profile.path(), extra, None).await?;
+        client.goto(&daemon.url(page)).await?;
+        Ok(BrowserOnDaemon {
+            client,
+            daemon,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+
+    /// Closes the browser session, then stops the daemon and chromedriver.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
