@@ -53,13 +53,7 @@ fn append(have: &mut Vec<MediaEntry>, start: u64, entries: Vec<MediaEntry>) {
 mod tests {
     use super::*;
 
-    fn e(step: f64) -> MediaEntry {
-        MediaEntry {
-            step,
-            wall_time: 0.0,
-            value: serde_json::Value::Null,
-        }
-    }
+    use crate::media::empty_entry as e;
 
     #[test]
     fn appending_skips_what_is_held_and_refuses_gaps() {

@@ -82,19 +82,22 @@ pub fn entry_at(entries: &[MediaEntry], step: Option<f64>) -> Option<&MediaEntry
     entries.get(after.saturating_sub(1))
 }
 
+/// A value logged at `step` with nothing in it, for tests of step logic.
+#[cfg(test)]
+pub(crate) fn empty_entry(step: f64) -> MediaEntry {
+    MediaEntry {
+        step,
+        wall_time: 0.0,
+        value: serde_json::Value::Null,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn entries(steps: &[f64]) -> Vec<MediaEntry> {
-        steps
-            .iter()
-            .map(|&step| MediaEntry {
-                step,
-                wall_time: 0.0,
-                value: serde_json::Value::Null,
-            })
-            .collect()
+        steps.iter().map(|&step| empty_entry(step)).collect()
     }
 
     #[test]

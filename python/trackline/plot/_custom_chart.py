@@ -63,8 +63,9 @@ class CustomChartSpec:
         return ("_wandb", "visualize", self.key)
 
 
-class CustomChart:
-    """A table and the spec of the chart drawn from it; ``log({K: chart})`` logs both."""
+class _TableChart:
+    """A table and the spec that shows it; ``log({K: chart})`` logs both, the table under
+    :meth:`_history_key` and the spec in the run's config."""
 
     _trackline_chart = True
 
@@ -74,6 +75,10 @@ class CustomChart:
 
     def set_key(self, key):
         self.spec.key = key
+
+
+class CustomChart(_TableChart):
+    """A table and the spec of the chart drawn from it; the table goes under ``K_table``."""
 
     def _history_key(self):
         return self.spec.table_key
@@ -95,17 +100,8 @@ class VisualizeSpec:
         return ("_wandb", "viz", self.key)
 
 
-class Visualize:
+class Visualize(_TableChart):
     """A table shown by a built-in W&B panel; logged under its own key."""
-
-    _trackline_chart = True
-
-    def __init__(self, table, spec):
-        self.table = table
-        self.spec = spec
-
-    def set_key(self, key):
-        self.spec.key = key
 
     def _history_key(self):
         return self.spec.key

@@ -85,13 +85,7 @@ pub fn default_other_step(entries: &[MediaEntry], shown: f64) -> Option<f64> {
 mod tests {
     use super::*;
 
-    fn e(step: f64) -> MediaEntry {
-        MediaEntry {
-            step,
-            wall_time: 0.0,
-            value: serde_json::Value::Null,
-        }
-    }
+    use crate::media::empty_entry as e;
 
     #[test]
     fn the_default_other_step_is_the_previous_one() {
