@@ -22,8 +22,9 @@ use canvas::ShapeCanvas;
 /// A fetched figure: the path it came from, and the figure or why it is not shown.
 type Loaded = Option<(String, Result<Figure, String>)>;
 
-/// Fetches `path`'s JSON (Python's, `NaN` allowed) through `read` whenever `path` changes, keeping only the answer for the
-/// latest path (a slow answer for an older step never replaces a newer one).
+/// Fetches `path`'s JSON (Python's, `NaN` allowed) through `read` whenever `path` changes,
+/// keeping only the answer for the latest path (a slow answer for an older step never replaces a
+/// newer one).
 pub fn fetch_on_change<T: Send + Sync + 'static>(
     path: Memo<Option<String>>,
     url_of: impl Fn(&str) -> String + 'static,

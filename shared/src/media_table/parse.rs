@@ -57,11 +57,7 @@ pub fn increment_paths(value: &Value) -> Vec<String> {
 /// and kept as the strings `"NaN"`, `"Infinity"`, `"-Infinity"` as in the daemon's wire
 /// encoding): the files W&B writes beside tables (plotly figures, custom-chart tables).
 pub fn parse_python_json(src: &str) -> Result<Value, ParseError> {
-    let mut r = Reader {
-        s: src,
-        b: src.as_bytes(),
-        i: 0,
-    };
+    let mut r = Reader::new(src);
     let value = r.value(0)?;
     r.ws();
     if r.i < r.b.len() {
@@ -71,11 +67,7 @@ pub fn parse_python_json(src: &str) -> Result<Value, ParseError> {
 }
 
 pub(super) fn parse_table(src: &str) -> Result<Table, ParseError> {
-    let mut r = Reader {
-        s: src,
-        b: src.as_bytes(),
-        i: 0,
-    };
+    let mut r = Reader::new(src);
     let mut names: Option<Vec<String>> = None;
     let mut builders: Vec<Builder> = Vec::new();
     let mut nrows = 0usize;
@@ -139,6 +131,14 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    fn new(src: &'a str) -> Reader<'a> {
+        Reader {
+            s: src,
+            b: src.as_bytes(),
+            i: 0,
+        }
+    }
+
     fn fail<T>(&self, message: &str) -> Result<T, ParseError> {
         Err(ParseError {
             message: message.to_string(),
