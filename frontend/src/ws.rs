@@ -370,6 +370,7 @@ pub fn sub_of(msg: &ServerMsg) -> Option<SubId> {
         | ServerMsg::Points { sub, .. }
         | ServerMsg::Media { sub, .. }
         | ServerMsg::MediaKeys { sub, .. }
+        | ServerMsg::Artifacts { sub, .. }
         | ServerMsg::Annotations { sub, .. } => Some(*sub),
         ServerMsg::Error { sub, .. } => *sub,
         ServerMsg::Hello { .. }

@@ -135,6 +135,11 @@ pub enum ServerMsg {
         run: String,
         keys: Vec<crate::media::MediaKeyInfo>,
     },
+    /// Every artifact name of the project, on the `artifacts` topic (the whole list each time).
+    Artifacts {
+        sub: SubId,
+        collections: Vec<crate::artifacts::ArtifactCollection>,
+    },
     /// Annotation events in `seq` order.
     Annotations {
         sub: SubId,
