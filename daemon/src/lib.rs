@@ -11,6 +11,7 @@
 //! workspaces) with its numbered migrations.
 
 pub mod api;
+pub mod artifacts;
 pub mod auth;
 pub mod blobs;
 pub mod cli;

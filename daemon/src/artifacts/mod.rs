@@ -1,0 +1,4 @@
+//! Artifacts (issue 11): named, typed, versioned sets of files stored once by content
+//! (docs/format.md, "Artifacts"). [`files`] is the on-disk format of versions, aliases and lineage.
+
+pub mod files;
