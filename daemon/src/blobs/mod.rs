@@ -1,7 +1,9 @@
 //! Content-addressed storage of whole files (artifacts and media): the narrow [`BlobStore`] trait,
 //! addressed by the SHA-256 of a blob's content, so the same bytes are stored once.
 //! [`local::LocalBlobs`] keeps blobs in a folder of the data directory (`.trackline/blobs/`); an
-//! object store can sit behind the same five methods later.
+//! object store can sit behind the same methods later. Large blobs move in pieces: a resumable
+//! upload in chunks ([`BlobStore::write_chunk`]), a file copied in with its hash computed on the
+//! way ([`BlobStore::put_file`]), and a reader's handle on the stored file ([`BlobStore::open`]).
 
 pub mod local;
 
@@ -68,6 +70,21 @@ pub enum BlobError {
     BadHash(String),
     #[error(transparent)]
     Write(#[from] crate::format::FormatError),
+    /// A chunk of an upload that cannot be part of the blob it names (past its size).
+    #[error("{0}")]
+    BadChunk(String),
+}
+
+/// What became of one chunk of a resumable upload ([`BlobStore::write_chunk`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ChunkOutcome {
+    /// The store now holds `length` bytes of the blob; `complete` once it is stored whole under
+    /// its hash (verified, durable).
+    Accepted { length: u64, complete: bool },
+    /// The chunk's offset does not fit what the store holds: resume from `length`.
+    OffsetMismatch { length: u64 },
+    /// The whole content did not hash to the hash it was uploaded as; what was held is dropped.
+    HashMismatch,
 }
 
 impl BlobError {
@@ -101,6 +118,42 @@ pub trait BlobStore: fmt::Debug + Send + Sync {
 
     /// Removes a blob; `Ok(false)` when there was none.
     fn delete(&self, hash: &BlobHash) -> Result<bool, BlobError>;
+
+    /// Whether the blob is stored.
+    fn has(&self, hash: &BlobHash) -> Result<bool, BlobError>;
+
+    /// The hashes of `hashes` that are not stored, in the order given (each once).
+    fn missing(&self, hashes: &[BlobHash]) -> Result<Vec<BlobHash>, BlobError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for hash in hashes {
+            if seen.insert(hash) && !self.has(hash)? {
+                out.push(hash.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored blob, opened to read (streamed, never loaded whole); `Ok(None)` when there is
+    /// none. No symbolic link is followed and only a regular file is opened.
+    fn open(&self, hash: &BlobHash) -> Result<Option<std::fs::File>, BlobError>;
+
+    /// Takes one chunk of a resumable upload of the blob `hash` of `size` bytes: `data` belongs
+    /// at `offset`. The offset rule of remote ingest applies (docs/api.md): a chunk at the held
+    /// length is added, a retried chunk the store already holds changes nothing, any other offset
+    /// is [`ChunkOutcome::OffsetMismatch`]. The chunk that reaches `size` has the content checked
+    /// against `hash` and stored durably under it. A stored blob answers complete at once.
+    fn write_chunk(
+        &self,
+        hash: &BlobHash,
+        size: u64,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<ChunkOutcome, BlobError>;
+
+    /// Stores the file at `path` (copied and hashed in one pass, durable before it is named) and
+    /// returns its hash and length.
+    fn put_file(&self, path: &std::path::Path) -> Result<(BlobHash, u64), BlobError>;
 }
 
 #[cfg(test)]

@@ -196,6 +196,14 @@ impl Dir {
             .map_err(|e| FormatError::io(into.path.join(to), e))
     }
 
+    /// Gives the file `from`, directly in this folder, a second name `to` directly in folder `into`
+    /// (a hard link, same file system); fails with `AlreadyExists` if `to` exists, never replacing it.
+    pub fn link_into(&self, from: &str, into: &Dir, to: &str) -> Result<(), FormatError> {
+        let (from_seg, to_seg) = (single(from)?, single(to)?);
+        sys::link_into(&self.handle, from_seg, &into.handle, to_seg)
+            .map_err(|e| FormatError::io(into.path.join(to), e))
+    }
+
     /// Removes the file `name` directly in this folder.
     pub fn remove_file(&self, name: &str) -> Result<(), FormatError> {
         sys::remove(&self.handle, single(name)?)
@@ -379,6 +387,10 @@ mod sys {
 
     pub fn rename_into(dir: &OwnedFd, from: &str, into: &OwnedFd, to: &str) -> std::io::Result<()> {
         Ok(rfs::renameat(dir, from, into, to)?)
+    }
+
+    pub fn link_into(dir: &OwnedFd, from: &str, into: &OwnedFd, to: &str) -> std::io::Result<()> {
+        Ok(rfs::linkat(dir, from, into, to, AtFlags::empty())?)
     }
 
     pub fn reopen_dir(dir: &OwnedFd) -> std::io::Result<File> {
@@ -566,6 +578,10 @@ mod sys {
 
     pub fn rename_into(dir: &Path, from: &str, into: &Path, to: &str) -> std::io::Result<()> {
         std::fs::rename(dir.join(from), into.join(to))
+    }
+
+    pub fn link_into(dir: &Path, from: &str, into: &Path, to: &str) -> std::io::Result<()> {
+        std::fs::hard_link(dir.join(from), into.join(to))
     }
 
     pub fn reopen_dir(dir: &Path) -> std::io::Result<File> {
