@@ -38,6 +38,8 @@ __all__ = [
     "TracklineWarning", "termlog", "termwarn", "termerror", "require", "setup", "FLUSH_INTERVAL",
     "HEARTBEAT_INTERVAL", "__version__",
     "Audio", "Video", "Html", "Plotly", "Object3D", "ImageMask", "BoundingBoxes2D",
+    "Artifact", "log_artifact", "use_artifact", "log_model", "use_model", "link_artifact",
+    "link_model",
 ]
 
 CLIENT = "trackline-python " + __version__
@@ -45,7 +47,7 @@ CLIENT = "trackline-python " + __version__
 # Imported on first use (PEP 562), so that `import trackline` stays light for scripts without them.
 _LAZY = {"Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
          "Metric": "_metrics", "Report": "_reports", "reports": "reports", "plot": "plot",
-         "plot_table": "plot", "visualize": "plot"}
+         "plot_table": "plot", "visualize": "plot", "Artifact": "_artifacts"}
 _LAZY.update({"Audio": "_media_av", "Video": "_media_av", "Html": "_media_docs",
               "Plotly": "_media_docs", "Object3D": "_media_docs", "ImageMask": "_media_image",
               "BoundingBoxes2D": "_media_image"})
@@ -228,6 +230,36 @@ def unwatch(models=None):
 def alert(title, text, level=None, wait_duration=None):
     """``run.alert()`` of the active run."""
     return _active("alert").alert(title, text, level, wait_duration)
+
+
+def log_artifact(artifact_or_path, name=None, type=None, aliases=None, tags=None):
+    """``run.log_artifact()`` of the active run."""
+    return _active("log_artifact").log_artifact(artifact_or_path, name, type, aliases, tags)
+
+
+def use_artifact(artifact_or_name, type=None, aliases=None, use_as=None):
+    """``run.use_artifact()`` of the active run."""
+    return _active("use_artifact").use_artifact(artifact_or_name, type, aliases, use_as)
+
+
+def log_model(path, name=None, aliases=None):
+    """``run.log_model()`` of the active run."""
+    return _active("log_model").log_model(path, name, aliases)
+
+
+def use_model(name):
+    """``run.use_model()`` of the active run."""
+    return _active("use_model").use_model(name)
+
+
+def link_artifact(artifact, target_path, aliases=None):
+    """``run.link_artifact()`` of the active run."""
+    return _active("link_artifact").link_artifact(artifact, target_path, aliases)
+
+
+def link_model(path, registered_model_name, name=None, aliases=None):
+    """``run.link_model()`` of the active run."""
+    return _active("link_model").link_model(path, registered_model_name, name, aliases)
 
 
 def mark_preempting():

@@ -32,6 +32,10 @@ UPLOAD_TIMEOUT = "TRACKLINE_UPLOAD_TIMEOUT"
 SWEEP_PARAMS = "TRACKLINE_SWEEP_PARAMS"
 #: W&B's sweep agent: a JSON or YAML file of this run's sweep parameters.
 WANDB_SWEEP_PARAM_PATH = "WANDB_SWEEP_PARAM_PATH"
+#: The folder artifacts are downloaded under (default ``./artifacts``); W&B's twin is
+#: ``WANDB_ARTIFACT_DIR``.
+ARTIFACT_DIR = "TRACKLINE_ARTIFACT_DIR"
+WANDB_ARTIFACT_DIR = "WANDB_ARTIFACT_DIR"
 #: Proxy settings honoured by urllib: when one is set, uploads go through urllib, not a raw socket.
 PROXIES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 
@@ -53,6 +57,12 @@ def first(*names):
 def mode():
     """``(name, value)`` of the mode variable in force: $TRACKLINE_MODE, else $WANDB_MODE."""
     return first(MODE, WANDB_MODE)
+
+
+def artifact_dir():
+    """The folder ``Artifact.download()`` writes ``<name>:v<N>/`` under: $TRACKLINE_ARTIFACT_DIR,
+    else $WANDB_ARTIFACT_DIR, else None (``./artifacts``)."""
+    return first(ARTIFACT_DIR, WANDB_ARTIFACT_DIR)[1]
 
 
 def any_proxy():

@@ -7,7 +7,7 @@ that are not flat dicts of plain values), and the extras hook in at flush and fi
 
 Added here: media values in log() (_media.py), ``define_metric()`` (_metrics.py),
 ``save(glob, base_path, policy)`` and ``log_code()`` (_save.py), ``alert()`` (``alerts.jsonl``),
-``watch()``/``unwatch()`` (_watch.py), ``path``, ``url``, ``entity``, ``mode``, and W&B's config
+``watch()``/``unwatch()`` (_watch.py), artifacts (_artifacts.py), ``path``, ``url``, ``entity``, ``mode``, and W&B's config
 rules (``allow_val_change``, keys locked by a sweep).
 """
 
@@ -285,6 +285,49 @@ class Run(_run.RunWriter):
                 return
             handles, self._watch_handles = self._watch_handles, ()
         remove(handles)
+
+    # -- artifacts (_artifacts.py) ---------------------------------------------------------------
+    def log_artifact(self, artifact_or_path, name=None, type=None, aliases=None, tags=None):
+        """Log an Artifact (or a file/folder path) as the next version of its name."""
+        from . import _artifacts
+
+        return _artifacts.log_artifact(self, artifact_or_path, name, type, aliases, tags)
+
+    def use_artifact(self, artifact_or_name, type=None, aliases=None, use_as=None):
+        """The version ``"name[:v<N>|:alias]"`` (or ``"project/name:alias"``) names, recorded as
+        an input of this run; works offline."""
+        from . import _artifacts
+
+        return _artifacts.use_artifact(self, artifact_or_name, type, aliases, use_as)
+
+    def log_model(self, path, name=None, aliases=None):
+        from . import _artifacts
+
+        return _artifacts.log_model(self, path, name, aliases)
+
+    def use_model(self, name):
+        from . import _artifacts
+
+        return _artifacts.use_model(self, name)
+
+    def link_artifact(self, artifact, target_path, aliases=None):
+        from . import _artifacts
+
+        return _artifacts.link_artifact(self, artifact, target_path, aliases)
+
+    def link_model(self, path, registered_model_name, name=None, aliases=None):
+        from . import _artifacts
+
+        return _artifacts.link_model(self, path, registered_model_name, name, aliases)
+
+    def upsert_artifact(self, artifact_or_path, name=None, type=None, aliases=None,
+                        distributed_id=None):
+        """W&B's distributed artifact: here each call logs a version (same content, same one)."""
+        return self.log_artifact(artifact_or_path, name, type, aliases)
+
+    def finish_artifact(self, artifact_or_path, name=None, type=None, aliases=None,
+                        distributed_id=None):
+        return self.log_artifact(artifact_or_path, name, type, aliases)
 
     # -- identity --------------------------------------------------------------------------------
     @property
