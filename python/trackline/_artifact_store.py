@@ -311,6 +311,9 @@ class Store:
             out[n] = doc
         return out
 
+    def version_numbers(self, project, name):
+        return self._scan(project, name)[0]
+
     def _read_version(self, project, name, n):
         try:
             with open(os.path.join(self.folder(project, name), "v%d.json" % n), "rb") as f:

@@ -729,11 +729,15 @@ def _add_time_store():
     """The local store files go into when added, or None (remote mode: hashed only)."""
     import trackline
 
+    from . import _env
+
     run = trackline.run
     if run is not None:
         if getattr(run, "disabled", False) or getattr(run, "mode", "offline") == "online":
             return None
         return Store(run._data_root)
+    if (_env.mode()[1] or "").strip().lower() == "disabled":
+        return None
     store = _default_store()
     return None if store.remote else store
 
@@ -935,6 +939,30 @@ def _safe_type(kind):
         return "unspecified"
 
 
+def api_artifact(store, path, type=None, default_project=None):
+    """``Api().artifact("project/name:ref")``."""
+    project, name, ref = split_ref(str(path), default_project)
+    if project is None:
+        raise UsageError("Api.artifact(%r): name the project, 'project/name:alias'" % (path,))
+    artifact = fetch(store, project, name, ref)
+    if type is not None and artifact.type != type:
+        raise ValueError("artifact %s has type %s, not %s" % (artifact.name, artifact.type, type))
+    return artifact
+
+
+def api_artifact_versions(store, type_name, path, default_project=None):
+    """``Api().artifact_versions(type, "project/name")``: the live versions, newest first."""
+    project, name, _ = split_ref(str(path).split(":")[0], default_project)
+    if project is None:
+        raise UsageError("Api.artifact_versions(%r): name the project, 'project/name'" % (path,))
+    out = []
+    for n in sorted(store.version_numbers(project, name), reverse=True):
+        artifact = fetch(store, project, name, "v%d" % n)
+        if type_name is None or artifact.type == type_name:
+            out.append(artifact)
+    return out
+
+
 def log_model(run, path, name=None, aliases=None):
     """Log the file or folder ``path`` as an artifact of type ``model``
     (default name ``run-<runid>-<basename>``)."""
@@ -1018,9 +1046,9 @@ def _store_aliases(store, project, name, version):
 def _api_runs(store, found):
     if not found:
         return []
-    from ._public import Api
+    import trackline  # the public face: _public's Api reads artifacts through this module
 
-    api = Api(url=store.url) if store.remote else Api(root=store.root)
+    api = trackline.Api(url=store.url) if store.remote else trackline.Api(root=store.root)
     out = []
     for project, run_id in found:
         try:

@@ -2,10 +2,12 @@
 
 As in W&B, every call works and returns what a script expects -- ``run.config`` and
 ``run.summary`` are working in-memory dicts (with the same config rules), ``log()``, ``save()``,
-``alert()``, ``define_metric()``, ``watch()``, ``finish()`` do nothing -- and no file or folder is
-written. Attributes W&B's run has and this one lacks resolve to a no-op callable.
+``alert()``, ``define_metric()``, ``watch()``, ``finish()`` do nothing, artifact verbs return
+Artifacts that are never stored -- and no file or folder is written. Attributes W&B's run has
+and this one lacks resolve to a no-op callable.
 """
 
+import os
 import threading
 import time
 
@@ -99,6 +101,42 @@ class DisabledRun:
         return None
 
     def mark_preempting(self):
+        return None
+
+    # -- artifacts: built as usual, never stored (_artifacts.py) -------------------------------
+    def log_artifact(self, artifact_or_path, name=None, type=None, aliases=None, tags=None):
+        """The Artifact (built from a path when given one), not logged."""
+        from ._artifacts import Artifact, artifact_from_path
+
+        if isinstance(artifact_or_path, Artifact):
+            return artifact_or_path
+        return artifact_from_path(self, artifact_or_path, name, type)
+
+    upsert_artifact = finish_artifact = log_artifact
+
+    def use_artifact(self, artifact_or_name, type=None, aliases=None, use_as=None):
+        """An empty Artifact of that name (nothing is read)."""
+        from ._artifact_store import split_ref
+        from ._artifacts import Artifact
+
+        if isinstance(artifact_or_name, Artifact):
+            return artifact_or_name
+        _, name, _ = split_ref(str(artifact_or_name))
+        return Artifact(name, type or "unspecified")
+
+    def log_model(self, path, name=None, aliases=None):
+        return self.log_artifact(path, name, "model", aliases)
+
+    def use_model(self, name):
+        """A path in the run's temporary folder (nothing is downloaded)."""
+        from ._artifact_store import split_ref
+
+        return os.path.join(self.dir, split_ref(str(name))[1])
+
+    def link_artifact(self, artifact, target_path, aliases=None):
+        return None
+
+    def link_model(self, path, registered_model_name, name=None, aliases=None):
         return None
 
     def __enter__(self):

@@ -95,6 +95,37 @@ class Api:
             raise UsageError("Api.run(%r): use '<project>/<run_id>'" % (path,))
         return ApiRun(self._store, self._store.run(parts[-2], parts[-1]))
 
+    def artifact(self, name, type=None):
+        """One artifact version: ``"project/name:alias"`` (or ``"name:v3"`` with
+        ``overrides={"project": ...}``; ``entity/`` first is ignored); see _artifacts.py."""
+        from ._artifacts import api_artifact
+
+        return api_artifact(self._artifacts(), name, type, self.overrides.get("project"))
+
+    def artifact_versions(self, type_name, name, per_page=50):
+        """Every live version of ``"project/name"``, newest first."""
+        from ._artifacts import api_artifact_versions
+
+        return api_artifact_versions(self._artifacts(), type_name, name,
+                                     self.overrides.get("project"))
+
+    def artifact_exists(self, name, type=None):
+        try:
+            self.artifact(name, type)
+            return True
+        except (CommError, ValueError):
+            return False
+
+    def _artifacts(self):
+        store = self._store
+        if isinstance(store, _HttpStore):
+            from ._artifact_remote import RemoteStore
+
+            return RemoteStore(store.url, store.api_key)
+        from ._artifact_store import Store
+
+        return Store(store.root)
+
     def annotations(self, project):
         """What teammates annotated in ``project`` in the web app: ``.notepad``, ``.run_notes``
         (run id -> text), ``.threads`` (plain dicts), ``.run(run_id)``."""

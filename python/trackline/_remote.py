@@ -3,14 +3,15 @@
 The run is written locally exactly as in offline mode -- the local run directory is the spool --
 and an :class:`Uploader` thread tails it: it sends ``run.json``, ``config.json``,
 ``summary.json`` and ``metrics.json`` whenever their bytes change, and the new whole lines of
-``history.jsonl``, ``system.jsonl``, ``console.log`` and ``alerts.jsonl`` with the byte offset they
-start at in the local file. Every batch is idempotent on the daemon's side (an append at an offset
-the file already covers is not written twice), so a batch whose answer was lost is simply sent
-again; nothing is ever duplicated or dropped, whatever dies when. Saved files and media
-(``files/``, ``media/``) follow in 1 MiB chunks (``POST /api/ingest/v1/file``, idempotent by
-offset the same way), at most :data:`FILE_BUDGET` bytes per cycle so that metrics keep flowing
-while a large checkpoint uploads. A file replaced after it was uploaded is sent again from 0 and
-the daemon keeps it if it only grew; a file whose content changed otherwise stays local (message).
+``history.jsonl``, ``system.jsonl``, ``console.log``, ``alerts.jsonl`` and ``artifacts.jsonl``
+(artifact lineage) with the byte offset they start at in the local file. Every batch is
+idempotent on the daemon's side (an append at an offset the file already covers is not written
+twice), so a batch whose answer was lost is simply sent again; nothing is ever duplicated or
+dropped, whatever dies when. Saved files and media (``files/``, ``media/``) follow in 1 MiB
+chunks (``POST /api/ingest/v1/file``, idempotent by offset the same way), at most
+:data:`FILE_BUDGET` bytes per cycle so that metrics keep flowing while a large checkpoint
+uploads. A file replaced after it was uploaded is sent again from 0 and the daemon keeps it if it
+only grew; a file whose content changed otherwise stays local (message).
 
 - The thread is woken by the writer's flush cycle (every 0.5 s); ``log()`` never waits for it.
 - Batches carry at most :data:`CHUNK` bytes of appended data (whole lines) and stay under the
@@ -47,7 +48,8 @@ from . import _env
 SMALL_FILES = ("run.json", "config.json", "summary.json", "metrics.json")
 
 #: Append-only files, sent from the daemon's length on.
-APPEND_FILES = ("history.jsonl", "system.jsonl", "console.log", "alerts.jsonl")
+APPEND_FILES = ("history.jsonl", "system.jsonl", "console.log", "alerts.jsonl",
+                "artifacts.jsonl")
 
 #: Folders whose files (saved files, media) go through ``POST /api/ingest/v1/file``.
 UPLOAD_DIRS = ("files", "media")
