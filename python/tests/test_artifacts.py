@@ -172,6 +172,12 @@ def test_hf_new_file_modes_and_add_table():
     with pytest.raises(ValueError):
         with art.new_file("config.json") as f:
             f.write("again")
+    with art.new_file("notes.txt", mode="w") as f:
+        f.write("one")
+    with art.new_file("notes.txt", mode="w") as f:  # replaces it; the first blob is untouched
+        f.write("two")
+    first = store_mod.Store(_root()).blob_path(hashlib.sha256(b"one").hexdigest())
+    assert open(first).read() == "one"
     table = trackline.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]])
     entry = art.add(table, "preds")
     assert entry.path == "preds.table.json"
@@ -180,6 +186,7 @@ def test_hf_new_file_modes_and_add_table():
     blob = store_mod.Store(_root()).blob_path(hashlib.sha256(b"\x00\x01\x02").hexdigest())
     assert os.path.isfile(blob)
     used = run.use_artifact("model-hf:final_model")
+    assert open(used.get_entry("notes.txt").download()).read() == "two"
     assert used.get("preds").data == [[1, "x"], [2, "y"]]
     assert used.get("preds").columns == ["a", "b"]
     staging = os.path.join(_root(), ".trackline", "staging")
@@ -276,7 +283,7 @@ def test_validation_errors(tmp_path):
             trackline.Artifact("ok", bad_type)
     with pytest.raises(ValueError, match="at most 100"):
         trackline.Artifact("ok", "dataset", metadata={str(i): i for i in range(101)})
-    with pytest.raises(ValueError, match="'obj'.*no JSON form"):
+    with pytest.raises(TypeError, match="'obj'.*not JSON serializable"):
         trackline.Artifact("ok", "dataset", metadata={"obj": object()})
     run = trackline.init(project="val")
     (tmp_path / "f.txt").write_text("f")

@@ -378,14 +378,23 @@ class Artifact:
         path = check_entry_path(_entry_name(name))
         if "r" in mode or "+" in mode:
             raise ValueError("new_file(mode=%r): use a write mode ('x', 'w', 'xb', 'wb')" % mode)
-        if path in self._entries:
+        overwrite = "x" not in mode  # W&B: "w" and "a" may replace a file added before
+        if path in self._entries and not overwrite:
             raise ValueError("File with name %r already exists at %s" % (path, path))
         local = os.path.join(self._staging_dir(), *path.split("/"))
         os.makedirs(os.path.dirname(local), exist_ok=True)
+        if os.path.lexists(local):
+            # The file may be hard-linked into the blob store: write a new inode, never that one.
+            fresh = local + ".tmp-" + os.urandom(4).hex()
+            if "a" in mode:
+                shutil.copyfile(local, fresh)
+                os.replace(fresh, local)
+            else:
+                os.unlink(local)
         kwargs = {} if "b" in mode else {"encoding": encoding or "utf-8"}
         with open(local, mode, **kwargs) as f:
             yield f
-        self._put(self._ingest(local, path, link=True), overwrite=False)
+        self._put(self._ingest(local, path, link=True), overwrite=overwrite)
 
     def add(self, obj, name, overwrite=False):
         """Add a Trackline media value or Table as ``<name>.<type>.json`` (plus its media
@@ -1066,8 +1075,8 @@ def _entry_name(name):
 
 
 def _check_metadata(metadata):
-    """A copy of ``metadata`` as JSON data; ValueError for more than 100 keys or a value that
-    has no JSON form (named by its key)."""
+    """A copy of ``metadata`` as JSON data; ValueError for more than 100 keys, TypeError (as
+    W&B) for a value that has no JSON form, named by its key."""
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
@@ -1104,8 +1113,8 @@ def _json_value(value, where):
     tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
     if callable(tolist) and type(value).__module__.split(".")[0] in ("numpy", "torch"):
         return _json_value(tolist(), where)
-    raise ValueError("artifact metadata %r holds a value of type %s, which has no JSON form"
-                     % (where, type(value).__name__))
+    raise TypeError("artifact metadata %r holds a value of type %s, which is not JSON "
+                    "serializable" % (where, type(value).__name__))
 
 
 def _serialise(obj, writer, name):
