@@ -386,3 +386,24 @@ def test_disabled_mode_writes_nothing(tmp_path):
     assert run.link_model(str(tmp_path / "m.pt"), "reg") is None
     run.finish()
     assert not os.path.exists(_root())
+
+
+def test_alias_fold_and_automatic_best_rules_as_the_daemon():
+    def model(name, value, goal, kind="model"):
+        return {"type": kind, "metrics": [{"name": name, "value": value, "goal": goal}]}
+
+    versions = {0: model("loss", 0.1, "minimize"), 1: model("acc", 0.9, "maximize"),
+                2: model("acc", 0.8, "maximize"), 3: model("acc", 0.99, "maximize", "dataset"),
+                4: {"type": "model", "metrics": []}}
+    # the newest model version with metrics (v2) decides: acc, maximize; v0 measures another
+    # metric and v3 is no model
+    assert store_mod.automatic_best(versions) == 1
+    versions[5] = model("acc", 0.9, "maximize")
+    assert store_mod.automatic_best(versions) == 5  # ties: the newer
+    versions[6] = model("acc", None, "maximize")
+    assert store_mod.automatic_best(versions) == 5
+    lines = [{"alias": "prod", "version": 0}, {"alias": "prod", "version": 9},
+             {"alias": "old", "version": 1}, {"alias": "old", "version": None}]
+    assert store_mod.fold_aliases(lines, versions) == {"prod": 0, "latest": 6, "best": 5}
+    lines.append({"alias": "best", "version": 42})  # names no live version, but turns it off
+    assert store_mod.fold_aliases(lines, versions) == {"prod": 0, "latest": 6}

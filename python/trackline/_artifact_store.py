@@ -468,8 +468,9 @@ class Store:
 
 
 def fold_aliases(lines, versions):
-    """``{alias: N}`` from the alias lines (last wins; lines naming no live version are
-    ignored), ``latest``, and the automatic ``best`` while no line ever named ``best``."""
+    """``{alias: N}`` from the alias lines (the last line per alias that names a live version or
+    removes it wins; others are ignored), ``latest``, and the automatic ``best`` while no line
+    ever named ``best`` (as the daemon's ``artifacts::store::fold_aliases``)."""
     out = {}
     best_named = False
     for line in lines:
@@ -480,8 +481,6 @@ def fold_aliases(lines, versions):
             out.pop(alias, None)
         elif type(n) is int and n in versions:
             out[alias] = n
-        else:
-            out.pop(alias, None)
     if versions:
         out[LATEST] = max(versions)
     if not best_named:
@@ -492,19 +491,28 @@ def fold_aliases(lines, versions):
 
 
 def automatic_best(versions):
-    """The live ``model`` version whose first metric is best by its goal (ties: the newer)."""
-    best, best_value = None, None
-    for n in sorted(versions):
-        doc = versions[n]
+    """The live ``model`` version whose first metric is best by its goal, ties to the newer.
+    The newest model version with metrics decides the metric and goal; versions whose first
+    metric differs from it, or is not a finite number, take no part (as the daemon does)."""
+    models = [(n, versions[n]) for n in sorted(versions, reverse=True)
+              if versions[n].get("type") == "model"]
+    decider = next((m[0] for _, doc in models for m in [doc.get("metrics") or []]
+                    if m and isinstance(m[0], dict)), None)
+    if decider is None or decider.get("goal") not in ("minimize", "maximize"):
+        return None
+    maximize = decider["goal"] == "maximize"
+    best, held = None, None
+    for n, doc in models:  # newest first: an older one wins only when strictly better
         metrics = doc.get("metrics") or []
-        if doc.get("type") != "model" or not metrics or not isinstance(metrics[0], dict):
+        first = metrics[0] if metrics and isinstance(metrics[0], dict) else None
+        if first is None or first.get("name") != decider.get("name") \
+                or first.get("goal") != decider["goal"]:
             continue
-        value = metric_value(metrics[0].get("value"))
+        value = metric_value(first.get("value"))
         if value is None:
             continue
-        maximize = metrics[0].get("goal") == "maximize"
-        if (best_value is None or (value >= best_value if maximize else value <= best_value)):
-            best, best_value = n, value
+        if held is None or (value > held if maximize else value < held):
+            best, held = n, value
     return best
 
 
