@@ -10,6 +10,8 @@
 //!   ([`pages::ComparePage`])
 //! - `/projects/:project/reports`: the project's reports ([`reports::ReportsPage`])
 //! - `/projects/:project/reports/:report`: one report ([`reports::ReportPage`])
+//! - `/projects/:project/artifacts`: the project's artifacts ([`artifacts::ArtifactsPage`])
+//! - `/projects/:project/artifacts/:name/:version`: one artifact version ([`artifacts::VersionPage`])
 //!
 //! All requests use URLs relative to the document's `<base href>` (`api/...`, `api/ws`), so the app
 //! also works when the daemon is mounted under a path prefix. Data comes from the REST API
@@ -18,6 +20,7 @@
 
 pub mod annotations;
 pub mod api;
+pub mod artifacts;
 pub mod browser;
 pub mod charts;
 pub mod components;
@@ -78,6 +81,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project/compare") view=pages::ComparePage />
                     <Route path=path!("/projects/:project/reports") view=reports::ReportsPage />
                     <Route path=path!("/projects/:project/reports/:report") view=reports::ReportPage />
+                    <Route path=path!("/projects/:project/artifacts") view=artifacts::ArtifactsPage />
+                    <Route path=path!("/projects/:project/artifacts/:name/:version") view=artifacts::VersionPage />
                 </Routes>
             </main>
             <share::UnauthorizedPage />

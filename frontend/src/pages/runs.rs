@@ -196,6 +196,9 @@ fn RunsView(project: String) -> impl IntoView {
             <a class="btn" data-testid="reports-link" href=href(&crate::reports::list_path(&project))>
                 "Reports"
             </a>
+            <a class="btn" data-testid="artifacts-link" href=href(&crate::artifacts::artifacts_path(&project))>
+                "Artifacts"
+            </a>
         </div>
         {move || error.get().map(|e| view! { <ErrorBox message=e /> })}
         {move || {
