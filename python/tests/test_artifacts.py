@@ -407,3 +407,27 @@ def test_alias_fold_and_automatic_best_rules_as_the_daemon():
     assert store_mod.fold_aliases(lines, versions) == {"prod": 0, "latest": 6, "best": 5}
     lines.append({"alias": "best", "version": 42})  # names no live version, but turns it off
     assert store_mod.fold_aliases(lines, versions) == {"prod": 0, "latest": 6}
+
+
+def test_rewritten_file_of_the_same_size_is_hashed_again(tmp_path, monkeypatch):
+    """A checkpoint rewritten at once with the same size is a new version (never a stale digest);
+    an old unchanged file is not read again by the same process."""
+    run = trackline.init(project="racy")
+    path = tmp_path / "model.ckpt"
+    versions = []
+    for i in range(5):
+        path.write_bytes(b"weights-%d" % i)
+        versions.append(run.log_model(str(path), name="m").version)
+    assert versions == ["v0", "v1", "v2", "v3", "v4"]
+    old = tmp_path / "old.bin"
+    old.write_bytes(b"old")
+    os.utime(str(old), (1_000_000_000, 1_000_000_000))
+    store = store_mod.Store(_root())
+    digest = store.put_file(str(old))[0]
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the file was read again")
+
+    for name in ("_copy_hashing", "_hash_stream", "hash_file"):
+        monkeypatch.setattr(store_mod, name, no_read)
+    assert store.put_file(str(old)) == (digest, 3)

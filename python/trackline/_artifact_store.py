@@ -206,7 +206,13 @@ class Store:
         """Store the file at ``path`` as a blob; returns ``(digest, size)``.
 
         ``link``: the bytes never change (hard link when possible). ``expect``: the digest the
-        file had when it was added (a different one is an error: the file changed)."""
+        file had when it was added (a different one is an error: the file changed). A file this
+        process stored before, unchanged since (same inode, size and mtime), whose blob exists,
+        is not read again."""
+        known = _recalled(path)
+        if known is not None and self.has_blob(known[0]):
+            _check_expected(path, known[0], expect)
+            return known
         if link:
             digest, size = hash_file(path)
             _check_expected(path, digest, expect)
@@ -218,6 +224,7 @@ class Store:
                 except OSError:
                     return self._copy_in(path, expect=digest)
                 self._settle(tmp, digest)
+            _remember(path, digest, size)
             return digest, size
         return self._copy_in(path, expect)
 
@@ -235,20 +242,24 @@ class Store:
             with open(path, "rb", buffering=0) as src:
                 dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o444)
                 try:
-                    if _reflink(src.fileno(), dst_fd):
-                        src.seek(0)
-                        digest, size = _hash_stream(src)
-                    else:
+                    copied = not _reflink(src.fileno(), dst_fd)
+                    if copied:
                         digest, size = _copy_hashing(src, dst_fd)
+                    else:
+                        digest, size = _hash_stream(src)
+                    _check_expected(path, digest, expect)
+                    # A blob that exists is kept: the temp file goes before it is synced, so
+                    # its pages are dropped rather than written to disk.
+                    known = self.has_blob(digest)
+                    if copied and not known:
                         os.fsync(dst_fd)
                 finally:
                     os.close(dst_fd)
-            _check_expected(path, digest, expect)
-            if self.has_blob(digest):
+            if known:
                 os.unlink(tmp)
             else:
-                folder = self._blob_folder(digest)
-                os.replace(tmp, os.path.join(folder, digest[2:]))
+                os.replace(tmp, os.path.join(self._blob_folder(digest), digest[2:]))
+            _remember(path, digest, size)
             return digest, size
         except BaseException:
             _unlink_quietly(tmp)
@@ -590,6 +601,36 @@ def materialize(source, dest, digest=None):
 
 
 # -- low level ----------------------------------------------------------------------------------------
+#: Seconds a file must be unchanged for before its digest is remembered by its stat.
+RACY_SECONDS = 2.0
+#: (device, inode, size, mtime ns, ctime ns) of a file this process stored -> (digest, size).
+_STORED = {}
+_STORED_MAX = 100000
+
+
+def _stat_key(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _remember(path, digest, size):
+    """Keep the digest of a stored file, unless it changed in the last seconds: a rewrite within
+    the file system's time granularity could keep its size and times (git's "racy" rule)."""
+    key = _stat_key(path)
+    if key is not None and key[2] == size and time.time() - key[3] / 1e9 > RACY_SECONDS:
+        if len(_STORED) >= _STORED_MAX:
+            _STORED.clear()
+        _STORED[key] = (digest, size)
+
+
+def _recalled(path):
+    key = _stat_key(path)
+    return _STORED.get(key) if key is not None else None
+
+
 def _check_expected(path, digest, expect):
     if expect is not None and digest != expect:
         raise ValueError("%s changed after it was added to the artifact (its SHA-256 was %s, "
