@@ -28,6 +28,8 @@ enum Command {
     Share(crate::share::ShareArgs),
     /// Generate, list or export reports; through the running daemon when there is one.
     Report(crate::reports::cli::ReportArgs),
+    /// Import runs recorded by another tracker (W&B run folders) into the data directory.
+    Import(crate::import::ImportArgs),
 }
 
 #[derive(Parser, Debug)]
@@ -163,6 +165,7 @@ pub fn main() -> ExitCode {
         Command::Sync(args) => sync(args),
         Command::Share(args) => share(args),
         Command::Report(args) => report(args),
+        Command::Import(args) => import(args),
     }
 }
 
@@ -191,6 +194,19 @@ fn report(args: crate::reports::cli::ReportArgs) -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn import(args: crate::import::ImportArgs) -> ExitCode {
+    let crate::import::ImportSource::Wandb(args) = args.source;
+    let dir = data_dir(args.data_dir.clone());
+    match crate::import::import_wandb(&args, &dir) {
+        Ok(totals) if totals.failed == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Small helpers shared across layers: the clock and facts about this machine.
+//! Small helpers shared across layers: the clock, facts about this machine, CRC-32.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -46,6 +46,17 @@ pub fn utc_seconds(secs: f64) -> String {
     format!("{date} {h:02}:{m:02}:{s:02} UTC")
 }
 
+/// Unix seconds as ISO 8601 UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.mmmZ` (console lines).
+pub fn utc_iso_millis(secs: f64) -> String {
+    let (date, h, m, s) = civil(secs);
+    let millis = if secs.is_finite() && secs > 0.0 {
+        ((secs.fract() * 1000.0) as i64).clamp(0, 999)
+    } else {
+        0
+    };
+    format!("{date}T{h:02}:{m:02}:{s:02}.{millis:03}Z")
+}
+
 /// The UTC date (`YYYY-MM-DD`), hour, minute and second of unix seconds (before 1970 or not a
 /// number: 1970-01-01 00:00:00).
 fn civil(secs: f64) -> (String, i64, i64, i64) {
@@ -71,4 +82,33 @@ fn civil(secs: f64) -> (String, i64, i64, i64) {
         rest % 3600 / 60,
         rest % 60,
     )
+}
+
+/// Continues the CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320: what ZIP and zlib compute)
+/// `crc` of earlier bytes over `data`; start from 0.
+pub fn crc32_update(crc: u32, data: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut t = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    };
+    let mut c = !crc;
+    for &b in data {
+        c = TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+    }
+    !c
 }
