@@ -209,58 +209,81 @@ class Store:
         file had when it was added (a different one is an error: the file changed). A file this
         process stored before, unchanged since (same inode, size and mtime), whose blob exists,
         is not read again."""
-        known = _recalled(path)
-        if known is not None and self.has_blob(known[0]):
-            _check_expected(path, known[0], expect)
-            return known
-        if link:
-            digest, size = hash_file(path)
-            _check_expected(path, digest, expect)
-            if not self.has_blob(digest):
-                folder = self._blob_folder(digest)
-                tmp = os.path.join(folder, ".tmp-" + os.urandom(8).hex())
-                try:
-                    os.link(path, tmp)
-                except OSError:
-                    return self._copy_in(path, expect=digest)
+        return self.put_files([(path, link, expect)])[0]
+
+    def put_files(self, jobs):
+        """Store many files (``(path, link, expect)`` each); returns their ``(digest, size)``.
+        Copies are made durable together (one ``syncfs`` on Linux, else an fsync each) before
+        any of them is renamed to its hash."""
+        results = [None] * len(jobs)
+        staged = []  # (index, temp path, digest, size, path) of copies awaiting their rename
+        try:
+            for i, (path, link, expect) in enumerate(jobs):
+                known = _recalled(path)
+                if known is not None and self.has_blob(known[0]):
+                    _check_expected(path, known[0], expect)
+                    results[i] = known
+                elif link and self._link_in(path, expect, results, i):
+                    continue
+                else:
+                    tmp, digest, size = self._copy_to_temp(path, expect)
+                    results[i] = (digest, size)
+                    if tmp is not None:
+                        staged.append((i, tmp, digest, size, path))
+            _sync_all([item[1] for item in staged])
+            for _, tmp, digest, size, path in staged:
                 self._settle(tmp, digest)
-            _remember(path, digest, size)
-            return digest, size
-        return self._copy_in(path, expect)
+                _remember(path, digest, size)
+            staged = []
+        finally:
+            for item in staged:
+                _unlink_quietly(item[1])
+        return results
+
+    def _link_in(self, path, expect, results, i):
+        """Hard-link ``path`` as its blob; False when the file system cannot (then it is
+        copied)."""
+        digest, size = hash_file(path)
+        _check_expected(path, digest, expect)
+        if not self.has_blob(digest):
+            tmp = os.path.join(self._blob_folder(digest), ".tmp-" + os.urandom(8).hex())
+            try:
+                os.link(path, tmp)
+            except OSError:
+                return False
+            self._settle(tmp, digest)
+        _remember(path, digest, size)
+        results[i] = (digest, size)
+        return True
 
     def _blob_folder(self, digest):
         folder = os.path.join(self.blobs, digest[:2])
         os.makedirs(folder, exist_ok=True)
         return folder
 
-    def _copy_in(self, path, expect=None):
-        """Reflink or copy ``path`` into a temp file of the blob store, hashing in the same pass;
-        the temp file becomes the blob (or is dropped when the blob exists)."""
+    def _copy_to_temp(self, path, expect=None):
+        """Reflink or copy ``path`` into a temp file of the blob store, hashing in the same pass.
+        Returns ``(temp path or None, digest, size)``: None when the blob exists already (the
+        temp file is then dropped before it is ever synced, so its pages never reach the
+        disk)."""
         os.makedirs(self.blobs, exist_ok=True)
         tmp = os.path.join(self.blobs, ".tmp-" + os.urandom(8).hex())
         try:
             with open(path, "rb", buffering=0) as src:
                 dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o444)
                 try:
-                    copied = not _reflink(src.fileno(), dst_fd)
-                    if copied:
-                        digest, size = _copy_hashing(src, dst_fd)
-                    else:
+                    if _reflink(src.fileno(), dst_fd):
                         digest, size = _hash_stream(src)
-                    _check_expected(path, digest, expect)
-                    # A blob that exists is kept: the temp file goes before it is synced, so
-                    # its pages are dropped rather than written to disk.
-                    known = self.has_blob(digest)
-                    if copied and not known:
-                        os.fsync(dst_fd)
+                    else:
+                        digest, size = _copy_hashing(src, dst_fd)
                 finally:
                     os.close(dst_fd)
-            if known:
+            _check_expected(path, digest, expect)
+            if self.has_blob(digest):
                 os.unlink(tmp)
-            else:
-                os.replace(tmp, os.path.join(self._blob_folder(digest), digest[2:]))
-            _remember(path, digest, size)
-            return digest, size
+                _remember(path, digest, size)
+                return None, digest, size
+            return tmp, digest, size
         except BaseException:
             _unlink_quietly(tmp)
             raise
@@ -270,7 +293,7 @@ class Store:
             if self.has_blob(digest):
                 os.unlink(tmp)
             else:
-                os.replace(tmp, self.blob_path(digest))
+                os.replace(tmp, os.path.join(self._blob_folder(digest), digest[2:]))
         except BaseException:
             _unlink_quietly(tmp)
             raise
@@ -684,6 +707,37 @@ def _copy_hashing(src, dst_fd):
         _write_all(dst_fd, chunk)
         size += n
     return sha.hexdigest(), size
+
+
+def _sync_all(paths):
+    """Make the files at ``paths`` durable: one ``syncfs`` of their file system for many files
+    on Linux, else an fsync each."""
+    if not paths:
+        return
+    if len(paths) > 4 and _syncfs(os.path.dirname(paths[0])):
+        return
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY | _O_BINARY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _syncfs(folder):
+    """``syncfs(2)`` on the file system of ``folder``; False where there is none."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        syncfs = libc.syncfs
+    except (ImportError, OSError, AttributeError):
+        return False
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        return syncfs(fd) == 0
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd, data):

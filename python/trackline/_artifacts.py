@@ -26,8 +26,6 @@ from ._errors import CommError, UsageError, warn
 
 #: Metadata keys at most (W&B's documented limit).
 MAX_METADATA_KEYS = 100
-#: Files above which a folder is stored by a few threads (hashing releases the GIL).
-PARALLEL_FILES = 8
 PENDING, COMMITTED, DELETED = "PENDING", "COMMITTED", "DELETED"
 
 
@@ -311,13 +309,17 @@ class Artifact:
                 rel = os.path.relpath(full, local_path).replace(os.sep, "/")
                 jobs.append((full, check_entry_path(prefix + "/" + rel if prefix else rel)))
         link = policy == "immutable"
-        if len(jobs) > PARALLEL_FILES:
+        store = _add_time_store()
+        if store is not None:  # stored now, made durable together
+            stored = store.put_files([(full, link, None) for full, _ in jobs])
+        else:  # hashed now, stored when logged
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 2) + 1)) as pool:
-                entries = list(pool.map(lambda job: self._ingest(job[0], job[1], link), jobs))
-        else:
-            entries = [self._ingest(full, path, link) for full, path in jobs]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                stored = list(pool.map(lambda job: hash_file(job[0]), jobs))
+        entries = [ArtifactManifestEntry(path, digest, size, local_path=os.path.abspath(full),
+                                         link=link)
+                   for (full, path), (digest, size) in zip(jobs, stored)]
         for entry in entries:
             old = self._entries.get(entry.path)
             if old is not None and old.digest != entry.digest and not merge:
@@ -806,7 +808,7 @@ def _store_blobs(store, artifact):
         if not entry.local_path or not os.path.isfile(entry.local_path):
             raise CommError("the file %s of artifact %s is not stored and its source %r is "
                             "gone" % (entry.path, artifact._base_name, entry.local_path))
-        store.put_file(entry.local_path, link=entry._link, expect=entry.digest)
+    store.put_files([(e.local_path, e._link, e.digest) for e in missing])
 
 
 def _apply_incremental(store, project, artifact, doc):
