@@ -30,6 +30,31 @@ enum Command {
     Report(crate::reports::cli::ReportArgs),
     /// Import runs recorded by another tracker (W&B run folders) into the data directory.
     Import(crate::import::ImportArgs),
+    /// Delete artifact versions a keep-policy does not keep, then unused blobs and left-over
+    /// temp files (safe while a daemon runs).
+    Gc(GcArgs),
+}
+
+#[derive(Parser, Debug)]
+struct GcArgs {
+    /// Data directory [env: TRACKLINE_DIR] [default: ./trackline]
+    #[arg(long = "dir")]
+    data_dir: Option<PathBuf>,
+    /// Say what would be deleted and freed; delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Keep the N newest versions of each artifact (and every aliased one).
+    #[arg(long)]
+    keep_last: Option<usize>,
+    /// Keep the K versions with the best value of --metric (by its goal).
+    #[arg(long, requires = "metric")]
+    keep_top: Option<usize>,
+    /// The metric --keep-top ranks by (a name from the version's `metrics`).
+    #[arg(long, requires = "keep_top")]
+    metric: Option<String>,
+    /// Delete versions older than this (e.g. 30d, 12h) unless kept otherwise.
+    #[arg(long, value_parser = crate::artifacts::gc::parse_age)]
+    older_than: Option<std::time::Duration>,
 }
 
 #[derive(Parser, Debug)]
@@ -166,6 +191,35 @@ pub fn main() -> ExitCode {
         Command::Share(args) => share(args),
         Command::Report(args) => report(args),
         Command::Import(args) => import(args),
+        Command::Gc(args) => gc(args),
+    }
+}
+
+fn gc(args: GcArgs) -> ExitCode {
+    use std::io::IsTerminal;
+    let dir = data_dir(args.data_dir);
+    let policy = crate::artifacts::gc::Policy {
+        keep_last: args.keep_last,
+        keep_top: args.keep_top.zip(args.metric),
+        older_than: args.older_than,
+        dry_run: args.dry_run,
+    };
+    let (mut out, mut progress) = (std::io::stdout(), std::io::stderr());
+    let terminal = progress.is_terminal();
+    let now = std::time::SystemTime::now();
+    match crate::artifacts::gc::run(&dir, &policy, now, &mut out, &mut progress, terminal) {
+        Ok(report) => {
+            let _ = writeln!(
+                out,
+                "{}",
+                crate::artifacts::gc::summary(&report, args.dry_run)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod error;
 mod extract;
 mod files;
 mod ingest;
+mod ingest_artifacts;
 pub mod limits;
 mod media;
 mod report_export;
@@ -68,6 +69,15 @@ pub fn app(state: AppState) -> Router {
     let ingest = Router::new()
         .route("/ingest/v1/batch", axum::routing::post(ingest::batch))
         .route("/ingest/v1/file", axum::routing::post(ingest::file))
+        .route(
+            "/ingest/v1/blobs/missing",
+            axum::routing::post(ingest_artifacts::missing),
+        )
+        .route("/ingest/v1/blob", axum::routing::post(ingest_artifacts::blob))
+        .route(
+            "/ingest/v1/artifacts",
+            axum::routing::post(ingest_artifacts::commit),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             limits::Guarding::new(&state),
             limits::ingest_guard,

@@ -2,6 +2,8 @@
 //! (docs/format.md, "Artifacts"). [`files`] is the on-disk format of versions, aliases and lineage.
 
 pub mod edit;
+pub mod commit;
 pub mod files;
+pub mod gc;
 pub mod lineage;
 pub mod store;

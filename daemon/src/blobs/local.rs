@@ -62,6 +62,19 @@ impl LocalBlobs {
         }
     }
 
+    /// The one store of the blob folder of `data_dir` in this process, so that uploads of one
+    /// hash take turns and keep their running hash across requests.
+    pub fn shared(data_dir: &Path) -> std::sync::Arc<LocalBlobs> {
+        static STORES: std::sync::OnceLock<Mutex<HashMap<PathBuf, std::sync::Arc<LocalBlobs>>>> =
+            std::sync::OnceLock::new();
+        STORES
+            .get_or_init(Default::default)
+            .lock()
+            .entry(data_dir.to_owned())
+            .or_insert_with(|| std::sync::Arc::new(LocalBlobs::in_data_dir(data_dir)))
+            .clone()
+    }
+
     /// The blob folder of the data directory `data_dir`.
     pub fn in_data_dir(data_dir: &Path) -> Self {
         LocalBlobs::new(
@@ -176,6 +189,112 @@ impl LocalBlobs {
     }
 }
 
+/// A file of the blob folder, as [`LocalBlobs::scan`] finds it.
+#[derive(Clone, Debug)]
+pub struct ScannedFile {
+    /// Its path beneath the blob folder (`<2>/<62>`, or a temp file's `[<2>/].tmp-…`).
+    pub rel: String,
+    /// The blob it holds; `None` for a temp file (`.tmp-*`, `.upload-*`).
+    pub blob: Option<BlobHash>,
+    pub len: u64,
+    /// When it last changed: its inode's change time for a blob (a new hard link, a copy in),
+    /// its content's for a temp file (an upload in progress writes to it).
+    pub changed: std::time::SystemTime,
+}
+
+impl LocalBlobs {
+    /// Every blob and temp file of the blob folder (nothing through a symbolic link), in path
+    /// order. For `trackline gc`.
+    pub fn scan(&self) -> Result<Vec<ScannedFile>, BlobError> {
+        let mut out = Vec::new();
+        let Some(root) = self.root_dir(false)? else {
+            return Ok(out);
+        };
+        let mut folders = vec![String::new()];
+        for name in crate::artifacts::commit::list_names(root)? {
+            if name.len() == FANOUT_HEX && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                folders.push(name);
+            }
+        }
+        for fan in folders {
+            let dir = if fan.is_empty() {
+                None
+            } else {
+                match root.open_dir(&fan) {
+                    Ok(Some(dir)) => Some(dir),
+                    _ => continue,
+                }
+            };
+            let names = crate::artifacts::commit::list_names(dir.as_ref().unwrap_or(root))?;
+            for name in names {
+                let temp = name.starts_with(TEMP_PREFIX) || name.starts_with(UPLOAD_PREFIX);
+                let blob = BlobHash::parse(&format!("{fan}{name}"))
+                    .ok()
+                    .filter(|h| !fan.is_empty() && h.as_str() == format!("{fan}{name}"));
+                if !temp && blob.is_none() {
+                    continue;
+                }
+                let rel = if fan.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{fan}/{name}")
+                };
+                let Ok(Some(meta)) = root.stat(&rel) else {
+                    continue;
+                };
+                let changed = if blob.is_some() {
+                    changed_at(&meta)
+                } else {
+                    meta.modified().unwrap_or(std::time::UNIX_EPOCH)
+                };
+                out.push(ScannedFile {
+                    rel,
+                    blob,
+                    len: meta.len(),
+                    changed,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.rel.cmp(&b.rel));
+        Ok(out)
+    }
+
+    /// Removes a temp file [`LocalBlobs::scan`] found; `Ok(false)` when it was gone.
+    pub fn remove_temp(&self, rel: &str) -> Result<bool, BlobError> {
+        let Some(root) = self.root_dir(false)? else {
+            return Ok(false);
+        };
+        let (folder, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        if !(name.starts_with(TEMP_PREFIX) || name.starts_with(UPLOAD_PREFIX)) {
+            return Err(BlobError::BadChunk(format!("'{rel}' is not a temp file")));
+        }
+        let dir = if folder.is_empty() {
+            None
+        } else {
+            root.open_dir(folder)?
+        };
+        match dir.as_ref().unwrap_or(root).remove_file(name) {
+            Ok(()) => Ok(true),
+            Err(e) if not_found(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The inode change time (Unix), else the modification time.
+fn changed_at(meta: &std::fs::Metadata) -> std::time::SystemTime {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (secs, nanos) = (meta.ctime(), meta.ctime_nsec());
+        if secs >= 0 {
+            return std::time::UNIX_EPOCH
+                + std::time::Duration::new(secs as u64, nanos.clamp(0, 999_999_999) as u32);
+        }
+    }
+    meta.modified().unwrap_or(std::time::UNIX_EPOCH)
+}
+
 /// `<2>/<62>` of a hash, beneath the blob folder.
 pub fn rel_path(hash: &BlobHash) -> String {
     format!("{}/{}", fan_name(hash), blob_name(hash))
@@ -194,7 +313,7 @@ fn upload_name(hash: &BlobHash) -> String {
 }
 
 /// A fresh temp file name, `.tmp-<16 random hex digits>`.
-fn temp_name() -> String {
+pub(crate) fn temp_name() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let mut bytes = [0u8; 8];
     if getrandom::fill(&mut bytes).is_err() {

@@ -32,6 +32,8 @@ pub const SYSTEM_FILE: &str = "system.jsonl";
 pub const CONSOLE_FILE: &str = "console.log";
 /// Alerts, one per line (append-only).
 pub const ALERTS_FILE: &str = "alerts.jsonl";
+/// Artifact versions the run logged and used, one per line (append-only).
+pub const RUN_ARTIFACTS_FILE: &str = "artifacts.jsonl";
 /// Files saved with `run.save(glob)`.
 pub const FILES_DIR: &str = "files";
 /// Image and table files of logged media values.
@@ -40,7 +42,13 @@ pub const MEDIA_DIR: &str = "media";
 /// The small JSON files, each replaced whole and atomically (in the order a fingerprint lists them).
 pub const METADATA_FILES: [&str; 4] = [RUN_FILE, CONFIG_FILE, SUMMARY_FILE, METRICS_FILE];
 /// The files that are only ever appended to.
-pub const APPEND_FILES: [&str; 4] = [HISTORY_FILE, SYSTEM_FILE, CONSOLE_FILE, ALERTS_FILE];
+pub const APPEND_FILES: [&str; 5] = [
+    HISTORY_FILE,
+    SYSTEM_FILE,
+    CONSOLE_FILE,
+    ALERTS_FILE,
+    RUN_ARTIFACTS_FILE,
+];
 /// The folders of a run that hold whole files (uploaded in chunks by remote clients).
 pub const UPLOAD_DIRS: [&str; 2] = [FILES_DIR, MEDIA_DIR];
 
