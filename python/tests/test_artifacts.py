@@ -226,6 +226,9 @@ def test_log_artifact_path_naming_and_incremental(tmp_path):
     (tmp_path / "one.txt").write_text("1")
     art = run.log_artifact(str(tmp_path / "one.txt"))
     assert art.name == "run-%s-one.txt:v0" % run.id and art.type == "unspecified"
+    tmp = trackline.Artifact("tmp", "dataset")
+    entry = tmp.add_file(str(tmp_path / "one.txt"), name="dir/x.tar.gz", is_tmp=True)
+    assert entry.path == "dir/%s.tar.gz" % hashlib.sha256(b"1").hexdigest()[:20]
     (tmp_path / "two.txt").write_text("2")
     base = trackline.Artifact("inc", "dataset")
     base.add_file(str(tmp_path / "one.txt"))

@@ -132,6 +132,11 @@ def test_remote_log_use_download_and_dedup(daemon, tmp_path, monkeypatch):
     used.verify(root)
     assert run2.use_artifact("rem/ds:latest").version == "v1"
     run2.finish()
+    api = trackline.Api(url=daemon.url, api_key=TOKEN)
+    v1 = api.artifact("rem/ds:v1")
+    assert open(os.path.join(v1.download(str(tmp_path / "dl1")), "extra.txt")).read() == "extra"
+    assert [a.version for a in api.artifact_versions("dataset", "rem/ds")] == ["v1", "v0"]
+    assert v1.logged_by().id == run.id
     if not _takes_lineage(daemon.url):
         print("SKIPPED lineage: the daemon refuses to append artifacts.jsonl in a batch "
               "(docs/api.md: 'the lineage of a remote run is its artifacts.jsonl')")

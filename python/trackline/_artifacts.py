@@ -288,6 +288,11 @@ class Artifact:
         path = check_entry_path(_entry_name(name if name is not None
                                             else os.path.basename(local_path)))
         entry = self._ingest(local_path, path, link=policy == "immutable")
+        if is_tmp:  # W&B: the name's stem becomes the content's digest, so names never collide
+            folder, _, base = path.rpartition("/")
+            parts = base.split(".")
+            parts[0] = entry.digest[:20]
+            entry.path = (folder + "/" if folder else "") + ".".join(parts)
         return self._put(entry, overwrite)
 
     def add_dir(self, local_path, name=None, skip_cache=False, policy="mutable", merge=False):
