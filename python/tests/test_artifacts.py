@@ -365,6 +365,8 @@ def test_public_api_and_module_level_verbs(tmp_path):
     api = trackline.Api()
     assert api.artifact("api/one:latest").version == "v1"
     assert [a.version for a in api.artifact_versions("dataset", "api/one")] == ["v1", "v0"]
+    assert [a.version for a in api.artifacts("dataset", "api/one")] == ["v1", "v0"]
+    assert api.artifact_versions("model", "api/one") == []
     assert api.artifact_exists("api/one:v0") and not api.artifact_exists("api/one:v9")
     # without a run: use via Api, download into $WANDB_ARTIFACT_DIR
     os.environ["WANDB_ARTIFACT_DIR"] = str(tmp_path / "arts")
@@ -434,3 +436,19 @@ def test_rewritten_file_of_the_same_size_is_hashed_again(tmp_path, monkeypatch):
     for name in ("_copy_hashing", "_hash_stream", "hash_file"):
         monkeypatch.setattr(store_mod, name, no_read)
     assert store.put_file(str(old)) == (digest, 3)
+
+
+def test_download_checks_the_bytes_against_their_digest(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_mod, "_reflink", lambda src, dst: False)  # a copy is checked
+    run = trackline.init(project="corrupt")
+    (tmp_path / "f.txt").write_text("good")
+    art = trackline.Artifact("c", "dataset")
+    art.add_file(str(tmp_path / "f.txt"))
+    run.log_artifact(art)
+    blob = store_mod.Store(_root()).blob_path(hashlib.sha256(b"good").hexdigest())
+    os.chmod(blob, 0o644)
+    with open(blob, "wb") as f:
+        f.write(b"evil")
+    with pytest.raises(ValueError, match="do not match"):
+        art.download(str(tmp_path / "dl"))
+    assert not os.path.exists(str(tmp_path / "dl" / "f.txt"))

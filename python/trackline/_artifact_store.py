@@ -592,7 +592,8 @@ def safe_join(root, path):
 
 def materialize(source, dest, digest=None):
     """Write the bytes of the open binary file ``source`` to ``dest`` atomically (reflink when
-    possible, else a streamed copy); skips the write when ``dest`` already has ``digest``."""
+    possible, else a streamed copy checked against ``digest``); skips the write when ``dest``
+    already has ``digest``."""
     if digest and os.path.isfile(dest) and not os.path.islink(dest):
         try:
             if hash_file(dest)[0] == digest:
@@ -613,7 +614,10 @@ def materialize(source, dest, digest=None):
                 except (OSError, ValueError, AttributeError):
                     done = False
             if not done:
-                _copy_hashing(source, fd)
+                got = _copy_hashing(source, fd)[0]
+                if digest and got != digest:
+                    raise ValueError("the bytes of %s do not match their SHA-256 %s (got %s)"
+                                     % (dest, digest, got))
         finally:
             os.close(fd)
         os.replace(tmp, dest)

@@ -109,6 +109,10 @@ class Api:
         return api_artifact_versions(self._artifacts(), type_name, name,
                                      self.overrides.get("project"))
 
+    def artifacts(self, type_name, name, per_page=50, tags=None):
+        """W&B's other name for :meth:`artifact_versions`."""
+        return self.artifact_versions(type_name, name, per_page)
+
     def artifact_exists(self, name, type=None):
         try:
             self.artifact(name, type)
