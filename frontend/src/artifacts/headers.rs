@@ -34,7 +34,7 @@ pub fn safetensors_header_len(first: &[u8]) -> Result<u64, String> {
 /// A safetensors header's `__metadata__`: string keys and values.
 pub type TensorMetadata = Vec<(String, String)>;
 
-/// The tensors a safetensors JSON header lists, by name, and its `__metadata__` strings.
+/// The tensors a safetensors JSON header lists, sorted by name, and its `__metadata__` strings.
 pub fn safetensors_tensors(header: &[u8]) -> Result<(Vec<TensorInfo>, TensorMetadata), String> {
     let value: Value =
         serde_json::from_slice(header).map_err(|e| format!("the header is not JSON: {e}"))?;
@@ -71,6 +71,7 @@ pub fn safetensors_tensors(header: &[u8]) -> Result<(Vec<TensorInfo>, TensorMeta
             shape,
         });
     }
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((tensors, metadata))
 }
 
