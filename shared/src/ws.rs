@@ -68,6 +68,9 @@ pub enum Topic {
         #[serde(default)]
         since: Seq,
     },
+    /// The artifact names of a project: [`ServerMsg::Artifacts`] now and whenever a version, a
+    /// deletion or an alias move changes them.
+    Artifacts { project: String },
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]

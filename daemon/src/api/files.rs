@@ -33,9 +33,20 @@ pub async fn file(
     let (file, len) = tokio::task::spawn_blocking(move || open_run_file(&data_dir, &run.key, &rel))
         .await
         .map_err(|e| Error::Internal(format!("opening a run file: {e}")))??;
-    let full = Path::new(&path);
+    serve_ranged(file, len, &headers, ServedAs::of(&path), &path).await
+}
+
+/// Answers an open file of `len` bytes as `served` says, streamed; `Range: bytes=N-` (or `N-M`)
+/// answers `206` with just those bytes. `name` names the file in errors. Shared by run files and
+/// artifact files.
+pub(super) async fn serve_ranged(
+    file: std::fs::File,
+    len: u64,
+    headers: &HeaderMap,
+    served: ServedAs,
+    name: &str,
+) -> Result<Response> {
     let mut file = tokio::fs::File::from_std(file);
-    let served = ServedAs::of(&path);
     let range = headers
         .get(RANGE)
         .and_then(|v| v.to_str().ok())
@@ -61,7 +72,7 @@ pub async fn file(
     };
     file.seek(std::io::SeekFrom::Start(start))
         .await
-        .map_err(|e| Error::io(full, e))?;
+        .map_err(|e| Error::io(Path::new(name), e))?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file.take(end - start)));
     let mut resp = (
         status,
@@ -102,16 +113,29 @@ pub const SANDBOXED_DOCUMENT_POLICY: &str = "sandbox allow-scripts; default-src 
      'unsafe-inline' 'unsafe-eval'; connect-src 'none'; form-action 'none'; \
      frame-ancestors 'self'; base-uri 'none'";
 
-/// The headers a run file is served with, by its path.
-struct ServedAs {
-    content_type: &'static str,
-    cache: &'static str,
+/// The headers a file is served with, by its path.
+pub(super) struct ServedAs {
+    pub content_type: &'static str,
+    pub cache: &'static str,
     /// HTML and SVG: served under [`SANDBOXED_DOCUMENT_POLICY`].
-    sandboxed: bool,
+    pub sandboxed: bool,
 }
 
 impl ServedAs {
+    /// A run file: media files (named by their content) cached for good, the rest not at all.
     fn of(path: &str) -> ServedAs {
+        // Media files are named by their content's hash: the same name is the same bytes for
+        // good. Everything else may still grow (a live run's files).
+        let cache = if path.starts_with("media/") {
+            "private, max-age=31536000, immutable"
+        } else {
+            "no-store"
+        };
+        ServedAs::typed(path, cache)
+    }
+
+    /// A file typed by its name's extension, with `cache` as its `Cache-Control`.
+    pub(super) fn typed(path: &str, cache: &'static str) -> ServedAs {
         let name = path.rsplit('/').next().unwrap_or(path);
         let ext = name
             .rsplit_once('.')
@@ -139,13 +163,6 @@ impl ServedAs {
             "glb" => "model/gltf-binary",
             "stl" => "model/stl",
             _ => "application/octet-stream",
-        };
-        // Media files are named by their content's hash: the same name is the same bytes for
-        // good. Everything else may still grow (a live run's files).
-        let cache = if path.starts_with("media/") {
-            "private, max-age=31536000, immutable"
-        } else {
-            "no-store"
         };
         ServedAs {
             content_type,

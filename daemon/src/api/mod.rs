@@ -2,6 +2,7 @@
 //! call into `query` (blocking work on the blocking pool).
 
 mod annotations;
+mod artifacts;
 mod assets;
 pub mod base_path;
 pub mod error;
@@ -99,6 +100,31 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/projects/{project}/runs/{run}/files/{*path}",
             get(files::file),
+        )
+        .route(
+            "/projects/{project}/runs/{run}/artifacts",
+            get(artifacts::run_artifacts),
+        )
+        .route("/projects/{project}/artifacts", get(artifacts::list))
+        .route(
+            "/projects/{project}/artifacts/{name}/versions",
+            get(artifacts::versions),
+        )
+        .route(
+            "/projects/{project}/artifacts/{name}/versions/{reference}",
+            get(artifacts::version).delete(artifacts::delete_version),
+        )
+        .route(
+            "/projects/{project}/artifacts/{name}/versions/{reference}/files/{*path}",
+            get(artifacts::file),
+        )
+        .route(
+            "/projects/{project}/artifacts/{name}/versions/{reference}/zip",
+            get(artifacts::zip),
+        )
+        .route(
+            "/projects/{project}/artifacts/{name}/aliases/{alias}",
+            axum::routing::put(artifacts::put_alias).delete(artifacts::delete_alias),
         )
         .route("/projects/{project}/series", get(runs::series))
         .route(

@@ -83,6 +83,7 @@ async fn connection(
         state.ws_send_timeout,
     )
     .with_presence(presence)
+    .with_data_dir(state.data_dir.clone())
     .with_drafts(crate::reports::sees_drafts(principal.as_ref()));
     let result: Result<bool, SlowConsumer> = async {
         out_tx.try_send(hello).map_err(|_| SlowConsumer)?;

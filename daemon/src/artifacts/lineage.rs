@@ -65,10 +65,13 @@ pub fn run_links(
         .collect()
 }
 
+/// A run's lineage lines and the stat of `artifacts.jsonl` they were read at (`None`: no file).
+type CachedLines = (Option<Stamp>, Arc<Vec<LineageLine>>);
+
 /// Runs' lineage lines, cached per run on the stat of its `artifacts.jsonl`.
 #[derive(Debug, Default)]
 pub struct Lineage {
-    runs: Mutex<HashMap<RunKey, (Option<Stamp>, Arc<Vec<LineageLine>>)>>,
+    runs: Mutex<HashMap<RunKey, CachedLines>>,
 }
 
 impl Lineage {

@@ -33,6 +33,8 @@ pub struct Session {
     /// False for a viewer link of a shared daemon: its `annotations` subscriptions get only
     /// published reports, as their published copy (`crate::reports`).
     sees_drafts: bool,
+    /// The data directory, for topics read from files (`artifacts`); none in tests without one.
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl Session {
@@ -50,6 +52,7 @@ impl Session {
             subs: HashMap::new(),
             presence: None,
             sees_drafts: true,
+            data_dir: None,
         }
     }
 
@@ -57,6 +60,12 @@ impl Session {
     /// published (a viewer link).
     pub fn with_drafts(mut self, sees_drafts: bool) -> Self {
         self.sees_drafts = sees_drafts;
+        self
+    }
+
+    /// The session of a daemon serving `data_dir` (the `artifacts` topic reads it).
+    pub fn with_data_dir(mut self, data_dir: std::path::PathBuf) -> Self {
+        self.data_dir = Some(data_dir);
         self
     }
 
@@ -125,18 +134,25 @@ impl Session {
     async fn subscribe(&mut self, id: SubId, topic: Topic) -> Sent {
         // A reused id replaces its subscription.
         self.subs.remove(&id);
-        let mut sub =
-            match topics::open(&self.store, &self.annotations, topic, self.sees_drafts).await {
-                Ok(sub) => sub,
-                Err(message) => {
-                    return self
-                        .send(ServerMsg::Error {
-                            sub: Some(id),
-                            message,
-                        })
-                        .await;
-                }
-            };
+        let opened = topics::open(
+            &self.store,
+            &self.annotations,
+            topic,
+            self.sees_drafts,
+            self.data_dir.as_deref(),
+        )
+        .await;
+        let mut sub = match opened {
+            Ok(sub) => sub,
+            Err(message) => {
+                return self
+                    .send(ServerMsg::Error {
+                        sub: Some(id),
+                        message,
+                    })
+                    .await;
+            }
+        };
         self.send(ServerMsg::Subscribed { id }).await?;
         let snapshot = sub.serve(&self.store, id, true);
         self.subs.insert(id, sub);

@@ -45,6 +45,10 @@ pub enum Event {
         project: String,
         seq: u64,
     },
+    /// The artifact store of `project` changed on disk (`push::topics::artifacts` polls it).
+    Artifacts {
+        project: String,
+    },
 }
 
 /// Metadata as reported by the run's files, plus what the daemon derives from it.

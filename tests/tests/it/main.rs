@@ -6,6 +6,7 @@ mod web;
 
 mod annotate;
 mod annotations;
+mod artifacts_api;
 mod browser;
 mod charts;
 mod crash;

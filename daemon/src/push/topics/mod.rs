@@ -5,6 +5,7 @@
 //! from the op log in the database, by `seq`.
 
 pub mod annotations;
+pub mod artifacts;
 pub mod media;
 pub mod project;
 pub mod projects;
@@ -27,12 +28,14 @@ pub trait Subscription: Send + Sync + std::fmt::Debug {
 }
 
 /// Starts a subscription to `topic` (runs from `store`, annotations from `annotations`, report
-/// drafts only when the caller `sees_drafts`); `Err` is the message to send the client instead.
+/// drafts only when the caller `sees_drafts`, artifacts from `data_dir`); `Err` is the message to
+/// send the client instead.
 pub async fn open(
     store: &Arc<Store>,
     annotations: &Annotations,
     topic: Topic,
     sees_drafts: bool,
+    data_dir: Option<&std::path::Path>,
 ) -> Result<Box<dyn Subscription>, String> {
     Ok(match topic {
         Topic::Projects => Box::new(projects::Projects::default()),
@@ -64,6 +67,12 @@ pub async fn open(
             annotations::AnnotationEvents::new(annotations.clone(), project, since)
                 .with_drafts(sees_drafts),
         ),
+        Topic::Artifacts { project } => {
+            let Some(data_dir) = data_dir else {
+                return Err("artifacts are not served on this connection".into());
+            };
+            Box::new(artifacts::ArtifactCollections::open(store.clone(), data_dir, project).await?)
+        }
     })
 }
 
