@@ -28,7 +28,7 @@ enum Command {
     Share(crate::share::ShareArgs),
     /// Generate, list or export reports; through the running daemon when there is one.
     Report(crate::reports::cli::ReportArgs),
-    /// Import runs recorded by another tracker (W&B run folders) into the data directory.
+    /// Import runs recorded by another tracker (W&B, TensorBoard) into the data directory.
     Import(crate::import::ImportArgs),
     /// Delete artifact versions a keep-policy does not keep, then unused blobs and left-over
     /// temp files (safe while a daemon runs).
@@ -253,9 +253,8 @@ fn report(args: crate::reports::cli::ReportArgs) -> ExitCode {
 }
 
 fn import(args: crate::import::ImportArgs) -> ExitCode {
-    let crate::import::ImportSource::Wandb(args) = args.source;
-    let dir = data_dir(args.data_dir.clone());
-    match crate::import::import_wandb(&args, &dir) {
+    let dir = data_dir(args.source.paths().data_dir.clone());
+    match crate::import::import(&args.source, &dir) {
         Ok(totals) if totals.failed == 0 => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(e) => {

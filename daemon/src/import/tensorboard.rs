@@ -1,0 +1,591 @@
+//! One TensorBoard run (a folder of `events.out.tfevents.*` files, from TensorFlow, tensorboardX or
+//! `torch.utils.tensorboard`) into a run of format v1: scalars (simple values and scalar tensors)
+//! become history points, histograms W&B's histogram values, images and audio media files under
+//! `media/`, text string values. Each step becomes one history row holding every tag logged at it,
+//! in step order; the summary holds each tag's last value.
+
+use super::proto::{Wire, fields};
+use super::tfrecord::read_records;
+use super::wandb_log::Skipped;
+use super::wandb_tree::object_of;
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// What one run's import wrote.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Converted {
+    pub rows: u64,
+    pub points: u64,
+    pub media: u64,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Who the run is, chosen by the caller.
+pub struct RunNames<'a> {
+    pub run_id: &'a str,
+    pub name: &'a str,
+    pub project: &'a str,
+}
+
+/// One step's row: its earliest wall time and its values by key, as JSON text.
+#[derive(Default)]
+struct Row {
+    wall_time: Option<f64>,
+    values: BTreeMap<String, String>,
+    order: Vec<String>,
+}
+
+impl Row {
+    fn set(&mut self, key: String, value: String) {
+        if !self.values.contains_key(&key) {
+            self.order.push(key.clone());
+        }
+        self.values.insert(key, value);
+    }
+}
+
+/// A decoded summary value.
+enum Value {
+    Number(f64),
+    Histogram { bins: Vec<f64>, counts: Vec<f64> },
+    Image(Vec<u8>, u32, u32),
+    Audio(Vec<u8>, f64),
+    Text(String),
+}
+
+/// Converts the run whose event files are `events` into `out_dir` (an empty folder).
+pub fn convert(events: &[PathBuf], out_dir: &Path, names: &RunNames) -> anyhow::Result<Converted> {
+    let mut rows: BTreeMap<u64, Row> = BTreeMap::new();
+    let mut converted = Converted::default();
+    let mut host = None;
+    for path in events {
+        host = host.or_else(|| host_of(path));
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let (records, skipped) = read_records(std::io::BufReader::with_capacity(1 << 20, file))
+            .with_context(|| path.display().to_string())?;
+        converted.skipped.extend(skipped);
+        for record in records {
+            match event(&record) {
+                Ok(Some((step, wall_time, values))) => {
+                    let row = rows.entry(step).or_default();
+                    row.wall_time = Some(row.wall_time.map_or(wall_time, |w| w.min(wall_time)));
+                    for (tag, value) in values {
+                        let rendered = render(value, &tag, step, out_dir, &mut converted)?;
+                        row.set(tag, rendered);
+                    }
+                }
+                Ok(None) => {}
+                Err(why) => converted.skipped.push(Skipped { offset: 0, why }),
+            }
+        }
+    }
+    let start = rows
+        .values()
+        .filter_map(|r| r.wall_time)
+        .fold(f64::INFINITY, f64::min);
+    let start = if start.is_finite() { start } else { 0.0 };
+    let mut history = BufWriter::new(File::create(out_dir.join(crate::format::HISTORY_FILE))?);
+    let mut summary: Vec<(String, String)> = Vec::new();
+    let mut last = start;
+    for (step, row) in &rows {
+        if row.values.is_empty() {
+            continue;
+        }
+        let wall = row.wall_time.unwrap_or(start);
+        last = last.max(wall);
+        let mut pairs = vec![
+            ("_step".to_string(), step.to_string()),
+            ("_timestamp".to_string(), format!("{wall}")),
+            (
+                "_runtime".to_string(),
+                format!("{}", (wall - start).max(0.0)),
+            ),
+        ];
+        for key in &row.order {
+            let value = row.values[key].clone();
+            match summary.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value.clone(),
+                None => summary.push((key.clone(), value.clone())),
+            }
+            pairs.push((key.clone(), value));
+        }
+        writeln!(history, "{}", object_of(&pairs))?;
+        converted.rows += 1;
+    }
+    history.flush()?;
+    history.get_ref().sync_all()?;
+    write_small(out_dir, crate::format::CONFIG_FILE, "{}")?;
+    write_small(out_dir, crate::format::SUMMARY_FILE, &object_of(&summary))?;
+    let run = serde_json::json!({
+        "format_version": trackline_shared::FORMAT_VERSION,
+        "id": names.run_id,
+        "name": names.name,
+        "project": names.project,
+        "group": null, "tags": [], "notes": null, "job_type": null,
+        "state": "finished",
+        "created_at": start,
+        "heartbeat_at": last,
+        "finished_at": last,
+        "exit_code": null,
+        "host": host,
+        "command": [],
+        "pid": null,
+        "client": "tensorboard (imported by trackline)",
+    });
+    write_small(
+        out_dir,
+        crate::format::RUN_FILE,
+        &serde_json::to_string_pretty(&run)?,
+    )?;
+    Ok(converted)
+}
+
+fn write_small(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
+    let mut file = File::create(dir.join(name))?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// The host in an event file's name, `events.out.tfevents.<secs>.<host>[.<suffix>]`.
+fn host_of(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let rest = name.strip_prefix("events.out.tfevents.")?;
+    let (_, host) = rest.split_once('.')?;
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+/// Whether a file name is a TensorBoard event file.
+pub fn is_event_file(name: &str) -> bool {
+    name.starts_with("events.out.tfevents.")
+}
+
+/// One event: its step, wall time and summary values; `None` for events without values (the
+/// file version, graphs, session logs).
+type Event = (u64, f64, Vec<(String, Value)>);
+
+fn event(bytes: &[u8]) -> Result<Option<Event>, String> {
+    let bad = |e: super::proto::Malformed| format!("an event that does not decode ({e})");
+    let (mut step, mut wall_time, mut values) = (0i64, 0.0, Vec::new());
+    for field in fields(bytes) {
+        match field.map_err(bad)? {
+            (1, w) => wall_time = w.double().unwrap_or(0.0),
+            (2, Wire::Varint(v)) => step = v as i64,
+            (5, Wire::Bytes(summary)) => {
+                for value in fields(summary) {
+                    if let (1, Wire::Bytes(v)) = value.map_err(bad)? {
+                        values.extend(summary_value(v).map_err(bad)?);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let step = u64::try_from(step).map_err(|_| format!("an event at a negative step ({step})"))?;
+    Ok(Some((step, wall_time, values)))
+}
+
+fn summary_value(bytes: &[u8]) -> Result<Option<(String, Value)>, super::proto::Malformed> {
+    let (mut tag, mut plugin, mut value) = (String::new(), String::new(), None);
+    let mut tensor = None;
+    for field in fields(bytes) {
+        match field? {
+            (1, w) => tag = w.text().unwrap_or_default(),
+            (9, Wire::Bytes(meta)) => {
+                for f in fields(meta) {
+                    if let (1, Wire::Bytes(data)) = f? {
+                        for g in fields(data) {
+                            if let (1, w) = g? {
+                                plugin = w.text().unwrap_or_default();
+                            }
+                        }
+                    }
+                }
+            }
+            (2, Wire::Fixed32(bits)) => {
+                value = Some(Value::Number(f64::from(f32::from_bits(bits))))
+            }
+            (4, Wire::Bytes(image)) => value = image_value(image)?,
+            (5, Wire::Bytes(histo)) => value = histogram(histo)?,
+            (6, Wire::Bytes(audio)) => value = audio_value(audio)?,
+            (8, Wire::Bytes(t)) => tensor = Some(t.to_vec()),
+            _ => {}
+        }
+    }
+    if let (None, Some(t)) = (&value, tensor) {
+        value = tensor_value(&t, &plugin)?;
+    }
+    let tag = tag
+        .strip_suffix("/text_summary")
+        .map(str::to_string)
+        .unwrap_or(tag);
+    Ok(value.filter(|_| !tag.is_empty()).map(|v| (tag, v)))
+}
+
+/// Doubles of a repeated `double` field, packed or not.
+fn push_doubles(out: &mut Vec<f64>, w: Wire) {
+    match w {
+        Wire::Fixed64(bits) => out.push(f64::from_bits(bits)),
+        Wire::Bytes(b) => out.extend(
+            b.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())),
+        ),
+        _ => {}
+    }
+}
+
+fn histogram(bytes: &[u8]) -> Result<Option<Value>, super::proto::Malformed> {
+    let (mut min, mut max) = (0.0, 0.0);
+    let (mut limits, mut counts) = (Vec::new(), Vec::new());
+    for field in fields(bytes) {
+        match field? {
+            (1, w) => min = w.double().unwrap_or(0.0),
+            (2, w) => max = w.double().unwrap_or(0.0),
+            (6, w) => push_doubles(&mut limits, w),
+            (7, w) => push_doubles(&mut counts, w),
+            _ => {}
+        }
+    }
+    let n = limits.len().min(counts.len());
+    // Bucket i spans (limit[i-1], limit[i]]; the first starts at the minimum and the last, whose
+    // limit is often f64::MAX, ends at the maximum.
+    let mut edges = vec![min];
+    for (i, &limit) in limits.iter().take(n).enumerate() {
+        let prev = edges[i];
+        edges.push(limit.min(max).max(prev));
+    }
+    let mut counts = counts[..n].to_vec();
+    // Drop the empty buckets at both ends, keeping their edges consistent.
+    let first = counts.iter().position(|&c| c > 0.0).unwrap_or(0);
+    let last = counts.iter().rposition(|&c| c > 0.0).map_or(0, |l| l + 1);
+    if first >= last {
+        return Ok(None);
+    }
+    counts = counts[first..last].to_vec();
+    let bins = edges[first..=last].to_vec();
+    Ok(Some(Value::Histogram { bins, counts }))
+}
+
+fn image_value(bytes: &[u8]) -> Result<Option<Value>, super::proto::Malformed> {
+    let (mut height, mut width, mut encoded) = (0u32, 0u32, Vec::new());
+    for field in fields(bytes) {
+        match field? {
+            (1, Wire::Varint(v)) => height = v as u32,
+            (2, Wire::Varint(v)) => width = v as u32,
+            (4, Wire::Bytes(b)) => encoded = b.to_vec(),
+            _ => {}
+        }
+    }
+    Ok((!encoded.is_empty()).then_some(Value::Image(encoded, width, height)))
+}
+
+fn audio_value(bytes: &[u8]) -> Result<Option<Value>, super::proto::Malformed> {
+    let (mut rate, mut encoded) = (0.0, Vec::new());
+    for field in fields(bytes) {
+        match field? {
+            (1, Wire::Fixed32(bits)) => rate = f64::from(f32::from_bits(bits)),
+            (4, Wire::Bytes(b)) => encoded = b.to_vec(),
+            _ => {}
+        }
+    }
+    Ok((!encoded.is_empty()).then_some(Value::Audio(encoded, rate)))
+}
+
+/// A tensor summary (TensorFlow 2's way): scalars, `[k, 3]` histograms, images (width, height,
+/// encoded images as strings) and text, by the plugin that wrote it.
+fn tensor_value(bytes: &[u8], plugin: &str) -> Result<Option<Value>, super::proto::Malformed> {
+    const DT_FLOAT: u64 = 1;
+    const DT_DOUBLE: u64 = 2;
+    const DT_INT32: u64 = 3;
+    const DT_INT64: u64 = 9;
+    let (mut dtype, mut content) = (0, Vec::new());
+    let (mut numbers, mut strings) = (Vec::new(), Vec::new());
+    for field in fields(bytes) {
+        match field? {
+            (1, Wire::Varint(v)) => dtype = v,
+            (4, Wire::Bytes(b)) => content = b.to_vec(),
+            (5, Wire::Fixed32(bits)) => numbers.push(f64::from(f32::from_bits(bits))),
+            (5, Wire::Bytes(b)) => numbers.extend(
+                b.chunks_exact(4)
+                    .map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap_or_default()))),
+            ),
+            (6, w) => push_doubles(&mut numbers, w),
+            (7 | 10, Wire::Varint(v)) => numbers.push(v as i64 as f64),
+            (8, Wire::Bytes(b)) => strings.push(b.to_vec()),
+            _ => {}
+        }
+    }
+    if numbers.is_empty() && !content.is_empty() {
+        numbers = match dtype {
+            DT_FLOAT => content
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes(c.try_into().unwrap_or_default())))
+                .collect(),
+            DT_DOUBLE => content
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
+                .collect(),
+            DT_INT32 => content
+                .chunks_exact(4)
+                .map(|c| f64::from(i32::from_le_bytes(c.try_into().unwrap_or_default())))
+                .collect(),
+            DT_INT64 => content
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+                .collect(),
+            _ => Vec::new(),
+        };
+    }
+    Ok(match plugin {
+        "text" => strings
+            .first()
+            .map(|s| Value::Text(String::from_utf8_lossy(s).into_owned())),
+        "images" if strings.len() >= 3 => {
+            let num = |s: &[u8]| String::from_utf8_lossy(s).parse::<u32>().unwrap_or(0);
+            Some(Value::Image(
+                strings[2].clone(),
+                num(&strings[0]),
+                num(&strings[1]),
+            ))
+        }
+        "histograms" if numbers.len() >= 3 && numbers.len() % 3 == 0 => {
+            let mut bins = Vec::new();
+            let mut counts = Vec::new();
+            for bucket in numbers.chunks_exact(3) {
+                if bins.is_empty() {
+                    bins.push(bucket[0]);
+                }
+                bins.push(bucket[1]);
+                counts.push(bucket[2]);
+            }
+            Some(Value::Histogram { bins, counts })
+        }
+        _ if numbers.len() == 1 => Some(Value::Number(numbers[0])),
+        _ => None,
+    })
+}
+
+/// A value as the JSON text of a history cell, writing its media file first.
+fn render(
+    value: Value,
+    tag: &str,
+    step: u64,
+    out_dir: &Path,
+    converted: &mut Converted,
+) -> anyhow::Result<String> {
+    Ok(match value {
+        Value::Number(v) => {
+            converted.points += 1;
+            trackline_shared::num::nonfinite_name(v).map_or_else(|| format!("{v}"), str::to_string)
+        }
+        Value::Text(text) => serde_json::to_string(&text)?,
+        Value::Histogram { bins, counts } => {
+            let numbers = |v: &[f64]| -> String {
+                let items: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+                format!("[{}]", items.join(", "))
+            };
+            format!(
+                "{{\"_type\": \"histogram\", \"values\": {}, \"bins\": {}}}",
+                numbers(&counts),
+                numbers(&bins)
+            )
+        }
+        Value::Image(bytes, width, height) => {
+            let ext = image_extension(&bytes);
+            let media = write_media(out_dir, "images", tag, step, ext, &bytes)?;
+            converted.media += 1;
+            let mut value = media.reference("image-file");
+            value.insert("format".into(), ext.into());
+            value.insert("width".into(), width.into());
+            value.insert("height".into(), height.into());
+            serde_json::Value::Object(value).to_string()
+        }
+        Value::Audio(bytes, rate) => {
+            let media = write_media(out_dir, "audio", tag, step, "wav", &bytes)?;
+            converted.media += 1;
+            let mut value = media.reference("audio-file");
+            if rate > 0.0 {
+                value.insert("sample_rate".into(), rate.into());
+            }
+            serde_json::Value::Object(value).to_string()
+        }
+    })
+}
+
+fn image_extension(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        "jpg"
+    } else if bytes.starts_with(b"GIF8") {
+        "gif"
+    } else {
+        "png"
+    }
+}
+
+/// A media file written under `media/<subdir>/`, named as the format says.
+struct MediaFile {
+    path: String,
+    sha256: String,
+    size: usize,
+}
+
+impl MediaFile {
+    fn reference(&self, kind: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        map.insert("_type".into(), kind.into());
+        map.insert("path".into(), self.path.clone().into());
+        map.insert("sha256".into(), self.sha256.clone().into());
+        map.insert("size".into(), self.size.into());
+        map
+    }
+}
+
+fn write_media(
+    out_dir: &Path,
+    subdir: &str,
+    key: &str,
+    step: u64,
+    ext: &str,
+    bytes: &[u8],
+) -> anyhow::Result<MediaFile> {
+    let sha256: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = format!(
+        "media/{subdir}/{}_{step}_{}.{ext}",
+        media_key(key),
+        &sha256[..20]
+    );
+    let target = out_dir.join(&path);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&target, bytes)?;
+    Ok(MediaFile {
+        path,
+        sha256,
+        size: bytes.len(),
+    })
+}
+
+/// A tag as the key part of a media file name (docs/format.md, `media/`): `/` makes folders,
+/// empty parts are dropped, `.`/`..` become `_`/`__`, a leading dot `_`, `\\` and NUL `_`, and each
+/// part is cut to 100 bytes.
+fn media_key(tag: &str) -> String {
+    let parts: Vec<String> = tag
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|part| {
+            let mut part = part.replace(['\\', '\0'], "_");
+            if part == "." || part == ".." {
+                part = part.replace('.', "_");
+            } else if part.starts_with('.') {
+                part.replace_range(..1, "_");
+            }
+            let mut cut = part.len().min(100);
+            while !part.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            part.truncate(cut);
+            part
+        })
+        .collect();
+    if parts.is_empty() {
+        "value".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::proto::tests::encode;
+    use super::super::tfrecord::tests::encode as frame;
+    use super::*;
+
+    fn scalar_event(step: u64, tag: &str, value: f32) -> Vec<u8> {
+        let v = encode(&[
+            (1, Wire::Bytes(tag.as_bytes())),
+            (2, Wire::Fixed32(value.to_bits())),
+        ]);
+        let summary = encode(&[(1, Wire::Bytes(&v))]);
+        encode(&[
+            (1, Wire::Fixed64((1_700_000_000.0 + step as f64).to_bits())),
+            (2, Wire::Varint(step)),
+            (5, Wire::Bytes(&summary)),
+        ])
+    }
+
+    #[test]
+    fn scalars_become_rows_in_step_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = dir.path().join("events.out.tfevents.1.box");
+        let version = encode(&[(3, Wire::Bytes(b"brain.Event:2"))]);
+        let records = vec![
+            version,
+            scalar_event(2, "loss", 0.5),
+            scalar_event(0, "loss", 1.0),
+            scalar_event(2, "acc", 0.25),
+        ];
+        std::fs::write(&events, frame(&records)).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let names = RunNames {
+            run_id: "r1",
+            name: "r",
+            project: "p",
+        };
+        let converted = convert(&[events], out.path(), &names).unwrap();
+        assert_eq!((converted.rows, converted.points), (2, 3));
+        let history = std::fs::read_to_string(out.path().join("history.jsonl")).unwrap();
+        let rows: Vec<serde_json::Value> = history
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows[0]["_step"], 0);
+        assert_eq!(rows[1]["loss"], 0.5);
+        assert_eq!(rows[1]["acc"], 0.25);
+        let run: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("run.json")).unwrap()).unwrap();
+        assert_eq!(run["host"], "box");
+    }
+
+    #[test]
+    fn media_keys_stay_inside_media() {
+        assert_eq!(media_key("train/samples"), "train/samples");
+        assert_eq!(media_key("/../a//.b\\c"), "__/a/_b_c");
+        assert_eq!(media_key("."), "_");
+        assert_eq!(media_key("//"), "value");
+    }
+
+    #[test]
+    fn histogram_buckets_become_bins() {
+        let limits: Vec<u8> = [1.0f64, 2.0, 3.0, f64::MAX]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let counts: Vec<u8> = [0.0f64, 2.0, 1.0, 0.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let histo = encode(&[
+            (1, Wire::Fixed64(0.5f64.to_bits())),
+            (2, Wire::Fixed64(2.5f64.to_bits())),
+            (6, Wire::Bytes(&limits)),
+            (7, Wire::Bytes(&counts)),
+        ]);
+        let Some(Value::Histogram { bins, counts }) = histogram(&histo).unwrap() else {
+            panic!("no histogram")
+        };
+        assert_eq!(counts, [2.0, 1.0]);
+        assert_eq!(bins, [1.0, 2.0, 2.5]);
+    }
+}

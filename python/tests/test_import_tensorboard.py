@@ -1,0 +1,128 @@
+"""``trackline import tensorboard``: event files written by tensorboardX (the writer PyTorch's
+``torch.utils.tensorboard`` is modelled on) imported into a data directory: every scalar point at
+its step, histograms as W&B histogram values with every count, images as the same PNG bytes, text
+as string values; one run per folder of event files; importing again changes nothing; a damaged
+file imports every whole record.
+
+Needs tensorboardX and numpy (requirements-media.txt) and the daemon binary; skipped without them."""
+
+import glob
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import read_history
+
+tensorboardX = pytest.importorskip("tensorboardX")
+np = pytest.importorskip("numpy")
+
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("TRACKLINE_BIN") or os.path.join(REPO_DIR, "target", "debug", "trackline")
+
+
+def import_tb(logdir, root, *extra):
+    return subprocess.run([BIN, "import", "tensorboard", str(logdir), "--dir", str(root), *extra],
+                          capture_output=True, text=True, timeout=300)
+
+
+def runs_by_name(root):
+    out = {}
+    for run_json in glob.glob(os.path.join(str(root), "*", "*", "run.json")):
+        with open(run_json) as f:
+            out[json.load(f)["name"]] = os.path.dirname(run_json)
+    return out
+
+
+@pytest.fixture()
+def logdir(tmp_path):
+    if not os.path.exists(BIN):
+        pytest.skip("no daemon binary: cargo build -p trackline, or set TRACKLINE_BIN")
+    top = tmp_path / "logs"
+    image = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5)
+    with tensorboardX.SummaryWriter(str(top / "run_a")) as w:
+        for step in range(50):
+            w.add_scalar("loss/train", 1.0 / (step + 1), step)
+            if step % 10 == 0:
+                w.add_scalar("loss/val", 2.0 / (step + 1), step)
+        w.add_histogram("weights", np.array([0.5, 1.0, 1.0, 2.0, 3.5]), 49)
+        w.add_image("sample", image, 49)
+        w.add_text("notes", "first try", 0)
+    with tensorboardX.SummaryWriter(str(top / "sweep" / "lr=0.1")) as w:
+        for step in range(0, 30, 3):
+            w.add_scalar("acc", step / 30.0, step)
+    return {"dir": top, "image": image}
+
+
+def test_scalars_histograms_images_and_text_arrive(logdir, tmp_path):
+    root = tmp_path / "root"
+    out = import_tb(logdir["dir"], root)
+    assert out.returncode == 0, out.stderr
+    assert "imported 2 runs" in out.stderr
+    runs = runs_by_name(root)
+    assert set(runs) == {"run_a", "sweep/lr=0.1"}
+    assert all(os.path.basename(os.path.dirname(d)) == "logs" for d in runs.values())
+
+    rows = read_history(runs["run_a"])
+    train = {r["_step"]: r["loss/train"] for r in rows if "loss/train" in r}
+    assert sorted(train) == list(range(50))
+    for step, value in train.items():
+        assert value == pytest.approx(1.0 / (step + 1), rel=1e-6)
+    assert sorted(r["_step"] for r in rows if "loss/val" in r) == [0, 10, 20, 30, 40]
+    assert [r["_step"] for r in rows] == sorted(r["_step"] for r in rows)
+
+    last = rows[-1]
+    hist = last["weights"]
+    assert hist["_type"] == "histogram"
+    assert sum(hist["values"]) == 5
+    assert len(hist["bins"]) == len(hist["values"]) + 1
+    assert hist["bins"][0] == 0.5 and hist["bins"][-1] == 3.5
+
+    ref = last["sample"]
+    assert ref["_type"] == "image-file" and ref["width"] == 5 and ref["height"] == 4
+    png = open(os.path.join(runs["run_a"], ref["path"]), "rb").read()
+    assert png.startswith(b"\x89PNG") and len(png) == ref["size"]
+    from PIL import Image
+    import io
+    decoded = np.array(Image.open(io.BytesIO(png)))
+    assert (decoded == np.transpose(logdir["image"], (1, 2, 0))).all()
+
+    assert rows[0]["notes"] == "first try"
+    with open(os.path.join(runs["run_a"], "summary.json")) as f:
+        summary = json.load(f)
+    assert summary["loss/train"] == pytest.approx(1.0 / 50, rel=1e-6)
+
+    acc = read_history(runs["sweep/lr=0.1"])
+    assert [r["_step"] for r in acc] == list(range(0, 30, 3))
+
+
+def test_importing_again_changes_nothing_and_new_events_replace(logdir, tmp_path):
+    root = tmp_path / "root"
+    assert import_tb(logdir["dir"], root).returncode == 0
+    again = import_tb(logdir["dir"], root)
+    assert again.returncode == 0, again.stderr
+    assert "2 already imported" in again.stderr
+    with tensorboardX.SummaryWriter(str(logdir["dir"] / "sweep" / "lr=0.1")) as w:
+        w.add_scalar("acc", 1.0, 99)
+    third = import_tb(logdir["dir"], root)
+    assert third.returncode == 0, third.stderr
+    assert "imported 1 runs" in third.stderr and "1 already imported" in third.stderr
+    steps = [r["_step"] for r in read_history(runs_by_name(root)["sweep/lr=0.1"])]
+    assert steps[-1] == 99
+    assert glob.glob(str(root / ".trackline" / "trash" / "logs" / "*"))
+
+
+def test_a_damaged_event_file_imports_every_whole_record(logdir, tmp_path):
+    (event_file,) = glob.glob(str(logdir["dir"] / "run_a" / "events.out.tfevents.*"))
+    data = bytearray(open(event_file, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    with open(event_file, "wb") as f:
+        f.write(data[:-5])
+    root = tmp_path / "root"
+    out = import_tb(logdir["dir"] / "run_a", root, "--project", "damaged")
+    assert out.returncode == 0, out.stderr
+    assert "damaged parts skipped" in out.stderr
+    (run_dir,) = runs_by_name(root).values()
+    rows = read_history(run_dir)
+    assert 30 < len(rows) < 51
