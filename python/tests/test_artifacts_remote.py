@@ -158,3 +158,35 @@ def test_blob_upload_resumes_from_the_daemons_length(daemon, tmp_path):
     assert store._send_chunk(digest, len(payload), 0, payload[:1 << 20]) == 1 << 20
     store.upload_blob(digest, len(payload), str(path))
     assert store.missing([digest]) == []
+
+
+def test_remote_incremental_link_and_best(daemon, tmp_path):
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "b.txt").write_text("b")
+    run = trackline.init(project="rem2")
+    base = trackline.Artifact("inc", "dataset")
+    base.add_file(str(tmp_path / "a.txt"))
+    base.add_file(str(tmp_path / "b.txt"))
+    run.log_artifact(base)
+    more = trackline.Artifact("inc", "dataset", incremental=True)
+    (tmp_path / "c.txt").write_text("c")
+    more.add_file(str(tmp_path / "c.txt"))
+    run.log_artifact(more)
+    assert more.version == "v1"
+    assert sorted(e.path for e in more.files()) == ["a.txt", "b.txt", "c.txt"]
+
+    run.define_metric("val/loss", goal="minimize")
+    ckpt = tmp_path / "model.ckpt"
+    for i, loss in enumerate([0.5, 0.2, 0.3]):
+        run.log({"val/loss": loss})
+        ckpt.write_bytes(b"w%d" % i)
+        run.log_model(str(ckpt), name="clf")
+    assert run.use_artifact("clf:best").version == "v1"  # the daemon's automatic best
+    linked = run.link_model(str(ckpt), "digits", name="clf", aliases=["production"])
+    assert linked.project == "wandb-registry-model" and linked.version == "v0"
+    doc = json.load(open(os.path.join(daemon.dir, "wandb-registry-model", ".artifacts", "digits",
+                                      "v0.json")))
+    assert doc["linked_from"] == {"project": "rem2", "name": "clf", "version": 2}
+    got = run.use_artifact("wandb-registry-model/digits:production")
+    assert open(got.file(str(tmp_path / "dl"))).read() == "w2"
+    run.finish()
