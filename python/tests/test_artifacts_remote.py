@@ -190,3 +190,50 @@ def test_remote_incremental_link_and_best(daemon, tmp_path):
     got = run.use_artifact("wandb-registry-model/digits:production")
     assert open(got.file(str(tmp_path / "dl"))).read() == "w2"
     run.finish()
+
+
+def test_daemon_reads_what_the_client_wrote_offline(tmp_path, monkeypatch):
+    """The store written offline by the client is what the daemon serves: versions, aliases
+    (the automatic best included), file bytes and the run's lineage."""
+    data_dir = tmp_path / "shared"
+    monkeypatch.setenv("TRACKLINE_DIR", str(data_dir))
+    run = trackline.init(project="off")
+    run.define_metric("acc", goal="maximize")
+    ckpt = tmp_path / "m.ckpt"
+    for i, acc in enumerate([0.1, 0.9, 0.5]):
+        run.log({"acc": acc})
+        ckpt.write_bytes(b"model %d" % i)
+        run.log_model(str(ckpt), name="net", aliases=["latest", "epoch-%d" % i])
+    run.use_artifact("net:v0")
+    run.finish()
+    d = Daemon(data_dir)
+    try:
+        if not _has_routes(d.url):
+            pytest.skip("the daemon binary has no artifact routes yet: rebuild it")
+
+        def get(path):
+            request = urllib.request.Request(d.url + path,
+                                             headers={"Authorization": "Bearer " + TOKEN})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.read()
+
+        assert wait_for(lambda: _ok(get, "/api/projects/off/artifacts/net/versions/best"), 10)
+        best = json.loads(get("/api/projects/off/artifacts/net/versions/best"))
+        assert best["info"]["version"] == 1 and best["info"]["step"] == 2
+        assert best["info"]["metrics"] == [["acc", {"value": 0.9, "goal": "maximize"}]]
+        assert sorted(best["info"]["aliases"]) == ["best", "epoch-1"]
+        assert best["logged_by"]["run"] == run.id
+        assert get("/api/projects/off/artifacts/net/versions/epoch-2/files/m.ckpt") == b"model 2"
+        links = json.loads(get("/api/projects/off/runs/%s/artifacts" % run.id))
+        assert [(l["direction"], l["version"]) for l in links] == [
+            ("output", 0), ("output", 1), ("output", 2), ("input", 0)]
+    finally:
+        d.stop()
+
+
+def _ok(get, path):
+    try:
+        get(path)
+        return True
+    except urllib.error.HTTPError:
+        return False
