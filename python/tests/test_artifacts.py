@@ -452,3 +452,43 @@ def test_download_checks_the_bytes_against_their_digest(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="do not match"):
         art.download(str(tmp_path / "dl"))
     assert not os.path.exists(str(tmp_path / "dl" / "f.txt"))
+
+
+def test_big_old_file_is_hashed_first_and_copied_in_the_kernel(tmp_path, monkeypatch):
+    payload = os.urandom(store_mod.HASH_FIRST_BYTES + 10)
+    big = tmp_path / "pretrained.bin"
+    big.write_bytes(payload)
+    os.utime(str(big), (1_000_000_000, 1_000_000_000))
+    store = store_mod.Store(str(tmp_path / "store"))
+    digest, size = store.put_file(str(big))
+    assert digest == hashlib.sha256(payload).hexdigest() and size == len(payload)
+    with open(store.blob_path(digest), "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == digest
+    store_mod._STORED.clear()  # as in a new process
+
+    def no_write(*args, **kwargs):
+        raise AssertionError("a stored blob was written again")
+
+    monkeypatch.setattr(store_mod, "_kernel_copy", no_write)
+    monkeypatch.setattr(store_mod, "_copy_hashing", no_write)
+    assert store.put_file(str(big)) == (digest, size)
+    monkeypatch.undo()
+
+    # changed between its hash and its copy: copied again, named by what was copied
+    other = tmp_path / "other.bin"
+    other.write_bytes(payload[::-1])
+    os.utime(str(other), (1_000_000_000, 1_000_000_000))
+    real_copy = store_mod._kernel_copy
+
+    def copy_then_change(src, dst_fd, size):
+        real_copy(src, dst_fd, size)
+        with open(str(other), "r+b") as f:
+            f.write(b"changed!")
+
+    monkeypatch.setattr(store_mod, "_kernel_copy", copy_then_change)
+    new_digest, _ = store.put_file(str(other))
+    expected = hashlib.sha256(b"changed!" + payload[::-1][8:]).hexdigest()
+    assert new_digest == expected
+    with open(store.blob_path(new_digest), "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == expected
+    assert [n for n in os.listdir(store.blobs) if n.startswith(".tmp-")] == []

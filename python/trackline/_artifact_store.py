@@ -267,6 +267,12 @@ class Store:
         temp file is then dropped before it is ever synced, so its pages never reach the
         disk)."""
         os.makedirs(self.blobs, exist_ok=True)
+        before = _stat_key(path)
+        if (before is not None and before[2] >= HASH_FIRST_BYTES
+                and time.time() - before[3] / 1e9 > RACY_SECONDS):
+            found = self._hash_then_copy(path, expect, before)
+            if found is not None:
+                return found
         tmp = os.path.join(self.blobs, ".tmp-" + os.urandom(8).hex())
         try:
             with open(path, "rb", buffering=0) as src:
@@ -283,6 +289,32 @@ class Store:
                 os.unlink(tmp)
                 _remember(path, digest, size)
                 return None, digest, size
+            return tmp, digest, size
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def _hash_then_copy(self, path, expect, before):
+        """For a big file unchanged for a while: hash it first (a read only), so a stored blob
+        costs no write at all; else copy it in the kernel (reflink or ``copy_file_range``).
+        ``(temp or None, digest, size)``, or None when the file changed meanwhile."""
+        digest, size = hash_file(path)
+        _check_expected(path, digest, expect)
+        if self.has_blob(digest):
+            _remember(path, digest, size)
+            return None, digest, size
+        tmp = os.path.join(self.blobs, ".tmp-" + os.urandom(8).hex())
+        try:
+            with open(path, "rb", buffering=0) as src:
+                dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o444)
+                try:
+                    if not _reflink(src.fileno(), dst_fd):
+                        _kernel_copy(src, dst_fd, size)
+                finally:
+                    os.close(dst_fd)
+            if _stat_key(path) != before or os.path.getsize(tmp) != size:
+                os.unlink(tmp)  # it changed under us: copy it again, hashing as we go
+                return None
             return tmp, digest, size
         except BaseException:
             _unlink_quietly(tmp)
@@ -628,8 +660,11 @@ def materialize(source, dest, digest=None):
 
 
 # -- low level ----------------------------------------------------------------------------------------
-#: Seconds a file must be unchanged for before its digest is remembered by its stat.
+#: Seconds a file must be unchanged for before its digest is remembered by its stat, or before
+#: it is hashed ahead of its copy.
 RACY_SECONDS = 2.0
+#: Bytes from which an old file is hashed before it is copied (a stored blob then costs no write).
+HASH_FIRST_BYTES = 16 << 20
 #: (device, inode, size, mtime ns, ctime ns) of a file this process stored -> (digest, size).
 _STORED = {}
 _STORED_MAX = 100000
@@ -742,6 +777,26 @@ def _syncfs(folder):
         return syncfs(fd) == 0
     finally:
         os.close(fd)
+
+
+def _kernel_copy(src, dst_fd, size):
+    """Copy ``size`` bytes of the binary file ``src`` to ``dst_fd`` without passing them through
+    Python where the system can (``copy_file_range``), else in BUFFER blocks."""
+    copy_range = getattr(os, "copy_file_range", None)
+    done = 0
+    if copy_range is not None:
+        try:
+            while done < size:
+                n = copy_range(src.fileno(), dst_fd, min(size - done, 1 << 30))
+                if not n:
+                    break
+                done += n
+        except OSError:
+            pass
+    if done < size:
+        src.seek(done)
+        os.lseek(dst_fd, done, os.SEEK_SET)
+        _copy_hashing(src, dst_fd)
 
 
 def _write_all(fd, data):
