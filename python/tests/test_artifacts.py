@@ -301,6 +301,11 @@ def test_validation_errors(tmp_path):
     run.log_artifact(art, aliases=["latest", "good"])  # "latest" is automatic: never written
     lines = open(os.path.join(_root(), "val", ".artifacts", "ok", "aliases.jsonl")).read()
     assert [json.loads(l)["alias"] for l in lines.splitlines()] == ["good"]
+    changed = trackline.Artifact("later", "dataset")
+    changed.add_file(str(tmp_path / "f.txt"))
+    changed.metadata["bad"] = object()  # changed in place after the check: checked again
+    with pytest.raises(TypeError, match="'bad'"):
+        run.log_artifact(changed)
     with pytest.raises(Exception, match="logged"):
         art.add_file(str(tmp_path / "f.txt"), name="g.txt")
     with pytest.raises(trackline.CommError):

@@ -643,7 +643,7 @@ class Artifact:
                 continue
             try:
                 self._download_entry(entry, root)
-            except (OSError, CommError) as exc:
+            except (OSError, CommError):
                 if entry.ref is not None and allow_missing_references:
                     continue
                 raise
@@ -844,7 +844,7 @@ def _version_doc(run, artifact, linked_from):
     contents = artifact._contents()
     doc = {
         "format": 1, "name": artifact._base_name, "type": artifact._type,
-        "description": artifact._description, "metadata": artifact._metadata,
+        "description": artifact._description, "metadata": _check_metadata(artifact._metadata),
         "digest": None, "size": 0, "file_count": 0, "created_at": time.time(),
         "run": run.id if run is not None else None, "step": step, "metrics": metrics,
         "ttl_secs": artifact._ttl, "linked_from": linked_from, "manifest": None,

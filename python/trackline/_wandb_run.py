@@ -7,8 +7,8 @@ that are not flat dicts of plain values), and the extras hook in at flush and fi
 
 Added here: media values in log() (_media.py), ``define_metric()`` (_metrics.py),
 ``save(glob, base_path, policy)`` and ``log_code()`` (_save.py), ``alert()`` (``alerts.jsonl``),
-``watch()``/``unwatch()`` (_watch.py), artifacts (_artifacts.py), ``path``, ``url``, ``entity``, ``mode``, and W&B's config
-rules (``allow_val_change``, keys locked by a sweep).
+``watch()``/``unwatch()`` (_watch.py), artifacts (_artifacts.py), ``path``, ``url``, ``entity``,
+``mode``, and W&B's config rules (``allow_val_change``, keys locked by a sweep).
 """
 
 import json
