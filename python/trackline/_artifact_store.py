@@ -189,6 +189,16 @@ class Store:
     """The artifact store of the data root ``root``."""
 
     remote = False
+    _open = {}  # root -> Store: versions read once per process stay known
+
+    @classmethod
+    def of(cls, root):
+        """The store of ``root``, shared by the calls of this process."""
+        root = os.path.abspath(os.fspath(root))
+        store = cls._open.get(root)
+        if store is None:
+            store = cls._open[root] = cls(root)
+        return store
 
     def __init__(self, root):
         self.root = os.path.abspath(os.fspath(root))

@@ -722,9 +722,9 @@ def store_for_run(run):
     if uploader is not None:
         from ._artifact_remote import RemoteStore
 
-        return RemoteStore(uploader.url, uploader._api_key, local=Store(run._data_root))
+        return RemoteStore(uploader.url, uploader._api_key, local=Store.of(run._data_root))
     if run is not None:
-        return Store(run._data_root)
+        return Store.of(run._data_root)
     return _default_store()
 
 
@@ -737,8 +737,8 @@ def _default_store():
     if url and mode not in ("offline", "dryrun", "disabled"):
         from ._artifact_remote import RemoteStore
 
-        return RemoteStore(url, _env.get(_env.API_KEY), local=Store(resolve_root()))
-    return Store(resolve_root())
+        return RemoteStore(url, _env.get(_env.API_KEY), local=Store.of(resolve_root()))
+    return Store.of(resolve_root())
 
 
 def _add_time_store():
@@ -751,7 +751,7 @@ def _add_time_store():
     if run is not None:
         if getattr(run, "disabled", False) or getattr(run, "mode", "offline") == "online":
             return None
-        return Store(run._data_root)
+        return Store.of(run._data_root)
     if (_env.mode()[1] or "").strip().lower() == "disabled":
         return None
     store = _default_store()

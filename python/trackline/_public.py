@@ -128,7 +128,7 @@ class Api:
             return RemoteStore(store.url, store.api_key)
         from ._artifact_store import Store
 
-        return Store(store.root)
+        return Store.of(store.root)
 
     def annotations(self, project):
         """What teammates annotated in ``project`` in the web app: ``.notepad``, ``.run_notes``
