@@ -158,6 +158,11 @@ def test_blob_upload_resumes_from_the_daemons_length(daemon, tmp_path):
     assert store._send_chunk(digest, len(payload), 0, payload[:1 << 20]) == 1 << 20
     store.upload_blob(digest, len(payload), str(path))
     assert store.missing([digest]) == []
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    nothing = hashlib.sha256(b"").hexdigest()
+    store.upload_blob(nothing, 0, str(empty))
+    assert store.missing([nothing]) == []
 
 
 def test_remote_incremental_link_and_best(daemon, tmp_path):
