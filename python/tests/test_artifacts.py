@@ -12,6 +12,12 @@ import trackline
 from trackline import _artifact_store as store_mod
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Downloads to the default ``./artifacts`` land in the test's folder."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _root():
     return os.environ["TRACKLINE_DIR"]
 
