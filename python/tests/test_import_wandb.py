@@ -24,7 +24,7 @@ REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 BIN = os.environ.get("TRACKLINE_BIN") or os.path.join(REPO_DIR, "target", "debug", "trackline")
 
 SCRIPT = r'''
-import math, sys
+import math, os, sys
 import numpy as np
 if sys.argv[1] == "wandb":
     import wandb
@@ -46,6 +46,12 @@ for epoch in range(12):
 wandb.log({"sample": wandb.Image(np.arange(48, dtype=np.uint8).reshape(4, 4, 3), caption="x"),
            "weights": wandb.Histogram([1, 2, 2, 3])})
 wandb.log({"late": 1.5}, step=40)
+weights = os.path.join(sys.argv[2], "weights.bin")
+with open(weights, "wb") as f:
+    f.write(bytes(range(256)) * 40)
+art = wandb.Artifact("model-x", type="model", metadata={"score": 0.5})
+art.add_file(weights)
+run.log_artifact(art, aliases=["best"])
 run.config.update({"batch_size": 64})
 run.summary["best_acc"] = 0.93
 print("bye", file=sys.stderr)
@@ -165,6 +171,25 @@ def test_an_imported_run_matches_what_trackline_records(recorded, tmp_path):
     texts = console_texts(imported)
     assert ["stdout", "epoch 0 done"] in texts and ["stdout", "epoch 11 done"] in texts
     assert ["stderr", "bye"] in texts
+
+    # The logged artifact is in the store, its bytes once, with its alias and the run's lineage.
+    def version_of(root_dir):
+        (path,) = glob.glob(os.path.join(root_dir, "imported", ".artifacts", "model-x", "v*.json"))
+        return load(path)
+    native_root = os.path.dirname(os.path.dirname(native))
+    version, native_version = version_of(root), version_of(native_root)
+    assert version["type"] == "model" and version["metadata"] == {"score": 0.5}
+    assert version["run"] == os.path.basename(imported)
+    assert version["digest"] == native_version["digest"]
+    assert version["manifest"]["contents"] == native_version["manifest"]["contents"]
+    digest = version["manifest"]["contents"]["weights.bin"]["digest"]
+    blob = os.path.join(root, ".trackline", "blobs", digest[:2], digest[2:])
+    assert open(blob, "rb").read() == bytes(range(256)) * 40
+    with open(os.path.join(root, "imported", ".artifacts", "model-x", "aliases.jsonl")) as f:
+        assert [json.loads(line)["alias"] for line in f] == ["best"]
+    with open(os.path.join(imported, "artifacts.jsonl")) as f:
+        (lineage,) = [json.loads(line) for line in f]
+    assert (lineage["direction"], lineage["name"], lineage["version"]) == ("output", "model-x", 0)
 
     # Trackline's own reader reads it as a run.
     env = subprocess_env(root)

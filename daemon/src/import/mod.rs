@@ -14,6 +14,7 @@ pub mod proto;
 pub mod tensorboard;
 pub mod tfrecord;
 pub mod wandb;
+pub mod wandb_artifacts;
 pub mod wandb_log;
 pub mod wandb_records;
 pub mod wandb_tree;
@@ -507,12 +508,13 @@ fn import_one(source: &Path, data_dir: &Path, project: Option<&str>) -> anyhow::
         tracker: "W&B",
     };
     import_source(data_dir, source_of, |staging| {
-        let c = wandb::convert(source, staging, project)?;
+        let sink = wandb_artifacts::ArtifactSink::open(data_dir)?;
+        let c = wandb::convert(source, staging, project, &sink)?;
         Ok(Converted {
             project: c.project,
             run_id: c.run_id,
             rows: c.rows,
-            files: c.files,
+            files: c.files + c.artifacts,
             skipped: c.skipped,
         })
     })

@@ -4,6 +4,7 @@
 //! `files/` copied (`files/media/` to `media/`, saved files to `files/`). Records that do not
 //! decode are skipped and counted, so a damaged file imports whatever is whole.
 
+use super::wandb_artifacts::{ArtifactSink, Logged};
 use super::wandb_log::{RecordLog, Skipped};
 use super::wandb_records::{Changes, Environment, Item, MetricRecord, Record, RunRecord, decode};
 use super::wandb_tree::{Node, Tree, flatten_into, object_of};
@@ -29,8 +30,8 @@ pub struct Converted {
     pub project: String,
     pub rows: u64,
     pub files: u64,
-    /// W&B artifact versions the run logged (their files were staged on the machine that logged
-    /// them, outside the run folder).
+    /// Artifact versions the run logged, committed to the store (their files come from the copies
+    /// W&B staged on the machine that logged them, outside the run folder).
     pub artifacts: u64,
     /// Records or bytes skipped, with why.
     pub skipped: Vec<Skipped>,
@@ -62,17 +63,19 @@ struct State {
     last_time: Option<f64>,
     start_time: Option<f64>,
     rows: u64,
-    artifacts: u64,
+    last_step: Option<u64>,
+    artifacts: Vec<Logged>,
     stdout: PendingLine,
     stderr: PendingLine,
 }
 
 /// Converts the W&B run whose record log is `wandb_file` into `out_dir` (an empty folder), for
-/// project `project` (else the run's own). Returns what it wrote.
+/// project `project` (else the run's own), its artifacts into `sink`. Returns what it wrote.
 pub fn convert(
     wandb_file: &Path,
     out_dir: &Path,
     project: Option<&str>,
+    sink: &ArtifactSink,
 ) -> anyhow::Result<Converted> {
     let file =
         File::open(wandb_file).with_context(|| format!("opening {}", wandb_file.display()))?;
@@ -121,6 +124,14 @@ pub fn convert(
     if let Some(metrics) = state.metrics_json() {
         write_small(out_dir, crate::format::METRICS_FILE, &metrics)?;
     }
+    let artifacts = import_artifacts(
+        &state.artifacts,
+        sink,
+        &project,
+        &run_id,
+        out_dir,
+        &mut skipped,
+    )?;
     let files = match wandb_file.parent() {
         Some(run_dir) => copy_files(&run_dir.join("files"), out_dir)?,
         None => 0,
@@ -136,7 +147,7 @@ pub fn convert(
         project,
         rows: state.rows,
         files,
-        artifacts: state.artifacts,
+        artifacts,
         skipped,
     })
 }
@@ -146,6 +157,38 @@ pub fn id_from_file_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
     let id = name.strip_prefix("run-")?.strip_suffix(".wandb")?;
     crate::format::valid_run_id(id).then(|| id.to_string())
+}
+
+/// Commits the run's logged artifacts and writes its lineage (`artifacts.jsonl`); a version that
+/// cannot be imported is reported in `skipped`. Answers how many were committed.
+fn import_artifacts(
+    logged: &[Logged],
+    sink: &ArtifactSink,
+    project: &str,
+    run_id: &str,
+    out_dir: &Path,
+    skipped: &mut Vec<Skipped>,
+) -> anyhow::Result<u64> {
+    let mut lines = String::new();
+    let mut committed = 0;
+    for version in logged {
+        match sink.import(version, project, run_id) {
+            Ok(Some(line)) => {
+                lines.push_str(&serde_json::to_string(&line)?);
+                lines.push('\n');
+                committed += 1;
+            }
+            Ok(None) => {}
+            Err(why) => skipped.push(Skipped { offset: 0, why }),
+        }
+    }
+    if !lines.is_empty() {
+        let name = crate::artifacts::files::RUN_ARTIFACTS_FILE;
+        let mut file = File::create(out_dir.join(name))?;
+        file.write_all(lines.as_bytes())?;
+        file.sync_all()?;
+    }
+    Ok(committed)
 }
 
 fn write_small(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
@@ -196,7 +239,11 @@ impl State {
                 self.metrics.retain(|m| m.name != metric.name);
                 self.metrics.push(metric);
             }
-            Record::Artifact(_) => self.artifacts += 1,
+            Record::Artifact(record) => self.artifacts.push(Logged {
+                record: *record,
+                step: self.last_step,
+                at: self.last_time.or(self.start_time).unwrap_or(0.0),
+            }),
             Record::Exit { code, runtime } => self.exit = Some((code, runtime)),
             Record::Environment(env) => {
                 let env = *env;
@@ -261,6 +308,7 @@ impl State {
             }
             flatten_into(&mut pairs, key, node, &|_| false);
         }
+        self.last_step = pairs[0].1.parse().ok().or(self.last_step);
         out.write_all(object_of(&pairs).as_bytes())?;
         out.write_all(b"\n")?;
         self.rows += 1;
