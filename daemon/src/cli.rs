@@ -55,6 +55,9 @@ struct GcArgs {
     /// Delete versions older than this (e.g. 30d, 12h) unless kept otherwise.
     #[arg(long, value_parser = crate::artifacts::gc::parse_age)]
     older_than: Option<std::time::Duration>,
+    /// How long an unused blob or a temp file must have been left alone (tests shorten it).
+    #[arg(long, hide = true, default_value = "1h", value_parser = crate::artifacts::gc::parse_age)]
+    grace: std::time::Duration,
 }
 
 #[derive(Parser, Debug)]
@@ -203,6 +206,7 @@ fn gc(args: GcArgs) -> ExitCode {
         keep_top: args.keep_top.zip(args.metric),
         older_than: args.older_than,
         dry_run: args.dry_run,
+        grace: args.grace,
     };
     let (mut out, mut progress) = (std::io::stdout(), std::io::stderr());
     let terminal = progress.is_terminal();

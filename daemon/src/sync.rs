@@ -2,7 +2,10 @@
 //!
 //! Resumable and idempotent: it first asks the daemon how much of each file it has (an empty
 //! append at offset 0 answers with the daemon's lengths) and sends only the rest, so running it
-//! twice uploads once.
+//! twice uploads once. Artifact versions go after the runs ([`artifacts`]): missing blobs in
+//! resumable chunks, then each live version committed (equal content makes a retry a no-op).
+
+mod artifacts;
 
 use crate::format::files::{parse_lenient, read_run_file};
 use crate::format::{
@@ -23,6 +26,8 @@ const CHUNK_BYTES: usize = 512 * 1024;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
     pub runs: usize,
+    /// Artifact versions committed (or found there already).
+    pub versions: usize,
     pub bytes_uploaded: u64,
 }
 
@@ -41,8 +46,12 @@ pub async fn sync(
     progress: &mut dyn Write,
 ) -> anyhow::Result<Report> {
     let runs = find_runs(dir)?;
-    if runs.is_empty() {
-        bail!("no run folders (with a {RUN_FILE}) under {}", dir.display());
+    let stores = artifacts::find_stores(dir)?;
+    if runs.is_empty() && stores.is_empty() {
+        bail!(
+            "no run folders (with a {RUN_FILE}) and no artifacts under {}",
+            dir.display()
+        );
     }
     let base = url.trim_end_matches('/');
     let endpoint = format!("{base}/api/ingest/v1/batch");
@@ -60,6 +69,18 @@ pub async fn sync(
             .with_context(|| format!("syncing {}", r.dir.display()))?;
         report.runs += 1;
         report.bytes_uploaded += sent;
+    }
+    let artifacts = artifacts::Remote {
+        client: &client,
+        base,
+        token,
+    };
+    for store in &stores {
+        let done = artifacts::sync_store(&artifacts, store, progress)
+            .await
+            .with_context(|| format!("syncing the artifacts of {}", store.project))?;
+        report.versions += done.versions;
+        report.bytes_uploaded += done.bytes;
     }
     Ok(report)
 }
@@ -241,7 +262,7 @@ const MAX_WAITING: Duration = Duration::from_secs(600);
 /// many connections) and `507` (disk full) — for as long as their `Retry-After` says (1–60 s),
 /// up to [`MAX_WAITING`] in all. Nothing is lost meanwhile: the run stays on disk, and offsets make
 /// the retried request idempotent.
-async fn send_patiently(
+pub(crate) async fn send_patiently(
     endpoint: &str,
     request: impl Fn() -> reqwest::RequestBuilder,
 ) -> anyhow::Result<reqwest::Response> {
@@ -348,7 +369,7 @@ fn upload_files(run_dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-fn draw(out: &mut dyn Write, label: &str, done: u64, total: u64) {
+pub(crate) fn draw(out: &mut dyn Write, label: &str, done: u64, total: u64) {
     let frac = if total == 0 {
         1.0
     } else {

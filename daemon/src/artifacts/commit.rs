@@ -122,7 +122,13 @@ pub fn commit(
     let digest = manifest_digest(&contents);
     if let Some(same) = folder.live.iter().rev().find(|v| v.digest == digest) {
         let version = same.version;
-        append_aliases(&dir, &aliases, version, now)?;
+        // Aliases already there are not written again (a retried or repeated sync).
+        let (current, _) = read_aliases(&dir, &folder.live)?;
+        let moved: Vec<String> = aliases
+            .into_iter()
+            .filter(|a| current.get(a) != Some(&version))
+            .collect();
+        append_aliases(&dir, &moved, version, now)?;
         sync_dir(&dir)?;
         return Ok(Committed {
             name: request.name,
@@ -596,7 +602,8 @@ mod tests {
         let folder_read = read_folder(&dir).unwrap();
         assert_eq!(read_aliases(&dir, &folder_read.live).unwrap().0["best"], 1);
         let log = std::fs::read_to_string(folder.join(ALIASES_FILE)).unwrap();
-        assert_eq!(log.lines().count(), 3, "{log}");
+        // best (v0), best again at reuse: not written twice; best (v1).
+        assert_eq!(log.lines().count(), 2, "{log}");
         assert!(!log.contains("latest"));
         // A deleted version's number is never reused.
         std::fs::rename(folder.join("v1.json"), folder.join("v1.deleted.json")).unwrap();

@@ -21,7 +21,7 @@ pub const GRACE: Duration = Duration::from_secs(3600);
 
 /// Which versions to keep. With none of `keep_last`, `keep_top` and `older_than` set, no version
 /// is deleted but those past their `ttl_secs`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// Keep this many newest live versions of each name (at least the latest is always kept).
     pub keep_last: Option<usize>,
@@ -31,6 +31,21 @@ pub struct Policy {
     pub older_than: Option<Duration>,
     /// Say what would go, delete nothing.
     pub dry_run: bool,
+    /// How long a blob or temp file must have been left alone to go ([`GRACE`] unless a test
+    /// says otherwise).
+    pub grace: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            keep_last: None,
+            keep_top: None,
+            older_than: None,
+            dry_run: false,
+            grace: GRACE,
+        }
+    }
 }
 
 impl Policy {
@@ -122,7 +137,10 @@ pub fn run(
     let removable: Vec<&ScannedFile> = scanned
         .iter()
         .filter(|f| f.blob.as_ref().is_none_or(|h| !named.contains(h)))
-        .filter(|f| now.duration_since(f.changed).is_ok_and(|age| age >= GRACE))
+        .filter(|f| {
+            now.duration_since(f.changed)
+                .is_ok_and(|age| age >= policy.grace)
+        })
         .collect();
     let total: u64 = removable.iter().map(|f| f.len).sum();
     let mut done = 0u64;
@@ -225,7 +243,7 @@ fn tombstone(dir: &Dir, n: u64) -> Result<(), FormatError> {
     super::commit::sync_dir(dir)
 }
 
-/// Removes a name folder's version temp files (`.tmp-*`) untouched for [`GRACE`].
+/// Removes a name folder's version temp files (`.tmp-*`) untouched for the policy's grace.
 fn remove_old_temps(
     dir: &Dir,
     policy: &Policy,
@@ -240,7 +258,10 @@ fn remove_old_temps(
             continue;
         };
         let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-        if now.duration_since(modified).is_ok_and(|age| age >= GRACE) {
+        if now
+            .duration_since(modified)
+            .is_ok_and(|age| age >= policy.grace)
+        {
             if !policy.dry_run {
                 dir.remove_file(&name)?;
             }

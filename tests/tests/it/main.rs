@@ -7,6 +7,7 @@ mod web;
 mod annotate;
 mod annotations;
 mod artifacts_api;
+mod artifacts_ingest;
 mod browser;
 mod charts;
 mod crash;
