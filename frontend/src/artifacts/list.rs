@@ -1,7 +1,7 @@
 //! `/projects/:project/artifacts`: the project's artifacts by type, each name with its version
 //! count, aliases, latest size and last update; a name unfolds into its versions (aliases,
 //! size, producing run as a link to the run page, created time). Below, the best models
-//! ([`super::models`]).
+//! ([`super::models`]). The list stays live on the `artifacts` WebSocket topic.
 //!
 //! Test ids: `artifacts-page`, `artifact-type` (with `data-type`), `artifact-row` (with
 //! `data-name`), `artifact-expand`, `artifact-version-row` (with `data-version`),
@@ -9,10 +9,11 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use trackline_shared::api::RunInfo;
 use trackline_shared::artifacts::{ArtifactCollection, ArtifactVersionInfo};
+use trackline_shared::ws::{ServerMsg, Topic};
 
 use super::models::BestModels;
 use super::tree::fmt_bytes;
@@ -20,7 +21,7 @@ use super::{AliasPill, collections_url, ensure_style, version_path, versions_url
 use crate::api;
 use crate::browser::{href, local_datetime};
 use crate::components::ErrorBox;
-use crate::live::load;
+use crate::live::{Live, live, load};
 use crate::util;
 
 /// Collections grouped by type (types in name order; within one, the daemon's newest-first order).
@@ -46,12 +47,30 @@ fn ArtifactsView(project: String) -> impl IntoView {
     let collections = RwSignal::new(None::<Vec<ArtifactCollection>>);
     let error = RwSignal::new(None::<String>);
     let runs = RwSignal::new(HashMap::<String, Arc<RunInfo>>::new());
+    // Names unfolded, kept while the list is redrawn by a live update.
+    let unfolded = RwSignal::new(HashSet::<String>::new());
+    // The topic's list is whole and newer than any snapshot that arrives after it.
+    let live_seen = StoredValue::new(false);
     let url = collections_url(&project);
-    load(
+    live(
         async move { api::get_json::<Vec<ArtifactCollection>>(&url).await },
-        move |res| match res {
-            Ok(list) => collections.set(Some(list)),
-            Err(e) => error.set(Some(e.to_string())),
+        Topic::Artifacts {
+            project: project.clone(),
+        },
+        move |update| match update {
+            Live::Snapshot(Ok(list)) if !live_seen.get_value() => collections.set(Some(list)),
+            Live::Snapshot(Ok(_)) => {}
+            Live::Snapshot(Err(e)) => error.set(Some(e.to_string())),
+            Live::Msg(ServerMsg::Artifacts {
+                collections: list, ..
+            }) => {
+                live_seen.set_value(true);
+                collections.set(Some(list));
+            }
+            Live::Msg(ServerMsg::Error { message, .. }) => {
+                error.set(Some(format!("Live updates failed: {message}")));
+            }
+            Live::Msg(_) => {}
         },
     );
     let p = project.clone();
@@ -79,7 +98,7 @@ fn ArtifactsView(project: String) -> impl IntoView {
             .map(|(kind, items)| {
                 let rows = items
                     .into_iter()
-                    .map(|c| view! { <CollectionRows project=p.get_value() collection=c runs=runs.into() /> })
+                    .map(|c| view! { <CollectionRows project=p.get_value() collection=c runs=runs.into() unfolded /> })
                     .collect_view();
                 view! {
                     <div class="panel" data-testid="artifact-type" data-type=kind.clone()>
@@ -129,19 +148,34 @@ fn CollectionRows(
     project: String,
     collection: ArtifactCollection,
     runs: Signal<HashMap<String, Arc<RunInfo>>>,
+    unfolded: RwSignal<HashSet<String>>,
 ) -> impl IntoView {
-    let open = RwSignal::new(false);
+    let key = StoredValue::new(collection.name.clone());
+    let open = Memo::new(move |_| unfolded.with(|u| key.with_value(|k| u.contains(k))));
     let versions = RwSignal::new(None::<Result<Vec<ArtifactVersionInfo>, String>>);
     let url = StoredValue::new(versions_url(&project, &collection.name));
+    let fetch = move || {
+        let url = url.get_value();
+        load(
+            async move { api::get_json::<Vec<ArtifactVersionInfo>>(&url).await },
+            move |res| versions.set(Some(res.map_err(|e| e.to_string()))),
+        );
+    };
+    if open.get_untracked() {
+        fetch();
+    }
     let toggle = move |_| {
         let now = !open.get_untracked();
-        open.set(now);
+        unfolded.update(|u| {
+            let name = key.get_value();
+            if now {
+                u.insert(name);
+            } else {
+                u.remove(&name);
+            }
+        });
         if now && versions.with_untracked(Option::is_none) {
-            let url = url.get_value();
-            load(
-                async move { api::get_json::<Vec<ArtifactVersionInfo>>(&url).await },
-                move |res| versions.set(Some(res.map_err(|e| e.to_string()))),
-            );
+            fetch();
         }
     };
     let name = collection.name.clone();

@@ -2,10 +2,11 @@
 //! ([`list`]: types → names → versions, and the best models by any metric, [`models`]) and one
 //! version's page ([`version`]: its facts, metadata, file tree, previews [`preview`], lineage
 //! [`lineage`], the diff with another version [`diff`], and the owner's alias and delete
-//! actions [`actions`]). Data comes from the artifact REST routes (docs/api.md); binary headers
+//! actions [`actions`]); and checkpoint marks on a run's charts ([`checkpoints`]). Data comes from the artifact REST routes (docs/api.md); binary headers
 //! are read with Range requests ([`headers`]), never whole files, and nothing is unpickled.
 
 pub mod actions;
+pub mod checkpoints;
 pub mod csv;
 pub mod diff;
 pub mod headers;
@@ -222,6 +223,10 @@ const CSS: &str = "
 .af-diff .changed td { background: #fff6e0; }
 .af-actions { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .af-actions input { padding: 3px 6px; }
+.ckpt-marker { position: absolute; pointer-events: none; z-index: 2; margin-left: -1px;
+  border-left: 2px dashed rgba(47, 95, 208, .55); }
+.ckpt-head { position: absolute; bottom: -5px; left: -6px; width: 10px; height: 10px;
+  background: #2f5fd0; border: 1px solid #fff; transform: rotate(45deg); pointer-events: auto; }
 ";
 
 /// Adds the artifact pages' stylesheet to the document unless it is there.

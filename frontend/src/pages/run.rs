@@ -59,6 +59,8 @@ fn RunView(project: String, run: String) -> impl IntoView {
     let run_title = run.clone();
     // Notes, threads and chart pins of this project, live (charts below read them as context).
     provide_annotations(&project);
+    // Artifact versions this run logged, as checkpoint marks on its step charts.
+    crate::artifacts::checkpoints::provide(&project, &run);
 
     {
         let (p, r) = (project.clone(), run.clone());

@@ -3,7 +3,8 @@
 //! `artifacts.jsonl`) with two versions of a dataset and three of a model. The Artifacts tab
 //! lists them by type with their versions and the best models; a version page shows its file
 //! tree and previews (an image decoded, JSON, CSV cells, a safetensors tensor list), the diff
-//! with the other version, the lineage graph; and the owner adds an alias that then appears.
+//! with the other version, the lineage graph; the owner adds an alias that then appears; and the
+//! producing run's charts mark the steps at which it logged a version.
 
 use crate::common::*;
 use crate::web::*;
@@ -115,7 +116,8 @@ fn line(direction: &str, name: &str, version: u64, digest: &str, kind: &str, ste
 /// Lays out the data dir: dataset `mnist` v0, v1 and model `clf` v0–v2, logged by run `r1`;
 /// run `r2` used `mnist:v1` and `clf:v1`; alias `prod` → `clf:v0`.
 fn layout(root: &Path) {
-    let r1 = RunWriter::create(root, PROJECT, "r1");
+    let mut r1 = RunWriter::create(root, PROJECT, "r1");
+    r1.log_rows(40, |s| format!("{}", 1.0 / (1.0 + s as f64)));
     let r2 = RunWriter::create(root, PROJECT, "r2");
     let image = png::solid(4, 3, [200, 30, 30, 255]);
     let d0 = version_file(
@@ -428,6 +430,35 @@ async fn artifacts_are_listed_previewed_diffed_and_aliased_in_the_browser() {
         .get_ok("/api/projects/ap/artifacts/clf/versions/candidate")
         .await;
     assert_eq!(stored["info"]["version"], 1);
+
+    // The run page marks the steps at which r1 logged a version on its step charts.
+    c.goto(&d.url("/projects/ap/runs/r1")).await.unwrap();
+    eventually(
+        "the loss chart",
+        T,
+        || count(&c, "[data-testid=chart][data-key=loss]"),
+        |n| *n == 1,
+    )
+    .await;
+    js(
+        &c,
+        "document.querySelector('[data-testid=chart][data-key=loss]').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    let steps = eventually(
+        "the checkpoint markers",
+        T,
+        || attrs(&c, "[data-testid=checkpoint-marker]", "data-step"),
+        |s| s.len() >= 5,
+    )
+    .await;
+    assert_eq!(steps[..5], ["5", "6", "10", "20", "30"]);
+    let heads = attrs(&c, "[data-testid=checkpoint-head]", "href").await;
+    assert!(
+        heads[2].ends_with("/projects/ap/artifacts/clf/v0"),
+        "{heads:?}"
+    );
 
     let errors = page_errors(&c, &driver).await;
     assert!(errors.is_empty(), "page errors: {errors:?}");

@@ -6,6 +6,7 @@ mod web;
 
 mod annotate;
 mod annotations;
+mod artifacts_ui;
 mod artifacts_api;
 mod artifacts_ingest;
 mod browser;

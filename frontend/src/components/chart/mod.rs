@@ -618,6 +618,7 @@ pub fn LineChart(
                 {zoom_box}
                 {tooltip}
                 {c.pins_view()}
+                {c.checkpoints_view()}
                 {cursors::peer_cursors(c)}
                 {message}
             </div>

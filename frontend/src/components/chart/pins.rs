@@ -38,6 +38,8 @@ pub(super) struct Pins {
     pub(super) mode: RwSignal<bool>,
     new: RwSignal<Option<NewPin>>,
     open: RwSignal<Option<(String, f64)>>,
+    /// The run page's artifact checkpoints, placed with the same geometry.
+    checkpoints: Option<crate::artifacts::checkpoints::Checkpoints>,
 }
 
 impl Pins {
@@ -72,6 +74,7 @@ impl Pins {
             mode: RwSignal::new(false),
             new: RwSignal::new(None),
             open: RwSignal::new(None),
+            checkpoints: crate::artifacts::checkpoints::use_checkpoints(),
         }
     }
 
@@ -80,6 +83,7 @@ impl Pins {
         self.list.with_untracked(|l| !l.is_empty())
             || self.new.with_untracked(Option::is_some)
             || self.open.with_untracked(Option::is_some)
+            || self.checkpoints.is_some_and(|c| c.any_untracked())
     }
 }
 
@@ -101,11 +105,13 @@ impl ChartHandle {
 
     /// Pins that appear after the frame was drawn are placed on it at once.
     pub(super) fn watch_pins(self) {
-        if self.pins.store.is_none() {
+        let checkpoints = self.pins.checkpoints;
+        if self.pins.store.is_none() && checkpoints.is_none() {
             return;
         }
         Effect::new(move |_| {
-            if self.pins.list.with(|l| !l.is_empty()) && self.alive() {
+            let marks = checkpoints.is_some_and(|c| c.marks.with(|m| !m.is_empty()));
+            if (self.pins.list.with(|l| !l.is_empty()) || marks) && self.alive() {
                 self.update_pin_geom();
             }
         });
@@ -199,6 +205,22 @@ impl ChartHandle {
                 >
                     "Pin"
                 </button>
+            }
+        })
+    }
+
+    /// The run's checkpoint markers (on a step axis), over the canvas.
+    pub(super) fn checkpoints_view(self) -> impl IntoView {
+        let settings = self.settings;
+        let step_axis = Signal::derive(move || settings.with(|s| geo::axis_of(s) == "_step"));
+        self.pins.checkpoints.map(|checkpoints| {
+            view! {
+                <crate::artifacts::checkpoints::CheckpointMarks
+                    checkpoints
+                    geom=self.pins.geom
+                    step_axis
+                    runs=self.runs
+                />
             }
         })
     }
