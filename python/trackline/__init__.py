@@ -46,7 +46,7 @@ CLIENT = "trackline-python " + __version__
 
 # Imported on first use (PEP 562), so that `import trackline` stays light for scripts without them.
 _LAZY = {"Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
-         "Metric": "_metrics", "Report": "_reports", "reports": "reports", "plot": "plot",
+         "Metric": "_metrics", "Report": "_reports", "reports": "reports", "plot": "plot", "errors": "errors",
          "plot_table": "plot", "visualize": "plot", "Artifact": "_artifacts"}
 _LAZY.update({"Audio": "_media_av", "Video": "_media_av", "Html": "_media_docs",
               "Plotly": "_media_docs", "Object3D": "_media_docs", "ImageMask": "_media_image",
@@ -95,7 +95,7 @@ class _PreInit:
         return "<trackline.%s: no active run, call trackline.init()>" % self._name
 
 
-def _log_preinit(data, step=None, commit=None, sync=None):
+def _log_preinit(data=None, step=None, commit=None, sync=None):
     """``trackline.log`` before ``init()``: raises Error. After init() it is the run's ``log``."""
     raise Error("call trackline.init() before trackline.log()")
 
@@ -126,7 +126,19 @@ def init(
     - An active run is finished first (``reinit="return_previous"`` returns it instead).
     - ``id`` of an existing run resumes it (``resume="never"`` refuses, ``"must"`` requires it).
     - ``save_code=True`` copies the main script to ``files/code/``.
-    - ``entity`` is accepted and ignored; other W&B arguments are accepted with a warning."""
+    - ``entity`` is accepted and ignored; other W&B arguments are accepted with a warning.
+    - An argument left out is taken from the environment as W&B does: $WANDB_PROJECT,
+      $WANDB_NAME, $WANDB_NOTES, $WANDB_TAGS (comma-separated), $WANDB_RUN_GROUP,
+      $WANDB_JOB_TYPE, $WANDB_RUN_ID, $WANDB_RESUME, each with a ``TRACKLINE_*`` twin that wins."""
+    from_env = _env.run_defaults()
+    project = project if project is not None else from_env.get("project")
+    name = name if name is not None else from_env.get("name")
+    notes = notes if notes is not None else from_env.get("notes")
+    tags = tags if tags is not None else from_env.get("tags")
+    group = group if group is not None else from_env.get("group")
+    job_type = job_type if job_type is not None else from_env.get("job_type")
+    id = id if id is not None else from_env.get("id")
+    resume = resume if resume is not None else from_env.get("resume")
     unsupported = sorted(k for k in kwargs if k not in _SILENT_KWARGS)
     if unsupported:
         _warn("init() ignores unsupported argument(s): %s" % ", ".join(unsupported))
@@ -178,6 +190,8 @@ def _resolve_mode(mode, settings):
         _warn("ignoring %s=%r: use offline, online or disabled" % (env_name, env), 3)
         env = None
     env = _MODES.get(env)
+    if _env.truthy(_env.WANDB_DISABLED):
+        env = "disabled"
     if env == "disabled":
         return env
     if mode is None:
@@ -194,6 +208,10 @@ def finish(exit_code=None, quiet=None):
     """Finish the active run (no-op without one): ``failed`` if ``exit_code`` is non-zero."""
     if run is not None:
         run.finish(exit_code=exit_code)
+
+
+#: W&B's old name of ``finish``.
+join = finish
 
 
 def _active(what):

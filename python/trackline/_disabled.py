@@ -66,7 +66,7 @@ class DisabledRun:
         self._dir = None
 
     # -- the run API, as no-ops ----------------------------------------------------------------
-    def log(self, data, step=None, commit=None, sync=None):
+    def log(self, data=None, step=None, commit=None, sync=None):
         pass
 
     def finish(self, exit_code=None, quiet=None):
@@ -191,6 +191,8 @@ class DisabledRun:
     offline = False
     url = None
     project_url = None
+    sweep_id = None
+    sweep_url = None
 
     @property
     def path(self):

@@ -36,6 +36,30 @@ WANDB_SWEEP_PARAM_PATH = "WANDB_SWEEP_PARAM_PATH"
 #: ``WANDB_ARTIFACT_DIR``.
 ARTIFACT_DIR = "TRACKLINE_ARTIFACT_DIR"
 WANDB_ARTIFACT_DIR = "WANDB_ARTIFACT_DIR"
+#: W&B's console setting (``off``, ``wrap``, ``redirect``, ``auto``); ``off`` turns capture off.
+WANDB_CONSOLE = "WANDB_CONSOLE"
+#: W&B's run folder parent: runs go to ``$WANDB_DIR/trackline`` when $TRACKLINE_DIR is unset.
+WANDB_DIR = "WANDB_DIR"
+#: W&B's old switch: truthy means ``mode="disabled"``.
+WANDB_DISABLED = "WANDB_DISABLED"
+#: Truthy: ``termlog`` and the client's own notices print nothing; W&B's twin is ``WANDB_SILENT``.
+SILENT = "TRACKLINE_SILENT"
+WANDB_SILENT = "WANDB_SILENT"
+#: The sweep this run belongs to (set by a sweep agent); W&B's twin is ``WANDB_SWEEP_ID``.
+SWEEP_ID = "TRACKLINE_SWEEP_ID"
+WANDB_SWEEP_ID = "WANDB_SWEEP_ID"
+#: ``init()`` arguments a launcher or a scheduler sets for the script, each a default the
+#: argument overrides: ``init()`` keyword → (Trackline variable, W&B variable).
+RUN_DEFAULTS = {
+    "project": ("TRACKLINE_PROJECT", "WANDB_PROJECT"),
+    "name": ("TRACKLINE_NAME", "WANDB_NAME"),
+    "notes": ("TRACKLINE_NOTES", "WANDB_NOTES"),
+    "tags": ("TRACKLINE_TAGS", "WANDB_TAGS"),
+    "group": ("TRACKLINE_RUN_GROUP", "WANDB_RUN_GROUP"),
+    "job_type": ("TRACKLINE_JOB_TYPE", "WANDB_JOB_TYPE"),
+    "id": ("TRACKLINE_RUN_ID", "WANDB_RUN_ID"),
+    "resume": ("TRACKLINE_RESUME", "WANDB_RESUME"),
+}
 #: Proxy settings honoured by urllib: when one is set, uploads go through urllib, not a raw socket.
 PROXIES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 
@@ -63,6 +87,38 @@ def artifact_dir():
     """The folder ``Artifact.download()`` writes ``<name>:v<N>/`` under: $TRACKLINE_ARTIFACT_DIR,
     else $WANDB_ARTIFACT_DIR, else None (``./artifacts``)."""
     return first(ARTIFACT_DIR, WANDB_ARTIFACT_DIR)[1]
+
+
+def truthy(*names):
+    """True when the first of ``names`` that is set holds a true value (``1``, ``true``, ``yes``,
+    ``on``)."""
+    value = first(*names)[1]
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def run_defaults():
+    """The ``init()`` arguments the environment sets (see :data:`RUN_DEFAULTS`), parsed: tags as a
+    list (comma-separated), resume as W&B reads ``WANDB_RESUME`` (``true``/``1`` mean True)."""
+    out = {}
+    for arg, names in RUN_DEFAULTS.items():
+        value = first(*names)[1]
+        if value is None:
+            continue
+        if arg == "tags":
+            value = [tag.strip() for tag in value.split(",") if tag.strip()]
+        elif arg == "resume":
+            lowered = value.strip().lower()
+            value = True if lowered in ("1", "true", "yes") else lowered
+        out[arg] = value
+    return out
+
+
+def console():
+    """The console setting: $TRACKLINE_CONSOLE, else ``off`` when $WANDB_CONSOLE is ``off``."""
+    value = get(CONSOLE)
+    if value is None and (get(WANDB_CONSOLE) or "").strip().lower() == "off":
+        return "off"
+    return value
 
 
 def any_proxy():

@@ -35,7 +35,12 @@ def warn(message, stacklevel=2):
 
 
 def termlog(string="", newline=True, repeat=True, prefix=True):
-    """Print ``trackline: <string>`` to stderr (W&B's ``wandb.termlog``)."""
+    """Print ``trackline: <string>`` to stderr (W&B's ``wandb.termlog``); nothing when
+    $TRACKLINE_SILENT or $WANDB_SILENT is true."""
+    from . import _env
+
+    if _env.truthy(_env.SILENT, _env.WANDB_SILENT):
+        return
     sys.stderr.write(("trackline: " if prefix else "") + str(string) + ("\n" if newline else ""))
     sys.stderr.flush()
 

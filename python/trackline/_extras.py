@@ -68,7 +68,7 @@ def system_interval(settings):
 def console_enabled(settings):
     value = setting(settings, "console")
     if value is None:
-        value = _env.get(_env.CONSOLE) or ""
+        value = _env.console() or ""
     return str(value).strip().lower() not in ("off", "0", "false", "no")
 
 

@@ -74,7 +74,10 @@ def check_run_id(run_id):
 
 
 def resolve_root(dir=None):
-    """The absolute root directory: ``<dir>/trackline``, else ``$TRACKLINE_DIR``, else ``./trackline``."""
+    """The absolute root directory: ``<dir>/trackline``, else ``$TRACKLINE_DIR``, else
+    ``$WANDB_DIR/trackline``, else ``./trackline``."""
+    if dir is None and not _env.get(_env.DIR):
+        dir = _env.get(_env.WANDB_DIR)
     if dir is not None:
         root = os.path.join(os.fspath(dir), "trackline")
     else:

@@ -109,7 +109,7 @@ class RunWriter:
         self._extras = _extras.Extras(self, settings, mode)  # system metrics, console, remote
 
     # -- logging -------------------------------------------------------------------------------
-    def log(self, data, step=None, commit=None, sync=None):
+    def log(self, data=None, step=None, commit=None, sync=None):
         """Log a dict of metrics as W&B does.
 
         Without ``step``, each call commits a row at the current step, which then increments;
@@ -119,6 +119,8 @@ class RunWriter:
         next step change, the next commit or finish). Nested dicts are flattened with ``/``."""
         if self._finished:
             return self._ignored("log")
+        if data is None:
+            data = {}  # W&B's log() with no data commits the pending row
         if type(data) is not dict or not is_flat_plain(data):
             data = self._flatten(data)
         if step is not None or commit is not None:

@@ -361,6 +361,27 @@ class Run(_run.RunWriter):
         return self.project_url
 
     @property
+    def sweep_id(self):
+        """The sweep this run belongs to ($TRACKLINE_SWEEP_ID or $WANDB_SWEEP_ID, set by a sweep
+        agent), else None."""
+        from . import _env
+
+        return _env.first(_env.SWEEP_ID, _env.WANDB_SWEEP_ID)[1]
+
+    @property
+    def sweep_url(self):
+        """The sweep's page on the dashboard, or None outside a sweep."""
+        from urllib.parse import quote
+
+        sweep = self.sweep_id
+        if sweep is None:
+            return None
+        return "%s/sweeps/%s" % (self.project_url, quote(sweep, safe=""))
+
+    def get_sweep_url(self):
+        return self.sweep_url
+
+    @property
     def mode(self):
         """``"online"`` when the run streams to a daemon ($TRACKLINE_URL), else ``"offline"``."""
         return self._mode
