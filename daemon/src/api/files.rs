@@ -12,8 +12,8 @@ use crate::query;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{
-    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_RANGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE, RANGE,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_SECURITY_POLICY,
+    CONTENT_TYPE, RANGE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -94,6 +94,9 @@ pub(super) async fn serve_ranged(
         );
         h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
     }
+    // The length up front: a download shows its progress and a client knows a cut body.
+    resp.headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(end - start));
     if status == StatusCode::PARTIAL_CONTENT {
         let value = if end > start {
             format!("bytes {start}-{}/{len}", end - 1)
