@@ -89,7 +89,8 @@ pub fn convert(events: &[PathBuf], out_dir: &Path, names: &RunNames) -> anyhow::
         .fold(f64::INFINITY, f64::min);
     let start = if start.is_finite() { start } else { 0.0 };
     let mut history = BufWriter::new(File::create(out_dir.join(crate::format::HISTORY_FILE))?);
-    let mut summary: Vec<(String, String)> = Vec::new();
+    // Each key's last value, keys in the order first seen.
+    let mut summary = Row::default();
     let mut last = start;
     for (step, row) in &rows {
         if row.values.is_empty() {
@@ -107,10 +108,7 @@ pub fn convert(events: &[PathBuf], out_dir: &Path, names: &RunNames) -> anyhow::
         ];
         for key in &row.order {
             let value = row.values[key].clone();
-            match summary.iter_mut().find(|(k, _)| k == key) {
-                Some(slot) => slot.1 = value.clone(),
-                None => summary.push((key.clone(), value.clone())),
-            }
+            summary.set(key.clone(), value.clone());
             pairs.push((key.clone(), value));
         }
         writeln!(history, "{}", object_of(&pairs))?;
@@ -119,6 +117,11 @@ pub fn convert(events: &[PathBuf], out_dir: &Path, names: &RunNames) -> anyhow::
     history.flush()?;
     history.get_ref().sync_all()?;
     write_small(out_dir, crate::format::CONFIG_FILE, "{}")?;
+    let summary: Vec<(String, String)> = summary
+        .order
+        .iter()
+        .map(|key| (key.clone(), summary.values[key].clone()))
+        .collect();
     write_small(out_dir, crate::format::SUMMARY_FILE, &object_of(&summary))?;
     let run = serde_json::json!({
         "format_version": trackline_shared::FORMAT_VERSION,
