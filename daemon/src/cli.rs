@@ -379,8 +379,8 @@ fn sync(args: SyncArgs) -> ExitCode {
             let mut out = std::io::stdout();
             let _ = writeln!(
                 out,
-                "trackline: synced {} run(s), uploaded {} bytes",
-                report.runs, report.bytes_uploaded
+                "trackline: synced {} run(s) and {} artifact version(s), uploaded {} bytes",
+                report.runs, report.versions, report.bytes_uploaded
             );
             ExitCode::SUCCESS
         }

@@ -561,8 +561,13 @@ async fn sync_carries_artifacts_once() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    sync();
+    let said = sync();
+    assert!(
+        said.contains("synced 1 run(s) and 2 artifact version(s)"),
+        "{said}"
+    );
     let folder = served.path().join("sp/.artifacts/ckpt");
     let versions = |folder: &Path| -> Vec<Value> {
         (0..)
@@ -593,7 +598,8 @@ async fn sync_carries_artifacts_once() {
     assert_eq!(lineage.lines().count(), 2);
 
     // Again: nothing new anywhere.
-    sync();
+    let said = sync();
+    assert!(said.contains("uploaded 0 bytes"), "{said}");
     assert_eq!(versions(&folder).len(), 2);
     assert!(!folder.join("v2.json").exists());
     assert_eq!(
