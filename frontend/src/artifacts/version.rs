@@ -243,7 +243,15 @@ fn FilesPanel(project: String, name: String, version: ArtifactVersion) -> impl I
                         style=indent
                         data-testid="artifact-file"
                         data-path=r.path.clone()
+                        tabindex="0"
+                        role="button"
                         on:click=move |_| chosen.set(Some(i))
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                            if ev.key() == "Enter" || ev.key() == " " {
+                                ev.prevent_default();
+                                chosen.set(Some(i));
+                            }
+                        }
                     >
                         <span class="af-tree-name">{r.name.clone()}</span>
                         <span class="muted num" data-testid="file-size">{fmt_size(r.size)}</span>

@@ -2,8 +2,9 @@
 //! as docs/format.md ("Artifacts") says (blobs, version files, an alias log, runs'
 //! `artifacts.jsonl`) with two versions of a dataset and three of a model. The Artifacts tab
 //! lists them by type with their versions and the best models; a version page shows its file
-//! tree and previews (an image decoded, JSON, CSV cells, a safetensors tensor list), the diff
-//! with the other version, the lineage graph; the owner adds an alias that then appears; and the
+//! tree and previews (an image decoded, JSON, CSV cells, a safetensors tensor list, an npz's
+//! arrays), the diff with the other version and the lineage graph; an alias moved through REST
+//! appears live; the owner adds an alias and deletes a version an alias names; and the
 //! producing run's charts mark the steps at which it logged a version.
 
 use crate::common::*;
@@ -93,12 +94,62 @@ fn safetensors(tensors: &[(&str, &[u64])]) -> Vec<u8> {
         offset += len;
     }
     let mut text = serde_json::to_string(&header).unwrap();
-    while text.len() % 8 != 0 {
+    while !text.len().is_multiple_of(8) {
         text.push(' ');
     }
     let mut out = (text.len() as u64).to_le_bytes().to_vec();
     out.extend_from_slice(text.as_bytes());
     out.extend(std::iter::repeat_n(0u8, offset as usize));
+    out
+}
+
+/// A `.npy` file's bytes: its v1 header for `descr` and `shape`, then `data`.
+fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while !(header.len() + 11).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// A zip of stored (uncompressed) members, as numpy's `savez` writes an `.npz`.
+fn stored_zip(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut dir = Vec::new();
+    for (name, data) in members {
+        let offset = out.len() as u32;
+        let sizes = [
+            (data.len() as u32).to_le_bytes(),
+            (data.len() as u32).to_le_bytes(),
+        ]
+        .concat();
+        out.extend_from_slice(&[0x50, 0x4b, 3, 4, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        out.extend_from_slice(&sizes);
+        out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+        dir.extend_from_slice(&[0x50, 0x4b, 1, 2, 20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        dir.extend_from_slice(&[0, 0, 0, 0]);
+        dir.extend_from_slice(&sizes);
+        dir.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        dir.extend_from_slice(&[0; 12]);
+        dir.extend_from_slice(&offset.to_le_bytes());
+        dir.extend_from_slice(name.as_bytes());
+    }
+    let dir_offset = out.len() as u32;
+    out.extend_from_slice(&dir);
+    out.extend_from_slice(&[0x50, 0x4b, 5, 6, 0, 0, 0, 0]);
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(members.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(dir.len() as u32).to_le_bytes());
+    out.extend_from_slice(&dir_offset.to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
     out
 }
 
@@ -153,6 +204,10 @@ fn layout(root: &Path) {
         6,
         0.0,
     );
+    let arrays = stored_zip(&[
+        ("embeddings.npy", npy("<f4", "(3, 2)", &[0; 24])),
+        ("labels.npy", npy("<i8", "(3,)", &[0; 24])),
+    ]);
     let mut digests = Vec::new();
     for (v, loss) in [(0u64, 0.5), (1, 0.3), (2, 0.4)] {
         let weights = safetensors(&[("weight", &[2, 3]), ("bias", &[3])]);
@@ -165,6 +220,7 @@ fn layout(root: &Path) {
             &[
                 ("model.safetensors", weights),
                 ("config.json", config.into_bytes()),
+                ("arrays.npz", arrays.clone()),
             ],
             json!({"epoch": v}),
             "r1",
@@ -285,6 +341,27 @@ async fn artifacts_are_listed_previewed_diffed_and_aliased_in_the_browser() {
     .await;
     assert_eq!(row_aliases, ["prod"], "the user alias on v0");
 
+    // The list is live: an alias moved elsewhere appears without a reload.
+    let moved = reqwest::Client::new()
+        .put(d.url("/api/projects/ap/artifacts/clf/aliases/staging"))
+        .json(&json!({"version": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status().as_u16(), 204);
+    eventually(
+        "the moved alias in the list",
+        T,
+        || {
+            texts(
+                &c,
+                "[data-testid=artifact-row][data-name=clf] [data-testid=artifact-alias]",
+            )
+        },
+        |a| a.iter().any(|x| x == "staging→v2"),
+    )
+    .await;
+
     // The best models: by the first goal metric, smallest val/loss first.
     let best = eventually(
         "the best models",
@@ -394,6 +471,16 @@ async fn artifacts_are_listed_previewed_diffed_and_aliased_in_the_browser() {
     )
     .await;
     assert_eq!(tensors, ["biasF32[3]", "weightF32[2, 3]"]);
+    click(&c, "[data-testid=artifact-file][data-path='arrays.npz']").await;
+    let arrays = eventually(
+        "the npz arrays",
+        T,
+        || texts(&c, "[data-testid=npz-row]"),
+        |t| t.len() == 2,
+    )
+    .await;
+    assert!(arrays[0].starts_with("embeddings<f4[3, 2]"), "{arrays:?}");
+    assert!(arrays[1].starts_with("labels<i8[3]"), "{arrays:?}");
     let producer = attrs(&c, "[data-testid=lineage-producer]", "data-run").await;
     assert_eq!(producer, ["r1"]);
     assert_eq!(
@@ -459,6 +546,36 @@ async fn artifacts_are_listed_previewed_diffed_and_aliased_in_the_browser() {
         heads[2].ends_with("/projects/ap/artifacts/clf/v0"),
         "{heads:?}"
     );
+
+    // The owner deletes v0, which the alias prod names: asked twice, then gone with its alias.
+    c.goto(&d.url("/projects/ap/artifacts/clf/v0"))
+        .await
+        .unwrap();
+    wait_texts(&c, "the delete button", "[data-testid=version-delete]").await;
+    click(&c, "[data-testid=version-delete]").await;
+    click(&c, "[data-testid=version-delete-yes]").await;
+    wait_texts(
+        &c,
+        "the in-use message",
+        "[data-testid=version-delete-message]",
+    )
+    .await;
+    click(&c, "[data-testid=version-delete-yes]").await;
+    eventually(
+        "back on the Artifacts page",
+        T,
+        || count(&c, "[data-testid=artifacts-page]"),
+        |n| *n == 1,
+    )
+    .await;
+    let left = d.get_ok("/api/projects/ap/artifacts/clf/versions").await;
+    let numbers: Vec<u64> = left
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [2, 1]);
 
     let errors = page_errors(&c, &driver).await;
     assert!(errors.is_empty(), "page errors: {errors:?}");
