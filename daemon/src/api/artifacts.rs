@@ -10,7 +10,7 @@ use crate::artifacts::edit;
 use crate::artifacts::files::VersionFile;
 use crate::artifacts::lineage::{Lineage, run_links};
 use crate::artifacts::store::{Artifact, ArtifactStore, version_files, version_info};
-use crate::artifacts::zip_stream::ZipWriter;
+use crate::artifacts::zip_stream::{ZipWriter, archive_len};
 use crate::auth::scope::Scope;
 use crate::auth::sharing::Principal;
 use crate::blobs::local::LocalBlobs;
@@ -22,7 +22,7 @@ use crate::query;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -264,6 +264,7 @@ pub async fn zip(
         Ok((n, name, entries))
     })
     .await?;
+    let zip_len = archive_len(entries.iter().map(|(path, _, len)| (path.as_str(), *len)));
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(ZIP_QUEUE);
     let blobs = LocalBlobs::in_data_dir(&s.data_dir);
     tokio::task::spawn_blocking(move || {
@@ -289,8 +290,9 @@ pub async fn zip(
         body,
     )
         .into_response();
-    resp.headers_mut()
-        .insert(CONTENT_DISPOSITION, attachment(&format!("{name}-v{n}.zip")));
+    let h = resp.headers_mut();
+    h.insert(CONTENT_DISPOSITION, attachment(&format!("{name}-v{n}.zip")));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(zip_len));
     Ok(resp)
 }
 

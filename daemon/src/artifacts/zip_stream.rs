@@ -194,6 +194,24 @@ impl<W: Write> ZipWriter<W> {
     }
 }
 
+/// The exact length of the archive [`ZipWriter`] writes for `entries` (name, size), in order: a
+/// stored archive's length is known before a byte is read, so it can be announced.
+pub fn archive_len<'a>(entries: impl IntoIterator<Item = (&'a str, u64)>) -> u64 {
+    let (mut offset, mut central, mut count) = (0u64, 0u64, 0u64);
+    for (name, size) in entries {
+        let name = name.len() as u64;
+        let big = size >= MAX32;
+        let far = offset >= MAX32;
+        offset += 30 + name + if big { 20 } else { 0 };
+        offset += size + if big { 24 } else { 16 };
+        let extra = if big { 16 } else { 0 } + if far { 8 } else { 0 };
+        central += 46 + name + if extra > 0 { extra + 4 } else { 0 };
+        count += 1;
+    }
+    let zip64 = count >= 0xFFFF || offset >= MAX32 || central >= MAX32;
+    offset + central + if zip64 { 56 + 20 } else { 0 } + 22
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +257,14 @@ mod tests {
         );
         assert_eq!(python_reads(&archive(false)), want);
         assert_eq!(python_reads(&archive(true)), want);
+    }
+
+    #[test]
+    fn the_length_is_known_before_writing() {
+        let big = PIECE_BYTES * 2 + 17;
+        let entries = [("a.txt", 5), ("dir/big.bin", big as u64), ("empty", 0)];
+        assert_eq!(archive_len(entries), archive(false).len() as u64);
+        assert_eq!(archive_len([]), 22);
     }
 
     #[test]

@@ -517,6 +517,11 @@ async fn the_routes_read_the_store_as_the_format_says() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(h["content-type"], "application/zip");
+    assert_eq!(
+        h["content-length"],
+        zip.len().to_string(),
+        "announced up front"
+    );
     assert!(
         h["content-disposition"]
             .to_str()
