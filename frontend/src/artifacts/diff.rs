@@ -7,7 +7,7 @@ use trackline_shared::artifacts::{
     ArtifactVersion, ArtifactVersionInfo, FileChange, diff_versions,
 };
 
-use super::tree::fmt_size;
+use super::tree::{fmt_size, plural};
 use super::version_url;
 use crate::api;
 use crate::live::load;
@@ -114,10 +114,10 @@ fn diff_view(this: &ArtifactVersion, other: &ArtifactVersion) -> AnyView {
         .filter(|f| f.change != FileChange::Same)
         .collect();
     let heading = format!(
-        "From v{} to v{}: {} files differ, {} are the same",
+        "From v{} to v{}: {} differ, {} the same",
         old.info.version,
         new.info.version,
-        changes.len(),
+        plural(changes.len() as u64, "file"),
         same
     );
     let file_rows = changes

@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use serde_json::Value;
 
+use super::tree::plural;
+
 /// Levels shown open at first.
 const OPEN_DEPTH: usize = 2;
 /// Children shown per object or array; the rest are counted.
@@ -32,8 +34,8 @@ fn node(key: Option<String>, value: &Value, depth: usize) -> AnyView {
         }
     };
     let summary = match value {
-        Value::Object(m) => format!("{{…}} {} keys", m.len()),
-        _ => format!("[…] {} items", children.len()),
+        Value::Object(m) => format!("{{…}} {}", plural(m.len() as u64, "key")),
+        _ => format!("[…] {}", plural(children.len() as u64, "item")),
     };
     let more = children.len().saturating_sub(MAX_CHILDREN);
     let rows = children

@@ -16,7 +16,7 @@ use trackline_shared::artifacts::{ArtifactCollection, ArtifactVersionInfo};
 use trackline_shared::ws::{ServerMsg, Topic};
 
 use super::models::BestModels;
-use super::tree::fmt_bytes;
+use super::tree::{fmt_bytes, plural};
 use super::{AliasPill, collections_url, ensure_style, version_path, versions_url};
 use crate::api;
 use crate::browser::{href, local_datetime};
@@ -240,7 +240,7 @@ fn CollectionRows(
                     " "
                     <a href=latest data-testid="artifact-link">{name.clone()}</a>
                 </td>
-                <td>{format!("{} versions", collection.version_count)}</td>
+                <td>{plural(collection.version_count, "version")}</td>
                 <td>{aliases}</td>
                 <td class="num">{fmt_bytes(collection.size)}</td>
                 <td>{local_datetime(collection.updated_at)}</td>

@@ -11,7 +11,7 @@ use super::csv::parse_csv;
 use super::headers::{
     self, NpyHeader, OnnxSummary, TensorInfo, ZipEnd, npy_header_len, parse_npy_header,
 };
-use super::tree::fmt_size;
+use super::tree::{fmt_size, plural};
 use super::{file_url, get_range};
 use crate::api::{self, ApiError};
 use crate::live::load;
@@ -373,7 +373,7 @@ fn show(loaded: Loaded) -> AnyView {
         Loaded::Tensors { tensors, metadata } => {
             let count = tensors.len();
             view! {
-                <p class="muted">{format!("{count} tensors")}</p>
+                <p class="muted">{plural(count as u64, "tensor")}</p>
                 <table class="grid" data-testid="preview-tensors">
                     <thead><tr><th>"Tensor"</th><th>"dtype"</th><th>"Shape"</th></tr></thead>
                     <tbody>

@@ -102,6 +102,15 @@ pub fn fmt_bytes(n: u64) -> String {
     format!("{v:.digits$} {}", UNITS[unit])
 }
 
+/// `1 file`, `3 files`: a count with its noun (plural by an `s`).
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", crate::util::count(n as usize))
+    }
+}
+
 /// An optional size: `–` when unknown (a reference).
 pub fn fmt_size(n: Option<u64>) -> String {
     n.map_or_else(|| "–".to_string(), fmt_bytes)
@@ -161,5 +170,8 @@ mod tests {
         assert_eq!(fmt_bytes(20 << 20), "20.0 MiB");
         assert_eq!(fmt_bytes(3 << 30), "3.00 GiB");
         assert_eq!(fmt_size(None), "–");
+        assert_eq!(plural(1, "file"), "1 file");
+        assert_eq!(plural(0, "file"), "0 files");
+        assert_eq!(plural(1200, "version"), "1,200 versions");
     }
 }

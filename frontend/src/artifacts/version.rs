@@ -2,7 +2,8 @@
 //! its aliases, digest, size, creation, producing run and step, goal metrics, description, TTL
 //! and where it was linked from; the owner's actions; its metadata as a JSON tree; its files as
 //! a tree with a preview of the chosen one and downloads (one file, or the version as a zip);
-//! its lineage graph; and the diff with another version.
+//! its lineage graph; and the diff with another version. The page follows the `artifacts` topic
+//! (an alias moved elsewhere shows at once).
 //!
 //! Test ids: `version-title`, `version-facts`, `version-digest`, `version-run`, `file-tree`,
 //! `artifact-file` (with `data-path`), `artifact-folder`, `version-zip`, `version-metadata`.
@@ -11,13 +12,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde_json::Value;
 use trackline_shared::artifacts::{ArtifactVersion, ArtifactVersionInfo};
+use trackline_shared::ws::{ServerMsg, Topic};
 
 use super::actions::{AliasList, OwnerActions};
 use super::diff::VersionDiff;
 use super::json_tree::JsonTree;
 use super::lineage::LineageGraph;
 use super::preview::FilePreview;
-use super::tree::{fmt_bytes, fmt_size, tree_rows};
+use super::tree::{fmt_bytes, fmt_size, plural, tree_rows};
 use super::{artifacts_path, ensure_style, version_path, version_url, versions_url, zip_url};
 use crate::api;
 use crate::browser::{href, local_datetime};
@@ -76,19 +78,36 @@ fn VersionView(project: String, name: String, reference: String) -> impl IntoVie
                 (v, list)
             },
             move |(v, list)| {
+                // Only a change redraws the page (a reload keeps the chosen file otherwise).
                 match v {
                     Ok(v) => {
                         error.set(None);
-                        version.set(Some(v));
+                        if version.with_untracked(|old| old.as_ref() != Some(&v)) {
+                            version.set(Some(v));
+                        }
                     }
                     Err(e) => error.set(Some(e.to_string())),
                 }
-                if let Ok(list) = list {
+                if let Ok(list) = list
+                    && versions.with_untracked(|old| *old != list)
+                {
                     versions.set(list);
                 }
             },
         );
     });
+    // Aliases moved or versions added elsewhere show up: any change of the project's artifacts
+    // fetches this version again.
+    crate::ws::use_subscription(
+        Topic::Artifacts {
+            project: project.clone(),
+        },
+        move |msg| {
+            if matches!(msg, ServerMsg::Artifacts { .. }) {
+                reload.update(|n| *n += 1);
+            }
+        },
+    );
     let on_change = Callback::new(move |()| reload.update(|n| *n += 1));
     let navigate = use_navigate();
     let list_page = href(&artifacts_path(&project));
@@ -186,7 +205,7 @@ fn VersionBody(
             <div class="panel-body">
                 <dl class="af-facts" data-testid="version-facts">
                     <dt>"Digest"</dt><dd><code data-testid="version-digest">{info.digest.clone()}</code></dd>
-                    <dt>"Size"</dt><dd>{format!("{} in {} files", fmt_bytes(info.size), info.file_count)}</dd>
+                    <dt>"Size"</dt><dd>{format!("{} in {}", fmt_bytes(info.size), plural(info.file_count, "file"))}</dd>
                     <dt>"Created"</dt><dd>{local_datetime(info.created_at)}</dd>
                     <dt>"Logged by"</dt><dd>{producer.map(IntoAny::into_any).unwrap_or_else(|| "no run".into_any())}</dd>
                     {(!metrics.is_empty()).then(|| view! { <dt>"Goal metrics"</dt><dd data-testid="version-metrics">{metrics}</dd> })}
@@ -232,7 +251,7 @@ fn FilesPanel(project: String, name: String, version: ArtifactVersion) -> impl I
                 None => view! {
                     <div class="af-tree-row folder" style=indent data-testid="artifact-folder" data-path=r.path.clone()>
                         <span class="af-tree-name">{format!("{}/", r.name)}</span>
-                        <span class="muted">{format!("{} files", r.count)}</span>
+                        <span class="muted">{plural(r.count as u64, "file")}</span>
                         <span class="muted num">{fmt_size(r.size)}</span>
                     </div>
                 }

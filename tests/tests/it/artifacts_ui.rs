@@ -517,6 +517,26 @@ async fn artifacts_are_listed_previewed_diffed_and_aliased_in_the_browser() {
         .get_ok("/api/projects/ap/artifacts/clf/versions/candidate")
         .await;
     assert_eq!(stored["info"]["version"], 1);
+    // An alias set elsewhere shows on the open page too.
+    let moved = reqwest::Client::new()
+        .put(d.url("/api/projects/ap/artifacts/clf/aliases/shadow"))
+        .json(&json!({"version": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status().as_u16(), 204);
+    eventually(
+        "the alias set elsewhere",
+        T,
+        || {
+            texts(
+                &c,
+                "[data-testid=version-aliases] [data-testid=artifact-alias]",
+            )
+        },
+        |a| a.iter().any(|x| x == "shadow"),
+    )
+    .await;
 
     // The run page marks the steps at which r1 logged a version on its step charts.
     c.goto(&d.url("/projects/ap/runs/r1")).await.unwrap();
