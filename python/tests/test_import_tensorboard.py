@@ -126,3 +126,56 @@ def test_a_damaged_event_file_imports_every_whole_record(logdir, tmp_path):
     (run_dir,) = runs_by_name(root).values()
     rows = read_history(run_dir)
     assert 30 < len(rows) < 51
+
+
+def test_follow_appends_steps_as_they_complete(tmp_path):
+    if not os.path.exists(BIN):
+        pytest.skip("no daemon binary")
+    import signal
+    import time
+
+    logdir = tmp_path / "live"
+    root = tmp_path / "root"
+    writer = tensorboardX.SummaryWriter(str(logdir / "run"), max_queue=1, flush_secs=1)
+    for step in range(5):
+        writer.add_scalar("loss", 1.0 / (step + 1), step)
+    writer.flush()
+    follower = subprocess.Popen([BIN, "import", "tensorboard", str(logdir), "--dir", str(root),
+                                 "--follow", "--interval", "0.2"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def steps():
+            runs = runs_by_name(root)
+            if "run" not in runs or not os.path.exists(os.path.join(runs["run"], "history.jsonl")):
+                return []
+            return [r["_step"] for r in read_history(runs["run"])]
+
+        deadline = time.monotonic() + 30
+        while steps() != [0, 1, 2, 3] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert steps() == [0, 1, 2, 3]  # step 4 is held until a later step appears
+        with open(os.path.join(runs_by_name(root)["run"], "run.json")) as f:
+            assert json.load(f)["state"] == "running"
+        for step in range(5, 8):
+            writer.add_scalar("loss", 1.0 / (step + 1), step)
+            writer.add_scalar("acc", step / 10.0, step)
+        writer.flush()
+        deadline = time.monotonic() + 30
+        while steps() != list(range(7)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert steps() == list(range(7))
+        writer.close()  # flushes step 7's last value; the follow reads it within its interval
+        time.sleep(1.0)
+    finally:
+        writer.close()
+        follower.send_signal(signal.SIGINT)
+        out, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0, err
+    run_dir = runs_by_name(root)["run"]
+    rows = read_history(run_dir)
+    assert [r["_step"] for r in rows] == list(range(8))
+    assert rows[7]["acc"] == pytest.approx(0.7)
+    with open(os.path.join(run_dir, "run.json")) as f:
+        assert json.load(f)["state"] == "finished"
+    with open(os.path.join(run_dir, "summary.json")) as f:
+        assert json.load(f)["loss"] == pytest.approx(1.0 / 8)

@@ -10,6 +10,7 @@
 //! `.imported.json`: importing the same source again does nothing; a source that changed (a run
 //! that went on) replaces the earlier import, which goes to the trash.
 
+pub mod follow;
 pub mod proto;
 pub mod tensorboard;
 pub mod tfrecord;
@@ -22,7 +23,7 @@ pub mod wandb_tree;
 use crate::progress::Progress;
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The hidden file of an imported run naming its source.
@@ -65,6 +66,12 @@ pub struct ImportPaths {
     /// Put every run in this project instead of its own (TensorBoard: the log folder's name).
     #[arg(long)]
     pub project: Option<String>,
+    /// TensorBoard: keep following the runs, appending each step as it completes, until Ctrl-C.
+    #[arg(long)]
+    pub follow: bool,
+    /// TensorBoard with --follow: seconds between two looks at the event files.
+    #[arg(long, default_value_t = 2.0)]
+    pub interval: f64,
 }
 
 /// How one run's import ended.
@@ -99,6 +106,9 @@ pub fn import(source: &ImportSource, data_dir: &Path) -> anyhow::Result<Totals> 
     {
         bail!("'{project}' is not a valid project name");
     }
+    if args.follow && matches!(source, ImportSource::Wandb(_)) {
+        bail!("--follow is for TensorBoard event files");
+    }
     std::fs::create_dir_all(data_dir).with_context(|| data_dir.display().to_string())?;
     let project = args.project.as_deref();
     match source {
@@ -116,6 +126,16 @@ pub fn import(source: &ImportSource, data_dir: &Path) -> anyhow::Result<Totals> 
             Ok(import_each("import wandb", &files, |file| {
                 import_one(file, data_dir, project)
             }))
+        }
+        ImportSource::Tensorboard(_) if args.follow => {
+            let stop = follow::stop_on_signal();
+            let interval = std::time::Duration::from_secs_f64(args.interval.clamp(0.1, 3600.0));
+            let rows = follow::follow(&args.paths, data_dir, project, interval, &stop)?;
+            let _ = writeln!(std::io::stderr(), "appended {rows} rows");
+            Ok(Totals {
+                rows,
+                ..Totals::default()
+            })
         }
         ImportSource::Tensorboard(_) => {
             let mut runs = Vec::new();

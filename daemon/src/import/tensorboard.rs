@@ -57,94 +57,164 @@ enum Value {
     Text(String),
 }
 
-/// Converts the run whose event files are `events` into `out_dir` (an empty folder).
-pub fn convert(events: &[PathBuf], out_dir: &Path, names: &RunNames) -> anyhow::Result<Converted> {
-    let mut rows: BTreeMap<u64, Row> = BTreeMap::new();
-    let mut converted = Converted::default();
-    let mut host = None;
-    for path in events {
-        host = host.or_else(|| host_of(path));
-        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let (records, skipped) = read_records(std::io::BufReader::with_capacity(1 << 20, file))
-            .with_context(|| path.display().to_string())?;
-        converted.skipped.extend(skipped);
+/// A run's rows being built from its events: each step's values, held until taken, and each
+/// key's last value taken so far (the summary). Media files are written into the run folder as
+/// their values arrive.
+#[derive(Default)]
+pub struct RunRows {
+    rows: BTreeMap<u64, Row>,
+    summary: Row,
+    start: Option<f64>,
+    last_wall: f64,
+    /// Rows at or below this step were taken already: later values for them are dropped.
+    taken_through: Option<u64>,
+    /// Values dropped because their step was taken already.
+    late: u64,
+    host: Option<String>,
+    pub converted: Converted,
+}
+
+impl RunRows {
+    /// Rows that continue a run whose rows through step `taken_through` exist already.
+    pub fn after(taken_through: Option<u64>) -> RunRows {
+        RunRows {
+            taken_through,
+            ..RunRows::default()
+        }
+    }
+
+    /// Adds the events of one file's `records` (from `path`), writing media into `run_dir`.
+    pub fn add(&mut self, path: &Path, records: &[Vec<u8>], run_dir: &Path) -> anyhow::Result<()> {
+        self.host = self.host.take().or_else(|| host_of(path));
         for record in records {
-            match event(&record) {
+            match event(record) {
                 Ok(Some((step, wall_time, values))) => {
-                    let row = rows.entry(step).or_default();
+                    self.start = Some(self.start.map_or(wall_time, |s| s.min(wall_time)));
+                    if self.taken_through.is_some_and(|t| step <= t) {
+                        self.late += values.len() as u64;
+                        continue;
+                    }
+                    let row = self.rows.entry(step).or_default();
                     row.wall_time = Some(row.wall_time.map_or(wall_time, |w| w.min(wall_time)));
                     for (tag, value) in values {
-                        let rendered = render(value, &tag, step, out_dir, &mut converted)?;
+                        let rendered = render(value, &tag, step, run_dir, &mut self.converted)?;
                         row.set(tag, rendered);
                     }
                 }
                 Ok(None) => {}
-                Err(why) => converted.skipped.push(Skipped { offset: 0, why }),
+                Err(why) => self.converted.skipped.push(Skipped { offset: 0, why }),
             }
         }
+        Ok(())
     }
-    let start = rows
-        .values()
-        .filter_map(|r| r.wall_time)
-        .fold(f64::INFINITY, f64::min);
-    let start = if start.is_finite() { start } else { 0.0 };
+
+    /// Values dropped so far because their step was taken already.
+    pub fn late_values(&self) -> u64 {
+        self.late
+    }
+
+    /// The newest step held.
+    pub fn newest_step(&self) -> Option<u64> {
+        self.rows.keys().next_back().copied()
+    }
+
+    /// Takes the held rows with a step below `below` (all with `None`) as history lines, in step
+    /// order, and updates the summary.
+    pub fn take_lines(&mut self, below: Option<u64>) -> Vec<String> {
+        let kept = match below {
+            Some(below) => self.rows.split_off(&below),
+            None => BTreeMap::new(),
+        };
+        let taking = std::mem::replace(&mut self.rows, kept);
+        let start = self.start.unwrap_or(0.0);
+        let mut lines = Vec::new();
+        for (step, row) in taking {
+            self.taken_through = Some(step);
+            if row.values.is_empty() {
+                continue;
+            }
+            let wall = row.wall_time.unwrap_or(start);
+            self.last_wall = self.last_wall.max(wall);
+            let mut pairs = vec![
+                ("_step".to_string(), step.to_string()),
+                ("_timestamp".to_string(), format!("{wall}")),
+                (
+                    "_runtime".to_string(),
+                    format!("{}", (wall - start).max(0.0)),
+                ),
+            ];
+            for key in &row.order {
+                let value = row.values[key].clone();
+                self.summary.set(key.clone(), value.clone());
+                pairs.push((key.clone(), value));
+            }
+            lines.push(object_of(&pairs));
+            self.converted.rows += 1;
+        }
+        lines
+    }
+
+    /// Each key's last value taken, as `summary.json`'s text.
+    pub fn summary_json(&self) -> String {
+        let pairs: Vec<(String, String)> = self
+            .summary
+            .order
+            .iter()
+            .map(|key| (key.clone(), self.summary.values[key].clone()))
+            .collect();
+        object_of(&pairs)
+    }
+
+    /// `run.json` for the run, `finished` or still `running` (its heartbeat now).
+    pub fn run_json(&self, names: &RunNames, running: bool) -> serde_json::Value {
+        let start = self.start.unwrap_or(0.0);
+        let last = self.last_wall.max(start);
+        let heartbeat = if running {
+            crate::util::now_secs()
+        } else {
+            last
+        };
+        serde_json::json!({
+            "format_version": trackline_shared::FORMAT_VERSION,
+            "id": names.run_id,
+            "name": names.name,
+            "project": names.project,
+            "group": null, "tags": [], "notes": null, "job_type": null,
+            "state": if running { "running" } else { "finished" },
+            "created_at": start,
+            "heartbeat_at": heartbeat,
+            "finished_at": if running { None } else { Some(last) },
+            "exit_code": null,
+            "host": self.host,
+            "command": [],
+            "pid": if running { Some(std::process::id()) } else { None },
+            "client": "tensorboard (imported by trackline)",
+        })
+    }
+}
+
+/// Converts the run whose event files are `events` into `out_dir` (an empty folder).
+pub fn convert(events: &[PathBuf], out_dir: &Path, names: &RunNames) -> anyhow::Result<Converted> {
+    let mut run = RunRows::default();
+    for path in events {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let read = read_records(std::io::BufReader::with_capacity(1 << 20, file))
+            .with_context(|| path.display().to_string())?;
+        run.converted.skipped.extend(read.skipped);
+        run.converted.skipped.extend(read.torn_tail);
+        run.add(path, &read.records, out_dir)?;
+    }
     let mut history = BufWriter::new(File::create(out_dir.join(crate::format::HISTORY_FILE))?);
-    // Each key's last value, keys in the order first seen.
-    let mut summary = Row::default();
-    let mut last = start;
-    for (step, row) in &rows {
-        if row.values.is_empty() {
-            continue;
-        }
-        let wall = row.wall_time.unwrap_or(start);
-        last = last.max(wall);
-        let mut pairs = vec![
-            ("_step".to_string(), step.to_string()),
-            ("_timestamp".to_string(), format!("{wall}")),
-            (
-                "_runtime".to_string(),
-                format!("{}", (wall - start).max(0.0)),
-            ),
-        ];
-        for key in &row.order {
-            let value = row.values[key].clone();
-            summary.set(key.clone(), value.clone());
-            pairs.push((key.clone(), value));
-        }
-        writeln!(history, "{}", object_of(&pairs))?;
-        converted.rows += 1;
+    for line in run.take_lines(None) {
+        writeln!(history, "{line}")?;
     }
     history.flush()?;
     history.get_ref().sync_all()?;
     write_small(out_dir, crate::format::CONFIG_FILE, "{}")?;
-    let summary: Vec<(String, String)> = summary
-        .order
-        .iter()
-        .map(|key| (key.clone(), summary.values[key].clone()))
-        .collect();
-    write_small(out_dir, crate::format::SUMMARY_FILE, &object_of(&summary))?;
-    let run = serde_json::json!({
-        "format_version": trackline_shared::FORMAT_VERSION,
-        "id": names.run_id,
-        "name": names.name,
-        "project": names.project,
-        "group": null, "tags": [], "notes": null, "job_type": null,
-        "state": "finished",
-        "created_at": start,
-        "heartbeat_at": last,
-        "finished_at": last,
-        "exit_code": null,
-        "host": host,
-        "command": [],
-        "pid": null,
-        "client": "tensorboard (imported by trackline)",
-    });
-    write_small(
-        out_dir,
-        crate::format::RUN_FILE,
-        &serde_json::to_string_pretty(&run)?,
-    )?;
-    Ok(converted)
+    write_small(out_dir, crate::format::SUMMARY_FILE, &run.summary_json())?;
+    let run_json = serde_json::to_string_pretty(&run.run_json(names, false))?;
+    write_small(out_dir, crate::format::RUN_FILE, &run_json)?;
+    Ok(run.converted)
 }
 
 fn write_small(dir: &Path, name: &str, text: &str) -> anyhow::Result<()> {
@@ -472,7 +542,11 @@ fn write_media(
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&target, bytes)?;
+    if !target.exists() {
+        let temp = target.with_file_name(format!(".tmp-{}", &sha256[..20]));
+        std::fs::write(&temp, bytes)?;
+        std::fs::rename(&temp, &target)?;
+    }
     Ok(MediaFile {
         path,
         sha256,

@@ -43,11 +43,27 @@ pub fn masked_crc32c(data: &[u8]) -> u32 {
     crc.rotate_right(15).wrapping_add(0xa282_ead8)
 }
 
-/// Reads every record of a TFRecord stream; returns them with what was skipped.
-pub fn read_records(mut reader: impl Read) -> std::io::Result<(Vec<Vec<u8>>, Vec<Skipped>)> {
-    let mut records = Vec::new();
-    let mut skipped = Vec::new();
-    let mut offset = 0u64;
+/// What reading a TFRecord stream found.
+#[derive(Debug, Default)]
+pub struct Records {
+    pub records: Vec<Vec<u8>>,
+    /// Damaged records skipped.
+    pub skipped: Vec<Skipped>,
+    /// Bytes read up to the end of the last whole record (where to go on from).
+    pub consumed: u64,
+    /// The cut-off record at the end, if any: damage in a finished file, a record still being
+    /// written in a live one.
+    pub torn_tail: Option<Skipped>,
+}
+
+/// Reads every record of a TFRecord stream, starting at byte `offset` of its file (for reports).
+pub fn read_records_at(mut reader: impl Read, offset: u64) -> std::io::Result<Records> {
+    let mut out = Records {
+        consumed: offset,
+        ..Records::default()
+    };
+    let mut offset = offset;
+    let (records, skipped) = (&mut out.records, &mut out.skipped);
     loop {
         let mut header = [0u8; 12];
         let got = read_full(&mut reader, &mut header)?;
@@ -55,7 +71,7 @@ pub fn read_records(mut reader: impl Read) -> std::io::Result<(Vec<Vec<u8>>, Vec
             break;
         }
         if got < header.len() {
-            skipped.push(Skipped {
+            out.torn_tail = Some(Skipped {
                 offset,
                 why: format!("a torn record header at the end ({got} bytes)"),
             });
@@ -74,7 +90,7 @@ pub fn read_records(mut reader: impl Read) -> std::io::Result<(Vec<Vec<u8>>, Vec
         let mut data = vec![0u8; length as usize + 4];
         let got = read_full(&mut reader, &mut data)?;
         if got < data.len() {
-            skipped.push(Skipped {
+            out.torn_tail = Some(Skipped {
                 offset,
                 why: "a record cut off at the end of the file".into(),
             });
@@ -91,8 +107,14 @@ pub fn read_records(mut reader: impl Read) -> std::io::Result<(Vec<Vec<u8>>, Vec
             });
         }
         offset += 12 + length + 4;
+        out.consumed = offset;
     }
-    Ok((records, skipped))
+    Ok(out)
+}
+
+/// Reads every record of a whole TFRecord stream.
+pub fn read_records(reader: impl Read) -> std::io::Result<Records> {
+    read_records_at(reader, 0)
 }
 
 /// Fills `buf` as far as the stream goes; answers how many bytes it read.
@@ -135,24 +157,26 @@ pub mod tests {
     fn records_round_trip_and_damage_is_contained() {
         let records: Vec<Vec<u8>> = (0..10).map(|i| vec![i as u8; 100 + i]).collect();
         let bytes = encode(&records);
-        let (read, skipped) = read_records(&bytes[..]).unwrap();
-        assert_eq!(read, records);
-        assert!(skipped.is_empty());
+        let all = read_records(&bytes[..]).unwrap();
+        assert_eq!(all.records, records);
+        assert!(all.skipped.is_empty() && all.torn_tail.is_none());
+        assert_eq!(all.consumed, bytes.len() as u64);
         // A flipped data byte loses that record only.
         let mut damaged = bytes.clone();
         damaged[12 + 50] ^= 1;
-        let (read, skipped) = read_records(&damaged[..]).unwrap();
-        assert_eq!(read[..], records[1..]);
-        assert_eq!(skipped.len(), 1);
+        let read = read_records(&damaged[..]).unwrap();
+        assert_eq!(read.records[..], records[1..]);
+        assert_eq!(read.skipped.len(), 1);
         // A torn tail keeps everything before it.
-        let (read, skipped) = read_records(&bytes[..bytes.len() - 7]).unwrap();
-        assert_eq!(read[..], records[..9]);
-        assert_eq!(skipped.len(), 1);
+        let torn = read_records(&bytes[..bytes.len() - 7]).unwrap();
+        assert_eq!(torn.records[..], records[..9]);
+        assert!(torn.skipped.is_empty() && torn.torn_tail.is_some());
+        assert_eq!(torn.consumed, (bytes.len() - (12 + 109 + 4)) as u64);
         // A damaged length ends the file.
         let mut damaged = bytes;
         damaged[0] ^= 1;
-        let (read, skipped) = read_records(&damaged[..]).unwrap();
-        assert!(read.is_empty());
-        assert_eq!(skipped.len(), 1);
+        let read = read_records(&damaged[..]).unwrap();
+        assert!(read.records.is_empty());
+        assert_eq!(read.skipped.len(), 1);
     }
 }
