@@ -130,16 +130,18 @@ pub(super) fn client_address(request: &Request) -> IpAddr {
     }
 }
 
+/// The largest body any ingest route takes (an artifact commit; a blob chunk is 8 MiB, a batch
+/// 1 MiB): each route refuses more itself, so no request counts for more than this.
+const MAX_INGEST_BODY_BYTES: u64 = super::ingest_artifacts::MAX_COMMIT_BYTES as u64;
+
 /// The body's size as the headers declare it; without `Content-Length` (a chunked body) the most
-/// it may be.
+/// any ingest route takes.
 fn declared_body_bytes(headers: &HeaderMap) -> u64 {
     headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        .map_or(super::MAX_BODY_BYTES as u64, |n| {
-            n.min(super::MAX_BODY_BYTES as u64)
-        })
+        .map_or(MAX_INGEST_BODY_BYTES, |n| n.min(MAX_INGEST_BODY_BYTES))
 }
 
 /// `429 rate_limited` with `Retry-After` in whole seconds (at least 1).
@@ -267,6 +269,7 @@ struct Bucket {
 }
 
 impl IngestRate {
+    /// A full bucket holds a second of the rate (at least one batch).
     fn capacity(&self) -> f64 {
         self.bytes_per_sec.max(super::MAX_BODY_BYTES as u64) as f64
     }
@@ -287,12 +290,15 @@ impl IngestRate {
         let refilled = now.duration_since(bucket.at).as_secs_f64() * rate;
         bucket.bytes = (bucket.bytes + refilled).min(capacity);
         bucket.at = now;
-        let wanted = (bytes as f64).min(capacity);
-        if bucket.bytes >= wanted {
+        // A request larger than the bucket (an 8 MiB blob chunk at a lower rate) passes once the
+        // bucket is full and leaves it in debt, so the rate holds on average.
+        let wanted = bytes as f64;
+        let needed = wanted.min(capacity);
+        if bucket.bytes >= needed {
             bucket.bytes -= wanted;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((wanted - bucket.bytes) / rate))
+            Err(Duration::from_secs_f64((needed - bucket.bytes) / rate))
         }
     }
 
@@ -403,6 +409,11 @@ mod tests {
         rate.take(ip(2), mib, t0).unwrap();
         rate.take(ip(1), mib, t0 + Duration::from_millis(500))
             .unwrap();
+        // A chunk bigger than the bucket passes when it is full, then the client repays it.
+        let t1 = t0 + Duration::from_secs(10);
+        rate.take(ip(3), 8 * mib, t1).unwrap();
+        let wait = rate.take(ip(3), mib, t1).unwrap_err();
+        assert!((wait.as_secs_f64() - 3.5).abs() < 1e-6, "{wait:?}");
         let unlimited = &mut IngestRate {
             bytes_per_sec: 0,
             clients: HashMap::new(),
