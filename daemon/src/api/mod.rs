@@ -74,7 +74,10 @@ pub fn app(state: AppState) -> Router {
             "/ingest/v1/blobs/missing",
             axum::routing::post(ingest_artifacts::missing),
         )
-        .route("/ingest/v1/blob", axum::routing::post(ingest_artifacts::blob))
+        .route(
+            "/ingest/v1/blob",
+            axum::routing::post(ingest_artifacts::blob),
+        )
         .route(
             "/ingest/v1/artifacts",
             axum::routing::post(ingest_artifacts::commit),

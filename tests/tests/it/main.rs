@@ -6,9 +6,9 @@ mod web;
 
 mod annotate;
 mod annotations;
-mod artifacts_ui;
 mod artifacts_api;
 mod artifacts_ingest;
+mod artifacts_ui;
 mod browser;
 mod charts;
 mod crash;
