@@ -84,31 +84,36 @@ fn civil(secs: f64) -> (String, i64, i64, i64) {
     )
 }
 
-/// Continues the CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320: what ZIP and zlib compute)
-/// `crc` of earlier bytes over `data`; start from 0.
-pub fn crc32_update(crc: u32, data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut t = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            t[i] = c;
-            i += 1;
+/// The lookup table of a reflected CRC-32 with polynomial `poly` (reversed bit order).
+pub const fn crc32_table(poly: u32) -> [u32; 256] {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 { poly ^ (c >> 1) } else { c >> 1 };
+            k += 1;
         }
-        t
-    };
+        t[i] = c;
+        i += 1;
+    }
+    t
+}
+
+/// Continues a reflected CRC-32 with the lookup `table`: the CRC `crc` of earlier bytes over
+/// `data`; start from 0.
+pub fn crc32_with(table: &[u32; 256], crc: u32, data: &[u8]) -> u32 {
     let mut c = !crc;
     for &b in data {
-        c = TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+        c = table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
     }
     !c
+}
+
+/// Continues the CRC-32 (IEEE 802.3, polynomial 0xEDB88320: what ZIP and zlib compute) `crc` of
+/// earlier bytes over `data`; start from 0.
+pub fn crc32_update(crc: u32, data: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = crc32_table(0xEDB8_8320);
+    crc32_with(&TABLE, crc, data)
 }

@@ -112,3 +112,21 @@ pub fn local_set(key: &str, value: &str) {
         leptos::logging::warn!("trackline: cannot store {key}: {e:?}");
     }
 }
+
+/// Adds a `<style id=id>` holding `css` to the document's head unless one with that id is there
+/// (a feature's stylesheet, added when its view first shows).
+pub fn ensure_style(id: &str, css: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if doc.get_element_by_id(id).is_some() {
+        return;
+    }
+    let (Ok(style), Ok(Some(head))) = (doc.create_element("style"), doc.query_selector("head"))
+    else {
+        return;
+    };
+    style.set_id(id);
+    style.set_text_content(Some(css));
+    let _ = head.append_child(&style);
+}

@@ -56,7 +56,7 @@ pub struct VersionMetric {
 }
 
 /// One version, as lists show it: `GET …/artifacts/{name}/versions`.
-#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug, Default)]
 pub struct ArtifactVersionInfo {
     pub name: String,
     pub version: u64,
@@ -373,17 +373,9 @@ mod tests {
         ArtifactVersion {
             info: ArtifactVersionInfo {
                 name: "m".into(),
-                version: 0,
                 kind: "model".into(),
-                digest: String::new(),
-                size: 0,
                 file_count: files.len() as u64,
-                created_at: 0.0,
-                run: None,
-                step: None,
-                metrics: Vec::new(),
-                aliases: Vec::new(),
-                description: None,
+                ..ArtifactVersionInfo::default()
             },
             metadata: metadata.as_object().cloned().unwrap_or_default(),
             ttl_secs: None,

@@ -11,30 +11,8 @@ const MAX_RECORD: u64 = 256 << 20;
 
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of `data`.
 pub fn crc32c(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut t = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0x82F6_3B78 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            t[i] = c;
-            i += 1;
-        }
-        t
-    };
-    let mut c = !0u32;
-    for &b in data {
-        c = TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
-    }
-    !c
+    const TABLE: [u32; 256] = crate::util::crc32_table(0x82F6_3B78);
+    crate::util::crc32_with(&TABLE, 0, data)
 }
 
 /// TFRecord's masked CRC: rotated right by 15 bits plus a constant.

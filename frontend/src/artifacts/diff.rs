@@ -180,15 +180,7 @@ mod tests {
             name: "m".into(),
             version,
             kind: "model".into(),
-            digest: String::new(),
-            size: 0,
-            file_count: 0,
-            created_at: 0.0,
-            run: None,
-            step: None,
-            metrics: Vec::new(),
-            aliases: Vec::new(),
-            description: None,
+            ..ArtifactVersionInfo::default()
         }
     }
 

@@ -231,19 +231,7 @@ const CSS: &str = "
 
 /// Adds the artifact pages' stylesheet to the document unless it is there.
 pub fn ensure_style() {
-    let Some(doc) = window().document() else {
-        return;
-    };
-    if doc.get_element_by_id(STYLE_ID).is_some() {
-        return;
-    }
-    let (Ok(style), Ok(Some(head))) = (doc.create_element("style"), doc.query_selector("head"))
-    else {
-        return;
-    };
-    style.set_id(STYLE_ID);
-    style.set_text_content(Some(CSS));
-    let _ = head.append_child(&style);
+    crate::browser::ensure_style(STYLE_ID, CSS);
 }
 
 /// An alias as a pill (text only).

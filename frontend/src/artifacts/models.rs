@@ -331,12 +331,8 @@ mod tests {
             name: "model".into(),
             version,
             kind: "model".into(),
-            digest: String::new(),
-            size: 0,
-            file_count: 0,
             created_at: created,
             run: run.map(String::from),
-            step: None,
             metrics: loss
                 .map(|l| {
                     vec![(
@@ -348,8 +344,7 @@ mod tests {
                     )]
                 })
                 .unwrap_or_default(),
-            aliases: Vec::new(),
-            description: None,
+            ..ArtifactVersionInfo::default()
         }
     }
 

@@ -1,8 +1,6 @@
 //! The table view's CSS, added to the document's head once (a fixed text, nothing user-written),
 //! on the page's colour variables.
 
-use leptos::prelude::*;
-
 const STYLE_ID: &str = "media-table-style";
 
 const CSS: &str = "
@@ -43,17 +41,5 @@ const CSS: &str = "
 
 /// Adds the view's stylesheet to the page unless it is there.
 pub fn ensure() {
-    let Some(doc) = window().document() else {
-        return;
-    };
-    if doc.get_element_by_id(STYLE_ID).is_some() {
-        return;
-    }
-    let (Ok(style), Ok(Some(head))) = (doc.create_element("style"), doc.query_selector("head"))
-    else {
-        return;
-    };
-    style.set_id(STYLE_ID);
-    style.set_text_content(Some(CSS));
-    let _ = head.append_child(&style);
+    crate::browser::ensure_style(STYLE_ID, CSS);
 }
