@@ -473,21 +473,19 @@ impl ArtifactStore {
 
 /// Opens folder `rel` beneath `dir`; a link or a non-folder on the way is reported and missing.
 fn open_dir(dir: &Dir, rel: &str) -> Result<Option<Dir>, FormatError> {
-    match dir.open_dir(rel) {
-        Ok(found) => Ok(found),
-        Err(e @ FormatError::NotRegular { .. }) => {
-            report_refusal(&e);
-            Ok(None)
-        }
-        Err(FormatError::Refused(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    missing_if_refused(dir.open_dir(rel))
 }
 
 /// Opens the regular file `rel` beneath `dir` to read; a link, pipe or device is reported and
 /// missing.
 pub fn open_file(dir: &Dir, rel: &str) -> Result<Option<std::fs::File>, FormatError> {
-    match dir.open_read(rel) {
+    missing_if_refused(dir.open_read(rel))
+}
+
+/// An open refused because of what was found (a link, a pipe, a device) is reported once and
+/// counts as nothing there.
+fn missing_if_refused<T>(opened: Result<Option<T>, FormatError>) -> Result<Option<T>, FormatError> {
+    match opened {
         Ok(found) => Ok(found),
         Err(e @ FormatError::NotRegular { .. }) => {
             report_refusal(&e);

@@ -224,17 +224,26 @@ async fn upload_blobs(
     Ok(sent)
 }
 
+/// POSTs `body` as JSON to `endpoint` with the write token, patiently (see [`send_patiently`]).
+async fn post_json(
+    remote: &Remote<'_>,
+    endpoint: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<reqwest::Response> {
+    send_patiently(endpoint, || {
+        remote
+            .client
+            .post(endpoint)
+            .bearer_auth(remote.token)
+            .json(body)
+    })
+    .await
+}
+
 async fn ask_missing(remote: &Remote<'_>, hashes: &[BlobHash]) -> anyhow::Result<Vec<BlobHash>> {
     let endpoint = format!("{}/api/ingest/v1/blobs/missing", remote.base);
     let body = json!({ "hashes": hashes.iter().map(BlobHash::as_str).collect::<Vec<_>>() });
-    let resp = send_patiently(&endpoint, || {
-        remote
-            .client
-            .post(&endpoint)
-            .bearer_auth(remote.token)
-            .json(&body)
-    })
-    .await?;
+    let resp = post_json(remote, &endpoint, &body).await?;
     let status = resp.status();
     let answer: serde_json::Value = resp.json().await.unwrap_or_default();
     let Some(missing) = answer["missing"].as_array().filter(|_| status.is_success()) else {
@@ -307,14 +316,7 @@ async fn commit(
         "linked_from": version.linked_from,
         "incremental": false,
     });
-    let resp = send_patiently(&endpoint, || {
-        remote
-            .client
-            .post(&endpoint)
-            .bearer_auth(remote.token)
-            .json(&body)
-    })
-    .await?;
+    let resp = post_json(remote, &endpoint, &body).await?;
     let status = resp.status();
     if status.is_success() {
         return Ok(());
