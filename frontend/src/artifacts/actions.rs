@@ -9,6 +9,7 @@ use trackline_shared::artifacts::{ArtifactVersionInfo, LATEST, check_alias};
 
 use super::{AliasPill, delete_alias, delete_version, put_alias, use_owner};
 use crate::api::ApiError;
+use crate::components::ConfirmButton;
 
 /// The aliases of a version, each with a remove button for the owner.
 #[component]
@@ -115,7 +116,7 @@ pub fn OwnerActions(
             }
         });
     };
-    let confirm = move |_| {
+    let confirm = move |()| {
         busy.set(true);
         message.set(None);
         let (project, name) = target.get_value();
@@ -157,36 +158,21 @@ pub fn OwnerActions(
                     "Add alias"
                 </button>
                 <span class="spacer"></span>
-                <Show
-                    when=move || asking.get()
-                    fallback=move || view! {
-                        <button class="btn small" data-testid="version-delete" on:click=move |_| asking.set(true)>
-                            "Delete version"
-                        </button>
-                    }
-                >
-                    <span data-testid="version-delete-confirm">
-                        {move || if force.get() { "Delete it and the aliases naming it? " } else { "Really delete this version? " }}
-                        <button
-                            class="btn small primary"
-                            data-testid="version-delete-yes"
-                            disabled=move || busy.get()
-                            on:click=confirm
-                        >
-                            "Yes"
-                        </button>
-                        <button
-                            class="btn small"
-                            data-testid="version-delete-no"
-                            on:click=move |_| {
-                                asking.set(false);
-                                force.set(false);
-                            }
-                        >
-                            "No"
-                        </button>
-                    </span>
-                </Show>
+                <ConfirmButton
+                    testid="version-delete"
+                    label="Delete version"
+                    question=Signal::derive(move || {
+                        if force.get() {
+                            "Delete it and the aliases naming it?".to_string()
+                        } else {
+                            "Really delete this version?".to_string()
+                        }
+                    })
+                    asking=asking
+                    busy=busy
+                    on_yes=Callback::new(confirm)
+                    on_no=Callback::new(move |()| force.set(false))
+                />
             </div>
             {move || alias_error.get().map(|m| view! { <p class="error" data-testid="alias-error">{m}</p> })}
             {move || message.get().map(|m| view! { <p class="error" data-testid="version-delete-message">{m}</p> })}

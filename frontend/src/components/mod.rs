@@ -2,10 +2,12 @@
 
 mod chart;
 mod chart_settings;
+mod confirm;
 mod console;
 
 pub use chart::{LineChart, RunRef};
 pub use chart_settings::ChartSettingsBar;
+pub use confirm::ConfirmButton;
 pub use console::ConsoleLog;
 
 use leptos::prelude::*;

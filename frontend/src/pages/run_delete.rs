@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use trackline_shared::api::{RunInfo, RunState};
 
 use crate::annotations::use_annotations;
+use crate::components::ConfirmButton;
 use crate::{api, browser, util};
 
 #[component]
@@ -25,7 +26,7 @@ pub fn RunDeleteButton(
     let deletable = move || {
         a.owner.get() && info.with(|i| i.as_ref().is_some_and(|i| i.state != RunState::Running))
     };
-    let confirm = move |_| {
+    let confirm = move |()| {
         busy.set(true);
         message.set(None);
         let (project, run) = target.get_value();
@@ -49,39 +50,14 @@ pub fn RunDeleteButton(
     view! {
         <Show when=deletable>
             <div class="run-delete">
-                <Show
-                    when=move || asking.get()
-                    fallback=move || {
-                        view! {
-                            <button
-                                class="btn small"
-                                data-testid="run-delete"
-                                on:click=move |_| asking.set(true)
-                            >
-                                "Delete run"
-                            </button>
-                        }
-                    }
-                >
-                    <span data-testid="run-delete-confirm">
-                        "Really delete? It moves to the trash folder of the daemon. "
-                        <button
-                            class="btn small primary"
-                            data-testid="run-delete-yes"
-                            disabled=move || busy.get()
-                            on:click=confirm
-                        >
-                            "Yes"
-                        </button>
-                        <button
-                            class="btn small"
-                            data-testid="run-delete-no"
-                            on:click=move |_| asking.set(false)
-                        >
-                            "No"
-                        </button>
-                    </span>
-                </Show>
+                <ConfirmButton
+                    testid="run-delete"
+                    label="Delete run"
+                    question="Really delete? It moves to the trash folder of the daemon."
+                    asking=asking
+                    busy=busy
+                    on_yes=Callback::new(confirm)
+                />
             </div>
         </Show>
         {move || message.get().map(|m| view! { <p class="run-label-conflict" data-testid="run-delete-message">{m}</p> })}
