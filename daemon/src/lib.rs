@@ -33,6 +33,7 @@ pub mod server;
 pub mod share;
 pub mod source;
 pub mod store;
+pub mod sweeps;
 pub mod sync;
 pub mod tunnel;
 pub mod util;

@@ -371,6 +371,8 @@ pub fn sub_of(msg: &ServerMsg) -> Option<SubId> {
         | ServerMsg::Media { sub, .. }
         | ServerMsg::MediaKeys { sub, .. }
         | ServerMsg::Artifacts { sub, .. }
+        | ServerMsg::Sweeps { sub, .. }
+        | ServerMsg::Sweep { sub, .. }
         | ServerMsg::Annotations { sub, .. } => Some(*sub),
         ServerMsg::Error { sub, .. } => *sub,
         ServerMsg::Hello { .. }

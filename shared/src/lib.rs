@@ -4,7 +4,7 @@
 //! No axum, tokio or leptos here, so the WASM frontend and the daemon compile the very same
 //! definitions. `api` holds the REST bodies, `ws` the WebSocket messages, `annotations` notes,
 //! threads and pins with their op log, `reports` report blocks and run sets, `chart` a chart's
-//! settings, `presence` who else is here, `media` logged media values and their reference objects, `artifacts` artifact versions, files and lineage, `num` the encoding of non-finite floats (JSON has no
+//! settings, `presence` who else is here, `media` logged media values and their reference objects, `artifacts` artifact versions, files and lineage, `sweeps` sweeps, their runs and the agent protocol, `num` the encoding of non-finite floats (JSON has no
 //! NaN, metrics do). Pure logic: `columns` a run's value in a runs-table column and the table's
 //! sort, `filter` the runs table's filter language (also over a logged table's rows),
 //! `media_table` a logged table as typed columns (sorted, filtered, grouped, compared), `runset` a report's run set evaluated
@@ -25,6 +25,7 @@ pub mod reports;
 pub mod runset;
 pub mod share;
 pub mod smooth;
+pub mod sweeps;
 pub mod ws;
 
 pub use api::*;

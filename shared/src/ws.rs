@@ -71,6 +71,11 @@ pub enum Topic {
     /// The artifact names of a project: [`ServerMsg::Artifacts`] now and whenever a version, a
     /// deletion or an alias move changes them.
     Artifacts { project: String },
+    /// The sweeps of a project: [`ServerMsg::Sweeps`] now and whenever one changes (a run handed
+    /// out, ended or given a metric value, a state change).
+    Sweeps { project: String },
+    /// One sweep whole: [`ServerMsg::Sweep`] now and whenever it changes.
+    Sweep { project: String, sweep: String },
 }
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
@@ -142,6 +147,16 @@ pub enum ServerMsg {
     Artifacts {
         sub: SubId,
         collections: Vec<crate::artifacts::ArtifactCollection>,
+    },
+    /// Every sweep of the project, on the `sweeps` topic (the whole list each time).
+    Sweeps {
+        sub: SubId,
+        sweeps: Vec<crate::sweeps::SweepInfo>,
+    },
+    /// One sweep whole, on the `sweep` topic (each time it changes).
+    Sweep {
+        sub: SubId,
+        detail: Box<crate::sweeps::SweepDetail>,
     },
     /// Annotation events in `seq` order.
     Annotations {

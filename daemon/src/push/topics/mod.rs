@@ -73,6 +73,10 @@ pub async fn open(
             };
             Box::new(artifacts::ArtifactCollections::open(store.clone(), data_dir, project).await?)
         }
+        // Replaced by the sweeps topics (push/topics/sweeps.rs) as they land.
+        Topic::Sweeps { .. } | Topic::Sweep { .. } => {
+            return Err("sweeps are not served on this connection".into());
+        }
     })
 }
 
