@@ -16,6 +16,7 @@
 //!   runs programs for a sweep (`trackline agent`); [`optimize`] is `trackline optimize`, ask/tell
 //!   in JSON lines; [`cli`] the `trackline sweep`/`agent`/`optimize` commands.
 
+pub mod search;
 pub mod space;
 
 use serde_json::{Map, Value};
