@@ -147,6 +147,14 @@ def test_pip_install_works_without_dependencies(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [trackline.__version__, "finished", "{'lr':", "0.1}", "1"]
 
+    def files(root):
+        return sorted(os.path.relpath(os.path.join(d, f), root)
+                      for d, dirs, names in os.walk(root) for f in names
+                      if "__pycache__" not in d and not f.endswith(".pyc"))
+
+    source = files(os.path.join(PYTHON_DIR, "trackline"))
+    assert files(str(target / "trackline")) == source  # every module, subpackage and shim file
+
 
 def test_log_is_the_core_hot_path():
     """The W&B extras (media, define_metric, save, ...) never wrap log(): the Run that init()

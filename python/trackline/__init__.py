@@ -45,7 +45,7 @@ __all__ = [
 CLIENT = "trackline-python " + __version__
 
 # Imported on first use (PEP 562), so that `import trackline` stays light for scripts without them.
-_LAZY = {"Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
+_LAZY = {"as_wandb": "_as_wandb", "Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
          "Metric": "_metrics", "Report": "_reports", "reports": "reports", "plot": "plot", "errors": "errors",
          "plot_table": "plot", "visualize": "plot", "Artifact": "_artifacts"}
 _LAZY.update({"Audio": "_media_av", "Video": "_media_av", "Html": "_media_docs",

@@ -129,3 +129,12 @@ def any_proxy():
 def child_environment(**overrides):
     """A copy of this process's environment with ``overrides``, for a child process."""
     return dict(os.environ, **overrides)
+
+
+#: Set (to ``1``) where ``import wandb`` is Trackline (``_as_wandb.py``), inherited by children.
+AS_WANDB = "TRACKLINE_AS_WANDB"
+
+
+def export(name, value):
+    """Set ``name`` for this process and the processes it starts (``as_wandb()``'s path)."""
+    os.environ[name] = value
