@@ -71,18 +71,23 @@ def _unflatten(items):
 
 class WandbRun:
     """What one offline wandb run recorded: ``history`` (rows as dicts, a media value's fields
-    gathered back into one object), ``config`` (nested) and ``files_dir``."""
+    gathered back into one object), ``config`` (nested), ``summary`` (its summary records
+    folded: top-level keys, a media value's fields gathered) and ``files_dir``."""
 
     def __init__(self, run_dir):
         self.files_dir = os.path.join(run_dir, "files")
         (log,) = glob.glob(os.path.join(run_dir, "run-*.wandb"))
-        self.history, self.config = [], {}
+        self.history, self.config, self.summary = [], {}, {}
         for record in records(log):
             kind = record.WhichOneof("record_type")
             if kind == "history":
                 self.history.append(_regroup(record.history.item))
             elif kind == "config":
                 _merge(self.config, _unflatten(record.config.update))
+            elif kind == "summary":
+                self.summary.update(_regroup(record.summary.update))
+                for item in record.summary.remove:
+                    self.summary.pop(item.key or "/".join(item.nested_key), None)
 
     def file(self, rel):
         with open(os.path.join(self.files_dir, *rel.split("/")), "rb") as f:

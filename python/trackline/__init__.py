@@ -53,7 +53,16 @@ _LAZY.update({"Audio": "_media_av", "Video": "_media_av", "Html": "_media_docs",
               "BoundingBoxes2D": "_media_image"})
 
 
+# Modules W&B names at the top level (``wandb.lightgbm.wandb_callback``), imported on first use.
+_LAZY_MODULES = {"lightgbm": "integration.lightgbm", "xgboost": "integration.xgboost"}
+
+
 def __getattr__(name):
+    if name in _LAZY_MODULES:
+        import importlib
+
+        value = globals()[name] = importlib.import_module("." + _LAZY_MODULES[name], __name__)
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError("module 'trackline' has no attribute %r" % (name,))
@@ -66,7 +75,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))
 
 # W&B arguments of init() that mean nothing for this tracker: accepted silently.
 _SILENT_KWARGS = frozenset(("anonymous", "force", "magic"))

@@ -1,0 +1,106 @@
+"""The boosting callbacks (``trackline.integration.lightgbm``/``xgboost``) record what W&B's own
+record: the same script runs under the real wandb 0.31 (offline) and under Trackline, and both
+must have the same history keys with the same number of rows each, the same config keys and the
+same summary keys. Needs lightgbm, xgboost and wandb (tests/requirements-media.txt)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import read_history, subprocess_env
+
+pytest.importorskip("wandb")
+from wandb_offline import run_wandb  # noqa: E402
+
+#: Keys both trackers keep for themselves.
+_OWN = ("_step", "_timestamp", "_runtime", "_wandb")
+
+LIGHTGBM = """
+    import numpy as np, lightgbm as lgb
+    from wandb.integration.lightgbm import wandb_callback, log_summary
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)); y = X[:, 0] * 2 + X[:, 1] + rng.normal(scale=0.1, size=300)
+    train, valid = lgb.Dataset(X[:200], y[:200]), lgb.Dataset(X[200:], y[200:])
+    params = {"objective": "regression", "metric": ["l2", "l1"], "verbose": -1, "seed": 1}
+    booster = lgb.train(params, train, num_boost_round=12, valid_sets=[train, valid],
+                        valid_names=["training", "validation"],
+                        callbacks=[wandb_callback(), lgb.early_stopping(50, verbose=False)])
+    log_summary(booster, save_model_checkpoint=True)
+"""
+
+XGBOOST = """
+    import numpy as np, xgboost as xgb
+    from wandb.integration.xgboost import WandbCallback
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4)); y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    model = xgb.XGBClassifier(n_estimators=9, max_depth=3, early_stopping_rounds=20,
+                              eval_metric=["logloss", "auc"], callbacks=[WandbCallback()])
+    model.fit(X[:200], y[:200], eval_set=[(X[:200], y[:200]), (X[200:], y[200:])], verbose=False)
+"""
+
+
+def _run_trackline(tmp_path, code):
+    """``code`` under ``import trackline as wandb`` (``wandb.integration`` from the shim's
+    modules, imported by their Trackline names); returns the run folder."""
+    code = textwrap.dedent(code).replace("from wandb.integration.", "from trackline.integration.")
+    root = tmp_path / "tl_root"
+    script = tmp_path / "tl_script.py"
+    script.write_text("import trackline as wandb\nrun = wandb.init(project='p')\n%s\n"
+                      "print(run.id)\nrun.finish()\n" % code)
+    done = subprocess.run([sys.executable, str(script)], cwd=str(tmp_path),
+                          env=subprocess_env(root), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = done.stdout.strip().splitlines()[-1]
+    return os.path.join(str(root), "p", run_id)
+
+
+def _counts(rows):
+    counts = {}
+    for row in rows:
+        for key in row:
+            if not key.startswith(_OWN):
+                counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _keys(mapping):
+    return sorted(k for k in mapping if not k.startswith(_OWN))
+
+
+def _compare(tmp_path, code):
+    wb = run_wandb(tmp_path, code)
+    wb_summary = wb.summary
+    run_dir = _run_trackline(tmp_path, code)
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
+        tl_config = json.load(f)
+    with open(os.path.join(run_dir, "summary.json"), encoding="utf-8") as f:
+        tl_summary = json.load(f)
+    assert _counts(read_history(run_dir)) == _counts(wb.history)
+    assert _keys(tl_config) == _keys(wb.config)
+    assert _keys(tl_summary) == _keys(wb_summary)
+    return wb, wb_summary, run_dir, tl_summary
+
+
+def test_lightgbm_callback_records_what_wandb_records(tmp_path):
+    pytest.importorskip("lightgbm")
+    wb, wb_summary, run_dir, tl_summary = _compare(tmp_path, LIGHTGBM)
+    rows = read_history(run_dir)
+    assert [r["iteration"] for r in rows if "iteration" in r] == list(range(12))
+    # define_metric(summary="min") keeps the best validation l2, as W&B's summary does.
+    assert tl_summary["validation_l2"]["min"] == pytest.approx(wb_summary["validation_l2"]["min"])
+    assert tl_summary["best_iteration"] == wb_summary["best_iteration"]
+    artifacts = os.path.join(os.path.dirname(run_dir), ".artifacts")
+    assert os.listdir(artifacts) == ["model_" + os.path.basename(run_dir)]
+
+
+def test_xgboost_callback_records_what_wandb_records(tmp_path):
+    pytest.importorskip("xgboost")
+    _, wb_summary, run_dir, tl_summary = _compare(tmp_path, XGBOOST)
+    rows = read_history(run_dir)
+    assert [r["epoch"] for r in rows if "epoch" in r] == list(range(9))
+    assert "validation_1-auc" in tl_summary and "validation_1-logloss" in tl_summary
+    assert tl_summary["best_iteration"] == wb_summary["best_iteration"]

@@ -1,0 +1,1 @@
+"""``wandb.integration``: the training-library callbacks (Trackline's ``trackline.integration``)."""

@@ -1,0 +1,4 @@
+"""``wandb.xgboost``: W&B's short name of ``wandb.integration.xgboost``."""
+
+from trackline.integration.xgboost import *  # noqa: F401,F403
+from trackline.integration.xgboost import __all__  # noqa: F401
