@@ -104,3 +104,74 @@ def test_xgboost_callback_records_what_wandb_records(tmp_path):
     assert [r["epoch"] for r in rows if "epoch" in r] == list(range(9))
     assert "validation_1-auc" in tl_summary and "validation_1-logloss" in tl_summary
     assert tl_summary["best_iteration"] == wb_summary["best_iteration"]
+
+
+SKLEARN = """
+    import numpy as np
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_blobs, make_classification, make_regression
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import Ridge
+    import wandb.sklearn
+    X, y = make_classification(n_samples=200, n_features=6, random_state=0)
+    Xtr, Xte, ytr, yte = X[:150], X[150:], y[:150], y[150:]
+    clf = RandomForestClassifier(n_estimators=10, random_state=0).fit(Xtr, ytr)
+    wandb.sklearn.plot_classifier(clf, Xtr, Xte, ytr, yte, clf.predict(Xte),
+                                  clf.predict_proba(Xte), ["no", "yes"], model_name="RF",
+                                  feature_names=list("abcdef"), log_learning_curve=True)
+    Xr, yr = make_regression(n_samples=120, n_features=4, noise=0.5, random_state=0)
+    reg = Ridge().fit(Xr[:90], yr[:90])
+    wandb.sklearn.plot_regressor(reg, Xr[:90], Xr[90:], yr[:90], yr[90:], "Ridge")
+    Xc, _ = make_blobs(n_samples=90, centers=3, random_state=0)
+    km = KMeans(n_clusters=3, n_init=3, random_state=0).fit(Xc)
+    wandb.sklearn.plot_clusterer(km, Xc, km.labels_, model_name="KMeans")
+    wandb.sklearn.plot_confusion_matrix(yte, clf.predict(Xte), normalize=True)
+"""
+
+
+def _table_shapes(rows, run_files_dir):
+    """``{key: (nrows, ncols)}`` of every table a history row references."""
+    shapes = {}
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, dict) and value.get("_type") == "table-file":
+                shapes[key] = (value["nrows"], value["ncols"])
+    return shapes
+
+
+def test_sklearn_plots_record_what_wandb_records(tmp_path):
+    pytest.importorskip("sklearn")
+    wb = run_wandb(tmp_path, SKLEARN)
+    run_dir = _run_trackline(tmp_path, SKLEARN.replace("import wandb.sklearn",
+                                                       "import trackline.integration.sklearn")
+                             .replace("wandb.sklearn.", "wandb.integration.sklearn."))
+    rows = read_history(run_dir)
+    assert _counts(rows) == _counts(wb.history)
+    # Same tables, same shapes (the residuals' random split changes values, never counts).
+    assert _table_shapes(rows, run_dir) == _table_shapes(wb.history, wb.files_dir)
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
+        specs = json.load(f)["_wandb"]["visualize"]
+    assert sorted(specs) == sorted(wb.config["_wandb"]["visualize"])
+    assert {k: v["panel_config"]["panelDefId"] for k, v in specs.items()} == {
+        k: v["panel_config"]["panelDefId"] for k, v in wb.config["_wandb"]["visualize"].items()}
+
+
+def test_sklearn_bad_arguments_are_reported_and_skipped(tmp_path, capsys):
+    """W&B's checks report a missing or unfitted model and skip the chart (wandb 0.31 itself
+    raises on a None model with current scikit-learn; Trackline reports it)."""
+    pytest.importorskip("sklearn")
+    import trackline
+    from sklearn.ensemble import RandomForestClassifier
+    from trackline.integration import sklearn as tl_sklearn
+
+    run = trackline.init(project="p")
+    tl_sklearn.plot_summary_metrics(None, [[0.0]], [0], [[0.0]], [0])
+    tl_sklearn.plot_feature_importances(RandomForestClassifier())
+    tl_sklearn.plot_calibration_curve(RandomForestClassifier().fit([[0], [1], [2]], [0, 1, 2]),
+                                      [[0], [1], [2]], [0, 1, 2])
+    run.finish()
+    err = capsys.readouterr().err
+    assert "model is None. Please try again." in err
+    assert "Please fit the model before passing it in." in err
+    assert "expects labels to be binary" in err
+    assert read_history(run.dir) == []
