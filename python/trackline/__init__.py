@@ -45,7 +45,7 @@ __all__ = [
 CLIENT = "trackline-python " + __version__
 
 # Imported on first use (PEP 562), so that `import trackline` stays light for scripts without them.
-_LAZY = {"as_wandb": "_as_wandb", "Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
+_LAZY = {"as_wandb": "_as_wandb", "tensorboard": "tensorboard", "Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
          "Metric": "_metrics", "Report": "_reports", "reports": "reports", "plot": "plot", "errors": "errors",
          "plot_table": "plot", "visualize": "plot", "Artifact": "_artifacts"}
 _LAZY.update({"Audio": "_media_av", "Video": "_media_av", "Html": "_media_docs",
@@ -136,6 +136,7 @@ def init(
     - An active run is finished first (``reinit="return_previous"`` returns it instead).
     - ``id`` of an existing run resumes it (``resume="never"`` refuses, ``"must"`` requires it).
     - ``save_code=True`` copies the main script to ``files/code/``.
+    - ``sync_tensorboard=True`` logs what TensorBoard writers write (``trackline.tensorboard``).
     - ``entity`` is accepted and ignored; other W&B arguments are accepted with a warning.
     - An argument left out is taken from the environment as W&B does: $WANDB_PROJECT,
       $WANDB_NAME, $WANDB_NOTES, $WANDB_TAGS (comma-separated), $WANDB_RUN_GROUP,
@@ -149,6 +150,7 @@ def init(
     job_type = job_type if job_type is not None else from_env.get("job_type")
     id = id if id is not None else from_env.get("id")
     resume = resume if resume is not None else from_env.get("resume")
+    sync_tensorboard = kwargs.pop("sync_tensorboard", None)
     unsupported = sorted(k for k in kwargs if k not in _SILENT_KWARGS)
     if unsupported:
         _warn("init() ignores unsupported argument(s): %s" % ", ".join(unsupported))
@@ -189,6 +191,10 @@ def init(
         save_code=bool(save_code or _setting(settings, "save_code")),
     )
     _set_active(new)
+    if sync_tensorboard or _setting(settings, "sync_tensorboard"):
+        from . import tensorboard
+
+        tensorboard.patch()
     return new
 
 

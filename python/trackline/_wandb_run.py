@@ -13,6 +13,7 @@ Added here: media values in log() (_media.py), ``define_metric()`` (_metrics.py)
 
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -153,6 +154,12 @@ class Run(_run.RunWriter):
             from ._watch import remove
 
             remove(handles)
+        tensorboard = sys.modules.get("trackline.tensorboard")
+        if tensorboard is not None:  # sync_tensorboard: the event files' last rows, their copies
+            try:
+                tensorboard.finish(self)
+            except Exception as exc:
+                warn("TensorBoard sync at finish failed: %r" % (exc,), 4)
         if saver is not None:
             try:
                 saver.finish()

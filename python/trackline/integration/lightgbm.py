@@ -73,7 +73,9 @@ def log_summary(model, feature_importance=True, save_model_checkpoint=False):
     if feature_importance:
         log_feature_importance(zip(model.feature_name(), model.feature_importance()), commit=False)
     if save_model_checkpoint:
-        path = os.path.join(run.dir, "model_ckpt_%d.txt" % model.best_iteration)
+        files = os.path.join(run.dir, "files")  # W&B's run.dir: the run's files
+        os.makedirs(files, exist_ok=True)
+        path = os.path.join(files, "model_ckpt_%d.txt" % model.best_iteration)
         model.save_model(path, num_iteration=model.best_iteration)
         artifact = trackline.Artifact(name="model_%s" % run.id, type="model")
         artifact.add_file(path)

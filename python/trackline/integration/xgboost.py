@@ -66,7 +66,9 @@ class WandbCallback(xgboost.callback.TrainingCallback):
         run = trackline.run
         if self.log_model and run is not None:
             name = "%s_model.json" % run.id
-            path = os.path.join(run.dir, name)
+            files = os.path.join(run.dir, "files")  # W&B's run.dir: the run's files
+            os.makedirs(files, exist_ok=True)
+            path = os.path.join(files, name)
             model.save_model(path)
             artifact = trackline.Artifact(name=name, type="model")
             artifact.add_file(path)
