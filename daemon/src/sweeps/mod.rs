@@ -16,6 +16,8 @@
 //!   runs programs for a sweep (`trackline agent`); [`optimize`] is `trackline optimize`, ask/tell
 //!   in JSON lines; [`cli`] the `trackline sweep`/`agent`/`optimize` commands.
 
+pub mod config;
+pub mod sample;
 pub mod search;
 pub mod space;
 
