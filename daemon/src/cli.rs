@@ -121,6 +121,9 @@ struct ServeArgs {
     /// Seconds of silence after which a person's presence (cursor, view) is dropped.
     #[arg(long, default_value_t = trackline_shared::presence::TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     presence_timeout_secs: u64,
+    /// Seconds between a sweep agent's heartbeats; an agent silent for 6 of them is gone.
+    #[arg(long, default_value_t = crate::sweeps::controller::DEFAULT_HEARTBEAT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    sweep_heartbeat_secs: u64,
     /// Seconds a client has to send a request's headers; an idle keep-alive connection is closed
     /// after as long.
     #[arg(long, default_value_t = config::DEFAULT_HEADER_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
@@ -288,6 +291,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.ws_queue = args.ws_queue.max(1);
     config.ws_send_timeout = std::time::Duration::from_millis(args.ws_send_timeout_ms);
     config.presence_timeout = std::time::Duration::from_secs(args.presence_timeout_secs);
+    config.sweep_heartbeat_secs = args.sweep_heartbeat_secs;
     config.header_read_timeout = std::time::Duration::from_secs(args.header_read_timeout_secs);
     config.body_read_timeout = std::time::Duration::from_secs(args.body_read_timeout_secs);
     config.send_timeout = std::time::Duration::from_secs(args.send_timeout_secs);

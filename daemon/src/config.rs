@@ -67,6 +67,8 @@ pub struct Config {
     pub ws_send_timeout: Duration,
     /// A presence peer not heard from this long is dropped (its peers get `peer_left`).
     pub presence_timeout: Duration,
+    /// Seconds between a sweep agent's heartbeats (6 missed ones and it is gone).
+    pub sweep_heartbeat_secs: u64,
     /// A client that has not sent a request's headers this long after starting (or after its last
     /// answer, on a keep-alive connection) is disconnected.
     pub header_read_timeout: Duration,
@@ -105,6 +107,7 @@ impl Config {
             ws_queue: DEFAULT_WS_QUEUE,
             ws_send_timeout: Duration::from_millis(DEFAULT_WS_SEND_TIMEOUT_MS),
             presence_timeout: Duration::from_secs(trackline_shared::presence::TIMEOUT_SECS),
+            sweep_heartbeat_secs: crate::sweeps::controller::DEFAULT_HEARTBEAT_SECS,
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
             body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
             send_timeout: Duration::from_secs(DEFAULT_SEND_TIMEOUT_SECS),

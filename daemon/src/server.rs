@@ -36,6 +36,8 @@ pub struct Server {
     sharing: Option<Arc<Sharing>>,
     /// The share links, for a public URL added after binding ([`Server::add_public_url`]).
     share_links: crate::db::share_links::ShareLinks,
+    /// Sweeps and their agents (`sweeps::controller`).
+    sweeps: Arc<crate::sweeps::controller::Controller>,
     addr: SocketAddr,
     /// This daemon's hold on the data directory: released when the server is dropped.
     lock: DaemonLock,
@@ -118,6 +120,11 @@ impl Server {
                 "listening on {addr}: anyone who can reach this address can read your runs"
             );
         }
+        let sweeps = crate::sweeps::controller::Controller::new(
+            &db,
+            store.clone(),
+            config.sweep_heartbeat_secs,
+        );
         Ok(Server {
             config,
             store,
@@ -130,6 +137,7 @@ impl Server {
             run_index: db.run_index(),
             sharing,
             share_links: db.share_links(),
+            sweeps,
             addr: local_addr,
             lock,
         })
@@ -201,8 +209,10 @@ impl Server {
                 timeout: self.config.presence_timeout,
                 ..Default::default()
             }),
+            sweeps: self.sweeps.clone(),
         };
         tokio::spawn(state.presence.clone().run(state.shutdown.clone()));
+        tokio::spawn(state.sweeps.clone().run(state.shutdown.clone()));
         if let Some(sharing) = &self.sharing {
             tokio::spawn(sharing.clone().poll_dead(state.shutdown.clone()));
         }

@@ -18,6 +18,7 @@ mod runs;
 pub mod security;
 mod session;
 mod share_links;
+mod sweeps;
 #[cfg(test)]
 mod tests;
 mod workspace;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub base_path: base_path::BasePath,
     /// Who is here (per project, in memory only): each WebSocket joins it.
     pub presence: Arc<crate::push::PresenceHub>,
+    /// Sweeps: their runs, agents and searches.
+    pub sweeps: Arc<crate::sweeps::controller::Controller>,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -81,6 +84,16 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/ingest/v1/artifacts",
             axum::routing::post(ingest_artifacts::commit),
+        )
+        // Sweep agents hold the write token, as remote ingest does.
+        .route("/sweeps/{sweep}/agents", axum::routing::post(sweeps::hello))
+        .route(
+            "/sweeps/{sweep}/agents/{agent}/next",
+            axum::routing::post(sweeps::next),
+        )
+        .route(
+            "/sweeps/{sweep}/agents/{agent}/heartbeat",
+            axum::routing::post(sweeps::heartbeat),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             limits::Guarding::new(&state),
@@ -156,6 +169,23 @@ pub fn app(state: AppState) -> Router {
             get(report_export::zip_file),
         )
         .route("/reports/{report}", get(reports::by_id))
+        .route(
+            "/projects/{project}/sweeps",
+            get(sweeps::list).post(sweeps::create),
+        )
+        .route(
+            "/projects/{project}/sweeps/{sweep}",
+            get(sweeps::in_project),
+        )
+        .route(
+            "/projects/{project}/sweeps/{sweep}/importance",
+            get(sweeps::importance),
+        )
+        .route("/sweeps/{sweep}", get(sweeps::by_id))
+        .route(
+            "/sweeps/{sweep}/control",
+            axum::routing::post(sweeps::control),
+        )
         .route("/me", get(share_links::me))
         .route(
             "/share/links",

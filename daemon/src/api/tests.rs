@@ -43,6 +43,11 @@ impl Fixture {
         };
         let dir = source.run_dir(&key);
         store.upsert(key, dir, source, meta, 1.0);
+        let sweeps = crate::sweeps::controller::Controller::new(
+            &Db::open_in(&state_dir).unwrap(),
+            store.clone(),
+            crate::sweeps::controller::DEFAULT_HEARTBEAT_SECS,
+        );
         let state = AppState {
             store,
             security: Arc::new(security::Policy::new(&[])),
@@ -57,6 +62,7 @@ impl Fixture {
             remote_ingest: Arc::default(),
             base_path: Default::default(),
             presence: crate::push::PresenceHub::new(Default::default()),
+            sweeps,
             limits: Arc::new(super::limits::Limits::new(&crate::config::Config::new(
                 data_dir.path(),
             ))),

@@ -84,6 +84,7 @@ async fn connection(
     )
     .with_presence(presence)
     .with_data_dir(state.data_dir.clone())
+    .with_sweeps(state.sweeps.clone())
     .with_drafts(crate::reports::sees_drafts(principal.as_ref()));
     let result: Result<bool, SlowConsumer> = async {
         out_tx.try_send(hello).map_err(|_| SlowConsumer)?;

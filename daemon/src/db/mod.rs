@@ -2,7 +2,7 @@
 //! that opens it, one ordered list of numbered [`MIGRATIONS`], one owner of the connection, and one
 //! file per table group ([`index`]: the run index; [`workspaces`]: saved workspace layouts;
 //! [`share_links`]: share links, their sessions and the instance id; [`annotations`]: notes,
-//! threads, comments and their op log).
+//! threads, comments and their op log; [`sweeps`]: sweeps, their runs and agents).
 //!
 //! The schema version is SQLite's `PRAGMA user_version`: migration `n` brings the database from
 //! version `n - 1` to `n`, in one transaction with the version bump. A database of a newer version
@@ -15,6 +15,7 @@
 pub mod annotations;
 pub mod index;
 pub mod share_links;
+pub mod sweeps;
 pub mod workspaces;
 
 use parking_lot::Mutex;
@@ -93,6 +94,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 6,
         what: "reports",
         apply: annotations::migrate_reports,
+    },
+    Migration {
+        version: 7,
+        what: "sweeps, their runs and agents",
+        apply: sweeps::migrate,
     },
 ];
 
@@ -247,6 +253,9 @@ mod tests {
                 "share_instance",
                 "share_links",
                 "share_sessions",
+                "sweep_agents",
+                "sweep_runs",
+                "sweeps",
                 "workspaces"
             ]
         );

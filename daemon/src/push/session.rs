@@ -35,6 +35,8 @@ pub struct Session {
     sees_drafts: bool,
     /// The data directory, for topics read from files (`artifacts`); none in tests without one.
     data_dir: Option<std::path::PathBuf>,
+    /// The sweeps, for the `sweeps`/`sweep` topics; none in tests without them.
+    sweeps: Option<Arc<crate::sweeps::controller::Controller>>,
 }
 
 impl Session {
@@ -53,7 +55,14 @@ impl Session {
             presence: None,
             sees_drafts: true,
             data_dir: None,
+            sweeps: None,
         }
+    }
+
+    /// The session of a daemon with sweeps (the `sweeps`/`sweep` topics read them).
+    pub fn with_sweeps(mut self, sweeps: Arc<crate::sweeps::controller::Controller>) -> Self {
+        self.sweeps = Some(sweeps);
+        self
     }
 
     /// The session of a caller who sees report drafts (`true`, the default) or only what is
@@ -140,6 +149,7 @@ impl Session {
             topic,
             self.sees_drafts,
             self.data_dir.as_deref(),
+            self.sweeps.as_ref(),
         )
         .await;
         let mut sub = match opened {

@@ -49,6 +49,11 @@ pub enum Event {
     Artifacts {
         project: String,
     },
+    /// Sweep `sweep` of `project` changed (`sweeps::controller`; the `sweeps`/`sweep` topics).
+    Sweeps {
+        project: String,
+        sweep: String,
+    },
 }
 
 /// Metadata as reported by the run's files, plus what the daemon derives from it.

@@ -17,6 +17,9 @@
 //!   in JSON lines; [`cli`] the `trackline sweep`/`agent`/`optimize` commands.
 
 pub mod config;
+pub mod controller;
+pub mod hyperband;
+pub mod importance;
 pub mod sample;
 pub mod search;
 pub mod space;

@@ -11,6 +11,7 @@ pub mod project;
 pub mod projects;
 pub mod run;
 pub mod series;
+pub mod sweeps;
 
 use crate::db::annotations::Annotations;
 use crate::store::{Event, Run, Store};
@@ -28,14 +29,15 @@ pub trait Subscription: Send + Sync + std::fmt::Debug {
 }
 
 /// Starts a subscription to `topic` (runs from `store`, annotations from `annotations`, report
-/// drafts only when the caller `sees_drafts`, artifacts from `data_dir`); `Err` is the message to
-/// send the client instead.
+/// drafts only when the caller `sees_drafts`, artifacts from `data_dir`, sweeps from
+/// `sweep_controller`); `Err` is the message to send the client instead.
 pub async fn open(
     store: &Arc<Store>,
     annotations: &Annotations,
     topic: Topic,
     sees_drafts: bool,
     data_dir: Option<&std::path::Path>,
+    sweep_controller: Option<&Arc<crate::sweeps::controller::Controller>>,
 ) -> Result<Box<dyn Subscription>, String> {
     Ok(match topic {
         Topic::Projects => Box::new(projects::Projects::default()),
@@ -73,9 +75,24 @@ pub async fn open(
             };
             Box::new(artifacts::ArtifactCollections::open(store.clone(), data_dir, project).await?)
         }
-        // Replaced by the sweeps topics (push/topics/sweeps.rs) as they land.
-        Topic::Sweeps { .. } | Topic::Sweep { .. } => {
-            return Err("sweeps are not served on this connection".into());
+        Topic::Sweeps { project } => {
+            let Some(controller) = sweep_controller else {
+                return Err("sweeps are not served on this connection".into());
+            };
+            Box::new(sweeps::SweepList::new(controller.clone(), project))
+        }
+        Topic::Sweep { project, sweep } => {
+            let Some(controller) = sweep_controller else {
+                return Err("sweeps are not served on this connection".into());
+            };
+            let controller = controller.clone();
+            Box::new(
+                tokio::task::spawn_blocking(move || {
+                    sweeps::SweepOne::open(controller, project, sweep)
+                })
+                .await
+                .map_err(|e| e.to_string())??,
+            )
         }
     })
 }
