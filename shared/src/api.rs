@@ -51,6 +51,9 @@ pub struct RunInfo {
     pub notes: Option<String>,
     #[serde(default)]
     pub job_type: Option<String>,
+    /// The sweep that made the run (run.json's `sweep_id`).
+    #[serde(default)]
+    pub sweep_id: Option<String>,
     pub state: RunState,
     pub created_at_secs: f64,
     pub heartbeat_at_secs: f64,

@@ -33,6 +33,8 @@ pub struct RunFile {
     #[serde(default)]
     pub job_type: Option<String>,
     #[serde(default)]
+    pub sweep_id: Option<String>,
+    #[serde(default)]
     pub state: Option<String>,
     #[serde(default)]
     pub created_at: f64,
@@ -128,6 +130,9 @@ impl RunFile {
             tags: self.tags,
             notes: self.notes,
             job_type: self.job_type,
+            sweep_id: self
+                .sweep_id
+                .filter(|s| trackline_shared::sweeps::is_sweep_id(s)),
             state,
             created_at_secs: self.created_at,
             heartbeat_at_secs: heartbeat,

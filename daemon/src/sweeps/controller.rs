@@ -32,6 +32,8 @@ pub const MISSED_HEARTBEATS: u64 = 6;
 const AGENT_RECENT_SECS: f64 = 60.0;
 /// Seconds an agent waits before asking again (paused sweep).
 const WAIT_SECS: u64 = 5;
+/// Seconds a run whose program exited cleanly may take to show its folder before it is failed.
+const UNSEEN_EXIT_SECS: f64 = 10.0;
 /// How often open sweeps are brought up to date with their runs.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
@@ -432,12 +434,16 @@ impl Controller {
                 continue;
             };
             let in_store = self.store.get(&loaded.row.project, &run.run);
+            // A clean exit whose run folder the daemon has not read yet stays open (with its
+            // exit time) until the folder shows up, or [`UNSEEN_EXIT_SECS`] pass without it.
             run.state = if run.stop_ordered {
                 SweepRunState::Stopped
-            } else if exit.exit_code == Some(0) && in_store.is_some() {
+            } else if exit.exit_code != Some(0) {
+                SweepRunState::Failed
+            } else if in_store.is_some() {
                 SweepRunState::Finished
             } else {
-                SweepRunState::Failed
+                run.state
             };
             if let Some(found) = in_store {
                 let info = found.info();
@@ -491,7 +497,14 @@ impl Controller {
                     {
                         run.metric = Some(v);
                     }
-                    if is_active(run.state) {
+                    if is_active(run.state) && run.ended_at.is_some() {
+                        // Its program exited cleanly before the folder was read.
+                        run.state = if run.stop_ordered {
+                            SweepRunState::Stopped
+                        } else {
+                            SweepRunState::Finished
+                        };
+                    } else if is_active(run.state) {
                         run.state = match info.state {
                             RunState::Running if agent_gone && run.stop_ordered => {
                                 SweepRunState::Stopped
@@ -506,9 +519,11 @@ impl Controller {
                         }
                     }
                 }
-                None if run.state == SweepRunState::Assigned && agent_gone => {
+                None if run.state == SweepRunState::Assigned
+                    && (agent_gone || run.ended_at.is_some_and(|e| t - e > UNSEEN_EXIT_SECS)) =>
+                {
                     run.state = SweepRunState::Failed;
-                    run.ended_at = Some(t);
+                    run.ended_at.get_or_insert(t);
                 }
                 None => {}
             }

@@ -30,6 +30,7 @@ mod run_delete;
 mod runpage;
 mod share;
 mod share_ui;
+mod sweeps_api;
 mod table;
 mod tunnel;
 mod ws;
