@@ -33,6 +33,12 @@ enum Command {
     /// Delete artifact versions a keep-policy does not keep, then unused blobs and left-over
     /// temp files (safe while a daemon runs).
     Gc(GcArgs),
+    /// Create a sweep from a W&B sweep config (or pause, resume, stop, cancel one).
+    Sweep(crate::sweeps::cli::SweepArgs),
+    /// Run a sweep's program for the runs the sweep hands out.
+    Agent(crate::sweeps::cli::AgentArgs),
+    /// The sweep search as ask/tell in JSON lines on stdin and stdout.
+    Optimize,
 }
 
 #[derive(Parser, Debug)]
@@ -198,6 +204,30 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report(args),
         Command::Import(args) => import(args),
         Command::Gc(args) => gc(args),
+        Command::Sweep(args) => {
+            let dir = data_dir(args.data_dir.clone());
+            exit_code(crate::sweeps::cli::sweep(
+                &args,
+                &dir,
+                &mut std::io::stdout(),
+            ))
+        }
+        Command::Agent(args) => {
+            let dir = data_dir(args.data_dir.clone());
+            exit_code(crate::sweeps::cli::agent(&args, &dir))
+        }
+        Command::Optimize => exit_code(crate::sweeps::cli::optimize()),
+    }
+}
+
+/// Success, or the error logged and a failure.
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from . import _extras, _meta, _writer
+from . import _env, _extras, _meta, _writer
 from ._config import Config, as_mapping
 from ._errors import warn
 from ._files import AppendFile, atomic_write_json, read_json, repair_history
@@ -74,6 +74,8 @@ class RunWriter:
             "tags": _tag_list(tags) if tags is not None else old.get("tags") or [],
             "notes": notes if notes is not None else old.get("notes"),
             "job_type": job_type if job_type is not None else old.get("job_type"),
+            # The sweep an agent started this run for (docs/format.md); a resumed run keeps it.
+            "sweep_id": _env.first(_env.SWEEP_ID, _env.WANDB_SWEEP_ID)[1] or old.get("sweep_id"),
             "state": "running",
             "created_at": self._t0,
             "heartbeat_at": now,

@@ -16,10 +16,15 @@
 //!   runs programs for a sweep (`trackline agent`); [`optimize`] is `trackline optimize`, ask/tell
 //!   in JSON lines; [`cli`] the `trackline sweep`/`agent`/`optimize` commands.
 
+pub mod agent;
+pub mod cli;
+pub mod client;
+pub mod command;
 pub mod config;
 pub mod controller;
 pub mod hyperband;
 pub mod importance;
+pub mod optimize;
 pub mod sample;
 pub mod search;
 pub mod space;

@@ -30,6 +30,7 @@ mod run_delete;
 mod runpage;
 mod share;
 mod share_ui;
+mod sweeps_agent;
 mod sweeps_api;
 mod table;
 mod tunnel;
