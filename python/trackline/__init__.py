@@ -39,13 +39,14 @@ __all__ = [
     "HEARTBEAT_INTERVAL", "__version__",
     "Audio", "Video", "Html", "Plotly", "Object3D", "ImageMask", "BoundingBoxes2D",
     "Artifact", "log_artifact", "use_artifact", "log_model", "use_model", "link_artifact",
-    "link_model",
+    "link_model", "sweep", "agent",
 ]
 
 CLIENT = "trackline-python " + __version__
 
 # Imported on first use (PEP 562), so that `import trackline` stays light for scripts without them.
-_LAZY = {"as_wandb": "_as_wandb", "tensorboard": "tensorboard", "Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
+_LAZY = {"as_wandb": "_as_wandb", "tensorboard": "tensorboard", "sweep": "_sweeps",
+         "agent": "_sweeps", "Image": "_media", "Histogram": "_media", "Table": "_media", "Api": "_public",
          "Metric": "_metrics", "Report": "_reports", "reports": "reports", "plot": "plot", "errors": "errors",
          "plot_table": "plot", "visualize": "plot", "Artifact": "_artifacts"}
 _LAZY.update({"Audio": "_media_av", "Video": "_media_av", "Html": "_media_docs",

@@ -210,12 +210,16 @@ impl SweepTables {
         rows.into_iter().map(with_config).collect()
     }
 
-    /// Every sweep that may still change (for the controller's refresh after a restart).
-    pub fn open_sweep_ids(&self) -> DbResult<Vec<String>> {
+    /// Every sweep that may still change: not finished, or changed or with a run ended since
+    /// `since` (a run's last summary may arrive after its program ended).
+    pub fn open_sweep_ids(&self, since: f64) -> DbResult<Vec<String>> {
         self.db.with(|conn| {
             Ok(conn
-                .prepare("SELECT id FROM sweeps WHERE state != 'finished'")?
-                .query_map([], |r| r.get(0))?
+                .prepare(
+                    "SELECT id FROM sweeps WHERE state != 'finished' OR updated_at > ?1 \
+                     OR id IN (SELECT sweep FROM sweep_runs WHERE ended_at > ?1)",
+                )?
+                .query_map([since], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

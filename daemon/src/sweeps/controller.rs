@@ -34,6 +34,8 @@ const AGENT_RECENT_SECS: f64 = 60.0;
 const WAIT_SECS: u64 = 5;
 /// Seconds a run whose program exited cleanly may take to show its folder before it is failed.
 const UNSEEN_EXIT_SECS: f64 = 10.0;
+/// Seconds a finished sweep is still followed, for its runs' last summaries.
+const SETTLE_SECS: f64 = 120.0;
 /// How often open sweeps are brought up to date with their runs.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
@@ -137,7 +139,7 @@ impl Controller {
     }
 
     fn refresh_open(&self) -> Result<()> {
-        for id in self.tables.open_sweep_ids()? {
+        for id in self.tables.open_sweep_ids(now() - SETTLE_SECS)? {
             let turn = self.turn(&id);
             let _held = turn.lock();
             if let Some(mut loaded) = self.load(&id)? {
