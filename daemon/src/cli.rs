@@ -39,6 +39,16 @@ enum Command {
     Agent(crate::sweeps::cli::AgentArgs),
     /// The sweep search as ask/tell in JSON lines on stdin and stdout.
     Optimize,
+    /// Run a command in which `import wandb` is Trackline (for libraries that look for an
+    /// installed wandb: Lightning, accelerate, transformers); needs the Python client installed.
+    Run(RunArgs),
+}
+
+#[derive(Parser, Debug)]
+struct RunArgs {
+    /// The command and its arguments (after `--`), e.g. `-- python train.py --lr 0.1`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    command: Vec<String>,
 }
 
 #[derive(Parser, Debug)]
@@ -217,6 +227,33 @@ pub fn main() -> ExitCode {
             exit_code(crate::sweeps::cli::agent(&args, &dir))
         }
         Command::Optimize => exit_code(crate::sweeps::cli::optimize()),
+        Command::Run(args) => run_as_wandb(args),
+    }
+}
+
+/// `trackline run -- CMD`: the Python client does it (`python -m trackline run -- CMD`, with the
+/// interpreter `$TRACKLINE_PYTHON`, else `python3`), since its shim folder is what goes on the path.
+fn run_as_wandb(args: RunArgs) -> ExitCode {
+    let python = std::env::var("TRACKLINE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let command = args
+        .command
+        .iter()
+        .skip_while(|a| a.as_str() == "--")
+        .cloned()
+        .collect::<Vec<_>>();
+    match std::process::Command::new(&python)
+        .args(["-m", "trackline", "run", "--"])
+        .args(&command)
+        .status()
+    {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
+        Err(e) => {
+            tracing::error!(
+                "cannot start {python} (set TRACKLINE_PYTHON to the Python that has the trackline \
+                 client, installed with `pip install ./python`): {e}"
+            );
+            ExitCode::FAILURE
+        }
     }
 }
 

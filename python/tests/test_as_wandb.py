@@ -162,3 +162,19 @@ def test_usage_errors_exit_2(tmp_path):
                               text=True, timeout=60)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "usage" in proc.stderr
+
+
+def test_the_daemon_binary_runs_a_command_as_wandb(tmp_path):
+    """`trackline run -- CMD` (the Rust binary) hands the command to the client's shim."""
+    from conftest import REPO_DIR
+
+    binary = os.environ.get("TRACKLINE_BIN") or os.path.join(REPO_DIR, "target", "debug",
+                                                                "trackline")
+    if not os.access(binary, os.X_OK):
+        pytest.skip("the trackline binary is not built")
+    env = subprocess_env(tmp_path / "root", TRACKLINE_PYTHON=sys.executable)
+    code = "import wandb, importlib.metadata as m, sys; print(m.version('wandb')); sys.exit(3)"
+    proc = subprocess.run([binary, "run", "--", sys.executable, "-c", code], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.strip() == "0.31.0+trackline"
