@@ -6,6 +6,11 @@
 //!
 //! `TRACKLINE_SKIP_WEB=1 cargo bench -p trackline --bench sweeps [-- --quick] [-- --busy]`
 
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark's report is its standard output"
+)]
+
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};

@@ -218,7 +218,7 @@ impl Gp {
             }
         };
         let dims = start.to_vec().len();
-        let best = nelder_mead(&objective, &start.to_vec(), 0.7, 40 * (dims + 1));
+        let best = nelder_mead(&objective, &start.to_vec(), 0.7, 25 * (dims + 1));
         Hyper::from_vec(&best)
     }
 
