@@ -12,6 +12,8 @@
 //! - `/projects/:project/reports/:report`: one report ([`reports::ReportPage`])
 //! - `/projects/:project/artifacts`: the project's artifacts ([`artifacts::ArtifactsPage`])
 //! - `/projects/:project/artifacts/:name/:version`: one artifact version ([`artifacts::VersionPage`])
+//! - `/projects/:project/sweeps`: the project's sweeps ([`sweeps::SweepsPage`])
+//! - `/projects/:project/sweeps/:sweep`: one sweep ([`sweeps::SweepPage`])
 //!
 //! All requests use URLs relative to the document's `<base href>` (`api/...`, `api/ws`), so the app
 //! also works when the daemon is mounted under a path prefix. Data comes from the REST API
@@ -31,6 +33,7 @@ pub mod presence;
 pub mod reports;
 pub mod selection;
 pub mod share;
+pub mod sweeps;
 pub mod table;
 pub mod util;
 pub mod workspace;
@@ -83,6 +86,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project/reports/:report") view=reports::ReportPage />
                     <Route path=path!("/projects/:project/artifacts") view=artifacts::ArtifactsPage />
                     <Route path=path!("/projects/:project/artifacts/:name/:version") view=artifacts::VersionPage />
+                    <Route path=path!("/projects/:project/sweeps") view=sweeps::SweepsPage />
+                    <Route path=path!("/projects/:project/sweeps/:sweep") view=sweeps::SweepPage />
                 </Routes>
             </main>
             <share::UnauthorizedPage />

@@ -124,7 +124,7 @@ def sweep(sweep, entity=None, project=None, prior_runs=None):
     info = daemon.request("POST", "/api/projects/%s/sweeps" % _q(project), {"config": config})
     sweep_id = info["id"]
     termlog("Created sweep with ID: %s" % sweep_id)
-    termlog("View sweep at: %s/#/projects/%s/sweeps/%s" % (daemon.url, _q(project), sweep_id))
+    termlog("View sweep at: %s/projects/%s/sweeps/%s" % (daemon.url, _q(project), sweep_id))
     termlog("Run sweep agent with: trackline agent %s/%s" % (project, sweep_id))
     return sweep_id
 

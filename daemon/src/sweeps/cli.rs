@@ -131,7 +131,7 @@ pub fn sweep(args: &SweepArgs, data_dir: &Path, out: &mut impl Write) -> anyhow:
         writeln!(out, "Created sweep with ID: {}", info.id)?;
         writeln!(
             out,
-            "View sweep at: {}/#/projects/{project}/sweeps/{}",
+            "View sweep at: {}/projects/{project}/sweeps/{}",
             link.url, info.id
         )?;
         writeln!(

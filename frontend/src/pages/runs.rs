@@ -199,6 +199,9 @@ fn RunsView(project: String) -> impl IntoView {
             <a class="btn" data-testid="artifacts-link" href=href(&crate::artifacts::artifacts_path(&project))>
                 "Artifacts"
             </a>
+            <a class="btn" data-testid="sweeps-link" href=href(&crate::sweeps::sweeps_path(&project))>
+                "Sweeps"
+            </a>
         </div>
         {move || error.get().map(|e| view! { <ErrorBox message=e /> })}
         {move || {
