@@ -15,8 +15,8 @@ use trackline_shared::sweeps::ParamImportance;
 const TREES: usize = 64;
 /// Deepest split.
 const MAX_DEPTH: usize = 8;
-/// Fewest samples a split leaves on each side.
-const MIN_LEAF: usize = 5;
+/// Fewest samples a split leaves on each side, at most (fewer for a handful of runs).
+const MAX_MIN_LEAF: usize = 5;
 
 /// Each parameter's importance for `observations` (parameters and the metric), most important
 /// first. Constants get 0.
@@ -123,6 +123,7 @@ fn forest_importance(features: &[&Vec<f64>], targets: &[f64]) -> Vec<f64> {
     let mut rng = StdRng::seed_from_u64(0x5EED_1A7E);
     // Every feature is tried at each split, as scikit-learn's regressor forests do.
     let tries = d;
+    let min_leaf = (n / 20).clamp(1, MAX_MIN_LEAF);
     for _ in 0..TREES {
         let sample: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
         let mut tree = Tree {
@@ -130,6 +131,7 @@ fn forest_importance(features: &[&Vec<f64>], targets: &[f64]) -> Vec<f64> {
             targets,
             gains: vec![0.0; d],
             tries,
+            min_leaf,
             rng: &mut rng,
         };
         tree.grow(sample, 0);
@@ -149,6 +151,7 @@ struct Tree<'a, 'r> {
     targets: &'a [f64],
     gains: Vec<f64>,
     tries: usize,
+    min_leaf: usize,
     rng: &'r mut StdRng,
 }
 
@@ -160,7 +163,7 @@ impl Tree<'_, '_> {
     }
 
     fn grow(&mut self, rows: Vec<usize>, depth: usize) {
-        if rows.len() < 2 * MIN_LEAF || depth >= MAX_DEPTH {
+        if rows.len() < 2 * self.min_leaf || depth >= MAX_DEPTH {
             return;
         }
         let parent = self.sse(&rows);
@@ -187,7 +190,7 @@ impl Tree<'_, '_> {
                 left_sum += y;
                 left_sq += y * y;
                 let (nl, nr) = ((k + 1) as f64, (order.len() - k - 1) as f64);
-                if k + 1 < MIN_LEAF || order.len() - k - 1 < MIN_LEAF {
+                if k + 1 < self.min_leaf || order.len() - k - 1 < self.min_leaf {
                     continue;
                 }
                 let (a, b) = (column[order[k]], column[order[k + 1]]);

@@ -234,7 +234,9 @@ fn label(axis: &Axis, p: f64) -> String {
 
 /// The y of a pointer event in the drawing's units.
 fn event_y(ev: &web_sys::PointerEvent) -> Option<f64> {
-    let svg = ev.current_target()?.dyn_into::<web_sys::Element>().ok()?;
+    let target = ev.current_target()?.dyn_into::<web_sys::Element>().ok()?;
+    // The drawing's box, whichever of its parts (an axis, the drawing) has the handler.
+    let svg = target.closest("svg").ok().flatten().unwrap_or(target);
     let rect = svg.get_bounding_client_rect();
     (rect.height() > 0.0).then(|| (ev.client_y() as f64 - rect.top()) * H / rect.height())
 }

@@ -32,6 +32,7 @@ mod share;
 mod share_ui;
 mod sweeps_agent;
 mod sweeps_api;
+mod sweeps_ui;
 mod table;
 mod tunnel;
 mod ws;
