@@ -1,11 +1,13 @@
 //! Sweeps (issue 13): a project's sweeps ([`list`]), and one sweep's page ([`page`]: its state
 //! and the owner's controls, the agent command, the runs, parallel coordinates with brushing
-//! ([`parcoords`]) and parameter importance), live on the `sweeps`/`sweep` topics. Data comes
+//! ([`parcoords`]), parameter importance, the metric over time and each parameter against the
+//! metric ([`plots`])), live on the `sweeps`/`sweep` topics. Data comes
 //! from the sweep routes (docs/api.md "Sweeps").
 
 pub mod list;
 pub mod page;
 pub mod parcoords;
+pub mod plots;
 
 pub use list::SweepsPage;
 pub use page::SweepPage;

@@ -1,7 +1,8 @@
 //! `/projects/:project/sweeps/:sweep`: one sweep, live on the `sweep` topic: its state and the
 //! owner's controls (pause, resume, stop, cancel after a question, the run cap), the agent
-//! command, parallel coordinates whose brushes filter the runs table, and parameter importance
-//! (refetched when another run gets its metric).
+//! command, parallel coordinates whose brushes filter the runs table, parameter importance
+//! (refetched when another run gets its metric), the metric over time with the best so far,
+//! and each parameter against the metric.
 //!
 //! Test ids: `sweep-page`, `sweep-state` (with `data-state`), `sweep-pause`, `sweep-resume`,
 //! `sweep-stop`, `sweep-cancel` (a [`ConfirmButton`]), `sweep-run-cap`, `sweep-run-cap-set`,
@@ -14,6 +15,7 @@ use trackline_shared::sweeps::{SweepControl, SweepDetail, SweepImportance, Sweep
 use trackline_shared::ws::{ServerMsg, Topic};
 
 use super::parcoords::{Brushes, ParallelCoords, axes, flat, passes, run_positions};
+use super::plots::{MetricOverTime, Scatters};
 use super::{control, detail_url, ensure_style, fmt_metric, importance_url, sweeps_path};
 use crate::api;
 use crate::browser::href;
@@ -319,6 +321,10 @@ fn SweepView(project: String, sweep: String) -> impl IntoView {
                     <ParallelCoords detail=detail.into() brushes />
                 </div>
                 {importance_view}
+            </div>
+            <div class="sw-grid">
+                <MetricOverTime detail=detail.into() />
+                <Scatters detail=detail.into() />
             </div>
             <div class="panel">
                 <h2>"Runs"</h2>

@@ -118,6 +118,17 @@ async fn sweeps_are_listed_brushed_ranked_and_paused_in_the_browser() {
     )
     .await;
     assert_eq!(count(&c, "[data-testid=parcoords-line]").await, 8);
+    // The metric over time (a point per run, the best so far as a line) and x against it.
+    assert_eq!(count(&c, "[data-testid=sweep-metric-point]").await, 8);
+    assert_eq!(count(&c, "[data-testid=sweep-best-line]").await, 1);
+    assert_eq!(
+        count(
+            &c,
+            "[data-testid=sweep-scatter][data-name=x] [data-testid=sweep-scatter-point]"
+        )
+        .await,
+        8
+    );
     // Keep the top half of x (5..8): four runs stay in the table, the others dim.
     brush(&c, "x", 1.0, 0.5).await;
     eventually(
