@@ -14,6 +14,7 @@
 //! - `/projects/:project/artifacts/:name/:version`: one artifact version ([`artifacts::VersionPage`])
 //! - `/projects/:project/sweeps`: the project's sweeps ([`sweeps::SweepsPage`])
 //! - `/projects/:project/sweeps/:sweep`: one sweep ([`sweeps::SweepPage`])
+//! - `/projects/:project/new-sweep?runs=a,b`: a new sweep from runs ([`sweeps::NewSweepPage`])
 //!
 //! All requests use URLs relative to the document's `<base href>` (`api/...`, `api/ws`), so the app
 //! also works when the daemon is mounted under a path prefix. Data comes from the REST API
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project/artifacts") view=artifacts::ArtifactsPage />
                     <Route path=path!("/projects/:project/artifacts/:name/:version") view=artifacts::VersionPage />
                     <Route path=path!("/projects/:project/sweeps") view=sweeps::SweepsPage />
+                    <Route path=path!("/projects/:project/new-sweep") view=sweeps::NewSweepPage />
                     <Route path=path!("/projects/:project/sweeps/:sweep") view=sweeps::SweepPage />
                 </Routes>
             </main>

@@ -1,15 +1,17 @@
-//! Sweeps (issue 13): a project's sweeps ([`list`]), and one sweep's page ([`page`]: its state
+//! Sweeps (issue 13): a project's sweeps ([`list`]), a new one from selected runs ([`new`]), and one sweep's page ([`page`]: its state
 //! and the owner's controls, the agent command, the runs, parallel coordinates with brushing
 //! ([`parcoords`]), parameter importance, the metric over time and each parameter against the
 //! metric ([`plots`])), live on the `sweeps`/`sweep` topics. Data comes
 //! from the sweep routes (docs/api.md "Sweeps").
 
 pub mod list;
+pub mod new;
 pub mod page;
 pub mod parcoords;
 pub mod plots;
 
 pub use list::SweepsPage;
+pub use new::NewSweepPage;
 pub use page::SweepPage;
 
 use crate::api::ApiError;

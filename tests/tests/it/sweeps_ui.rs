@@ -180,6 +180,60 @@ async fn sweeps_are_listed_brushed_ranked_and_paused_in_the_browser() {
         d.get_ok(&format!("/api/sweeps/{sweep}")).await["info"]["state"],
         json!("paused")
     );
+
+    // A new sweep from two runs: their configs become the starting config, created from the page.
+    let runs: Vec<String> = d.get_ok(&format!("/api/sweeps/{sweep}")).await["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|r| r["run"].as_str().unwrap().to_string())
+        .collect();
+    c.goto(&d.url(&format!("/projects/sp/new-sweep?runs={}", runs.join(","))))
+        .await
+        .unwrap();
+    let text = eventually(
+        "the starting config",
+        T,
+        || js(&c, "const t = document.querySelector('[data-testid=new-sweep-config]'); return t ? t.value : '';", vec![]),
+        |v| v.as_str().is_some_and(|s| s.contains("\"values\"")),
+    )
+    .await;
+    let config: Value = serde_json::from_str(text.as_str().unwrap()).unwrap();
+    assert_eq!(
+        config["parameters"]["noise"],
+        json!({"value": 0.5}),
+        "{config}"
+    );
+    assert_eq!(
+        config["parameters"]["x"]["values"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(config["metric"]["name"], json!("loss"));
+    c.find(fantoccini::Locator::Css("[data-testid=new-sweep-create]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        "the new sweep's page",
+        T,
+        || count(&c, "[data-testid=sweep-page]"),
+        |n| *n == 1,
+    )
+    .await;
+    assert_eq!(
+        d.get_ok("/api/projects/sp/sweeps")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(page_errors(&c, &driver).await, Vec::<String>::new());
     let _ = c.close().await;
 }

@@ -175,6 +175,25 @@ pub(super) fn toolbar(
                 })
         }}
         {move || {
+            (n_selected() >= 1)
+                .then(|| {
+                    let ids: Vec<String> = selection
+                        .selected
+                        .with(|s| s.iter().map(|id| util::encode(id)).collect());
+                    let link = href(&format!(
+                        "/projects/{}/new-sweep?runs={}",
+                        util::encode(&project.get_value()),
+                        ids.join(",")
+                    ));
+                    view! {
+                        <a class="btn" data-testid="new-sweep-button" href=link
+                            title="A sweep whose config starts from the selected runs' configs">
+                            "New sweep"
+                        </a>
+                    }
+                })
+        }}
+        {move || {
             if n_selected() >= 2 {
                 view! {
                     <a class="btn primary" data-testid="compare-button" href=compare_href>
