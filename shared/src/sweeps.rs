@@ -160,7 +160,9 @@ pub enum SweepControl {
     Stop,
     Cancel,
     /// Set (or with `null` lift) the run cap.
-    RunCap { run_cap: Option<u64> },
+    RunCap {
+        run_cap: Option<u64>,
+    },
 }
 
 /// `POST /api/sweeps/{id}/agents`: an agent introduces itself.
