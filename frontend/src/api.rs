@@ -17,6 +17,15 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// The error of a request that got no answer (network down, daemon stopped).
+pub fn unreachable(e: impl fmt::Display) -> ApiError {
+    ApiError {
+        status: None,
+        code: None,
+        message: format!("could not reach the Trackline daemon ({e})"),
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.status {

@@ -5,13 +5,13 @@
 
 use super::extract::{JsonBody, PathParams, QueryParams};
 use super::files::{ServedAs, serve_ranged};
+use super::session::require_owner;
 use super::{AppState, blocking};
 use crate::artifacts::edit;
 use crate::artifacts::files::VersionFile;
 use crate::artifacts::lineage::{Lineage, run_links};
 use crate::artifacts::store::{Artifact, ArtifactStore, version_files, version_info};
 use crate::artifacts::zip_stream::{ZipWriter, archive_len};
-use crate::auth::scope::Scope;
 use crate::auth::sharing::Principal;
 use crate::blobs::local::LocalBlobs;
 use crate::blobs::{BlobError, BlobHash, BlobStore};
@@ -356,22 +356,7 @@ impl std::io::Write for ChunkSender {
     }
 }
 
-/// Owner edits are the owner's: any link of lesser scope is refused (as for deleting a run).
-fn require_owner(s: &AppState, principal: Option<&Principal>, what: &str) -> Result<()> {
-    if s.security.sharing.is_none() {
-        return Ok(());
-    }
-    match principal {
-        Some(p) if p.scope.allows(Scope::Owner) => Ok(()),
-        Some(p) => Err(Error::Forbidden(format!(
-            "only an owner {what}; this link ('{}') is a {} link",
-            p.label, p.scope
-        ))),
-        None => Err(Error::Internal("a shared request without its link".into())),
-    }
-}
-
-/// The body of an alias move.
+/// The body of an alias move (owner edits are the owner's: `session::require_owner`).
 #[derive(Deserialize, Debug)]
 pub struct AliasBody {
     version: u64,

@@ -165,3 +165,23 @@ pub async fn trade(State(s): State<AppState>, request: Request) -> Response {
     response.headers_mut().insert(SET_COOKIE, cookie);
     response
 }
+
+/// Refuses, in sharing mode, a request whose link is not an owner's (`what` says what only an
+/// owner does); without sharing, the local user is the owner.
+pub(super) fn require_owner(
+    s: &AppState,
+    principal: Option<&Principal>,
+    what: &str,
+) -> crate::error::Result<()> {
+    if s.security.sharing.is_none() {
+        return Ok(());
+    }
+    match principal {
+        Some(p) if p.scope.allows(Scope::Owner) => Ok(()),
+        Some(p) => Err(Error::Forbidden(format!(
+            "only an owner {what}; this link ('{}') is a {} link",
+            p.label, p.scope
+        ))),
+        None => Err(Error::Internal("a shared request without its link".into())),
+    }
+}

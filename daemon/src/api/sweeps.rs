@@ -3,8 +3,8 @@
 //! token, like remote ingest. The work is `sweeps::controller`, on the blocking pool.
 
 use super::extract::{JsonBody, PathParams};
+use super::session::require_owner;
 use super::{AppState, blocking};
-use crate::auth::scope::Scope;
 use crate::auth::sharing::Principal;
 use crate::error::{Error, Result};
 use crate::sweeps::importance;
@@ -15,20 +15,6 @@ use trackline_shared::sweeps::{
     AgentCommand, AgentHeartbeat, AgentHello, AgentOrders, AgentWelcome, NewSweep, SweepControl,
     SweepDetail, SweepImportance, SweepInfo,
 };
-
-fn require_owner(s: &AppState, principal: Option<&Principal>, what: &str) -> Result<()> {
-    if s.security.sharing.is_none() {
-        return Ok(());
-    }
-    match principal {
-        Some(p) if p.scope.allows(Scope::Owner) => Ok(()),
-        Some(p) => Err(Error::Forbidden(format!(
-            "only an owner {what}; this link ('{}') is a {} link",
-            p.label, p.scope
-        ))),
-        None => Err(Error::Internal("a shared request without its link".into())),
-    }
-}
 
 /// `GET /api/projects/{project}/sweeps`.
 pub async fn list(

@@ -24,7 +24,7 @@ use serde::Serialize;
 pub use list::ArtifactsPage;
 pub use version::VersionPage;
 
-use crate::api::ApiError;
+use crate::api::{ApiError, unreachable};
 use crate::util::encode;
 
 /// `/projects/{p}/artifacts`.
@@ -88,14 +88,6 @@ pub fn use_owner() -> Signal<bool> {
     Signal::derive(move || {
         sharing.is_some_and(|s| s.me.with(|me| me.as_ref().is_some_and(|i| i.is_owner())))
     })
-}
-
-fn unreachable(e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        status: None,
-        code: None,
-        message: format!("could not reach the Trackline daemon ({e})"),
-    }
 }
 
 /// The error of a non-2xx answer (a 401 hands the page to the refused-link page).

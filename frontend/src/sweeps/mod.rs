@@ -14,7 +14,7 @@ pub use list::SweepsPage;
 pub use new::NewSweepPage;
 pub use page::SweepPage;
 
-use crate::api::ApiError;
+use crate::api::{ApiError, unreachable};
 use crate::util::encode;
 use trackline_shared::sweeps::{SweepControl, SweepInfo};
 
@@ -38,14 +38,6 @@ pub fn detail_url(project: &str, sweep: &str) -> String {
 
 pub fn importance_url(project: &str, sweep: &str) -> String {
     format!("{}/importance", detail_url(project, sweep))
-}
-
-fn unreachable(e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        status: None,
-        code: None,
-        message: format!("could not reach the Trackline daemon ({e})"),
-    }
 }
 
 /// Pauses, resumes, stops or cancels a sweep, or sets its run cap (owners only).

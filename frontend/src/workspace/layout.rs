@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
-use crate::api::ApiError;
+use crate::api::{ApiError, unreachable};
 use crate::util::encode;
 
 /// A part of the layout, stored under [`Part::KEY`]. Missing or malformed fields take defaults.
@@ -153,14 +153,6 @@ where
 
 pub fn workspace_url(project: &str) -> String {
     format!("api/projects/{}/workspace", encode(project))
-}
-
-fn unreachable(e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        status: None,
-        code: None,
-        message: format!("could not reach the Trackline daemon ({e})"),
-    }
 }
 
 fn unexpected(status: u16, e: impl std::fmt::Display) -> ApiError {
