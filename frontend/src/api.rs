@@ -158,6 +158,34 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     })
 }
 
+/// POSTs `body` as JSON to `url` and parses the JSON answer; a non-2xx answer becomes the
+/// daemon's error (a 401 also hands the page over to the refused-link page).
+pub async fn post_json<B: serde::Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    let resp = gloo_net::http::Request::post(url)
+        .json(body)
+        .map_err(unreachable)?
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(unreachable)?;
+    if !(200..300).contains(&status) {
+        let error = ApiError::from_response(status, &text);
+        if status == 401 {
+            crate::share::refused(&error.message);
+        }
+        return Err(error);
+    }
+    serde_json::from_str(&text).map_err(|e| ApiError {
+        status: Some(status),
+        code: None,
+        message: format!("unexpected answer from {url}: {e}"),
+    })
+}
+
 /// GETs a JSON file a run's Python process wrote (`NaN` and `Infinity` allowed, read as the
 /// strings `"NaN"` and `"Infinity"`).
 pub async fn get_python_json(url: &str) -> Result<serde_json::Value, ApiError> {

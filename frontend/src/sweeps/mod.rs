@@ -14,7 +14,7 @@ pub use list::SweepsPage;
 pub use new::NewSweepPage;
 pub use page::SweepPage;
 
-use crate::api::{ApiError, unreachable};
+use crate::api::ApiError;
 use crate::util::encode;
 use trackline_shared::sweeps::{SweepControl, SweepInfo};
 
@@ -42,27 +42,7 @@ pub fn importance_url(project: &str, sweep: &str) -> String {
 
 /// Pauses, resumes, stops or cancels a sweep, or sets its run cap (owners only).
 pub async fn control(sweep: &str, body: &SweepControl) -> Result<SweepInfo, ApiError> {
-    let url = format!("api/sweeps/{}/control", encode(sweep));
-    let resp = gloo_net::http::Request::post(&url)
-        .json(body)
-        .map_err(unreachable)?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = resp.status();
-    let text = resp.text().await.map_err(unreachable)?;
-    if !(200..300).contains(&status) {
-        let error = ApiError::from_response(status, &text);
-        if status == 401 {
-            crate::share::refused(&error.message);
-        }
-        return Err(error);
-    }
-    serde_json::from_str(&text).map_err(|e| ApiError {
-        status: Some(status),
-        code: None,
-        message: format!("unexpected answer: {e}"),
-    })
+    crate::api::post_json(&format!("api/sweeps/{}/control", encode(sweep)), body).await
 }
 
 /// A metric value as the pages show it.

@@ -58,26 +58,11 @@ pub fn config_from_runs(runs: &[RunInfo]) -> Value {
 }
 
 async fn create(project: &str, config: Value) -> Result<SweepInfo, ApiError> {
-    let fail = |e: String| ApiError {
-        status: None,
-        code: None,
-        message: e,
+    let body = NewSweep {
+        config: Some(config),
+        config_yaml: None,
     };
-    let resp = gloo_net::http::Request::post(&list_url(project))
-        .json(&NewSweep {
-            config: Some(config),
-            config_yaml: None,
-        })
-        .map_err(|e| fail(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| fail(format!("could not reach the Trackline daemon ({e})")))?;
-    let status = resp.status();
-    let text = resp.text().await.map_err(|e| fail(e.to_string()))?;
-    if !(200..300).contains(&status) {
-        return Err(ApiError::from_response(status, &text));
-    }
-    serde_json::from_str(&text).map_err(|e| fail(format!("unexpected answer: {e}")))
+    api::post_json(&list_url(project), &body).await
 }
 
 #[component]

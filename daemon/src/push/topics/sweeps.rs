@@ -60,6 +60,8 @@ pub struct SweepOne {
     project: String,
     sweep: String,
     sweeps: Arc<Controller>,
+    /// The detail read when the subscription opened, served as its first snapshot.
+    opened: Option<SweepDetail>,
     sent: Option<SweepDetail>,
 }
 
@@ -77,14 +79,19 @@ impl SweepOne {
             project,
             sweep,
             sweeps,
-            sent: Some(first),
+            opened: Some(first),
+            sent: None,
         })
     }
 }
 
 impl Subscription for SweepOne {
     fn serve(&mut self, _store: &Store, id: SubId, first: bool) -> Vec<ServerMsg> {
-        let detail = match self.sweeps.detail(Some(&self.project), &self.sweep) {
+        let read = match self.opened.take() {
+            Some(detail) => Ok(detail),
+            None => self.sweeps.detail(Some(&self.project), &self.sweep),
+        };
+        let detail = match read {
             Ok(detail) => detail,
             Err(e) => {
                 tracing::warn!(sweep = %self.sweep, error = %e, "reading a sweep");
