@@ -4,6 +4,7 @@
 use serde::de::DeserializeOwned;
 use std::fmt;
 use trackline_shared::api::{ErrorBody, MetricKey, ProjectInfo, RunInfo, SeriesResponse, XAxis};
+use trackline_shared::series_wire;
 
 use crate::util::encode;
 
@@ -122,7 +123,23 @@ pub fn series_window_url(
 /// GETs `url`'s body as bytes; a non-2xx answer becomes the daemon's error (a 401 also hands the
 /// page over to the refused-link page).
 pub async fn get_bytes(url: &str) -> Result<Vec<u8>, ApiError> {
+    get_bytes_accepting(url, "*/*").await
+}
+
+/// The series query's answer in its binary form (`trackline_shared::series_wire`): no JSON parse
+/// on the main thread, a few copies per column instead.
+pub async fn series(url: &str) -> Result<SeriesResponse, ApiError> {
+    let bytes = get_bytes_accepting(url, series_wire::CONTENT_TYPE).await?;
+    series_wire::decode(&bytes).map_err(|e| ApiError {
+        status: Some(200),
+        code: None,
+        message: format!("unexpected answer from {url}: {e}"),
+    })
+}
+
+async fn get_bytes_accepting(url: &str, accept: &str) -> Result<Vec<u8>, ApiError> {
     let resp = gloo_net::http::Request::get(url)
+        .header("Accept", accept)
         .send()
         .await
         .map_err(|e| ApiError {
@@ -236,16 +253,6 @@ pub async fn delete_run(project: &str, run: &str) -> Result<(), ApiError> {
 
 pub async fn keys(project: &str, run: &str) -> Result<Vec<MetricKey>, ApiError> {
     get_json(&keys_url(project, run)).await
-}
-
-pub async fn series(
-    project: &str,
-    runs: &[&str],
-    key: &str,
-    x: XAxis,
-    width: u32,
-) -> Result<SeriesResponse, ApiError> {
-    get_json(&series_url(project, runs, key, x, width)).await
 }
 
 #[cfg(test)]

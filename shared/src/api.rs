@@ -194,6 +194,12 @@ pub struct Buckets {
     pub last: Vec<f64>,
     pub min: Vec<Option<f64>>,
     pub max: Vec<Option<f64>>,
+    /// The x of the column's first point holding `min` / `max` (NaN when there is none): where a
+    /// one-pixel spike really is, so a wheel zoom can keep it under the pointer.
+    #[serde(default, with = "crate::num::vec")]
+    pub x_of_min: Vec<f64>,
+    #[serde(default, with = "crate::num::vec")]
+    pub x_of_max: Vec<f64>,
 }
 
 impl Buckets {

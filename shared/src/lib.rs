@@ -23,6 +23,7 @@ pub mod num;
 pub mod presence;
 pub mod reports;
 pub mod runset;
+pub mod series_wire;
 pub mod share;
 pub mod smooth;
 pub mod sweeps;

@@ -8,10 +8,11 @@ use crate::auth::sharing::Principal;
 use crate::error::{Error, Result};
 use crate::query;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use trackline_shared::RunState;
-use trackline_shared::{Health, MetricKey, ProjectInfo, RunInfo, SeriesQuery, SeriesResponse};
+use trackline_shared::{Health, MetricKey, ProjectInfo, RunInfo, SeriesQuery};
+use trackline_shared::{RunState, series_wire};
 
 pub async fn health(State(s): State<AppState>) -> Json<Health> {
     Json(Health {
@@ -52,15 +53,46 @@ pub async fn keys(
         .map(Json)
 }
 
+enum SeriesBody {
+    Json(trackline_shared::SeriesResponse),
+    Binary(Vec<u8>),
+}
+
+/// The series query: JSON, or the binary columns of `trackline_shared::series_wire` when the
+/// request's `Accept` names that media type (the web app's; encoded off the async threads too).
 pub async fn series(
     State(s): State<AppState>,
     PathParams(project): PathParams<String>,
     QueryParams(q): QueryParams<SeriesQuery>,
-) -> Result<Json<SeriesResponse>> {
+    headers: HeaderMap,
+) -> Result<Response> {
+    let binary = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(series_wire::CONTENT_TYPE));
     let store = s.store.clone();
-    blocking(move || query::series::series(&store, &project, &q))
-        .await
-        .map(Json)
+    let answer = blocking(move || {
+        let resp = query::series::series(&store, &project, &q)?;
+        Ok(match binary.then(|| series_wire::encode(&resp)).flatten() {
+            Some(bytes) => SeriesBody::Binary(bytes),
+            None => SeriesBody::Json(resp),
+        })
+    })
+    .await?;
+    let vary = [(header::VARY, HeaderValue::from_static("Accept"))];
+    Ok(match answer {
+        SeriesBody::Json(json) => (vary, Json(json)).into_response(),
+        SeriesBody::Binary(bytes) => (
+            vary,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(series_wire::CONTENT_TYPE),
+            )],
+            bytes,
+        )
+            .into_response(),
+    })
 }
 
 /// `DELETE /api/projects/{project}/runs/{run}`: an owner (the local user when the daemon is not

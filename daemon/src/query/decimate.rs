@@ -210,6 +210,16 @@ pub fn decimate_on(
         out.last.push(values[hi - 1]);
         out.min.push(stats.finite_min());
         out.max.push(stats.finite_max());
+        // Where the extremes are: the first point when it holds one, else a search of the pyramid.
+        let x_of = |extreme: Option<f64>, max: bool| match extreme {
+            None => f64::NAN,
+            Some(v) if values[lo] == v => x.get(lo),
+            Some(_) => series
+                .first_extreme(lo, hi, max)
+                .map_or(f64::NAN, |i| x.get(i)),
+        };
+        out.x_of_min.push(x_of(stats.finite_min(), false));
+        out.x_of_max.push(x_of(stats.finite_max(), true));
         lo = hi;
     }
     out
@@ -245,6 +255,9 @@ mod tests {
         last: u64,
         min: Option<f64>,
         max: Option<f64>,
+        /// x of the first point holding min / max, by bits (NaN when none).
+        x_of_min: u64,
+        x_of_max: u64,
     }
 
     /// O(n): visits every point, with the column formula written out independently.
@@ -276,6 +289,8 @@ mod tests {
                     last: v.to_bits(),
                     min: None,
                     max: None,
+                    x_of_min: f64::NAN.to_bits(),
+                    x_of_max: f64::NAN.to_bits(),
                 });
             }
             let c = out.last_mut().expect("pushed above");
@@ -283,6 +298,12 @@ mod tests {
             c.x_last = x;
             c.last = v.to_bits();
             if v.is_finite() {
+                if c.min.is_none_or(|m| v < m) {
+                    c.x_of_min = x.to_bits();
+                }
+                if c.max.is_none_or(|m| v > m) {
+                    c.x_of_max = x.to_bits();
+                }
                 c.min = Some(c.min.map_or(v, |m| m.min(v)));
                 c.max = Some(c.max.map_or(v, |m| m.max(v)));
             } else {
@@ -304,6 +325,8 @@ mod tests {
                 last: b.last[i].to_bits(),
                 min: b.min[i],
                 max: b.max[i],
+                x_of_min: b.x_of_min[i].to_bits(),
+                x_of_max: b.x_of_max[i].to_bits(),
             })
             .collect()
     }

@@ -193,6 +193,62 @@ impl Series {
     }
 }
 
+impl Series {
+    /// Index of the first point of `lo..hi` holding the range's finite max (`max = true`) or min;
+    /// `None` when the range has no finite value. O(16 × levels), like [`Series::range_stats`]: the
+    /// range's blocks are visited in index order and the first holding the extreme is descended.
+    pub fn first_extreme(&self, lo: usize, hi: usize, max: bool) -> Option<usize> {
+        let stats = self.range_stats(lo, hi);
+        let target = if max { stats.max } else { stats.min };
+        if !target.is_finite() {
+            return None;
+        }
+        let holds = |s: RangeStats| {
+            if max {
+                s.max == target
+            } else {
+                s.min == target
+            }
+        };
+        // Level 0 is the raw values, level `k > 0` the blocks of `levels[k - 1]`.
+        let item = |k: usize, i: usize| match k {
+            0 => RangeStats::of(self.values[i]),
+            _ => self.levels[k - 1][i],
+        };
+        // The same pieces `range_stats` reads: per level a left and a right edge, around the
+        // aligned middle handed to the level above.
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        let (mut l, mut h) = (lo, hi);
+        for k in 0..=self.levels.len() {
+            if l == h {
+                break;
+            }
+            let inner_lo = l.next_multiple_of(FANOUT).min(h);
+            let inner_hi = (h / FANOUT * FANOUT).max(inner_lo);
+            left.push((k, l..inner_lo));
+            right.push((k, inner_hi..h));
+            (l, h) = (inner_lo / FANOUT, inner_hi / FANOUT);
+        }
+        let pieces = left.into_iter().chain(right.into_iter().rev());
+        for (k, range) in pieces {
+            if let Some(i) = range.clone().find(|&i| holds(item(k, i))) {
+                // Descend: the first child holding the extreme, down to a point.
+                let (mut k, mut i) = (k, i);
+                while k > 0 {
+                    let children = i * FANOUT..(i + 1) * FANOUT;
+                    i = children
+                        .clone()
+                        .find(|&c| holds(item(k - 1, c)))
+                        .unwrap_or(children.start);
+                    k -= 1;
+                }
+                return Some(i);
+            }
+        }
+        None
+    }
+}
+
 /// Folds into `acc` the items of `lo..hi` that lie outside the `FANOUT`-aligned middle of the range
 /// and returns that middle in units of `FANOUT` items (the indices at the level above).
 fn fold_edges<T: Copy>(
@@ -280,6 +336,21 @@ mod tests {
             let (lo, hi) = (a.min(b), a.max(b));
             prop_assert_eq!(s.range_stats(lo, hi), naive(&values[lo..hi]));
             prop_assert_eq!(s.range_stats(0, values.len()), naive(&values));
+        }
+
+        #[test]
+        fn first_extreme_matches_naive(
+            values in values(5000),
+            a in any::<prop::sample::Index>(),
+            b in any::<prop::sample::Index>(),
+        ) {
+            let s = series_of(&values);
+            let (a, b) = (a.index(values.len() + 1), b.index(values.len() + 1));
+            let (lo, hi) = (a.min(b), a.max(b));
+            let st = naive(&values[lo..hi]);
+            let want = |t: f64| (lo..hi).find(|&i| values[i] == t && t.is_finite());
+            prop_assert_eq!(s.first_extreme(lo, hi, true), want(st.max));
+            prop_assert_eq!(s.first_extreme(lo, hi, false), want(st.min));
         }
 
         #[test]

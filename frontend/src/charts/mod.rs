@@ -59,6 +59,10 @@ pub struct PxColumn {
     /// Extremes over the finite values; `None` when the column has only non-finite ones.
     pub min: Option<f64>,
     pub max: Option<f64>,
+    /// The x of the first point holding `min` / `max` (`None` when unknown or none): where a
+    /// spike drawn in this column really is.
+    pub x_of_min: Option<f64>,
+    pub x_of_max: Option<f64>,
     pub count: u64,
     pub nonfinite: u64,
     /// Which non-finite kinds are known to be present (from raw points, or a bucket's first/last).
@@ -76,6 +80,12 @@ impl PxColumn {
     }
 
     pub(crate) fn merge(&mut self, o: &PxColumn) {
+        if o.min.is_some_and(|m| self.min.is_none_or(|s| m < s)) {
+            self.x_of_min = o.x_of_min;
+        }
+        if o.max.is_some_and(|m| self.max.is_none_or(|s| m > s)) {
+            self.x_of_max = o.x_of_max;
+        }
         self.x_last = o.x_last;
         self.last = o.last;
         self.min = opt_min(self.min, o.min);
@@ -159,6 +169,8 @@ pub(crate) fn visit_sources(s: &SeriesState, mut f: impl FnMut(f64, PxColumn)) {
             last,
             min: b.min[i],
             max: b.max[i],
+            x_of_min: b.x_of_min.get(i).copied().filter(|x| !x.is_nan()),
+            x_of_max: b.x_of_max.get(i).copied().filter(|x| !x.is_nan()),
             count,
             nonfinite: u64::from(b.nonfinite[i]),
             has_nan: false,
@@ -182,6 +194,8 @@ pub(crate) fn visit_sources(s: &SeriesState, mut f: impl FnMut(f64, PxColumn)) {
             last: y,
             min: fin.then_some(y),
             max: fin.then_some(y),
+            x_of_min: fin.then_some(x),
+            x_of_max: fin.then_some(x),
             count: 1,
             nonfinite: u64::from(!fin),
             has_nan: false,

@@ -54,6 +54,9 @@ pub fn Workspace(project: String) -> impl IntoView {
     let run_keys = RwSignal::new(BTreeMap::<String, BTreeSet<String>>::new());
     let layout = RwSignal::new(WorkspaceLayout::default());
     let loaded = RwSignal::new(false);
+    // Whether the saved layout's load ended (loaded or failed): panels wait for it, so none fetches
+    // at a provisional width or with settings about to change.
+    let layout_known = RwSignal::new(false);
     let save_error = RwSignal::new(None::<String>);
     let project_s = StoredValue::new(project.clone());
 
@@ -164,6 +167,7 @@ pub fn Workspace(project: String) -> impl IntoView {
                     "Could not load the saved workspace; changes are not saved: {e}"
                 ))),
             }
+            layout_known.set(true);
         });
     }
     let save_gen = StoredValue::new(0u64);
@@ -363,7 +367,11 @@ pub fn Workspace(project: String) -> impl IntoView {
                     None
                 }
             }}
-            <For each=move || section_names.get() key=|n| n.clone() children=section_view />
+            <For
+                each=move || if layout_known.get() { section_names.get() } else { Vec::new() }
+                key=|n| n.clone()
+                children=section_view
+            />
             <MediaSections project=project_s.get_value() runs=run_refs />
         </div>
     }

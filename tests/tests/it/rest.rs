@@ -533,3 +533,125 @@ async fn workspace_saves_are_versioned_so_no_update_is_lost() {
         (&winner, &json!(5))
     );
 }
+
+/// The web app's binary series answer (`Accept: application/vnd.trackline.series`) carries the
+/// very numbers of the JSON answer, bit for bit: full views, zoomed-in windows of one point per
+/// column, another metric as x, wall time, a log axis, NaN, ±Infinity, a spike and an empty run.
+#[tokio::test]
+async fn binary_and_json_series_answers_agree_point_for_point() {
+    use trackline_shared::{SeriesResponse, series_wire};
+    let root = tempfile::tempdir().unwrap();
+    let mut a = RunWriter::create(root.path(), "p", "a");
+    a.log_rows(5000, |s| match s {
+        7 => "NaN".into(),
+        100 => "Infinity".into(),
+        101 => "-Infinity".into(),
+        2500 => "1e300".into(),
+        _ => format!("{}", (s as f64 * 0.37).sin() / (1.0 + s as f64).sqrt()),
+    });
+    let mut b = RunWriter::create(root.path(), "p", "b");
+    b.log_rows(1234, |s| format!("{}", 0.1 * s as f64 - 3e-7));
+    let mut rows = String::new();
+    for s in 0..300 {
+        rows.push_str(&format!(
+            "{{\"_step\": {}, \"_timestamp\": {}, \"val/acc\": {}, \"epoch\": {}}}\n",
+            5000 + s,
+            now_secs(),
+            f64::from(s) / 299.0,
+            s / 30
+        ));
+    }
+    a.append_raw(&rows);
+    let _empty = RunWriter::create(root.path(), "p", "empty");
+    let d = Daemon::start(root.path());
+    d.wait_for("/api/projects/p/runs/a/keys", T, |k| {
+        k.as_array().is_some_and(|k| k.len() == 3) && k[0]["points"] != 0
+    })
+    .await;
+    d.wait_for("/api/projects/p/runs/b/keys", T, |k| k[0]["points"] == 1234)
+        .await;
+
+    let http = reqwest::Client::new();
+    let queries = [
+        "key=loss&width=1207",
+        "key=loss&width=7",
+        "key=loss&width=1207&x_min=90&x_max=130",
+        "key=loss&width=300&x=wall_time",
+        "key=loss&width=64&x=relative_time",
+        "key=loss&width=500&x_log=true",
+        "key=val/acc&width=200&x_key=epoch",
+        "key=missing&width=100",
+    ];
+    let bits = |r: &SeriesResponse| {
+        let mut s = format!(
+            "{} {:?} {:?} {:?} {} {}\n",
+            r.key,
+            r.x,
+            r.x_key,
+            r.window.map(|(a, b)| (a.to_bits(), b.to_bits())),
+            r.width,
+            r.x_log
+        );
+        for run in &r.runs {
+            let k = &run.buckets;
+            let f = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let o = |v: &[Option<f64>]| v.iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>();
+            s.push_str(&format!(
+                "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}\n",
+                run.run,
+                run.total_points,
+                k.column,
+                k.count,
+                k.nonfinite,
+                f(&k.x_first),
+                f(&k.x_last),
+                f(&k.first),
+                f(&k.last),
+                o(&k.min),
+                o(&k.max),
+                f(&k.x_of_min),
+                f(&k.x_of_max)
+            ));
+        }
+        s
+    };
+    let mut columns = 0;
+    for q in queries {
+        let url = d.url(&format!("/api/projects/p/series?runs=a,b,empty&{q}"));
+        let json = http.get(&url).send().await.unwrap();
+        assert_eq!(json.status(), 200, "{q}");
+        assert_eq!(json.headers()["content-type"], "application/json", "{q}");
+        let json: SeriesResponse = json.json().await.unwrap();
+        let bin = http
+            .get(&url)
+            .header("Accept", series_wire::CONTENT_TYPE)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bin.status(), 200, "{q}");
+        assert_eq!(
+            bin.headers()["content-type"],
+            series_wire::CONTENT_TYPE,
+            "{q}"
+        );
+        assert_eq!(bin.headers()["vary"], "Accept", "{q}");
+        let bin = series_wire::decode(&bin.bytes().await.unwrap()).unwrap();
+        assert_eq!(bits(&json), bits(&bin), "{q}");
+        columns += json.runs.iter().map(|r| r.buckets.len()).sum::<usize>();
+    }
+    assert!(
+        columns > 3000,
+        "the queries cover real data: {columns} columns"
+    );
+
+    // An error stays the JSON error shape whatever was asked for.
+    let bad = http
+        .get(d.url("/api/projects/p/series?runs=a&key=loss&width=0"))
+        .header("Accept", series_wire::CONTENT_TYPE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
+}

@@ -109,7 +109,7 @@ impl ChartHandle {
                 // Columns equal in log10(x): exact per pixel on the log axis too.
                 url.push_str("&x_log=true");
             }
-            let res = api::get_json::<SeriesResponse>(&url).await;
+            let res = api::series(&url).await;
             if !self.alive() {
                 return;
             }

@@ -336,6 +336,8 @@ impl ChartHandle {
                         last: y,
                         min: Some(y),
                         max: Some(y),
+                        x_of_min: Some(x),
+                        x_of_max: Some(x),
                         count: 1,
                         nonfinite: 0,
                         has_nan: false,

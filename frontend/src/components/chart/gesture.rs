@@ -73,9 +73,11 @@ impl ChartHandle {
         self.st.with_value(|st| st.view.frame.as_ref().map(f))
     }
 
-    pub(super) fn wheel(self, px: f64, delta: f64) {
+    /// Zooms x by the wheel's `delta` around the data point under the pointer at CSS `(px, py)`:
+    /// that point keeps its place on screen, to the sub-pixel, through any number of wheel steps.
+    pub(super) fn wheel(self, px: f64, py: f64, delta: f64) {
         let Some(Some((lo, hi))) = self.with_frame(|f| {
-            let c = f.x.from_px(px.clamp(f.plot.left, f.plot.right()));
+            let c = wheel_anchor(f, px, py);
             let k = (delta * WHEEL_RATE).exp();
             if f.x.log {
                 let (lc, la, lb) = (c.log10(), f.x.lo.log10(), f.x.hi.log10());
@@ -190,4 +192,35 @@ impl ChartHandle {
             })
         })
     }
+}
+
+/// How far (CSS px) from the pointer a drawn extreme may be to anchor a wheel zoom.
+const ANCHOR_REACH_PX: f64 = 24.0;
+
+/// The x a wheel zoom keeps in place: of the columns under the pointer, the drawn extreme (a
+/// column's min or max, where it really is) nearest the pointer's height; failing one, the x under
+/// the pointer itself. A one-pixel spike then stays under the pointer however far one zooms in,
+/// instead of drifting by up to the zoom factor times the pixel it was in.
+pub(super) fn wheel_anchor(f: &Frame, px: f64, py: f64) -> f64 {
+    let px = px.clamp(f.plot.left, f.plot.right());
+    let under = f.x.from_px(px);
+    let col = f.col_of_px(px).clamp(0, f.ncols - 1);
+    let mut best: Option<(f64, f64)> = None;
+    for r in &f.runs {
+        let Ok(j) = r.idx.binary_search(&col) else {
+            continue;
+        };
+        let c = &r.cols[j];
+        for (v, x) in [(c.max, c.x_of_max), (c.min, c.x_of_min)] {
+            let (Some(v), Some(x)) = (v, x) else { continue };
+            if !(f.x.drawable(x) && f.y.drawable(v)) {
+                continue;
+            }
+            let dist = (f.y.to_px(v) - py).abs();
+            if dist <= ANCHOR_REACH_PX && best.is_none_or(|(d, _)| dist < d) {
+                best = Some((dist, x));
+            }
+        }
+    }
+    best.map_or(under, |(_, x)| x)
 }

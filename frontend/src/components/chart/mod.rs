@@ -452,7 +452,25 @@ pub fn LineChart(
             2 => 400.0,
             _ => 1.0,
         };
-        c.wheel(f64::from(ev.offset_x()), ev.delta_y() * unit);
+        // The pointer to the sub-pixel where the browser gives it (web-sys's offset_x is whole).
+        let Some(cv) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        let r = cv.get_bounding_client_rect();
+        let coord = |name: &str, whole: i32| {
+            js_sys::Reflect::get(&ev, &JsValue::from_str(name))
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::from(whole))
+        };
+        c.wheel(
+            coord("clientX", ev.client_x()) - r.left(),
+            coord("clientY", ev.client_y()) - r.top(),
+            ev.delta_y() * unit,
+        );
     };
 
     let zoom_box = move || {

@@ -1,0 +1,444 @@
+//! The series answer in binary: typed little-endian columns behind a small JSON header, asked for
+//! with `Accept: application/vnd.trackline.series` (the web app does; scripts keep the JSON).
+//!
+//! It carries exactly what the JSON answer carries (every `f64` bit for bit, NaN and ±Inf
+//! included) and decodes without a parser: a few `from_le_bytes` per column. Layout:
+//!
+//! ```text
+//! "TLS1"                  magic and version
+//! u32 H, H bytes          header: JSON of `{key, x, x_key, window, width, x_log,
+//!                         runs: [{run, total_points, columns}]}`
+//! per run, in order:      n = columns, m = columns not reduced to their first point
+//!   u16 × n  column       (widths are at most 65,535 columns)
+//!   u32 × n  count
+//!   u32 k, k × (u32 i, u32 nonfinite)   the columns with non-finite points
+//!   u32 j, j × u32 i         one-point columns sent in full (none, from the decimation)
+//!   f64 × n  x_first
+//!   f64 × n  first
+//!   f64 × m  x_last, last, min, max, x_of_min, x_of_max (each m long; NaN: no finite value)
+//! ```
+//!
+//! A column of one point needs no last/min/max/x_of_*: they follow from its first point. Zoomed in, where
+//! most columns hold one point, that halves the answer.
+
+use crate::api::{Buckets, RunSeries, SeriesResponse, XAxis};
+use serde::{Deserialize, Serialize};
+
+/// The media type of the binary answer.
+pub const CONTENT_TYPE: &str = "application/vnd.trackline.series";
+
+const MAGIC: &[u8; 4] = b"TLS1";
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    key: String,
+    x: XAxis,
+    x_key: Option<String>,
+    window: Option<(f64, f64)>,
+    width: u32,
+    x_log: bool,
+    runs: Vec<RunHeader>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RunHeader {
+    run: String,
+    total_points: u64,
+    columns: u32,
+}
+
+/// Encodes `resp`; `None` when a column index does not fit 16 bits (a width over 65,535).
+pub fn encode(resp: &SeriesResponse) -> Option<Vec<u8>> {
+    let header = Header {
+        key: resp.key.clone(),
+        x: resp.x,
+        x_key: resp.x_key.clone(),
+        window: resp.window,
+        width: resp.width,
+        x_log: resp.x_log,
+        runs: resp
+            .runs
+            .iter()
+            .map(|r| RunHeader {
+                run: r.run.clone(),
+                total_points: r.total_points,
+                columns: r.buckets.len() as u32,
+            })
+            .collect(),
+    };
+    let header = serde_json::to_vec(&header).ok()?;
+    let body: usize = resp.runs.iter().map(|r| r.buckets.len() * 78 + 8).sum();
+    let mut out = Vec::with_capacity(8 + header.len() + body);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    for r in &resp.runs {
+        let b = &r.buckets;
+        for &c in &b.column {
+            out.extend_from_slice(&u16::try_from(c).ok()?.to_le_bytes());
+        }
+        for &c in &b.count {
+            out.extend_from_slice(&c.to_le_bytes());
+        }
+        let nonfinite: Vec<(u32, u32)> = (0..b.len())
+            .filter(|&i| b.nonfinite[i] != 0)
+            .map(|i| (i as u32, b.nonfinite[i]))
+            .collect();
+        out.extend_from_slice(&(nonfinite.len() as u32).to_le_bytes());
+        for (i, n) in nonfinite {
+            out.extend_from_slice(&i.to_le_bytes());
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        let odd: Vec<u32> = (0..b.len())
+            .filter(|&i| b.count[i] == 1 && !is_single(b, i))
+            .map(|i| i as u32)
+            .collect();
+        out.extend_from_slice(&(odd.len() as u32).to_le_bytes());
+        for i in odd {
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        put_f64s(&mut out, b.x_first.iter().copied());
+        put_f64s(&mut out, b.first.iter().copied());
+        let multi = |i: &usize| !is_single(b, *i);
+        put_f64s(&mut out, (0..b.len()).filter(multi).map(|i| b.x_last[i]));
+        put_f64s(&mut out, (0..b.len()).filter(multi).map(|i| b.last[i]));
+        put_f64s(
+            &mut out,
+            (0..b.len())
+                .filter(multi)
+                .map(|i| b.min[i].unwrap_or(f64::NAN)),
+        );
+        put_f64s(
+            &mut out,
+            (0..b.len())
+                .filter(multi)
+                .map(|i| b.max[i].unwrap_or(f64::NAN)),
+        );
+        let x_of = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(f64::NAN);
+        put_f64s(
+            &mut out,
+            (0..b.len()).filter(multi).map(|i| x_of(&b.x_of_min, i)),
+        );
+        put_f64s(
+            &mut out,
+            (0..b.len()).filter(multi).map(|i| x_of(&b.x_of_max, i)),
+        );
+    }
+    Some(out)
+}
+
+/// Whether column `i` is a single point whose last/min/max follow from its first (always so for a
+/// one-point column of the decimation; checked, so an odd column is sent in full).
+fn is_single(b: &Buckets, i: usize) -> bool {
+    let first = b.first[i];
+    let extreme = first.is_finite().then_some(first);
+    let at = if first.is_finite() {
+        b.x_first[i]
+    } else {
+        f64::NAN
+    };
+    let x_of = |v: &[f64]| v.get(i).map_or(f64::NAN, |x| *x).to_bits();
+    b.count[i] == 1
+        && x_of(&b.x_of_min) == at.to_bits()
+        && x_of(&b.x_of_max) == at.to_bits()
+        && b.x_last[i].to_bits() == b.x_first[i].to_bits()
+        && b.last[i].to_bits() == first.to_bits()
+        && b.min[i].map(f64::to_bits) == extreme.map(f64::to_bits)
+        && b.max[i].map(f64::to_bits) == extreme.map(f64::to_bits)
+}
+
+fn put_f64s(out: &mut Vec<u8>, values: impl Iterator<Item = f64>) {
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
+/// Decodes an answer written by [`encode`]; the error says what is wrong with the bytes.
+pub fn decode(bytes: &[u8]) -> Result<SeriesResponse, String> {
+    let mut r = Reader { bytes, at: 0 };
+    if r.take(4)? != MAGIC {
+        return Err("not a binary series answer (no TLS1 magic)".into());
+    }
+    let len = r.u32()? as usize;
+    let header: Header =
+        serde_json::from_slice(r.take(len)?).map_err(|e| format!("series header: {e}"))?;
+    let mut runs = Vec::with_capacity(header.runs.len());
+    for h in header.runs {
+        let n = h.columns as usize;
+        let column = r.array(n, 2, |c| u32::from(u16::from_le_bytes([c[0], c[1]])))?;
+        let count = r.array(n, 4, le_u32)?;
+        let mut nonfinite = vec![0; n];
+        let k = r.u32()? as usize;
+        for pair in r.array(k, 8, |c| (le_u32(&c[..4]), le_u32(&c[4..])))? {
+            *nonfinite
+                .get_mut(pair.0 as usize)
+                .ok_or("series body: a non-finite entry names a missing column")? = pair.1;
+        }
+        let mut single: Vec<bool> = count.iter().map(|&c| c == 1).collect();
+        let j = r.u32()? as usize;
+        for i in r.array(j, 4, le_u32)? {
+            *single
+                .get_mut(i as usize)
+                .ok_or("series body: a full column names a missing column")? = false;
+        }
+        let x_first = r.array(n, 8, le_f64)?;
+        let first = r.array(n, 8, le_f64)?;
+        let m = single.iter().filter(|s| !**s).count();
+        let (x_last_m, last_m) = (r.array(m, 8, le_f64)?, r.array(m, 8, le_f64)?);
+        let (min_m, max_m) = (r.array(m, 8, le_f64)?, r.array(m, 8, le_f64)?);
+        let (x_of_min_m, x_of_max_m) = (r.array(m, 8, le_f64)?, r.array(m, 8, le_f64)?);
+        let mut b = Buckets {
+            column,
+            count,
+            nonfinite,
+            x_first,
+            first,
+            x_last: Vec::with_capacity(n),
+            last: Vec::with_capacity(n),
+            min: Vec::with_capacity(n),
+            max: Vec::with_capacity(n),
+            x_of_min: Vec::with_capacity(n),
+            x_of_max: Vec::with_capacity(n),
+        };
+        let mut j = 0;
+        for (i, &one) in single.iter().enumerate() {
+            if one {
+                let v = b.first[i];
+                let extreme = v.is_finite().then_some(v);
+                b.x_last.push(b.x_first[i]);
+                b.last.push(v);
+                b.min.push(extreme);
+                b.max.push(extreme);
+                let at = if v.is_finite() {
+                    b.x_first[i]
+                } else {
+                    f64::NAN
+                };
+                b.x_of_min.push(at);
+                b.x_of_max.push(at);
+            } else {
+                b.x_last.push(x_last_m[j]);
+                b.last.push(last_m[j]);
+                b.min.push(Some(min_m[j]).filter(|v| !v.is_nan()));
+                b.max.push(Some(max_m[j]).filter(|v| !v.is_nan()));
+                b.x_of_min.push(x_of_min_m[j]);
+                b.x_of_max.push(x_of_max_m[j]);
+                j += 1;
+            }
+        }
+        runs.push(RunSeries {
+            run: h.run,
+            total_points: h.total_points,
+            buckets: b,
+        });
+    }
+    if r.at != bytes.len() {
+        return Err(format!(
+            "series body: {} bytes left over",
+            bytes.len() - r.at
+        ));
+    }
+    Ok(SeriesResponse {
+        key: header.key,
+        x: header.x,
+        x_key: header.x_key,
+        window: header.window,
+        width: header.width,
+        x_log: header.x_log,
+        runs,
+    })
+}
+
+fn le_u32(c: &[u8]) -> u32 {
+    u32::from_le_bytes([c[0], c[1], c[2], c[3]])
+}
+
+fn le_f64(c: &[u8]) -> f64 {
+    let mut a = [0; 8];
+    a.copy_from_slice(&c[..8]);
+    f64::from_le_bytes(a)
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or("series body ends early")?;
+        let s = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        self.take(4).map(le_u32)
+    }
+
+    fn array<T>(
+        &mut self,
+        n: usize,
+        size: usize,
+        f: impl Fn(&[u8]) -> T,
+    ) -> Result<Vec<T>, String> {
+        let bytes = self.take(n.checked_mul(size).ok_or("series body: bad length")?)?;
+        Ok(bytes.chunks_exact(size).map(f).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buckets(
+        points: &[(u32, u32, u32, f64, f64, f64, f64, Option<f64>, Option<f64>)],
+    ) -> Buckets {
+        let mut b = Buckets::default();
+        for &(c, n, nf, xf, xl, f, l, lo, hi) in points {
+            b.column.push(c);
+            b.count.push(n);
+            b.nonfinite.push(nf);
+            b.x_first.push(xf);
+            b.x_last.push(xl);
+            b.first.push(f);
+            b.last.push(l);
+            b.min.push(lo);
+            b.max.push(hi);
+            // The extremes at the first point where it holds them, else at the last.
+            let at = |e: Option<f64>| match e {
+                None => f64::NAN,
+                Some(e) if e == f => xf,
+                Some(_) => xl,
+            };
+            b.x_of_min.push(at(lo));
+            b.x_of_max.push(at(hi));
+        }
+        b
+    }
+
+    fn answer() -> SeriesResponse {
+        SeriesResponse {
+            key: "train/loss ü".into(),
+            x: XAxis::Step,
+            x_key: Some("epoch".into()),
+            window: Some((0.0, 1e6)),
+            width: 1207,
+            x_log: false,
+            runs: vec![
+                RunSeries {
+                    run: "a".into(),
+                    total_points: 100_000,
+                    buckets: buckets(&[
+                        (0, 1, 0, 0.0, 0.0, 0.5, 0.5, Some(0.5), Some(0.5)),
+                        (1, 1, 1, 3.0, 3.0, f64::NAN, f64::NAN, None, None),
+                        (
+                            2,
+                            83,
+                            2,
+                            4.0,
+                            86.0,
+                            f64::INFINITY,
+                            -0.0,
+                            Some(-1e-300),
+                            Some(7.25),
+                        ),
+                        (
+                            3,
+                            1,
+                            1,
+                            90.0,
+                            90.0,
+                            f64::NEG_INFINITY,
+                            f64::NEG_INFINITY,
+                            None,
+                            None,
+                        ),
+                        (1206, 2, 2, 99.0, 99.5, f64::NAN, f64::INFINITY, None, None),
+                        // A one-point column the decimation would not make: sent in full.
+                        (1205, 1, 0, 98.0, 98.0, 1.0, 2.0, Some(1.0), Some(2.0)),
+                    ]),
+                },
+                RunSeries {
+                    run: "empty".into(),
+                    total_points: 0,
+                    buckets: Buckets::default(),
+                },
+            ],
+        }
+    }
+
+    fn bits(r: &SeriesResponse) -> String {
+        // NaN != NaN: compare the JSON of every f64's bits.
+        let b = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let o = |v: &[Option<f64>]| v.iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>();
+        let runs: Vec<_> = r
+            .runs
+            .iter()
+            .map(|s| {
+                let k = &s.buckets;
+                format!(
+                    "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                    s.run,
+                    s.total_points,
+                    k.column,
+                    k.count,
+                    k.nonfinite,
+                    b(&k.x_first),
+                    b(&k.x_last),
+                    b(&k.first),
+                    b(&k.last),
+                    o(&k.min),
+                    o(&k.max),
+                    b(&k.x_of_min),
+                    b(&k.x_of_max)
+                )
+            })
+            .collect();
+        format!(
+            "{} {:?} {:?} {:?} {} {} {runs:?}",
+            r.key, r.x, r.x_key, r.window, r.width, r.x_log
+        )
+    }
+
+    #[test]
+    fn round_trips_every_bit() {
+        let a = answer();
+        let bytes = encode(&a).unwrap();
+        let back = decode(&bytes).unwrap();
+        assert_eq!(bits(&a), bits(&back));
+        // Run "a": 6 columns, 4 with non-finite points, 3 single points (the odd one is sent in
+        // full, named in its own list): 6 × (2 + 4 + 8 + 8) + 4 + 4 × 8 + 4 + 4 + 3 × 6 × 8 bytes;
+        // run "empty": its two 4-byte counts.
+        let header = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        assert_eq!(bytes.len() - 8 - header, 6 * 22 + 4 + 32 + 8 + 144 + 8);
+    }
+
+    #[test]
+    fn refuses_damaged_bytes() {
+        let bytes = encode(&answer()).unwrap();
+        assert!(
+            decode(&bytes[..bytes.len() - 1])
+                .unwrap_err()
+                .contains("ends early")
+        );
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode(&longer).unwrap_err().contains("left over"));
+        assert!(decode(b"{\"key\":1}").unwrap_err().contains("magic"));
+        let mut bad = bytes;
+        bad[8] = b'[';
+        assert!(decode(&bad).unwrap_err().contains("header"));
+    }
+
+    #[test]
+    fn widths_past_sixteen_bits_are_not_encoded() {
+        let mut a = answer();
+        a.runs[0].buckets.column[0] = 70_000;
+        assert!(encode(&a).is_none());
+    }
+}
