@@ -295,9 +295,10 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn buckets(
-        points: &[(u32, u32, u32, f64, f64, f64, f64, Option<f64>, Option<f64>)],
-    ) -> Buckets {
+    /// column, count, nonfinite, x_first, x_last, first, last, min, max.
+    type Column = (u32, u32, u32, f64, f64, f64, f64, Option<f64>, Option<f64>);
+
+    fn buckets(points: &[Column]) -> Buckets {
         let mut b = Buckets::default();
         for &(c, n, nf, xf, xl, f, l, lo, hi) in points {
             b.column.push(c);

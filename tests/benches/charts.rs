@@ -11,7 +11,9 @@
 //! WebDriver `execute`. Figures are printed next to their goals and never asserted.
 //!
 //! Run: `cargo bench -p trackline-tests --bench charts` (needs chromium and chromedriver;
-//! `-- --quick` uses 20 runs × 20k steps and 10 panels).
+//! `-- --quick` uses 20 runs × 20k steps and 10 panels; `-- --busy` keeps one core busy with a
+//! spinning thread of this program the whole time, as when the dashboard shares the machine that
+//! trains).
 
 #![allow(
     clippy::print_stdout,
@@ -26,7 +28,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use trackline_tests::chrome::{Proc, session, start_driver};
-use trackline_tests::machine::load_average;
+use trackline_tests::machine::{BusyCore, load_average};
 use trackline_tests::synthetic::{SyntheticRun, pct, unix_now, write_runs};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_trackline-under-test");
@@ -38,14 +40,17 @@ const GOAL_MEMORY_MB: f64 = 200.0;
 
 fn main() -> anyhow::Result<()> {
     let quick = trackline_tests::machine::quick();
+    let busy = std::env::args().any(|a| a == "--busy");
+    let _busy = if busy { Some(BusyCore::start()?) } else { None };
     let (runs, steps, panels, panel_runs, panel_steps) = if quick {
         (20, 20_000, 10, 10, 1_000)
     } else {
         (100, 100_000, 50, 20, 2_000)
     };
     println!(
-        "trackline chart benchmarks{} ({} CPUs; load average {})",
+        "trackline chart benchmarks{}{} ({} CPUs; load average {})",
         if quick { " [quick]" } else { "" },
+        if busy { " [one core kept busy]" } else { "" },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average()
     );

@@ -29,6 +29,8 @@ pub struct FrameStats {
     pub smoothed_last: String,
     /// The x domain drawn.
     pub x_window: (f64, f64),
+    /// The y domain drawn (bottom, top).
+    pub y_window: (f64, f64),
 }
 
 /// A full frame: the geometry, the groups, and what it shows.
@@ -141,6 +143,7 @@ pub fn render(input: &FrameInput<'_>, raster: &mut Raster) -> Rendered {
             .map(|v| display(*v))
             .unwrap_or_default(),
         x_window: (f.x.lo, f.x.hi),
+        y_window: (f.y.lo, f.y.hi),
     };
     Rendered {
         frame: f,

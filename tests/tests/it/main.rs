@@ -11,6 +11,7 @@ mod artifacts_ingest;
 mod artifacts_ui;
 mod browser;
 mod charts;
+mod charts_scale;
 mod crash;
 mod hostile;
 mod media_api;

@@ -246,6 +246,7 @@ impl ChartHandle {
         self.bands.set(stats.bands);
         self.smoothed_last.set(stats.smoothed_last);
         self.xwin.set(stats.x_window);
+        self.ywin.set(stats.y_window);
         self.pins_after_frame();
         self.frames.update(|n| *n += 1);
     }

@@ -76,17 +76,24 @@ impl ChartHandle {
     /// Zooms x by the wheel's `delta` around the data point under the pointer at CSS `(px, py)`:
     /// that point keeps its place on screen, to the sub-pixel, through any number of wheel steps.
     pub(super) fn wheel(self, px: f64, py: f64, delta: f64) {
+        // Wheel events can come faster than frames: zoom from the view as last set, not as
+        // last drawn (the drawn frame still places the columns under the pointer).
+        let current = self.st.with_value(|st| st.view.zoom_x);
         let Some(Some((lo, hi))) = self.with_frame(|f| {
-            let c = wheel_anchor(f, px, py);
+            let mut x = f.x;
+            if let Some((a, b)) = current {
+                (x.lo, x.hi) = (a, b);
+            }
+            let c = wheel_anchor(f, &x, px, py);
             let k = (delta * WHEEL_RATE).exp();
-            if f.x.log {
-                let (lc, la, lb) = (c.log10(), f.x.lo.log10(), f.x.hi.log10());
+            if x.log {
+                let (lc, la, lb) = (c.log10(), x.lo.log10(), x.hi.log10());
                 Some((
                     10f64.powf(lc - (lc - la) * k),
                     10f64.powf(lc + (lb - lc) * k),
                 ))
             } else {
-                Some((c - (c - f.x.lo) * k, c + (f.x.hi - c) * k))
+                Some((c - (c - x.lo) * k, c + (x.hi - c) * k))
             }
         }) else {
             return;
@@ -199,11 +206,11 @@ const ANCHOR_REACH_PX: f64 = 24.0;
 
 /// The x a wheel zoom keeps in place: of the columns under the pointer, the drawn extreme (a
 /// column's min or max, where it really is) nearest the pointer's height; failing one, the x under
-/// the pointer itself. A one-pixel spike then stays under the pointer however far one zooms in,
-/// instead of drifting by up to the zoom factor times the pixel it was in.
-pub(super) fn wheel_anchor(f: &Frame, px: f64, py: f64) -> f64 {
+/// the pointer itself on the current x axis `x`. A one-pixel spike then stays under the pointer
+/// however far one zooms in, instead of drifting by up to the zoom factor times its pixel.
+pub(super) fn wheel_anchor(f: &Frame, x: &plot::Axis, px: f64, py: f64) -> f64 {
     let px = px.clamp(f.plot.left, f.plot.right());
-    let under = f.x.from_px(px);
+    let under = x.from_px(px);
     let col = f.col_of_px(px).clamp(0, f.ncols - 1);
     let mut best: Option<(f64, f64)> = None;
     for r in &f.runs {

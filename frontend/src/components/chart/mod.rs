@@ -12,7 +12,7 @@
 //! around the pointer; Shift-drag or the middle button pans; a double click resets.
 //!
 //! DOM contract (tests, benchmarks): the canvas has `data-testid="chart"`, `data-key`,
-//! `data-x-min`/`data-x-max` (the x domain drawn), `data-points` (raw points represented),
+//! `data-x-min`/`data-x-max` (the x domain drawn), `data-y-min`/`data-y-max` (the y domain), `data-points` (raw points represented),
 //! `data-runs` (runs drawn), `data-bands` (group bands drawn), `data-smoothed-last` (the last
 //! smoothed value of the first run drawn, empty without smoothing), `data-frames` (full frames
 //! drawn). Legend entries are `data-testid="legend-item"` with `data-run`.
@@ -172,6 +172,7 @@ struct ChartHandle {
     canvas: NodeRef<html::Canvas>,
     phase: RwSignal<Phase>,
     xwin: RwSignal<(f64, f64)>,
+    ywin: RwSignal<(f64, f64)>,
     zoomed: RwSignal<bool>,
     points: RwSignal<u64>,
     drawn_runs: RwSignal<usize>,
@@ -229,6 +230,7 @@ pub fn LineChart(
         canvas: NodeRef::new(),
         phase: RwSignal::new(Phase::Idle),
         xwin: RwSignal::new((0.0, 0.0)),
+        ywin: RwSignal::new((0.0, 0.0)),
         zoomed: RwSignal::new(false),
         points: RwSignal::new(0),
         drawn_runs: RwSignal::new(0),
@@ -611,6 +613,8 @@ pub fn LineChart(
                     data-key=key.clone()
                     data-x-min=move || fmt(c.xwin.get().0)
                     data-x-max=move || fmt(c.xwin.get().1)
+                    data-y-min=move || fmt(c.ywin.get().0)
+                    data-y-max=move || fmt(c.ywin.get().1)
                     data-points=move || c.points.get().to_string()
                     data-runs=move || c.drawn_runs.get().to_string()
                     data-bands=move || c.bands.get().to_string()

@@ -1,0 +1,354 @@
+//! Charts as the scale issue wants them, in a real browser: no series fetch at a provisional width
+//! (the saved layout is slow to arrive), the wheel zoom keeping a one-step spike under the pointer,
+//! and a many-run legend showing whole rows only.
+
+use crate::common::*;
+use crate::web::*;
+use fantoccini::Client;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const WAIT: Duration = Duration::from_secs(30);
+const LOSS: &str = "[data-testid=panel][data-key=loss] canvas[data-testid=chart]";
+
+/// A run of project `p` named `name` with `n` loss rows (`value(step)`).
+fn run_named(root: &Path, p: &str, id: &str, name: &str, n: u64, value: impl Fn(u64) -> String) {
+    let mut w = RunWriter::create(root, p, id);
+    w.set("name", json!(name));
+    w.log_rows(n, value);
+}
+
+async fn num_attr(c: &Client, css: &str, name: &str) -> f64 {
+    attr(c, css, name)
+        .await
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+async fn wait_points(c: &Client, css: &str, n: u64) {
+    eventually(
+        "chart points",
+        WAIT,
+        || num_attr(c, css, "data-points"),
+        |&p| p >= n as f64,
+    )
+    .await;
+}
+
+/// An HTTP/1.1 proxy in front of the daemon that holds every `GET …/workspace` for `delay`: the
+/// saved layout then arrives long after the runs and their keys, as over a slow tunnel. Each
+/// request gets its own connection (`Connection: close`), except WebSocket upgrades.
+async fn slow_layout_proxy(daemon_port: u16, delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match client.read(&mut byte).await {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).to_string();
+                let request_line = text.lines().next().unwrap_or("").to_string();
+                if request_line.starts_with("GET ") && request_line.contains("/workspace ") {
+                    tokio::time::sleep(delay).await;
+                }
+                let upgrade = text.to_ascii_lowercase().contains("upgrade: websocket");
+                let mut out = String::new();
+                for line in text.split("\r\n").filter(|l| !l.is_empty()) {
+                    if !upgrade && line.to_ascii_lowercase().starts_with("connection:") {
+                        continue;
+                    }
+                    out.push_str(line);
+                    out.push_str("\r\n");
+                }
+                if !upgrade {
+                    out.push_str("Connection: close\r\n");
+                }
+                out.push_str("\r\n");
+                let Ok(mut server) = TcpStream::connect(("127.0.0.1", daemon_port)).await else {
+                    return;
+                };
+                if server.write_all(out.as_bytes()).await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    port
+}
+
+/// The page's requests of `/series?`, as `(key, width)`.
+async fn series_requests(c: &Client) -> Vec<(String, u32)> {
+    let names = js(
+        c,
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/series?'));",
+        vec![],
+    )
+    .await;
+    names
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let url = reqwest::Url::parse(n.as_str().unwrap()).unwrap();
+            let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+            (q["key"].clone(), q["width"].parse().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn panels_fetch_once_at_their_saved_width_even_when_the_layout_is_slow() {
+    let root = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        let mut w = RunWriter::create(root.path(), "slow", &format!("r{i}"));
+        let mut rows = String::new();
+        for s in 0..500 {
+            rows.push_str(&format!(
+                "{{\"_step\": {s}, \"_timestamp\": {}, \"loss\": {}, \"acc\": {}}}\n",
+                now_secs(),
+                1.0 / f64::from(s + 1),
+                f64::from(s) / 500.0
+            ));
+        }
+        w.append_raw(&rows);
+    }
+    let d = Daemon::start(root.path());
+    require_web(&d).await;
+    // The saved layout makes `loss` a wide panel.
+    let resp = reqwest::Client::new()
+        .put(d.url("/api/projects/slow/workspace"))
+        .json(&json!({"layout": {"workspace": {"panels": {"loss": {"wide": true}}}}, "version": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let port = slow_layout_proxy(d.port, Duration::from_millis(1500)).await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&format!("http://127.0.0.1:{port}/projects/slow"))
+        .await
+        .unwrap();
+    wait_points(&c, LOSS, 1500).await;
+    wait_points(
+        &c,
+        "[data-testid=panel][data-key=acc] canvas[data-testid=chart]",
+        1500,
+    )
+    .await;
+    assert_eq!(
+        count(&c, "[data-testid=panel][data-key=loss].wide").await,
+        1
+    );
+    // Let any second fetch (a resize after the layout came) happen before counting.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let requests = series_requests(&c).await;
+    let loss: Vec<u32> = requests
+        .iter()
+        .filter(|(k, _)| k == "loss")
+        .map(|r| r.1)
+        .collect();
+    let acc: Vec<u32> = requests
+        .iter()
+        .filter(|(k, _)| k == "acc")
+        .map(|r| r.1)
+        .collect();
+    assert_eq!(loss.len(), 1, "one fetch for the wide panel: {requests:?}");
+    assert_eq!(acc.len(), 1, "one fetch for the other panel: {requests:?}");
+    assert!(
+        loss[0] > acc[0] + 200,
+        "the wide panel fetched at its wide width: {requests:?}"
+    );
+    let drawn = js(
+        &c,
+        "const r = document.querySelector(arguments[0]).getBoundingClientRect(); return r.width;",
+        vec![json!(LOSS)],
+    )
+    .await
+    .as_f64()
+    .unwrap();
+    // The plot is the canvas less its axes (56 px left, 12 px right).
+    assert_eq!(f64::from(loss[0]), (drawn - 68.0).floor(), "{requests:?}");
+    let _ = c.close().await;
+}
+
+#[tokio::test]
+async fn wheel_zoom_keeps_a_one_step_spike_under_the_pointer() {
+    // One run of 100,000 steps with ten one-step spikes of different heights, so that whatever
+    // width the plot gets, one of them lies well inside its pixel column (not at its left edge).
+    let root = tempfile::tempdir().unwrap();
+    let spikes: Vec<u64> = (0..10).map(|k| 20_011 + 6_037 * k).collect();
+    {
+        let spikes = spikes.clone();
+        run_named(
+            root.path(),
+            "zoom",
+            "z",
+            "z",
+            100_000,
+            move |s| match spikes.iter().position(|&k| k == s) {
+                Some(i) => format!("{}", 10.0 + i as f64),
+                None => format!("{}", ((s % 97) as f64) / 97.0),
+            },
+        );
+    }
+    let d = Daemon::start(root.path());
+    require_web(&d).await;
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&d.url("/projects/zoom")).await.unwrap();
+    wait_points(&c, LOSS, 100_000).await;
+    js(
+        &c,
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'}); return true;",
+        vec![json!(LOSS)],
+    )
+    .await;
+    let (lo, hi) = (
+        num_attr(&c, LOSS, "data-x-min").await,
+        num_attr(&c, LOSS, "data-x-max").await,
+    );
+    let width = js(
+        &c,
+        "return Math.floor(document.querySelector(arguments[0]).getBoundingClientRect().width - 68);",
+        vec![json!(LOSS)],
+    )
+    .await
+    .as_f64()
+    .unwrap();
+    // The spike nearest the middle of its pixel column: the old anchor (the column's left edge)
+    // would let it drift by a third of the zoom factor or more.
+    let frac = |s: u64| (s as f64 - lo) / (hi - lo) * width;
+    let (i, spike) = spikes
+        .iter()
+        .enumerate()
+        .min_by(|a, b| {
+            let d = |s: u64| (frac(s).fract() - 0.5).abs();
+            d(*a.1).total_cmp(&d(*b.1))
+        })
+        .map(|(i, s)| (i, *s))
+        .unwrap();
+    let f0 = frac(spike);
+    assert!(
+        (f0.fract() - 0.5).abs() < 0.2,
+        "a spike inside its pixel: {f0}"
+    );
+    let column = f0.floor();
+    // 32 wheel notches at the spike's pixel, at the spike's height: about 120× in.
+    let zoom = js(
+        &c,
+        "const [css, column, value] = arguments;
+         const cv = document.querySelector(css);
+         const r = cv.getBoundingClientRect();
+         const ymin = Number(cv.dataset.yMin), ymax = Number(cv.dataset.yMax);
+         const top = 8, bottom = r.height - 22;
+         const y = r.top + top + (1 - (value - ymin) / (ymax - ymin)) * (bottom - top);
+         const x = r.left + 56 + column + 0.5;
+         for (let i = 0; i < 32; i++) {
+           cv.dispatchEvent(new WheelEvent('wheel', {bubbles: true, cancelable: true,
+             clientX: x, clientY: y, deltaY: -100, deltaMode: 0, ctrlKey: true}));
+         }
+         return [x - r.left, ymin, ymax];",
+        vec![json!(LOSS), json!(column), json!(10.0 + i as f64)],
+    )
+    .await;
+    assert!(
+        zoom[1].as_f64().unwrap().is_finite(),
+        "y range read: {zoom}"
+    );
+    let pointer = zoom[0].as_f64().unwrap();
+    // The zoomed window, once the refetch at the new window has drawn.
+    let (a, b) = eventually(
+        "the zoomed window",
+        WAIT,
+        || async {
+            (
+                num_attr(&c, LOSS, "data-x-min").await,
+                num_attr(&c, LOSS, "data-x-max").await,
+            )
+        },
+        |&(a, b)| b - a < (hi - lo) / 50.0,
+    )
+    .await;
+    let spike_px = 56.0 + (spike as f64 - a) / (b - a) * width;
+    assert!(
+        (spike_px - pointer).abs() <= 1.0,
+        "the spike stays under the pointer: it is at {spike_px:.2} px, the pointer at \
+         {pointer:.2} px (window {a}..{b}, zoom {:.0}×)",
+        (hi - lo) / (b - a)
+    );
+    let _ = c.close().await;
+}
+
+#[tokio::test]
+async fn a_legend_of_many_runs_shows_whole_rows_and_scrolls() {
+    let root = tempfile::tempdir().unwrap();
+    for i in 0..10 {
+        run_named(
+            root.path(),
+            "legend",
+            &format!("r{i}"),
+            &format!("a-rather-long-run-name-number-{i:02}-lr-0.001"),
+            20,
+            |s| s.to_string(),
+        );
+    }
+    let d = Daemon::start(root.path());
+    require_web(&d).await;
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&d.url("/projects/legend")).await.unwrap();
+    wait_points(&c, LOSS, 200).await;
+    let legend = "[data-testid=panel][data-key=loss] .lc-legend";
+    let check = |scroll: f64| {
+        let c = c.clone();
+        async move {
+            js(
+                &c,
+                "const l = document.querySelector(arguments[0]);
+                 l.scrollTop = arguments[1];
+                 const box = l.getBoundingClientRect();
+                 const top = box.top + l.clientTop, bottom = top + l.clientHeight;
+                 const cut = [];
+                 for (const it of l.querySelectorAll('.lc-legend-item')) {
+                   const r = it.getBoundingClientRect();
+                   const inside = r.top >= top - 0.5 && r.bottom <= bottom + 0.5;
+                   const outside = r.bottom <= top + 0.5 || r.top >= bottom - 0.5;
+                   if (!inside && !outside) cut.push([it.textContent, r.top - top, r.bottom - top]);
+                 }
+                 return {cut, scrollable: l.scrollHeight > l.clientHeight + 1,
+                         items: l.querySelectorAll('.lc-legend-item').length};",
+                vec![json!(legend), json!(scroll)],
+            )
+            .await
+        }
+    };
+    let at_top: Value = eventually(
+        "the legend of 10 runs",
+        WAIT,
+        || check(0.0),
+        |v| v["items"] == 10,
+    )
+    .await;
+    assert_eq!(
+        at_top["scrollable"], true,
+        "names long enough to wrap: {at_top}"
+    );
+    assert_eq!(at_top["cut"], json!([]), "no row cut at the top: {at_top}");
+    let end = check(10_000.0).await;
+    assert_eq!(end["cut"], json!([]), "no row cut at the end: {end}");
+    let _ = c.close().await;
+}
