@@ -145,3 +145,38 @@ fn ticks_are_nice() {
     assert!(nice_ticks(1.0, 1.0, 5, false).0.is_empty());
     assert!(nice_ticks(0.0, 1e300, 5, false).0.len() <= 64);
 }
+
+#[test]
+fn merged_columns_keep_where_their_extremes_are() {
+    let col = |x: f64, min: f64, x_min: f64, max: f64, x_max: f64| PxColumn {
+        index: 0,
+        px: 0.0,
+        x_first: x,
+        x_last: x + 1.0,
+        first: min,
+        last: max,
+        min: Some(min),
+        max: Some(max),
+        x_of_min: Some(x_min),
+        x_of_max: Some(x_max),
+        count: 2,
+        nonfinite: 0,
+        has_nan: false,
+        has_pos_inf: false,
+        has_neg_inf: false,
+    };
+    let mut a = col(0.0, -1.0, 0.0, 5.0, 1.0);
+    a.merge(&col(2.0, -3.0, 3.0, 9.0, 2.0));
+    assert_eq!((a.x_of_min, a.x_of_max), (Some(3.0), Some(2.0)));
+    // A tie keeps the first point holding the extreme.
+    a.merge(&col(4.0, -3.0, 4.0, 9.0, 5.0));
+    assert_eq!((a.x_of_min, a.x_of_max), (Some(3.0), Some(2.0)));
+    // A column of only non-finite points changes nothing.
+    let mut none = col(6.0, 0.0, 6.0, 0.0, 6.0);
+    (none.min, none.max, none.x_of_min, none.x_of_max) = (None, None, None, None);
+    a.merge(&none);
+    assert_eq!(
+        (a.min, a.x_of_min, a.x_of_max),
+        (Some(-3.0), Some(3.0), Some(2.0))
+    );
+}
