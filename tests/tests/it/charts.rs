@@ -64,7 +64,7 @@ async fn wait_el(c: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("no {css}: {e}"));
 }
 
-async fn num_attr(c: &Client, css: &str, name: &str) -> f64 {
+pub(crate) async fn num_attr(c: &Client, css: &str, name: &str) -> f64 {
     attr(c, css, name)
         .await
         .and_then(|v| v.parse().ok())
@@ -72,7 +72,7 @@ async fn num_attr(c: &Client, css: &str, name: &str) -> f64 {
 }
 
 /// Waits until the chart drew its data (`data-points` ≥ `n`).
-async fn wait_points(c: &Client, css: &str, n: u64) {
+pub(crate) async fn wait_points(c: &Client, css: &str, n: u64) {
     eventually(
         "chart points",
         WAIT,

@@ -2,6 +2,7 @@
 //! (the saved layout is slow to arrive), the wheel zoom keeping a one-step spike under the pointer,
 //! and a many-run legend showing whole rows only.
 
+use crate::charts::{num_attr, wait_points};
 use crate::common::*;
 use crate::web::*;
 use fantoccini::Client;
@@ -19,23 +20,6 @@ fn run_named(root: &Path, p: &str, id: &str, name: &str, n: u64, value: impl Fn(
     let mut w = RunWriter::create(root, p, id);
     w.set("name", json!(name));
     w.log_rows(n, value);
-}
-
-async fn num_attr(c: &Client, css: &str, name: &str) -> f64 {
-    attr(c, css, name)
-        .await
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
-async fn wait_points(c: &Client, css: &str, n: u64) {
-    eventually(
-        "chart points",
-        WAIT,
-        || num_attr(c, css, "data-points"),
-        |&p| p >= n as f64,
-    )
-    .await;
 }
 
 /// An HTTP/1.1 proxy in front of the daemon that holds every `GET …/workspace` for `delay`: the
