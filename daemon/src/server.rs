@@ -76,6 +76,7 @@ impl Server {
             memory_limit_bytes: config.memory_limit_bytes,
             max_keys_per_run: config.max_keys_per_run,
             max_line_bytes: config.max_line_bytes,
+            cache_dir: Some(config.state_dir()),
         }));
 
         // Before the scan: runs are listed with the names and tags owners gave them from the start.
@@ -103,6 +104,7 @@ impl Server {
             threads.push(crate::demo::spawn(config.data_dir.clone(), stop.clone())?);
         }
         threads.push(watch::spawn(ingest, config.rescan_interval, stop.clone())?);
+        threads.push(crate::store::warm::spawn(store.clone(), stop.clone())?);
 
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)

@@ -55,13 +55,21 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
             "x_min ({a}) is larger than x_max ({b})"
         )));
     }
-    let mut runs = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let run = super::run(store, project, id)?;
-        store.ensure_loaded(&run)?;
-        let origin = run.meta().info.created_at_secs;
-        runs.push((run, origin));
+    let found = ids
+        .iter()
+        .map(|id| super::run(store, project, id))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(cache) = store.series_cache() {
+        cache.note_viewed(project);
     }
+    store.ensure_loaded_all(&found)?;
+    let runs: Vec<_> = found
+        .into_iter()
+        .map(|run| {
+            let origin = run.meta().info.created_at_secs;
+            (run, origin)
+        })
+        .collect();
 
     // Each run's points of `key`, against the x axis asked for. Against another metric (`x_key`),
     // the points are joined by step into a series of their own.

@@ -13,6 +13,10 @@
 //! [`Limits::max_keys`] keys; a bad `_step` skips its row only; and [`History::memory_bytes`]
 //! counts keys as well as points, for the store's memory budget.
 
+mod cache;
+
+pub use cache::{MIN_CACHED_POINTS, Miss, SeriesCache};
+
 use super::media::{self, MediaIndex};
 use super::series::{ALLOC_OVERHEAD_BYTES, Series};
 use super::{DEFAULT_MAX_KEYS_PER_RUN, DEFAULT_MAX_LINE_BYTES, Run};
@@ -136,6 +140,8 @@ pub struct History {
     pub last_used: Instant,
     /// Live subscriptions on this run's series; a subscribed run is never evicted.
     pub subscribers: usize,
+    /// Points of the history when it was last saved to or read from the [`SeriesCache`].
+    saved_points: usize,
 }
 
 impl Default for History {
@@ -171,7 +177,24 @@ impl History {
             },
             last_used: Instant::now(),
             subscribers: 0,
+            saved_points: 0,
         }
+    }
+
+    /// Whether the cache holds less than half of what is in memory now (and the run is large
+    /// enough to be worth a cache file): saving then keeps the cost of saves linear in the points.
+    pub fn cache_is_behind(&self) -> bool {
+        let points = self.resident_points();
+        self.loaded
+            && !self.history.skipping
+            && !self.system.skipping
+            && points >= MIN_CACHED_POINTS
+            && points >= 2 * self.saved_points
+    }
+
+    /// Whether memory holds points the cache does not.
+    pub fn has_unsaved_points(&self) -> bool {
+        self.loaded && self.resident_points() > self.saved_points
     }
 
     pub fn is_loaded(&self) -> bool {
@@ -560,20 +583,54 @@ pub const SERIES_FILES: [SeriesFile; 2] = [SeriesFile::History, SeriesFile::Syst
 /// are not in memory, else reads only what was appended. A file that shrank is read again from the
 /// start.
 pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
-    sync_files(run, &SERIES_FILES)
+    sync_files(run, &SERIES_FILES, None)
 }
 
 /// [`sync`] of the series files in `files` only (the ones a change was seen in); a history not in
-/// memory is loaded from both.
-pub fn sync_files(run: &Arc<Run>, files: &[SeriesFile]) -> Result<SyncOutcome> {
+/// memory is loaded from both, through `cache` when it holds a valid copy (then only what was
+/// appended since is parsed), and saved to it when the cache is behind.
+pub fn sync_files(
+    run: &Arc<Run>,
+    files: &[SeriesFile],
+    cache: Option<&SeriesCache>,
+) -> Result<SyncOutcome> {
     let mut outcome = SyncOutcome::default();
     let mut h = run.history.lock();
     h.last_used = Instant::now();
     outcome.memory_before = h.memory_bytes();
     let files = if h.loaded { files } else { &SERIES_FILES };
-    let result = sync_locked(run, &mut h, files, &mut outcome);
+    let result = sync_locked(run, &mut h, files, cache, &mut outcome);
+    if result.is_ok()
+        && let Some(cache) = cache
+        && h.cache_is_behind()
+    {
+        save_to_cache(run, &mut h, cache);
+    }
     outcome.memory_after = h.memory_bytes();
     result.map(|()| outcome)
+}
+
+/// Saves a history to the cache; a failure is logged and changes nothing else (the cache is only
+/// ever a shortcut).
+pub fn save_to_cache(run: &Run, h: &mut History, cache: &SeriesCache) {
+    let started = Instant::now();
+    match cache.save(run, h) {
+        Ok(()) => {
+            h.saved_points = h.resident_points();
+            tracing::debug!(
+                project = %run.key.project,
+                run = %run.key.run,
+                points = h.saved_points,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "saved series cache"
+            );
+        }
+        Err(e) => {
+            // Not tried again before the run doubles.
+            h.saved_points = h.resident_points();
+            tracing::warn!(project = %run.key.project, run = %run.key.run, "cannot save the series cache: {e}");
+        }
+    }
 }
 
 /// Feeds `bytes`, which the daemon itself has just appended at `offset` of the run's series file
@@ -635,6 +692,7 @@ fn sync_locked(
     run: &Run,
     h: &mut History,
     files: &[SeriesFile],
+    cache: Option<&SeriesCache>,
     outcome: &mut SyncOutcome,
 ) -> Result<()> {
     let mut lens = Vec::with_capacity(files.len());
@@ -651,13 +709,16 @@ fn sync_locked(
     }
     if !h.loaded && lens.len() < SERIES_FILES.len() {
         // Unloaded by a shrink: the whole run is read again, both files.
-        return sync_locked(run, h, &SERIES_FILES, outcome);
-    }
-    if !h.loaded {
-        outcome.loaded_now = true;
-        h.loaded = true;
+        return sync_locked(run, h, &SERIES_FILES, cache, outcome);
     }
     let before = Growth::before(h);
+    if !h.loaded {
+        outcome.loaded_now = true;
+        if let Some(cache) = cache {
+            restore_from_cache(run, h, cache);
+        }
+        h.loaded = true;
+    }
     for (file, len) in lens {
         // Nothing new since the length was taken (bytes fed by `feed_written`, say): not opened.
         if len > h.cursor(file).read_to {
@@ -666,6 +727,33 @@ fn sync_locked(
     }
     before.note(h, outcome);
     Ok(())
+}
+
+/// Puts the history saved in `cache` in place of the empty `h`, when it is valid (see
+/// [`cache`]); otherwise `h` stays empty and the files are parsed from the start.
+fn restore_from_cache(run: &Run, h: &mut History, cache: &SeriesCache) {
+    let started = Instant::now();
+    match cache.load(run, h.columns.limits) {
+        Ok(mut saved) => {
+            saved.saved_points = saved.resident_points();
+            saved.last_used = h.last_used;
+            saved.subscribers = h.subscribers;
+            tracing::debug!(
+                project = %run.key.project,
+                run = %run.key.run,
+                points = saved.saved_points,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "read series cache"
+            );
+            *h = saved;
+        }
+        Err(Miss::Missing) => {}
+        Err(why) => tracing::info!(
+            project = %run.key.project,
+            run = %run.key.run,
+            "rebuilding the series cache from the run's files: {why}"
+        ),
+    }
 }
 
 /// The length of one of the run's series files (0 when it does not exist).

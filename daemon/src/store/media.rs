@@ -127,6 +127,25 @@ impl MediaIndex {
         self.dropped
     }
 
+    /// Every kept value as `(key, step, wall, JSON)`, key by key in the order keys appeared, to
+    /// save them (`history::cache`); [`MediaIndex::add`] of each in this order rebuilds the index.
+    pub fn saved_entries(&self) -> Vec<(&str, f64, f64, &str)> {
+        self.keys
+            .iter()
+            .flat_map(|k| {
+                k.entries
+                    .iter()
+                    .map(|e| (k.key.as_str(), e.step, e.wall, &*e.json))
+            })
+            .collect()
+    }
+
+    /// Sets the count of values not kept to what was saved with the entries.
+    pub fn restore_dropped(&mut self, dropped: u64) {
+        self.dropped = dropped;
+        self.cap_reported |= dropped > 0;
+    }
+
     pub fn memory_bytes(&self) -> usize {
         self.bytes
     }

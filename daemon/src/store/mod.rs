@@ -10,6 +10,7 @@
 pub mod history;
 pub mod media;
 pub mod series;
+pub mod warm;
 
 pub use crate::format::RunKey;
 use crate::source::RunSource;
@@ -97,6 +98,9 @@ fn overlay_info(info: &mut RunInfo, overlay: &RunOverlay) {
     }
 }
 
+/// Most threads [`Store::ensure_loaded_all`] reads runs on.
+pub const MAX_LOAD_THREADS: usize = 8;
+
 /// Default of [`StoreSettings::memory_limit_bytes`]: 4 GiB, about 128M points at the ~33.6 bytes a
 /// point measured by the ingest bench (columns, pyramid and growth slack).
 pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 4 << 30;
@@ -120,6 +124,10 @@ pub struct StoreSettings {
     /// Longest line of `history.jsonl`/`system.jsonl` read, without its newline; a longer one is
     /// reported once and skipped.
     pub max_line_bytes: usize,
+    /// The daemon's state folder (`<data dir>/.trackline`), under which large runs' histories are
+    /// saved as columns (`history::SeriesCache`) so they load fast after a restart; `None` keeps
+    /// no cache.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for StoreSettings {
@@ -130,6 +138,7 @@ impl Default for StoreSettings {
             memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
             max_keys_per_run: DEFAULT_MAX_KEYS_PER_RUN,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            cache_dir: None,
         }
     }
 }
@@ -156,12 +165,15 @@ pub struct Store {
     /// The name and tags owners gave runs in the web app (from the database), shown over what
     /// `run.json` says, also after the client rewrites it.
     overlays: RwLock<HashMap<RunKey, RunOverlay>>,
+    /// Large runs' histories saved as columns (see [`StoreSettings::cache_dir`]).
+    cache: Option<history::SeriesCache>,
 }
 
 impl Store {
     pub fn new(settings: StoreSettings) -> Self {
         let (events, _) = broadcast::channel(16 * 1024);
         Store {
+            cache: settings.cache_dir.clone().map(history::SeriesCache::new),
             runs: RwLock::new(BTreeMap::new()),
             version: AtomicU64::new(0),
             events,
@@ -334,6 +346,9 @@ impl Store {
 
     pub fn remove(&self, key: &RunKey) {
         if let Some(run) = self.runs.write().remove(key) {
+            if let Some(cache) = &self.cache {
+                cache.remove(key);
+            }
             let freed = run.history.lock().unload();
             self.release_bytes(freed);
             self.next_version();
@@ -414,7 +429,7 @@ impl Store {
         run: &Arc<Run>,
         files: &[history::SeriesFile],
     ) -> crate::error::Result<()> {
-        let outcome = history::sync_files(run, files)?;
+        let outcome = history::sync_files(run, files, self.cache.as_ref())?;
         self.publish_growth(run, outcome);
         Ok(())
     }
@@ -475,6 +490,42 @@ impl Store {
         }
     }
 
+    /// [`Store::ensure_loaded`] of several runs, those not in memory read side by side (one thread
+    /// per core, at most [`MAX_LOAD_THREADS`]): the first chart over many runs after a restart
+    /// waits for the slowest share, not the sum. Answers the first error met.
+    pub fn ensure_loaded_all(&self, runs: &[Arc<Run>]) -> crate::error::Result<()> {
+        let unloaded: Vec<&Arc<Run>> = runs
+            .iter()
+            .filter(|r| !r.history.lock().is_loaded())
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_LOAD_THREADS)
+            .min(unloaded.len());
+        if threads <= 1 {
+            return unloaded.into_iter().try_for_each(|r| self.ensure_loaded(r));
+        }
+        let next = AtomicUsize::new(0);
+        let first_error = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    while let Some(run) = unloaded.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        if let Err(e) = self.ensure_loaded(run) {
+                            first_error.lock().get_or_insert(e);
+                        }
+                    }
+                });
+            }
+        });
+        first_error.into_inner().map_or(Ok(()), Err)
+    }
+
+    /// The cache of large runs' histories, when the store keeps one.
+    pub fn series_cache(&self) -> Option<&history::SeriesCache> {
+        self.cache.as_ref()
+    }
+
     /// Bytes of histories held in memory across all runs, as [`History::memory_bytes`] counts them.
     pub fn resident_bytes(&self) -> usize {
         self.resident_bytes.load(Ordering::Relaxed)
@@ -498,7 +549,16 @@ impl Store {
             if resident <= self.settings.memory_limit_bytes {
                 break;
             }
-            let freed = run.history.lock().unload();
+            let mut h = run.history.lock();
+            // Saved first when the cache lacks points, so the run comes back fast.
+            if let Some(cache) = &self.cache
+                && h.has_unsaved_points()
+                && h.resident_points() >= history::MIN_CACHED_POINTS
+            {
+                history::save_to_cache(&run, &mut h, cache);
+            }
+            let freed = h.unload();
+            drop(h);
             resident = self.release_bytes(freed);
             tracing::debug!(run = %run.key.run, freed, "evicted cold series");
         }

@@ -124,6 +124,55 @@ impl Series {
         }
     }
 
+    /// The series of these columns (of equal length), its pyramid built in one pass per level:
+    /// the same series as pushing the points one by one, in a fraction of the time.
+    ///
+    /// # Panics
+    /// If the columns differ in length.
+    pub fn from_columns(steps: Vec<f64>, wall_secs: Vec<f64>, values: Vec<f64>) -> Series {
+        assert!(
+            steps.len() == values.len() && wall_secs.len() == values.len(),
+            "columns of {}, {} and {} points",
+            steps.len(),
+            wall_secs.len(),
+            values.len()
+        );
+        let merged = |items: &[RangeStats]| {
+            items
+                .iter()
+                .fold(RangeStats::EMPTY, |acc, &item| acc.merge(item))
+        };
+        let n = values.len();
+        let mut levels: Vec<Vec<RangeStats>> = Vec::new();
+        if n > 0 {
+            levels.push(
+                values
+                    .chunks(FANOUT)
+                    .map(|block| {
+                        block
+                            .iter()
+                            .fold(RangeStats::EMPTY, |acc, &v| acc.merge(RangeStats::of(v)))
+                    })
+                    .collect(),
+            );
+        }
+        // `levels[i]` exists from `16^i` points on and covers only the completed blocks below.
+        let mut block_points = FANOUT;
+        while n >= block_points {
+            let below = &levels[levels.len() - 1];
+            let complete = n / block_points;
+            let level = below[..complete].chunks(FANOUT).map(merged).collect();
+            levels.push(level);
+            block_points *= FANOUT;
+        }
+        Series {
+            steps,
+            wall_secs,
+            values,
+            levels,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.values.len()
     }
@@ -357,6 +406,12 @@ mod tests {
         fn incremental_pyramid_equals_bulk(values in values(5000)) {
             let s = series_of(&values);
             prop_assert_eq!(&s.levels, &bulk_levels(&values));
+            let built = Series::from_columns(
+                s.steps().to_vec(),
+                s.wall().to_vec(),
+                s.values().to_vec(),
+            );
+            prop_assert_eq!(&built.levels, &s.levels);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             prop_assert_eq!(bits(s.values()), bits(&values));
         }
@@ -393,6 +448,8 @@ mod tests {
         let s = series_of(&values);
         assert_eq!(s.levels.len(), 5);
         assert_eq!(s.levels, bulk_levels(&values));
+        let built = Series::from_columns(s.steps.clone(), s.wall_secs.clone(), values.clone());
+        assert_eq!(built.levels, s.levels);
         for _ in 0..200 {
             let (a, b) = (next() as usize % 140_001, next() as usize % 140_001);
             let (lo, hi) = (a.min(b), a.max(b));

@@ -1,0 +1,73 @@
+//! Background warm-up after the daemon starts: the histories of the projects whose charts were
+//! viewed last (then of the most recently active ones) are read into memory, through the series
+//! cache where it is valid, so the first chart after a restart finds its runs loaded. It stops at
+//! half the memory budget, at shutdown, or when every run of those projects is in.
+
+use super::Store;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Projects warmed at most: the viewed ones first, then the most recently active.
+const MAX_PROJECTS: usize = 3;
+
+/// Starts the warm-up on a thread of its own (below normal priority where the OS allows it, since
+/// training may share the machine); it ends by itself.
+pub fn spawn(
+    store: Arc<Store>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("warm-up".into())
+        .spawn(move || warm_up(&store, &stop))
+}
+
+/// Which projects to warm, in order: viewed last first, then most recently active.
+pub fn projects_to_warm(store: &Store) -> Vec<String> {
+    let mut projects = store
+        .series_cache()
+        .map(|c| c.viewed_projects())
+        .unwrap_or_default();
+    for p in store.projects() {
+        if !projects.contains(&p.name) {
+            projects.push(p.name);
+        }
+    }
+    projects.truncate(MAX_PROJECTS);
+    projects
+}
+
+fn warm_up(store: &Store, stop: &AtomicBool) {
+    lower_priority();
+    let started = std::time::Instant::now();
+    let budget = store.settings().memory_limit_bytes / 2;
+    let mut loaded = 0usize;
+    'projects: for project in projects_to_warm(store) {
+        for run in store.project_runs(&project) {
+            if stop.load(Ordering::Relaxed) || store.resident_bytes() >= budget {
+                break 'projects;
+            }
+            if run.history.lock().is_loaded() {
+                continue;
+            }
+            match store.ensure_loaded(&run) {
+                Ok(()) => loaded += 1,
+                Err(e) => tracing::debug!(%project, run = %run.key.run, "warm-up: {e}"),
+            }
+        }
+    }
+    tracing::info!(
+        runs = loaded,
+        resident_bytes = store.resident_bytes(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "warmed up the series of recent projects"
+    );
+}
+
+/// Asks the OS to run this thread after others (`nice` 10 on Linux); nothing happens elsewhere.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // On Linux `setpriority(PRIO_PROCESS, 0, …)` sets the calling thread's nice value.
+        let _ = rustix::process::setpriority_process(None, 10);
+    }
+}
