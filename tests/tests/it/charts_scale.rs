@@ -1,6 +1,7 @@
 //! Charts as the scale issue wants them, in a real browser: no series fetch at a provisional width
 //! (the saved layout is slow to arrive), the wheel zoom keeping a one-step spike under the pointer,
-//! and a many-run legend showing whole rows only.
+//! a many-run legend showing whole rows only, and a restart whose series cache was damaged or
+//! deleted drawing the very same pixels.
 
 use crate::charts::{num_attr, wait_points};
 use crate::common::*;
@@ -335,4 +336,84 @@ async fn a_legend_of_many_runs_shows_whole_rows_and_scrolls() {
     let end = check(10_000.0).await;
     assert_eq!(end["cut"], json!([]), "no row cut at the end: {end}");
     let _ = c.close().await;
+}
+
+/// The chart's pixels as a PNG data URL.
+async fn canvas_png(c: &Client, css: &str) -> String {
+    js(
+        c,
+        "const cv = document.querySelector(arguments[0]); return cv ? cv.toDataURL() : '';",
+        vec![json!(css)],
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
+/// Opens project `cold`, waits for its three runs on the loss chart and answers its pixels.
+async fn cold_chart_pixels(c: &Client, d: &Daemon) -> String {
+    c.goto(&d.url("/projects/cold")).await.unwrap();
+    wait_points(c, LOSS, 3 * 30_000).await;
+    // Let a late frame (fonts, a resize) land before reading.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let first = canvas_png(c, LOSS).await;
+    eventually(
+        "a settled chart",
+        WAIT,
+        || canvas_png(c, LOSS),
+        |now| *now == first,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_restart_with_a_damaged_or_deleted_series_cache_rebuilds_it_and_draws_the_same_pixels() {
+    let root = tempfile::tempdir().unwrap();
+    for i in 0..3u64 {
+        let mut w = RunWriter::create(root.path(), "cold", &format!("r{i}"));
+        w.set("state", json!("finished"));
+        w.log_rows(30_000, |s| {
+            format!(
+                "{:?}",
+                ((s as f64) * 0.001 + i as f64).sin() / (1.0 + s as f64 * 1e-4)
+            )
+        });
+    }
+    let cache = |i: u64| {
+        root.path()
+            .join(".trackline/cache/series/cold")
+            .join(format!("r{i}.tlsc"))
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+
+    let mut d = Daemon::start(root.path());
+    require_web(&d).await;
+    let before = cold_chart_pixels(&c, &d).await;
+    let saved: Vec<Vec<u8>> = (0..3)
+        .map(|i| std::fs::read(cache(i)).expect("large runs are saved to the cache when read"))
+        .collect();
+    d.kill9();
+
+    // r0's cache damaged in its middle, r1's deleted, r2's kept: all three draw as before.
+    let mut damaged = saved[0].clone();
+    let mid = damaged.len() / 2;
+    damaged[mid] ^= 0x5a;
+    std::fs::write(cache(0), &damaged).unwrap();
+    std::fs::remove_file(cache(1)).unwrap();
+    let d = Daemon::start(root.path());
+    let after = cold_chart_pixels(&c, &d).await;
+    assert!(
+        before == after,
+        "the chart drew other pixels after the restart"
+    );
+    for (i, saved) in saved.iter().enumerate() {
+        let now = std::fs::read(cache(i as u64)).expect("the cache is written again");
+        assert!(
+            now == *saved,
+            "r{i}: the rebuilt cache differs from the first"
+        );
+    }
 }
