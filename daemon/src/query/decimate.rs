@@ -8,6 +8,7 @@
 //! [`Series::range_stats`], so a query costs O(non-empty columns × (log points + 16 × levels))
 //! however many points a column holds.
 
+use crate::store::column::PackedColumn;
 use crate::store::series::Series;
 use trackline_shared::{Buckets, XAxis};
 
@@ -17,7 +18,7 @@ use trackline_shared::{Buckets, XAxis};
 /// subtracting `0.0` is exact, so step and wall-time x are the stored values themselves.
 #[derive(Clone, Copy, Debug)]
 pub struct XCol<'a> {
-    xs: &'a [f64],
+    xs: &'a PackedColumn,
     origin: f64,
 }
 
@@ -31,8 +32,9 @@ impl XCol<'_> {
     }
 
     /// The x of point `index`.
+    #[inline]
     pub fn get(&self, index: usize) -> f64 {
-        self.xs[index] - self.origin
+        self.xs.get(index) - self.origin
     }
 
     /// The first index in `lo..hi` whose x fails `pred`, given that `pred` holds for a prefix.
@@ -40,17 +42,24 @@ impl XCol<'_> {
     /// Galloping from `lo` and then bisecting: O(log(answer - lo)) probes, all near `lo`, which
     /// matters when consecutive searches each move a short way through a long series.
     fn partition_point(&self, lo: usize, hi: usize, pred: impl Fn(f64) -> bool) -> usize {
-        let xs = &self.xs[lo..hi];
-        let holds = |x: &f64| pred(x - self.origin);
+        let holds = |i: usize| pred(self.get(i));
+        let len = hi - lo;
         let mut bound = 1;
-        while bound < xs.len() && holds(&xs[bound]) {
+        while bound < len && holds(lo + bound) {
             bound *= 2;
         }
         // `pred` holds at `bound / 2` (or nothing is known yet when `bound == 1`) and fails at
-        // `bound` unless that is past the end.
-        let start = bound / 2;
-        let end = xs.len().min(bound + 1);
-        lo + start + xs[start..end].partition_point(holds)
+        // `bound` unless that is past the end: bisect `[bound / 2, min(len, bound + 1))`.
+        let (mut a, mut b) = (lo + bound / 2, lo + len.min(bound + 1));
+        while a < b {
+            let mid = a + (b - a) / 2;
+            if holds(mid) {
+                a = mid + 1;
+            } else {
+                b = mid;
+            }
+        }
+        a
     }
 }
 
@@ -231,8 +240,8 @@ pub fn points_since(series: &Series, from: usize, max: usize) -> (Vec<f64>, Vec<
     let lo = from.min(series.len());
     let hi = lo.saturating_add(max).min(series.len());
     (
-        series.steps()[lo..hi].to_vec(),
-        series.wall()[lo..hi].to_vec(),
+        series.steps().range_to_vec(lo..hi),
+        series.wall().range_to_vec(lo..hi),
         series.values()[lo..hi].to_vec(),
     )
 }
@@ -491,8 +500,8 @@ mod tests {
             let (steps, wall, values) = points_since(&s, from, max);
             let lo = from.min(s.len());
             let hi = (lo + max).min(s.len());
-            prop_assert_eq!(&steps[..], &s.steps()[lo..hi]);
-            prop_assert_eq!(&wall[..], &s.wall()[lo..hi]);
+            prop_assert_eq!(steps, s.steps().range_to_vec(lo..hi));
+            prop_assert_eq!(wall, s.wall().range_to_vec(lo..hi));
             prop_assert_eq!(values.len(), hi - lo);
         }
     }
@@ -526,7 +535,11 @@ mod tests {
             assert_eq!(hits.len(), 1, "{window:?}");
             let (x_first, x_last) = (b.x_first[hits[0]], b.x_last[hits[0]]);
             assert!(x_first <= spike_x && spike_x <= x_last, "{window:?}");
-            assert_eq!(b.points(), naive_count(s.steps(), window), "{window:?}");
+            assert_eq!(
+                b.points(),
+                naive_count(&s.steps().to_vec(), window),
+                "{window:?}"
+            );
         }
     }
 

@@ -153,8 +153,8 @@ pub fn join_by_step(y: &Series, x: &Series) -> Series {
     let mut pairs: Vec<(f64, f64, f64)> = Vec::with_capacity(y.len());
     let mut j = 0;
     for i in 0..y.len() {
-        let step = y.steps()[i];
-        while j < xs_step.len() && xs_step[j] <= step {
+        let step = y.steps().get(i);
+        while j < xs_step.len() && xs_step.get(j) <= step {
             j += 1;
         }
         if j == 0 {
@@ -162,7 +162,7 @@ pub fn join_by_step(y: &Series, x: &Series) -> Series {
         }
         let xv = xs_val[j - 1];
         if xv.is_finite() {
-            pairs.push((xv, y.wall()[i], y.values()[i]));
+            pairs.push((xv, y.wall().get(i), y.values()[i]));
         }
     }
     if !pairs.is_sorted_by(|a, b| a.0 <= b.0) {
@@ -192,12 +192,12 @@ mod tests {
         let loss = series(&[(0.0, 10.0), (1.0, 9.0), (2.0, 8.0), (3.0, 7.0), (4.0, 6.0)]);
         let epoch = series(&[(1.0, 0.0), (3.0, 1.0)]);
         let j = join_by_step(&loss, &epoch);
-        assert_eq!(j.steps(), &[0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(j.steps().to_vec(), [0.0, 0.0, 1.0, 1.0]);
         assert_eq!(j.values(), &[9.0, 8.0, 7.0, 6.0]);
         // A decreasing x (a learning-rate schedule) comes out sorted.
         let lr = series(&[(0.0, 0.3), (2.0, 0.2), (4.0, 0.1)]);
         let j = join_by_step(&loss, &lr);
-        assert_eq!(j.steps(), &[0.1, 0.2, 0.2, 0.3, 0.3]);
+        assert_eq!(j.steps().to_vec(), [0.1, 0.2, 0.2, 0.3, 0.3]);
         assert_eq!(j.values(), &[6.0, 8.0, 7.0, 10.0, 9.0]);
     }
 }

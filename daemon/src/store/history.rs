@@ -192,6 +192,14 @@ impl History {
             && points >= 2 * self.saved_points
     }
 
+    /// Gives back the growth slack of every series and of the key list.
+    pub fn shrink_to_fit(&mut self) {
+        let c = &mut self.columns;
+        c.series.iter_mut().for_each(Series::shrink_to_fit);
+        c.series.shrink_to_fit();
+        c.keys.shrink_to_fit();
+    }
+
     /// Whether memory holds points the cache does not.
     pub fn has_unsaved_points(&self) -> bool {
         self.loaded && self.resident_points() > self.saved_points
@@ -725,6 +733,10 @@ fn sync_locked(
             read_appended(run, h, file)?;
         }
     }
+    if outcome.loaded_now {
+        // Read whole: what grows from here on is the tail, so the growth slack goes back.
+        h.shrink_to_fit();
+    }
     before.note(h, outcome);
     Ok(())
 }
@@ -808,8 +820,8 @@ mod tests {
     fn points(h: &History, key: &str) -> Vec<(f64, f64)> {
         let s = h.series_by_key(key).unwrap();
         s.steps()
-            .iter()
-            .copied()
+            .to_vec()
+            .into_iter()
             .zip(s.values().iter().copied())
             .collect()
     }

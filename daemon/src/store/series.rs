@@ -1,19 +1,28 @@
-//! In-memory storage of one metric of one run: the raw points in columns, plus a level-of-detail
-//! pyramid of per-block min/max so that the exact extremes of any index range cost
+//! In-memory storage of one metric of one run: the points in compact columns, plus a
+//! level-of-detail pyramid of per-block min/max so that the exact extremes of any index range cost
 //! O(16 × levels) instead of O(points). Decimation for charts (`query::decimate`) is built on it.
+//!
+//! # Columns
+//!
+//! Values are plain `f64`s (kept exact, NaN and ±Inf included). Steps and wall times are
+//! [`PackedColumn`]s: exact, O(1) to read, about 0.2 bytes a point for steps that rise by one and
+//! 2–3 bytes for timestamps close together. A typical series costs under 12 bytes a point.
 //!
 //! # The pyramid
 //!
-//! `levels[i]` cuts the index order into blocks of `16^(i+1)` points (16, 256, 4096, …; a level
+//! Level `i` cuts the index order into blocks of `16^(i+1)` points (16, 256, 4096, …; a level
 //! exists once the series has `16^i` points). A block holds the min and max over the *finite*
 //! values in it (`+inf`/`-inf` when there are none) and the number of non-finite ones (NaN, ±Inf).
+//! Level 0, the one with a block per 16 points, keeps only *where* in its block the min and max
+//! are (4 bits each) and that count (2 bytes a block); the levels above keep the values.
 //!
-//! Appending is amortised O(1): a point updates the last block of `levels[0]` in place, and only
-//! when a block of `levels[i]` completes is it folded into the last block of `levels[i + 1]`
+//! Appending is amortised O(1): a point updates the last block of level 0 in place, and only
+//! when a block of level `i` completes is it folded into the last block of level `i + 1`
 //! (creating that block or level when needed). So the last block of a level summarises exactly the
 //! *completed* blocks of the level below inside it; every other block is complete and exact, and
-//! [`Series::range_stats`] only ever reads complete blocks. The pyramid costs 24 bytes per 16
-//! points (1.6 bytes a point) next to the 24 bytes a point of the raw columns.
+//! [`Series::range_stats`] only ever reads complete blocks.
+
+use super::column::PackedColumn;
 
 /// Points per block at level 0, and blocks of level `k` per block of level `k + 1`.
 const FANOUT: usize = 16;
@@ -75,17 +84,65 @@ impl RangeStats {
     }
 }
 
+/// A level-0 block: where in it its min and max are (low and high 4 bits of `at`) and how many of
+/// its points are not finite; when all are, `at` means nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Extremes {
+    at: u8,
+    nonfinite: u8,
+}
+
+impl Extremes {
+    fn min_at(self) -> usize {
+        usize::from(self.at & 0x0f)
+    }
+
+    fn max_at(self) -> usize {
+        usize::from(self.at >> 4)
+    }
+
+    fn set(&mut self, min_at: usize, max_at: usize) {
+        self.at = (min_at as u8 & 0x0f) | ((max_at as u8) << 4);
+    }
+
+    /// The extremes of `block`, the values of one level-0 block.
+    fn of(block: &[f64]) -> Extremes {
+        let mut e = Extremes::default();
+        for (i, &v) in block.iter().enumerate() {
+            e.add(block, i, v);
+        }
+        e
+    }
+
+    /// Takes in `value`, point `i` of `block` (whose points before `i` are in already).
+    fn add(&mut self, block: &[f64], i: usize, value: f64) {
+        if !value.is_finite() {
+            self.nonfinite += 1;
+        } else if usize::from(self.nonfinite) == i {
+            // The block's first finite value.
+            self.set(i, i);
+        } else {
+            let (lo, hi) = (self.min_at(), self.max_at());
+            let lo = if value < block[lo] { i } else { lo };
+            let hi = if value > block[hi] { i } else { hi };
+            self.set(lo, hi);
+        }
+    }
+}
+
 /// One metric of one run, in append order. Steps are strictly increasing (the caller guarantees
 /// it); wall times are expected to be nondecreasing.
 #[derive(Clone, Debug, Default)]
 pub struct Series {
-    steps: Vec<f64>,
+    steps: PackedColumn,
     /// Unix seconds.
-    wall_secs: Vec<f64>,
+    wall_secs: PackedColumn,
     /// Raw values, NaN and ±Inf included.
     values: Vec<f64>,
-    /// `levels[i]` has blocks of `16^(i+1)` points; see the module docs.
-    levels: Vec<Vec<RangeStats>>,
+    /// Level 0 of the pyramid: a block per 16 points.
+    level0: Vec<Extremes>,
+    /// `upper[i]` is level `i + 1`, with blocks of `16^(i+2)` points; see the module docs.
+    upper: Vec<Vec<RangeStats>>,
 }
 
 impl Series {
@@ -100,27 +157,35 @@ impl Series {
         self.wall_secs.push(wall_secs);
         self.values.push(value);
 
-        // `unit` is the index, at the granularity of the level below, of the item just completed
-        // (at level 0: the point itself), and `stats` its summary.
-        let mut unit = index;
-        let mut stats = RangeStats::of(value);
+        let block = index / FANOUT;
+        let start = block * FANOUT;
+        if block == self.level0.len() {
+            self.level0.push(Extremes::default());
+        }
+        self.level0[block].add(&self.values[start..], index - start, value);
+        if index % FANOUT != FANOUT - 1 {
+            return;
+        }
+        // A level-0 block completed: fold it into the levels above. `unit` is the index of the
+        // item just completed at the granularity of the level below, and `stats` its summary.
+        let mut unit = block;
+        let mut stats = self.level0_stats(block);
         for level in 0.. {
-            if level == self.levels.len() {
-                self.levels.push(Vec::new());
+            if level == self.upper.len() {
+                self.upper.push(Vec::new());
             }
-            let blocks = &mut self.levels[level];
-            let block = unit / FANOUT;
-            if block == blocks.len() {
+            let blocks = &mut self.upper[level];
+            let b = unit / FANOUT;
+            if b == blocks.len() {
                 blocks.push(stats);
             } else {
-                blocks[block] = blocks[block].merge(stats);
+                blocks[b] = blocks[b].merge(stats);
             }
             if unit % FANOUT != FANOUT - 1 {
                 break;
             }
-            // The block just completed: fold it into the level above.
-            unit = block;
-            stats = blocks[block];
+            unit = b;
+            stats = blocks[b];
         }
     }
 
@@ -129,7 +194,7 @@ impl Series {
     ///
     /// # Panics
     /// If the columns differ in length.
-    pub fn from_columns(steps: Vec<f64>, wall_secs: Vec<f64>, values: Vec<f64>) -> Series {
+    pub fn from_columns(steps: &[f64], wall_secs: &[f64], values: Vec<f64>) -> Series {
         assert!(
             steps.len() == values.len() && wall_secs.len() == values.len(),
             "columns of {}, {} and {} points",
@@ -143,34 +208,64 @@ impl Series {
                 .fold(RangeStats::EMPTY, |acc, &item| acc.merge(item))
         };
         let n = values.len();
-        let mut levels: Vec<Vec<RangeStats>> = Vec::new();
-        if n > 0 {
-            levels.push(
-                values
-                    .chunks(FANOUT)
-                    .map(|block| {
-                        block
-                            .iter()
-                            .fold(RangeStats::EMPTY, |acc, &v| acc.merge(RangeStats::of(v)))
-                    })
-                    .collect(),
-            );
-        }
-        // `levels[i]` exists from `16^i` points on and covers only the completed blocks below.
+        let mut s = Series {
+            steps: PackedColumn::from_values(steps),
+            wall_secs: PackedColumn::from_values(wall_secs),
+            level0: values.chunks(FANOUT).map(Extremes::of).collect(),
+            values,
+            upper: Vec::new(),
+        };
+        // Level `i` exists from `16^i` points on and covers only the completed blocks below.
         let mut block_points = FANOUT;
         while n >= block_points {
-            let below = &levels[levels.len() - 1];
             let complete = n / block_points;
-            let level = below[..complete].chunks(FANOUT).map(merged).collect();
-            levels.push(level);
+            let level = match s.upper.last() {
+                None => (0..complete)
+                    .map(|b| s.level0_stats(b))
+                    .collect::<Vec<_>>()
+                    .chunks(FANOUT)
+                    .map(merged)
+                    .collect(),
+                Some(below) => below[..complete].chunks(FANOUT).map(merged).collect(),
+            };
+            s.upper.push(level);
             block_points *= FANOUT;
         }
-        Series {
-            steps,
-            wall_secs,
-            values,
-            levels,
+        s
+    }
+
+    /// The summary of level-0 block `b`.
+    fn level0_stats(&self, b: usize) -> RangeStats {
+        let e = self.level0[b];
+        let start = b * FANOUT;
+        let len = FANOUT.min(self.values.len() - start);
+        let nonfinite = u32::from(e.nonfinite);
+        if usize::from(e.nonfinite) >= len {
+            return RangeStats {
+                nonfinite,
+                ..RangeStats::EMPTY
+            };
         }
+        RangeStats {
+            min: self.values[start + e.min_at()],
+            max: self.values[start + e.max_at()],
+            nonfinite,
+        }
+    }
+
+    /// The summary of item `i` of pyramid level `k`, where level 0 is the points themselves and
+    /// level `k > 0` is the blocks of `16^k` points.
+    fn item(&self, k: usize, i: usize) -> RangeStats {
+        match k {
+            0 => RangeStats::of(self.values[i]),
+            1 => self.level0_stats(i),
+            _ => self.upper[k - 2][i],
+        }
+    }
+
+    /// Levels of blocks held (level 0 and those above).
+    fn block_levels(&self) -> usize {
+        usize::from(!self.level0.is_empty()) + self.upper.len()
     }
 
     pub fn len(&self) -> usize {
@@ -181,12 +276,12 @@ impl Series {
         self.values.is_empty()
     }
 
-    pub fn steps(&self) -> &[f64] {
+    pub fn steps(&self) -> &PackedColumn {
         &self.steps
     }
 
     /// Wall-clock times, unix seconds.
-    pub fn wall(&self) -> &[f64] {
+    pub fn wall(&self) -> &PackedColumn {
         &self.wall_secs
     }
 
@@ -194,25 +289,34 @@ impl Series {
         &self.values
     }
 
+    /// Gives back the growth slack of every column (after a history was read whole).
+    pub fn shrink_to_fit(&mut self) {
+        self.steps.shrink_to_fit();
+        self.wall_secs.shrink_to_fit();
+        self.values.shrink_to_fit();
+        self.level0.shrink_to_fit();
+    }
+
     /// Heap bytes held: capacities (not just lengths), plus what the allocator adds to each
     /// allocation, plus the `Series` itself.
     pub fn memory_bytes(&self) -> usize {
-        let f64s = self.steps.capacity() + self.wall_secs.capacity() + self.values.capacity();
-        let blocks: usize = self.levels.iter().map(Vec::capacity).sum();
+        let blocks: usize = self.upper.iter().map(Vec::capacity).sum();
         let allocations = [
-            self.steps.capacity(),
-            self.wall_secs.capacity(),
             self.values.capacity(),
-            self.levels.capacity(),
+            self.level0.capacity(),
+            self.upper.capacity(),
         ]
         .into_iter()
-        .chain(self.levels.iter().map(Vec::capacity))
+        .chain(self.upper.iter().map(Vec::capacity))
         .filter(|&cap| cap > 0)
         .count();
         size_of::<Series>()
-            + f64s * size_of::<f64>()
+            + self.steps.memory_bytes()
+            + self.wall_secs.memory_bytes()
+            + self.values.capacity() * size_of::<f64>()
+            + self.level0.capacity() * size_of::<Extremes>()
             + blocks * size_of::<RangeStats>()
-            + self.levels.capacity() * size_of::<Vec<RangeStats>>()
+            + self.upper.capacity() * size_of::<Vec<RangeStats>>()
             + allocations * ALLOC_OVERHEAD_BYTES
     }
 
@@ -228,14 +332,14 @@ impl Series {
             self.len()
         );
         let mut acc = RangeStats::EMPTY;
-        let (mut lo, mut hi) = fold_edges(&self.values, lo, hi, &mut acc, RangeStats::of);
-        // Invariant: `lo..hi` are complete blocks of `levels[i]`, since `hi * 16^(i+1)` never
-        // exceeds the number of points.
-        for blocks in &self.levels {
+        let (mut lo, mut hi) = (lo, hi);
+        // Invariant: `lo..hi` are complete items of level `k`, since `hi * 16^k` never exceeds
+        // the number of points.
+        for k in 0..=self.block_levels() {
             if lo == hi {
                 break;
             }
-            (lo, hi) = fold_edges(blocks, lo, hi, &mut acc, |b| b);
+            (lo, hi) = fold_edges(lo, hi, &mut acc, |i| self.item(k, i));
         }
         debug_assert_eq!(lo, hi, "a range outlived the pyramid");
         acc
@@ -259,16 +363,11 @@ impl Series {
                 s.min == target
             }
         };
-        // Level 0 is the raw values, level `k > 0` the blocks of `levels[k - 1]`.
-        let item = |k: usize, i: usize| match k {
-            0 => RangeStats::of(self.values[i]),
-            _ => self.levels[k - 1][i],
-        };
         // The same pieces `range_stats` reads: per level a left and a right edge, around the
         // aligned middle handed to the level above.
         let (mut left, mut right) = (Vec::new(), Vec::new());
         let (mut l, mut h) = (lo, hi);
-        for k in 0..=self.levels.len() {
+        for k in 0..=self.block_levels() {
             if l == h {
                 break;
             }
@@ -280,14 +379,14 @@ impl Series {
         }
         let pieces = left.into_iter().chain(right.into_iter().rev());
         for (k, range) in pieces {
-            if let Some(i) = range.clone().find(|&i| holds(item(k, i))) {
+            if let Some(i) = range.clone().find(|&i| holds(self.item(k, i))) {
                 // Descend: the first child holding the extreme, down to a point.
                 let (mut k, mut i) = (k, i);
                 while k > 0 {
                     let children = i * FANOUT..(i + 1) * FANOUT;
                     i = children
                         .clone()
-                        .find(|&c| holds(item(k - 1, c)))
+                        .find(|&c| holds(self.item(k - 1, c)))
                         .unwrap_or(children.start);
                     k -= 1;
                 }
@@ -300,17 +399,16 @@ impl Series {
 
 /// Folds into `acc` the items of `lo..hi` that lie outside the `FANOUT`-aligned middle of the range
 /// and returns that middle in units of `FANOUT` items (the indices at the level above).
-fn fold_edges<T: Copy>(
-    items: &[T],
+fn fold_edges(
     lo: usize,
     hi: usize,
     acc: &mut RangeStats,
-    stats: impl Fn(T) -> RangeStats,
+    item: impl Fn(usize) -> RangeStats,
 ) -> (usize, usize) {
     let inner_lo = lo.next_multiple_of(FANOUT).min(hi);
     let inner_hi = (hi / FANOUT * FANOUT).max(inner_lo);
-    for &item in items[lo..inner_lo].iter().chain(&items[inner_hi..hi]) {
-        *acc = acc.merge(stats(item));
+    for i in (lo..inner_lo).chain(inner_hi..hi) {
+        *acc = acc.merge(item(i));
     }
     (inner_lo / FANOUT, inner_hi / FANOUT)
 }
@@ -365,6 +463,16 @@ mod tests {
         prop::collection::vec(any::<u16>().prop_map(value_from), 0..max_len)
     }
 
+    /// Every level of the pyramid as summaries (level 0 read back from where its extremes are).
+    fn all_levels(s: &Series) -> Vec<Vec<RangeStats>> {
+        let mut out = Vec::new();
+        if !s.level0.is_empty() {
+            out.push((0..s.level0.len()).map(|b| s.level0_stats(b)).collect());
+        }
+        out.extend(s.upper.iter().cloned());
+        out
+    }
+
     fn series_of(values: &[f64]) -> Series {
         let mut s = Series::new();
         for (i, &v) in values.iter().enumerate() {
@@ -405,15 +513,17 @@ mod tests {
         #[test]
         fn incremental_pyramid_equals_bulk(values in values(5000)) {
             let s = series_of(&values);
-            prop_assert_eq!(&s.levels, &bulk_levels(&values));
+            prop_assert_eq!(&all_levels(&s), &bulk_levels(&values));
             let built = Series::from_columns(
-                s.steps().to_vec(),
-                s.wall().to_vec(),
+                &s.steps().to_vec(),
+                &s.wall().to_vec(),
                 s.values().to_vec(),
             );
-            prop_assert_eq!(&built.levels, &s.levels);
+            prop_assert_eq!(&built.level0, &s.level0);
+            prop_assert_eq!(&built.upper, &s.upper);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             prop_assert_eq!(bits(s.values()), bits(&values));
+            prop_assert_eq!(s.steps().len(), values.len());
         }
     }
 
@@ -446,10 +556,10 @@ mod tests {
         };
         let values: Vec<f64> = (0..140_000).map(|_| value_from(next() as u16)).collect();
         let s = series_of(&values);
-        assert_eq!(s.levels.len(), 5);
-        assert_eq!(s.levels, bulk_levels(&values));
-        let built = Series::from_columns(s.steps.clone(), s.wall_secs.clone(), values.clone());
-        assert_eq!(built.levels, s.levels);
+        assert_eq!(s.block_levels(), 5);
+        assert_eq!(all_levels(&s), bulk_levels(&values));
+        let built = Series::from_columns(&s.steps.to_vec(), &s.wall_secs.to_vec(), values.clone());
+        assert_eq!((&built.level0, &built.upper), (&s.level0, &s.upper));
         for _ in 0..200 {
             let (a, b) = (next() as usize % 140_001, next() as usize % 140_001);
             let (lo, hi) = (a.min(b), a.max(b));
@@ -460,14 +570,14 @@ mod tests {
     #[test]
     fn levels_grow_with_powers_of_16() {
         let mut s = Series::new();
-        assert!(s.is_empty() && s.levels.is_empty());
+        assert!(s.is_empty() && s.block_levels() == 0);
         s.push(0.0, 0.0, 1.0);
-        assert_eq!(s.levels.len(), 1);
+        assert_eq!(s.block_levels(), 1);
         for i in 1..256 {
             s.push(f64::from(i), 0.0, 1.0);
         }
-        assert_eq!((s.len(), s.levels.len()), (256, 3));
-        assert!(s.memory_bytes() >= 256 * 3 * size_of::<f64>());
+        assert_eq!((s.len(), s.block_levels()), (256, 3));
+        assert!(s.memory_bytes() >= 256 * size_of::<f64>());
     }
 
     #[test]

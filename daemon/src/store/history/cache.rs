@@ -266,7 +266,7 @@ fn encode(h: &History, fingerprints: [u64; 2]) -> Vec<u8> {
     }
     for series in &c.series {
         put_u64(&mut out, series.len() as u64);
-        let steps = series.steps();
+        let steps = series.steps().to_vec();
         let first = steps.first().copied().unwrap_or(0.0);
         let counting = steps
             .iter()
@@ -277,9 +277,9 @@ fn encode(h: &History, fingerprints: [u64; 2]) -> Vec<u8> {
             put_f64(&mut out, first);
         } else {
             out.push(0);
-            put_f64s(&mut out, steps);
+            put_f64s(&mut out, &steps);
         }
-        put_f64s(&mut out, series.wall());
+        put_f64s(&mut out, &series.wall().to_vec());
         put_f64s(&mut out, series.values());
     }
     let media = c.media.saved_entries();
@@ -344,7 +344,7 @@ fn decode(bytes: &[u8], limits: Limits) -> Result<Saved, Miss> {
         if len > r.remaining() / 16 {
             return Err(Miss::Damaged("series longer than the file"));
         }
-        let steps = match r.u8()? {
+        let steps: Vec<f64> = match r.u8()? {
             1 => {
                 let first = r.f64()?;
                 (0..len).map(|i| first + i as f64).collect()
@@ -354,7 +354,7 @@ fn decode(bytes: &[u8], limits: Limits) -> Result<Saved, Miss> {
         };
         let wall = r.f64s(len)?;
         let values = r.f64s(len)?;
-        c.series.push(Series::from_columns(steps, wall, values));
+        c.series.push(Series::from_columns(&steps, &wall, values));
     }
     let media = r.u32()?;
     for _ in 0..media {
@@ -560,8 +560,8 @@ mod tests {
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             out.push_str(&format!(
                 "{key}: {:?} {:?} {:?} {:?}\n",
-                bits(s.steps()),
-                bits(s.wall()),
+                bits(&s.steps().to_vec()),
+                bits(&s.wall().to_vec()),
                 bits(s.values()),
                 s.range_stats(0, s.len())
             ));
