@@ -121,14 +121,23 @@ impl PackedColumn {
             return self.tail[index - self.blocks.len() * BLOCK];
         };
         let j = index % BLOCK;
-        let width = usize::from(block.width);
-        let at = block.offset as usize + width * j;
-        let bytes = &self.residuals[at..at + width];
-        let key = if width == 8 {
-            i64::from_le_bytes(bytes.try_into().expect("8 bytes"))
-        } else {
-            let predicted = block.base.wrapping_add(block.slope.wrapping_mul(j as i64));
-            predicted.wrapping_add(read_signed(bytes))
+        let predicted = || block.base.wrapping_add(block.slope.wrapping_mul(j as i64));
+        let at = block.offset as usize + usize::from(block.width) * j;
+        let r = &self.residuals;
+        // Fixed-size reads per width: no copy of a variable length.
+        let key = match block.width {
+            0 => predicted(),
+            1 => predicted().wrapping_add(i64::from(r[at] as i8)),
+            2 => predicted().wrapping_add(i64::from(i16::from_le_bytes([r[at], r[at + 1]]))),
+            3 => {
+                let raw = i32::from_le_bytes([0, r[at], r[at + 1], r[at + 2]]) >> 8;
+                predicted().wrapping_add(i64::from(raw))
+            }
+            4 => {
+                let raw = i32::from_le_bytes([r[at], r[at + 1], r[at + 2], r[at + 3]]);
+                predicted().wrapping_add(i64::from(raw))
+            }
+            _ => i64::from_le_bytes(r[at..at + 8].try_into().expect("8 bytes")),
         };
         block.domain.value(key)
     }
@@ -211,20 +220,6 @@ impl PackedColumn {
             width,
             domain,
         });
-    }
-}
-
-/// The little-endian two's-complement integer of 0 to 4 bytes, sign-extended.
-#[inline]
-fn read_signed(bytes: &[u8]) -> i64 {
-    let mut buf = [0u8; 8];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    let raw = i64::from_le_bytes(buf);
-    let shift = 64 - 8 * bytes.len() as u32;
-    if shift == 64 {
-        0
-    } else {
-        (raw << shift) >> shift
     }
 }
 
