@@ -102,8 +102,8 @@ fn overlay_info(info: &mut RunInfo, overlay: &RunOverlay) {
 /// Most threads [`Store::ensure_loaded_all`] reads runs on.
 pub const MAX_LOAD_THREADS: usize = 8;
 
-/// Default of [`StoreSettings::memory_limit_bytes`]: 4 GiB, about 128M points at the ~33.6 bytes a
-/// point measured by the ingest bench (columns, pyramid and growth slack).
+/// Default of [`StoreSettings::memory_limit_bytes`]: 4 GiB, about 400M points at the ~10.7 bytes a
+/// point measured by the ingest bench (packed columns and pyramid, after a whole load).
 pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 4 << 30;
 /// Default of [`StoreSettings::max_keys_per_run`]: W&B advises under 10,000 distinct metrics.
 pub const DEFAULT_MAX_KEYS_PER_RUN: usize = 10_000;
@@ -990,7 +990,8 @@ mod bound_tests {
         }
         row.push_str("}\n");
         let store = Store::new(StoreSettings {
-            // 10,000 points at the 33.6 bytes a point of a long series would fit 4x over.
+            // 10,000 points at the 33.6 bytes a point of a long series (in plain columns; fewer
+            // packed) would fit 4x over.
             memory_limit_bytes: 10_000 * 34 * 4,
             ..StoreSettings::default()
         });
