@@ -6,7 +6,7 @@
 
 use super::topics::{self, Subscription};
 use crate::db::annotations::Annotations;
-use crate::store::{Event, Store};
+use crate::store::{Event, RunKey, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +28,9 @@ pub struct Session {
     send_timeout: Duration,
     /// Dropping a subscription releases what it holds (a series keeps its run in memory).
     subs: HashMap<SubId, Box<dyn Subscription>>,
+    /// The subscriptions following each run's points ([`Subscription::points_of`]), so a point
+    /// event costs the few subscriptions of its run, not all of them.
+    points_subs: HashMap<RunKey, Vec<SubId>>,
     /// This connection's presence; dropping it tells its peers at once that it left.
     presence: Option<super::presence::PresenceConn>,
     /// False for a viewer link of a shared daemon: its `annotations` subscriptions get only
@@ -52,6 +55,7 @@ impl Session {
             out,
             send_timeout,
             subs: HashMap::new(),
+            points_subs: HashMap::new(),
             presence: None,
             sees_drafts: true,
             data_dir: None,
@@ -126,7 +130,7 @@ impl Session {
         match msg {
             ClientMsg::Ping { nonce } => self.send(ServerMsg::Pong { nonce }).await,
             ClientMsg::Unsubscribe { id } => {
-                self.subs.remove(&id);
+                self.remove_sub(id);
                 Ok(())
             }
             ClientMsg::Subscribe { id, topic } => self.subscribe(id, topic).await,
@@ -142,7 +146,7 @@ impl Session {
 
     async fn subscribe(&mut self, id: SubId, topic: Topic) -> Sent {
         // A reused id replaces its subscription.
-        self.subs.remove(&id);
+        self.remove_sub(id);
         let opened = topics::open(
             &self.store,
             &self.annotations,
@@ -165,13 +169,43 @@ impl Session {
         };
         self.send(ServerMsg::Subscribed { id }).await?;
         let snapshot = sub.serve(&self.store, id, true);
+        if let Some(run) = sub.points_of() {
+            self.points_subs.entry(run.clone()).or_default().push(id);
+        }
         self.subs.insert(id, sub);
         self.send_all(snapshot).await
     }
 
-    /// Handles one store event.
+    /// Drops subscription `id` (if any) and its place in the points index.
+    fn remove_sub(&mut self, id: SubId) {
+        let Some(sub) = self.subs.remove(&id) else {
+            return;
+        };
+        if let Some(run) = sub.points_of()
+            && let Some(ids) = self.points_subs.get_mut(run)
+        {
+            ids.retain(|&i| i != id);
+            if ids.is_empty() {
+                self.points_subs.remove(run);
+            }
+        }
+    }
+
+    /// Handles one store event: a point event goes to its run's point subscriptions only, any
+    /// other event to the subscriptions that do not follow points.
     pub async fn on_event(&mut self, event: &Event) -> Sent {
-        let ids: Vec<SubId> = self.subs.keys().copied().collect();
+        let ids: Vec<SubId> = match event {
+            Event::Points { run, .. } => match self.points_subs.get(&run.key) {
+                Some(ids) => ids.clone(),
+                None => return Ok(()),
+            },
+            _ => self
+                .subs
+                .iter()
+                .filter(|(_, sub)| sub.points_of().is_none())
+                .map(|(&id, _)| id)
+                .collect(),
+        };
         for id in ids {
             let msgs = match self.subs.get_mut(&id) {
                 Some(sub) => sub.on_event(&self.store, id, event),
@@ -417,9 +451,30 @@ mod tests {
         };
         assert_eq!((*start, value.as_slice()), (3, &[3.0, 4.0][..]));
 
+        // Points of another run reach nobody here; a second subscription of the same run and
+        // key gets its share, and the first, once unsubscribed, nothing.
+        let other = f.add_run("r2", 2);
+        f.send(serde_json::json!({"type": "subscribe", "id": 8, "topic": {"kind": "series", "project": "p", "run": "r1", "key": "loss", "from": 5}}))
+            .await;
+        f.received();
         f.send(serde_json::json!({"type": "unsubscribe", "id": 7}))
             .await;
+        assert_eq!(run.history.lock().subscribers, 1);
+        f.append_rows("r2", 2..4);
+        f.store.sync_history(&other).unwrap();
+        f.append_rows("r1", 5..6);
+        f.store.sync_history(&run).unwrap();
+        f.deliver_events().await;
+        let got = f.received();
+        let [ServerMsg::Points { sub, start, .. }] = got.as_slice() else {
+            panic!("only r1's new point, to subscription 8: {got:?}");
+        };
+        assert_eq!((*sub, *start), (8, 5));
+        assert_eq!(f.session.points_subs.len(), 1);
+        f.send(serde_json::json!({"type": "unsubscribe", "id": 8}))
+            .await;
         assert_eq!(run.history.lock().subscribers, 0);
+        assert!(f.session.points_subs.is_empty());
     }
 
     #[tokio::test]

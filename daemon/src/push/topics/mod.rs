@@ -26,6 +26,13 @@ pub trait Subscription: Send + Sync + std::fmt::Debug {
 
     /// Messages for a store event: nothing when the event does not concern this subscription.
     fn on_event(&mut self, store: &Store, id: SubId, event: &Event) -> Vec<ServerMsg>;
+
+    /// The run whose [`Event::Points`] this subscription follows, if any: the session hands such
+    /// events only to the subscriptions of their run (a page following 1,000 live runs would
+    /// otherwise offer every point event to 1,000 subscriptions), and no other event to them.
+    fn points_of(&self) -> Option<&crate::store::RunKey> {
+        None
+    }
 }
 
 /// Starts a subscription to `topic` (runs from `store`, annotations from `annotations`, report

@@ -61,11 +61,18 @@ impl Subscription for Points {
 
     fn on_event(&mut self, store: &Store, id: SubId, event: &Event) -> Vec<ServerMsg> {
         match event {
-            Event::Points { run, .. } if Arc::ptr_eq(&self.run, run) => {
+            // Another key of the run grew: nothing to read (the history stays unlocked).
+            Event::Points { run, key, .. }
+                if Arc::ptr_eq(&self.run, run) && self.key_idx.is_none_or(|k| k == *key) =>
+            {
                 self.serve(store, id, false)
             }
             _ => Vec::new(),
         }
+    }
+
+    fn points_of(&self) -> Option<&crate::store::RunKey> {
+        Some(&self.run.key)
     }
 }
 
