@@ -36,11 +36,11 @@ pub enum Event {
     Keys(Arc<Run>),
     /// A run's history rows logged new media values.
     Media(Arc<Run>),
-    /// Series `key` (index into the run's keys) of a run now has `len` points.
+    /// Series of a run grew: `(key, len)` for each, the key an index into the run's keys and
+    /// `len` its points now. One event per read of the run, however many keys grew.
     Points {
         run: Arc<Run>,
-        key: usize,
-        len: u64,
+        grown: Arc<[(usize, u64)]>,
     },
     /// Annotation op `seq` of `project` was committed (the subscriptions read it from `db/`).
     Annotations {
@@ -457,11 +457,10 @@ impl Store {
 
     /// Announces what a history read, and keeps memory within bounds by evicting cold runs.
     fn publish_growth(&self, run: &Arc<Run>, outcome: history::SyncOutcome) {
-        for (key, len) in outcome.grown {
+        if !outcome.grown.is_empty() {
             self.emit(Event::Points {
                 run: run.clone(),
-                key,
-                len,
+                grown: outcome.grown.into(),
             });
         }
         if outcome.new_keys {

@@ -62,8 +62,11 @@ impl Subscription for Points {
     fn on_event(&mut self, store: &Store, id: SubId, event: &Event) -> Vec<ServerMsg> {
         match event {
             // Another key of the run grew: nothing to read (the history stays unlocked).
-            Event::Points { run, key, .. }
-                if Arc::ptr_eq(&self.run, run) && self.key_idx.is_none_or(|k| k == *key) =>
+            Event::Points { run, grown }
+                if Arc::ptr_eq(&self.run, run)
+                    && self
+                        .key_idx
+                        .is_none_or(|k| grown.iter().any(|&(g, _)| g == k)) =>
             {
                 self.serve(store, id, false)
             }
