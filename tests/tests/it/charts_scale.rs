@@ -416,4 +416,5 @@ async fn a_restart_with_a_damaged_or_deleted_series_cache_rebuilds_it_and_draws_
             "r{i}: the rebuilt cache differs from the first"
         );
     }
+    c.close().await.unwrap();
 }
