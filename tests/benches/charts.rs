@@ -275,6 +275,8 @@ async fn bench(
         if delete_cache {
             std::fs::remove_dir_all(root.join(".trackline/cache/series"))?;
         }
+        // One daemon per data dir: the previous one stops first.
+        drop(daemon.take());
         let t = Instant::now();
         let (d, p) = start_daemon(&root)?;
         let listening = t.elapsed().as_secs_f64() * 1000.0;
@@ -293,7 +295,7 @@ async fn bench(
         if !delete_cache {
             cold_answer_ms = answered;
         }
-        drop(daemon.replace((d, p)));
+        daemon = Some((d, p));
     }
     let (_daemon, port) = daemon.context("a daemon")?;
     let base = format!("http://127.0.0.1:{port}");
