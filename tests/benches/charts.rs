@@ -253,6 +253,15 @@ async fn bench(
         warm.len() as f64 / 1e6
     );
 
+    // The page asks for the binary answer: timed warm here, and cold after each restart below.
+    let binary_query = |port: u16, width: u32| {
+        http.get(format!(
+            "http://127.0.0.1:{port}/api/projects/big/series?runs={}&key=loss&width={width}",
+            ids.join(",")
+        ))
+        .header("Accept", "application/vnd.trackline.series")
+        .send()
+    };
     let t = Instant::now();
     http.get(format!(
         "{base}/api/projects/big/series?runs={}&key=loss&width=1207",
@@ -262,12 +271,17 @@ async fn bench(
     .await?
     .bytes()
     .await?;
+    let warm_json_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    let bytes = binary_query(port, 1201).await?.bytes().await?;
+    let warm_binary_ms = t.elapsed().as_secs_f64() * 1000.0;
     println!(
-        "daemon: the same query warm {:.0} ms (answer sent and read by reqwest)",
-        t.elapsed().as_secs_f64() * 1000.0
+        "daemon: the same query warm {warm_json_ms:.0} ms as JSON, {warm_binary_ms:.0} ms binary ({:.1} MB; answer sent and read by reqwest)",
+        bytes.len() as f64 / 1e6
     );
 
-    // Cold start: the daemon restarted, reading its series cache, and again without it.
+    // Cold start: the daemon restarted, reading its series cache, and again without it; the
+    // query is the page's (binary), sent as soon as the daemon listens.
     drop(daemon);
     let mut daemon = None;
     let mut cold_answer_ms = f64::NAN;
@@ -280,17 +294,11 @@ async fn bench(
         let t = Instant::now();
         let (d, p) = start_daemon(&root)?;
         let listening = t.elapsed().as_secs_f64() * 1000.0;
-        http.get(format!(
-            "http://127.0.0.1:{p}/api/projects/big/series?runs={}&key=loss&width=1200",
-            ids.join(",")
-        ))
-        .send()
-        .await?
-        .bytes()
-        .await?;
+        binary_query(p, 1200).await?.bytes().await?;
         let answered = t.elapsed().as_secs_f64() * 1000.0;
         println!(
-            "daemon restarted ({label}): listening after {listening:.0} ms, first series query of {runs} runs answered {answered:.0} ms after the start"
+            "daemon restarted ({label}): listening after {listening:.0} ms, first series query of {runs} runs answered {answered:.0} ms after the start ({:.0} ms more than warm)",
+            answered - warm_binary_ms
         );
         if !delete_cache {
             cold_answer_ms = answered;
@@ -310,9 +318,10 @@ async fn bench(
     };
     let _ = c.close().await;
     let paint_ms = res?;
-    let cold = cold_answer_ms + paint_ms;
+    // The page's request → painted, plus what the cold daemon took longer than a warm one.
+    let cold = paint_ms + (cold_answer_ms - warm_binary_ms);
     println!(
-        "\n== cold start: first chart of {runs} runs after a restart ≈ first answer {cold_answer_ms:.0} ms + request → painted p50 {paint_ms:.0} ms = {cold:.0} ms (goal ≤ {GOAL_COLD_CHART_MS} ms: {})",
+        "\n== cold start: first chart of {runs} runs after a restart ≈ request → painted p50 {paint_ms:.0} ms + ({cold_answer_ms:.0} − {warm_binary_ms:.0}) ms the cold daemon's answer took longer = {cold:.0} ms (goal ≤ {GOAL_COLD_CHART_MS} ms: {})",
         verdict(cold <= GOAL_COLD_CHART_MS)
     );
     res2

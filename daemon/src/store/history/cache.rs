@@ -706,3 +706,41 @@ mod tests {
         assert!(!SeriesCache::new(f.state.clone()).path_of(&f.key).exists());
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use std::time::Instant;
+
+    /// `cargo test --release -p trackline --lib cache_load_timing -- --ignored --nocapture`
+    #[test]
+    #[ignore = "a timing probe, not a test"]
+    fn cache_load_timing() {
+        let mut h = History::default();
+        let mut text = String::new();
+        for s in 0..100_000u64 {
+            text.push_str(&format!(
+                "{{\"_step\":{s},\"_timestamp\":{:.3},\"loss\":{:.5}}}\n",
+                1.7e9 + s as f64 * 0.01,
+                (s as f64 * 0.001).sin()
+            ));
+        }
+        h.ingest(text.as_bytes(), 0.0, "r");
+        h.loaded = true;
+        let bytes = encode(&h, [0, 0]);
+        let t = Instant::now();
+        for _ in 0..20 {
+            std::hint::black_box(checksum(&bytes));
+        }
+        println!("checksum {:.2} ms", t.elapsed().as_secs_f64() * 50.0);
+        let t = Instant::now();
+        for _ in 0..20 {
+            std::hint::black_box(decode(&bytes, Limits::default()).is_ok());
+        }
+        println!(
+            "decode {:.2} ms for {} bytes",
+            t.elapsed().as_secs_f64() * 50.0,
+            bytes.len()
+        );
+    }
+}
