@@ -282,7 +282,7 @@ impl ChartHandle {
             }
         });
         if appended == Some(true) {
-            self.update_points();
+            self.st.update_value(|st| st.schedule.points_changed = true);
             self.redraw(false);
         }
         if refetch {

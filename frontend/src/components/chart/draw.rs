@@ -50,7 +50,13 @@ impl ChartHandle {
                 self.on_next_frame();
                 return;
             }
-            self.st.update_value(|st| st.schedule.frame_pending = false);
+            let count = self.st.try_update_value(|st| {
+                st.schedule.frame_pending = false;
+                std::mem::take(&mut st.schedule.points_changed)
+            });
+            if count == Some(true) {
+                self.update_points();
+            }
             let t0 = perf_now();
             self.draw_now();
             let took = perf_now() - t0;

@@ -150,6 +150,9 @@ struct Schedule {
     frame_pending: bool,
     visible: bool,
     dirty: bool,
+    /// Live points arrived since `data-points` was last counted (counted once a frame: a sum
+    /// over every run's slot, too much for each of a thousand runs' messages).
+    points_changed: bool,
 }
 
 /// A chart's mutable state, held in one `StoredValue`.
