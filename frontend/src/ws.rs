@@ -505,6 +505,7 @@ mod tests {
             run: "r".into(),
             key: "k".into(),
             from: 5,
+            x_key: None,
         };
         assert!(track(&mut t, points(2, &[1.0, 2.0])).is_none());
         let Some(ServerMsg::Points {

@@ -43,12 +43,18 @@ pub enum Topic {
     /// One run: its info on each change plus [`ServerMsg::Keys`] whenever new metric keys appear.
     Run { project: String, run: String },
     /// Raw points of one metric of one run from offset `from` on, then every appended point.
+    /// With `x_key`, the points are `key` against that metric, joined by step as the series query
+    /// joins them (each point takes the x logged at its step or the latest before; points before
+    /// the first x or at a non-finite x are left out): `step` carries the x, and `from` counts
+    /// joined points, as the query's answer does.
     Series {
         project: String,
         run: String,
         key: String,
         #[serde(default)]
         from: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        x_key: Option<String>,
     },
     /// Logged values of one media key of one run (images, histograms, tables, ...) from entry
     /// offset `from` on, as [`ServerMsg::Media`], then every new one.
@@ -200,6 +206,7 @@ mod tests {
                 run: "r".into(),
                 key: "loss".into(),
                 from: 7,
+                x_key: None,
             },
         };
         let s = serde_json::to_string(&m).unwrap();

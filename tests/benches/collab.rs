@@ -222,6 +222,7 @@ async fn subscribe_like_the_app(ws: &mut Socket) -> anyhow::Result<()> {
         run: "live".into(),
         key: (*k).into(),
         from: 0,
+        x_key: None,
     }));
     for (id, topic) in topics.into_iter().enumerate() {
         send(

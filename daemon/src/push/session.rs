@@ -477,6 +477,69 @@ mod tests {
         assert!(f.session.points_subs.is_empty());
     }
 
+    /// Rows whose `epoch` is logged every third step from step 2 on (some NaN), `loss` every step.
+    fn epoch_rows(f: &Fixture, id: &str, steps: std::ops::Range<usize>) {
+        let path = f.data_dir.path().join("p").join(id).join(HISTORY_FILE);
+        let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        for s in steps {
+            let epoch = match s {
+                _ if s < 2 || s % 3 != 2 => String::new(),
+                11 => ", \"epoch\": NaN".into(),
+                _ => format!(", \"epoch\": {}", s / 3),
+            };
+            writeln!(file, "{{\"_step\": {s}, \"loss\": {}{epoch}}}", s * 10).unwrap();
+        }
+    }
+
+    /// What a series subscription sent, as `(start, x, value)` per point.
+    fn sent_points(msgs: &[ServerMsg]) -> Vec<(u64, f64, f64)> {
+        let mut out = Vec::new();
+        for m in msgs {
+            if let ServerMsg::Points {
+                start, step, value, ..
+            } = m
+            {
+                for (k, (x, v)) in step.iter().zip(value).enumerate() {
+                    out.push((start + k as u64, *x, *v));
+                }
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_series_subscription_against_another_metric_sends_points_joined_as_the_query_joins_them()
+     {
+        let mut f = Fixture::new(64);
+        let run = f.add_run("r1", 0);
+        epoch_rows(&f, "r1", 0..20);
+        f.store.sync_history(&run).unwrap();
+        f.deliver_events().await;
+        let joined = |run: &Arc<crate::store::Run>| {
+            let h = run.history.lock();
+            let j = crate::query::series::join_by_step(
+                h.series_by_key("loss").unwrap(),
+                h.series_by_key("epoch").unwrap(),
+            );
+            (0..j.len())
+                .map(|i| (i as u64, j.steps().get(i), j.values()[i]))
+                .collect::<Vec<_>>()
+        };
+        // The client holds the first 4 joined points (as the query's answer gave them).
+        f.send(serde_json::json!({"type": "subscribe", "id": 3, "topic": {"kind": "series", "project": "p", "run": "r1", "key": "loss", "from": 4, "x_key": "epoch"}}))
+            .await;
+        let first = sent_points(&f.received());
+        assert_eq!(first, joined(&run)[4..]);
+        // Rows appended later: their joined points follow, numbered on.
+        epoch_rows(&f, "r1", 20..31);
+        f.store.sync_history(&run).unwrap();
+        f.deliver_events().await;
+        let mut all = first;
+        all.extend(sent_points(&f.received()));
+        assert_eq!(all, joined(&run)[4..]);
+        assert!(all.len() > 20, "{all:?}");
+    }
+
     #[tokio::test]
     async fn an_unknown_run_or_a_bad_message_is_answered_with_an_error() {
         let mut f = Fixture::new(16);

@@ -66,6 +66,7 @@ pub async fn watch(
             run: run.into(),
             key: crate::faults::ledger::KEY.into(),
             from: 0,
+            x_key: None,
         },
     })?;
     ws.send(Message::Text(subscribe.clone().into())).await?;

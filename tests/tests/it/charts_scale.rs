@@ -418,3 +418,72 @@ async fn a_restart_with_a_damaged_or_deleted_series_cache_rebuilds_it_and_draws_
     }
     c.close().await.unwrap();
 }
+
+/// Rows `steps` of a run logging `train/loss` every step and, every tenth step, `epoch` and
+/// `val/loss` (`val/*` is drawn against `epoch`, as `define_metric` says).
+fn epoch_rows(steps: std::ops::Range<u64>) -> String {
+    let mut rows = String::new();
+    for s in steps {
+        let mut row =
+            json!({"_step": s, "_timestamp": now_secs(), "train/loss": 1.0 / (s + 1) as f64});
+        if s % 10 == 9 {
+            row["epoch"] = json!(s / 10);
+            row["val/loss"] = json!(0.1 * (s / 10) as f64);
+        }
+        rows.push_str(&format!("{row}\n"));
+    }
+    rows
+}
+
+#[tokio::test]
+async fn a_chart_against_another_metric_appends_live_points_without_fetching_again() {
+    let root = tempfile::tempdir().unwrap();
+    let mut w = RunWriter::create(root.path(), "xk", "r0");
+    write_atomic(
+        &w.dir.join("metrics.json"),
+        &json!({"val/*": {"step_metric": "epoch", "summary": null, "goal": null, "hidden": false}}),
+    );
+    w.append_raw(&epoch_rows(0..40));
+    let d = Daemon::start(root.path());
+    require_web(&d).await;
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&d.url("/projects/xk")).await.unwrap();
+    let val = "[data-testid=panel][data-key='val/loss'] canvas[data-testid=chart]";
+    let x_max = || async {
+        js(
+            &c,
+            "const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'center'}); return true;",
+            vec![json!(val)],
+        )
+        .await;
+        num_attr(&c, val, "data-x-max").await
+    };
+    eventually("val/loss drawn against epoch", WAIT, x_max, |&x| x == 3.0).await;
+    let fetched =
+        |requests: Vec<(String, u32)>| requests.iter().filter(|(k, _)| k == "val/loss").count();
+    let before = fetched(series_requests(&c).await);
+    assert!(before >= 1);
+
+    // Four more epochs: the daemon joins them by step and the chart appends them.
+    w.append_raw(&epoch_rows(40..80));
+    eventually(
+        "the new epochs drawn",
+        WAIT,
+        || num_attr(&c, val, "data-points"),
+        |&n| n == 8.0,
+    )
+    .await;
+    // (A live point past the fitted range widens it with 5 % head room.)
+    eventually("the x range grew", WAIT, x_max, |&x| {
+        (7.0..7.5).contains(&x)
+    })
+    .await;
+    assert_eq!(
+        fetched(series_requests(&c).await),
+        before,
+        "the points came live, not from a new series query"
+    );
+    c.close().await.unwrap();
+}

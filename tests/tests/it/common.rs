@@ -267,6 +267,7 @@ pub fn series_topic(project: &str, run: &str, key: &str, from: u64) -> Topic {
         run: run.into(),
         key: key.into(),
         from,
+        x_key: None,
     }
 }
 

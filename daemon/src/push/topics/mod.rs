@@ -57,10 +57,12 @@ pub async fn open(
             run,
             key,
             from,
+            x_key,
         } => Box::new(series::Points::new(
             loaded_run(store, &project, &run).await?,
             key,
             from,
+            x_key,
         )),
         Topic::Media {
             project,

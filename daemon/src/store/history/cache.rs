@@ -708,6 +708,10 @@ mod tests {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::print_stdout,
+    reason = "a timing probe reports on its standard output"
+)]
 mod timing {
     use super::*;
     use std::time::Instant;

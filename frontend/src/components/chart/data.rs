@@ -198,11 +198,14 @@ impl ChartHandle {
         else {
             return;
         };
+        // Against another metric, the daemon joins the live points as the query joined the
+        // history, so they append like any others.
         let topic = Topic::Series {
             project: self.project.get_value(),
             run: run.clone(),
             key: self.key.get_value(),
             from,
+            x_key: self.settings().x_key,
         };
         let (generation, epoch) = self.st.with_value(|st| (st.data.generation, st.data.epoch));
         let id = ws::subscribe(topic, move |msg| self.on_msg(&run, epoch, msg));
@@ -242,16 +245,6 @@ impl ChartHandle {
             return;
         };
         let settings = self.settings();
-        if settings.x_key.is_some() {
-            // x comes from another metric: the daemon joins; refetch now and then.
-            let due = self.st.with_value(|st| {
-                !st.data.fetching && js_sys::Date::now() - st.data.last_fetch_ms > COMPACT_EVERY_MS
-            });
-            if due {
-                self.fetch();
-            }
-            return;
-        }
         let mut refetch = false;
         let appended = self.st.try_update_value(|st| {
             if st.data.epoch != epoch {
@@ -260,7 +253,9 @@ impl ChartHandle {
             let Some(slot) = st.data.slots.iter_mut().find(|s| s.id == run) else {
                 return false;
             };
+            // Joined against `x_key`, `step` carries the other metric's value.
             let xs: Vec<f64> = match settings.x {
+                _ if settings.x_key.is_some() => step,
                 XAxis::Step => step,
                 XAxis::WallTime => wall_time,
                 XAxis::RelativeTime => wall_time.iter().map(|w| w - slot.created_at).collect(),
