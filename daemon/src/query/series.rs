@@ -127,9 +127,8 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
         };
         out.push(RunSeries {
             run: run.key.run.clone(),
-            total_points: guards[i]
-                .series_by_key(&q.key)
-                .map_or(0, |s| s.len() as u64),
+            // Against `x_key`, the joined points: what a subscription with that `x_key` counts.
+            total_points: sources[i].as_ref().map_or(0, |s| s.len() as u64),
             buckets,
         });
     }

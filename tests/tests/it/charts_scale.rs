@@ -420,7 +420,8 @@ async fn a_restart_with_a_damaged_or_deleted_series_cache_rebuilds_it_and_draws_
 }
 
 /// Rows `steps` of a run logging `train/loss` every step and, every tenth step, `epoch` and
-/// `val/loss` (`val/*` is drawn against `epoch`, as `define_metric` says).
+/// `val/loss` (`val/*` is drawn against `epoch`, as `define_metric` says), and once `val/loss`
+/// before any epoch.
 fn epoch_rows(steps: std::ops::Range<u64>) -> String {
     let mut rows = String::new();
     for s in steps {
@@ -429,6 +430,10 @@ fn epoch_rows(steps: std::ops::Range<u64>) -> String {
         if s % 10 == 9 {
             row["epoch"] = json!(s / 10);
             row["val/loss"] = json!(0.1 * (s / 10) as f64);
+        }
+        if s == 4 {
+            // Before the first epoch: no x to join with, so not drawn (nor counted).
+            row["val/loss"] = json!(9.0);
         }
         rows.push_str(&format!("{row}\n"));
     }
