@@ -492,3 +492,69 @@ async fn a_chart_against_another_metric_appends_live_points_without_fetching_aga
     );
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn live_points_on_a_grouped_panel_redraw_it_a_few_times_a_second_not_every_frame() {
+    let root = tempfile::tempdir().unwrap();
+    let mut writers: Vec<RunWriter> = [0.1, 0.1, 0.01, 0.01]
+        .iter()
+        .enumerate()
+        .map(|(i, lr)| {
+            let mut w = RunWriter::create(root.path(), "grp", &format!("r{i}"));
+            write_atomic(&w.dir.join("config.json"), &json!({"lr": lr}));
+            w.log_rows(100, |s| (s as f64 * lr + i as f64).to_string());
+            w
+        })
+        .collect();
+    let d = Daemon::start(root.path());
+    require_web(&d).await;
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&d.url("/projects/grp")).await.unwrap();
+    wait_points(&c, LOSS, 400).await;
+    set_value(
+        &c,
+        "[data-testid=workspace] > .cs-bar [data-testid=group-by]",
+        "config.lr",
+    )
+    .await;
+    eventually(
+        "group bands",
+        WAIT,
+        || num_attr(&c, LOSS, "data-bands"),
+        |&n| n == 2.0,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let frames = || async {
+        js(
+            &c,
+            "return performance.getEntriesByName('tl:panel:frame', 'measure').filter(e => e.detail === 'loss').length;",
+            vec![],
+        )
+        .await
+        .as_u64()
+        .unwrap()
+    };
+    let before = frames().await;
+    // A row to each run every 40 ms for 2 s: 50 rounds, each a whole-frame change (grouping).
+    let started = std::time::Instant::now();
+    for _ in 0..50 {
+        for w in &mut writers {
+            w.log_rows(1, |s| (s as f64 * 0.01).to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let spent = started.elapsed().as_secs_f64();
+    wait_points(&c, LOSS, 600).await;
+    let drawn = frames().await - before;
+    // At most one full frame a quarter second, plus the last one after the points stop.
+    let most = (spent / 0.25).ceil() as u64 + 2;
+    assert!(
+        drawn <= most,
+        "{drawn} full frames in {spent:.1} s of live points (at most {most})"
+    );
+    assert!(drawn >= 2, "the live points were drawn ({drawn} frames)");
+    c.close().await.unwrap();
+}

@@ -83,7 +83,38 @@ impl ChartHandle {
         if !full && self.draw_incremental() {
             return;
         }
+        if !full && self.defer_live_frame() {
+            return;
+        }
         self.draw_full();
+    }
+
+    /// Live points need a whole frame: answers whether it waits (drawn by a timer within
+    /// [`LIVE_FULL_FRAME_EVERY_MS`] of the last full frame, with every point that came meanwhile).
+    fn defer_live_frame(self) -> bool {
+        let now = perf_now();
+        let Some((wait, first)) = self.st.try_update_value(|st| {
+            let wait = LIVE_FULL_FRAME_EVERY_MS - (now - st.schedule.last_full_ms);
+            let first = wait > 0.0 && !std::mem::replace(&mut st.schedule.live_deferred, true);
+            (wait, first)
+        }) else {
+            return false;
+        };
+        if wait <= 0.0 {
+            return false;
+        }
+        if first {
+            set_timeout(
+                move || {
+                    if self.alive() {
+                        self.st.update_value(|st| st.schedule.live_deferred = false);
+                        self.redraw(false);
+                    }
+                },
+                Duration::from_millis(wait.ceil() as u64),
+            );
+        }
+        true
     }
 
     /// The x domain to draw: the zoom, or the fitted extent (with head room for live points).
@@ -111,6 +142,7 @@ impl ChartHandle {
             return;
         };
         let t0 = perf_now();
+        self.st.update_value(|st| st.schedule.last_full_ms = t0);
         let settings = self.settings();
         let hidden = self.hidden.get_untracked();
         let highlighted = self.highlighted.get_untracked();

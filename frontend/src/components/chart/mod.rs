@@ -88,6 +88,10 @@ impl RunRef {
 const REFETCH_DEBOUNCE: Duration = Duration::from_millis(150);
 /// Least time between refetches caused by a long live tail (or by live points on an `x_key` axis).
 const COMPACT_EVERY_MS: f64 = 1000.0;
+/// Live points that cannot be drawn into the kept pixels (grouping, two-sided smoothing, an axis
+/// that must grow) redraw the whole panel at most this often, however fast they come: a panel of
+/// a hundred live runs would otherwise redraw every animation frame.
+const LIVE_FULL_FRAME_EVERY_MS: f64 = 250.0;
 const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, PartialEq)]
@@ -153,6 +157,10 @@ struct Schedule {
     /// Live points arrived since `data-points` was last counted (counted once a frame: a sum
     /// over every run's slot, too much for each of a thousand runs' messages).
     points_changed: bool,
+    /// When the last full frame was drawn (`performance.now()`).
+    last_full_ms: f64,
+    /// A full frame for live points waits on a timer ([`LIVE_FULL_FRAME_EVERY_MS`]).
+    live_deferred: bool,
 }
 
 /// A chart's mutable state, held in one `StoredValue`.
