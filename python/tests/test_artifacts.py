@@ -105,7 +105,7 @@ def test_version_file_and_digest_follow_the_contract(tmp_path):
     art.add_file(str(tmp_path / "a.txt"))
     art.add_reference("https://example.com/data.tar")
     run.log({"loss": 1.0})
-    run.log_artifact(art, aliases=["first"])
+    run.log_artifact(art, aliases=["first"]).wait()  # committed by the worker: wait for it
     doc = _version_file("fmt", "thing", 0)
     sha = hashlib.sha256(b"alpha").hexdigest()
     assert doc["format"] == 1 and doc["version"] == 0 and doc["type"] == "dataset"
@@ -162,7 +162,7 @@ def test_lightning_checkpoint_loop_and_automatic_best(tmp_path):
     assert run.use_artifact("auto:best").version == "v3"
     run.summary["val/acc"] = float("nan")
     ckpt.write_bytes(b"auto nan")
-    logged = run.log_model(str(ckpt), name="auto")
+    logged = run.log_model(str(ckpt), name="auto").wait()
     assert _version_file("pl", "auto", 4)["metrics"][0]["value"] is None
     assert run.use_artifact("auto:best").version == "v3"
     assert sorted(logged.aliases) == ["latest"]
@@ -180,14 +180,15 @@ def test_hf_new_file_modes_and_add_table():
             f.write("again")
     with art.new_file("notes.txt", mode="w") as f:
         f.write("one")
-    with art.new_file("notes.txt", mode="w") as f:  # replaces it; the first blob is untouched
+    first = art.get_entry("notes.txt")
+    with art.new_file("notes.txt", mode="w") as f:  # replaces it; the first snapshot is dropped
         f.write("two")
-    first = store_mod.Store(_root()).blob_path(hashlib.sha256(b"one").hexdigest())
-    assert open(first).read() == "one"
+    assert first.digest == hashlib.sha256(b"one").hexdigest() and first._staged is None
     table = trackline.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]])
     entry = art.add(table, "preds")
     assert entry.path == "preds.table.json"
-    run.log_artifact(art, aliases=["final_model"])
+    run.log_artifact(art, aliases=["final_model"]).wait()
+    assert not os.path.exists(store_mod.Store(_root()).blob_path(first.digest))
     # files the client wrote itself are hard-linked into the blob store, not copied
     blob = store_mod.Store(_root()).blob_path(hashlib.sha256(b"\x00\x01\x02").hexdigest())
     assert os.path.isfile(blob)
@@ -222,7 +223,7 @@ def test_dedup_same_file_two_runs_and_identical_content(tmp_path):
     imm.write_bytes(b"immutable bytes")
     art = trackline.Artifact("imm", "dataset")
     art.add_file(str(imm), policy="immutable")
-    run2.log_artifact(art)
+    run2.log_artifact(art).wait()
     blob = store_mod.Store(_root()).blob_path(hashlib.sha256(b"immutable bytes").hexdigest())
     assert os.stat(blob).st_ino == os.stat(str(imm)).st_ino
 
@@ -304,7 +305,7 @@ def test_validation_errors(tmp_path):
     for bad_alias in ["v3", "a b", "a/b", "a:b"]:
         with pytest.raises(ValueError):
             run.log_artifact(art, aliases=[bad_alias])
-    run.log_artifact(art, aliases=["latest", "good"])  # "latest" is automatic: never written
+    run.log_artifact(art, aliases=["latest", "good"]).wait()  # "latest" is never written
     lines = open(os.path.join(_root(), "val", ".artifacts", "ok", "aliases.jsonl")).read()
     assert [json.loads(l)["alias"] for l in lines.splitlines()] == ["good"]
     changed = trackline.Artifact("later", "dataset")
@@ -455,7 +456,7 @@ def test_download_checks_the_bytes_against_their_digest(tmp_path, monkeypatch):
     (tmp_path / "f.txt").write_text("good")
     art = trackline.Artifact("c", "dataset")
     art.add_file(str(tmp_path / "f.txt"))
-    run.log_artifact(art)
+    run.log_artifact(art).wait()
     blob = store_mod.Store(_root()).blob_path(hashlib.sha256(b"good").hexdigest())
     os.chmod(blob, 0o644)
     with open(blob, "wb") as f:

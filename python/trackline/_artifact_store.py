@@ -1,10 +1,11 @@
 """The local artifact store of a data root (docs/format.md, "Artifacts"): blobs, versions, aliases.
 
-- Blobs: ``<root>/.trackline/blobs/<2>/<62>`` by SHA-256. :meth:`Store.put_file` fills a hidden
-  temp file beside the blob by reflink when the file system can, else by a copy that hashes as it
-  goes (one pass, 4 MiB buffers, never the whole file in memory), or by a hard link for bytes that
-  never change (a file the client wrote itself, ``policy="immutable"``); a copy is fsynced, then
-  renamed to its hash. A blob that exists is never written again.
+- Blobs: ``<root>/.trackline/blobs/<2>/<62>`` by SHA-256. :meth:`Store.stage_files` snapshots
+  files into hidden temp files (reflink, kernel copy, one :class:`Pack` for small files, or a
+  hard link for bytes that never change: a file the client wrote itself, ``policy="immutable"``)
+  and :meth:`Store.settle_staged` later hashes them (4 MiB buffers, never a whole file in memory),
+  makes them durable and renames them to their hashes; :meth:`Store.put_file` does both at once,
+  hashing a copy as it goes. A blob that exists is never written again.
 - Versions: ``<root>/<project>/.artifacts/<name>/v<N>.json``, created by hard-linking a fsynced
   temp file, which fails when the number is taken (then ``N+1``): numbers never collide and a
   version is whole or absent. Content equal to a live version's (same manifest digest) reuses it.
@@ -20,6 +21,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 
 from ._errors import CommError
@@ -176,6 +178,81 @@ def empty_manifest(contents=None):
             "storagePolicyConfig": {"digestAlgo": "sha256"}, "contents": contents or {}}
 
 
+class Staged:
+    """A snapshot of a file in the blob store's temp files, hashed later: its own temp file
+    ``tmp``, or ``size`` bytes at ``offset`` of a :class:`Pack` of small files (both None once
+    settled, or when nothing needed copying); its SHA-256 ``digest`` once hashed. ``key`` (the
+    source's stat before and after the copy, None if it changed or was too new) lets the digest
+    be remembered."""
+
+    __slots__ = ("tmp", "pack", "offset", "size", "digest", "key")
+
+    def __init__(self, tmp, size, digest=None, pack=None, offset=0, key=None):
+        self.tmp = tmp
+        self.pack = pack
+        self.offset = offset
+        self.size = size
+        self.digest = digest
+        self.key = key
+
+    def bytes(self):
+        """The snapshot's bytes (small files, in a pack)."""
+        return self.pack.read(self.offset, self.size)
+
+    def hash(self):
+        """Hash the snapshot (once); its digest."""
+        if self.digest is None:
+            if self.pack is not None:
+                self.digest = hashlib.sha256(self.bytes()).hexdigest()
+            else:
+                self.digest, self.size = hash_file(self.tmp)
+        return self.digest
+
+
+class Pack:
+    """Snapshots of small files appended to one temp file of the blob store: one file created
+    for a folder of thousands, instead of one each. Removed when its last snapshot is settled
+    (or by ``trackline gc`` when a process dies first)."""
+
+    def __init__(self, folder):
+        self.path = os.path.join(folder, ".tmp-pack-" + os.urandom(8).hex())
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o600)
+        self.size = 0
+        self.users = 0
+        self._buffer = bytearray()
+        self._lock = threading.Lock()
+
+    def append(self, data):
+        """Add ``data``; its offset."""
+        offset = self.size
+        self._buffer += data
+        self.size += len(data)
+        self.users += 1
+        if len(self._buffer) >= BUFFER:
+            self.flush()
+        return offset
+
+    def flush(self):
+        _write_all(self.fd, self._buffer)
+        self._buffer = bytearray()
+
+    def read(self, offset, size):
+        data = os.pread(self.fd, size, offset)
+        if len(data) != size:
+            raise OSError("the snapshot pack %s is short" % self.path)
+        return data
+
+    def release(self):
+        """One snapshot less; the pack goes with the last."""
+        with self._lock:
+            self.users -= 1
+            if self.users or self.fd is None:
+                return
+            fd, self.fd = self.fd, None
+        os.close(fd)
+        _unlink_quietly(self.path)
+
+
 def metric_value(value):
     """A finite float, else None (NaN, infinities, strings)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -249,6 +326,124 @@ class Store:
             for item in staged:
                 _unlink_quietly(item[1])
         return results
+
+    def stage_file(self, path, link=False):
+        """:meth:`stage_files` of one file."""
+        return self.stage_files([path], link)[0]
+
+    def stage_files(self, paths, link=False):
+        """Snapshot the files at ``paths`` into the blob store's temp files without hashing
+        them (:class:`Staged` each): a hard link when ``link`` (bytes that never change) and the
+        file system allows; else small files appended to one :class:`Pack`, bigger ones each
+        reflinked or copied in the kernel. A file this process stored before, unchanged since,
+        whose blob exists, is not copied (its digest is known)."""
+        os.makedirs(self.blobs, exist_ok=True)
+        out = []
+        pack = None
+        try:
+            for path in paths:
+                with open(path, "rb", buffering=0) as src:
+                    before = _fstat_key(src.fileno())
+                    known = _STORED.get(before)
+                    if known is not None and self.has_blob(known[0]):
+                        out.append(Staged(None, known[1], known[0]))
+                        continue
+                    if link:
+                        staged = self._stage_link(path, before[2])
+                        if staged is not None:
+                            out.append(staged)
+                            continue
+                    if before[2] <= PACK_MAX_FILE:
+                        data = src.read()
+                        if pack is None:
+                            pack = Pack(self.blobs)
+                        staged = Staged(None, len(data), pack=pack, offset=pack.append(data))
+                    else:
+                        staged = self._stage_copy(src, before[2])
+                    after = _fstat_key(src.fileno())
+                    if before == after and time.time() - before[3] / 1e9 > RACY_SECONDS:
+                        staged.key = before
+                    out.append(staged)
+            if pack is not None:
+                pack.flush()
+        except BaseException:
+            for item in out:
+                if item.tmp is not None:
+                    _unlink_quietly(item.tmp)
+            if pack is not None:
+                pack.users = 1
+                pack.release()
+            raise
+        return out
+
+    def _stage_link(self, path, size):
+        tmp = os.path.join(self.blobs, ".tmp-" + os.urandom(8).hex())
+        try:
+            os.link(path, tmp)
+        except OSError:
+            return None
+        return Staged(tmp, size)
+
+    def _stage_copy(self, src, size):
+        tmp = os.path.join(self.blobs, ".tmp-" + os.urandom(8).hex())
+        try:
+            dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o444)
+            try:
+                if not _reflink(src.fileno(), dst_fd):
+                    _kernel_copy(src, dst_fd, size)
+                size = os.fstat(dst_fd).st_size
+            finally:
+                os.close(dst_fd)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        return Staged(tmp, size)
+
+    def settle_staged(self, staged):
+        """Make the :class:`Staged` snapshots blobs, hashing those not hashed yet: those whose
+        blob exists are dropped (never synced, so their pages need not reach the disk); a small
+        file's bytes go from its pack to a temp file of their own; then all are made durable
+        together and renamed to their hashes."""
+        keep = []  # (temp path, digest)
+        try:
+            for item in staged:
+                if item.tmp is None and item.pack is None:
+                    continue
+                item.hash()
+                if self.has_blob(item.digest):
+                    if item.tmp is not None:
+                        _unlink_quietly(item.tmp)
+                elif item.pack is not None:
+                    keep.append((self._write_temp(item.bytes()), item.digest))
+                else:
+                    keep.append((item.tmp, item.digest))
+                item.tmp = None
+            _sync_all([tmp for tmp, _ in keep])
+            for tmp, digest in keep:
+                self._settle(tmp, digest)
+            keep = []
+        finally:
+            for tmp, _ in keep:
+                _unlink_quietly(tmp)
+            for item in staged:
+                if item.pack is not None:
+                    item.pack, pack = None, item.pack
+                    pack.release()
+        for item in staged:
+            if item.key is not None:
+                _remember_key(item.key, item.digest, item.size)
+
+    def _write_temp(self, data):
+        tmp = os.path.join(self.blobs, ".tmp-" + os.urandom(8).hex())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o444)
+        try:
+            _write_all(fd, data)
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(tmp)
+            raise
+        os.close(fd)
+        return tmp
 
     def _link_in(self, path, expect, results, i):
         """Hard-link ``path`` as its blob; False when the file system cannot (then it is
@@ -673,6 +868,8 @@ def materialize(source, dest, digest=None):
 #: Seconds a file must be unchanged for before its digest is remembered by its stat, or before
 #: it is hashed ahead of its copy.
 RACY_SECONDS = 2.0
+#: Bytes up to which a file's snapshot goes into a :class:`Pack` with other small files.
+PACK_MAX_FILE = 256 << 10
 #: Bytes from which an old file is hashed before it is copied (a stored blob then costs no write).
 HASH_FIRST_BYTES = 16 << 20
 #: (device, inode, size, mtime ns, ctime ns) of a file this process stored -> (digest, size).
@@ -693,6 +890,20 @@ def _remember(path, digest, size):
     the file system's time granularity could keep its size and times (git's "racy" rule)."""
     key = _stat_key(path)
     if key is not None and key[2] == size and time.time() - key[3] / 1e9 > RACY_SECONDS:
+        if len(_STORED) >= _STORED_MAX:
+            _STORED.clear()
+        _STORED[key] = (digest, size)
+
+
+def _fstat_key(fd):
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _remember_key(key, digest, size):
+    """Keep the digest of a file whose stat ``key`` was the same before and after its snapshot
+    was copied, and older than RACY_SECONDS then (see :meth:`Store.stage_file`)."""
+    if key[2] == size:
         if len(_STORED) >= _STORED_MAX:
             _STORED.clear()
         _STORED[key] = (digest, size)

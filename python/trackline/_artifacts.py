@@ -3,11 +3,13 @@
 An artifact is a named, typed, versioned set of files stored once by content (docs/format.md,
 "Artifacts"). Building one: ``add_file``, ``add_dir``, ``add_reference``, ``new_file``, ``add``
 (media, tables), ``remove``. In offline mode a file added while the store is known (an active
-local run, or no run and no ``TRACKLINE_URL``) goes into the blob store at once, hashed in the same
-pass (W&B's "mutable" snapshot without a staging copy); otherwise it is hashed and stored when
-logged. Logging (:func:`log_artifact`) writes a version through the local store
-(_artifact_store.py) or, for an online run, the daemon (_artifact_remote.py); both reuse a
-version with the same content. Reading (:func:`use_artifact`, ``download``) works offline too.
+local run, or no run and no ``TRACKLINE_URL``) is snapshotted into the blob store's temp files at
+once (W&B's "mutable" copy, made by the kernel) and hashed by the artifact worker
+(_artifact_worker.py); otherwise it is hashed at once and stored when logged. Logging
+(:func:`log_artifact`) to the local store (_artifact_store.py) hands the commit to the worker and
+returns (``wait()`` waits); for an online run it uploads and commits through the daemon
+(_artifact_remote.py). Both reuse a version with the same content. Reading (:func:`use_artifact`,
+``download``) works offline too.
 """
 
 import contextlib
@@ -18,6 +20,7 @@ import shutil
 import time
 
 from . import _artifact_store as store_mod
+from . import _artifact_worker
 from ._artifact_store import (
     LATEST, REFERENCE_SCHEMES, Store, check_entry_path, check_name, check_type, hash_file,
     manifest_digest, metric_value, safe_join, split_ref, user_aliases,
@@ -34,15 +37,32 @@ class ArtifactManifestEntry:
     URI), ``size``, ``ref`` (the URI of a reference) and ``extra``."""
 
     def __init__(self, path, digest, size=None, ref=None, extra=None, local_path=None,
-                 link=False):
+                 link=False, staged=None, hashed=None):
         self.path = path
-        self.digest = digest
+        self._digest = digest
         self.size = size
         self.ref = ref
         self.extra = dict(extra or {})
         self.local_path = local_path
         self._link = link
         self._artifact = None
+        self._staged = staged  # its snapshot in the blob store until its version is committed
+        self._hashed = hashed  # the worker's Future of the snapshot's digest, until read
+
+    @property
+    def digest(self):
+        """SHA-256 hex of the file (waits for the worker when it is still hashing the file's
+        snapshot), or a reference's URI."""
+        if self._digest is None and self._hashed is not None:
+            self._hashed.result()
+            self._digest, self.size = self._staged.digest, self._staged.size
+            self._hashed = None
+        return self._digest
+
+    @digest.setter
+    def digest(self, value):
+        self._digest = value
+        self._hashed = None
 
     @property
     def name(self):
@@ -102,11 +122,20 @@ class Artifact:
         self._staging = None
         self._linked_from = None
         self._tags = []
+        self._logging = None  # the worker's Future while a local store commits this version
+
+    def _await(self):
+        """Wait until the version being logged is committed (raises what the commit raised)."""
+        logging = self._logging
+        if logging is not None:
+            logging.result()
+            self._logging = None
 
     # -- identity ----------------------------------------------------------------------------------
     @property
     def name(self):
         """``name`` before logging, ``name:v<N>`` once logged."""
+        self._await()
         if self._version is None:
             return self._base_name
         return "%s:v%d" % (self._base_name, self._version)
@@ -121,6 +150,7 @@ class Artifact:
 
     @property
     def version(self):
+        self._await()
         if self._version is None:
             raise UsageError("artifact %r has no version until it is logged" % self._base_name)
         return "v%d" % self._version
@@ -135,6 +165,7 @@ class Artifact:
 
     @property
     def project(self):
+        self._await()
         return self._project
 
     @property
@@ -160,10 +191,12 @@ class Artifact:
     @property
     def id(self):
         """The version's content digest once logged (None before)."""
+        self._await()
         return self._doc.get("digest") if self._doc else None
 
     @property
     def state(self):
+        self._await()
         return self._state
 
     @property
@@ -194,6 +227,7 @@ class Artifact:
     def aliases(self):
         """The aliases of this version (``latest`` included when it is); settable, applied by
         ``save()``."""
+        self._await()
         return list(self._aliases)
 
     @aliases.setter
@@ -226,6 +260,7 @@ class Artifact:
 
     @property
     def created_at(self):
+        self._await()
         return self._doc.get("created_at") if self._doc else None
 
     @property
@@ -234,10 +269,12 @@ class Artifact:
 
     @property
     def run_id(self):
+        self._await()
         return self._doc.get("run") if self._doc else None
 
     @property
     def step(self):
+        self._await()
         return self._doc.get("step") if self._doc else None
 
     @property
@@ -264,15 +301,16 @@ class Artifact:
         return len(self._all_entries())
 
     def _all_entries(self):
+        self._await()
         return dict(sorted(self._entries.items()))
 
     def _contents(self):
-        return {p: e.as_json() for p, e in self._all_entries().items()}
+        return {p: e.as_json() for p, e in sorted(self._entries.items())}
 
     def _check_mutable(self):
-        if self._state != PENDING:
+        if self._state != PENDING or self._logging is not None:
             raise UsageError("artifact %s is logged and cannot change; make a new Artifact"
-                             % self.name)
+                             % self._base_name)
 
     def add_file(self, local_path, name=None, is_tmp=False, skip_cache=False, policy="mutable",
                  overwrite=False):
@@ -315,16 +353,21 @@ class Artifact:
                 jobs.append((full, check_entry_path(prefix + "/" + rel if prefix else rel)))
         link = policy == "immutable"
         store = _add_time_store()
-        if store is not None:  # stored now, made durable together
-            stored = store.put_files([(full, link, None) for full, _ in jobs])
+        if store is not None:  # snapshots now, hashed by the worker, stored when logged
+            staged = store.stage_files([full for full, _ in jobs], link=link)
+            hashed = _hash_later(staged)
+            entries = [ArtifactManifestEntry(path, item.digest, item.size,
+                                             local_path=os.path.abspath(full), link=link,
+                                             staged=item, hashed=hashed)
+                       for (full, path), item in zip(jobs, staged)]
         else:  # hashed now, stored when logged
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=2) as pool:
                 stored = list(pool.map(lambda job: hash_file(job[0]), jobs))
-        entries = [ArtifactManifestEntry(path, digest, size, local_path=os.path.abspath(full),
-                                         link=link)
-                   for (full, path), (digest, size) in zip(jobs, stored)]
+            entries = [ArtifactManifestEntry(path, digest, size,
+                                             local_path=os.path.abspath(full), link=link)
+                       for (full, path), (digest, size) in zip(jobs, stored)]
         for entry in entries:
             old = self._entries.get(entry.path)
             if old is not None and old.digest != entry.digest and not merge:
@@ -434,17 +477,18 @@ class Artifact:
         self._check_mutable()
         path = item.path if isinstance(item, ArtifactManifestEntry) else str(item).strip("/")
         if path in self._entries:
-            del self._entries[path]
+            _drop_snapshot(self._entries.pop(path))
             self._removed.add(path)
             return
         under = [p for p in self._entries if p.startswith(path + "/")]
         if not under:
             raise FileNotFoundError("Cannot remove missing entry: %r" % path)
         for p in under:
-            del self._entries[p]
+            _drop_snapshot(self._entries.pop(p))
             self._removed.add(p)
 
     def get_entry(self, name):
+        self._await()
         entry = self._entries.get(str(name))
         if entry is None:
             raise KeyError("Path not contained in artifact: %s" % name)
@@ -471,14 +515,17 @@ class Artifact:
 
     # -- ingesting -------------------------------------------------------------------------------
     def _ingest(self, local_path, path, link):
+        """The entry of a file added as ``path``: with a known local store, a snapshot in it
+        that the worker hashes (the caller pays about a copy, or a hard link when ``link``);
+        else hashed now and stored when logged."""
         store = _add_time_store()
-        if store is not None:
-            digest, size = store.put_file(local_path, link=link)
-        else:
+        local_path = os.path.abspath(local_path)
+        if store is None:
             digest, size = hash_file(local_path)
-        entry = ArtifactManifestEntry(path, digest, size, local_path=os.path.abspath(local_path),
-                                      link=link)
-        return entry
+            return ArtifactManifestEntry(path, digest, size, local_path=local_path, link=link)
+        staged = store.stage_file(local_path, link=link)
+        return ArtifactManifestEntry(path, staged.digest, staged.size, local_path=local_path,
+                                     link=link, staged=staged, hashed=_hash_later([staged]))
 
     def _put(self, entry, overwrite):
         old = self._entries.get(entry.path)
@@ -488,6 +535,8 @@ class Artifact:
         entry._artifact = self
         self._entries[entry.path] = entry
         self._removed.discard(entry.path)
+        if old is not None and old is not entry:
+            _drop_snapshot(old)
         return entry
 
     def _staging_dir(self):
@@ -541,20 +590,35 @@ class Artifact:
         return self
 
     def _require_logged(self, what):
+        self._await()
         if self._version is None:
             raise UsageError("%s() needs a logged artifact: log it with run.log_artifact() "
                              "first" % what)
 
     def wait(self, timeout=None):
-        """Returns the artifact: versions are committed when logged."""
+        """Wait until the logged version is committed (its files hashed, durable and named by
+        the version); returns the artifact. Raises what the commit raised, or TimeoutError
+        after ``timeout`` seconds."""
+        logging = self._logging
+        if logging is not None:
+            from concurrent.futures import TimeoutError as FutureTimeout
+
+            try:
+                logging.result(timeout=timeout)
+            except FutureTimeout:
+                raise TimeoutError("artifact %s is not committed after %s s"
+                                   % (self._base_name, timeout)) from None
+            self._logging = None
         return self
 
     def is_draft(self):
+        self._await()
         return self._state == PENDING
 
     def save(self, project=None, settings=None):
         """Log the artifact (with the active run if any), or, once logged, apply changed
         aliases."""
+        self._await()
         if self._version is None:
             import trackline
 
@@ -764,6 +828,7 @@ def log_artifact(run, artifact_or_path, name=None, type=None, aliases=None, tags
     next version of its name; returns the Artifact, now ``name:v<N>``."""
     if isinstance(artifact_or_path, Artifact):
         artifact = artifact_or_path
+        artifact._await()
         if name is not None and name != artifact._base_name:
             artifact._base_name = check_name(name)
         if type is not None and artifact._version is None:
@@ -778,22 +843,60 @@ def log_artifact(run, artifact_or_path, name=None, type=None, aliases=None, tags
                                     artifact._version)
         _append_lineage(run, artifact, direction)
         return artifact
+    if artifact._logging is not None:
+        raise UsageError("artifact %s is being logged already" % artifact._base_name)
     store = store_for_run(run)
     project = project or (run.project if run is not None else _default_project())
-    doc = _version_doc(run, artifact, linked_from)
-    try:
-        saved, reused = _commit(store, project, artifact, doc, given)
-    except CommError as exc:
-        if not store.remote:
-            raise
-        warn("could not log artifact %s to %s (%s); it is written to the local store %s"
-             % (artifact._base_name, store.url, exc, store.local.root), 3)
-        store = store.local
-        saved, reused = _commit(store, project, artifact, doc, given)
+    step = run._step if run is not None else None
+    if store.remote:
+        doc = _version_doc(run, artifact, linked_from)
+        try:
+            saved, reused = _commit(store, project, artifact, doc, given)
+        except CommError as exc:
+            warn("could not log artifact %s to %s (%s); it is written to the local store %s"
+                 % (artifact._base_name, store.url, exc, store.local.root), 3)
+            store = store.local
+            saved, reused = _commit(store, project, artifact, doc, given)
+        _committed(run, store, project, artifact, saved, direction, step)
+        return artifact
+    # A local store: the worker hashes the snapshots and commits, after the versions logged
+    # before; the caller has paid for the snapshots only (W&B logs in the background too).
+    doc = _version_doc(run, artifact, linked_from, with_contents=False)
+    artifact._logging = _artifact_worker.submit(_commit_later, run, store, project, artifact,
+                                                doc, given, direction, step)
+    if run is not None:
+        jobs = getattr(run, "_artifact_jobs", None)
+        if jobs is None:
+            jobs = run._artifact_jobs = []
+        jobs.append((artifact._base_name, artifact._logging))
+    return artifact
+
+
+def _commit_later(run, store, project, artifact, doc, aliases, direction, step):
+    """The worker's half of logging to a local store: the version, then the run's lineage."""
+    doc = _with_contents(doc, artifact._contents())
+    saved, _ = _commit(store, project, artifact, doc, aliases)
+    _committed(run, store, project, artifact, saved, direction, step)
+
+
+def _committed(run, store, project, artifact, saved, direction, step):
     artifact._drop_staging()
     artifact._bind(store, project, saved)
-    _append_lineage(run, artifact, direction)
-    return artifact
+    _append_lineage(run, artifact, direction, step)
+
+
+def wait_for_run(run):
+    """Wait for every artifact ``run`` logged to be committed (``finish()``); warns of those
+    that failed, which ``Artifact.wait()`` raises."""
+    jobs = getattr(run, "_artifact_jobs", None)
+    if not jobs:
+        return
+    run._artifact_jobs = []
+    for name, job in jobs:
+        try:
+            job.result()
+        except Exception as exc:
+            warn("artifact %s was not logged: %s" % (name, exc), 3)
 
 
 def _commit(store, project, artifact, doc, aliases):
@@ -805,10 +908,44 @@ def _commit(store, project, artifact, doc, aliases):
     return store.commit(project, artifact._base_name, doc, aliases)
 
 
+def _hash_later(staged):
+    """The worker's Future of hashing the snapshots ``staged`` (None when all are known)."""
+    todo = [item for item in staged if item.digest is None]
+    if not todo:
+        return None
+    return _artifact_worker.submit(_hash_all, todo)
+
+
+def _drop_snapshot(entry):
+    """Let go of the snapshot of an entry that left its artifact before it was logged."""
+    if entry._staged is None:
+        return
+    entry.digest  # noqa: B018 (the worker may be hashing it: wait, then drop it)
+    staged, entry._staged = entry._staged, None
+    if staged.tmp is not None:
+        store_mod._unlink_quietly(staged.tmp)
+        staged.tmp = None
+    if staged.pack is not None:
+        staged.pack, pack = None, staged.pack
+        pack.release()
+
+
+def _hash_all(staged):
+    for item in staged:
+        item.hash()
+
+
 def _store_blobs(store, artifact):
-    """Put every file of the artifact that the store lacks into it (from its source file)."""
-    missing = [e for e in artifact._entries.values()
-               if e.ref is None and not store.has_blob(e.digest)]
+    """Settle the artifact's snapshots as blobs, then put every other file the store lacks into
+    it (from its source file)."""
+    entries = list(artifact._entries.values())
+    staged = [e._staged for e in entries if e._staged is not None]
+    for entry in entries:
+        entry.digest  # noqa: B018 (reads a digest the worker may still be making)
+    store.settle_staged(staged)
+    for entry in entries:
+        entry._staged = None
+    missing = [e for e in entries if e.ref is None and not store.has_blob(e.digest)]
     for entry in missing:
         if not entry.local_path or not os.path.isfile(entry.local_path):
             raise CommError("the file %s of artifact %s is not stored and its source %r is "
@@ -839,9 +976,11 @@ def _with_contents(doc, contents):
     return doc
 
 
-def _version_doc(run, artifact, linked_from):
+def _version_doc(run, artifact, linked_from, with_contents=True):
+    """The version document of ``artifact`` logged by ``run`` now; its files are filled in
+    later when not ``with_contents`` (their digests may still be in the making)."""
     step, metrics = (None, []) if run is None else run_goal_metrics(run)
-    contents = artifact._contents()
+    contents = artifact._contents() if with_contents else {}
     doc = {
         "format": 1, "name": artifact._base_name, "type": artifact._type,
         "description": artifact._description, "metadata": _check_metadata(artifact._metadata),
@@ -895,13 +1034,13 @@ def _path_name(run, base):
     return "run-%s-%s" % (run_id, base)
 
 
-def _append_lineage(run, artifact, direction):
+def _append_lineage(run, artifact, direction, step=None):
     if run is None:
         return
     doc = artifact._doc
     line = {"direction": direction, "project": artifact._project, "name": artifact._base_name,
             "version": artifact._version, "digest": doc.get("digest"), "type": artifact._type,
-            "step": run._step, "at": time.time()}
+            "step": run._step if step is None else step, "at": time.time()}
     try:
         store_mod.append_lineage(run.dir, line)
     except OSError as exc:
@@ -913,6 +1052,7 @@ def use_artifact(run, artifact_or_name, type=None, aliases=None, use_as=None):
     names (or an Artifact), recorded as an input of the run; works offline."""
     if isinstance(artifact_or_name, Artifact):
         artifact = artifact_or_name
+        artifact._await()
         if artifact._version is None:  # a local artifact the run uses: log it without producer
             log_artifact(None, artifact, project=run.project if run is not None else None)
     else:
@@ -934,7 +1074,9 @@ def use_artifact(run, artifact_or_name, type=None, aliases=None, use_as=None):
 
 
 def fetch(store, project, name, ref):
-    """The Artifact of version ``ref`` of ``project/name`` in ``store``."""
+    """The Artifact of version ``ref`` of ``project/name`` in ``store`` (after the versions this
+    process is still committing)."""
+    _artifact_worker.drain()
     try:
         doc = store.resolve(project, name, ref)
     except CommError:
@@ -972,6 +1114,7 @@ def api_artifact_versions(store, type_name, path, default_project=None):
     if project is None:
         raise UsageError("Api.artifact_versions(%r): name the project, 'project/name'" % (path,))
     out = []
+    _artifact_worker.drain()
     for n in sorted(store.version_numbers(project, name), reverse=True):
         artifact = fetch(store, project, name, "v%d" % n)
         if type_name is None or artifact.type == type_name:
@@ -1002,6 +1145,7 @@ def use_model(run, name):
 
 def link_version(artifact, target_path, aliases=None):
     """Write the linked version (``linked_from`` set) in the target project; returns it."""
+    artifact._await()
     parts = [p for p in str(target_path).split("/") if p]
     if not parts or len(parts) > 3:
         raise ValueError("link target %r: use 'wandb-registry-<x>/<name>', 'project/name' or "
@@ -1032,6 +1176,7 @@ def link_version(artifact, target_path, aliases=None):
 
 
 def link_artifact(run, artifact, target_path, aliases=None):
+    artifact._await()
     if artifact._version is None:
         log_artifact(run, artifact)
     return link_version(artifact, target_path, aliases)
@@ -1144,6 +1289,7 @@ def _serialise(obj, writer, name):
 
 
 def _deserialise(artifact, entry, kind):
+    artifact._await()
     if artifact._version is None:
         source = entry.local_path
         with open(source, "rb") as f:

@@ -147,6 +147,9 @@ class Run(_run.RunWriter):
         return super().finish(exit_code=exit_code, quiet=quiet)
 
     def _before_finish(self):
+        artifacts = sys.modules.get("trackline._artifacts")
+        if artifacts is not None:  # the versions it logged, committed by the worker
+            artifacts.wait_for_run(self)
         with self._extra_lock:
             handles, self._watch_handles = self._watch_handles, ()
             saver = self._saver
