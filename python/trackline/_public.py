@@ -16,7 +16,12 @@ and ``$and $or $nor $not``. ``order`` is a field, ``-`` first for descending (de
 comparing it with a number compares unix seconds.
 
 Annotations made in the web app (``_annotations.py``): ``api.annotations(project)``,
-``api.project(name).notepad`` and ``api.run(path).annotations`` (``.note``, ``.threads``).
+``api.project(name).notepad`` and ``api.run(path).annotations`` (``.note``, ``.threads``). The
+name and tags an owner gave a run in the web app (the daemon's run overlays) are shown over
+``run.json``, as the daemon shows them.
+
+A run object is editable as W&B's: ``update()``, ``save()``, ``summary.update()``, ``delete()``
+(``_public_edit.py`` says where each edit goes).
 """
 
 import json
@@ -29,6 +34,7 @@ from urllib.parse import quote
 
 from ._errors import CommError, UsageError
 from ._meta import derive_state
+from ._public_edit import apply_overlay, read_overlays
 
 ENTITY = "local"
 DEFAULT_URL_TIMEOUT = 30.0
@@ -83,7 +89,7 @@ class Api:
         docs = [d for d in self._store.runs(project) if matches(_filter_doc(d), filters or {})]
         if order:
             docs = _sorted(docs, order)
-        return [ApiRun(self._store, d) for d in docs]
+        return [ApiRun(self._store, d, self) for d in docs]
 
     def run(self, path):
         """One run: ``"<project>/<id>"``, ``"<entity>/<project>/<id>"`` or
@@ -93,7 +99,7 @@ class Api:
             del parts[-2]
         if len(parts) < 2:
             raise UsageError("Api.run(%r): use '<project>/<run_id>'" % (path,))
-        return ApiRun(self._store, self._store.run(parts[-2], parts[-1]))
+        return ApiRun(self._store, self._store.run(parts[-2], parts[-1]), self)
 
     def artifact(self, name, type=None):
         """One artifact version: ``"project/name:alias"`` (or ``"name:v3"`` with
@@ -175,18 +181,31 @@ class Project:
 
 class ApiRun:
     """A run read back: ``id, name, project, state, config, summary, created_at, tags, group,
-    notes, job_type, path, url``, and its history."""
+    notes, job_type, path, url``, and its history.
 
-    def __init__(self, store, doc):
+    Editable as in W&B (``_public_edit.py``): set ``name`` (or ``display_name``), ``notes``,
+    ``tags``, ``group``, ``job_type``, change ``config`` or ``summary``, then ``update()``
+    (``save()``); ``summary.update()`` writes the summary alone; ``delete()`` moves the run to
+    the trash."""
+
+    def __init__(self, store, doc, api=None):
         self._store = store
+        self._api = api
+        self._load_doc(doc)
+
+    def _load_doc(self, doc):
+        from ._public_edit import Summary
+
         self._doc = doc
         self.id = doc["id"]
         self.name = doc.get("name")
         self.project = doc["project"]
         self.entity = ENTITY
         self.state = doc.get("state")
-        self.config = {k: v for k, v in (doc.get("config") or {}).items() if not k.startswith("_")}
-        self.summary = dict(doc.get("summary") or {})
+        raw = doc.get("config") or {}
+        self._rawconfig = dict(raw)
+        self.config = {k: v for k, v in raw.items() if not k.startswith("_")}
+        self.summary = Summary(self, doc.get("summary") or {})
         self.tags = list(doc.get("tags") or [])
         self.group = doc.get("group")
         self.notes = doc.get("notes")
@@ -196,9 +215,74 @@ class ApiRun:
         self.created_at_secs = doc.get("created_at")
         self.metadata = {"host": doc.get("host"), "args": list(doc.get("command") or [])[1:],
                          "program": (doc.get("command") or [None])[0]}
+        self._saved = self._fingerprints()
 
-    display_name = property(lambda self: self.name)
+    @property
+    def display_name(self):
+        return self.name
+
+    @display_name.setter
+    def display_name(self, value):
+        self.name = value
+
     summary_metrics = property(lambda self: self.summary)
+
+    @property
+    def rawconfig(self):
+        """The config with its hidden (``_``) keys, as W&B's ``rawconfig``."""
+        raw = {k: v for k, v in self._rawconfig.items() if k.startswith("_")}
+        raw.update(self.config)
+        return raw
+
+    @property
+    def json_config(self):
+        """The config as W&B's ``json_config``: ``{key: {"value": v, "desc": None}}`` JSON."""
+        return json.dumps({k: {"value": v, "desc": None} for k, v in self.rawconfig.items()})
+
+    # -- editing (W&B's Run.update, save, delete, load) ------------------------------------------
+    def update(self):
+        """Persist what was changed on this object: ``name``/``display_name``, ``notes``,
+        ``tags``, ``group``, ``job_type``, ``config`` and ``summary`` (only the fields that
+        differ from what was read are written; where they go: ``_public_edit.py``)."""
+        self._commit(("name", "notes", "tags", "group", "job_type", "config", "summary"))
+
+    def save(self):
+        """W&B's other name for :meth:`update`."""
+        self.update()
+
+    def delete(self, delete_artifacts=False):
+        """Delete the run: its folder moves whole to ``<root>/.trackline/trash/<project>/``
+        (restore it by moving it back). A running run is refused. ``delete_artifacts``: also
+        delete the artifact versions it logged."""
+        self._store.delete(self.project, self.id, self._api, delete_artifacts)
+
+    def load(self, force=False):
+        """Read the run again (every load reads it; ``force`` is W&B's)."""
+        self._load_doc(self._store.run(self.project, self.id))
+        return self._doc
+
+    def _values(self):
+        return {"name": self.name, "notes": self.notes, "tags": self.tags, "group": self.group,
+                "job_type": self.job_type, "config": self.config, "summary": dict(self.summary)}
+
+    def _fingerprints(self):
+        from ._public_edit import fingerprint
+
+        return {k: fingerprint(v) for k, v in self._values().items()}
+
+    def _commit(self, fields):
+        from ._public_edit import fingerprint, normalize
+
+        values = self._values()
+        changes = {f: normalize(f, values[f]) for f in fields
+                   if fingerprint(values[f]) != self._saved[f]}
+        if not changes:
+            return
+        self._store.edit(self.project, self.id, changes)
+        if "config" in changes:
+            self._rawconfig = self.rawconfig
+        for field in changes:
+            self._saved[field] = fingerprint(values[field])
 
     @property
     def path(self):
@@ -526,10 +610,11 @@ class _LocalStore:
             names = sorted(os.listdir(folder))
         except OSError:
             return out
+        overlays = read_overlays(self.root, project)
         for name in names:
             if name.startswith("."):
                 continue
-            doc = self._read(project, name)
+            doc = self._read(project, name, overlays)
             if doc is not None:
                 out.append(doc)
         return out
@@ -542,7 +627,7 @@ class _LocalStore:
             raise CommError("no run %r in project %r (in %s)" % (run_id, project, self.root))
         return doc
 
-    def _read(self, project, run_id):
+    def _read(self, project, run_id, overlays=None):
         from ._files import read_json
 
         folder = os.path.join(self.root, project, run_id)
@@ -555,7 +640,19 @@ class _LocalStore:
         doc["config"] = read_json(os.path.join(folder, "config.json"), {})
         doc["summary"] = read_json(os.path.join(folder, "summary.json"), {})
         doc["state"] = derive_state(meta, time.time())
-        return doc
+        if overlays is None:
+            overlays = read_overlays(self.root, project)
+        return apply_overlay(doc, overlays.get(run_id))
+
+    def edit(self, project, run_id, changes):
+        from ._public_edit import edit_local
+
+        edit_local(self.root, project, run_id, changes)
+
+    def delete(self, project, run_id, api=None, delete_artifacts=False):
+        from ._public_edit import delete_local
+
+        delete_local(self.root, project, run_id, api, delete_artifacts)
 
     def annotations(self, project):
         from ._annotations import read_local
@@ -627,6 +724,23 @@ class _HttpStore:
             return _from_run_info(self._get("/api/projects/%s/runs/%s" % (_q(project), _q(run_id))))
         except _NotFound as exc:
             raise CommError("no run %r in project %r: %s" % (run_id, project, exc)) from None
+
+    def edit(self, project, run_id, changes):
+        from ._public_edit import edit_remote
+
+        edit_remote(self.url, self.api_key, project, run_id, changes)
+
+    def delete(self, project, run_id, api=None, delete_artifacts=False):
+        from ._public_edit import delete_logged_artifacts, delete_remote
+
+        if delete_artifacts and api is not None:
+            info = self.run(project, run_id)
+            if info.get("state") == "running":
+                raise UsageError("run %s/%s is still running: stop it first, then delete it"
+                                 % (project, run_id))
+            delete_logged_artifacts(api, list(self.lines(project, run_id, "artifacts.jsonl")),
+                                    project)
+        delete_remote(self.url, self.api_key, project, run_id)
 
     def annotations(self, project):
         from ._annotations import ProjectAnnotations, from_snapshot

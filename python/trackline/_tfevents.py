@@ -1,7 +1,8 @@
 """TensorBoard event files read without TensorFlow: TFRecord framing (length, masked CRC-32C of
 the length, data, masked CRC-32C of the data) and the few protobuf messages of an ``Event``
-(step, wall time, summary values: simple values, scalar tensors, histograms, images, text),
-decoded by hand. A torn or still-growing last record is left for the next read."""
+(step, wall time, summary values: simple values, scalar tensors, histograms, images, text, and
+the hyperparameters of the ``hparams`` plugin's ``session_start_info``), decoded by hand. A torn
+or still-growing last record is left for the next read."""
 
 import struct
 
@@ -155,18 +156,56 @@ def _histogram(buf):
 
 
 def _plugin(buf):
+    """``(plugin name, plugin content)`` of a SummaryMetadata."""
+    name, content = "", b""
     for number, _, value in fields(buf):
-        if number == 1:
+        if number == 1:  # plugin_data: {plugin_name = 1, content = 2}
             for n, _, v in fields(value):
                 if n == 1:
-                    return v.decode("utf-8", "replace")
-    return ""
+                    name = v.decode("utf-8", "replace")
+                elif n == 2:
+                    content = v
+    return name, content
+
+
+def _proto_value(buf):
+    """A ``google.protobuf.Value``: None, a float, a str or a bool (structs and lists: None)."""
+    for number, wire, value in fields(buf):
+        if number == 2 and wire == 1:
+            return struct.unpack("<d", value)[0]
+        if number == 3:
+            return value.decode("utf-8", "replace")
+        if number == 4:
+            return bool(value)
+    return None
+
+
+def hparams(content):
+    """The hyperparameters of an ``hparams`` plugin content (``HParamsPluginData``) that holds a
+    ``session_start_info`` (field 3; its ``hparams`` map is field 1), as a dict; else None. This is
+    what tensorboardX's and torch's ``add_hparams`` and TensorFlow's ``hp.hparams`` write."""
+    for number, _, value in fields(content):
+        if number == 3:
+            out = {}
+            for n, _, entry in fields(value):
+                if n == 1:
+                    key, item = "", None
+                    for k, _, v in fields(entry):
+                        if k == 1:
+                            key = v.decode("utf-8", "replace")
+                        elif k == 2:
+                            item = _proto_value(v)
+                    if key:
+                        out[key] = item
+            return out
+    return None
 
 
 class SummaryValue:
     """One value of an event's summary: ``kind`` is ``scalar`` (``value``: float), ``histogram``
-    (``value``: ``(counts, edges)``), ``images`` (``value``: list of encoded image bytes) or
-    ``text`` (``value``: str); ``tag`` its name."""
+    (``value``: ``(counts, edges)``), ``images`` (``value``: list of encoded image bytes),
+    ``text`` (``value``: str) or ``hparams`` (``value``: {name: float, str, bool or None});
+    ``tag`` its name."""
 
     __slots__ = ("tag", "kind", "value")
 
@@ -175,7 +214,7 @@ class SummaryValue:
 
 
 def _value(buf):
-    tag, simple, image, histo, tensor, plugin = "", None, None, None, None, ""
+    tag, simple, image, histo, tensor, plugin, content = "", None, None, None, None, "", b""
     for number, wire, value in fields(buf):
         if number == 1:
             tag = value.decode("utf-8", "replace")
@@ -188,7 +227,10 @@ def _value(buf):
         elif number == 8:
             tensor = _tensor(value)
         elif number == 9:
-            plugin = _plugin(value)
+            plugin, content = _plugin(value)
+    if plugin == "hparams":
+        found = hparams(content)
+        return None if found is None else SummaryValue(tag, "hparams", found)
     if simple is not None:
         return SummaryValue(tag, "scalar", float(simple))
     if image is not None:

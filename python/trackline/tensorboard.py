@@ -3,23 +3,45 @@
 ``patch()`` wraps the event-file writers of tensorboardX, of ``torch.utils.tensorboard`` (the
 ``tensorboard`` package's writer) and of TensorFlow, so that every log directory a writer opens
 is followed: its ``events.out.tfevents.*`` files are read as they grow (``_tfevents.py``, no
-TensorFlow needed) and their values logged into the active run as W&B does — one row per run of
-consecutive events at the same step, with the step as ``global_step``; scalars as numbers,
-histograms as ``Histogram``, images as a list of ``Image``, text as strings (wandb drops it);
-a writer in a sub-folder of the first one (``add_scalars``) prefixes its keys with the sub-folder.
-At ``finish()`` the files are read to their end and copied into the run's ``files/`` (``save``).
+TensorFlow needed) and their values logged into the active run as wandb-core (wandb 0.31) does —
+one row per run of consecutive events at the same step, with the step as ``global_step``; scalars
+as numbers, histograms as ``Histogram``, images as a list of ``Image``, text as strings (wandb
+drops it). Only files named ``…tfevents.<secs>.<this host>…`` written since the run started are
+read, as wandb-core chooses them.
+
+Key prefixes: a folder's keys are prefixed with its path relative to the root, which is
+``root_logdir`` when given, else the longest common path of the followed folders (so writers in
+``runs/train`` and ``runs/val`` log ``train/loss`` and ``val/loss``; the first folder waits up to
+:data:`ROOT_WAIT` seconds for a second one, as wandb-core does). ``add_scalars(main, {"a": …})``
+writes into sub-run folders (``<logdir>/<main>/a`` for tensorboardX, ``<logdir>/<main>_a`` for
+torch), logged as ``<main>/a/<main>`` (``<main>_a/<main>``), the keys wandb logs; so are
+``add_hparams``' metrics (``<run_name>/<metric>``). One wandb-core quirk is not copied: its reader
+of a folder also lists its sub-folders' files and, whenever it reaches the end of a file, jumps
+to the last-sorted file present, so it logs some sub-run values a second time under the bare
+tag, and may skip the folder's own later values, depending on timing.
+
+Hyperparameters of the ``hparams`` plugin (tensorboardX's and torch's ``add_hparams``,
+TensorFlow's ``hp.hparams``: the ``session_start_info`` summary) go into the run's config; a key
+the config already has keeps its value. wandb 0.31 ignores them; a TensorBoard user expects to
+find them. Numbers are the plugin's doubles (``32`` is ``32.0``).
+
+At ``finish()`` the files are read to their end and copied into the run's ``files/`` at their
+path relative to the root (``save``).
 """
 
-import glob
 import os
 import tempfile
 import threading
+import time
 
 from . import _tfevents
 from ._errors import warn
 
 #: Seconds between two reads of the followed folders.
 POLL_INTERVAL = 1.0
+#: Seconds the first folder waits for a second one before it is read (wandb-core's wait: the
+#: root that key prefixes are relative to is guessed from two folders or more).
+ROOT_WAIT = 10.0
 #: Most buckets of a histogram (W&B's ``Histogram`` limit); larger ones are skipped with a warning.
 MAX_BUCKETS = 512
 
@@ -119,10 +141,13 @@ def _opened(logdir):
 
 
 class _Stream:
-    """One event file: how far it was read, and the row being gathered for its current step."""
+    """One followed folder: its event files, read in the order of their names, each from where
+    the last read stopped, and the row being gathered for the current step (rows go on across
+    the folder's files, as wandb-core's)."""
 
-    def __init__(self, path, namespace):
-        self.path, self.namespace, self.offset = path, namespace, 0
+    def __init__(self, logdir, namespace):
+        self.logdir, self.namespace = logdir, namespace
+        self.offsets = {}  # file name -> bytes read
         self.step, self.row = None, {}
 
 
@@ -130,21 +155,31 @@ class _Follower:
     """Reads the followed folders' event files on a thread and logs their rows."""
 
     def __init__(self, root, save):
-        self.root = os.path.abspath(root) if root else None
+        self.explicit_root = os.path.abspath(root) if root else None
         self.save = save
         self.dirs = []
-        self.streams = {}
+        self.streams = {}  # logdir -> _Stream
+        self.read = []  # absolute paths of the event files read, in order
+        self.first_follow = None
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.thread = None
+
+    @property
+    def root(self):
+        """The folder key prefixes are relative to: the one given, else the longest common path
+        of the followed folders (wandb-core's guess: ``train``/``val`` under one root)."""
+        if self.explicit_root or not self.dirs:
+            return self.explicit_root
+        return os.path.commonpath(self.dirs)
 
     def follow(self, logdir):
         with self.lock:
             if logdir in self.dirs:
                 return
-            if self.root is None:
-                self.root = logdir
             self.dirs.append(logdir)
+            if self.first_follow is None:
+                self.first_follow = time.monotonic()
             if self.thread is None:
                 self.thread = threading.Thread(target=self._loop, name="trackline-tensorboard",
                                                daemon=True)
@@ -165,29 +200,43 @@ class _Follower:
                     warn("TensorBoard sync: %s" % (exc,), 2)
 
     def _namespace(self, logdir):
-        rel = os.path.relpath(logdir, self.root) if self.root else "."
+        root = self.root
+        rel = os.path.relpath(logdir, root) if root else "."
         return "" if rel == "." or rel.startswith("..") else rel.replace(os.sep, "/")
 
     def drain(self, run, final):
         """Log what the files gained since the last read; ``final``: also the rows still being
         gathered, and copy the files into the run."""
         with self.lock:
+            if (not final and self.explicit_root is None and len(self.dirs) < 2
+                    and time.monotonic() - self.first_follow < ROOT_WAIT):
+                return  # wandb-core waits for a second folder to guess the root
+            accept = _file_filter(run)
             for logdir in self.dirs:
-                for path in sorted(glob.glob(os.path.join(glob.escape(logdir),
-                                                          "events.out.tfevents.*"))):
-                    stream = self.streams.get(path)
-                    if stream is None:
-                        stream = self.streams[path] = _Stream(path, self._namespace(logdir))
-                    self._read(run, stream)
-                    if final:
-                        self._commit(run, stream)
+                stream = self.streams.get(logdir)
+                if stream is None:
+                    stream = self.streams[logdir] = _Stream(logdir, self._namespace(logdir))
+                self._follow_files(run, stream, accept)
+                if final:
+                    self._commit(run, stream)
             if final and self.save:
                 self._copy(run)
 
-    def _read(self, run, stream):
+    def _follow_files(self, run, stream, accept):
+        for name in _event_files(stream.logdir, accept):
+            path = os.path.join(stream.logdir, name)
+            if name not in stream.offsets:
+                stream.offsets[name] = 0
+                self.read.append(path)
+            self._read(run, stream, name, path)
+
+    def _read(self, run, stream, name, path):
+        offset = stream.offsets[name]
+        if offset is None:
+            return  # damaged earlier
         try:
-            with open(stream.path, "rb") as f:
-                f.seek(stream.offset)
+            with open(path, "rb") as f:
+                f.seek(offset)
                 data = f.read()
         except OSError:
             return
@@ -195,10 +244,9 @@ class _Follower:
             records, used = _tfevents.read_records(data)
         except _tfevents.CorruptRecord as exc:
             warn("TensorBoard sync: %s is damaged at byte %d; the rest of it is skipped"
-                 % (stream.path, stream.offset + exc.offset), 2)
-            stream.offset = float("inf")
-            return
-        stream.offset += used
+                 % (path, offset + exc.offset), 2)
+            records, used = _tfevents.read_records(data[:exc.offset])[0], None
+        stream.offsets[name] = None if used is None else offset + used
         for record in records:
             event = _tfevents.parse_event(record)
             if event is None:
@@ -207,6 +255,9 @@ class _Follower:
                 self._commit(run, stream)
             stream.step = event.step
             for value in event.values:
+                if value.kind == "hparams":
+                    _record_hparams(run, value.value)
+                    continue
                 converted = _convert(value)
                 if converted is not None:
                     key = _key(value, stream.namespace)
@@ -223,15 +274,55 @@ class _Follower:
         import shutil
 
         files = os.path.join(run.dir, "files")
-        for path in self.streams:
-            logdir = os.path.dirname(path)
-            rel = os.path.relpath(logdir, self.root) if self.root else "."
-            target = files if rel in (".", "") or rel.startswith("..") else os.path.join(files, rel)
+        root = self.root
+        for path in self.read:
+            rel = os.path.relpath(path, root) if root else os.path.basename(path)
+            if rel.startswith(".."):
+                rel = os.path.basename(path)
+            target = os.path.join(files, rel)
             try:
-                os.makedirs(target, exist_ok=True)
-                shutil.copyfile(path, os.path.join(target, os.path.basename(path)))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copyfile(path, target)
             except OSError as exc:
                 warn("TensorBoard sync: cannot copy %s into the run (%s)" % (path, exc), 2)
+
+
+def _file_filter(run):
+    """wandb-core's choice of event files: ``…tfevents.<unix secs>.<this host>…`` made since the
+    run started (older files in a reused folder belong to earlier runs)."""
+    import re
+    import socket
+
+    start = getattr(run, "start_time", None)
+    start = int(start) if isinstance(start, (int, float)) else 0
+    pattern = re.compile(r"tfevents\.(\d+)\.%s" % re.escape(socket.gethostname()))
+
+    def accept(name):
+        if name.endswith((".profile-empty", ".sagemaker-uploaded")):
+            return False
+        found = pattern.search(name)
+        return found is not None and int(found.group(1)) >= start
+
+    return accept
+
+
+def _event_files(logdir, accept):
+    """The names of the event files in ``logdir``, sorted. Its sub-folders are not read: a
+    sub-folder is a writer's own folder, followed apart with its own key prefix (wandb-core
+    also lists them here, see the module's doc)."""
+    try:
+        names = os.listdir(logdir)
+    except OSError:
+        return []
+    return sorted(n for n in names if accept(n) and os.path.isfile(os.path.join(logdir, n)))
+
+
+def _record_hparams(run, values):
+    """TensorBoard hyperparameters (``add_hparams``) into the run's config; keys the config
+    already has keep their value (wandb 0.31 records none of them: a Trackline addition)."""
+    values = {k: v for k, v in values.items() if k not in run.config}
+    if values:
+        run.config.setdefaults(values)
 
 
 def _key(value, namespace):
