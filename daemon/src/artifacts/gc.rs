@@ -134,6 +134,7 @@ pub fn run(
             remove_old_temps(&dir, policy, now, &mut report)?;
         }
     }
+    remove_old_staging(&root, policy, now, &mut report)?;
     let removable: Vec<&ScannedFile> = scanned
         .iter()
         .filter(|f| f.blob.as_ref().is_none_or(|h| !named.contains(h)))
@@ -267,6 +268,88 @@ fn remove_old_temps(
             }
             report.temps += 1;
             report.temp_bytes += meta.len();
+        }
+    }
+    Ok(())
+}
+
+/// Where the Python client writes an artifact's own files (`new_file`, `add`) until the version
+/// is logged; a folder is left there by an artifact that was built and never logged.
+const STAGING_DIR: &str = ".trackline/staging";
+
+/// Removes the staging folders (`.trackline/staging/artifact-*`) in which nothing changed for the
+/// policy's grace: artifacts built and never logged (W&B's staging copies fill users' disks).
+fn remove_old_staging(
+    root: &Dir,
+    policy: &Policy,
+    now: SystemTime,
+    report: &mut Report,
+) -> Result<(), FormatError> {
+    let Some(staging) = root.open_dir(STAGING_DIR)? else {
+        return Ok(());
+    };
+    for name in list_names(&staging)? {
+        if !name.starts_with("artifact-") {
+            continue;
+        }
+        let Ok(Some(dir)) = staging.open_dir(&name) else {
+            continue; // a file or a link: not a staging folder
+        };
+        let (newest, bytes, files) = tree_stats(&dir)?;
+        if !now
+            .duration_since(newest)
+            .is_ok_and(|age| age >= policy.grace)
+        {
+            continue;
+        }
+        if !policy.dry_run {
+            remove_tree(&dir)?;
+            staging.remove_dir(&name)?;
+        }
+        report.temps += files;
+        report.temp_bytes += bytes;
+    }
+    Ok(())
+}
+
+/// The newest modification time in the folder `dir` (itself included), its files' bytes and
+/// count; links are not followed.
+fn tree_stats(dir: &Dir) -> Result<(SystemTime, u64, u64), FormatError> {
+    let mut newest = dir.metadata()?.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+    let (mut bytes, mut files) = (0, 0);
+    for name in list_names(dir)? {
+        match dir.stat(&name) {
+            Ok(Some(meta)) => {
+                newest = newest.max(meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
+                bytes += meta.len();
+                files += 1;
+            }
+            Ok(None) => {}
+            Err(_) => {
+                if let Ok(Some(sub)) = dir.open_dir(&name) {
+                    let (n, b, f) = tree_stats(&sub)?;
+                    newest = newest.max(n);
+                    bytes += b;
+                    files += f;
+                } else {
+                    files += 1; // a link or another non-regular file: removed with the folder
+                }
+            }
+        }
+    }
+    Ok((newest, bytes, files))
+}
+
+/// Empties the folder `dir` (folders beneath it first; links removed, never followed).
+fn remove_tree(dir: &Dir) -> Result<(), FormatError> {
+    for name in list_names(dir)? {
+        if dir.stat(&name).is_err()
+            && let Ok(Some(sub)) = dir.open_dir(&name)
+        {
+            remove_tree(&sub)?;
+            dir.remove_dir(&name)?;
+        } else {
+            dir.remove_file(&name)?; // a file, a link (not followed) or another non-folder
         }
     }
     Ok(())
@@ -417,6 +500,53 @@ mod tests {
         assert_eq!(doomed(&live, &aliased, &young, now), set(&[0, 1, 4]));
         assert_eq!(automatic_best(&live), Some(1));
         assert_eq!(top_by_metric(&live, "val/loss", 2), vec![1, 0]);
+    }
+
+    #[test]
+    fn staging_folders_of_artifacts_never_logged_go_after_the_grace_and_links_are_not_followed() {
+        let data = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("keep.txt"), b"not ours").unwrap();
+        let staging = data.path().join(".trackline/staging");
+        let left = staging.join("artifact-left");
+        std::fs::create_dir_all(left.join("sub/deeper")).unwrap();
+        std::fs::write(left.join("model.bin"), vec![7u8; 1000]).unwrap();
+        std::fs::write(left.join("sub/deeper/notes.txt"), b"12345").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(outside.path(), left.join("sub/link")).unwrap();
+        std::fs::write(staging.join("not-a-staging-folder"), b"x").unwrap();
+        let quiet = |now: SystemTime, dry_run: bool| {
+            let policy = Policy {
+                dry_run,
+                ..Policy::default()
+            };
+            run(
+                data.path(),
+                &policy,
+                now,
+                &mut Vec::new(),
+                &mut Vec::new(),
+                false,
+            )
+            .unwrap()
+        };
+        // Touched just now: kept.
+        let report = quiet(SystemTime::now(), false);
+        assert_eq!((report.temps, report.temp_bytes), (0, 0));
+        assert!(left.join("sub/deeper/notes.txt").exists());
+        // Two hours later: counted when dry, removed when not.
+        let later = SystemTime::now() + Duration::from_secs(7200);
+        let dry = quiet(later, true);
+        assert_eq!(dry.temp_bytes, 1005);
+        assert!(left.exists());
+        let report = quiet(later, false);
+        assert_eq!(report.temp_bytes, 1005);
+        assert!(!left.exists());
+        assert!(staging.join("not-a-staging-folder").exists());
+        assert_eq!(
+            std::fs::read(outside.path().join("keep.txt")).unwrap(),
+            b"not ours"
+        );
     }
 
     #[test]

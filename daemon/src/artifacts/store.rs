@@ -295,6 +295,59 @@ struct CachedName {
     artifact: Arc<Artifact>,
     /// The alias log's lines as last read.
     lines: Arc<Vec<AliasLine>>,
+    /// Versions, manifest entries and alias lines held: what the cache's bound counts.
+    weight: usize,
+    /// When it was last read (the cache's clock), to drop the least recently read first.
+    used: u64,
+}
+
+/// Versions, manifest entries and alias lines the name cache holds at most (~100 bytes and more
+/// each); past it the least recently read names are dropped and read again from their files
+/// when asked for.
+pub const MAX_CACHED_ENTRIES: usize = 1_000_000;
+
+/// The cached readings of names, bounded by [`MAX_CACHED_ENTRIES`].
+#[derive(Debug, Default)]
+struct NameCache {
+    names: HashMap<(String, String), CachedName>,
+    weight: usize,
+    clock: u64,
+}
+
+impl NameCache {
+    fn get(&mut self, key: &(String, String)) -> Option<&CachedName> {
+        self.clock += 1;
+        let clock = self.clock;
+        let cached = self.names.get_mut(key)?;
+        cached.used = clock;
+        Some(cached)
+    }
+
+    fn remove(&mut self, key: &(String, String)) {
+        if let Some(old) = self.names.remove(key) {
+            self.weight -= old.weight;
+        }
+    }
+
+    fn insert(&mut self, key: (String, String), mut cached: CachedName, limit: usize) {
+        self.remove(&key);
+        self.clock += 1;
+        cached.used = self.clock;
+        self.weight += cached.weight;
+        self.names.insert(key.clone(), cached);
+        while self.weight > limit && self.names.len() > 1 {
+            let Some(oldest) = self
+                .names
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .min_by_key(|(_, c)| c.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            self.remove(&oldest);
+        }
+    }
 }
 
 /// The cached listing of one project's `.artifacts/` folder.
@@ -309,7 +362,9 @@ struct CachedProject {
 pub struct ArtifactStore {
     root: HeldDir,
     projects: Mutex<HashMap<String, CachedProject>>,
-    names: Mutex<HashMap<(String, String), CachedName>>,
+    names: Mutex<NameCache>,
+    /// [`MAX_CACHED_ENTRIES`] but in tests.
+    cache_limit: usize,
 }
 
 impl ArtifactStore {
@@ -317,7 +372,8 @@ impl ArtifactStore {
         ArtifactStore {
             root: HeldDir::new(data_dir),
             projects: Mutex::new(HashMap::new()),
-            names: Mutex::new(HashMap::new()),
+            names: Mutex::new(NameCache::default()),
+            cache_limit: MAX_CACHED_ENTRIES,
         }
     }
 
@@ -420,6 +476,13 @@ impl ArtifactStore {
             user_aliases,
             best_is_user_set,
         });
+        let weight = artifact.versions.len()
+            + artifact
+                .versions
+                .values()
+                .map(|v| v.manifest.contents.len())
+                .sum::<usize>()
+            + lines.len();
         self.names.lock().insert(
             key,
             CachedName {
@@ -427,7 +490,10 @@ impl ArtifactStore {
                 log: log_stamp,
                 artifact: artifact.clone(),
                 lines,
+                weight,
+                used: 0,
             },
+            self.cache_limit,
         );
         Ok(Some(artifact))
     }
@@ -912,6 +978,40 @@ mod tests {
         assert!(store.artifact("p", "nope").unwrap().is_none());
         assert!(store.artifact("p", "..").unwrap().is_none());
         assert!(store.artifact("../x", "m").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_name_cache_is_bounded_and_drops_the_least_recently_read_name() {
+        let root = tempfile::tempdir().unwrap();
+        for name in ["a", "b", "c"] {
+            let dir = root.path().join(format!("p/.artifacts/{name}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for n in 0..2 {
+                std::fs::write(
+                    dir.join(format!("v{n}.json")),
+                    serde_json::to_vec(&version(name, n, "model", None)).unwrap(),
+                )
+                .unwrap();
+            }
+        }
+        let mut store = ArtifactStore::new(root.path().to_owned());
+        let weight = |store: &ArtifactStore| store.names.lock().weight;
+        let one = {
+            let a = store.artifact("p", "a").unwrap().unwrap();
+            weight(&store).max(a.versions.len())
+        };
+        store.cache_limit = 2 * one;
+        store.names.lock().remove(&("p".into(), "a".into()));
+        let a = store.artifact("p", "a").unwrap().unwrap();
+        let b = store.artifact("p", "b").unwrap().unwrap();
+        assert!(Arc::ptr_eq(&a, &store.artifact("p", "a").unwrap().unwrap()));
+        // "b" is now the least recently read: reading "c" drops it, not "a".
+        store.artifact("p", "c").unwrap().unwrap();
+        assert!(weight(&store) <= 2 * one);
+        assert!(Arc::ptr_eq(&a, &store.artifact("p", "a").unwrap().unwrap()));
+        let b_again = store.artifact("p", "b").unwrap().unwrap();
+        assert!(!Arc::ptr_eq(&b, &b_again), "b was dropped and read again");
+        assert_eq!(b_again.versions.len(), 2);
     }
 
     #[test]

@@ -210,6 +210,19 @@ impl Dir {
             .map_err(|e| FormatError::io(self.path.join(name), e))
     }
 
+    /// Removes the empty folder `name` directly in this folder.
+    pub fn remove_dir(&self, name: &str) -> Result<(), FormatError> {
+        sys::remove_dir(&self.handle, single(name)?)
+            .map_err(|e| FormatError::io(self.path.join(name), e))
+    }
+
+    /// The metadata of this folder itself (one `fstat` of the handle).
+    pub fn metadata(&self) -> Result<Metadata, FormatError> {
+        self.open_to_sync()?
+            .metadata()
+            .map_err(|e| FormatError::io(&self.path, e))
+    }
+
     fn open_file(&self, rel: &str, how: FileHow) -> Result<Option<File>, FormatError> {
         let segments = segments(rel)?;
         match sys::open_file(&self.handle, &segments, how) {
@@ -402,6 +415,10 @@ mod sys {
         Ok(rfs::unlinkat(dir, name, AtFlags::empty())?)
     }
 
+    pub fn remove_dir(dir: &OwnedFd, name: &str) -> std::io::Result<()> {
+        Ok(rfs::unlinkat(dir, name, AtFlags::REMOVEDIR)?)
+    }
+
     /// Opens `segments` beneath `dir` with `flags` (plus `O_NOFOLLOW | O_CLOEXEC`) following no
     /// symbolic link and never leaving `dir`.
     fn open_beneath(
@@ -590,6 +607,10 @@ mod sys {
 
     pub fn remove(dir: &Path, name: &str) -> std::io::Result<()> {
         std::fs::remove_file(dir.join(name))
+    }
+
+    pub fn remove_dir(dir: &Path, name: &str) -> std::io::Result<()> {
+        std::fs::remove_dir(dir.join(name))
     }
 
     fn expect(path: &Path, folder: bool) -> Result<(), Fail> {
