@@ -135,7 +135,9 @@ fn column_header(
                 if js_sys::Date::now() - drag.resize_end.get_value() < 300.0 {
                     return;
                 }
+                let start = crate::browser::perf_now();
                 editor.edit(&|s| s.click_sort(&id_click, sort_numeric));
+                table.measure_change("tl:table:sort", start);
             }
             on:dragstart=move |e: ev::DragEvent| {
                 drag.dragging.set_value(Some(id_drag.clone()));

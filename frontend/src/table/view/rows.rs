@@ -3,10 +3,11 @@
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 use trackline_shared::api::RunInfo;
 
 use super::editor::SettingsEditor;
-use crate::browser::{Clock, base_path, local_get, local_set};
+use crate::browser::{Clock, base_path, local_get, local_set, measure, perf_now};
 use crate::selection::Selection;
 use crate::table::columns::{self, Field};
 use crate::table::filter::{Filter, FilterError};
@@ -55,6 +56,30 @@ impl TableRows {
     pub fn filter_error(self) -> Option<String> {
         self.parsed
             .with(|p| p.as_ref().err().map(ToString::to_string))
+    }
+
+    /// Records `performance.measure(name)` (`tl:table:filter`, `tl:table:sort`) from `start`, the
+    /// user's change, to the table having recomputed and rendered its rows: the reactive effects
+    /// run as microtasks after the event, so a task queued now runs once they patched the page,
+    /// and reading the page's height there lays the new rows out.
+    pub fn measure_change(self, name: &'static str, start: f64) {
+        set_timeout(
+            move || {
+                let _ = document().body().map(|b| b.offset_height());
+                let end = perf_now();
+                let (Some(rows), Some(total), Some((field, desc))) = (
+                    self.ordered.try_with_untracked(Vec::len),
+                    self.run_count.try_get_untracked(),
+                    self.sort_spec.try_get_untracked(),
+                ) else {
+                    return;
+                };
+                let order = if desc { "desc" } else { "asc" };
+                let detail = format!("{rows} of {total} runs, by {} {order}", field.id());
+                measure(name, start, end, &detail);
+            },
+            Duration::ZERO,
+        );
     }
 
     /// Folds or unfolds the group `value` of the current group-by (remembered by this browser).

@@ -9,7 +9,7 @@ use super::picker::ColumnPicker;
 use super::picks::RunPicks;
 use super::rows::TableRows;
 use super::{Edit, MAX_COMPARE};
-use crate::browser::href;
+use crate::browser::{href, perf_now};
 use crate::table::columns::Field;
 use crate::util;
 
@@ -106,8 +106,10 @@ pub(super) fn toolbar(
                 title="Filter runs. Fields: name, state, created, runtime, tags, group, notes, id, host, job_type, config.<key>, summary.<key>. Operators: == != < <= > >= =~ (regex) !~ in, not in; and, or, not, ( ). Text in quotes."
                 prop:value=move || editor.settings.with(|s| s.filter.clone())
                 on:input=move |e| {
+                    let start = perf_now();
                     let v = event_target_value(&e);
                     editor.edit(&|s| s.filter = v.clone());
+                    table.measure_change("tl:table:filter", start);
                 }
             />
         </div>
