@@ -32,6 +32,7 @@ pub mod media;
 pub mod pages;
 pub mod presence;
 pub mod reports;
+pub mod run_feed;
 pub mod selection;
 pub mod share;
 pub mod sweeps;

@@ -41,6 +41,8 @@ type Handler = Rc<dyn Fn(ServerMsg)>;
 struct Sub {
     topic: Topic,
     handler: Handler,
+    /// The topic's `kind` (`run`, `series`, ...), counted in [`Client::kinds`].
+    kind: String,
 }
 
 struct Conn {
@@ -69,6 +71,9 @@ struct Client {
     maybe_restarted: bool,
     backoff_ms: f64,
     subs: BTreeMap<SubId, Sub>,
+    /// Subscriptions by topic kind, shown to tests and benchmarks as
+    /// `window.__trackline_ws_topics` (`{"run": 3, "series": 12}`).
+    kinds: BTreeMap<String, u32>,
     next_id: SubId,
     status: Option<RwSignal<Status>>,
     last_seen_ms: f64,
@@ -84,6 +89,7 @@ thread_local! {
         maybe_restarted: false,
         backoff_ms: INITIAL_BACKOFF_MS,
         subs: BTreeMap::new(),
+        kinds: BTreeMap::new(),
         next_id: 1,
         status: None,
         last_seen_ms: 0.0,
@@ -120,16 +126,23 @@ pub fn use_subscription(topic: Topic, handler: impl Fn(ServerMsg) + 'static) -> 
 /// Subscribes `handler` to `topic` until [`unsubscribe`]. Messages for it (snapshot, deltas, its
 /// errors) go to the handler, which must not assume it runs outside a reactive context.
 pub fn subscribe(topic: Topic, handler: impl Fn(ServerMsg) + 'static) -> SubId {
+    let kind = serde_json::to_value(&topic)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+        .unwrap_or_default();
     let (id, send) = CLIENT.with_borrow_mut(|c| {
         let id = c.next_id;
         c.next_id += 1;
+        *c.kinds.entry(kind.clone()).or_default() += 1;
         c.subs.insert(
             id,
             Sub {
                 topic: topic.clone(),
                 handler: Rc::new(handler),
+                kind,
             },
         );
+        publish_kinds(&c.kinds);
         (id, c.open)
     });
     if send {
@@ -139,10 +152,28 @@ pub fn subscribe(topic: Topic, handler: impl Fn(ServerMsg) + 'static) -> SubId {
 }
 
 pub fn unsubscribe(id: SubId) {
-    let send = CLIENT.with_borrow_mut(|c| c.subs.remove(&id).is_some() && c.open);
+    let send = CLIENT.with_borrow_mut(|c| {
+        let Some(sub) = c.subs.remove(&id) else {
+            return false;
+        };
+        if let Some(n) = c.kinds.get_mut(&sub.kind) {
+            *n = n.saturating_sub(1);
+        }
+        publish_kinds(&c.kinds);
+        c.open
+    });
     if send {
         send_msg(&ClientMsg::Unsubscribe { id });
     }
+}
+
+/// Sets `window.__trackline_ws_topics` to the subscriptions by kind.
+fn publish_kinds(kinds: &BTreeMap<String, u32>) {
+    let object = js_sys::Object::new();
+    for (kind, n) in kinds {
+        let _ = js_sys::Reflect::set(&object, &kind.into(), &(*n).into());
+    }
+    let _ = js_sys::Reflect::set(&window(), &"__trackline_ws_topics".into(), &object);
 }
 
 /// Sends a message that is no subscription (presence) if the connection is open; dropped

@@ -6,15 +6,15 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::collections::BTreeMap;
 use trackline_shared::media::{MediaKeyInfo, MediaKind, custom_charts};
-use trackline_shared::ws::{ServerMsg, SubId, Topic};
+use trackline_shared::ws::ServerMsg;
 
 use super::GlobalStep;
 use super::live::media_keys;
 use super::panel::{MediaPanel, PanelOf};
 use super::slider::StepSlider;
 use crate::components::RunRef;
+use crate::run_feed;
 use crate::workspace::{DEFAULT_SECTION, sections};
-use crate::ws;
 
 /// The section of media keys without a `prefix/`.
 const MEDIA_SECTION: &str = "Media";
@@ -172,17 +172,17 @@ fn follow_media_keys(
     runs: Signal<Vec<RunRef>>,
     into: RwSignal<BTreeMap<String, Vec<MediaKeyInfo>>>,
 ) {
-    let subs = StoredValue::new(BTreeMap::<String, SubId>::new());
+    let subs = StoredValue::new(BTreeMap::<String, run_feed::WatchId>::new());
     Effect::new(move |_| {
         let ids: Vec<String> = runs.with(|r| r.iter().map(|r| r.id.clone()).collect());
-        let gone: Vec<(String, SubId)> = subs.with_value(|m| {
+        let gone: Vec<(String, run_feed::WatchId)> = subs.with_value(|m| {
             m.iter()
                 .filter(|(id, _)| !ids.contains(id))
                 .map(|(id, s)| (id.clone(), *s))
                 .collect()
         });
         for (id, sub) in gone {
-            ws::unsubscribe(sub);
+            run_feed::unwatch(sub);
             subs.update_value(|m| {
                 m.remove(&id);
             });
@@ -192,19 +192,13 @@ fn follow_media_keys(
                 continue;
             }
             let run = id.clone();
-            let sub = ws::subscribe(
-                Topic::Run {
-                    project: project.clone(),
-                    run: id.clone(),
-                },
-                move |msg| {
-                    if let ServerMsg::MediaKeys { keys, .. } = msg {
-                        into.try_update(|m| {
-                            m.insert(run.clone(), keys);
-                        });
-                    }
-                },
-            );
+            let sub = run_feed::watch(&project, &id, move |msg| {
+                if let ServerMsg::MediaKeys { keys, .. } = msg {
+                    into.try_update(|m| {
+                        m.insert(run.clone(), keys.clone());
+                    });
+                }
+            });
             subs.update_value(|m| {
                 m.insert(id.clone(), sub);
             });
@@ -227,7 +221,7 @@ fn follow_media_keys(
     on_cleanup(move || {
         if let Some(ids) = subs.try_with_value(|m| m.values().copied().collect::<Vec<_>>()) {
             for id in ids {
-                ws::unsubscribe(id);
+                run_feed::unwatch(id);
             }
         }
     });

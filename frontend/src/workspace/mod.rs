@@ -28,15 +28,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 use trackline_shared::api::RunInfo;
-use trackline_shared::ws::{ServerMsg, SubId, Topic};
+use trackline_shared::ws::{ServerMsg, Topic};
 
 use crate::api;
 use crate::components::{ChartSettingsBar, RunRef};
 use crate::live::{Live, live, load};
 use crate::media::MediaSections;
+use crate::run_feed;
 use crate::selection::Selection;
 use crate::util;
-use crate::ws;
 use layout::Saver;
 use step_metric::common_step_metric;
 
@@ -94,7 +94,7 @@ pub fn Workspace(project: String) -> impl IntoView {
     let chart_ids = Memo::new(move |_| selection.chart_runs());
 
     // Keys of each charted run: fetched once, then live from the `run` topic.
-    let key_subs = StoredValue::new(BTreeMap::<String, SubId>::new());
+    let key_subs = StoredValue::new(BTreeMap::<String, run_feed::WatchId>::new());
     Effect::new(move |_| {
         let charted = chart_ids.get();
         for run in charted {
@@ -103,25 +103,23 @@ pub fn Workspace(project: String) -> impl IntoView {
             }
             let project = project_s.get_value();
             let r2 = run.clone();
-            let id = ws::subscribe(
-                Topic::Run {
-                    project: project.clone(),
-                    run: run.clone(),
-                },
-                move |msg| {
-                    if let ServerMsg::Keys { keys, .. } = msg {
-                        let new = run_keys
-                            .try_with_untracked(|m| {
-                                m.get(&r2)
-                                    .is_none_or(|have| keys.iter().any(|k| !have.contains(k)))
-                            })
-                            .unwrap_or(false);
-                        if new {
-                            run_keys.try_update(|m| m.entry(r2.clone()).or_default().extend(keys));
-                        }
+            let id = run_feed::watch(&project, &run, move |msg| {
+                if let ServerMsg::Keys { keys, .. } = msg {
+                    let new = run_keys
+                        .try_with_untracked(|m| {
+                            m.get(&r2)
+                                .is_none_or(|have| keys.iter().any(|k| !have.contains(k)))
+                        })
+                        .unwrap_or(false);
+                    if new {
+                        run_keys.try_update(|m| {
+                            m.entry(r2.clone())
+                                .or_default()
+                                .extend(keys.iter().cloned())
+                        });
                     }
-                },
-            );
+                }
+            });
             key_subs.update_value(|m| {
                 m.insert(run.clone(), id);
             });
@@ -139,7 +137,7 @@ pub fn Workspace(project: String) -> impl IntoView {
     on_cleanup(move || {
         if let Some(ids) = key_subs.try_with_value(|m| m.values().copied().collect::<Vec<_>>()) {
             for id in ids {
-                ws::unsubscribe(id);
+                run_feed::unwatch(id);
             }
         }
     });

@@ -142,6 +142,10 @@ async fn image_panels_step_through_every_logged_step_live() {
     )
     .await;
     assert_eq!(steps.len(), 2);
+    // The charts (metric keys) and the media panels (media keys) share one `run` subscription a
+    // run: the daemon serves each run's changes once to this page, not once per view.
+    let topics = js(&c, "return window.__trackline_ws_topics || {};", vec![]).await;
+    assert_eq!(topics["run"], json!(2), "run subscriptions by kind: {topics}");
     let label = texts(&c, &format!("{SAMPLES} [data-testid=media-slider-label]")).await;
     assert!(
         label[0].contains("step 4") && label[0].contains("newest"),
