@@ -165,8 +165,12 @@ fn runs_with(
     }))
 }
 
-/// Keeps `into` holding the media keys of each of `runs`: fetched once, then live from the
-/// `run` topic; subscriptions end when a run leaves `runs` or the view goes.
+/// How long a run's media keys may take to come over the WebSocket before they are fetched.
+const MEDIA_KEYS_FALLBACK_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Keeps `into` holding the media keys of each of `runs`: live from the `run` topic (fetched
+/// when it says nothing in a moment); subscriptions end when a run leaves `runs` or the view
+/// goes.
 fn follow_media_keys(
     project: String,
     runs: Signal<Vec<RunRef>>,
@@ -202,20 +206,33 @@ fn follow_media_keys(
             subs.update_value(|m| {
                 m.insert(id.clone(), sub);
             });
+            // The topic's first message has the media keys of a run that logged any; they are
+            // fetched over HTTP only when none came in a moment (no media, or no WebSocket).
             let project = project.clone();
-            spawn_local(async move {
-                if let Ok(keys) = media_keys(&project, &id).await {
-                    // The topic may have answered first with newer keys: keep the longer list.
-                    into.try_update(|m| {
-                        let have = m.entry(id).or_default();
-                        if keys.iter().map(|k| k.count).sum::<u64>()
-                            > have.iter().map(|k| k.count).sum::<u64>()
-                        {
-                            *have = keys;
+            set_timeout(
+                move || {
+                    if into
+                        .try_with_untracked(|m| m.contains_key(&id))
+                        .unwrap_or(true)
+                    {
+                        return;
+                    }
+                    spawn_local(async move {
+                        if let Ok(keys) = media_keys(&project, &id).await {
+                            // The topic may have answered meanwhile: keep the longer list.
+                            into.try_update(|m| {
+                                let have = m.entry(id).or_default();
+                                if keys.iter().map(|k| k.count).sum::<u64>()
+                                    > have.iter().map(|k| k.count).sum::<u64>()
+                                {
+                                    *have = keys;
+                                }
+                            });
                         }
                     });
-                }
-            });
+                },
+                MEDIA_KEYS_FALLBACK_AFTER,
+            );
         }
     });
     on_cleanup(move || {

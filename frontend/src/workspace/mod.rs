@@ -41,6 +41,8 @@ use layout::Saver;
 use step_metric::common_step_metric;
 
 const SAVE_DEBOUNCE: Duration = Duration::from_millis(400);
+/// How long a charted run's keys may take to come over the WebSocket before they are fetched.
+const KEYS_FALLBACK_AFTER: Duration = Duration::from_millis(1500);
 
 /// The chart workspace of `project` (rendered by the project page, under the runs table).
 #[component]
@@ -93,7 +95,7 @@ pub fn Workspace(project: String) -> impl IntoView {
     // order (a series query may name no more).
     let chart_ids = Memo::new(move |_| selection.chart_runs());
 
-    // Keys of each charted run: fetched once, then live from the `run` topic.
+    // Keys of each charted run: live from the `run` topic (its first message has them all).
     let key_subs = StoredValue::new(BTreeMap::<String, run_feed::WatchId>::new());
     Effect::new(move |_| {
         let charted = chart_ids.get();
@@ -123,15 +125,29 @@ pub fn Workspace(project: String) -> impl IntoView {
             key_subs.update_value(|m| {
                 m.insert(run.clone(), id);
             });
-            spawn_local(async move {
-                if let Ok(keys) = api::keys(&project, &run).await {
-                    run_keys.try_update(|m| {
-                        m.entry(run.clone())
-                            .or_default()
-                            .extend(keys.into_iter().map(|k| k.key))
+            // The topic's first message carries the keys; they are fetched over HTTP only when
+            // it has not come in a moment (no WebSocket through a proxy, a reconnect): a
+            // workspace of 1,000 runs makes no 1,000 requests beside its charts' own.
+            set_timeout(
+                move || {
+                    if run_keys
+                        .try_with_untracked(|m| m.contains_key(&run))
+                        .unwrap_or(true)
+                    {
+                        return;
+                    }
+                    spawn_local(async move {
+                        if let Ok(keys) = api::keys(&project, &run).await {
+                            run_keys.try_update(|m| {
+                                m.entry(run.clone())
+                                    .or_default()
+                                    .extend(keys.into_iter().map(|k| k.key))
+                            });
+                        }
                     });
-                }
-            });
+                },
+                KEYS_FALLBACK_AFTER,
+            );
         }
     });
     on_cleanup(move || {

@@ -145,7 +145,38 @@ async fn image_panels_step_through_every_logged_step_live() {
     // The charts (metric keys) and the media panels (media keys) share one `run` subscription a
     // run: the daemon serves each run's changes once to this page, not once per view.
     let topics = js(&c, "return window.__trackline_ws_topics || {};", vec![]).await;
-    assert_eq!(topics["run"], json!(2), "run subscriptions by kind: {topics}");
+    assert_eq!(
+        topics["run"],
+        json!(2),
+        "run subscriptions by kind: {topics}"
+    );
+    // The charts' keys came with the topic: no `/keys` request was made for them.
+    eventually(
+        "the loss chart, from the keys the topic sent",
+        T,
+        || async {
+            js(
+                &c,
+                "return !!document.querySelector('[data-testid=panel][data-key=loss]');",
+                vec![],
+            )
+            .await
+        },
+        |found| found == &json!(true),
+    )
+    .await;
+    let keys_requests = js(
+        &c,
+        "return performance.getEntriesByType('resource')
+           .filter(e => /\\/keys(\\?|$)/.test(e.name)).map(e => e.name);",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        keys_requests,
+        json!([]),
+        "HTTP key requests: {keys_requests}"
+    );
     let label = texts(&c, &format!("{SAMPLES} [data-testid=media-slider-label]")).await;
     assert!(
         label[0].contains("step 4") && label[0].contains("newest"),
