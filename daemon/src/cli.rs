@@ -28,7 +28,7 @@ enum Command {
     Share(crate::share::ShareArgs),
     /// Generate, list or export reports; through the running daemon when there is one.
     Report(crate::reports::cli::ReportArgs),
-    /// Import runs recorded by another tracker (W&B, TensorBoard) into the data directory.
+    /// Import runs recorded by another tracker (W&B, TensorBoard, MLflow) into the data directory.
     Import(crate::import::ImportArgs),
     /// Delete artifact versions a keep-policy does not keep, then unused blobs and left-over
     /// temp files (safe while a daemon runs).

@@ -2,7 +2,9 @@
 //! `import wandb PATH…` reads W&B run folders (`wandb.rs`, on its record log `wandb_log.rs`, the
 //! protobuf wire format `proto.rs`, its records `wandb_records.rs` and key paths
 //! `wandb_tree.rs`); `import tensorboard LOGDIR…` reads TensorBoard event files (`tensorboard.rs`,
-//! on their TFRecord framing `tfrecord.rs`), one run per folder of event files.
+//! on their TFRecord framing `tfrecord.rs`), one run per folder of event files; `import mlflow
+//! PATH…` reads MLflow's file store and SQLite store (`mlflow.rs`, `mlflow_files.rs`,
+//! `mlflow_sqlite.rs`, `mlflow_convert.rs`), one run per MLflow run.
 //!
 //! Each run is converted into a staging folder under `.trackline/import/` and moved into
 //! `<project>/<run id>/` with one rename, so a daemon never sees half an import and a killed
@@ -11,6 +13,10 @@
 //! that went on) replaces the earlier import, which goes to the trash.
 
 pub mod follow;
+pub mod mlflow;
+pub mod mlflow_convert;
+pub mod mlflow_files;
+pub mod mlflow_sqlite;
 pub mod proto;
 pub mod tensorboard;
 pub mod tfrecord;
@@ -45,12 +51,18 @@ pub enum ImportSource {
     /// TensorBoard runs: a log folder; every folder in it holding `events.out.tfevents.*` files is
     /// one run. Safe to run again: a run whose event files did not change is skipped.
     Tensorboard(ImportPaths),
+    /// MLflow runs: a file store (`mlruns/`, an experiment or a run folder), a SQLite store
+    /// (`mlflow.db` or `sqlite:///mlflow.db`), or a folder holding them. Safe to run again: an
+    /// unchanged run is skipped, a changed one replaced; deleted runs are skipped.
+    Mlflow(ImportPaths),
 }
 
 impl ImportSource {
     pub fn paths(&self) -> &ImportPaths {
         match self {
-            ImportSource::Wandb(paths) | ImportSource::Tensorboard(paths) => paths,
+            ImportSource::Wandb(paths)
+            | ImportSource::Tensorboard(paths)
+            | ImportSource::Mlflow(paths) => paths,
         }
     }
 }
@@ -63,7 +75,8 @@ pub struct ImportPaths {
     /// Data directory to import into [env: TRACKLINE_DIR] [default: ./trackline]
     #[arg(long = "dir")]
     pub data_dir: Option<PathBuf>,
-    /// Put every run in this project instead of its own (TensorBoard: the log folder's name).
+    /// Put every run in this project instead of its own (TensorBoard: the log folder's name;
+    /// MLflow: the experiment's name).
     #[arg(long)]
     pub project: Option<String>,
     /// TensorBoard: keep following the runs, appending each step as it completes, until Ctrl-C.
@@ -84,6 +97,8 @@ pub enum Outcome {
         run_id: String,
     },
     Failed(String),
+    /// Not imported, on purpose (an MLflow run deleted there), and why.
+    Skipped(String),
 }
 
 /// What an import did, for its summary line.
@@ -94,9 +109,11 @@ pub struct Totals {
     pub failed: usize,
     pub rows: u64,
     pub skipped_records: usize,
+    /// Runs left out on purpose (see [`Outcome::Skipped`]).
+    pub skipped_runs: usize,
 }
 
-/// Runs `source` (W&B or TensorBoard) into `data_dir`.
+/// Runs `source` (W&B, TensorBoard or MLflow) into `data_dir`.
 pub fn import(source: &ImportSource, data_dir: &Path) -> anyhow::Result<Totals> {
     let args = source.paths();
     if let Some(project) = args
@@ -106,7 +123,7 @@ pub fn import(source: &ImportSource, data_dir: &Path) -> anyhow::Result<Totals> 
     {
         bail!("'{project}' is not a valid project name");
     }
-    if args.follow && matches!(source, ImportSource::Wandb(_)) {
+    if args.follow && !matches!(source, ImportSource::Tensorboard(_)) {
         bail!("--follow is for TensorBoard event files");
     }
     std::fs::create_dir_all(data_dir).with_context(|| data_dir.display().to_string())?;
@@ -127,6 +144,7 @@ pub fn import(source: &ImportSource, data_dir: &Path) -> anyhow::Result<Totals> 
                 import_one(file, data_dir, project)
             }))
         }
+        ImportSource::Mlflow(_) => mlflow::import(&args.paths, data_dir, project),
         ImportSource::Tensorboard(_) if args.follow => {
             let stop = follow::stop_on_signal();
             let interval = std::time::Duration::from_secs_f64(args.interval.clamp(0.1, 3600.0));
@@ -196,11 +214,20 @@ fn import_each<T: Labelled>(
                 tracing::error!("{}: {why}", source.label());
                 format!("{}: failed", source.label())
             }
+            Outcome::Skipped(why) => {
+                totals.skipped_runs += 1;
+                format!("{}: skipped, {why}", source.label())
+            }
         };
         progress.advance(&line);
     }
+    let left_out = if totals.skipped_runs > 0 {
+        format!(", {} runs left out (deleted)", totals.skipped_runs)
+    } else {
+        String::new()
+    };
     progress.finish(&format!(
-        "imported {} runs ({} rows), {} already imported, {} failed, {} damaged parts skipped",
+        "imported {} runs ({} rows), {} already imported, {} failed, {} damaged parts skipped{left_out}",
         totals.imported, totals.rows, totals.unchanged, totals.failed, totals.skipped_records
     ));
     totals
