@@ -4,7 +4,9 @@
 //! at step 0 and some metric more than once (MLflow's step is 0 when none is given) is stepped
 //! as W&B steps a run logged without steps: one row per log call, in time order. Params become
 //! config (exactly-numeric ones as numbers, see [`param_json`]), last values the summary, tags and
-//! times `run.json`, and the run's artifacts are copied into `files/`.
+//! times `run.json`, and the run's artifacts are copied into `files/`. MLflow's system metrics
+//! (`system/…`, logged by its system-metrics monitor) go to `system.jsonl`, one row per sample,
+//! named as this format names the ones that mean the same.
 
 use super::mlflow::{MlRun, Point, artifact_files};
 use super::wandb_tree::object_of;
@@ -15,6 +17,8 @@ use std::path::Path;
 
 /// Tags prefix of MLflow's own tags.
 const SYSTEM_TAG: &str = "mlflow.";
+/// Key prefix of MLflow's system metrics, and of this format's (`system.jsonl`).
+const SYSTEM_METRIC: &str = "system/";
 
 /// What one run's conversion wrote.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -215,7 +219,11 @@ fn state_of(run: &MlRun) -> (&'static str, Option<f64>, Option<i64>) {
 
 /// Writes `run` into `out_dir` (an empty folder) as a run of `project`.
 pub fn convert(run: &MlRun, project: &str, out_dir: &Path) -> anyhow::Result<Written> {
-    let (rows, dropped) = rows_of(&run.points);
+    let (system, points): (Vec<Point>, Vec<Point>) = run
+        .points
+        .iter()
+        .partition(|p| run.keys[p.key as usize].starts_with(SYSTEM_METRIC));
+    let (rows, dropped) = rows_of(&points);
     if dropped > 0 {
         tracing::warn!(
             "MLflow run {}: {dropped} points left out (a negative step, or a metric logged again \
@@ -253,6 +261,9 @@ pub fn convert(run: &MlRun, project: &str, out_dir: &Path) -> anyhow::Result<Wri
     }
     history.flush()?;
     history.get_ref().sync_all()?;
+    if !system.is_empty() {
+        write_system(run, &system, start_ms, out_dir)?;
+    }
 
     let summary: Vec<(String, String)> = run
         .keys
@@ -309,6 +320,62 @@ pub fn convert(run: &MlRun, project: &str, out_dir: &Path) -> anyhow::Result<Wri
         files,
         dropped,
     })
+}
+
+/// `system.jsonl` from MLflow's system-metric points: one row per sample (MLflow logs a sample's
+/// metrics at one step), its `_timestamp` the sample's latest point's.
+fn write_system(
+    run: &MlRun,
+    points: &[Point],
+    start_ms: i64,
+    out_dir: &Path,
+) -> anyhow::Result<()> {
+    let mut order: Vec<&Point> = points.iter().collect();
+    order.sort_by_key(|p| (p.step, p.timestamp_ms));
+    let mut out = BufWriter::new(
+        File::create(out_dir.join(crate::format::SYSTEM_FILE)).context("creating system")?,
+    );
+    for sample in order.chunk_by(|a, b| a.step == b.step) {
+        let time_ms = sample.iter().map(|p| p.timestamp_ms).max().unwrap_or(0);
+        let mut pairs = vec![
+            ("_timestamp".to_string(), number(time_ms as f64 / 1000.0)),
+            (
+                "_runtime".to_string(),
+                number((time_ms - start_ms).max(0) as f64 / 1000.0),
+            ),
+        ];
+        for p in sample {
+            let key = system_key(&run.keys[p.key as usize]);
+            pairs.retain(|(k, _)| *k != key);
+            pairs.push((key, number(p.value)));
+        }
+        writeln!(out, "{}", object_of(&pairs))?;
+    }
+    out.flush()?;
+    out.get_ref().sync_all()?;
+    Ok(())
+}
+
+/// This format's name for an MLflow system metric (`system/cpu_utilization_percentage` is
+/// `system/cpu_percent`); one without a counterpart keeps MLflow's name.
+fn system_key(key: &str) -> String {
+    let name = key.strip_prefix(SYSTEM_METRIC).unwrap_or(key);
+    let mapped = match name {
+        "cpu_utilization_percentage" => Some("cpu_percent".to_string()),
+        "system_memory_usage_percentage" => Some("memory_percent".to_string()),
+        _ => name.strip_prefix("gpu_").and_then(|rest| {
+            let (index, what) = rest.split_once('_')?;
+            index.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+            let ours = match what {
+                "utilization_percentage" => "utilization",
+                "memory_usage_percentage" => "memory_percent",
+                "power_usage_watts" => "power_w",
+                _ => return None,
+            };
+            Some(format!("gpu.{index}.{ours}"))
+        }),
+    };
+    format!("{SYSTEM_METRIC}{}", mapped.as_deref().unwrap_or(name))
 }
 
 /// `run.json`: the name from `mlflow.runName`, W&B-style `key=value` tags from the user's tags,
@@ -498,6 +565,45 @@ mod tests {
         // Each metric once at step 0 stays one row.
         let (rows, _) = rows_of(&[p(0, 0, 1, 1.0), p(1, 0, 2, 2.0)]);
         assert_eq!(rows.len(), 1);
+    }
+
+    #[test]
+    fn system_metrics_go_to_system_jsonl_one_row_per_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = MlRun {
+            run_id: "sys".into(),
+            start_ms: Some(1000),
+            keys: vec![
+                "loss".into(),
+                "system/cpu_utilization_percentage".into(),
+                "system/gpu_0_utilization_percentage".into(),
+                "system/disk_usage_megabytes".into(),
+            ],
+            points: vec![
+                p(0, 0, 1500, 0.9),
+                p(1, 0, 11000, 12.5),
+                p(2, 0, 11001, 97.0),
+                p(3, 0, 11001, 512.0),
+                p(1, 1, 21000, 30.0),
+                p(0, 1, 2500, 0.8),
+            ],
+            ..MlRun::default()
+        };
+        convert(&run, "exp", dir.path()).unwrap();
+        let history = std::fs::read_to_string(dir.path().join("history.jsonl")).unwrap();
+        assert_eq!(history.lines().count(), 2);
+        assert!(!history.contains("system/"), "{history}");
+        let system = std::fs::read_to_string(dir.path().join("system.jsonl")).unwrap();
+        let lines: Vec<&str> = system.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                r#"{"_timestamp": 11.001, "_runtime": 10.001, "system/cpu_percent": 12.5, "system/gpu.0.utilization": 97.0, "system/disk_usage_megabytes": 512.0}"#,
+                r#"{"_timestamp": 21.0, "_runtime": 20.0, "system/cpu_percent": 30.0}"#,
+            ]
+        );
+        let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
+        assert_eq!(summary.trim(), r#"{"loss": 0.8}"#);
     }
 
     #[test]
