@@ -2,7 +2,8 @@
 ``torch.utils.tensorboard`` is modelled on) imported into a data directory: every scalar point at
 its step, histograms as W&B histogram values with every count, images as the same PNG bytes, text
 as string values; one run per folder of event files; importing again changes nothing; a damaged
-file imports every whole record.
+file imports every whole record; ``add_hparams``' hyperparameters become the config of its session
+run and of the writer's run, and change nothing else.
 
 Needs tensorboardX and numpy (requirements-media.txt) and the daemon binary; skipped without them."""
 
@@ -179,3 +180,67 @@ def test_follow_appends_steps_as_they_complete(tmp_path):
         assert json.load(f)["state"] == "finished"
     with open(os.path.join(run_dir, "summary.json")) as f:
         assert json.load(f)["loss"] == pytest.approx(1.0 / 8)
+
+
+def _write_training(logdir, hparams=None):
+    """Two runs; ``run_a``'s writer calls ``add_hparams`` when ``hparams`` are given, which
+    tensorboardX writes into a session folder of its own, ``run_a/<time.time()>/``."""
+    with tensorboardX.SummaryWriter(str(logdir / "run_a")) as w:
+        for step in range(5):
+            w.add_scalar("loss", 1.0 / (step + 1), step)
+        w.add_histogram("weights", np.array([0.5, 1.0, 2.0]), 4)
+        w.add_text("notes", "first try", 0)
+        if hparams is not None:
+            w.add_hparams(hparams, {"hparam/accuracy": 0.75, "hparam/loss": 0.25}, global_step=4)
+    with tensorboardX.SummaryWriter(str(logdir / "run_b")) as w:
+        w.add_scalar("acc", 0.5, 0)
+
+
+def _run_files(run_dir):
+    """What a run holds, wall times left out (the two logdirs are written at different times)."""
+    times = ("_timestamp", "_runtime", "created_at", "heartbeat_at", "finished_at")
+    out = {"history": [{k: v for k, v in row.items() if k not in times}
+                        for row in read_history(run_dir)]}
+    for name in ("run.json", "summary.json", "config.json"):
+        with open(os.path.join(run_dir, name)) as f:
+            out[name] = {k: v for k, v in json.load(f).items() if k not in times}
+    out["media"] = sorted(os.path.relpath(p, run_dir)
+                          for p in glob.glob(os.path.join(run_dir, "media", "**", "*"), recursive=True))
+    return out
+
+
+def test_add_hparams_become_the_config_and_nothing_else_changes(tmp_path):
+    if not os.path.exists(BIN):
+        pytest.skip("no daemon binary: cargo build -p trackline, or set TRACKLINE_BIN")
+    plain, with_hp = tmp_path / "plain" / "logs", tmp_path / "hp" / "logs"
+    _write_training(plain)
+    _write_training(with_hp, {"lr": 0.01, "bsize": 32, "opt": "adam", "nesterov": True,
+                              "dropout": None})
+    out = import_tb(plain, tmp_path / "root_plain")
+    assert out.returncode == 0, out.stderr
+    out = import_tb(with_hp, tmp_path / "root_hp")
+    assert out.returncode == 0, out.stderr
+    assert "imported 3 runs" in out.stderr and "0 damaged parts skipped" in out.stderr
+
+    plain_runs, hp_runs = runs_by_name(tmp_path / "root_plain"), runs_by_name(tmp_path / "root_hp")
+    (session,) = set(hp_runs) - set(plain_runs)
+    assert session.startswith("run_a/") and float(session[len("run_a/"):]) > 0
+    assert set(plain_runs) == {"run_a", "run_b"}
+
+    # tensorboardX drops a None value; numbers are the plugin's doubles (32 is 32.0).
+    expected = {"lr": 0.01, "bsize": 32.0, "opt": "adam", "nesterov": True}
+    for name in ("run_a", session):
+        config = _run_files(hp_runs[name])["config.json"]
+        assert config == expected, name
+        assert type(config["bsize"]) is float and type(config["nesterov"]) is bool
+
+    # The writer's run gains only its config; the session run is what it was, plus its config.
+    a_plain, a_hp = _run_files(plain_runs["run_a"]), _run_files(hp_runs["run_a"])
+    assert a_plain["config.json"] == {}
+    a_hp["config.json"] = {}
+    assert a_hp == a_plain
+    assert _run_files(hp_runs["run_b"]) == _run_files(plain_runs["run_b"])
+    assert _run_files(plain_runs["run_b"])["config.json"] == {}
+    rows = read_history(hp_runs[session])
+    assert [(r["_step"], r["hparam/accuracy"], r["hparam/loss"]) for r in rows] == [(4, 0.75, 0.25)]
+    assert set(rows[0]) == {"_step", "_timestamp", "_runtime", "hparam/accuracy", "hparam/loss"}

@@ -19,6 +19,7 @@ pub mod mlflow_files;
 pub mod mlflow_sqlite;
 pub mod proto;
 pub mod tensorboard;
+pub mod tensorboard_hparams;
 pub mod tfrecord;
 pub mod wandb;
 pub mod wandb_artifacts;

@@ -2,9 +2,11 @@
 //! `torch.utils.tensorboard`) into a run of format v1: scalars (simple values and scalar tensors)
 //! become history points, histograms W&B's histogram values, images and audio media files under
 //! `media/`, text string values. Each step becomes one history row holding every tag logged at it,
-//! in step order; the summary holds each tag's last value.
+//! in step order; the summary holds each tag's last value. Hyperparameters of the `hparams`
+//! plugin become the config (`tensorboard_hparams.rs`).
 
 use super::proto::{Wire, fields};
+use super::tensorboard_hparams::{self as hparams, PluginData};
 use super::tfrecord::read_records;
 use super::wandb_log::Skipped;
 use super::wandb_tree::object_of;
@@ -71,6 +73,8 @@ pub struct RunRows {
     /// Values dropped because their step was taken already.
     late: u64,
     host: Option<String>,
+    /// Hyperparameters of the run's `hparams` session starts.
+    config: hparams::Config,
     pub converted: Converted,
 }
 
@@ -88,7 +92,22 @@ impl RunRows {
         self.host = self.host.take().or_else(|| host_of(path));
         for record in records {
             match event(record) {
-                Ok(Some((step, wall_time, values))) => {
+                Ok(Some(Event {
+                    step,
+                    wall_time,
+                    values,
+                    hparams,
+                })) => {
+                    for data in hparams {
+                        match data {
+                            Ok(PluginData::SessionStart(h)) => self.config.merge(&h),
+                            Ok(_) => {}
+                            Err(why) => self.converted.skipped.push(Skipped { offset: 0, why }),
+                        }
+                    }
+                    if values.is_empty() {
+                        continue;
+                    }
                     self.start = Some(self.start.map_or(wall_time, |s| s.min(wall_time)));
                     if self.taken_through.is_some_and(|t| step <= t) {
                         self.late += values.len() as u64;
@@ -154,6 +173,16 @@ impl RunRows {
         lines
     }
 
+    /// Adds hyperparameters from elsewhere (keys the config has keep their value).
+    pub fn add_config(&mut self, hparams: &[(String, String)]) {
+        self.config.merge(hparams);
+    }
+
+    /// The hyperparameters read, as `config.json`'s text.
+    pub fn config_json(&self) -> String {
+        self.config.json()
+    }
+
     /// Each key's last value taken, as `summary.json`'s text.
     pub fn summary_json(&self) -> String {
         let pairs: Vec<(String, String)> = self
@@ -204,13 +233,20 @@ pub fn convert(events: &[PathBuf], out_dir: &Path, names: &RunNames) -> anyhow::
         run.converted.skipped.extend(read.torn_tail);
         run.add(path, &read.records, out_dir)?;
     }
+    // `add_hparams` sessions in folders below this one are this run's hyperparameters too
+    // (`tensorboard_hparams.rs`); the run's own come first.
+    if let Some(dir) = events.first().and_then(|p| p.parent()) {
+        for session in hparams::sessions_below(dir) {
+            run.add_config(&session);
+        }
+    }
     let mut history = BufWriter::new(File::create(out_dir.join(crate::format::HISTORY_FILE))?);
     for line in run.take_lines(None) {
         writeln!(history, "{line}")?;
     }
     history.flush()?;
     history.get_ref().sync_all()?;
-    write_small(out_dir, crate::format::CONFIG_FILE, "{}")?;
+    write_small(out_dir, crate::format::CONFIG_FILE, &run.config_json())?;
     write_small(out_dir, crate::format::SUMMARY_FILE, &run.summary_json())?;
     let run_json = serde_json::to_string_pretty(&run.run_json(names, false))?;
     write_small(out_dir, crate::format::RUN_FILE, &run_json)?;
@@ -238,13 +274,19 @@ pub fn is_event_file(name: &str) -> bool {
     name.starts_with("events.out.tfevents.")
 }
 
-/// One event: its step, wall time and summary values; `None` for events without values (the
-/// file version, graphs, session logs).
-type Event = (u64, f64, Vec<(String, Value)>);
+/// One event: its step, wall time, summary values and `hparams` plugin data (or why that does
+/// not decode). Events with neither (the file version, graphs, session logs) are `None`.
+struct Event {
+    step: u64,
+    wall_time: f64,
+    values: Vec<(String, Value)>,
+    hparams: Vec<Result<PluginData, String>>,
+}
 
 fn event(bytes: &[u8]) -> Result<Option<Event>, String> {
     let bad = |e: super::proto::Malformed| format!("an event that does not decode ({e})");
     let (mut step, mut wall_time, mut values) = (0i64, 0.0, Vec::new());
+    let mut hparams = Vec::new();
     for field in fields(bytes) {
         match field.map_err(bad)? {
             (1, w) => wall_time = w.double().unwrap_or(0.0),
@@ -252,32 +294,63 @@ fn event(bytes: &[u8]) -> Result<Option<Event>, String> {
             (5, Wire::Bytes(summary)) => {
                 for value in fields(summary) {
                     if let (1, Wire::Bytes(v)) = value.map_err(bad)? {
-                        values.extend(summary_value(v).map_err(bad)?);
+                        let decoded = summary_value(v).map_err(bad)?;
+                        values.extend(decoded.value);
+                        hparams.extend(decoded.hparams);
                     }
                 }
             }
             _ => {}
         }
     }
-    if values.is_empty() {
+    if values.is_empty() && hparams.is_empty() {
         return Ok(None);
     }
-    let step = u64::try_from(step).map_err(|_| format!("an event at a negative step ({step})"))?;
-    Ok(Some((step, wall_time, values)))
+    // Hyperparameters belong to no step: only values need a step that can be a row's.
+    let step = match u64::try_from(step) {
+        Ok(step) => step,
+        Err(_) if values.is_empty() => 0,
+        Err(_) => return Err(format!("an event at a negative step ({step})")),
+    };
+    Ok(Some(Event {
+        step,
+        wall_time,
+        values,
+        hparams,
+    }))
 }
 
-fn summary_value(bytes: &[u8]) -> Result<Option<(String, Value)>, super::proto::Malformed> {
+/// The `hparams` plugin data in an event, the parts that decode (to look at another folder's
+/// sessions).
+pub(super) fn hparams_of_event(bytes: &[u8]) -> Vec<PluginData> {
+    match event(bytes) {
+        Ok(Some(event)) => event.hparams.into_iter().filter_map(Result::ok).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What one summary value holds: a value for the history (tagged) and, for the `hparams`
+/// plugin, its data or why that does not decode.
+struct Decoded {
+    value: Option<(String, Value)>,
+    hparams: Option<Result<PluginData, String>>,
+}
+
+fn summary_value(bytes: &[u8]) -> Result<Decoded, super::proto::Malformed> {
     let (mut tag, mut plugin, mut value) = (String::new(), String::new(), None);
-    let mut tensor = None;
+    let (mut tensor, mut content) = (None, None);
     for field in fields(bytes) {
         match field? {
             (1, w) => tag = w.text().unwrap_or_default(),
+            // SummaryMetadata: plugin_data = 1, a PluginData: plugin_name = 1, content = 2.
             (9, Wire::Bytes(meta)) => {
                 for f in fields(meta) {
                     if let (1, Wire::Bytes(data)) = f? {
                         for g in fields(data) {
-                            if let (1, w) = g? {
-                                plugin = w.text().unwrap_or_default();
+                            match g? {
+                                (1, w) => plugin = w.text().unwrap_or_default(),
+                                (2, Wire::Bytes(c)) => content = Some(c),
+                                _ => {}
                             }
                         }
                     }
@@ -296,11 +369,15 @@ fn summary_value(bytes: &[u8]) -> Result<Option<(String, Value)>, super::proto::
     if let (None, Some(t)) = (&value, tensor) {
         value = tensor_value(&t, &plugin)?;
     }
+    let hparams = (plugin == hparams::PLUGIN_NAME).then(|| hparams::decode(content.unwrap_or(&[])));
     let tag = tag
         .strip_suffix("/text_summary")
         .map(str::to_string)
         .unwrap_or(tag);
-    Ok(value.filter(|_| !tag.is_empty()).map(|v| (tag, v)))
+    Ok(Decoded {
+        value: value.filter(|_| !tag.is_empty()).map(|v| (tag, v)),
+        hparams,
+    })
 }
 
 /// Doubles of a repeated `double` field, packed or not.
@@ -633,6 +710,183 @@ mod tests {
         let run: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.path().join("run.json")).unwrap()).unwrap();
         assert_eq!(run["host"], "box");
+    }
+
+    /// A summary value of the `hparams` plugin with `content`, as tensorboardX writes it (no
+    /// value, only metadata).
+    fn hparams_value(tag: &str, content: &[u8]) -> Vec<u8> {
+        let data = encode(&[(1, Wire::Bytes(b"hparams")), (2, Wire::Bytes(content))]);
+        let meta = encode(&[(1, Wire::Bytes(&data))]);
+        encode(&[(1, Wire::Bytes(tag.as_bytes())), (9, Wire::Bytes(&meta))])
+    }
+
+    /// An event at step 0 whose summary holds `values`.
+    fn summary_event(values: &[Vec<u8>]) -> Vec<u8> {
+        let fields: Vec<(u32, Wire<'_>)> = values.iter().map(|v| (1, Wire::Bytes(v))).collect();
+        let summary = encode(&fields);
+        encode(&[
+            (1, Wire::Fixed64(1_700_000_100.0f64.to_bits())),
+            (5, Wire::Bytes(&summary)),
+        ])
+    }
+
+    /// `HParamsPluginData` with a session start of `(name, Value message)` entries.
+    fn session_start(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let entries: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|(k, v)| encode(&[(1, Wire::Bytes(k.as_bytes())), (2, Wire::Bytes(v))]))
+            .collect();
+        let map: Vec<(u32, Wire<'_>)> = entries.iter().map(|e| (1, Wire::Bytes(e))).collect();
+        let info = encode(&map);
+        encode(&[(1, Wire::Varint(0)), (3, Wire::Bytes(&info))])
+    }
+
+    fn number(v: f64) -> Vec<u8> {
+        encode(&[(2, Wire::Fixed64(v.to_bits()))])
+    }
+
+    /// Writes each `(event file, records)` and converts the run of event file `run` into `out`.
+    fn convert_files(files: &[(&Path, Vec<Vec<u8>>)], run: &Path, out: &Path) -> Converted {
+        for (path, records) in files {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, frame(records)).unwrap();
+        }
+        let names = RunNames {
+            run_id: "r1",
+            name: "r",
+            project: "p",
+        };
+        convert(&[run.to_path_buf()], out, &names).unwrap()
+    }
+
+    fn read(dir: &Path, name: &str) -> String {
+        std::fs::read_to_string(dir.join(name)).unwrap()
+    }
+
+    #[test]
+    fn hparams_become_the_config_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = dir.path().join("events.out.tfevents.1.box");
+        let content = session_start(&[
+            ("lr", number(0.01)),
+            ("bsize", number(32.0)),
+            ("opt", encode(&[(3, Wire::Bytes(b"adam"))])),
+            ("nesterov", encode(&[(4, Wire::Varint(1))])),
+        ]);
+        let later = session_start(&[("lr", number(0.5)), ("seed", number(7.0))]);
+        let records = vec![
+            scalar_event(0, "loss", 1.0),
+            summary_event(&[hparams_value("_hparams_/session_start_info", &content)]),
+            summary_event(&[hparams_value("_hparams_/session_start_info", &later)]),
+            scalar_event(1, "loss", 0.5),
+        ];
+        let out = tempfile::tempdir().unwrap();
+        let out = out.path();
+        let converted = convert_files(&[(&events, records)], &events, out);
+        assert_eq!(
+            read(out, "config.json"),
+            "{\"lr\": 0.01, \"bsize\": 32.0, \"opt\": \"adam\", \"nesterov\": true, \"seed\": 7.0}\n"
+        );
+        assert!(converted.skipped.is_empty(), "{:?}", converted.skipped);
+        assert_eq!((converted.rows, converted.points), (2, 2));
+        let history = read(out, "history.jsonl");
+        assert_eq!(history.lines().count(), 2);
+        assert!(!history.contains("hparams"), "{history}");
+        assert_eq!(read(out, "summary.json"), "{\"loss\": 0.5}\n");
+        let run: serde_json::Value = serde_json::from_str(&read(out, "run.json")).unwrap();
+        assert_eq!(run["created_at"], 1_700_000_000.0);
+    }
+
+    #[test]
+    fn a_damaged_hparams_message_is_reported_and_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = dir.path().join("events.out.tfevents.1.box");
+        let good = session_start(&[("lr", number(0.01))]);
+        let mut damaged = session_start(&[("opt", encode(&[(3, Wire::Bytes(b"adam"))]))]);
+        damaged.truncate(damaged.len() - 3);
+        let scalar = encode(&[
+            (1, Wire::Bytes(b"acc")),
+            (2, Wire::Fixed32(0.75f32.to_bits())),
+        ]);
+        let records = vec![
+            summary_event(&[
+                scalar,
+                hparams_value("_hparams_/session_start_info", &damaged),
+            ]),
+            summary_event(&[hparams_value("_hparams_/session_start_info", &good)]),
+        ];
+        let out = tempfile::tempdir().unwrap();
+        let out = out.path();
+        let converted = convert_files(&[(&events, records)], &events, out);
+        assert_eq!(converted.skipped.len(), 1);
+        assert!(
+            converted.skipped[0].why.contains("hparams"),
+            "{:?}",
+            converted.skipped
+        );
+        assert_eq!(read(out, "config.json"), "{\"lr\": 0.01}\n");
+        // The value beside the damaged message is kept.
+        assert_eq!(read(out, "summary.json"), "{\"acc\": 0.75}\n");
+    }
+
+    #[test]
+    fn add_hparams_sessions_below_are_the_runs_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = dir.path().join("run/events.out.tfevents.1.box");
+        let experiment = encode(&[(1, Wire::Varint(0)), (2, Wire::Bytes(b""))]);
+        let own = session_start(&[("seed", number(1.0))]);
+        let first = session_start(&[("lr", number(0.1)), ("seed", number(2.0))]);
+        let second = session_start(&[("lr", number(0.2)), ("wd", number(0.0))]);
+        let tf_style = session_start(&[("other", number(3.0))]);
+        let session = |content: &[u8]| {
+            vec![
+                summary_event(&[hparams_value("_hparams_/experiment", &experiment)]),
+                summary_event(&[hparams_value("_hparams_/session_start_info", content)]),
+                scalar_event(0, "hparam/acc", 0.5),
+            ]
+        };
+        let a = dir
+            .path()
+            .join("run/1700000001.5/events.out.tfevents.2.box");
+        let b = dir
+            .path()
+            .join("run/1700000002.5/events.out.tfevents.3.box");
+        // A session without an experiment beside it (TensorFlow's `hp.hparams`) stays its own.
+        let c = dir.path().join("run/0-tf/events.out.tfevents.4.box");
+        let tf = vec![summary_event(&[hparams_value(
+            "_hparams_/session_start_info",
+            &tf_style,
+        )])];
+        let own_records = vec![
+            scalar_event(0, "loss", 1.0),
+            summary_event(&[hparams_value("_hparams_/session_start_info", &own)]),
+        ];
+        let files = [
+            (b.as_path(), session(&second)),
+            (a.as_path(), session(&first)),
+            (c.as_path(), tf),
+            (events.as_path(), own_records),
+        ];
+        let out = tempfile::tempdir().unwrap();
+        let out = out.path();
+        let converted = convert_files(&files, &events, out);
+        assert_eq!(
+            read(out, "config.json"),
+            "{\"seed\": 1.0, \"lr\": 0.1, \"wd\": 0.0}\n"
+        );
+        assert_eq!(converted.rows, 1);
+        // The session's own run gets its own hyperparameters.
+        let names = RunNames {
+            run_id: "s",
+            name: "s",
+            project: "p",
+        };
+        let session_out = tempfile::tempdir().unwrap();
+        convert(&[a], session_out.path(), &names).unwrap();
+        assert_eq!(
+            read(session_out.path(), "config.json"),
+            "{\"lr\": 0.1, \"seed\": 2.0}\n"
+        );
     }
 
     #[test]
