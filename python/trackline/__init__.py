@@ -56,7 +56,7 @@ _LAZY.update({"Audio": "_media_av", "Video": "_media_av", "Html": "_media_docs",
 
 # Modules W&B names at the top level (``wandb.lightgbm.wandb_callback``), imported on first use.
 _LAZY_MODULES = {"lightgbm": "integration.lightgbm", "xgboost": "integration.xgboost",
-                 "sklearn": "integration.sklearn"}
+                 "sklearn": "integration.sklearn", "keras": "integration.keras"}
 
 
 def __getattr__(name):

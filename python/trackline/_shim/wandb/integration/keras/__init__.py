@@ -1,0 +1,4 @@
+"""``wandb.integration.keras``: Trackline's ``trackline.integration.keras``."""
+
+from trackline.integration.keras import *  # noqa: F401,F403
+from trackline.integration.keras import __all__  # noqa: F401
