@@ -14,6 +14,7 @@ import enum
 import json
 import numbers
 import os
+import re
 import sys
 from collections.abc import Mapping
 
@@ -305,7 +306,7 @@ class Table(Media):
         cells = _CellWriter(writer, key, step)
         body = {"columns": self.columns, "data": rows}
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=cells)
-        data = data.encode("utf-8")
+        data = _wandb_floats(data).encode("utf-8")
         ref = {"_type": "table-file"}
         ref.update(writer.write_file("table", key, step, data, ".table.json"))
         ref.update(ncols=len(self.columns), nrows=len(self.data), log_mode=self.log_mode)
@@ -483,3 +484,27 @@ def _is_dataframe(value):
 def _dataframe_rows(dataframe):
     columns = [dataframe.iloc[:, i].tolist() for i in range(dataframe.shape[1])]
     return [list(row) for row in zip(*columns)] if columns else [[] for _ in range(len(dataframe))]
+
+
+#: A JSON string (left alone) or a number in exponent notation as Python writes it.
+_EXPONENT_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(-?)(\d)(?:\.(\d+))?e([-+])(\d+)')
+
+
+def _wandb_float(match):
+    sign, lead, frac, esign, exp = match.groups()
+    if lead is None:
+        return match.group(0)
+    exp = int(exp)
+    if esign == "-" and exp <= 5:  # 1.5e-05 -> 0.000015
+        return "%s0.%s%s%s" % (sign, "0" * (exp - 1), lead, frac or "")
+    return "%s%s%se%s%d" % (sign, lead, "." + frac if frac else "", esign if esign == "-" else "+",
+                            exp)
+
+
+def _wandb_floats(text):
+    """Python's JSON text with floats written as W&B 0.31 writes a table (pydantic-core's
+    serializer): ``0.000015`` for ``1.5e-05``, ``6.3e-6`` for ``6.3e-06``, ``1e+16`` kept; so
+    a logged table has W&B's bytes, and its file W&B's name."""
+    if "e" not in text:
+        return text
+    return _EXPONENT_TOKEN.sub(_wandb_float, text)

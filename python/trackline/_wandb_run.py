@@ -233,6 +233,10 @@ class Run(_run.RunWriter):
                 warn("cannot write metrics.json (%s)" % exc, 3)
         return metric
 
+    def _label(self, code=None, repo=None, code_version=None, **kwargs):
+        """W&B's telemetry labels (transformers' callback calls ``run._label(code=...)``): W&B
+        sends them to its server only; nothing to record here."""
+
     # -- alerts ----------------------------------------------------------------------------------
     def alert(self, title, text, level=None, wait_duration=None):
         """Record an alert as one JSON line of ``<run>/alerts.jsonl``.

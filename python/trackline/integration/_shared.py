@@ -25,7 +25,9 @@ def log_feature_importance(pairs, commit):
     """A ``Feature Importance`` bar chart of ``(feature, importance)`` pairs."""
     import trackline.plot
 
-    table = trackline.Table(data=[[str(f), float(v)] for f, v in pairs],
+    # numpy scalars as W&B writes them: LightGBM's split counts stay integers.
+    table = trackline.Table(data=[[str(f), v.item() if hasattr(v, "item") else v]
+                                 for f, v in pairs],
                             columns=["Feature", "Importance"])
     chart = trackline.plot.bar(table, "Feature", "Importance", title="Feature Importance")
     trackline.log({"Feature Importance": chart}, commit=commit)
