@@ -181,3 +181,17 @@ def test_wait_with_a_timeout_and_a_logged_artifact_cannot_change(tmp_path, monke
         art.add_file(str(tmp_path / "f.txt"), name="again.txt")
     gate.set()
     assert art.wait().version == "v0" and art.state == "COMMITTED"
+
+
+def test_using_a_draft_that_was_never_logged_commits_it_first_and_records_it_as_input(tmp_path):
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    run = trackline.init(project="draft-use")
+    draft = trackline.Artifact("dataset", type="dataset")
+    draft.add_file(str(tmp_path / "data.csv"))
+    used = run.use_artifact(draft)
+    assert used.version == "v0"
+    run.finish()
+    with open(os.path.join(run.dir, "artifacts.jsonl")) as f:
+        lines = [json.loads(line) for line in f]
+    assert [(line["direction"], line["name"], line["version"]) for line in lines] == [
+        ("input", "dataset", 0)]

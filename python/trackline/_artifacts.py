@@ -1055,6 +1055,7 @@ def use_artifact(run, artifact_or_name, type=None, aliases=None, use_as=None):
         artifact._await()
         if artifact._version is None:  # a local artifact the run uses: log it without producer
             log_artifact(None, artifact, project=run.project if run is not None else None)
+            artifact._await()  # the lineage line below names the committed version
     else:
         default_project = run.project if run is not None else _default_project()
         project, name, ref = split_ref(str(artifact_or_name), default_project)
