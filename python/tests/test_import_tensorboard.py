@@ -165,6 +165,7 @@ def test_follow_appends_steps_as_they_complete(tmp_path):
         while steps() != list(range(7)) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert steps() == list(range(7))
+        writer.add_hparams({"lr": 0.1, "opt": "sgd"}, {"hparam/loss": 0.125})  # a sub-folder
         writer.close()  # flushes step 7's last value; the follow reads it within its interval
         time.sleep(1.0)
     finally:
@@ -180,6 +181,8 @@ def test_follow_appends_steps_as_they_complete(tmp_path):
         assert json.load(f)["state"] == "finished"
     with open(os.path.join(run_dir, "summary.json")) as f:
         assert json.load(f)["loss"] == pytest.approx(1.0 / 8)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        assert json.load(f) == {"lr": 0.1, "opt": "sgd"}
 
 
 def _write_training(logdir, hparams=None):
@@ -244,3 +247,15 @@ def test_add_hparams_become_the_config_and_nothing_else_changes(tmp_path):
     rows = read_history(hp_runs[session])
     assert [(r["_step"], r["hparam/accuracy"], r["hparam/loss"]) for r in rows] == [(4, 0.75, 0.25)]
     assert set(rows[0]) == {"_step", "_timestamp", "_runtime", "hparam/accuracy", "hparam/loss"}
+
+    # A session folder that appears later (its writer's own event files unchanged) makes the
+    # run import again: its config gains the new keys, keys it had keep their first value.
+    import shutil
+    with tensorboardX.SummaryWriter(str(tmp_path / "elsewhere")) as w:
+        w.add_hparams({"lr": 0.5, "warmup": 3}, {"hparam/accuracy": 0.8}, name="later")
+    shutil.move(str(tmp_path / "elsewhere" / "later"), str(with_hp / "run_a" / "later"))
+    again = import_tb(with_hp, tmp_path / "root_hp")
+    assert again.returncode == 0, again.stderr
+    assert "imported 2 runs" in again.stderr and "2 already imported" in again.stderr  # run_a, later
+    config = _run_files(runs_by_name(tmp_path / "root_hp")["run_a"])["config.json"]
+    assert config == {**expected, "warmup": 3.0}

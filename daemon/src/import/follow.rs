@@ -31,6 +31,8 @@ struct Followed {
     history_len: u64,
     /// Values dropped because their step was written already.
     late_reported: u64,
+    /// The `config.json` text written last (the hyperparameters read so far).
+    config_written: String,
 }
 
 /// Follows every TensorBoard run under `logdirs` into `data_dir` until `stop` is set; answers
@@ -126,6 +128,7 @@ fn start(folder: &EventFolder, data_dir: &Path, project: Option<&str>) -> anyhow
         offsets: BTreeMap::new(),
         history_len,
         late_reported: 0,
+        config_written: String::new(),
     };
     write_run_files(&mut run, true)?;
     Ok(run)
@@ -155,6 +158,7 @@ fn last_step_of(history: &Path) -> anyhow::Result<(u64, Option<u64>)> {
 /// `all`); answers how many rows it appended.
 fn poll(run: &mut Followed, events: &[PathBuf], all: bool) -> anyhow::Result<u64> {
     let dropped_before = run.rows.converted.skipped.len();
+    let mut grew = false;
     for path in events {
         let offset = run.offsets.get(path).copied().unwrap_or(0);
         let Ok(mut file) = std::fs::File::open(path) else {
@@ -163,12 +167,22 @@ fn poll(run: &mut Followed, events: &[PathBuf], all: bool) -> anyhow::Result<u64
         if file.metadata().map_or(0, |m| m.len()) <= offset {
             continue;
         }
+        grew = true;
         use std::io::Seek;
         file.seek(std::io::SeekFrom::Start(offset))?;
         let read = read_records_at(std::io::BufReader::with_capacity(1 << 20, file), offset)?;
         run.offsets.insert(path.clone(), read.consumed);
         let dir = run.writer.dir().to_path_buf();
         run.rows.add(path, &read.records, &dir)?;
+    }
+    // `add_hparams` sessions in sub-folders are this run's hyperparameters too (as in a one-shot
+    // import); looked for when the run's own files grew, and at the end.
+    if grew || all {
+        if let Some(dir) = events.first().and_then(|p| p.parent()) {
+            for session in super::tensorboard_hparams::sessions_below(dir) {
+                run.rows.add_config(&session);
+            }
+        }
     }
     for skipped in &run.rows.converted.skipped[dropped_before..] {
         tracing::warn!("{}/{}: skipped {}", run.project, run.run_id, skipped.why);
@@ -204,7 +218,8 @@ fn poll(run: &mut Followed, events: &[PathBuf], all: bool) -> anyhow::Result<u64
     Ok(lines.len() as u64)
 }
 
-/// Rewrites the run's `run.json` (its heartbeat, or finished) and `summary.json`.
+/// Rewrites the run's `run.json` (its heartbeat, or finished) and `summary.json`, and its
+/// `config.json` when hyperparameters came in.
 fn write_run_files(run: &mut Followed, running: bool) -> anyhow::Result<()> {
     let names = RunNames {
         run_id: &run.run_id,
@@ -216,6 +231,12 @@ fn write_run_files(run: &mut Followed, running: bool) -> anyhow::Result<()> {
     let summary = crate::format::json::parse_lenient(&run.rows.summary_json())?;
     if summary.as_object().is_some_and(|s| !s.is_empty()) {
         run.writer.replace(crate::format::SUMMARY_FILE, &summary)?;
+    }
+    let config = run.rows.config_json();
+    if config != run.config_written && config != "{}" {
+        let value = crate::format::json::parse_lenient(&config)?;
+        run.writer.replace(crate::format::CONFIG_FILE, &value)?;
+        run.config_written = config;
     }
     Ok(())
 }

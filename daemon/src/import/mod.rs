@@ -353,6 +353,16 @@ fn import_tensorboard_run(
         hasher.update(sha.as_bytes());
         size += len;
     }
+    // And the `add_hparams` sessions below the folder, which become this run's config: a
+    // session added since the last import makes it import again.
+    for session in tensorboard_hparams::sessions_below(&run.dir) {
+        for (key, value) in session {
+            hasher.update([0u8]);
+            hasher.update(key.as_bytes());
+            hasher.update([1u8]);
+            hasher.update(value.as_bytes());
+        }
+    }
     let sha256 = hasher
         .finalize()
         .iter()
