@@ -114,15 +114,6 @@ DIFFERENCES = {
         "history rows per key": _xfail("define_metric(step_sync=True) does not yet add "
                                        "trainer/global_step to log_image/log_table rows"),
     },
-    # A table logged inside a nested dict ({"eval": {"scores": table}}): W&B names its file after
-    # the innermost key (media/table/scores_1_<hash>), Trackline after the flattened key
-    # (media/table/eval/scores_1_<hash>); tests/test_media.py pins Trackline's naming for nested
-    # images, so the fix (trackline/_values.py, _wandb_run.py) is left to its owner.
-    "tables_basic": {
-        "media files": _xfail("nested-dict media are named after the flattened key "
-                              "(eval/scores_1_…), W&B names them after the innermost key "
-                              "(scores_1_…)"),
-    },
     # tensorboardX's add_histogram (bins="tensorflow") writes 605 buckets; W&B's sync logs them,
     # Trackline's (trackline/tensorboard.py, not this change's to touch) skips histograms over
     # W&B's Histogram limit of 512 buckets with a warning.

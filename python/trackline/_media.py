@@ -139,9 +139,20 @@ class MediaWriter:
 
     def __init__(self, run_dir):
         self._dir = run_dir
+        # (key, the key its files are named after) while a value logged in a nested dict is
+        # referenced: W&B names those files after the innermost key (``{"eval": {"scores": t}}``
+        # writes ``scores_<step>_<hash>``), the history keeps the flattened key.
+        self._file_key = None
 
-    def reference(self, key, step, value):
-        """The JSON reference of a media value (or of a list of them) logged under ``key``."""
+    def reference(self, key, step, value, file_key=None):
+        """The JSON reference of a media value (or of a list of them) logged under ``key``,
+        its files named after ``file_key`` when given (the innermost key of a nested dict)."""
+        if file_key is not None and file_key != key:
+            outer, self._file_key = self._file_key, (key, file_key)
+            try:
+                return self.reference(key, step, value)
+            finally:
+                self._file_key = outer
         if isinstance(value, (list, tuple)):
             if value and is_convertible_media(value):
                 value = [as_media(v) for v in value]
@@ -171,7 +182,7 @@ class MediaWriter:
         ``ext`` starts with a dot (``.png``, ``.mask.png``, ``.plotly.json``). Returns
         ``{"path", "sha256", "size"}``, the fields every W&B file reference carries."""
         digest = hashlib.sha256(data).hexdigest()
-        rel = "media/%s/%s" % (subdir, media_file_name(key, step, digest[:20], ext))
+        rel = "media/%s/%s" % (subdir, media_file_name(self._name_of(key), step, digest[:20], ext))
         self._write(rel, data)
         return {"path": rel, "sha256": digest, "size": len(data)}
 
@@ -184,7 +195,7 @@ class MediaWriter:
                 sha.update(block)
                 size += len(block)
         digest = sha.hexdigest()
-        rel = "media/%s/%s" % (subdir, media_file_name(key, step, digest[:20], ext))
+        rel = "media/%s/%s" % (subdir, media_file_name(self._name_of(key), step, digest[:20], ext))
         path = self._path(rel)
         if not os.path.exists(path):
             directory, name = os.path.split(path)
@@ -199,6 +210,12 @@ class MediaWriter:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
         return {"path": rel, "sha256": digest, "size": size}
+
+    def _name_of(self, key):
+        """The key a file of the value logged under ``key`` is named after."""
+        if self._file_key is not None and self._file_key[0] == key:
+            return self._file_key[1]
+        return key
 
     def _path(self, rel):
         return os.path.join(self._dir, *rel.split("/"))

@@ -31,7 +31,8 @@ def flatten(data, media=None):
     """Return ``(flat, dropped)``: ``data`` flattened with ``/`` and normalised, and reserved keys.
 
     With a list ``media``, media values (trackline.Image & co, or lists of them) are kept as they
-    are and their keys appended to ``media``; without, they are converted like any object."""
+    are and ``(key, innermost key)`` appended to ``media``; without, they are converted like any
+    object."""
     out = {}
     dropped = []
     _flatten_into(out, data, "", dropped, media)
@@ -48,7 +49,8 @@ def is_media(value):
 
 def _flatten_into(out, data, prefix, dropped, media):
     for key, value in data.items():
-        key = prefix + (key if type(key) is str else str(key))
+        leaf = key if type(key) is str else str(key)
+        key = prefix + leaf
         if type(value) in PLAIN_TYPES:
             pass
         elif isinstance(value, Mapping):
@@ -56,7 +58,7 @@ def _flatten_into(out, data, prefix, dropped, media):
             continue
         elif media is not None and (is_media(value) or is_convertible_media(value)):
             if key not in RESERVED_KEYS:
-                media.append(key)  # written (and converted) by _media.MediaWriter
+                media.append((key, leaf))  # written (and converted) by _media.MediaWriter
         else:
             try:
                 value = log_json(value)

@@ -75,9 +75,9 @@ class Run(_run.RunWriter):
         if media:
             writer = self._writer_of_media()
             step = self._step
-            for key in media:
+            for key, leaf in media:
                 try:
-                    flat[key] = writer.reference(key, step, flat[key])
+                    flat[key] = writer.reference(key, step, flat[key], file_key=leaf)
                 except OSError as exc:
                     warn("cannot write the media of %r (%s); not logged" % (key, exc), 3)
                     del flat[key]
