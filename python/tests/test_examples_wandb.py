@@ -114,18 +114,8 @@ DIFFERENCES = {
         "history rows per key": _xfail("define_metric(step_sync=True) does not yet add "
                                        "trainer/global_step to log_image/log_table rows"),
     },
-    # tensorboardX's add_histogram (bins="tensorflow") writes 605 buckets; W&B's sync logs them,
-    # Trackline's (trackline/tensorboard.py, not this change's to touch) skips histograms over
-    # W&B's Histogram limit of 512 buckets with a warning.
-    "tensorboard_sync": {
-        "history rows per key": _xfail("tensorboard.py skips a 605-bucket TensorBoard histogram "
-                                       "(> 512) that W&B's sync logs"),
-        "summary keys": _xfail("tensorboard.py skips a 605-bucket TensorBoard histogram "
-                               "(> 512) that W&B's sync logs"),
-        "saved files": _xfail("W&B saves the event file at its path under the working folder "
-                              "(files/runs/experiment/events…), tensorboard.py at files/events…",
-                              _event_file_times),
-    },
+    # An event file's name holds the second its writer was made.
+    "tensorboard_sync": {"saved files": (_event_file_times, "event file names hold a time")},
 }
 
 

@@ -25,6 +25,7 @@ SCRIPT = """
         w.add_scalar("train/loss", 1.0 / (step + 1), step)
         w.add_scalar("val/acc", 0.5 + step * 0.1, step * 2)
     w.add_histogram("weights", np.arange(10.0), 3)
+    w.add_histogram("wide", np.random.default_rng(3).normal(size=1000), 3)  # > 512 buckets
     w.add_text("note", "hello", 1)
     w.add_image("imgs/first", np.zeros((3, 8, 8)), 2)
     w.close()
@@ -113,8 +114,21 @@ def test_sync_tensorboard_logs_what_wandb_logs(tmp_path):
     assert ours == _rows_shape(wb_rows)
     assert [r["train/loss"] for r in rows if "train/loss" in r] == pytest.approx(
         [1.0, 0.5, 1 / 3, 0.25])
-    # The event file is copied into the run's files, as wandb does.
-    assert glob.glob(os.path.join(run_dir, "files", "events.out.tfevents.*"))
+    # Histograms hold wandb-core's bins and counts: the first bucket (from -inf) dropped when
+    # empty, a histogram of more than 512 buckets rebinned to 512.
+    def histograms(rows):
+        return {(key, row["global_step"]): (value["bins"], value["values"])
+                for row in rows for key, value in row.items()
+                if isinstance(value, dict) and value.get("_type") == "histogram"}
+    wb_hists, tl_hists = histograms(wb_rows), histograms(rows)
+    assert set(tl_hists) == set(wb_hists) == {("weights", 3), ("wide", 3)}
+    assert len(tl_hists[("wide", 3)][1]) == 512
+    for key, (bins, values) in wb_hists.items():
+        assert tl_hists[key][0] == pytest.approx(bins, rel=1e-12, abs=1e-300), key
+        assert tl_hists[key][1] == pytest.approx(values, rel=1e-9), key
+    # The event file is copied into the run's files at its path from the working folder (the
+    # only folder followed gives no root to guess), as wandb does.
+    assert glob.glob(os.path.join(run_dir, "files", "tl_tb", "events.out.tfevents.*"))
 
 
 def _series(rows):

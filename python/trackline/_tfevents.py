@@ -146,13 +146,16 @@ def _tensor(buf):
 
 
 def _histogram(buf):
-    limits, counts = [], []
+    """``(bucket limits, counts, min)`` of a HistogramProto."""
+    limits, counts, low = [], [], 0.0
     for number, wire, value in fields(buf):
-        if number == 6:
+        if number == 1 and wire == 1:
+            low = struct.unpack("<d", value)[0]
+        elif number == 6:
             limits += _doubles(wire, value)
         elif number == 7:
             counts += _doubles(wire, value)
-    return limits, counts
+    return limits, counts, low
 
 
 def _plugin(buf):
@@ -236,10 +239,19 @@ def _value(buf):
     if image is not None:
         return SummaryValue(tag, "images", [image])
     if histo is not None:
-        limits, counts = histo
-        if len(limits) < 3:
-            return None  # W&B skips histograms of fewer than three buckets
-        edges = ([2 * limits[0] - limits[1]] + limits[:-1] + [2 * limits[-2] - limits[-3]])
+        # wandb-core's reading: bucket i spans (limits[i-1], limits[i]]; the first one, from
+        # -inf, is dropped when empty, else it starts at the histogram's min.
+        limits, counts, low = histo
+        if not limits or len(limits) != len(counts):
+            return None
+        if counts[0] == 0:
+            edges, counts = limits, counts[1:]
+        elif low < limits[0]:
+            edges = [low] + limits
+        else:
+            return None
+        if not counts:
+            return None
         return SummaryValue(tag, "histogram", (counts, edges))
     if tensor is None:
         return None

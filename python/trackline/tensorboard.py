@@ -26,7 +26,9 @@ the config already has keeps its value. wandb 0.31 ignores them; a TensorBoard u
 find them. Numbers are the plugin's doubles (``32`` is ``32.0``).
 
 At ``finish()`` the files are read to their end and copied into the run's ``files/`` at their
-path relative to the root (``save``).
+path relative to the root (the working folder when only one folder was followed, as wandb-core
+does; ``save``). Histograms of more than 512 buckets are rebinned to 512 as wandb-core rebins
+them (:func:`reduce_histogram`).
 """
 
 import os
@@ -42,7 +44,7 @@ POLL_INTERVAL = 1.0
 #: Seconds the first folder waits for a second one before it is read (wandb-core's wait: the
 #: root that key prefixes are relative to is guessed from two folders or more).
 ROOT_WAIT = 10.0
-#: Most buckets of a histogram (W&B's ``Histogram`` limit); larger ones are skipped with a warning.
+#: Most buckets of a histogram (W&B's ``Histogram`` limit); larger ones are rebinned to it.
 MAX_BUCKETS = 512
 
 #: (module, attribute, how the log directory is found in the call's arguments).
@@ -274,7 +276,9 @@ class _Follower:
         import shutil
 
         files = os.path.join(run.dir, "files")
-        root = self.root
+        # Relative to the root guessed from two folders or more, else (as wandb-core, whose
+        # guess times out on one folder) to the working folder: ``runs/exp/events…``.
+        root = self.explicit_root or (self.root if len(self.dirs) >= 2 else os.getcwd())
         for path in self.read:
             rel = os.path.relpath(path, root) if root else os.path.basename(path)
             if rel.startswith(".."):
@@ -337,9 +341,12 @@ def _convert(value):
     if value.kind == "histogram":
         counts, edges = value.value
         if len(counts) > MAX_BUCKETS:
-            warn("TensorBoard sync: not logging histogram %r: %d buckets (at most %d)"
-                 % (value.tag, len(counts), MAX_BUCKETS), 2)
-            return None
+            try:
+                edges, counts = reduce_histogram(MAX_BUCKETS, edges, counts)
+            except (IndexError, ArithmeticError):  # edges out of order: not a histogram
+                warn("TensorBoard sync: not logging histogram %r: its %d bucket limits are "
+                     "not in order" % (value.tag, len(counts)), 2)
+                return None
         return trackline.Histogram(np_histogram=(counts, edges))
     images = []
     for data in value.value:
@@ -352,3 +359,36 @@ def _convert(value):
         finally:
             os.unlink(path)
     return images
+
+
+def reduce_histogram(bins, edges, counts):
+    """``(edges, counts)`` of ``bins`` buckets holding the same total as ``edges``/``counts``
+    (more buckets), as wandb-core rebins a TensorBoard histogram: new edge ``j`` lies at the
+    fractional position ``j * old / bins`` of the old edges (so the edges keep their spread), and
+    an old bucket cut by a new edge is shared between the two in proportion to its width."""
+    old = len(edges) - 1
+    new_edges = [edges[0]] + [0.0] * (bins - 1) + [edges[old]]
+    step, frac_step = divmod(old, bins)
+    index, frac = step, frac_step
+    for j in range(1, bins):  # integer fractions: no drift, index stays below old
+        low, high = edges[index], edges[index + 1]
+        new_edges[j] = low + (high - low) * (frac / bins)
+        index += step
+        frac += frac_step
+        if frac >= bins:
+            index += 1
+            frac -= bins
+    new_counts = [0.0] * bins
+    i = 0
+    for j in range(bins):
+        right = new_edges[j + 1]
+        while edges[i + 1] < right:
+            new_counts[j] += counts[i]
+            i += 1
+        if right <= edges[i + 1]:
+            width = edges[i + 1] - edges[i]
+            share = (right - edges[i]) / width if width > 0 else 1.0
+            new_counts[j] += share * counts[i]
+            new_counts[min(j + 1, bins - 1)] += (1 - share) * counts[i]
+            i += 1
+    return new_edges, new_counts
