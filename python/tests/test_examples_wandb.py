@@ -107,13 +107,6 @@ DIFFERENCES = {
                                           "fit times, unseeded split")},
     "tables_images": {"media files": (_table_images_in_artifact,
                                       "W&B keeps a table's images in its run_table artifact")},
-    # WandbLogger defines ("*", step_metric="trainer/global_step", step_sync=True): W&B then
-    # adds the step metric's last value to rows logged without it (log_image, log_table);
-    # Trackline records step_sync in metrics.json but does not fill rows yet.
-    "heavy_lightning_logger": {
-        "history rows per key": _xfail("define_metric(step_sync=True) does not yet add "
-                                       "trainer/global_step to log_image/log_table rows"),
-    },
     # An event file's name holds the second its writer was made.
     "tensorboard_sync": {"saved files": (_event_file_times, "event file names hold a time")},
 }

@@ -170,3 +170,41 @@ def test_resumed_run_keeps_its_min(tmp_path):
     trackline.log({"loss": 0.1})
     trackline.finish()
     assert json.loads(open(os.path.join(run.dir, "summary.json")).read())["loss"] == {"min": 0.1}
+
+
+STEP_SYNC_SCRIPT = """
+    run.define_metric("epoch")
+    run.define_metric("val/*", step_metric="epoch")
+    run.define_metric("train/*", step_metric="epoch", step_sync=False)
+    run.define_metric("gstep")
+    run.define_metric("img*", step_metric="gstep", step_sync=True)
+    run.log({"val/acc": 0.1})               # before any epoch: 0
+    run.log({"epoch": 1, "val/acc": 0.2})   # has it
+    run.log({"val/acc": 0.3, "other": 1})   # gets epoch 1
+    run.log({"train/loss": 0.5})            # step_sync=False: nothing added
+    run.log({"epoch": 2.5})
+    run.log({"val/loss": 0.4}, commit=False)
+    run.log({"imgs": 3})                    # one row: epoch 2.5 and gstep 0
+    run.log({"gstep": True, "img2": 1})     # has gstep (a bool: not taken as its last number)
+    run.log({"img3": 1})                    # so gets gstep 0
+    run.log({"val/x": "text"})
+"""
+
+
+def test_step_sync_fills_in_the_step_metric_as_wandb_does(tmp_path):
+    pytest.importorskip("wandb")
+    from wandb_offline import run_wandb
+
+    wb = run_wandb(tmp_path, STEP_SYNC_SCRIPT)
+    run = trackline.init(project="p")
+    exec(compile(__import__("textwrap").dedent(STEP_SYNC_SCRIPT), "<script>", "exec"),
+         {"run": run})
+    assert run.define_metric("z", step_metric="e").step_sync is True  # W&B's default
+    run.finish()
+    own = ("_step", "_timestamp", "_runtime", "_wandb")
+    ours = [{k: v for k, v in row.items() if k not in own} for row in read_history(run.dir)]
+    theirs = [{k: v for k, v in row.items() if k not in own} for row in wb.history]
+    assert ours == theirs
+    assert ours[0] == {"val/acc": 0.1, "epoch": 0}
+    assert ours[2] == {"val/acc": 0.3, "other": 1, "epoch": 1}
+    assert ours[3] == {"train/loss": 0.5}

@@ -10,6 +10,10 @@ match a glob). Exact names win over globs; among globs the first defined wins.
   does; ``best`` is the min or the max according to ``goal`` (``minimize`` unless ``maximize``);
   ``copy`` alone keeps the plain last value (the default), ``none`` leaves the summary untouched.
 - ``step_metric``, ``goal`` and ``hidden`` are recorded for the UI.
+- ``step_sync`` (the default when ``step_metric`` is given): a row holding the metric but not its
+  step metric gets the step metric's last logged number (0 before any), as wandb-core's
+  ``InsertStepMetrics`` does; so ``define_metric("val/*", step_metric="epoch")`` then
+  ``log({"val/acc": a})`` records the epoch beside the accuracy.
 
 Every definition is written to ``metrics.json`` in the run folder (replaced atomically; format in
 docs/format.md).
@@ -86,7 +90,9 @@ def make_metric(name, step_metric=None, step_sync=None, hidden=None, summary=Non
         if str(goal).lower() not in _GOALS:
             raise UsageError("define_metric(goal=%r): use 'minimize' or 'maximize'" % (goal,))
         goal = _GOALS[str(goal).lower()]
-    return Metric(name, step_metric, step_sync, options, goal, bool(hidden))
+    if step_sync is None:
+        step_sync = step_metric is not None  # W&B's default
+    return Metric(name, step_metric, bool(step_sync), options, goal, bool(hidden))
 
 
 class Metrics:
@@ -98,6 +104,8 @@ class Metrics:
         self._globs = {}
         self._cache = {}  # history key -> Metric with a summary spec, or None
         self._track = {}  # (key, "min"|"max"|"tot"|"num") -> float
+        self._latest = {}  # step metric -> its last number logged (0 before any)
+        self._sync_cache = {}  # history key -> the step metric step_sync fills in, or None
 
     def define(self, metric):
         """Add (or replace) a definition; the caller holds the run's lock."""
@@ -105,6 +113,48 @@ class Metrics:
         table.pop(metric.name, None)
         table[metric.name] = metric
         self._cache.clear()
+        self._sync_cache.clear()
+        if metric.step_metric is not None:
+            self._latest.setdefault(metric.step_metric, 0)
+
+    def has_step_metrics(self):
+        return bool(self._latest)
+
+    def fill_steps(self, row):
+        """``row`` (a new dict when something is added) after noting the step metrics' values it
+        holds, with the step metric of each key whose definition has ``step_sync`` added when the
+        row lacks it (under the run's lock)."""
+        latest = self._latest
+        for step_key in latest:
+            value = row.get(step_key)
+            if type(value) in (int, float):
+                latest[step_key] = value
+        added = None
+        for key in row:
+            step_key = self._sync_cache.get(key, False)
+            if step_key is False:
+                step_key = self._sync_cache[key] = self._step_of(key)
+            if step_key is not None and step_key not in row:
+                if added is None:
+                    added = {}
+                added[step_key] = latest[step_key]
+        if added is None:
+            return row
+        row = dict(row)
+        row.update(added)
+        return row
+
+    def _step_of(self, key):
+        """The step metric to fill in beside ``key``, or None."""
+        metric = self._exact.get(key)
+        if metric is None and not key.startswith("_"):
+            for pattern, candidate in self._globs.items():
+                if fnmatchcase(key, pattern):
+                    metric = candidate
+                    break
+        if metric is None or not metric.step_sync or metric.step_metric is None:
+            return None
+        return metric.step_metric
 
     def as_json(self):
         out = {name: m.as_json() for name, m in self._exact.items()}

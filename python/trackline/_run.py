@@ -41,6 +41,10 @@ _LINE_EMPTY = '{"_step": %d, "_timestamp": %.6f, "_runtime": %.6f}'
 class RunWriter:
     """A tracked run. Created by ``trackline.init()``; do not instantiate directly."""
 
+    #: ``row -> row`` with the step metrics of define_metric(step_sync) filled in, once a metric
+    #: has a step metric (``_metrics.Metrics.fill_steps``); called under the lock on each row.
+    _step_sync = None
+
     def __init__(
         self, root, project, name, config, group, tags, notes, job_type, run_id, resume, client,
         on_finish=None, settings=None, mode=None,
@@ -132,6 +136,8 @@ class RunWriter:
                 self._pending.update(data)
                 data = self._pending
                 self._pending = {}
+            if self._step_sync is not None:
+                data = self._step_sync(data)
             t = _time()
             step = self._step
             runtime = t - self._t0
@@ -196,6 +202,8 @@ class RunWriter:
         The same as the end of log(), which inlines it for speed."""
         data = self._pending
         self._pending = {}
+        if self._step_sync is not None:
+            data = self._step_sync(data)
         t = _time()
         step = self._step
         runtime = t - self._t0

@@ -225,6 +225,8 @@ class Run(_run.RunWriter):
             with self._lock:
                 metrics.define(metric)
                 data = metrics.as_json()
+                if metrics.has_step_metrics():
+                    self._step_sync = metrics.fill_steps
             try:
                 from ._files import atomic_write_json
 
