@@ -504,3 +504,26 @@ def test_big_old_file_is_hashed_first_and_copied_in_the_kernel(tmp_path, monkeyp
     with open(store.blob_path(new_digest), "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == expected
     assert [n for n in os.listdir(store.blobs) if n.startswith(".tmp-")] == []
+
+
+def test_a_table_read_back_from_an_artifact_holds_images_again():
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("PIL")
+    run = trackline.init(project="tables")
+    table = trackline.Table(columns=["id", "image"])
+    table.add_data(1, trackline.Image(np.full((4, 5, 3), 7, dtype=np.uint8), caption="seven"))
+    art = trackline.Artifact("val", type="dataset")
+    art.add(table, "val_data")
+    run.log_artifact(art).wait()
+    got = run.use_artifact("val:latest").get("val_data")
+    ((row_id, image),) = got.data
+    assert row_id == 1 and isinstance(image, trackline.Image)
+    assert image.caption == "seven" and (image.width, image.height) == (5, 4)
+    assert (np.asarray(image.image) == 7).all()
+    run.log({"again": got})  # W&B's pattern: a table read back, logged into the run
+    run.finish()
+    with open(os.path.join(run.dir, "summary.json")) as f:
+        ref = json.load(f)["again"]
+    with open(os.path.join(run.dir, *ref["path"].split("/"))) as f:
+        cell = json.load(f)["data"][0][1]
+    assert cell["_type"] == "image-file" and os.path.isfile(os.path.join(run.dir, cell["path"]))

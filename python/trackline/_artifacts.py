@@ -1302,8 +1302,28 @@ def _deserialise(artifact, entry, kind):
     if kind in ("table", "table-file") and isinstance(body, dict):
         from ._table import Table
 
-        return Table(columns=body.get("columns"), data=body.get("data"))
+        rows = body.get("data") or []
+        data = [[_table_cell(artifact, cell) for cell in row] if isinstance(row, list) else row
+                for row in rows]
+        return Table(columns=body.get("columns"), data=data)
     return body
+
+
+def _table_cell(artifact, cell):
+    """A table cell read back: an image stored in the artifact is an Image again (from its
+    file, downloaded as W&B's ``Image.from_json`` does), anything else as stored."""
+    if not (isinstance(cell, dict) and cell.get("_type") == "image-file"
+            and isinstance(cell.get("path"), str)):
+        return cell
+    entry = artifact._entries.get(cell["path"])
+    if entry is None:
+        return cell
+    local = entry.local_path if artifact._version is None else entry.download()
+    if local is None:
+        return cell
+    from ._media_image import Image
+
+    return Image(local, caption=cell.get("caption"), grouping=cell.get("grouping"))
 
 
 def _download_reference(entry, dest):

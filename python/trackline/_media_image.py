@@ -67,6 +67,15 @@ class Image(Media):
     def __repr__(self):
         return "<trackline.Image %s %sx%s>" % (self.format, self.width, self.height)
 
+    @property
+    def image(self):
+        """The picture as a PIL image (W&B's ``Image.image``); needs Pillow."""
+        try:
+            from PIL import Image as PILImage
+        except ImportError:
+            raise ImportError("Image.image needs Pillow: pip install pillow") from None
+        return PILImage.open(io.BytesIO(self._data))
+
     def _trackline_ref(self, writer, key, step):
         ref = {"_type": "image-file"}
         ref.update(writer.write_file("images", key, step, self._data, "." + self.format))
