@@ -6,6 +6,7 @@ live run's files."""
 import hashlib
 import inspect
 import json
+import math
 import os
 import re
 import subprocess
@@ -327,7 +328,7 @@ def test_a_name_set_in_the_web_app_is_edited_where_it_lives(tmp_path, daemon):
     assert (meta["name"], meta["tags"], meta["group"]) == ("first", ["t1"], "g2")
 
 
-def test_a_daemons_api_edits_name_and_tags_and_deletes(tmp_path, daemon):
+def test_a_daemons_api_edits_every_field_and_deletes(tmp_path, daemon):
     made = make_run()
     keep = make_run()
     before = appended_digests(made.dir)
@@ -335,23 +336,52 @@ def test_a_daemons_api_edits_name_and_tags_and_deletes(tmp_path, daemon):
     remote = trackline.Api(url=url)
     assert wait_for(lambda: len(remote.runs("p")) == 2, 20)
     run = remote.run("p/" + made.id)
-    run.name = "remote name"
-    run.tags = ["r"]
+    edit_everything(run)
+    run.summary["diverged"] = float("nan")  # the format's NaN literal goes through as a number
     run.update()
-    for api in (trackline.Api(url=url), trackline.Api()):
-        again = api.run("p/" + made.id)
-        assert (again.name, again.tags) == ("remote name", ["r"])
-    run = remote.run("p/" + made.id)
-    run.notes = "no route for this"
-    run.summary["best"] = 1
-    with pytest.raises(trackline.UsageError, match="no route"):
-        run.update()
-    assert trackline.Api().run("p/" + made.id).notes == "n0"
+    assert_edited(run)
+    local = trackline.Api().run("p/" + made.id)
+    assert_edited(local)
+    assert math.isnan(local.summary["diverged"])
+    # The client's own config keys are kept, as in a local edit; history is never touched.
+    with open(os.path.join(made.dir, "config.json")) as f:
+        assert json.load(f)["_hidden"] == {"x": 1}
+    assert appended_digests(made.dir) == before
+    assert wait_for(lambda: remote.run("p/" + made.id).notes == "new notes", 20)
+    again = remote.run("p/" + made.id)
+    assert_edited(again)
+    assert again.group == "g1" and again.job_type == "eval"
+    # notes=None clears, as W&B's update() does.
+    again.notes = None
+    again.update()
+    assert trackline.Api().run("p/" + made.id).notes in (None, "")
     remote.run("p/" + made.id).delete()
     assert [r.id for r in trackline.Api(url=url).runs("p")] == [keep.id]
     trash = os.path.join(str(tmp_path / "root"), ".trackline", "trash", "p")
     (trashed,) = os.listdir(trash)
     assert appended_digests(os.path.join(trash, trashed)) == before
+
+
+def test_a_daemon_refuses_edits_of_a_running_runs_files(tmp_path, daemon):
+    url = daemon()
+    proc = start_script(tmp_path, LIVE)
+    try:
+        run_id = proc.stdout.readline().split()[0]
+        remote = trackline.Api(url=url)
+        assert wait_for(lambda: remote.runs("p"), 20)
+        run = remote.run("p/" + run_id)
+        run.notes = "too early"
+        with pytest.raises(trackline.UsageError, match="still running"):
+            run.update()
+        run = remote.run("p/" + run_id)
+        run.summary["x"] = 1
+        with pytest.raises(trackline.UsageError, match="still running"):
+            run.update()
+    finally:
+        (tmp_path / "stop").write_text("")
+        proc.wait(timeout=30)
+    with open(os.path.join(str(tmp_path / "root"), "p", run_id, "summary.json")) as f:
+        assert "x" not in json.load(f)
 
 
 def test_a_live_runs_name_goes_through_the_serving_daemon(tmp_path, daemon):

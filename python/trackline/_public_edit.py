@@ -17,8 +17,10 @@ Where an edit goes, so that the run keeps one writer and nothing a reader sees i
   the data directory (its ``.trackline/daemon.lock``); so is the name or tags of a **live run**,
   whose writer rewrites ``run.json`` from memory every few seconds. A live run's other fields are
   refused (:class:`UsageError`): its writer owns them until it finishes.
-- **A daemon** (``Api(url=...)``): name and tags through the same ops; its REST API has no route
-  for the other fields, so they are refused, nothing sent. ``delete()`` is its ``DELETE`` route.
+- **A daemon** (``Api(url=...)``): name and tags through the same ops; notes, group and job
+  type with ``PATCH /api/projects/{project}/runs/{run}``, config and summary with ``PUT`` of its
+  ``config``/``summary`` (docs/api.md "Editing a finished run"), which the daemon writes as this
+  module writes a folder; a running run's are refused. ``delete()`` is its ``DELETE`` route.
 
 ``delete()`` moves the run's folder whole to ``<root>/.trackline/trash/<project>/<run>-<secs>``
 (the daemon's ``DELETE`` route when a daemon serves the directory, else one rename here); a
@@ -317,19 +319,36 @@ def remote_overlays(daemon, project):
 
 
 def edit_remote(url, api_key, project, run_id, changes):
-    """Apply ``changes`` through the daemon at ``url``: name and tags only (see the module doc)."""
-    from ._reports_http import Daemon
+    """Apply ``changes`` through the daemon at ``url``: name and tags with their overlay ops,
+    notes, group and job type with ``PATCH`` of the run, config and summary with ``PUT`` (a
+    running run's are refused by the daemon: its writer owns them)."""
+    from ._reports_http import Daemon, DaemonRefused
+    from ._values import to_json
 
-    refused = [f for f in changes if f not in OVERLAY_OPS]
-    if refused:
-        raise UsageError(
-            "the trackline daemon's REST API has no route to edit a run's %s (only its name and "
-            "tags, docs/api.md \"Run names and tags\"); nothing was changed. Edit them with "
-            "trackline.Api() on the data directory (Api(root=...))" % ", ".join(refused))
     daemon = Daemon(url, api_key, "given")
-    overlays = remote_overlays(daemon, project)
-    for field in changes:
-        set_overlay(daemon, project, run_id, field, changes[field], overlays.get(run_id) or {})
+    base = "/api/projects/%s/runs/%s" % (quote(project, safe=""), quote(run_id, safe=""))
+    meta = {f: changes[f] for f in ("notes", "group", "job_type") if f in changes}
+    try:
+        if meta:
+            daemon.request("PATCH", base, meta)
+        for field in ("config", "summary"):
+            if field in changes:
+                text = json.dumps(to_json(changes[field]), allow_nan=True).encode("utf-8")
+                daemon.request("PUT", "%s/%s" % (base, field), text=text)
+    except DaemonRefused as exc:
+        if exc.code == "run_running":
+            raise UsageError("run %s/%s is still running: its notes, group, job type, config "
+                             "and summary can be changed once it has finished (name and tags "
+                             "can be changed now)" % (project, run_id)) from None
+        raise CommError("the daemon at %s refused to edit run %s/%s: %s"
+                        % (url, project, run_id, exc)) from None
+    overlays = None
+    for field in ("name", "tags"):
+        if field in changes:
+            if overlays is None:
+                overlays = remote_overlays(daemon, project)
+            set_overlay(daemon, project, run_id, field, changes[field],
+                        overlays.get(run_id) or {})
 
 
 def delete_remote(url, api_key, project, run_id):

@@ -77,13 +77,14 @@ class Daemon:
         body = {"client_id": CLIENT_ID, "op_id": new_id(16), "op": op}
         return self.request("POST", "/api/projects/%s/annotations/ops" % q(project), body)
 
-    def request(self, method, path, body=None):
-        """The JSON answer of ``method path``; the same request (same op id) is sent again after a
-        failed connection or a 429/503."""
+    def request(self, method, path, body=None, text=None):
+        """The JSON answer of ``method path`` (``{}`` when it has none); the same request (same op
+        id) is sent again after a failed connection or a 429/503. ``text``: a JSON body already
+        serialised (the run format's ``NaN``/``Infinity`` literals allowed)."""
         data = None
         headers = {"Accept": "application/json"}
-        if body is not None:
-            data = json.dumps(body, allow_nan=False).encode("utf-8")
+        if body is not None or text is not None:
+            data = text if text is not None else json.dumps(body, allow_nan=False).encode("utf-8")
             if len(data) > MAX_BODY:
                 raise UsageError("this change is %d bytes, over the daemon's %d-byte request "
                                  "limit: make the report smaller" % (len(data), MAX_BODY))
@@ -98,7 +99,8 @@ class Daemon:
                                              headers=headers)
             try:
                 with _open(request, REQUEST_TIMEOUT) as resp:
-                    return json.loads(resp.read().decode("utf-8"))
+                    answer = resp.read()
+                    return json.loads(answer.decode("utf-8")) if answer.strip() else {}
             except urllib.error.HTTPError as exc:
                 status = exc.code
                 code, message = _error_of(exc)

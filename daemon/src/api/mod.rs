@@ -14,6 +14,7 @@ pub mod limits;
 mod media;
 mod report_export;
 mod reports;
+mod run_edit;
 mod runs;
 pub mod security;
 mod session;
@@ -105,7 +106,17 @@ pub fn app(state: AppState) -> Router {
         .route("/projects/{project}/runs", get(runs::project_runs))
         .route(
             "/projects/{project}/runs/{run}",
-            get(runs::run).delete(runs::delete),
+            get(runs::run)
+                .delete(runs::delete)
+                .patch(run_edit::patch_meta),
+        )
+        .route(
+            "/projects/{project}/runs/{run}/config",
+            axum::routing::put(run_edit::put_config),
+        )
+        .route(
+            "/projects/{project}/runs/{run}/summary",
+            axum::routing::put(run_edit::put_summary),
         )
         .route("/projects/{project}/runs/{run}/keys", get(runs::keys))
         .route("/projects/{project}/runs/{run}/media", get(media::keys))

@@ -3,7 +3,6 @@
 
 use super::extract::{PathParams, QueryParams};
 use super::{AppState, blocking};
-use crate::auth::scope::Scope;
 use crate::auth::sharing::Principal;
 use crate::error::{Error, Result};
 use crate::query;
@@ -103,18 +102,7 @@ pub async fn delete(
     principal: Option<Extension<Principal>>,
     PathParams((project, run)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
-    if s.security.sharing.is_some() {
-        match principal.as_deref() {
-            Some(p) if p.scope.allows(Scope::Owner) => {}
-            Some(p) => {
-                return Err(Error::Forbidden(format!(
-                    "only an owner deletes runs; this link ('{}') is a {} link",
-                    p.label, p.scope
-                )));
-            }
-            None => return Err(Error::Internal("a shared request without its link".into())),
-        }
-    }
+    super::session::require_owner(&s, principal.as_deref(), "deletes runs")?;
     let found = query::run(&s.store, &project, &run)?;
     if found.info().state == RunState::Running {
         return Err(Error::conflict(

@@ -585,3 +585,84 @@ async fn a_shared_router_wants_a_link_and_limits_unknown_tokens() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+fn edit(method: &str, path: &str, body: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, "127.0.0.1:8765")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_owner_edits_a_finished_runs_files_and_bad_edits_change_nothing() {
+    let fixture = Fixture::new();
+    let run_dir = fixture._data_dir.path().join("p").join("r1");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let read = |name: &str| std::fs::read_to_string(run_dir.join(name)).unwrap();
+    std::fs::write(
+        run_dir.join("run.json"),
+        r#"{"id": "r1", "notes": "old", "group": "g"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        run_dir.join("config.json"),
+        r#"{"_wandb": {"v": 1}, "lr": 0.1}"#,
+    )
+    .unwrap();
+    std::fs::write(run_dir.join("summary.json"), r#"{"loss": 1}"#).unwrap();
+
+    let runs = "/api/projects/p/runs/r1";
+    for (method, path, body) in [
+        ("PATCH", runs.to_owned(), r#"{"name": "x"}"#),
+        ("PATCH", runs.to_owned(), r#"{"notes": 3}"#),
+        ("PUT", format!("{runs}/summary"), "[1]"),
+        ("PUT", format!("{runs}/config"), r#"{"lr": "#),
+    ] {
+        let (status, body) = fixture.send(edit(method, &path, body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request");
+    }
+    assert!(read("run.json").contains("\"old\""));
+    assert_eq!(read("summary.json"), r#"{"loss": 1}"#);
+
+    let patch = edit("PATCH", runs, r#"{"notes": null, "job_type": "eval"}"#);
+    let response = app(fixture.state.clone()).oneshot(patch).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let meta: Value = serde_json::from_str(&read("run.json")).unwrap();
+    assert_eq!(
+        meta,
+        json!({"id": "r1", "notes": null, "group": "g", "job_type": "eval"})
+    );
+
+    let summary = r#"{"loss": NaN, "best": 0.5}"#;
+    let put = edit("PUT", &format!("{runs}/summary"), summary);
+    let response = app(fixture.state.clone()).oneshot(put).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        read("summary.json"),
+        summary,
+        "kept byte for byte, NaN a literal"
+    );
+
+    let put = edit("PUT", &format!("{runs}/config"), r#"{"lr": 0.01}"#);
+    let response = app(fixture.state.clone()).oneshot(put).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let config: Value = serde_json::from_str(&read("config.json")).unwrap();
+    assert_eq!(
+        config,
+        json!({"_wandb": {"v": 1}, "lr": 0.01}),
+        "the client's own keys kept"
+    );
+
+    let (status, body) = fixture
+        .send(edit(
+            "PATCH",
+            "/api/projects/p/runs/nope",
+            r#"{"notes": "x"}"#,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}

@@ -247,6 +247,23 @@ impl RunWriter {
         replace_in(&self.open_run_dir()?, name, &bytes)
     }
 
+    /// Replaces one of the small JSON files with `text` as given (already checked to be JSON;
+    /// kept byte for byte, so `NaN` and `Infinity` literals stay numbers).
+    pub fn replace_text(&self, name: &str, text: &[u8]) -> Result<(), FormatError> {
+        if !METADATA_FILES.contains(&name) {
+            return Err(FormatError::Refused(format!(
+                "'{name}' may not be replaced"
+            )));
+        }
+        replace_in(&self.open_run_dir()?, name, text)
+    }
+
+    /// Reads one of the run's files whole (opened beneath the data directory); `Ok(None)`
+    /// when it does not exist.
+    pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>, FormatError> {
+        self.open_run_dir()?.read(name)
+    }
+
     /// Appends to an append-only file so that `data` sits at `offset` (see [`append_at`]).
     pub fn append_at(&self, name: &str, offset: u64, data: &[u8]) -> Result<Placed, FormatError> {
         let (placed, file) = self.append_at_nosync(name, offset, data)?;
