@@ -42,7 +42,8 @@ HEAVY = sorted(os.path.basename(p)[:-3]
 #: Modules a script needs beyond wandb, numpy and PIL (skipped, with the reason, without them).
 NEEDS = {"lightgbm_callback": ["lightgbm"], "xgboost_callback": ["xgboost"],
          "sklearn_classifier": ["sklearn"], "sklearn_regressor": ["sklearn"],
-         "tensorboard_sync": ["tensorboardX", "tensorboard"], "tables_dataframe": ["pandas"]}
+         "tensorboard_sync": ["tensorboardX", "tensorboard"], "tables_dataframe": ["pandas"],
+         "keras_callbacks": ["keras", "tensorflow"]}
 
 #: History, config and summary keys each tracker keeps for itself.
 _OWN = ("_step", "_timestamp", "_runtime", "_wandb")
