@@ -177,11 +177,11 @@ fn poll(run: &mut Followed, events: &[PathBuf], all: bool) -> anyhow::Result<u64
     }
     // `add_hparams` sessions in sub-folders are this run's hyperparameters too (as in a one-shot
     // import); looked for when the run's own files grew, and at the end.
-    if grew || all {
-        if let Some(dir) = events.first().and_then(|p| p.parent()) {
-            for session in super::tensorboard_hparams::sessions_below(dir) {
-                run.rows.add_config(&session);
-            }
+    if (grew || all)
+        && let Some(dir) = events.first().and_then(|p| p.parent())
+    {
+        for session in super::tensorboard_hparams::sessions_below(dir) {
+            run.rows.add_config(&session);
         }
     }
     for skipped in &run.rows.converted.skipped[dropped_before..] {
