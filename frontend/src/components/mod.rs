@@ -4,11 +4,13 @@ mod chart;
 mod chart_settings;
 mod confirm;
 mod console;
+mod lazy;
 
 pub use chart::{LineChart, RunRef};
 pub use chart_settings::ChartSettingsBar;
 pub use confirm::ConfirmButton;
 pub use console::ConsoleLog;
+pub use lazy::Lazy;
 
 use leptos::prelude::*;
 use serde_json::{Map, Value};

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use super::model::WorkspaceLayout;
 use super::step_metric::with_step_metric;
-use crate::components::{ChartSettingsBar, LineChart, RunRef};
+use crate::components::{ChartSettingsBar, Lazy, LineChart, RunRef};
+
+/// About a panel's height before it is built (its header and plot, a short legend).
+const PLACEHOLDER_HEIGHT: f64 = 262.0;
 use crate::selection::Selection;
 
 /// One panel: a [`LineChart`] with the workspace's or its own settings, and a settings toggle.
@@ -79,44 +82,49 @@ pub(super) fn Panel(
         .into_any()
     });
     let group_labels = Signal::derive(move || group_keys.get());
+    let project = StoredValue::new(project);
+    // Built once near the viewport (`Lazy`): a workspace of hundreds of panels opens with the
+    // ones in view.
     view! {
         <div class="chart-card ws-panel" class:wide=wide data-testid="panel" data-key=key.clone()>
-            <Show when=move || open.get()>
-                <div class="ws-panel-settings">
-                    <ChartSettingsBar
-                        settings=settings
-                        on_change=Callback::new(move |s| {
-                            layout.update(|l| l.panels.entry(key_s.get_value()).or_default().settings = Some(s))
-                        })
-                        x_keys=x_keys
-                        group_keys=group_labels
-                    />
-                    <Show when=move || own.get()>
-                        <button
-                            class="lc-btn"
-                            data-testid="panel-use-workspace"
-                            on:click=move |_| {
-                                layout.update(|l| {
-                                    if let Some(p) = l.panels.get_mut(&key_s.get_value()) {
-                                        p.settings = None;
-                                    }
-                                })
-                            }
-                        >
-                            "use workspace settings"
-                        </button>
-                    </Show>
-                </div>
-            </Show>
-            <LineChart
-                project=project
-                key=key_s.get_value()
-                runs=runs
-                settings=settings
-                hidden=selection.hidden
-                highlighted=selection.highlighted
-                header=header
-            />
+            <Lazy class="ws-panel-lazy" min_height=PLACEHOLDER_HEIGHT>
+                <Show when=move || open.get()>
+                    <div class="ws-panel-settings">
+                        <ChartSettingsBar
+                            settings=settings
+                            on_change=Callback::new(move |s| {
+                                layout.update(|l| l.panels.entry(key_s.get_value()).or_default().settings = Some(s))
+                            })
+                            x_keys=x_keys
+                            group_keys=group_labels
+                        />
+                        <Show when=move || own.get()>
+                            <button
+                                class="lc-btn"
+                                data-testid="panel-use-workspace"
+                                on:click=move |_| {
+                                    layout.update(|l| {
+                                        if let Some(p) = l.panels.get_mut(&key_s.get_value()) {
+                                            p.settings = None;
+                                        }
+                                    })
+                                }
+                            >
+                                "use workspace settings"
+                            </button>
+                        </Show>
+                    </div>
+                </Show>
+                <LineChart
+                    project=project.get_value()
+                    key=key_s.get_value()
+                    runs=runs
+                    settings=settings
+                    hidden=selection.hidden
+                    highlighted=selection.highlighted
+                    header=header.clone()
+                />
+            </Lazy>
         </div>
     }
 }

@@ -761,3 +761,121 @@ async fn a_workspace_save_keeps_what_a_teammate_saved_meanwhile() {
     )
     .await;
 }
+
+/// A run of `keys` metrics (`m000`…) over `rows` steps.
+fn many_keys_run(root: &Path, p: &str, id: &str, keys: usize, rows: u64) {
+    let mut w = RunWriter::create(root, p, id);
+    let mut buf = String::new();
+    for s in 0..rows {
+        let metrics: Vec<String> = (0..keys)
+            .map(|k| format!("\"m{k:03}\": {}", (s as f64 + k as f64) * 0.5))
+            .collect();
+        buf.push_str(&format!(
+            "{{\"_step\": {s}, \"_timestamp\": {}, \"_runtime\": 0.1, {}}}\n",
+            now_secs(),
+            metrics.join(", ")
+        ));
+    }
+    w.append_raw(&buf);
+}
+
+#[tokio::test]
+async fn panels_are_built_near_the_view_and_release_what_they_hold_out_of_it() {
+    let root = tempfile::tempdir().unwrap();
+    for id in ["r1", "r2"] {
+        many_keys_run(root.path(), "many", id, 60, 20);
+    }
+    let root_path = root.path().to_owned();
+    with_page(
+        &root_path,
+        "charts-lazy",
+        "/projects/many",
+        |c, base| async move {
+            let first = "[data-testid=panel][data-key=m000] canvas[data-testid=chart]";
+            let last = "[data-testid=panel][data-key=m059]";
+            wait_points(&c, first, 40).await;
+            // Every panel is there; only those near the view are built.
+            eventually(
+                "60 panels",
+                WAIT,
+                || count(&c, "[data-testid=panel]"),
+                |&n| n >= 60,
+            )
+            .await;
+            let built = count(&c, "[data-testid=panel] canvas[data-testid=chart]").await;
+            let waiting = count(&c, "[data-testid=panel] [data-testid=lazy-placeholder]").await;
+            assert!(
+                built < 40 && waiting > 20,
+                "built {built}, waiting {waiting}"
+            );
+            assert_eq!(count(&c, &format!("{last} canvas")).await, 0);
+
+            // The charts out of view may hold nothing: scrolling to the end builds the last panel
+            // and releases the first one's pixels and points.
+            js(
+                &c,
+                "window.__trackline_offscreen_budget = 0; return true;",
+                vec![],
+            )
+            .await;
+            let series_before = js(
+                &c,
+                "return performance.getEntriesByType('resource')
+                 .filter(e => e.name.includes('/series') && e.name.includes('m000')).length;",
+                vec![],
+            )
+            .await;
+            js(
+            &c,
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'center'}); return true;",
+            vec![json!(last)],
+        )
+        .await;
+            wait_points(&c, &format!("{last} canvas[data-testid=chart]"), 40).await;
+            eventually(
+                "first chart released",
+                WAIT,
+                || num_attr(&c, first, "data-points"),
+                |&p| p == 0.0,
+            )
+            .await;
+            let width = js(
+                &c,
+                "return document.querySelector(arguments[0]).width;",
+                vec![json!(first)],
+            )
+            .await;
+            assert_eq!(width, json!(0), "its canvas pixels are released");
+
+            // Back at the top it fetches its points again and draws them.
+            js(&c, "window.scrollTo(0, 0); return true;", vec![]).await;
+            wait_points(&c, first, 40).await;
+            eventually(
+                "first chart drawn again",
+                WAIT,
+                || async {
+                    js(
+                        &c,
+                        "return document.querySelector(arguments[0]).width;",
+                        vec![json!(first)],
+                    )
+                    .await
+                },
+                |w| w.as_u64().is_some_and(|w| w > 0),
+            )
+            .await;
+            let series_after = js(
+                &c,
+                "return performance.getEntriesByType('resource')
+                 .filter(e => e.name.includes('/series') && e.name.includes('m000')).length;",
+                vec![],
+            )
+            .await;
+            assert!(
+                series_after.as_u64() > series_before.as_u64(),
+                "refetched: {series_before} → {series_after} ({base})"
+            );
+        },
+    )
+    .await;
+}

@@ -484,6 +484,12 @@ impl ChartHandle {
     }
 
     pub(super) fn set_visible(self, v: bool) {
+        let was = self.st.try_with_value(|st| st.schedule.visible);
+        if v {
+            self.forget_out_of_view();
+        } else if was == Some(true) {
+            self.left_view();
+        }
         let (dirty, start) = self
             .st
             .try_update_value(|st| {

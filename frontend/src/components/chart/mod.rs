@@ -56,6 +56,7 @@ mod data;
 mod draw;
 mod export;
 mod gesture;
+mod offscreen;
 mod pins;
 
 use gesture::{Drag, Tip};
@@ -173,6 +174,8 @@ struct ChartState {
 
 #[derive(Clone, Copy)]
 struct ChartHandle {
+    /// Unique on the page (the charts out of view are counted by it: `offscreen.rs`).
+    id: u64,
     project: StoredValue<String>,
     key: StoredValue<String>,
     st: StoredValue<ChartState>,
@@ -224,7 +227,14 @@ pub fn LineChart(
     header: Option<ChildrenFn>,
 ) -> impl IntoView {
     let body_ref = NodeRef::<html::Div>::new();
+    thread_local! {
+        static NEXT_CHART_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
     let c = ChartHandle {
+        id: NEXT_CHART_ID.with(|n| {
+            n.set(n.get() + 1);
+            n.get()
+        }),
         project: StoredValue::new(project),
         key: StoredValue::new(key.clone()),
         st: StoredValue::new(ChartState {
@@ -322,6 +332,7 @@ pub fn LineChart(
         }
     });
     on_cleanup(move || {
+        c.forget_out_of_view();
         observer.with_value(|o| {
             if let Some((ro, _)) = o {
                 ro.disconnect();
