@@ -43,7 +43,7 @@ HEAVY = sorted(os.path.basename(p)[:-3]
 NEEDS = {"lightgbm_callback": ["lightgbm"], "xgboost_callback": ["xgboost"],
          "sklearn_classifier": ["sklearn"], "sklearn_regressor": ["sklearn"],
          "tensorboard_sync": ["tensorboardX", "tensorboard"], "tables_dataframe": ["pandas"],
-         "keras_callbacks": ["keras", "tensorflow"]}
+         "keras_callbacks": ["keras", "tensorflow"], "ultralytics_style": ["pandas"]}
 
 #: History, config and summary keys each tracker keeps for itself.
 _OWN = ("_step", "_timestamp", "_runtime", "_wandb")
