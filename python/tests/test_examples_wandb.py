@@ -32,7 +32,7 @@ import pytest
 from conftest import PYTHON_DIR, read_history, subprocess_env
 
 pytest.importorskip("wandb")
-from wandb_offline import WandbRun, records  # noqa: E402
+from wandb_offline import WandbRun, records, own_keys_left_out, rows_per_key  # noqa: E402
 
 EXAMPLES_DIR = os.path.join(PYTHON_DIR, "tests", "examples")
 EXAMPLES = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(EXAMPLES_DIR, "*.py")))
@@ -44,9 +44,6 @@ NEEDS = {"lightgbm_callback": ["lightgbm"], "xgboost_callback": ["xgboost"],
          "sklearn_classifier": ["sklearn"], "sklearn_regressor": ["sklearn"],
          "tensorboard_sync": ["tensorboardX", "tensorboard"], "tables_dataframe": ["pandas"],
          "keras_callbacks": ["keras", "tensorflow"], "ultralytics_style": ["pandas"]}
-
-#: History, config and summary keys each tracker keeps for itself.
-_OWN = ("_step", "_timestamp", "_runtime", "_wandb")
 
 #: Files W&B writes into every run's ``files/`` for itself (Trackline keeps these facts in
 #: run.json / summary.json / console.log instead).
@@ -245,19 +242,6 @@ def _trackline_runs(root):
     return runs
 
 
-def _counts(rows):
-    counts = {}
-    for row in rows:
-        for key in row:
-            if not key.startswith(_OWN):
-                counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def _keys(mapping):
-    return sorted(k for k in mapping if not k.startswith(_OWN))
-
-
 def _media(files):
     """Media file names with their bytes (names hold a content hash: equal names, equal bytes)."""
     out = {}
@@ -278,10 +262,10 @@ def _views(run):
     return {
         "project": run["project"],
         "group/job_type": (run["group"], run["job_type"]),
-        "config keys": _keys(config),
+        "config keys": own_keys_left_out(config),
         "chart specs": sorted(config.get("_wandb", {}).get("visualize", {})),
-        "history rows per key": _counts(run["history"]),
-        "summary keys": _keys(run["summary"]),
+        "history rows per key": rows_per_key(run["history"]),
+        "summary keys": own_keys_left_out(run["summary"]),
         "media files": _media(run["media"]),
         "saved files": sorted(run["saved"]),
         "artifacts": _artifacts(run["artifacts"], run["id"]),

@@ -19,10 +19,7 @@ from conftest import read_history, subprocess_env
 
 pytest.importorskip("wandb")
 pytest.importorskip("tensorflow")
-from wandb_offline import WandbRun, records  # noqa: E402
-
-#: Keys both trackers keep for themselves.
-_OWN = ("_step", "_timestamp", "_runtime", "_wandb")
+from wandb_offline import WandbRun, records, own_keys_left_out, rows_per_key  # noqa: E402
 
 #: A tiny regression model and its data, the same in both processes (deterministic ops).
 PRELUDE = """
@@ -132,19 +129,6 @@ def _run_both(tmp_path, code, wandb_extra=""):
     return WandbRun(wb_dir), wb_log, os.path.join(str(tl_root), "p", run_id)
 
 
-def _counts(rows):
-    counts = {}
-    for row in rows:
-        for key in row:
-            if not key.startswith(_OWN):
-                counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def _keys(mapping):
-    return sorted(k for k in mapping if not k.startswith(_OWN))
-
-
 def _read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
@@ -201,9 +185,9 @@ def _trackline_metrics(run_dir):
 def test_metrics_logger_and_checkpoint_record_what_wandb_records(tmp_path):
     wb, wb_log, run_dir = _run_both(tmp_path, FIT)
     rows = read_history(run_dir)
-    assert _counts(rows) == _counts(wb.history)
-    assert _keys(_read_json(os.path.join(run_dir, "config.json"))) == _keys(wb.config)
-    assert _keys(_read_json(os.path.join(run_dir, "summary.json"))) == _keys(wb.summary)
+    assert rows_per_key(rows) == rows_per_key(wb.history)
+    assert own_keys_left_out(_read_json(os.path.join(run_dir, "config.json"))) == own_keys_left_out(wb.config)
+    assert own_keys_left_out(_read_json(os.path.join(run_dir, "summary.json"))) == own_keys_left_out(wb.summary)
     assert _trackline_metrics(run_dir) == _wandb_metrics(wb_log) == [
         ("batch/*", "batch/batch_step"), ("batch/batch_step", ""),
         ("epoch/*", "epoch/epoch"), ("epoch/epoch", "")]
@@ -232,7 +216,7 @@ def test_metrics_logger_and_checkpoint_record_what_wandb_records(tmp_path):
 
 def test_eval_callback_logs_the_tables_wandb_logs(tmp_path):
     wb, wb_log, run_dir = _run_both(tmp_path, EVAL, wandb_extra=WANDB_OFFLINE_DATA_TABLE)
-    assert _counts(read_history(run_dir)) == _counts(wb.history) == {}
+    assert rows_per_key(read_history(run_dir)) == rows_per_key(wb.history) == {}
     wb_arts, _, wb_local = _wandb_artifacts(wb_log)
     tl_arts, tl_latest, folders, lines = _trackline_artifacts(run_dir, tmp_path)
     # Names, types, aliases, the table files and as many images (Trackline names them its way).

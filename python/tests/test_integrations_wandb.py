@@ -14,10 +14,7 @@ import pytest
 from conftest import read_history, subprocess_env
 
 pytest.importorskip("wandb")
-from wandb_offline import run_wandb  # noqa: E402
-
-#: Keys both trackers keep for themselves.
-_OWN = ("_step", "_timestamp", "_runtime", "_wandb")
+from wandb_offline import run_wandb, own_keys_left_out, rows_per_key  # noqa: E402
 
 LIGHTGBM = """
     import numpy as np, lightgbm as lgb
@@ -58,19 +55,6 @@ def _run_trackline(tmp_path, code):
     return os.path.join(str(root), "p", run_id)
 
 
-def _counts(rows):
-    counts = {}
-    for row in rows:
-        for key in row:
-            if not key.startswith(_OWN):
-                counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def _keys(mapping):
-    return sorted(k for k in mapping if not k.startswith(_OWN))
-
-
 def _compare(tmp_path, code):
     wb = run_wandb(tmp_path, code)
     wb_summary = wb.summary
@@ -79,9 +63,9 @@ def _compare(tmp_path, code):
         tl_config = json.load(f)
     with open(os.path.join(run_dir, "summary.json"), encoding="utf-8") as f:
         tl_summary = json.load(f)
-    assert _counts(read_history(run_dir)) == _counts(wb.history)
-    assert _keys(tl_config) == _keys(wb.config)
-    assert _keys(tl_summary) == _keys(wb_summary)
+    assert rows_per_key(read_history(run_dir)) == rows_per_key(wb.history)
+    assert own_keys_left_out(tl_config) == own_keys_left_out(wb.config)
+    assert own_keys_left_out(tl_summary) == own_keys_left_out(wb_summary)
     return wb, wb_summary, run_dir, tl_summary
 
 
@@ -146,7 +130,7 @@ def test_sklearn_plots_record_what_wandb_records(tmp_path):
                                                        "import trackline.integration.sklearn")
                              .replace("wandb.sklearn.", "wandb.integration.sklearn."))
     rows = read_history(run_dir)
-    assert _counts(rows) == _counts(wb.history)
+    assert rows_per_key(rows) == rows_per_key(wb.history)
     # Same tables, same shapes (the residuals' random split changes values, never counts).
     assert _table_shapes(rows, run_dir) == _table_shapes(wb.history, wb.files_dir)
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:

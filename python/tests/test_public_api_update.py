@@ -362,28 +362,6 @@ def test_a_daemons_api_edits_every_field_and_deletes(tmp_path, daemon):
     assert appended_digests(os.path.join(trash, trashed)) == before
 
 
-def test_a_daemon_refuses_edits_of_a_running_runs_files(tmp_path, daemon):
-    url = daemon()
-    proc = start_script(tmp_path, LIVE)
-    try:
-        run_id = proc.stdout.readline().split()[0]
-        remote = trackline.Api(url=url)
-        assert wait_for(lambda: remote.runs("p"), 20)
-        run = remote.run("p/" + run_id)
-        run.notes = "too early"
-        with pytest.raises(trackline.UsageError, match="still running"):
-            run.update()
-        run = remote.run("p/" + run_id)
-        run.summary["x"] = 1
-        with pytest.raises(trackline.UsageError, match="still running"):
-            run.update()
-    finally:
-        (tmp_path / "stop").write_text("")
-        proc.wait(timeout=30)
-    with open(os.path.join(str(tmp_path / "root"), "p", run_id, "summary.json")) as f:
-        assert "x" not in json.load(f)
-
-
 def test_a_live_runs_name_goes_through_the_serving_daemon(tmp_path, daemon):
     url = daemon()
     proc = start_script(tmp_path, LIVE)
@@ -391,6 +369,15 @@ def test_a_live_runs_name_goes_through_the_serving_daemon(tmp_path, daemon):
         run_id = proc.stdout.readline().split()[0]
         remote = trackline.Api(url=url)
         assert wait_for(lambda: remote.runs("p"), 20)
+        # Its notes and summary are its writer's until it finishes: the daemon refuses them.
+        live = remote.run("p/" + run_id)
+        live.notes = "too early"
+        with pytest.raises(trackline.UsageError, match="still running"):
+            live.update()
+        live = remote.run("p/" + run_id)
+        live.summary["x"] = 1
+        with pytest.raises(trackline.UsageError, match="still running"):
+            live.update()
         run = trackline.Api().run("p/" + run_id)
         run.name = "renamed live"
         run.update()
@@ -399,6 +386,8 @@ def test_a_live_runs_name_goes_through_the_serving_daemon(tmp_path, daemon):
     finally:
         (tmp_path / "stop").write_text("")
         proc.wait(timeout=30)
+    with open(os.path.join(str(tmp_path / "root"), "p", run_id, "summary.json")) as f:
+        assert "x" not in json.load(f)
     # The writer rewrote run.json with its own name at the end; the overlay still wins.
     assert json.load(open(os.path.join(str(tmp_path / "root"), "p", run_id, "run.json")))[
         "name"] == "live"

@@ -124,3 +124,22 @@ def run_wandb(tmp_path, code):
     assert done.returncode == 0, done.stderr[-3000:]
     (run_dir,) = glob.glob(str(root / "wandb" / "offline-run-*"))
     return WandbRun(run_dir)
+
+
+#: History, config and summary keys each tracker keeps for itself.
+OWN = ("_step", "_timestamp", "_runtime", "_wandb")
+
+
+def rows_per_key(rows):
+    """How many rows hold each key (the trackers' own keys left out)."""
+    counts = {}
+    for row in rows:
+        for key in row:
+            if not key.startswith(OWN):
+                counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def own_keys_left_out(mapping):
+    """The keys of a config or summary, sorted, the trackers' own left out."""
+    return sorted(k for k in mapping if not k.startswith(OWN))

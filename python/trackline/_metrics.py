@@ -144,14 +144,19 @@ class Metrics:
         row.update(added)
         return row
 
-    def _step_of(self, key):
-        """The step metric to fill in beside ``key``, or None."""
+    def _definition(self, key):
+        """The definition of history key ``key``: its own, else the first glob matching it
+        (never for a key beginning with ``_``), or None."""
         metric = self._exact.get(key)
         if metric is None and not key.startswith("_"):
             for pattern, candidate in self._globs.items():
                 if fnmatchcase(key, pattern):
-                    metric = candidate
-                    break
+                    return candidate
+        return metric
+
+    def _step_of(self, key):
+        """The step metric to fill in beside ``key``, or None."""
+        metric = self._definition(key)
         if metric is None or not metric.step_sync or metric.step_metric is None:
             return None
         return metric.step_metric
@@ -173,12 +178,7 @@ class Metrics:
             return self._cache[key]
         except KeyError:
             pass
-        metric = self._exact.get(key)
-        if metric is None and not key.startswith("_"):
-            for pattern, candidate in self._globs.items():
-                if fnmatchcase(key, pattern):
-                    metric = candidate
-                    break
+        metric = self._definition(key)
         if metric is not None and metric.summary is None:
             metric = None
         self._cache[key] = metric

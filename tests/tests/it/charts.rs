@@ -779,6 +779,19 @@ fn many_keys_run(root: &Path, p: &str, id: &str, keys: usize, rows: u64) {
     w.append_raw(&buf);
 }
 
+/// How many series requests of `key` the page made.
+async fn series_requests(c: &Client, key: &str) -> u64 {
+    js(
+        c,
+        "return performance.getEntriesByType('resource')
+             .filter(e => e.name.includes('/series') && e.name.includes(arguments[0])).length;",
+        vec![json!(key)],
+    )
+    .await
+    .as_u64()
+    .unwrap_or(0)
+}
+
 #[tokio::test]
 async fn panels_are_built_near_the_view_and_release_what_they_hold_out_of_it() {
     let root = tempfile::tempdir().unwrap();
@@ -818,13 +831,7 @@ async fn panels_are_built_near_the_view_and_release_what_they_hold_out_of_it() {
                 vec![],
             )
             .await;
-            let series_before = js(
-                &c,
-                "return performance.getEntriesByType('resource')
-                 .filter(e => e.name.includes('/series') && e.name.includes('m000')).length;",
-                vec![],
-            )
-            .await;
+            let series_before = series_requests(&c, "m000").await;
             js(
             &c,
             "document.querySelector(arguments[0]).scrollIntoView({block: 'center'}); return true;",
@@ -864,15 +871,9 @@ async fn panels_are_built_near_the_view_and_release_what_they_hold_out_of_it() {
                 |w| w.as_u64().is_some_and(|w| w > 0),
             )
             .await;
-            let series_after = js(
-                &c,
-                "return performance.getEntriesByType('resource')
-                 .filter(e => e.name.includes('/series') && e.name.includes('m000')).length;",
-                vec![],
-            )
-            .await;
+            let series_after = series_requests(&c, "m000").await;
             assert!(
-                series_after.as_u64() > series_before.as_u64(),
+                series_after > series_before,
                 "refetched: {series_before} → {series_after} ({base})"
             );
         },
