@@ -20,14 +20,17 @@
     reason = "a benchmark's report is its standard output"
 )]
 
-use anyhow::{Context, bail};
-use fantoccini::{Client, Locator};
+use anyhow::Context;
+use fantoccini::Client;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use trackline_tests::chrome::{Proc, session, start_driver};
+use trackline_tests::chart_page::{
+    LOSS_PANEL, js, measures, page_now, repaints, select_all, show_loss_panel, start_daemon,
+    verdict, wait_js, wheel_zoom,
+};
+use trackline_tests::chrome::{session, start_driver};
 use trackline_tests::machine::{BusyCore, load_average};
 use trackline_tests::synthetic::{SyntheticRun, pct, unix_now, write_runs};
 
@@ -88,26 +91,6 @@ fn make_project(
     })
 }
 
-fn start_daemon(dir: &Path) -> anyhow::Result<(Proc, u16)> {
-    let mut child = Command::new(DAEMON)
-        .args(["serve", "--port", "0", "--dir"])
-        .arg(dir)
-        .env("TRACKLINE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("spawn the daemon")?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim_end_matches('/').parse().ok())
-        .with_context(|| format!("no port in {line:?}"))?;
-    Ok((Proc(child), port))
-}
-
 async fn browser(port: u16, profile: &Path, width: u32) -> anyhow::Result<Client> {
     let window = format!("--window-size={width},1000");
     session(
@@ -117,86 +100,6 @@ async fn browser(port: u16, profile: &Path, width: u32) -> anyhow::Result<Client
         None,
     )
     .await
-}
-
-async fn js(c: &Client, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
-    Ok(c.execute(script, args).await?)
-}
-
-/// Polls `script` until it returns a truthy value.
-async fn wait_js(c: &Client, what: &str, script: &str, timeout: Duration) -> anyhow::Result<Value> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let v = js(c, script, vec![]).await?;
-        if !(v.is_null() || v == json!(false)) {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            let errors = js(c, "return window.__tl_errors || [];", vec![]).await?;
-            let panel = js(
-                c,
-                &format!("const e = document.querySelector('{PANEL}'); return e ? JSON.stringify(e.dataset) : null;"),
-                vec![],
-            )
-            .await?;
-            bail!("timed out waiting for {what}; page errors: {errors}; panel: {panel}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Durations (ms) of the page's measures `name` that started at or after `since` (page time).
-async fn measures(c: &Client, name: &str, since: f64) -> anyhow::Result<Vec<f64>> {
-    let v = js(
-        c,
-        "return performance.getEntriesByName(arguments[0], 'measure')
-            .filter(e => e.startTime >= arguments[1]).map(e => e.duration);",
-        vec![json!(name), json!(since)],
-    )
-    .await?;
-    Ok(v.as_array()
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default())
-}
-
-async fn page_now(c: &Client) -> anyhow::Result<f64> {
-    Ok(js(c, "return performance.now();", vec![])
-        .await?
-        .as_f64()
-        .unwrap_or(0.0))
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "meets the goal"
-    } else {
-        "MISSES the goal"
-    }
-}
-
-const PANEL: &str = "[data-testid=panel][data-key=loss] canvas[data-testid=chart]";
-
-async fn select_all(c: &Client, runs: u64) -> anyhow::Result<()> {
-    wait_js(
-        c,
-        "the runs table",
-        "return document.querySelector('[data-testid=select-all]') != null;",
-        Duration::from_secs(60),
-    )
-    .await?;
-    wait_js(
-        c,
-        "all selected",
-        &format!(
-            "const b = document.querySelector('[data-testid=select-all]');
-             const n = document.querySelector('[data-testid=selected-count]');
-             if (n && n.textContent.startsWith('{runs} ')) return true;
-             b.click(); return false;"
-        ),
-        Duration::from_secs(60),
-    )
-    .await?;
-    Ok(())
 }
 
 async fn bench(
@@ -224,7 +127,7 @@ async fn bench(
         "\nwrote {runs} runs × {steps} steps and {panel_runs} runs × {panel_steps} steps × {panels} keys in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let (daemon, port) = start_daemon(&root)?;
+    let (daemon, port) = start_daemon(DAEMON, &root)?;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     // The loss panel spans the row (its plot about 1200 px wide in a 1340-px window).
@@ -292,7 +195,7 @@ async fn bench(
         // One daemon per data dir: the previous one stops first.
         drop(daemon.take());
         let t = Instant::now();
-        let (d, p) = start_daemon(&root)?;
+        let (d, p) = start_daemon(DAEMON, &root)?;
         let listening = t.elapsed().as_secs_f64() * 1000.0;
         binary_query(p, 1200).await?.bytes().await?;
         let answered = t.elapsed().as_secs_f64() * 1000.0;
@@ -327,29 +230,6 @@ async fn bench(
     res2
 }
 
-/// 60 Ctrl + wheel events on the panel, one per animation frame, around the pointer (30 in, then
-/// 30 out); returns the events delivered per second.
-async fn wheel_zoom(c: &Client) -> anyhow::Result<f64> {
-    let fps = c
-        .execute_async(
-            &format!(
-                "const done = arguments[arguments.length - 1];
-                 const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
-                 let i = 0; const t0 = performance.now();
-                 const step = () => {{
-                     const dy = i < 30 ? -60 : 60;
-                     cv.dispatchEvent(new WheelEvent('wheel', {{bubbles: true, cancelable: true, ctrlKey: true, deltaY: dy,
-                         clientX: r.left + 56 + (r.width - 68) * (0.3 + 0.4 * (i % 10) / 10), clientY: r.top + r.height / 2}}));
-                     if (++i < 60) requestAnimationFrame(step); else done(60000 / (performance.now() - t0));
-                 }};
-                 requestAnimationFrame(step);"
-            ),
-            vec![],
-        )
-        .await?;
-    Ok(fps.as_f64().unwrap_or(0.0))
-}
-
 /// Answers the first-paint p50 (request start → painted).
 async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::Result<f64> {
     c.goto(&format!("{base}/projects/big")).await?;
@@ -364,78 +244,14 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
         vec![],
     )
     .await?;
-    select_all(c, runs).await?;
-    c.wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(PANEL))
-        .await?;
-    js(
-        c,
-        &format!(
-            "document.querySelector('{PANEL}').scrollIntoView({{block: 'center'}}); return true;"
-        ),
-        vec![],
-    )
-    .await?;
-    wait_js(
-        c,
-        "100 runs drawn",
-        &format!(
-            "const e = document.querySelector('{PANEL}'); return e && e.dataset.runs === '{runs}';"
-        ),
-        Duration::from_secs(120),
-    )
-    .await?;
-    let plot_w = js(
-        c,
-        &format!("return document.querySelector('{PANEL}').getBoundingClientRect().width - 68;"),
-        vec![],
-    )
-    .await?;
-    println!(
-        "\n== 1. first full paint: one panel, {runs} runs, plot {} px wide",
-        plot_w.as_f64().unwrap_or(0.0).round()
-    );
+    let plot_w = show_loss_panel(c, runs, Duration::from_secs(120)).await?;
+    println!("\n== 1. first full paint: one panel, {runs} runs, plot {plot_w} px wide");
 
     // Each reset refetches the decimated window and draws it: request start → frame end.
-    let mut paints = Vec::new();
-    let mut requests = Vec::new();
-    let mut frames = Vec::new();
-    for _ in 0..5 {
-        let since = page_now(c).await?;
-        js(
-            c,
-            &format!(
-                "const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
-                 cv.dispatchEvent(new MouseEvent('dblclick', {{bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}}));
-                 return true;"
-            ),
-            vec![],
-        )
-        .await?;
-        let got = wait_js(
-            c,
-            "refetch and paint",
-            &format!(
-                "const rq = performance.getEntriesByName('tl:panel:data-request', 'measure').filter(e => e.startTime >= {since} && e.detail === 'loss');
-                 if (!rq.length) return null;
-                 const q = rq[rq.length - 1];
-                 const f = performance.getEntriesByName('tl:panel:frame', 'measure').filter(e => e.startTime >= q.startTime + q.duration && e.detail === 'loss');
-                 if (!f.length) return null;
-                 return [q.startTime, q.duration, f[0].startTime + f[0].duration - q.startTime, f[0].duration];"
-            ),
-            Duration::from_secs(60),
-        )
-        .await?;
-        let a: Vec<f64> = got
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_f64).collect())
-            .unwrap_or_default();
-        requests.push(a[1]);
-        paints.push(a[2]);
-        frames.push(a[3]);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let reset = repaints(c, 5, Duration::from_millis(300), Duration::from_secs(60)).await?;
+    let requests: Vec<f64> = reset.iter().map(|r| r.request).collect();
+    let paints: Vec<f64> = reset.iter().map(|r| r.painted).collect();
+    let frames: Vec<f64> = reset.iter().map(|r| r.frame).collect();
     let first = js(c, "const e = performance.getEntriesByName('tl:panel:first-paint', 'measure').filter(e => e.detail === 'loss'); return e.length ? e[0].duration : null;", vec![]).await?;
     println!(
         "  data request (fetch + parse) p50 {:.0} ms · draw {:.1} ms · request start → painted p50 {:.0} ms, max {:.0} ms (goal ≤ {GOAL_FIRST_PAINT_MS} ms: {})",
@@ -466,7 +282,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
     c.execute_async(
         &format!(
             "const done = arguments[arguments.length - 1];
-             const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
+             const cv = document.querySelector('{LOSS_PANEL}'); const r = cv.getBoundingClientRect();
              const y = r.top + r.height / 2; let x = r.left + r.width * 0.7; let i = 0;
              const ev = (t) => new PointerEvent(t, {{bubbles: true, clientX: x, clientY: y, button: 0, buttons: 1, shiftKey: true, pointerId: 1, pointerType: 'mouse'}});
              cv.dispatchEvent(ev('pointerdown'));
@@ -503,7 +319,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
     wait_js(
         c,
         "smoothed lines",
-        &format!("return !!document.querySelector('{PANEL}').dataset.smoothedLast;"),
+        &format!("return !!document.querySelector('{LOSS_PANEL}').dataset.smoothedLast;"),
         Duration::from_secs(30),
     )
     .await?;
@@ -526,7 +342,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
     js(
         c,
         &format!(
-            "const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
+            "const cv = document.querySelector('{LOSS_PANEL}'); const r = cv.getBoundingClientRect();
              cv.dispatchEvent(new MouseEvent('dblclick', {{bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}})); return true;"
         ),
         vec![],
@@ -540,7 +356,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
         let since = page_now(c).await?;
         let points_before = js(
             c,
-            &format!("return +document.querySelector('{PANEL}').dataset.points;"),
+            &format!("return +document.querySelector('{LOSS_PANEL}').dataset.points;"),
             vec![],
         )
         .await?
@@ -564,7 +380,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
             c,
             "live points drawn",
             &format!(
-                "return +document.querySelector('{PANEL}').dataset.points >= {};",
+                "return +document.querySelector('{LOSS_PANEL}').dataset.points >= {};",
                 points_before + runs as f64
             ),
             Duration::from_secs(30),

@@ -33,12 +33,16 @@ use anyhow::{Context, bail};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use trackline_tests::chart_page::{
+    LOSS_PANEL, floats, js, measures, page_now, repaints, select_all, show_loss_panel,
+    start_daemon, verdict, wait_js, wheel_zoom,
+};
 use trackline_tests::chrome::{Proc, session, start_driver};
 use trackline_tests::machine::{BusyCore, load_average, quick};
 use trackline_tests::synthetic::{SyntheticRun, pct, unix_now, write_runs};
@@ -53,8 +57,6 @@ const GOAL_TABLE_FPS: f64 = 60.0;
 const GOAL_LIVE_CPU_PCT: f64 = 50.0;
 
 const SECTIONS: [&str; 4] = ["big", "keys", "table", "live"];
-
-const PANEL: &str = "[data-testid=panel][data-key=loss] canvas[data-testid=chart]";
 
 fn main() -> anyhow::Result<()> {
     let quick = quick();
@@ -163,26 +165,6 @@ fn history_bytes(root: &Path, project: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn start_daemon(dir: &Path) -> anyhow::Result<(Proc, u16)> {
-    let mut child = Command::new(DAEMON)
-        .args(["serve", "--port", "0", "--dir"])
-        .arg(dir)
-        .env("TRACKLINE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("spawn the daemon")?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim_end_matches('/').parse().ok())
-        .with_context(|| format!("no port in {line:?}"))?;
-    Ok((Proc(child), port))
-}
-
 /// Makes the `loss` panel span the row (its plot about 1200 px wide in a 1340-px window).
 async fn wide_loss(http: &reqwest::Client, base: &str, project: &str) -> anyhow::Result<()> {
     http.put(format!("{base}/api/projects/{project}/workspace"))
@@ -276,51 +258,6 @@ impl Browser {
     }
 }
 
-async fn js(c: &Client, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
-    Ok(c.execute(script, args).await?)
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
-        .unwrap_or_default()
-}
-
-/// Polls `script` until it returns a truthy value.
-async fn wait_js(c: &Client, what: &str, script: &str, timeout: Duration) -> anyhow::Result<Value> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let v = js(c, script, vec![]).await?;
-        if !(v.is_null() || v == json!(false)) {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            let errors = js(c, "return window.__tl_errors || [];", vec![]).await?;
-            bail!("timed out waiting for {what}; page errors: {errors}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Durations (ms) of the page's measures `name` that started at or after `since` (page time).
-async fn measures(c: &Client, name: &str, since: f64) -> anyhow::Result<Vec<f64>> {
-    let v = js(
-        c,
-        "return performance.getEntriesByName(arguments[0], 'measure')
-            .filter(e => e.startTime >= arguments[1]).map(e => e.duration);",
-        vec![json!(name), json!(since)],
-    )
-    .await?;
-    Ok(floats(&v))
-}
-
-async fn page_now(c: &Client) -> anyhow::Result<f64> {
-    Ok(js(c, "return performance.now();", vec![])
-        .await?
-        .as_f64()
-        .unwrap_or(0.0))
-}
-
 /// JS heap + WASM memory of the page, MB.
 async fn page_memory(c: &Client) -> anyhow::Result<(f64, f64)> {
     let m = floats(
@@ -334,37 +271,6 @@ async fn page_memory(c: &Client) -> anyhow::Result<(f64, f64)> {
         .await?,
     );
     Ok((m[0] / 1e6, m[1] / 1e6))
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "✓ meets the goal"
-    } else {
-        "✗ MISSES the goal"
-    }
-}
-
-async fn select_all(c: &Client, runs: u64) -> anyhow::Result<()> {
-    wait_js(
-        c,
-        "the runs table",
-        "return document.querySelector('[data-testid=select-all]') != null;",
-        Duration::from_secs(120),
-    )
-    .await?;
-    wait_js(
-        c,
-        "all selected",
-        &format!(
-            "const b = document.querySelector('[data-testid=select-all]');
-             const n = document.querySelector('[data-testid=selected-count]');
-             if (n && n.textContent.startsWith('{runs} ')) return true;
-             if (!b.checked) b.click(); return false;"
-        ),
-        Duration::from_secs(120),
-    )
-    .await?;
-    Ok(())
 }
 
 // ---- processes ----
@@ -461,7 +367,7 @@ async fn big(quick: bool) -> anyhow::Result<()> {
         history_bytes(&root, "big") as f64 / 1e9,
         t.elapsed().as_secs_f64()
     );
-    let (daemon, port) = start_daemon(&root)?;
+    let (daemon, port) = start_daemon(DAEMON, &root)?;
     let pid = daemon.0.id();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -508,78 +414,19 @@ async fn big(quick: bool) -> anyhow::Result<()> {
 
 async fn big_page(c: &Client, base: &str, runs: u64) -> anyhow::Result<()> {
     c.goto(&format!("{base}/projects/big")).await?;
-    select_all(c, runs).await?;
-    c.wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css(PANEL))
-        .await?;
-    js(
-        c,
-        &format!(
-            "document.querySelector('{PANEL}').scrollIntoView({{block: 'center'}}); return true;"
-        ),
-        vec![],
-    )
-    .await?;
     let t = Instant::now();
-    wait_js(
-        c,
-        "all runs drawn",
-        &format!(
-            "const e = document.querySelector('{PANEL}'); return e && e.dataset.runs === '{runs}';"
-        ),
-        Duration::from_secs(600),
-    )
-    .await?;
-    let plot_w = js(
-        c,
-        &format!("return document.querySelector('{PANEL}').getBoundingClientRect().width - 68;"),
-        vec![],
-    )
-    .await?;
+    let plot_w = show_loss_panel(c, runs, Duration::from_secs(600)).await?;
     println!(
-        "  page: all {runs} runs drawn {:.1} s after the panel was in view; plot {} px wide",
-        t.elapsed().as_secs_f64(),
-        plot_w.as_f64().unwrap_or(0.0).round()
+        "  page: all {runs} runs drawn {:.1} s after they were selected; plot {plot_w} px wide",
+        t.elapsed().as_secs_f64()
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // Each reset refetches the decimated window and draws it: request start → frame end.
-    let mut paints = Vec::new();
-    let mut requests = Vec::new();
-    let mut frames = Vec::new();
-    for _ in 0..5 {
-        let since = page_now(c).await?;
-        js(
-            c,
-            &format!(
-                "const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
-                 cv.dispatchEvent(new MouseEvent('dblclick', {{bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}}));
-                 return true;"
-            ),
-            vec![],
-        )
-        .await?;
-        let got = wait_js(
-            c,
-            "refetch and paint",
-            &format!(
-                "const rq = performance.getEntriesByName('tl:panel:data-request', 'measure').filter(e => e.startTime >= {since} && e.detail === 'loss');
-                 if (!rq.length) return null;
-                 const q = rq[rq.length - 1];
-                 const f = performance.getEntriesByName('tl:panel:frame', 'measure').filter(e => e.startTime >= q.startTime + q.duration && e.detail === 'loss');
-                 if (!f.length) return null;
-                 return [q.startTime, q.duration, f[0].startTime + f[0].duration - q.startTime, f[0].duration];"
-            ),
-            Duration::from_secs(120),
-        )
-        .await?;
-        let a = floats(&got);
-        requests.push(a[1]);
-        paints.push(a[2]);
-        frames.push(a[3]);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let reset = repaints(c, 5, Duration::from_millis(500), Duration::from_secs(120)).await?;
+    let requests: Vec<f64> = reset.iter().map(|r| r.request).collect();
+    let paints: Vec<f64> = reset.iter().map(|r| r.painted).collect();
+    let frames: Vec<f64> = reset.iter().map(|r| r.frame).collect();
     println!(
         "  first full paint, {runs} runs: data request (fetch + decode) p50 {:.0} ms · one frame {:.1} ms · request start → painted p50 {:.0} ms, max {:.0} ms (goal ≤ {GOAL_BIG_PAINT_MS} ms: {}) (load {})",
         pct(&requests, 0.5),
@@ -605,29 +452,6 @@ async fn big_page(c: &Client, base: &str, runs: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 60 Ctrl + wheel events on the panel, one per animation frame, around the pointer (30 in, then
-/// 30 out); returns the events delivered per second (charts.rs's zoom).
-async fn wheel_zoom(c: &Client) -> anyhow::Result<f64> {
-    let fps = c
-        .execute_async(
-            &format!(
-                "const done = arguments[arguments.length - 1];
-                 const cv = document.querySelector('{PANEL}'); const r = cv.getBoundingClientRect();
-                 let i = 0; const t0 = performance.now();
-                 const step = () => {{
-                     const dy = i < 30 ? -60 : 60;
-                     cv.dispatchEvent(new WheelEvent('wheel', {{bubbles: true, cancelable: true, ctrlKey: true, deltaY: dy,
-                         clientX: r.left + 56 + (r.width - 68) * (0.3 + 0.4 * (i % 10) / 10), clientY: r.top + r.height / 2}}));
-                     if (++i < 60) requestAnimationFrame(step); else done(60000 / (performance.now() - t0));
-                 }};
-                 requestAnimationFrame(step);"
-            ),
-            vec![],
-        )
-        .await?;
-    Ok(fps.as_f64().unwrap_or(0.0))
-}
-
 // ---- 2. keys ----
 
 async fn keys(quick: bool) -> anyhow::Result<()> {
@@ -646,7 +470,7 @@ async fn keys(quick: bool) -> anyhow::Result<()> {
         history_bytes(&root, "keys") as f64 / 1e9,
         t.elapsed().as_secs_f64()
     );
-    let (daemon, port) = start_daemon(&root)?;
+    let (daemon, port) = start_daemon(DAEMON, &root)?;
     let pid = daemon.0.id();
     let base = format!("http://127.0.0.1:{port}");
     let b = Browser::open(1340).await?;
@@ -812,7 +636,7 @@ async fn table(quick: bool) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let (daemon, port) = start_daemon(&root)?;
+    let (daemon, port) = start_daemon(DAEMON, &root)?;
     println!(
         "  daemon listening after {:.0} ms",
         t.elapsed().as_secs_f64() * 1000.0
@@ -1071,7 +895,7 @@ async fn live(quick: bool) -> anyhow::Result<()> {
         false,
         lr_config,
     )?;
-    let (daemon, port) = start_daemon(&root)?;
+    let (daemon, port) = start_daemon(DAEMON, &root)?;
     let pid = daemon.0.id();
     let base = format!("http://127.0.0.1:{port}");
     wide_loss(&reqwest::Client::new(), &base, "live").await?;
@@ -1113,12 +937,12 @@ async fn live_page(
     select_all(c, runs).await?;
     c.wait()
         .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css(PANEL))
+        .for_element(Locator::Css(LOSS_PANEL))
         .await?;
     js(
         c,
         &format!(
-            "document.querySelector('{PANEL}').scrollIntoView({{block: 'center'}}); return true;"
+            "document.querySelector('{LOSS_PANEL}').scrollIntoView({{block: 'center'}}); return true;"
         ),
         vec![],
     )
@@ -1127,7 +951,7 @@ async fn live_page(
         c,
         "all runs drawn",
         &format!(
-            "const e = document.querySelector('{PANEL}'); return e && e.dataset.runs === '{runs}';"
+            "const e = document.querySelector('{LOSS_PANEL}'); return e && e.dataset.runs === '{runs}';"
         ),
         Duration::from_secs(300),
     )
@@ -1144,7 +968,7 @@ async fn live_page(
     let all: Vec<u32> = procs.iter().map(|(p, _)| *p).collect();
     let sum = |pids: &[u32]| pids.iter().map(|&p| cpu_ticks(p)).sum::<u64>();
     let page_state = format!(
-        "return [performance.now(), +document.querySelector('{PANEL}').dataset.points, +document.querySelector('{PANEL}').dataset.frames];"
+        "return [performance.now(), +document.querySelector('{LOSS_PANEL}').dataset.points, +document.querySelector('{LOSS_PANEL}').dataset.frames];"
     );
     let s0 = floats(&js(c, &page_state, vec![]).await?);
     let (d0, r0, a0, rows0) = (

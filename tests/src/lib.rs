@@ -5,6 +5,7 @@
 //! program's helpers (`faults`, run by `benches/faults.rs`), and the reverse proxy the prefix tests
 //! put in front of a daemon (`proxy`).
 
+pub mod chart_page;
 pub mod chrome;
 pub mod daemon;
 pub mod faults;
