@@ -516,7 +516,7 @@ async fn open_workspace(c: &Client, url: &str, what: &str) -> anyhow::Result<()>
             c,
             "const r = performance.getEntriesByType('resource');
              const l = window.__tl_long || [];
-             return [r.filter(e => e.name.includes('/series?')).length, r.filter(e => e.name.includes('/keys')).length,
+             return [r.filter(e => e.name.includes('/series?')).length, r.filter(e => e.name.split('?')[0].endsWith('/keys')).length,
                      document.querySelectorAll('[data-testid=panel]').length,
                      document.querySelectorAll('[data-testid=panel] canvas[data-testid=chart]').length,
                      l.length, l.reduce((a, x) => a + x[1], 0), Math.max(0, ...l.map(x => x[1]))];",
