@@ -51,15 +51,14 @@ class WandbEvalCallback(callbacks.Callback, abc.ABC):
         self.pred_table = trackline.Table(columns=column_names)
 
     def log_data_table(self, name="val", type="dataset", table_name="val_data"):
-        """Log ``data_table`` as artifact ``name``, logged and used by the run (as W&B's
-        ``use_artifact`` of a new artifact does), and read it back as ``data_table_ref``."""
+        """Log ``data_table`` as artifact ``name``, used by the run (``use_artifact`` of a new
+        artifact commits it with no producer, as W&B's does), and read it back as
+        ``data_table_ref``."""
         run = active_run("You must call `wandb.init()` first before using this callback.")
         data_artifact = trackline.Artifact(name, type=type)
         data_artifact.add(self.data_table, table_name)
-        # W&B's use_artifact() of a draft: the run logs the version, then uses it.
-        run.log_artifact(data_artifact)
-        data_artifact.wait()
         run.use_artifact(data_artifact)
+        data_artifact.wait()
         self.data_table_ref = data_artifact.get(table_name)
 
     def log_pred_table(self, type="evaluation", table_name="eval_data", aliases=None):
