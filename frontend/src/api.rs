@@ -130,7 +130,11 @@ pub async fn get_bytes(url: &str) -> Result<Vec<u8>, ApiError> {
 /// on the main thread, a few copies per column instead.
 pub async fn series(url: &str) -> Result<SeriesResponse, ApiError> {
     let bytes = get_bytes_accepting(url, series_wire::CONTENT_TYPE).await?;
-    series_wire::decode(&bytes).map_err(|e| ApiError {
+    // The decode alone, apart from the request (`tl:panel:data-request` spans both).
+    let t0 = crate::browser::perf_now();
+    let decoded = series_wire::decode(&bytes);
+    crate::browser::measure("tl:series:decode", t0, crate::browser::perf_now(), "");
+    decoded.map_err(|e| ApiError {
         status: Some(200),
         code: None,
         message: format!("unexpected answer from {url}: {e}"),
