@@ -551,6 +551,9 @@ async fn binary_and_json_series_answers_agree_point_for_point() {
     });
     let mut b = RunWriter::create(root.path(), "p", "b");
     b.log_rows(1234, |s| format!("{}", 0.1 * s as f64 - 3e-7));
+    // At b's steps: on a step axis its columns and x are b's, sent once (`same_x`).
+    let mut b2 = RunWriter::create(root.path(), "p", "b2");
+    b2.log_rows(1234, |s| format!("{}", (s as f64 * 0.01).cos()));
     let mut rows = String::new();
     for s in 0..300 {
         rows.push_str(&format!(
@@ -570,6 +573,10 @@ async fn binary_and_json_series_answers_agree_point_for_point() {
     .await;
     d.wait_for("/api/projects/p/runs/b/keys", T, |k| k[0]["points"] == 1234)
         .await;
+    d.wait_for("/api/projects/p/runs/b2/keys", T, |k| {
+        k[0]["points"] == 1234
+    })
+    .await;
 
     let http = reqwest::Client::new();
     let queries = [
@@ -617,7 +624,7 @@ async fn binary_and_json_series_answers_agree_point_for_point() {
     };
     let mut columns = 0;
     for q in queries {
-        let url = d.url(&format!("/api/projects/p/series?runs=a,b,empty&{q}"));
+        let url = d.url(&format!("/api/projects/p/series?runs=a,b,b2,empty&{q}"));
         let json = http.get(&url).send().await.unwrap();
         assert_eq!(json.status(), 200, "{q}");
         assert_eq!(json.headers()["content-type"], "application/json", "{q}");
