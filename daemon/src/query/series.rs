@@ -119,12 +119,14 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
         _ => None,
     };
 
+    let decimate_run = |i: usize| match (&sources[i], window) {
+        (Some(s), Some(w)) => decimate::decimate_on(s, axis, origin(i), w, q.width, scale),
+        _ => Buckets::default(),
+    };
+    let points: usize = sources.iter().flatten().map(|s| s.len()).sum();
+    let buckets = on_cores(runs.len(), points, decimate_run)?;
     let mut out = Vec::with_capacity(runs.len());
-    for (i, (run, _)) in runs.iter().enumerate() {
-        let buckets = match (&sources[i], window) {
-            (Some(s), Some(w)) => decimate::decimate_on(s, axis, origin(i), w, q.width, scale),
-            _ => Buckets::default(),
-        };
+    for ((i, (run, _)), buckets) in runs.iter().enumerate().zip(buckets) {
         out.push(RunSeries {
             run: run.key.run.clone(),
             // Against `x_key`, the joined points: what a subscription with that `x_key` counts.
@@ -140,6 +142,35 @@ pub fn series(store: &Store, project: &str, q: &SeriesQuery) -> Result<SeriesRes
         width: q.width,
         x_log: q.x_log,
         runs: out,
+    })
+}
+
+/// Points from which a query's runs are decimated on several cores: below, one thread's work is
+/// shorter than starting the others.
+const PARALLEL_POINTS: usize = 1 << 20;
+
+/// `f(0..n)` in order, on up to as many threads as the machine has cores when the runs hold
+/// `points` ≥ [`PARALLEL_POINTS`] in all (a panel of 1,000 runs × 100k steps took ~0.8 s on one).
+fn on_cores<T: Send>(n: usize, points: usize, f: impl Fn(usize) -> T + Sync) -> Result<Vec<T>> {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    if cores < 2 || n < 2 || points < PARALLEL_POINTS {
+        return Ok((0..n).map(f).collect());
+    }
+    let chunk = n.div_ceil(cores.min(n));
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| scope.spawn(move || (start..(start + chunk).min(n)).map(f).collect()))
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        for part in parts {
+            let part: Vec<T> = part
+                .join()
+                .map_err(|_| Error::Internal("decimating a run failed".into()))?;
+            out.extend(part);
+        }
+        Ok(out)
     })
 }
 
@@ -198,5 +229,31 @@ mod tests {
         let j = join_by_step(&loss, &lr);
         assert_eq!(j.steps().to_vec(), [0.1, 0.2, 0.2, 0.3, 0.3]);
         assert_eq!(j.values(), &[6.0, 8.0, 7.0, 10.0, 9.0]);
+    }
+
+    #[test]
+    fn work_on_several_cores_comes_back_in_order_and_a_panic_is_an_error() {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let threads = std::sync::Mutex::new(std::collections::HashSet::new());
+        let out = on_cores(1001, PARALLEL_POINTS, |i| {
+            threads.lock().unwrap().insert(std::thread::current().id());
+            i * 2
+        })
+        .unwrap();
+        assert_eq!(out, (0..1001).map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(threads.lock().unwrap().len(), cores.min(1001));
+        // Few points: on the caller's thread.
+        let caller = std::thread::current().id();
+        assert!(
+            on_cores(3, 10, |_| std::thread::current().id())
+                .unwrap()
+                .iter()
+                .all(|t| *t == caller)
+        );
+        let failed = on_cores(8, PARALLEL_POINTS, |i| {
+            assert!(i != 5, "run 5 is damaged");
+            i
+        });
+        assert!(failed.is_err());
     }
 }
