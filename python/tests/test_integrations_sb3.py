@@ -22,6 +22,10 @@ from conftest import PYTHON_DIR, read_history, subprocess_env
 HEAVY = os.environ.get("TRACKLINE_HEAVY_PYTHON")
 
 SCRIPT = """
+    import sys
+    # TensorFlow (a test requirement, for Keras) beside torch in one process aborts on LLVM
+    # options registered twice, and sync_tensorboard would import it: keep it out on both sides.
+    sys.modules["tensorflow"] = None
     import torch
     from stable_baselines3 import PPO
     from wandb.integration.sb3 import WandbCallback
