@@ -54,36 +54,40 @@ struct RunHeader {
     same_x: bool,
 }
 
-/// The parts of a run's columns that depend on where its points are, not on their values.
-#[derive(PartialEq)]
-struct XParts {
-    column: Vec<u32>,
-    count: Vec<u32>,
-    /// One-point columns sent in full.
-    odd: Vec<u32>,
-    x_first: Vec<u64>,
-    x_last: Vec<u64>,
+/// The one-point columns of `b` sent in full (none, from the decimation).
+fn odd_columns(b: &Buckets) -> Vec<u32> {
+    (0..b.len())
+        .filter(|&i| b.count[i] == 1 && !is_single(b, i))
+        .map(|i| i as u32)
+        .collect()
 }
 
-impl XParts {
-    fn of(b: &Buckets) -> XParts {
-        XParts {
-            column: b.column.clone(),
-            count: b.count.clone(),
-            odd: (0..b.len())
-                .filter(|&i| b.count[i] == 1 && !is_single(b, i))
-                .map(|i| i as u32)
-                .collect(),
-            x_first: b.x_first.iter().map(|x| x.to_bits()).collect(),
-            x_last: b.x_last.iter().map(|x| x.to_bits()).collect(),
-        }
-    }
+/// Whether `b` falls into `a`'s columns with `a`'s counts, one-point columns and x, bit for bit
+/// (what a `same_x` run leaves out).
+fn same_x_as(a: &Buckets, a_odd: &[u32], b: &Buckets, b_odd: &[u32]) -> bool {
+    let bits = |x: &[f64], y: &[f64]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+    };
+    !b.column.is_empty()
+        && a.column == b.column
+        && a.count == b.count
+        && a_odd == b_odd
+        && bits(&a.x_first, &b.x_first)
+        && bits(&a.x_last, &b.x_last)
 }
 
 /// Encodes `resp`; `None` when a column index does not fit 16 bits (a width over 65,535).
 pub fn encode(resp: &SeriesResponse) -> Option<Vec<u8>> {
-    let parts: Vec<XParts> = resp.runs.iter().map(|r| XParts::of(&r.buckets)).collect();
-    let same_x = |i: usize| i > 0 && !parts[i].column.is_empty() && parts[i] == parts[i - 1];
+    let odd: Vec<Vec<u32>> = resp.runs.iter().map(|r| odd_columns(&r.buckets)).collect();
+    let same_x = |i: usize| {
+        i > 0
+            && same_x_as(
+                &resp.runs[i - 1].buckets,
+                &odd[i - 1],
+                &resp.runs[i].buckets,
+                &odd[i],
+            )
+    };
     let header = Header {
         key: resp.key.clone(),
         x: resp.x,
@@ -132,7 +136,7 @@ pub fn encode(resp: &SeriesResponse) -> Option<Vec<u8>> {
             out.extend_from_slice(&i.to_le_bytes());
             out.extend_from_slice(&n.to_le_bytes());
         }
-        let odd = &parts[r_i].odd;
+        let odd = &odd[r_i];
         if !shared {
             out.extend_from_slice(&(odd.len() as u32).to_le_bytes());
             for i in odd {
