@@ -102,10 +102,9 @@ class Metrics:
         self._path = path  # metrics.json
         self._exact = {}
         self._globs = {}
-        self._cache = {}  # history key -> Metric with a summary spec, or None
+        self._cache = {}  # history key -> its definition (own or glob), or None
         self._track = {}  # (key, "min"|"max"|"tot"|"num") -> float
         self._latest = {}  # step metric -> its last number logged (0 before any)
-        self._sync_cache = {}  # history key -> the step metric step_sync fills in, or None
 
     def define(self, metric):
         """Add (or replace) a definition; the caller holds the run's lock."""
@@ -113,7 +112,6 @@ class Metrics:
         table.pop(metric.name, None)
         table[metric.name] = metric
         self._cache.clear()
-        self._sync_cache.clear()
         if metric.step_metric is not None:
             self._latest.setdefault(metric.step_metric, 0)
 
@@ -131,9 +129,8 @@ class Metrics:
                 latest[step_key] = value
         added = None
         for key in row:
-            step_key = self._sync_cache.get(key, False)
-            if step_key is False:
-                step_key = self._sync_cache[key] = self._step_of(key)
+            metric = self._definition(key)
+            step_key = metric.step_metric if metric is not None and metric.step_sync else None
             if step_key is not None and step_key not in row:
                 if added is None:
                     added = {}
@@ -146,20 +143,19 @@ class Metrics:
 
     def _definition(self, key):
         """The definition of history key ``key``: its own, else the first glob matching it
-        (never for a key beginning with ``_``), or None."""
+        (never for a key beginning with ``_``), or None; cached until the next definition."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
         metric = self._exact.get(key)
         if metric is None and not key.startswith("_"):
             for pattern, candidate in self._globs.items():
                 if fnmatchcase(key, pattern):
-                    return candidate
+                    metric = candidate
+                    break
+        self._cache[key] = metric
         return metric
-
-    def _step_of(self, key):
-        """The step metric to fill in beside ``key``, or None."""
-        metric = self._definition(key)
-        if metric is None or not metric.step_sync or metric.step_metric is None:
-            return None
-        return metric.step_metric
 
     def as_json(self):
         out = {name: m.as_json() for name, m in self._exact.items()}
@@ -174,15 +170,8 @@ class Metrics:
 
     def lookup(self, key):
         """The definition whose summary spec applies to history key ``key``, or None."""
-        try:
-            return self._cache[key]
-        except KeyError:
-            pass
         metric = self._definition(key)
-        if metric is not None and metric.summary is None:
-            metric = None
-        self._cache[key] = metric
-        return metric
+        return metric if metric is not None and metric.summary is not None else None
 
     def apply(self, summary, key, value, metric):
         """Fold ``value`` of ``key`` into ``summary[key]`` per ``metric.summary`` (under the lock)."""
