@@ -5,7 +5,7 @@
 //! the axes' text are not here (they are the browser's).
 //!
 //! `cargo bench -p trackline-frontend --bench frame` (add `-- --smooth` for W&B's time-weighted
-//! EMA; `FRAME_TRACE=1` prints every frame of one round).
+//! EMA, `-- --runs 1000` for the 1,000-run panel; `FRAME_TRACE=1` prints every frame of one round).
 
 #![allow(
     clippy::print_stdout,
@@ -20,7 +20,8 @@ use trackline_frontend::charts::raster::{self, Raster, Style};
 use trackline_shared::api::{Buckets, RunSeries};
 use trackline_shared::smooth::Smoothing;
 
-const RUNS: u64 = 100;
+/// Runs in the panel unless `--runs N` says otherwise.
+const DEFAULT_RUNS: u64 = 100;
 const STEPS: u64 = 100_000;
 const COLS: u32 = 1207;
 
@@ -84,8 +85,14 @@ fn main() {
     } else {
         Smoothing::None
     };
+    let args: Vec<String> = std::env::args().collect();
+    let runs = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1)?.parse::<u64>().ok())
+        .unwrap_or(DEFAULT_RUNS);
     let window = (0.0, (STEPS - 1) as f64);
-    let states: Vec<(String, SeriesState)> = (0..RUNS)
+    let states: Vec<(String, SeriesState)> = (0..runs)
         .map(|seed| {
             let b = decimate(&run_points(seed), window, COLS);
             let rs = RunSeries {
@@ -168,7 +175,7 @@ fn main() {
         }
         domain = window;
     }
-    println!("frame stages, {RUNS} runs × {COLS} columns, smoothing {smoothing:?}, 120 frames:");
+    println!("frame stages, {runs} runs × {COLS} columns, smoothing {smoothing:?}, 120 frames:");
     for (name, v) in [
         ("layout (plot::frame)", &mut t_layout),
         ("clear + grid", &mut t_clear),

@@ -1,5 +1,5 @@
 //! Line charts of decimated series: the data held per chart ([`SeriesState`]), the pixel columns
-//! it turns into ([`PxColumn`], [`visit_sources`]), the multi-run plot math ([`plot`]) and our own
+//! it turns into ([`PxColumn`], [`Sources`]), the multi-run plot math ([`plot`]) and our own
 //! rasteriser ([`raster`]). Everything is plain Rust, unit-tested on the host; the canvas calls live
 //! in `components/chart/`.
 //!
@@ -131,35 +131,61 @@ pub struct Tick {
     pub label: String,
 }
 
-/// Calls `f(x, column)` for every source column (buckets, then live points) in x order, without
-/// collecting them (the per-frame path for many runs).
-pub(crate) fn visit_sources(s: &SeriesState, mut f: impl FnMut(f64, PxColumn)) {
-    let b = &s.buckets;
-    let (x0, x1) = s.window.unwrap_or((0.0, 0.0));
-    // Columns are equal in x, or in log10(x) when the history was decimated for a log axis.
-    let log = s.log && x0 > 0.0;
-    let (t0, t1) = if log {
-        (x0.log10(), x1.log10())
-    } else {
-        (x0, x1)
-    };
-    let w = if s.width > 0 {
-        (t1 - t0) / f64::from(s.width)
-    } else {
-        0.0
-    };
-    for i in 0..b.len() {
-        let col = b.column[i];
-        let count = u64::from(b.count[i]);
-        let first = b.first[i];
-        let last = b.last[i];
-        // The column's centre on the x axis; for a degenerate window, the points' own x.
-        let x = if w > 0.0 {
-            let t = t0 + (f64::from(col) + 0.5) * w;
-            if log { 10f64.powf(t) } else { t }
+/// Where a chart's held points sit on the x axis: the bucket columns of the history (placed at
+/// their decimation column's centre), then the live points (at their own x), in x order.
+pub(crate) struct Sources<'a> {
+    s: &'a SeriesState,
+    /// The decimation window's start and column width, in x or in log10(x).
+    t0: f64,
+    w: f64,
+    log: bool,
+}
+
+impl<'a> Sources<'a> {
+    pub(crate) fn new(s: &'a SeriesState) -> Self {
+        let (x0, x1) = s.window.unwrap_or((0.0, 0.0));
+        // Columns are equal in x, or in log10(x) when the history was decimated for a log axis.
+        let log = s.log && x0 > 0.0;
+        let (t0, t1) = if log {
+            (x0.log10(), x1.log10())
+        } else {
+            (x0, x1)
+        };
+        let w = if s.width > 0 {
+            (t1 - t0) / f64::from(s.width)
+        } else {
+            0.0
+        };
+        Sources { s, t0, w, log }
+    }
+
+    /// Bucket columns held (the live points follow them).
+    pub(crate) fn buckets(&self) -> usize {
+        self.s.buckets.len()
+    }
+
+    /// Whether the buckets' x rise with their index, so a range of x is a range of buckets
+    /// (always, unless the window was degenerate and each bucket sits at its own points).
+    pub(crate) fn ordered(&self) -> bool {
+        self.w > 0.0
+    }
+
+    /// Where bucket `i` is placed: its column's centre; for a degenerate window, its points' own x.
+    pub(crate) fn bucket_x(&self, i: usize) -> f64 {
+        let b = &self.s.buckets;
+        if self.w > 0.0 {
+            let t = self.t0 + (f64::from(b.column[i]) + 0.5) * self.w;
+            if self.log { 10f64.powf(t) } else { t }
         } else {
             (b.x_first[i] + b.x_last[i]) / 2.0
-        };
+        }
+    }
+
+    /// Bucket `i` as a pixel column (not yet placed: `index` and `px` are 0).
+    pub(crate) fn bucket(&self, i: usize) -> PxColumn {
+        let b = &self.s.buckets;
+        let count = u64::from(b.count[i]);
+        let (first, last) = (b.first[i], b.last[i]);
         let mut c = PxColumn {
             index: 0,
             px: 0.0,
@@ -181,29 +207,33 @@ pub(crate) fn visit_sources(s: &SeriesState, mut f: impl FnMut(f64, PxColumn)) {
         if count > 1 {
             note_kind(&mut c, last);
         }
-        f(x, c);
+        c
     }
-    for (&x, &y) in s.tail_x.iter().zip(&s.tail_y) {
-        let fin = y.is_finite();
-        let mut c = PxColumn {
-            index: 0,
-            px: 0.0,
-            x_first: x,
-            x_last: x,
-            first: y,
-            last: y,
-            min: fin.then_some(y),
-            max: fin.then_some(y),
-            x_of_min: fin.then_some(x),
-            x_of_max: fin.then_some(x),
-            count: 1,
-            nonfinite: u64::from(!fin),
-            has_nan: false,
-            has_pos_inf: false,
-            has_neg_inf: false,
-        };
-        note_kind(&mut c, y);
-        f(x, c);
+
+    /// Calls `f(x, column)` for each live point, in order.
+    pub(crate) fn visit_tail(&self, mut f: impl FnMut(f64, PxColumn)) {
+        for (&x, &y) in self.s.tail_x.iter().zip(&self.s.tail_y) {
+            let fin = y.is_finite();
+            let mut c = PxColumn {
+                index: 0,
+                px: 0.0,
+                x_first: x,
+                x_last: x,
+                first: y,
+                last: y,
+                min: fin.then_some(y),
+                max: fin.then_some(y),
+                x_of_min: fin.then_some(x),
+                x_of_max: fin.then_some(x),
+                count: 1,
+                nonfinite: u64::from(!fin),
+                has_nan: false,
+                has_pos_inf: false,
+                has_neg_inf: false,
+            };
+            note_kind(&mut c, y);
+            f(x, c);
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! new pixels (a preview) until the decimated window arrives.
 
 pub use super::groups::{Agg, Band, GroupFrame, group, groups_by};
-use super::{PxColumn, Rect, SeriesState, Tick, nice_ticks, tick_label, visit_sources};
+use super::{PxColumn, Rect, SeriesState, Sources, Tick, nice_ticks, tick_label};
 use trackline_shared::num::display;
 use trackline_shared::smooth::{EmaState, Smoothing};
 
@@ -349,21 +349,37 @@ pub fn run_frame(f: &Frame, id: &str, s: &SeriesState) -> RunFrame {
 
 /// [`run_frame`], with the smoothed samples of `reuse` (a frame of the same data and smoothing).
 fn run_frame_reusing(f: &Frame, id: &str, s: &SeriesState, reuse: Option<&RunFrame>) -> RunFrame {
-    let nsrc = s.buckets.len();
+    lay_out_run(f, id, s, reuse, false)
+}
+
+/// Lays out one run; `visit_all` visits every bucket instead of [`buckets_to_visit`]'s (the
+/// tests' reference).
+pub(crate) fn lay_out_run(
+    f: &Frame,
+    id: &str,
+    s: &SeriesState,
+    reuse: Option<&RunFrame>,
+    visit_all: bool,
+) -> RunFrame {
+    let src = Sources::new(s);
+    let nsrc = src.buckets();
     let total = nsrc + s.tail_x.len();
-    let mut cols: Vec<PxColumn> = Vec::with_capacity(total.min(f.ncols as usize + 2));
-    let mut idx: Vec<i64> = Vec::with_capacity(cols.capacity());
+    // Smoothing samples: each bucket's last point (at its own x), then the live points.
     let mut sample_x = Vec::with_capacity(total);
+    sample_x.extend_from_slice(&s.buckets.x_last[..nsrc]);
+    sample_x.extend_from_slice(&s.tail_x);
     let mut sample_y = Vec::with_capacity(total);
+    sample_y.extend_from_slice(&s.buckets.last[..nsrc]);
+    sample_y.extend_from_slice(&s.tail_y);
+    let (range, last) = if visit_all {
+        (0..nsrc, None)
+    } else {
+        buckets_to_visit(f, &src)
+    };
+    let mut cols: Vec<PxColumn> = Vec::with_capacity(range.len().min(f.ncols as usize + 2) + 1);
+    let mut idx: Vec<i64> = Vec::with_capacity(cols.capacity());
     let mut left: Option<(i64, PxColumn)> = None;
-    let mut k = 0usize;
-    visit_sources(s, |xc, mut c| {
-        let first_of_tail = k >= nsrc;
-        k += 1;
-        // Smoothing samples: the bucket's last point (at its own x), or the live point.
-        let sx = if first_of_tail { xc } else { c.x_last };
-        sample_x.push(sx);
-        sample_y.push(c.last);
+    let mut place = |xc: f64, mut c: PxColumn| {
         let Some(i) = f.col_of_x(xc) else { return };
         if i < 0 {
             // Keep only the nearest column left of the plot.
@@ -393,7 +409,11 @@ fn run_frame_reusing(f: &Frame, id: &str, s: &SeriesState, reuse: Option<&RunFra
                 idx.push(i);
             }
         }
-    });
+    };
+    for i in range.chain(last) {
+        place(src.bucket_x(i), src.bucket(i));
+    }
+    src.visit_tail(&mut place);
     if let Some((_, mut lc)) = left
         && cols.is_empty()
     {
@@ -416,6 +436,41 @@ fn run_frame_reusing(f: &Frame, id: &str, s: &SeriesState, reuse: Option<&RunFra
         ema,
         sources: nsrc,
     }
+}
+
+/// The buckets a frame of `f` lays out: those placed inside the plot, the nearest one on each side
+/// (the line enters and leaves the plot along its true path), and the last one (the column beyond
+/// the right edge ends with its value). The buckets skipped would only merge into the columns
+/// outside the plot, which draw nothing, so a zoomed-in frame of 1,000 runs visits a fraction of
+/// what they hold. Unordered buckets (a degenerate window) are all visited.
+fn buckets_to_visit(f: &Frame, src: &Sources<'_>) -> (std::ops::Range<usize>, Option<usize>) {
+    let n = src.buckets();
+    if !src.ordered() {
+        return (0..n, None);
+    }
+    let col = |i: usize| f.col_of_x(src.bucket_x(i));
+    // The first bucket for which `past` holds, `past` being false then true along the buckets.
+    let first = |past: &dyn Fn(usize) -> bool| {
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if past(mid) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    };
+    let inside = first(&|i| col(i).is_some_and(|c| c >= 0));
+    let beyond = first(&|i| col(i).is_some_and(|c| c >= f.ncols));
+    let start = if inside > 0 && col(inside - 1).is_some() {
+        inside - 1
+    } else {
+        inside
+    };
+    let end = (beyond + 1).min(n);
+    (start..end, (n > end).then(|| n - 1))
 }
 
 fn smooth_samples(s: Smoothing, xs: &[f64], ys: &[f64]) -> (Vec<f64>, EmaState) {

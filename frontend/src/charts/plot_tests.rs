@@ -1,6 +1,6 @@
 //! Host tests of the multi-run plot math and the rasteriser.
 
-use super::SeriesState;
+use super::{PxColumn, SeriesState};
 use super::plot::*;
 use super::raster::*;
 use super::tests::decimate;
@@ -204,6 +204,66 @@ fn zoomed_domain_keeps_one_neighbour_on_each_side() {
     assert!(f.y.lo >= 389.0 && f.y.hi <= 611.0, "{:?}", (f.y.lo, f.y.hi));
     let back = f.x.from_px(f.x.to_px(512.5));
     assert!((back - 512.5).abs() < 1e-9);
+}
+
+#[test]
+fn a_zoomed_frame_visiting_only_the_buckets_in_view_draws_what_visiting_all_draws() {
+    // Noise with spikes, and a few live points after the history.
+    let pts: Vec<(f64, f64)> = (0..20_000)
+        .map(|i| {
+            let v = if i % 997 == 0 { 50.0 } else { f64::from(i % 13) / 7.0 };
+            (f64::from(i), v)
+        })
+        .collect();
+    let mut s = windowed(&pts, 0.0, 19_999.0, 500);
+    s.append(20_000, &[20_000.0, 20_050.0, 20_100.0], &[3.0, -2.0, 60.0]);
+    let mut log = s.clone();
+    log.log = true;
+    for (state, x_log) in [(&s, false), (&log, true)] {
+        for domain in [
+            (0.0, 20_100.0),
+            (5_000.0, 15_000.0),
+            (9_990.0, 10_010.0),
+            (-500.0, 300.0),
+            (19_900.0, 20_200.0),
+            (30_000.0, 40_000.0),
+            (1.0, 20_100.0),
+        ] {
+            let mut v = view(300, domain);
+            v.x_log = x_log;
+            let f = frame(&[("r", state)], &v);
+            let mut all = frame(&[("r", state)], &v);
+            all.runs[0] = lay_out_run(&all, "r", state, None, true);
+            (all.y.lo, all.y.hi) = fit_y(&all, false);
+            let (part, full) = (&f.runs[0], &all.runs[0]);
+            let what = format!("domain {domain:?}, log x {x_log}");
+            // The same columns inside the plot, the same sides' joining values…
+            let inside = |r: &RunFrame| -> Vec<(i64, PxColumn)> {
+                r.idx
+                    .iter()
+                    .zip(&r.cols)
+                    .filter(|(i, _)| (0..f.ncols).contains(*i))
+                    .map(|(&i, c)| (i, c.clone()))
+                    .collect()
+            };
+            assert_eq!(inside(part), inside(full), "{what}");
+            let side = |r: &RunFrame, i: i64| {
+                r.idx
+                    .iter()
+                    .position(|&k| k == i)
+                    .map(|k| (r.cols[k].first, r.cols[k].last, r.cols[k].x_last))
+            };
+            assert_eq!(side(part, -1).map(|c| c.1), side(full, -1).map(|c| c.1), "{what}");
+            assert_eq!(side(part, f.ncols), side(full, f.ncols), "{what}");
+            assert_eq!(part.sample_x, full.sample_x, "{what}");
+            // …so the same pixels and the same y range.
+            assert_eq!((f.y.lo, f.y.hi), (all.y.lo, all.y.hi), "{what}");
+            assert_eq!(render(&f), render(&all), "{what}");
+            if domain.1 - domain.0 < 1_000.0 {
+                assert!(part.cols.len() < 40, "{what}: {} columns", part.cols.len());
+            }
+        }
+    }
 }
 
 #[test]
