@@ -136,6 +136,9 @@ pub struct RunFrame {
     pub sources: usize,
     /// [`SeriesState::version`] of the data this was laid out from.
     pub data_version: u64,
+    /// The lowest and highest value the columns inside the plot reach (finite, and positive on a
+    /// log y axis), found while they are laid out: fitting y then reads no column again.
+    pub extent: Option<(f64, f64)>,
 }
 
 impl RunFrame {
@@ -425,6 +428,7 @@ pub(crate) fn lay_out_run(
         Some(r) if r.smoothed.len() == sample_x.len() => (r.smoothed.clone(), r.ema),
         _ => smooth_samples(f.smoothing, &sample_x, &sample_y),
     };
+    let extent = columns_extent(f, &cols, &idx);
     RunFrame {
         id: id.to_string(),
         data_version: s.version,
@@ -435,7 +439,26 @@ pub(crate) fn lay_out_run(
         smoothed,
         ema,
         sources: nsrc,
+        extent,
     }
+}
+
+/// The extremes of `cols` inside the plot: see [`RunFrame::extent`].
+fn columns_extent(f: &Frame, cols: &[PxColumn], idx: &[i64]) -> Option<(f64, f64)> {
+    let log = f.y.log;
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (c, &i) in cols.iter().zip(idx) {
+        if i < 0 || i >= f.ncols {
+            continue;
+        }
+        for v in [c.min, c.max].into_iter().flatten() {
+            if v.is_finite() && (!log || v > 0.0) {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
 }
 
 /// The buckets a frame of `f` lays out: those placed inside the plot, the nearest one on each side
@@ -507,17 +530,15 @@ pub fn fit_y(f: &Frame, ignore_outliers: bool) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut all: Vec<f64> = Vec::new();
     for r in &f.runs {
-        for (c, &i) in r.cols.iter().zip(&r.idx) {
-            if i < 0 || i >= f.ncols {
-                continue;
-            }
-            for v in [c.min, c.max].into_iter().flatten() {
-                if ok(v) {
-                    lo = lo.min(v);
-                    hi = hi.max(v);
+        if let Some((a, b)) = r.extent {
+            lo = lo.min(a);
+            hi = hi.max(b);
+        }
+        if ignore_outliers {
+            for (c, &i) in r.cols.iter().zip(&r.idx) {
+                if i < 0 || i >= f.ncols {
+                    continue;
                 }
-            }
-            if ignore_outliers {
                 for v in [c.first, c.last].into_iter().chain(c.min).chain(c.max) {
                     if ok(v) {
                         all.push(if log { v.log10() } else { v });
