@@ -131,7 +131,7 @@ fn main() {
                 x_format: XFormat::Step,
             };
             let t0 = Instant::now();
-            let f = plot::frame_reusing(&inputs, &v, prev.as_ref());
+            let f = plot::frame_recycling(&inputs, &v, prev.take());
             let t1 = Instant::now();
             let (pw, ph) = (f.plot.width as usize, f.plot.height as usize);
             if raster.w != pw || raster.h != ph {

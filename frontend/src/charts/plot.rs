@@ -139,6 +139,8 @@ pub struct RunFrame {
     /// The lowest and highest value the columns inside the plot reach (finite, and positive on a
     /// log y axis), found while they are laid out: fitting y then reads no column again.
     pub extent: Option<(f64, f64)>,
+    /// Whether a column inside the plot holds a non-finite value (one that gets a marker).
+    pub nonfinite_inside: bool,
 }
 
 impl RunFrame {
@@ -285,6 +287,24 @@ pub fn frame(runs: &[(&str, &SeriesState)], v: &View) -> Frame {
 /// the view: a run's smoothed samples, when its data and the smoothing are unchanged. Zoom and pan
 /// frames then skip smoothing every run again.
 pub fn frame_reusing(runs: &[(&str, &SeriesState)], v: &View, prev: Option<&Frame>) -> Frame {
+    build_frame(runs, v, prev.map_or(Previous::None, Previous::Borrowed))
+}
+
+/// [`frame_reusing`], taking the previous frame itself: its smoothed samples move over instead of
+/// being copied, and its runs' buffers are reused, so a frame of 1,000 runs × 1,200 columns
+/// allocates nothing new and the chart never holds two frames' columns at once.
+pub fn frame_recycling(runs: &[(&str, &SeriesState)], v: &View, prev: Option<Frame>) -> Frame {
+    build_frame(runs, v, prev.map_or(Previous::None, Previous::Owned))
+}
+
+/// The frame before, if any, as [`build_frame`] was given it.
+enum Previous<'a> {
+    None,
+    Borrowed(&'a Frame),
+    Owned(Frame),
+}
+
+fn build_frame(runs: &[(&str, &SeriesState)], v: &View, mut prev: Previous<'_>) -> Frame {
     let plot = Rect {
         left: LEFT,
         top: TOP,
@@ -322,17 +342,37 @@ pub fn frame_reusing(runs: &[(&str, &SeriesState)], v: &View, prev: Option<&Fram
         x_format: v.x_format,
         smoothing: v.smoothing,
     };
-    let prev = prev.filter(|p| p.smoothing == v.smoothing && v.smoothing.is_active());
+    if let Previous::Owned(p) = &mut prev
+        && !(v.smoothing.is_active() && p.smoothing == v.smoothing)
+    {
+        // Nothing smoothed before holds under this smoothing.
+        for r in &mut p.runs {
+            r.smoothed.clear();
+        }
+    }
     for (k, (id, s)) in runs.iter().enumerate() {
-        let same = |r: &&RunFrame| r.id == *id && r.data_version == s.version && s.version != 0;
-        let reuse = prev.and_then(|p| {
-            p.runs
-                .get(k)
-                .filter(same)
-                .or_else(|| p.runs.iter().find(same))
-        });
-        let rf = run_frame_reusing(&f, id, s, reuse);
-        f.runs.push(rf);
+        let prev_runs: &mut [RunFrame] = match &mut prev {
+            Previous::None => &mut [],
+            Previous::Borrowed(p) => {
+                let p: &Frame = p;
+                let reuse = smoothed_of(p, k, id, s, v).map(|r| (r.smoothed.clone(), r.ema));
+                f.runs
+                    .push(lay_out_run(&f, id, s, reuse, Buffers::default(), false));
+                continue;
+            }
+            Previous::Owned(p) => &mut p.runs,
+        };
+        let found = prev_runs
+            .get(k)
+            .filter(|r| same_data(r, id, s))
+            .map(|_| k)
+            .or_else(|| prev_runs.iter().position(|r| same_data(r, id, s)));
+        let reuse = found
+            .and_then(|j| prev_runs.get_mut(j))
+            .filter(|r| !r.smoothed.is_empty())
+            .map(|r| (std::mem::take(&mut r.smoothed), r.ema));
+        let bufs = prev_runs.get_mut(k).map(Buffers::take).unwrap_or_default();
+        f.runs.push(lay_out_run(&f, id, s, reuse, bufs, false));
     }
     let (ya, yb) = match v.y_window {
         Some(w) => fix_domain(w, v.y_log, false),
@@ -345,33 +385,84 @@ pub fn frame_reusing(runs: &[(&str, &SeriesState)], v: &View, prev: Option<&Fram
     f
 }
 
+/// Whether `r` was laid out from the data `s` of run `id`.
+fn same_data(r: &RunFrame, id: &str, s: &SeriesState) -> bool {
+    r.id == id && r.data_version == s.version && s.version != 0
+}
+
+/// The run of `p` (at `k`, else anywhere) whose smoothed samples a frame of `v` can take over
+/// for run `id`'s data `s`.
+fn smoothed_of<'p>(
+    p: &'p Frame,
+    k: usize,
+    id: &str,
+    s: &SeriesState,
+    v: &View,
+) -> Option<&'p RunFrame> {
+    if !(v.smoothing.is_active() && p.smoothing == v.smoothing) {
+        return None;
+    }
+    p.runs
+        .get(k)
+        .filter(|r| same_data(r, id, s))
+        .or_else(|| p.runs.iter().find(|r| same_data(r, id, s)))
+}
+
+/// A run frame's vectors, emptied, for the next frame to fill without allocating.
+#[derive(Default)]
+pub(crate) struct Buffers {
+    cols: Vec<PxColumn>,
+    idx: Vec<i64>,
+    sample_x: Vec<f64>,
+    sample_y: Vec<f64>,
+}
+
+impl Buffers {
+    fn take(r: &mut RunFrame) -> Buffers {
+        let mut b = Buffers {
+            cols: std::mem::take(&mut r.cols),
+            idx: std::mem::take(&mut r.idx),
+            sample_x: std::mem::take(&mut r.sample_x),
+            sample_y: std::mem::take(&mut r.sample_y),
+        };
+        b.cols.clear();
+        b.idx.clear();
+        b.sample_x.clear();
+        b.sample_y.clear();
+        b
+    }
+}
+
 /// Columns of one run inside the frame's x domain (plus one neighbour on each side).
 pub fn run_frame(f: &Frame, id: &str, s: &SeriesState) -> RunFrame {
-    run_frame_reusing(f, id, s, None)
+    lay_out_run(f, id, s, None, Buffers::default(), false)
 }
 
-/// [`run_frame`], with the smoothed samples of `reuse` (a frame of the same data and smoothing).
-fn run_frame_reusing(f: &Frame, id: &str, s: &SeriesState, reuse: Option<&RunFrame>) -> RunFrame {
-    lay_out_run(f, id, s, reuse, false)
-}
-
-/// Lays out one run; `visit_all` visits every bucket instead of [`buckets_to_visit`]'s (the
-/// tests' reference).
+/// Lays out one run into `bufs`, taking over `reuse` (the smoothed samples and EMA state of the
+/// same data under the same smoothing) when it still fits; `visit_all` visits every bucket
+/// instead of [`buckets_to_visit`]'s (the tests' reference).
 pub(crate) fn lay_out_run(
     f: &Frame,
     id: &str,
     s: &SeriesState,
-    reuse: Option<&RunFrame>,
+    reuse: Option<(Vec<f64>, EmaState)>,
+    bufs: Buffers,
     visit_all: bool,
 ) -> RunFrame {
     let src = Sources::new(s);
     let nsrc = src.buckets();
     let total = nsrc + s.tail_x.len();
+    let Buffers {
+        mut cols,
+        mut idx,
+        mut sample_x,
+        mut sample_y,
+    } = bufs;
     // Smoothing samples: each bucket's last point (at its own x), then the live points.
-    let mut sample_x = Vec::with_capacity(total);
+    sample_x.reserve(total);
     sample_x.extend_from_slice(&s.buckets.x_last[..nsrc]);
     sample_x.extend_from_slice(&s.tail_x);
-    let mut sample_y = Vec::with_capacity(total);
+    sample_y.reserve(total);
     sample_y.extend_from_slice(&s.buckets.last[..nsrc]);
     sample_y.extend_from_slice(&s.tail_y);
     let (range, last) = if visit_all {
@@ -379,8 +470,8 @@ pub(crate) fn lay_out_run(
     } else {
         buckets_to_visit(f, &src)
     };
-    let mut cols: Vec<PxColumn> = Vec::with_capacity(range.len().min(f.ncols as usize + 2) + 1);
-    let mut idx: Vec<i64> = Vec::with_capacity(cols.capacity());
+    cols.reserve(range.len().min(f.ncols as usize + 2) + 1);
+    idx.reserve(cols.capacity());
     let mut left: Option<(i64, PxColumn)> = None;
     let mut place = |xc: f64, mut c: PxColumn| {
         let Some(i) = f.col_of_x(xc) else { return };
@@ -425,10 +516,10 @@ pub(crate) fn lay_out_run(
         idx.push(-1);
     }
     let (smoothed, ema) = match reuse {
-        Some(r) if r.smoothed.len() == sample_x.len() => (r.smoothed.clone(), r.ema),
+        Some((smoothed, ema)) if smoothed.len() == sample_x.len() => (smoothed, ema),
         _ => smooth_samples(f.smoothing, &sample_x, &sample_y),
     };
-    let extent = columns_extent(f, &cols, &idx);
+    let (extent, nonfinite_inside) = inside_summary(f, &cols, &idx);
     RunFrame {
         id: id.to_string(),
         data_version: s.version,
@@ -440,17 +531,21 @@ pub(crate) fn lay_out_run(
         ema,
         sources: nsrc,
         extent,
+        nonfinite_inside,
     }
 }
 
-/// The extremes of `cols` inside the plot: see [`RunFrame::extent`].
-fn columns_extent(f: &Frame, cols: &[PxColumn], idx: &[i64]) -> Option<(f64, f64)> {
+/// What the columns inside the plot hold, read once while they are still in cache:
+/// [`RunFrame::extent`] and [`RunFrame::nonfinite_inside`].
+fn inside_summary(f: &Frame, cols: &[PxColumn], idx: &[i64]) -> (Option<(f64, f64)>, bool) {
     let log = f.y.log;
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut nonfinite = false;
     for (c, &i) in cols.iter().zip(idx) {
         if i < 0 || i >= f.ncols {
             continue;
         }
+        nonfinite |= c.nonfinite > 0;
         for v in [c.min, c.max].into_iter().flatten() {
             if v.is_finite() && (!log || v > 0.0) {
                 lo = lo.min(v);
@@ -458,7 +553,7 @@ fn columns_extent(f: &Frame, cols: &[PxColumn], idx: &[i64]) -> Option<(f64, f64
             }
         }
     }
-    (lo <= hi).then_some((lo, hi))
+    ((lo <= hi).then_some((lo, hi)), nonfinite)
 }
 
 /// The buckets a frame of `f` lays out: those placed inside the plot, the nearest one on each side

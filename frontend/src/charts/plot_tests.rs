@@ -1,9 +1,9 @@
 //! Host tests of the multi-run plot math and the rasteriser.
 
-use super::{PxColumn, SeriesState};
 use super::plot::*;
 use super::raster::*;
 use super::tests::decimate;
+use super::{PxColumn, SeriesState};
 use trackline_shared::api::RunSeries;
 use trackline_shared::smooth::Smoothing;
 
@@ -211,7 +211,11 @@ fn a_zoomed_frame_visiting_only_the_buckets_in_view_draws_what_visiting_all_draw
     // Noise with spikes, and a few live points after the history.
     let pts: Vec<(f64, f64)> = (0..20_000)
         .map(|i| {
-            let v = if i % 997 == 0 { 50.0 } else { f64::from(i % 13) / 7.0 };
+            let v = if i % 997 == 0 {
+                50.0
+            } else {
+                f64::from(i % 13) / 7.0
+            };
             (f64::from(i), v)
         })
         .collect();
@@ -233,7 +237,7 @@ fn a_zoomed_frame_visiting_only_the_buckets_in_view_draws_what_visiting_all_draw
             v.x_log = x_log;
             let f = frame(&[("r", state)], &v);
             let mut all = frame(&[("r", state)], &v);
-            all.runs[0] = lay_out_run(&all, "r", state, None, true);
+            all.runs[0] = lay_out_run(&all, "r", state, None, Default::default(), true);
             (all.y.lo, all.y.hi) = fit_y(&all, false);
             let (part, full) = (&f.runs[0], &all.runs[0]);
             let what = format!("domain {domain:?}, log x {x_log}");
@@ -253,7 +257,11 @@ fn a_zoomed_frame_visiting_only_the_buckets_in_view_draws_what_visiting_all_draw
                     .position(|&k| k == i)
                     .map(|k| (r.cols[k].first, r.cols[k].last, r.cols[k].x_last))
             };
-            assert_eq!(side(part, -1).map(|c| c.1), side(full, -1).map(|c| c.1), "{what}");
+            assert_eq!(
+                side(part, -1).map(|c| c.1),
+                side(full, -1).map(|c| c.1),
+                "{what}"
+            );
             assert_eq!(side(part, f.ncols), side(full, f.ncols), "{what}");
             assert_eq!(part.sample_x, full.sample_x, "{what}");
             // …so the same pixels and the same y range.
@@ -501,6 +509,26 @@ fn a_frame_reusing_the_previous_one_equals_a_fresh_one() {
     assert_ne!(fresh.runs[1].smoothed, first.runs[1].smoothed);
     v.smoothing = Smoothing::Gaussian(3.0);
     assert_eq!(frame_reusing(&refs, &v, Some(&first)), frame(&refs, &v));
+    // Recycling the frame before (its buffers and smoothed samples moved over) gives the same
+    // frames, through zooms, runs reordered or dropped, new data and a change of smoothing.
+    let mut prev: Option<Frame> = None;
+    let reordered: Vec<(&str, &SeriesState)> = vec![("b", &b), ("a", &a)];
+    let only_a: Vec<(&str, &SeriesState)> = vec![("a", &a)];
+    for (runs, domain, smoothing) in [
+        (&refs, (0.0, 1999.0), Smoothing::TimeWeightedEma(0.6)),
+        (&refs, (400.0, 900.0), Smoothing::TimeWeightedEma(0.6)),
+        (&reordered, (300.0, 1000.0), Smoothing::TimeWeightedEma(0.6)),
+        (&only_a, (0.0, 2000.0), Smoothing::TimeWeightedEma(0.6)),
+        (&refs, (0.0, 2000.0), Smoothing::None),
+        (&refs, (10.0, 1500.0), Smoothing::Gaussian(3.0)),
+        (&refs, (20.0, 1500.0), Smoothing::Gaussian(3.0)),
+    ] {
+        v.x_domain = domain;
+        v.smoothing = smoothing;
+        let recycled = frame_recycling(runs, &v, prev.take());
+        assert_eq!(recycled, frame(runs, &v), "{domain:?} {smoothing:?}");
+        prev = Some(recycled);
+    }
     // The y fit looks at the smoothed line inside the x domain only.
     let mut spike = pts.clone();
     spike[10].1 = 1e6;

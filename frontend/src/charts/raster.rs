@@ -82,7 +82,7 @@ impl Raster {
     }
 
     /// Blends `c` at coverage `a` (0..=1) over pixel (x, y); outside pixels are ignored.
-    #[inline]
+    #[inline(always)]
     pub fn blend(&mut self, x: i64, y: i64, c: Rgb, a: f64) {
         if x < 0 || y < 0 || x >= self.w as i64 || y >= self.h as i64 || a <= 0.0 {
             return;

@@ -202,7 +202,6 @@ impl ChartHandle {
             let input = FrameInput {
                 series: &inputs,
                 view: &v,
-                previous: st.view.frame.as_ref(),
                 settings: &settings,
                 looks: &looks,
                 highlighted: highlighted.as_deref(),
@@ -212,7 +211,7 @@ impl ChartHandle {
                 frame: f,
                 groups,
                 stats: s,
-            } = render::render(&input, &mut st.view.raster);
+            } = render::render(&input, st.view.frame.take(), &mut st.view.raster);
             stats = s;
             for (k, r) in f.runs.iter().enumerate() {
                 if let Some(&si) = slots_used.get(k) {
@@ -255,14 +254,15 @@ impl ChartHandle {
             }
             let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
             draw_axes(&ctx, f);
+            let color_of: std::collections::HashMap<&str, &'static str> = runs
+                .iter()
+                .rev()
+                .map(|x| (x.id.as_str(), x.color))
+                .collect();
             let colors: Vec<&'static str> = f
                 .runs
                 .iter()
-                .map(|r| {
-                    runs.iter()
-                        .find(|x| x.id == r.id)
-                        .map_or("#cf222e", |x| x.color)
-                })
+                .map(|r| color_of.get(r.id.as_str()).copied().unwrap_or("#cf222e"))
                 .collect();
             draw_markers(&ctx, f, &colors);
         });
@@ -554,6 +554,9 @@ pub(super) fn draw_markers(ctx: &CanvasRenderingContext2d, f: &Frame, colors: &[
     use crate::charts::MarkerKind;
     let (top, bot) = (f.plot.top, f.plot.bottom());
     for (r, color) in f.runs.iter().zip(colors) {
+        if !r.nonfinite_inside {
+            continue;
+        }
         let mut any = false;
         ctx.begin_path();
         for (c, &i) in r.cols.iter().zip(&r.idx) {
