@@ -2,7 +2,7 @@ use super::*;
 use trackline_shared::api::{Buckets, RunSeries};
 
 /// Buckets of raw points `(x, y)` over `[x0, x1]` into `width` columns, as the daemon decimates.
-pub(super) fn decimate(points: &[(f64, f64)], x0: f64, x1: f64, width: u32) -> Buckets {
+pub(crate) fn decimate(points: &[(f64, f64)], x0: f64, x1: f64, width: u32) -> Buckets {
     let mut b = Buckets::default();
     let w = (x1 - x0) / f64::from(width);
     for &(x, y) in points {
