@@ -6,6 +6,10 @@
 //!
 //! `cargo bench -p trackline-frontend --bench frame` (add `-- --smooth` for W&B's time-weighted
 //! EMA, `-- --runs 1000` for the 1,000-run panel; `FRAME_TRACE=1` prints every frame of one round).
+//!
+//! Then live points on panels that cannot draw them into the kept pixels (grouped, gaussian
+//! smoothing): one point appended to every run, 30 times, each drawn as a whole frame
+//! (`render::render`) and as a strip (`render::render_strip`).
 
 #![allow(
     clippy::print_stdout,
@@ -17,7 +21,9 @@ use std::time::Instant;
 use trackline_frontend::charts::SeriesState;
 use trackline_frontend::charts::plot::{self, View, XFormat};
 use trackline_frontend::charts::raster::{self, Raster, Style};
+use trackline_frontend::charts::render::{self, FrameInput, RunLook};
 use trackline_shared::api::{Buckets, RunSeries};
+use trackline_shared::chart::{Agg, Band, ChartSettings};
 use trackline_shared::smooth::Smoothing;
 
 /// Runs in the panel unless `--runs N` says otherwise.
@@ -175,6 +181,7 @@ fn main() {
         }
         domain = window;
     }
+    live_strips(&states);
     println!("frame stages, {runs} runs × {COLS} columns, smoothing {smoothing:?}, 120 frames:");
     for (name, v) in [
         ("layout (plot::frame)", &mut t_layout),
@@ -187,6 +194,110 @@ fn main() {
             pct(v, 0.5),
             pct(v, 0.95),
             pct(v, 1.0)
+        );
+    }
+}
+
+/// Live points on a grouped and on a gaussian-smoothed panel: a whole frame against a strip.
+fn live_strips(states: &[(String, SeriesState)]) {
+    let looks: Vec<RunLook> = states
+        .iter()
+        .enumerate()
+        .map(|(k, (id, _))| RunLook {
+            id,
+            color: [(k * 37 % 255) as u8, 90, 160],
+            group: Some(if k % 2 == 0 { "a" } else { "b" }),
+        })
+        .collect();
+    let grouped = ChartSettings {
+        group_by: Some("g".into()),
+        agg: Agg::Mean,
+        band: Band::MinMax,
+        ..ChartSettings::default()
+    };
+    let gaussian = ChartSettings {
+        smoothing: Smoothing::Gaussian(3.0),
+        ..ChartSettings::default()
+    };
+    println!(
+        "live points, one to each of {} runs, 30 rounds:",
+        states.len()
+    );
+    for (name, settings) in [
+        ("grouped, mean + band", grouped),
+        ("gaussian σ 3", gaussian),
+    ] {
+        let mut held: Vec<(String, SeriesState)> = states.to_vec();
+        let view = View {
+            css_width: f64::from(COLS) + plot::LEFT + plot::RIGHT,
+            css_height: 300.0,
+            x_domain: (0.0, STEPS as f64 * 1.05),
+            y_window: None,
+            x_log: false,
+            y_log: false,
+            ignore_outliers: false,
+            smoothing: settings.smoothing,
+            x_format: XFormat::Step,
+        };
+        let input = |held: &[(String, SeriesState)], f: &mut dyn FnMut(&FrameInput)| {
+            let refs: Vec<(&str, &SeriesState)> =
+                held.iter().map(|(i, s)| (i.as_str(), s)).collect();
+            f(&FrameInput {
+                series: &refs,
+                view: &view,
+                settings: &settings,
+                looks: &looks,
+                highlighted: None,
+                dpr: 1.0,
+            });
+        };
+        let mut kept = Raster::new(0, 0);
+        let mut last = None;
+        input(&held, &mut |i| {
+            last = Some(render::render(i, None, &mut kept))
+        });
+        let (mut whole, mut strip, mut widths) = (vec![], vec![], vec![]);
+        for round in 0..30u64 {
+            for (k, (_, s)) in held.iter_mut().enumerate() {
+                let x = (STEPS + round) as f64;
+                s.append(s.held(), &[x], &[0.4 + (k % 7) as f64 * 0.01]);
+            }
+            let Some(prev) = last.take() else { return };
+            let mut full_raster = kept.clone();
+            input(&held, &mut |i| {
+                let t0 = Instant::now();
+                let _ = render::render(i, None, &mut full_raster);
+                whole.push(t0.elapsed().as_secs_f64() * 1e3);
+                let t0 = Instant::now();
+                match render::render_strip(i, &prev.frame, &prev.groups, &mut kept) {
+                    Some((r, x0)) => {
+                        strip.push(t0.elapsed().as_secs_f64() * 1e3);
+                        widths.push((kept.w - x0) as f64);
+                        last = Some(r);
+                    }
+                    None => last = Some(render::render(i, None, &mut kept)),
+                }
+            });
+        }
+        println!(
+            "  {name:<22} whole frame p50 {:6.2} ms · strip p50 {:6.2} ms, max {:6.2} ms, {:.0} px wide (p50), {} of 30 drawn as strips",
+            pct(&mut whole, 0.5),
+            if strip.is_empty() {
+                f64::NAN
+            } else {
+                pct(&mut strip.clone(), 0.5)
+            },
+            if strip.is_empty() {
+                f64::NAN
+            } else {
+                pct(&mut strip.clone(), 1.0)
+            },
+            if widths.is_empty() {
+                f64::NAN
+            } else {
+                pct(&mut widths, 0.5)
+            },
+            strip.len()
         );
     }
 }

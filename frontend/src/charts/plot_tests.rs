@@ -478,7 +478,7 @@ fn group_bands_fill_between_sparse_columns() {
     let f = frame(&refs, &view(100, (0.0, 100.0)));
     let g = group(&f, &[("g".into(), vec![0, 1])], Agg::Mean, Band::MinMax);
     let mut r = Raster::new(f.plot.width as usize, f.plot.height as usize);
-    draw_group(&mut r, &f, &g[0], [0, 0, 200], true, 1.0);
+    draw_group(&mut r, &f, &g[0], 0, ([0, 0, 200], true), 1.0);
     let mid_y = (f.y.to_px(2.5) - f.plot.top) as usize;
     for x in 0..90 {
         assert_ne!(r.get(x, mid_y)[..3], WHITE, "column {x} has no band");

@@ -53,6 +53,9 @@ pub struct Raster {
     px: Vec<u32>,
     /// Scratch for [`Raster::rgba`], kept between frames.
     rows: Vec<u8>,
+    /// Pixel columns left of this one are never written (0 but while a strip is redrawn:
+    /// [`Raster::clip_from`]).
+    clip_x: i64,
 }
 
 /// `c` as an opaque pixel.
@@ -82,7 +85,21 @@ impl Raster {
             h,
             px: vec![pack(WHITE); w * h],
             rows: Vec::new(),
+            clip_x: 0,
         }
+    }
+
+    /// Clears pixel columns `x..` to white and keeps every later draw out of the columns left of
+    /// `x`, until [`Raster::unclip`]: a strip redrawn on the kept pixels.
+    pub fn clip_from(&mut self, x: usize) {
+        let x = x.min(self.w);
+        self.px[x * self.h..].fill(pack(WHITE));
+        self.clip_x = x as i64;
+    }
+
+    /// Ends [`Raster::clip_from`].
+    pub fn unclip(&mut self) {
+        self.clip_x = 0;
     }
 
     /// Fills every pixel with `c`, opaque.
@@ -98,7 +115,7 @@ impl Raster {
     /// Blends `c` at coverage `a` (0..=1) over pixel (x, y); outside pixels are ignored.
     #[inline(always)]
     pub fn blend(&mut self, x: i64, y: i64, c: Rgb, a: f64) {
-        if x < 0 || y < 0 || x >= self.w as i64 || y >= self.h as i64 || a <= 0.0 {
+        if x < self.clip_x || y < 0 || x >= self.w as i64 || y >= self.h as i64 || a <= 0.0 {
             return;
         }
         let i = x as usize * self.h + y as usize;
@@ -128,7 +145,7 @@ impl Raster {
             return;
         }
         let v = pack(c);
-        for xx in x.max(0)..(x + thick.max(1)).min(self.w as i64) {
+        for xx in x.max(self.clip_x)..(x + thick.max(1)).min(self.w as i64) {
             let base = xx as usize * self.h;
             self.px[base + top as usize..=base + bot as usize].fill(v);
         }
@@ -415,7 +432,10 @@ fn draw_smoothed_samples(
     let (seen_from, seen_to) = if skip_outside && xs.is_sorted() {
         let first_inside = xs.partition_point(|&x| x < xa);
         let first_beyond = xs.partition_point(|&x| x <= xb);
-        (first_inside.saturating_sub(1), (first_beyond + 1).min(xs.len()))
+        (
+            first_inside.saturating_sub(1),
+            (first_beyond + 1).min(xs.len()),
+        )
     } else {
         (0, xs.len())
     };
@@ -439,12 +459,22 @@ fn draw_smoothed_samples(
     }
 }
 
-/// Draws a group's band and centre line.
-pub fn draw_group(r: &mut Raster, f: &Frame, g: &GroupFrame, color: Rgb, band: bool, dpr: f64) {
+/// Draws a group's band and centre line from its column `from` on (the band of the column before,
+/// which reaches it, and the line joining them included).
+pub fn draw_group(
+    r: &mut Raster,
+    f: &Frame,
+    g: &GroupFrame,
+    from: usize,
+    style: (Rgb, bool),
+    dpr: f64,
+) {
+    let (color, band) = style;
     let thick = (dpr * 1.6).round().max(2.0) as i64;
     let w = dpr.round().max(1.0) as i64;
+    let start = from.saturating_sub(1);
     if band {
-        for k in 0..g.idx.len() {
+        for k in start..g.idx.len() {
             let i = g.idx[k];
             if i < 0 || i >= f.ncols {
                 continue;
@@ -469,7 +499,7 @@ pub fn draw_group(r: &mut Raster, f: &Frame, g: &GroupFrame, color: Rgb, band: b
         &g.smoothed
     };
     let mut prev: Option<(f64, f64)> = None;
-    for (k, &v) in line.iter().enumerate().take(g.idx.len()) {
+    for (k, &v) in line.iter().enumerate().take(g.idx.len()).skip(start) {
         if !f.y.drawable(v) {
             prev = None;
             continue;
@@ -493,7 +523,12 @@ mod tests {
     #[test]
     fn a_zoomed_smoothed_line_drawn_from_the_samples_in_view_equals_one_drawn_from_all() {
         let pts: Vec<(f64, f64)> = (0..5_000)
-            .map(|i| (f64::from(i), (f64::from(i) * 0.013).sin() + f64::from(i % 11) / 10.0))
+            .map(|i| {
+                (
+                    f64::from(i),
+                    (f64::from(i) * 0.013).sin() + f64::from(i % 11) / 10.0,
+                )
+            })
             .collect();
         let state = SeriesState::from_history(
             Some((0.0, 4_999.0)),
@@ -504,7 +539,12 @@ mod tests {
                 buckets: crate::charts::tests::decimate(&pts, 0.0, 4_999.0, 400),
             },
         );
-        for domain in [(0.0, 4_999.0), (1_000.0, 1_400.0), (4_990.0, 6_000.0), (-50.0, 30.0)] {
+        for domain in [
+            (0.0, 4_999.0),
+            (1_000.0, 1_400.0),
+            (4_990.0, 6_000.0),
+            (-50.0, 30.0),
+        ] {
             let v = View {
                 css_width: 300.0 + plot_margin(),
                 css_height: 200.0,

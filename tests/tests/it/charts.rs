@@ -299,18 +299,23 @@ async fn x_axis_switches_to_wall_time() {
 #[tokio::test]
 async fn grouping_by_a_config_key_draws_one_band_per_group() {
     let root = tempfile::tempdir().unwrap();
-    for (i, lr) in [0.1, 0.1, 0.01, 0.01].iter().enumerate() {
-        run_with(
-            root.path(),
-            "grp",
-            &format!("r{i}"),
-            100,
-            json!({"lr": lr}),
-            move |s| (s as f64 * lr + i as f64).to_string(),
-        );
-    }
+    let mut writers: Vec<RunWriter> = [0.1, 0.1, 0.01, 0.01]
+        .iter()
+        .enumerate()
+        .map(|(i, lr)| {
+            run_with(
+                root.path(),
+                "grp",
+                &format!("r{i}"),
+                100,
+                json!({"lr": lr}),
+                move |s| (s as f64 * lr + i as f64).to_string(),
+            )
+        })
+        .collect();
+    let root_path = root.path().to_owned();
     with_page(
-        root.path(),
+        &root_path,
         "charts-group",
         "/projects/grp",
         |c, _base| async move {
@@ -330,6 +335,29 @@ async fn grouping_by_a_config_key_draws_one_band_per_group() {
                 |&n| n == 2.0,
             )
             .await;
+            // Live points: the first past the fitted x range widens it (a whole frame, with head
+            // room); the next ones, inside the axes, redraw only the strip they change.
+            writers[0].log_rows(1, |_| "1.5".into());
+            wait_points(&c, LOSS, 401).await;
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            let frames = num_attr(&c, LOSS, "data-frames").await;
+            let strips = num_attr(&c, LOSS, "data-strips").await;
+            writers[0].log_rows(1, |_| "1.25".into());
+            writers[2].log_rows(1, |_| "2.5".into());
+            wait_points(&c, LOSS, 403).await;
+            eventually(
+                "a strip for the live points",
+                WAIT,
+                || num_attr(&c, LOSS, "data-strips"),
+                |&n| n > strips,
+            )
+            .await;
+            assert_eq!(
+                num_attr(&c, LOSS, "data-frames").await,
+                frames,
+                "live points inside the axes of a grouped panel drew a whole frame"
+            );
+            assert_eq!(num_attr(&c, LOSS, "data-bands").await, 2.0);
             set_value(
                 &c,
                 "[data-testid=workspace] > .cs-bar [data-testid=group-band]",

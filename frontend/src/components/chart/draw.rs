@@ -86,7 +86,9 @@ impl ChartHandle {
         if !full && self.defer_live_frame() {
             return;
         }
-        self.draw_full();
+        // Live points the kept pixels could not take (grouping, non-causal smoothing): only the
+        // pixel columns they change are drawn again when the axes hold.
+        self.draw_frame(!full);
     }
 
     /// Live points need a whole frame: answers whether it waits (drawn by a timer within
@@ -137,7 +139,9 @@ impl ChartHandle {
         st.view.auto_x.unwrap_or((0.0, 1.0))
     }
 
-    pub(super) fn draw_full(self) {
+    /// A whole frame; with `strip_ok`, only the pixel columns that changed since the frame
+    /// before when its axes hold ([`render::render_strip`]).
+    pub(super) fn draw_frame(self, strip_ok: bool) {
         let Some((canvas, ctx)) = self.context() else {
             return;
         };
@@ -150,10 +154,11 @@ impl ChartHandle {
         let tz = browser::tz_offset_min(js_sys::Date::now() / 1000.0);
         let dpr = window().device_pixel_ratio().clamp(1.0, 3.0);
         let mut stats = FrameStats::default();
-        let drew = self.st.try_update_value(|st| {
+        // `Some(x0)`: a strip from device column x0 was drawn, not a whole frame.
+        let drew = self.st.try_update_value(|st| -> Option<Option<usize>> {
             let (w, h) = st.view.size;
             if w < 1.0 || h < 1.0 {
-                return false;
+                return None;
             }
             st.view.dpr = dpr;
             st.schedule.full = false;
@@ -207,11 +212,26 @@ impl ChartHandle {
                 highlighted: highlighted.as_deref(),
                 dpr,
             };
-            let Rendered {
-                frame: f,
-                groups,
-                stats: s,
-            } = render::render(&input, st.view.frame.take(), &mut st.view.raster);
+            let strip = match st.view.frame.as_ref().filter(|_| strip_ok) {
+                Some(prev) => {
+                    render::render_strip(&input, prev, &st.view.groups, &mut st.view.raster)
+                }
+                None => None,
+            };
+            let (
+                Rendered {
+                    frame: f,
+                    groups,
+                    stats: s,
+                },
+                strip_x0,
+            ) = match strip {
+                Some((rendered, x0)) => (rendered, Some(x0)),
+                None => (
+                    render::render(&input, st.view.frame.take(), &mut st.view.raster),
+                    None,
+                ),
+            };
             stats = s;
             for (k, r) in f.runs.iter().enumerate() {
                 if let Some(&si) = slots_used.get(k) {
@@ -221,9 +241,43 @@ impl ChartHandle {
             st.view.frame_slots = slots_used;
             st.view.groups = groups;
             st.view.frame = Some(f);
-            true
+            Some(strip_x0)
         });
-        if drew != Some(true) {
+        let Some(Some(strip_x0)) = drew else {
+            return;
+        };
+        if let Some(x0) = strip_x0 {
+            // The axes and everything outside the plot are as they were: only the strip goes up.
+            self.st.with_value(|st| {
+                let raster = &st.view.raster;
+                let Some(f) = st.view.frame.as_ref() else {
+                    return;
+                };
+                if x0 >= raster.w {
+                    return;
+                }
+                let sub = raster.columns(x0, raster.w);
+                if let Ok(img) = ImageData::new_with_u8_clamped_array_and_sh(
+                    Clamped(&sub),
+                    (raster.w - x0) as u32,
+                    raster.h as u32,
+                ) {
+                    let _ = ctx.put_image_data(
+                        &img,
+                        (f.plot.left * dpr).round() + x0 as f64,
+                        (f.plot.top * dpr).round(),
+                    );
+                }
+            });
+            measure(
+                "tl:panel:live-append",
+                t0,
+                perf_now(),
+                &self.key.get_value(),
+            );
+            self.smoothed_last.set(stats.smoothed_last);
+            self.bands.set(stats.bands);
+            self.strips.update(|n| *n += 1);
             return;
         }
         // Canvas: size, plot pixels, then axes, labels and markers.

@@ -6,7 +6,8 @@
 //! column per plot pixel (`x_min`/`x_max`/`width`), refetched (debounced) after a zoom, a pan or a
 //! resize; then the `series` WebSocket topic per run from `total_points`, appended live. A zoom
 //! holds while points arrive. A live point is drawn into the kept pixel buffer (no redraw of history)
-//! when it changes neither axis; otherwise the frame is redrawn.
+//! when it changes neither axis; with grouping or non-causal smoothing, only the strip of pixel
+//! columns it changed is drawn again ([`render::render_strip`]); otherwise the frame is redrawn.
 //!
 //! Interaction: drag a box to zoom x (with Ctrl/Alt/⌘ held: x and y); Ctrl/Alt/⌘ + wheel zooms
 //! around the pointer; Shift-drag or the middle button pans; a double click resets.
@@ -15,7 +16,7 @@
 //! `data-x-min`/`data-x-max` (the x domain drawn), `data-y-min`/`data-y-max` (the y domain), `data-points` (raw points represented),
 //! `data-runs` (runs drawn), `data-bands` (group bands drawn), `data-smoothed-last` (the last
 //! smoothed value of the first run drawn, empty without smoothing), `data-frames` (full frames
-//! drawn). Legend entries are `data-testid="legend-item"` with `data-run`.
+//! drawn), `data-strips` (strips drawn for live points, [`render::render_strip`]). Legend entries are `data-testid="legend-item"` with `data-run`.
 //!
 //! Timings go to `performance.measure` (docs/frontend.md): `tl:panel:data-request`,
 //! `tl:panel:first-paint`, `tl:panel:frame`, `tl:panel:live-append`.
@@ -193,6 +194,7 @@ struct ChartHandle {
     bands: RwSignal<usize>,
     smoothed_last: RwSignal<String>,
     frames: RwSignal<u64>,
+    strips: RwSignal<u64>,
     pins: pins::Pins,
 }
 
@@ -258,6 +260,7 @@ pub fn LineChart(
         bands: RwSignal::new(0),
         smoothed_last: RwSignal::new(String::new()),
         frames: RwSignal::new(0),
+        strips: RwSignal::new(0),
         pins: pins::Pins::new(key.clone(), runs, settings, hidden),
     };
     c.watch_pins();
@@ -642,6 +645,7 @@ pub fn LineChart(
                     data-bands=move || c.bands.get().to_string()
                     data-smoothed-last=move || c.smoothed_last.get()
                     data-frames=move || c.frames.get().to_string()
+                    data-strips=move || c.strips.get().to_string()
                     data-zoomed=move || c.zoomed.get().to_string()
                     on:pointerdown=on_down
                     on:pointermove=on_move
