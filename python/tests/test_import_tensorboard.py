@@ -9,6 +9,7 @@ Needs tensorboardX and numpy (requirements-media.txt) and the daemon binary; ski
 
 import glob
 import json
+import math
 import os
 import subprocess
 
@@ -160,12 +161,14 @@ def test_follow_appends_steps_as_they_complete(tmp_path):
         for step in range(5, 8):
             writer.add_scalar("loss", 1.0 / (step + 1), step)
             writer.add_scalar("acc", step / 10.0, step)
+            writer.add_scalar("grad_norm", float("nan") if step == 7 else 1.0, step)
         writer.flush()
         deadline = time.monotonic() + 30
         while steps() != list(range(7)) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert steps() == list(range(7))
-        writer.add_hparams({"lr": 0.1, "opt": "sgd"}, {"hparam/loss": 0.125})  # a sub-folder
+        writer.add_hparams({"lr": 0.1, "opt": "sgd", "wd": float("nan")},
+                           {"hparam/loss": 0.125})  # a sub-folder
         writer.close()  # flushes step 7's last value; the follow reads it within its interval
         time.sleep(1.0)
     finally:
@@ -179,10 +182,16 @@ def test_follow_appends_steps_as_they_complete(tmp_path):
     assert rows[7]["acc"] == pytest.approx(0.7)
     with open(os.path.join(run_dir, "run.json")) as f:
         assert json.load(f)["state"] == "finished"
+    # NaN stays a number in both files, as a one-shot import writes it (not the string "NaN").
     with open(os.path.join(run_dir, "summary.json")) as f:
-        assert json.load(f)["loss"] == pytest.approx(1.0 / 8)
+        summary = json.load(f)
+    assert summary["loss"] == pytest.approx(1.0 / 8)
+    assert isinstance(summary["grad_norm"], float) and math.isnan(summary["grad_norm"])
     with open(os.path.join(run_dir, "config.json")) as f:
-        assert json.load(f) == {"lr": 0.1, "opt": "sgd"}
+        config = json.load(f)
+    wd = config.pop("wd")
+    assert isinstance(wd, float) and math.isnan(wd)
+    assert config == {"lr": 0.1, "opt": "sgd"}
 
 
 def _write_training(logdir, hparams=None):

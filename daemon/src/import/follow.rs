@@ -228,17 +228,27 @@ fn write_run_files(run: &mut Followed, running: bool) -> anyhow::Result<()> {
     };
     run.writer
         .replace(crate::format::RUN_FILE, &run.rows.run_json(&names, running))?;
-    let summary = crate::format::json::parse_lenient(&run.rows.summary_json())?;
-    if summary.as_object().is_some_and(|s| !s.is_empty()) {
-        run.writer.replace(crate::format::SUMMARY_FILE, &summary)?;
+    // The texts are written as they are, as a one-shot import writes them: a NaN loss or
+    // hyperparameter stays the number `NaN` (a parsed and re-serialised value would turn it into
+    // the string "NaN"). Parsing only checks that they are JSON objects.
+    let summary = run.rows.summary_json();
+    if is_nonempty_object(&summary)? {
+        run.writer
+            .replace_text(crate::format::SUMMARY_FILE, summary.as_bytes())?;
     }
     let config = run.rows.config_json();
-    if config != run.config_written && config != "{}" {
-        let value = crate::format::json::parse_lenient(&config)?;
-        run.writer.replace(crate::format::CONFIG_FILE, &value)?;
+    if config != run.config_written && is_nonempty_object(&config)? {
+        run.writer
+            .replace_text(crate::format::CONFIG_FILE, config.as_bytes())?;
         run.config_written = config;
     }
     Ok(())
+}
+
+/// Whether `text` is a JSON object with at least one key (an error when it is not JSON).
+fn is_nonempty_object(text: &str) -> anyhow::Result<bool> {
+    let value = crate::format::json::parse_lenient(text)?;
+    Ok(value.as_object().is_some_and(|o| !o.is_empty()))
 }
 
 fn finish(run: &mut Followed) -> anyhow::Result<()> {
