@@ -305,7 +305,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
         verdict(pct(&pan_frames, 0.95) <= GOAL_FRAME_P95_MS)
     );
 
-    // The same wheel zoom with W&B's smoothing on (the goal's panel has none; for reference).
+    // The same wheel zoom with W&B's smoothing on: the goal holds "smoothing on and off".
     let kind = "[data-testid=workspace] > .cs-bar [data-testid=smoothing-kind]";
     let set_kind = |v: &'static str| {
         js(
@@ -328,11 +328,12 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
     wheel_zoom(c).await?;
     let smooth_frames = measures(c, "tl:panel:frame", since).await?;
     println!(
-        "  wheel zoom with time-weighted EMA smoothing: {} frames, p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (no goal stated)",
+        "  wheel zoom with time-weighted EMA smoothing: {} frames, p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms (goal p95 ≤ {GOAL_FRAME_P95_MS} ms: {})",
         smooth_frames.len(),
         pct(&smooth_frames, 0.5),
         pct(&smooth_frames, 0.95),
         pct(&smooth_frames, 1.0),
+        verdict(pct(&smooth_frames, 0.95) <= GOAL_FRAME_P95_MS)
     );
     set_kind("none").await?;
     tokio::time::sleep(Duration::from_millis(800)).await;
