@@ -260,7 +260,11 @@ fn live_strips(states: &[(String, SeriesState)]) {
         for round in 0..30u64 {
             for (k, (_, s)) in held.iter_mut().enumerate() {
                 let x = (STEPS + round) as f64;
-                s.append(s.held(), &[x], &[0.4 + (k % 7) as f64 * 0.01 + round as f64 * 1e-3]);
+                s.append(
+                    s.held(),
+                    &[x],
+                    &[0.4 + (k % 7) as f64 * 0.01 + round as f64 * 1e-3],
+                );
             }
             let Some(prev) = last.take() else { return };
             let mut full_raster = kept.clone();
@@ -273,7 +277,10 @@ fn live_strips(states: &[(String, SeriesState)]) {
                     Some((r, x0)) => {
                         strip.push(t0.elapsed().as_secs_f64() * 1e3);
                         // The strip leaves the pixels of a whole frame (render_strip's promise).
-                        assert!(kept == full_raster, "round {round}: a strip from {x0} differs");
+                        assert!(
+                            kept == full_raster,
+                            "round {round}: a strip from {x0} differs"
+                        );
                         widths.push((kept.w - x0) as f64);
                         last = Some(r);
                     }

@@ -294,14 +294,18 @@ pub fn frame_reusing(runs: &[(&str, &SeriesState)], v: &View, prev: Option<&Fram
 /// being copied, and its runs' buffers are reused, so a frame of 1,000 runs × 1,200 columns
 /// allocates nothing new and the chart never holds two frames' columns at once.
 pub fn frame_recycling(runs: &[(&str, &SeriesState)], v: &View, prev: Option<Frame>) -> Frame {
-    build_frame(runs, v, prev.map_or(Previous::None, Previous::Owned))
+    build_frame(
+        runs,
+        v,
+        prev.map_or(Previous::None, |p| Previous::Owned(Box::new(p))),
+    )
 }
 
 /// The frame before, if any, as [`build_frame`] was given it.
 enum Previous<'a> {
     None,
     Borrowed(&'a Frame),
-    Owned(Frame),
+    Owned(Box<Frame>),
 }
 
 fn build_frame(runs: &[(&str, &SeriesState)], v: &View, mut prev: Previous<'_>) -> Frame {
