@@ -414,23 +414,24 @@ mod tests {
             let mut states: Vec<SeriesState> = (0..6).map(|k| state(&history(k), 200)).collect();
             let mut v = view(200, (0.0, 400.0));
             v.smoothing = settings.smoothing;
+            // The frame input of these runs' `refs`.
+            let with = |refs: &[(&str, &SeriesState)], f: &mut dyn FnMut(&FrameInput)| {
+                f(&FrameInput {
+                    series: refs,
+                    view: &v,
+                    settings: &settings,
+                    looks: &looks,
+                    highlighted: None,
+                    dpr,
+                })
+            };
             let input = |states: &[SeriesState]| {
                 let refs: Vec<(&str, &SeriesState)> =
                     ids.iter().copied().zip(states.iter()).collect();
                 let mut kept = Raster::new(1, 1);
-                let out = render(
-                    &FrameInput {
-                        series: &refs,
-                        view: &v,
-                        settings: &settings,
-                        looks: &looks,
-                        highlighted: None,
-                        dpr,
-                    },
-                    None,
-                    &mut kept,
-                );
-                (out, kept)
+                let mut out = None;
+                with(&refs, &mut |i| out = Some(render(i, None, &mut kept)));
+                (out.expect("rendered"), kept)
             };
             let (before, mut kept) = input(&states);
             for (k, s) in states.iter_mut().enumerate().filter(|(k, _)| k % 3 != 2) {
@@ -439,16 +440,11 @@ mod tests {
             }
             let (full, fresh) = input(&states);
             let refs: Vec<(&str, &SeriesState)> = ids.iter().copied().zip(states.iter()).collect();
-            let now = FrameInput {
-                series: &refs,
-                view: &v,
-                settings: &settings,
-                looks: &looks,
-                highlighted: None,
-                dpr,
-            };
-            let (strip, x0) = render_strip(&now, &before.frame, &before.groups, &mut kept)
-                .unwrap_or_else(|| panic!("{what}: a full frame was asked for"));
+            let mut drawn = None;
+            with(&refs, &mut |i| {
+                drawn = render_strip(i, &before.frame, &before.groups, &mut kept);
+            });
+            let (strip, x0) = drawn.unwrap_or_else(|| panic!("{what}: a full frame was asked for"));
             assert_eq!(kept, fresh, "{what}: strip from {x0}");
             assert_eq!(strip.frame, full.frame, "{what}");
             assert_eq!(strip.groups, full.groups, "{what}");
@@ -460,18 +456,10 @@ mod tests {
             // A point beyond the y range changes the axis: a full frame.
             states[0].append(303, &[303.0], &[50.0]);
             let refs: Vec<(&str, &SeriesState)> = ids.iter().copied().zip(states.iter()).collect();
-            let later = FrameInput {
-                series: &refs,
-                view: &v,
-                settings: &settings,
-                looks: &looks,
-                highlighted: None,
-                dpr,
-            };
-            assert!(
-                render_strip(&later, &strip.frame, &strip.groups, &mut kept).is_none(),
-                "{what}"
-            );
+            with(&refs, &mut |i| {
+                let again = render_strip(i, &strip.frame, &strip.groups, &mut kept);
+                assert!(again.is_none(), "{what}");
+            });
         }
     }
 
