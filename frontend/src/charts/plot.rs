@@ -366,12 +366,7 @@ fn build_frame(runs: &[(&str, &SeriesState)], v: &View, mut prev: Previous<'_>) 
             }
             Previous::Owned(p) => &mut p.runs,
         };
-        let found = prev_runs
-            .get(k)
-            .filter(|r| same_data(r, id, s))
-            .map(|_| k)
-            .or_else(|| prev_runs.iter().position(|r| same_data(r, id, s)));
-        let reuse = found
+        let reuse = same_run(prev_runs, k, id, s)
             .and_then(|j| prev_runs.get_mut(j))
             .filter(|r| !r.smoothed.is_empty())
             .map(|r| (std::mem::take(&mut r.smoothed), r.ema));
@@ -389,9 +384,14 @@ fn build_frame(runs: &[(&str, &SeriesState)], v: &View, mut prev: Previous<'_>) 
     f
 }
 
-/// Whether `r` was laid out from the data `s` of run `id`.
-fn same_data(r: &RunFrame, id: &str, s: &SeriesState) -> bool {
-    r.id == id && r.data_version == s.version && s.version != 0
+/// Where in `runs` (a frame before) run `id` was laid out from the same data `s`: at `k` (the same
+/// place), else anywhere.
+fn same_run(runs: &[RunFrame], k: usize, id: &str, s: &SeriesState) -> Option<usize> {
+    let same = |r: &RunFrame| r.id == id && r.data_version == s.version && s.version != 0;
+    runs.get(k)
+        .filter(|r| same(r))
+        .map(|_| k)
+        .or_else(|| runs.iter().position(same))
 }
 
 /// The run of `p` (at `k`, else anywhere) whose smoothed samples a frame of `v` can take over
@@ -406,10 +406,7 @@ fn smoothed_of<'p>(
     if !(v.smoothing.is_active() && p.smoothing == v.smoothing) {
         return None;
     }
-    p.runs
-        .get(k)
-        .filter(|r| same_data(r, id, s))
-        .or_else(|| p.runs.iter().find(|r| same_data(r, id, s)))
+    same_run(&p.runs, k, id, s).map(|j| &p.runs[j])
 }
 
 /// A run frame's vectors, emptied, for the next frame to fill without allocating.
@@ -542,7 +539,6 @@ pub(crate) fn lay_out_run(
 /// What the columns inside the plot hold, read once while they are still in cache:
 /// [`RunFrame::extent`] and [`RunFrame::nonfinite_inside`].
 fn inside_summary(f: &Frame, cols: &[PxColumn], idx: &[i64]) -> (Option<(f64, f64)>, bool) {
-    let log = f.y.log;
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut nonfinite = false;
     for (c, &i) in cols.iter().zip(idx) {
@@ -551,7 +547,7 @@ fn inside_summary(f: &Frame, cols: &[PxColumn], idx: &[i64]) -> (Option<(f64, f6
         }
         nonfinite |= c.nonfinite > 0;
         for v in [c.min, c.max].into_iter().flatten() {
-            if v.is_finite() && (!log || v > 0.0) {
+            if f.y.drawable(v) {
                 lo = lo.min(v);
                 hi = hi.max(v);
             }

@@ -249,23 +249,14 @@ impl ChartHandle {
         if let Some(x0) = strip_x0 {
             // The axes and everything outside the plot are as they were: only the strip goes up.
             self.st.with_value(|st| {
-                let raster = &st.view.raster;
-                let Some(f) = st.view.frame.as_ref() else {
-                    return;
-                };
-                if x0 >= raster.w {
-                    return;
-                }
-                let sub = raster.columns(x0, raster.w);
-                if let Ok(img) = ImageData::new_with_u8_clamped_array_and_sh(
-                    Clamped(&sub),
-                    (raster.w - x0) as u32,
-                    raster.h as u32,
-                ) {
-                    let _ = ctx.put_image_data(
-                        &img,
-                        (f.plot.left * dpr).round() + x0 as f64,
-                        (f.plot.top * dpr).round(),
+                if let Some(f) = st.view.frame.as_ref() {
+                    let plot_origin = (f.plot.left, f.plot.top);
+                    put_columns(
+                        &ctx,
+                        &st.view.raster,
+                        (x0, st.view.raster.w),
+                        plot_origin,
+                        dpr,
                     );
                 }
             });
@@ -485,23 +476,7 @@ impl ChartHandle {
         };
         if dx0 < dx1 {
             self.st.with_value(|st| {
-                let (x0, x1) = (dx0.min(st.view.raster.w), dx1.min(st.view.raster.w));
-                if x1 <= x0 {
-                    return;
-                }
-                let sub = st.view.raster.columns(x0, x1);
-                let dpr = st.view.dpr;
-                if let Ok(img) = ImageData::new_with_u8_clamped_array_and_sh(
-                    Clamped(&sub),
-                    (x1 - x0) as u32,
-                    st.view.raster.h as u32,
-                ) {
-                    let _ = ctx.put_image_data(
-                        &img,
-                        (left * dpr).round() + x0 as f64,
-                        (top * dpr).round(),
-                    );
-                }
+                put_columns(&ctx, &st.view.raster, (dx0, dx1), (left, top), st.view.dpr);
             });
         }
         measure(
@@ -601,6 +576,33 @@ pub(super) fn draw_axes(ctx: &CanvasRenderingContext2d, f: &Frame) {
 }
 
 pub(super) const MARKER: f64 = 4.0;
+
+/// Uploads the raster's device columns `x0..x1` (clamped to it) to the canvas, the plot's top-left
+/// corner at `plot_origin` (CSS pixels): what a live append or a strip changed, not the whole plot.
+fn put_columns(
+    ctx: &CanvasRenderingContext2d,
+    raster: &Raster,
+    (x0, x1): (usize, usize),
+    plot_origin: (f64, f64),
+    dpr: f64,
+) {
+    let (x0, x1) = (x0.min(raster.w), x1.min(raster.w));
+    if x1 <= x0 {
+        return;
+    }
+    let sub = raster.columns(x0, x1);
+    if let Ok(img) = ImageData::new_with_u8_clamped_array_and_sh(
+        Clamped(&sub),
+        (x1 - x0) as u32,
+        raster.h as u32,
+    ) {
+        let _ = ctx.put_image_data(
+            &img,
+            (plot_origin.0 * dpr).round() + x0 as f64,
+            (plot_origin.1 * dpr).round(),
+        );
+    }
+}
 
 /// Non-finite points: a triangle at the top (+Inf) or bottom (NaN, -Inf) edge in the run's colour,
 /// outlined in red.
