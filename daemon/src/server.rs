@@ -105,6 +105,10 @@ impl Server {
         }
         threads.push(watch::spawn(ingest, config.rescan_interval, stop.clone())?);
         threads.push(crate::store::warm::spawn(store.clone(), stop.clone())?);
+        threads.push(crate::store::cache_saves::spawn(
+            store.clone(),
+            stop.clone(),
+        )?);
 
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)

@@ -163,6 +163,9 @@ pub struct SyncOutcome {
     /// the same lock.
     pub memory_before: usize,
     pub memory_after: usize,
+    /// Whether the cache given holds less than half of the history now
+    /// ([`History::cache_is_behind`]): the caller saves it, off the request's path.
+    pub cache_behind: bool,
 }
 
 impl History {
@@ -596,7 +599,7 @@ pub fn sync(run: &Arc<Run>) -> Result<SyncOutcome> {
 
 /// [`sync`] of the series files in `files` only (the ones a change was seen in); a history not in
 /// memory is loaded from both, through `cache` when it holds a valid copy (then only what was
-/// appended since is parsed), and saved to it when the cache is behind.
+/// appended since is parsed); [`SyncOutcome::cache_behind`] says when it is worth saving.
 pub fn sync_files(
     run: &Arc<Run>,
     files: &[SeriesFile],
@@ -608,12 +611,7 @@ pub fn sync_files(
     outcome.memory_before = h.memory_bytes();
     let files = if h.loaded { files } else { &SERIES_FILES };
     let result = sync_locked(run, &mut h, files, cache, &mut outcome);
-    if result.is_ok()
-        && let Some(cache) = cache
-        && h.cache_is_behind()
-    {
-        save_to_cache(run, &mut h, cache);
-    }
+    outcome.cache_behind = result.is_ok() && cache.is_some() && h.cache_is_behind();
     outcome.memory_after = h.memory_bytes();
     result.map(|()| outcome)
 }

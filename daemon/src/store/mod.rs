@@ -7,6 +7,7 @@
 //! The memory bound is a byte budget ([`StoreSettings::memory_limit_bytes`]) over what histories
 //! really hold, keys included ([`History::memory_bytes`]).
 
+pub mod cache_saves;
 pub mod column;
 pub mod history;
 pub mod media;
@@ -168,6 +169,8 @@ pub struct Store {
     overlays: RwLock<HashMap<RunKey, RunOverlay>>,
     /// Large runs' histories saved as columns (see [`StoreSettings::cache_dir`]).
     cache: Option<history::SeriesCache>,
+    /// Loaded histories waiting to be saved to `cache` ([`cache_saves`]).
+    saves: cache_saves::SaveQueue,
 }
 
 impl Store {
@@ -181,6 +184,7 @@ impl Store {
             settings,
             resident_bytes: AtomicUsize::new(0),
             overlays: RwLock::new(HashMap::new()),
+            saves: cache_saves::SaveQueue::default(),
         }
     }
 
@@ -431,7 +435,11 @@ impl Store {
         files: &[history::SeriesFile],
     ) -> crate::error::Result<()> {
         let outcome = history::sync_files(run, files, self.cache.as_ref())?;
+        let save = outcome.cache_behind;
         self.publish_growth(run, outcome);
+        if save {
+            self.save_to_cache_soon(run);
+        }
         Ok(())
     }
 

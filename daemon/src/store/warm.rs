@@ -1,5 +1,5 @@
 //! Background warm-up after the daemon starts: the histories of the projects whose charts were
-//! viewed last (then of the most recently active ones) are read into memory, through the series
+//! viewed last (then of the most recently active ones) are read into memory, newest runs first, through the series
 //! cache where it is valid, so the first chart after a restart finds its runs loaded. It stops at
 //! half the memory budget, at shutdown, or when every run of those projects is in.
 
@@ -42,7 +42,7 @@ fn warm_up(store: &Store, stop: &AtomicBool) {
     let budget = store.settings().memory_limit_bytes / 2;
     let mut loaded = 0usize;
     'projects: for project in projects_to_warm(store) {
-        for run in store.project_runs(&project) {
+        for run in newest_first(store.project_runs(&project)) {
             if stop.load(Ordering::Relaxed) || store.resident_bytes() >= budget {
                 break 'projects;
             }
@@ -63,8 +63,22 @@ fn warm_up(store: &Store, stop: &AtomicBool) {
     );
 }
 
+/// `runs` newest first: the order of the runs table, whose first runs a workspace shows, so the
+/// warm-up reads first what the first chart asks for.
+fn newest_first(runs: Vec<Arc<super::Run>>) -> Vec<Arc<super::Run>> {
+    let mut dated: Vec<(f64, Arc<super::Run>)> = runs
+        .into_iter()
+        .map(|r| (r.info().created_at_secs, r))
+        .collect();
+    dated.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| b.1.key.run.cmp(&a.1.key.run))
+    });
+    dated.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Asks the OS to run this thread after others (`nice` 10 on Linux); nothing happens elsewhere.
-fn lower_priority() {
+pub(super) fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         // On Linux `setpriority(PRIO_PROCESS, 0, …)` sets the calling thread's nice value.

@@ -1,0 +1,147 @@
+//! Series cache saves off the request path: a history loaded for a chart is answered first and
+//! saved to the cache afterwards by a thread of its own, so the first chart over runs never read
+//! before waits for their parsing only (saving a run of 1M points is ~55 ms of encoding and
+//! writing, under the run's lock). Without that thread (tests, one-shot tools) a save happens
+//! where it is asked for, as before.
+
+use super::{Run, Store, history};
+use parking_lot::{Condvar, Mutex};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How often the saving thread looks at the stop flag while idle.
+const IDLE_WAKE: Duration = Duration::from_millis(250);
+
+/// Runs waiting to be saved, and whether a thread saves them.
+#[derive(Debug, Default)]
+pub(super) struct SaveQueue {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    /// Whether [`spawn`]'s thread takes saves; otherwise they are made at once.
+    deferring: bool,
+    runs: VecDeque<Arc<Run>>,
+}
+
+impl Store {
+    /// Saves `run`'s history to the cache if it is behind: later, on the saving thread, when one
+    /// runs; at once otherwise.
+    pub(super) fn save_to_cache_soon(&self, run: &Arc<Run>) {
+        {
+            let mut q = self.saves.queue.lock();
+            if q.deferring {
+                if !q.runs.iter().any(|r| Arc::ptr_eq(r, run)) {
+                    q.runs.push_back(run.clone());
+                    self.saves.ready.notify_one();
+                }
+                return;
+            }
+        }
+        self.save_if_behind(run);
+    }
+
+    fn save_if_behind(&self, run: &Run) {
+        let Some(cache) = self.series_cache() else {
+            return;
+        };
+        let mut h = run.history.lock();
+        if h.cache_is_behind() {
+            history::save_to_cache(run, &mut h, cache);
+        }
+    }
+}
+
+/// Starts the thread that saves loaded histories to the cache (below normal priority, like the
+/// warm-up); it ends when `stop` is set.
+pub fn spawn(
+    store: Arc<Store>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    store.saves.queue.lock().deferring = true;
+    std::thread::Builder::new()
+        .name("cache-saves".into())
+        .spawn(move || save_queued(&store, &stop))
+}
+
+fn save_queued(store: &Store, stop: &AtomicBool) {
+    super::warm::lower_priority();
+    while !stop.load(Ordering::Relaxed) {
+        let next = {
+            let mut q = store.saves.queue.lock();
+            if q.runs.is_empty() {
+                store.saves.ready.wait_for(&mut q, IDLE_WAKE);
+            }
+            q.runs.pop_front()
+        };
+        if let Some(run) = next {
+            store.save_if_behind(&run);
+        }
+    }
+    // Saves not made are only a slower first chart after the next start.
+    store.saves.queue.lock().deferring = false;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{HISTORY_FILE, RunKey};
+    use crate::source::disk::DiskSource;
+    use crate::store::{RunMeta, StoreSettings};
+    use std::time::Instant;
+    use trackline_shared::{RunInfo, RunState};
+
+    #[test]
+    fn a_loaded_history_is_answered_first_and_saved_by_the_saving_thread() {
+        let root = tempfile::tempdir().unwrap();
+        let source = Arc::new(DiskSource::new(root.path().to_owned()));
+        let key = RunKey {
+            project: "p".into(),
+            run: "r".into(),
+        };
+        let dir = source.run_dir(&key);
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows: String = (0..history::MIN_CACHED_POINTS + 10)
+            .map(|s| format!("{{\"_step\": {s}, \"loss\": {}}}\n", 1.0 / (s as f64 + 1.0)))
+            .collect();
+        std::fs::write(dir.join(HISTORY_FILE), rows).unwrap();
+        let state = root.path().join(".trackline");
+        std::fs::create_dir_all(&state).unwrap();
+        let store = Arc::new(Store::new(StoreSettings {
+            cache_dir: Some(state),
+            ..StoreSettings::default()
+        }));
+        let meta = RunMeta {
+            info: RunInfo {
+                project: "p".into(),
+                id: "r".into(),
+                ..RunInfo::default()
+            },
+            reported_state: RunState::Finished,
+        };
+        let run = store.upsert(key.clone(), dir, source, meta, 2.0);
+        let cached = store.series_cache().unwrap().path_of(&key);
+        // Deferring with no thread yet: the load answers without saving, and queues the run.
+        store.saves.queue.lock().deferring = true;
+        store.ensure_loaded(&run).unwrap();
+        assert!(run.history.lock().is_loaded());
+        assert!(!cached.exists(), "saved on the request's path");
+        assert_eq!(store.saves.queue.lock().runs.len(), 1);
+        // The thread saves it.
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = spawn(store.clone(), stop.clone()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !cached.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stop.store(true, Ordering::Relaxed);
+        thread.join().unwrap();
+        assert!(cached.exists(), "never saved");
+        assert!(!run.history.lock().cache_is_behind());
+        assert!(store.saves.queue.lock().runs.is_empty());
+    }
+}
