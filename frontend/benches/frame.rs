@@ -5,7 +5,8 @@
 //! the axes' text are not here (they are the browser's).
 //!
 //! `cargo bench -p trackline-frontend --bench frame` (add `-- --smooth` for W&B's time-weighted
-//! EMA, `-- --runs 1000` for the 1,000-run panel; `FRAME_TRACE=1` prints every frame of one round).
+//! EMA, `-- --runs 1000` for the 1,000-run panel, `-- --no-live` to leave out the live points;
+//! `FRAME_TRACE=1` prints every frame of one round).
 //!
 //! Then live points on panels that cannot draw them into the kept pixels (grouped, gaussian
 //! smoothing): one point appended to every run, 30 times, each drawn as a whole frame
@@ -181,7 +182,9 @@ fn main() {
         }
         domain = window;
     }
-    live_strips(&states);
+    if !args.iter().any(|a| a == "--no-live") {
+        live_strips(&states);
+    }
     println!("frame stages, {runs} runs × {COLS} columns, smoothing {smoothing:?}, 120 frames:");
     for (name, v) in [
         ("layout (plot::frame)", &mut t_layout),
