@@ -87,61 +87,14 @@ fn save_queued(store: &Store, stop: &AtomicBool) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::format::{HISTORY_FILE, RunKey};
-    use crate::source::disk::DiskSource;
-    use crate::store::{RunMeta, StoreSettings};
-    use std::time::Instant;
-    use trackline_shared::{RunInfo, RunState};
+impl Store {
+    /// Queues saves from now on without a thread taking them (tests hold the saving back).
+    pub(super) fn defer_cache_saves(&self) {
+        self.saves.queue.lock().deferring = true;
+    }
 
-    #[test]
-    fn a_loaded_history_is_answered_first_and_saved_by_the_saving_thread() {
-        let root = tempfile::tempdir().unwrap();
-        let source = Arc::new(DiskSource::new(root.path().to_owned()));
-        let key = RunKey {
-            project: "p".into(),
-            run: "r".into(),
-        };
-        let dir = source.run_dir(&key);
-        std::fs::create_dir_all(&dir).unwrap();
-        let rows: String = (0..history::MIN_CACHED_POINTS + 10)
-            .map(|s| format!("{{\"_step\": {s}, \"loss\": {}}}\n", 1.0 / (s as f64 + 1.0)))
-            .collect();
-        std::fs::write(dir.join(HISTORY_FILE), rows).unwrap();
-        let state = root.path().join(".trackline");
-        std::fs::create_dir_all(&state).unwrap();
-        let store = Arc::new(Store::new(StoreSettings {
-            cache_dir: Some(state),
-            ..StoreSettings::default()
-        }));
-        let meta = RunMeta {
-            info: RunInfo {
-                project: "p".into(),
-                id: "r".into(),
-                ..RunInfo::default()
-            },
-            reported_state: RunState::Finished,
-        };
-        let run = store.upsert(key.clone(), dir, source, meta, 2.0);
-        let cached = store.series_cache().unwrap().path_of(&key);
-        // Deferring with no thread yet: the load answers without saving, and queues the run.
-        store.saves.queue.lock().deferring = true;
-        store.ensure_loaded(&run).unwrap();
-        assert!(run.history.lock().is_loaded());
-        assert!(!cached.exists(), "saved on the request's path");
-        assert_eq!(store.saves.queue.lock().runs.len(), 1);
-        // The thread saves it.
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = spawn(store.clone(), stop.clone()).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !cached.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        stop.store(true, Ordering::Relaxed);
-        thread.join().unwrap();
-        assert!(cached.exists(), "never saved");
-        assert!(!run.history.lock().cache_is_behind());
-        assert!(store.saves.queue.lock().runs.is_empty());
+    /// Runs waiting to be saved.
+    pub(super) fn queued_cache_saves(&self) -> usize {
+        self.saves.queue.lock().runs.len()
     }
 }

@@ -67,6 +67,21 @@ pub struct RunMeta {
     pub reported_state: RunState,
 }
 
+#[cfg(test)]
+impl RunMeta {
+    /// The metadata of run `key` whose files say it is `state`, and nothing more (tests).
+    pub fn of(key: &RunKey, state: RunState) -> RunMeta {
+        RunMeta {
+            info: RunInfo {
+                project: key.project.clone(),
+                id: key.run.clone(),
+                ..RunInfo::default()
+            },
+            reported_state: state,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Run {
     pub key: RunKey,
@@ -897,14 +912,7 @@ mod bound_tests {
         };
         let dir = source.disk.run_dir(&key);
         std::fs::create_dir_all(&dir).unwrap();
-        let meta = RunMeta {
-            info: RunInfo {
-                project: key.project.clone(),
-                id: key.run.clone(),
-                ..RunInfo::default()
-            },
-            reported_state: RunState::Running,
-        };
+        let meta = RunMeta::of(&key, RunState::Running);
         let store = Store::new(settings);
         let run = store.upsert(key, dir.clone(), source, meta, 0.0);
         (store, run, dir.join(HISTORY_FILE), read)

@@ -458,7 +458,7 @@ mod tests {
     use crate::source::disk::DiskSource;
     use crate::store::{RunMeta, Store, StoreSettings};
     use std::sync::Arc;
-    use trackline_shared::{RunInfo, RunState};
+    use trackline_shared::RunState;
 
     struct Fixture {
         _root: tempfile::TempDir,
@@ -530,14 +530,7 @@ mod tests {
             cache_dir: cached.then(|| f.state.clone()),
             ..StoreSettings::default()
         });
-        let meta = RunMeta {
-            info: RunInfo {
-                project: "p".into(),
-                id: "r".into(),
-                ..RunInfo::default()
-            },
-            reported_state: RunState::Finished,
-        };
+        let meta = RunMeta::of(&f.key, RunState::Finished);
         let run = store.upsert(f.key.clone(), f.dir.clone(), f.source.clone(), meta, 2.0);
         store.ensure_loaded(&run).unwrap();
         (store, run)
@@ -662,6 +655,42 @@ mod tests {
         let (_s, run) = store(&f, true);
         let h = run.history.lock();
         assert_eq!(h.series_by_key("loss").unwrap().values()[0], 2.0);
+    }
+
+    #[test]
+    fn a_loaded_history_is_answered_first_and_saved_by_the_saving_thread() {
+        use crate::store::cache_saves;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::{Duration, Instant};
+        let f = fixture(MIN_CACHED_POINTS);
+        let saving = Arc::new(Store::new(StoreSettings {
+            cache_dir: Some(f.state.clone()),
+            ..StoreSettings::default()
+        }));
+        let meta = RunMeta::of(&f.key, RunState::Finished);
+        let run = saving.upsert(f.key.clone(), f.dir.clone(), f.source.clone(), meta, 2.0);
+        let cached = saving.series_cache().unwrap().path_of(&f.key);
+        // Deferring with no thread yet: the load answers without saving, and queues the run.
+        saving.defer_cache_saves();
+        saving.ensure_loaded(&run).unwrap();
+        assert!(run.history.lock().cache_is_behind());
+        assert!(!cached.exists(), "saved on the request's path");
+        assert_eq!(saving.queued_cache_saves(), 1);
+        // The thread saves it.
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = cache_saves::spawn(saving.clone(), stop.clone()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !cached.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stop.store(true, Ordering::Relaxed);
+        thread.join().unwrap();
+        assert!(cached.exists(), "never saved");
+        assert!(!run.history.lock().cache_is_behind());
+        assert_eq!(saving.queued_cache_saves(), 0);
+        // What was saved is what was loaded.
+        let (_again_store, again) = store(&f, true);
+        assert_eq!(contents(&again), contents(&run));
     }
 
     #[test]
