@@ -45,6 +45,8 @@ impl Store {
         self.save_if_behind(run);
     }
 
+    /// Saves `run` if its history is loaded and the cache is behind (a run removed while it
+    /// waited was unloaded, so it is not saved again).
     fn save_if_behind(&self, run: &Run) {
         let Some(cache) = self.series_cache() else {
             return;

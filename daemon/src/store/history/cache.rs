@@ -657,40 +657,63 @@ mod tests {
         assert_eq!(h.series_by_key("loss").unwrap().values()[0], 2.0);
     }
 
-    #[test]
-    fn a_loaded_history_is_answered_first_and_saved_by_the_saving_thread() {
-        use crate::store::cache_saves;
-        use std::sync::atomic::{AtomicBool, Ordering};
-        use std::time::{Duration, Instant};
-        let f = fixture(MIN_CACHED_POINTS);
+    /// A store of `f`'s run that queues its cache saves with no thread taking them yet, the run
+    /// loaded: the load answered without saving, and queued the run.
+    fn store_saving_later(f: &Fixture) -> (Arc<Store>, Arc<Run>) {
         let saving = Arc::new(Store::new(StoreSettings {
             cache_dir: Some(f.state.clone()),
             ..StoreSettings::default()
         }));
         let meta = RunMeta::of(&f.key, RunState::Finished);
         let run = saving.upsert(f.key.clone(), f.dir.clone(), f.source.clone(), meta, 2.0);
-        let cached = saving.series_cache().unwrap().path_of(&f.key);
-        // Deferring with no thread yet: the load answers without saving, and queues the run.
         saving.defer_cache_saves();
         saving.ensure_loaded(&run).unwrap();
         assert!(run.history.lock().cache_is_behind());
-        assert!(!cached.exists(), "saved on the request's path");
+        assert!(
+            !saving.series_cache().unwrap().path_of(&f.key).exists(),
+            "saved on the request's path"
+        );
         assert_eq!(saving.queued_cache_saves(), 1);
-        // The thread saves it.
+        (saving, run)
+    }
+
+    /// Runs the saving thread over `saving` until `done`, then stops it.
+    fn save_until(saving: &Arc<Store>, done: impl Fn() -> bool) {
+        use crate::store::cache_saves;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::{Duration, Instant};
         let stop = Arc::new(AtomicBool::new(false));
         let thread = cache_saves::spawn(saving.clone(), stop.clone()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !cached.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        while !done() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
         }
         stop.store(true, Ordering::Relaxed);
         thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_loaded_history_is_answered_first_and_saved_by_the_saving_thread() {
+        let f = fixture(MIN_CACHED_POINTS);
+        let (saving, run) = store_saving_later(&f);
+        let cached = saving.series_cache().unwrap().path_of(&f.key);
+        save_until(&saving, || cached.exists());
         assert!(cached.exists(), "never saved");
         assert!(!run.history.lock().cache_is_behind());
         assert_eq!(saving.queued_cache_saves(), 0);
         // What was saved is what was loaded.
         let (_again_store, again) = store(&f, true);
         assert_eq!(contents(&again), contents(&run));
+    }
+
+    #[test]
+    fn a_run_removed_while_its_save_waits_is_not_saved() {
+        let f = fixture(MIN_CACHED_POINTS);
+        let (saving, _run) = store_saving_later(&f);
+        saving.remove(&f.key);
+        save_until(&saving, || saving.queued_cache_saves() == 0);
+        let cached = saving.series_cache().unwrap().path_of(&f.key);
+        assert!(!cached.exists(), "a removed run's cache was written");
     }
 
     #[test]
