@@ -1,7 +1,8 @@
 //! Background warm-up after the daemon starts: the histories of the projects whose charts were
-//! viewed last (then of the most recently active ones) are read into memory, newest runs first, through the series
-//! cache where it is valid, so the first chart after a restart finds its runs loaded. It stops at
-//! half the memory budget, at shutdown, or when every run of those projects is in.
+//! viewed last (then of the most recently active ones) are read into memory, newest runs first,
+//! through the series cache where it is valid, so the first chart after a restart finds its runs
+//! loaded. It stops at half the memory budget, at shutdown, or when every run of those projects
+//! is in.
 
 use super::Store;
 use std::sync::Arc;
@@ -68,7 +69,10 @@ fn warm_up(store: &Store, stop: &AtomicBool) {
 fn newest_first(runs: Vec<Arc<super::Run>>) -> Vec<Arc<super::Run>> {
     let mut dated: Vec<(f64, Arc<super::Run>)> = runs
         .into_iter()
-        .map(|r| (r.info().created_at_secs, r))
+        .map(|r| {
+            let created = r.meta.read().info.created_at_secs;
+            (created, r)
+        })
         .collect();
     dated.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
@@ -83,5 +87,36 @@ pub(super) fn lower_priority() {
     {
         // On Linux `setpriority(PRIO_PROCESS, 0, …)` sets the calling thread's nice value.
         let _ = rustix::process::setpriority_process(None, 10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::RunKey;
+    use crate::source::disk::DiskSource;
+    use crate::store::{RunMeta, StoreSettings};
+    use trackline_shared::RunState;
+
+    #[test]
+    fn runs_are_warmed_newest_first() {
+        let root = tempfile::tempdir().unwrap();
+        let source = Arc::new(DiskSource::new(root.path().to_owned()));
+        let store = Store::new(StoreSettings::default());
+        // Created at 20, 30, 10 and 30 (a tie: the larger id first).
+        for (id, created) in [("a", 20.0), ("b", 30.0), ("c", 10.0), ("d", 30.0)] {
+            let key = RunKey {
+                project: "p".into(),
+                run: id.into(),
+            };
+            let mut meta = RunMeta::of(&key, RunState::Finished);
+            meta.info.created_at_secs = created;
+            store.upsert(key, root.path().join(id), source.clone(), meta, 40.0);
+        }
+        let order: Vec<String> = newest_first(store.project_runs("p"))
+            .iter()
+            .map(|r| r.key.run.clone())
+            .collect();
+        assert_eq!(order, ["d", "b", "a", "c"]);
     }
 }

@@ -289,6 +289,16 @@ impl Raster {
     }
 }
 
+/// Device pixels across a thin line (raw columns, joins) at `dpr` device pixels per CSS pixel.
+pub fn thin_px(dpr: f64) -> i64 {
+    dpr.round().max(1.0) as i64
+}
+
+/// Device pixels across a thick line (smoothed and group lines) at `dpr`.
+pub fn thick_px(dpr: f64) -> i64 {
+    (dpr * 1.6).round().max(2.0) as i64
+}
+
 /// How a run is drawn.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Style {
@@ -314,11 +324,11 @@ impl Style {
     }
 
     fn thin(&self) -> i64 {
-        self.dpr.round().max(1.0) as i64
+        thin_px(self.dpr)
     }
 
     fn thick(&self) -> i64 {
-        (self.dpr * 1.6).round().max(2.0) as i64
+        thick_px(self.dpr)
     }
 }
 
@@ -470,8 +480,7 @@ pub fn draw_group(
     dpr: f64,
 ) {
     let (color, band) = style;
-    let thick = (dpr * 1.6).round().max(2.0) as i64;
-    let w = dpr.round().max(1.0) as i64;
+    let (thick, w) = (thick_px(dpr), thin_px(dpr));
     let start = from.saturating_sub(1);
     if band {
         for k in start..g.idx.len() {

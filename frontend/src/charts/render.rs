@@ -131,7 +131,7 @@ pub fn render_strip(
 /// Device pixels kept between a strip's edge and anything drawn for the columns left of it: the
 /// widest reach of a line or band past its column (a thick line's width and a pixel of rounding).
 fn strip_margin(dpr: f64) -> i64 {
-    (dpr * 1.6).round().max(2.0) as i64 + 2
+    raster::thick_px(dpr) + 2
 }
 
 /// The x (CSS pixels) of the leftmost column whose drawing differs between `f` and `prev`: the
@@ -253,7 +253,7 @@ fn draw(input: &FrameInput<'_>, f: &Frame, groups: &[GroupFrame], raster: &mut R
             let dim = highlighted.is_some_and(|h| h != id);
             Style::new(color_of(id), smoothing, dim, dpr)
         };
-        let thin = dpr.round().max(1.0);
+        let thin = raster::thin_px(dpr) as f64;
         for &i in &order {
             let r = &f.runs[i];
             let from = if x0 == 0 {
