@@ -17,6 +17,7 @@ pub mod orbit;
 pub mod pins;
 pub mod plot;
 pub mod plotly_traces;
+pub mod preview;
 pub mod quantiles;
 pub mod raster;
 pub mod render;
@@ -250,4 +251,4 @@ fn note_kind(c: &mut PxColumn, v: f64) {
 #[cfg(test)]
 mod plot_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

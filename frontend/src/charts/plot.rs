@@ -308,24 +308,34 @@ enum Previous<'a> {
     Owned(Box<Frame>),
 }
 
-fn build_frame(runs: &[(&str, &SeriesState)], v: &View, mut prev: Previous<'_>) -> Frame {
-    let plot = Rect {
+/// The plot area of a canvas of `v`'s size (CSS pixels).
+pub fn plot_rect(v: &View) -> Rect {
+    Rect {
         left: LEFT,
         top: TOP,
         width: (v.css_width - LEFT - RIGHT).floor().max(1.0),
         height: (v.css_height - TOP - BOTTOM).max(1.0),
-    };
-    let ncols = plot.width as i64;
+    }
+}
+
+/// The x axis of `v` across `plot`.
+pub fn x_axis(plot: Rect, v: &View) -> Axis {
     let integer = v.x_format == XFormat::Step;
-    let (xa, xb) = fix_domain(v.x_domain, v.x_log, integer);
-    let x = Axis {
-        lo: xa,
-        hi: xb,
+    let (lo, hi) = fix_domain(v.x_domain, v.x_log, integer);
+    Axis {
+        lo,
+        hi,
         log: v.x_log,
         px0: plot.left,
         len: plot.width,
         flip: false,
-    };
+    }
+}
+
+fn build_frame(runs: &[(&str, &SeriesState)], v: &View, mut prev: Previous<'_>) -> Frame {
+    let plot = plot_rect(v);
+    let ncols = plot.width as i64;
+    let x = x_axis(plot, v);
     let mut f = Frame {
         css_width: v.css_width,
         css_height: v.css_height,

@@ -1,7 +1,7 @@
 //! Charts as the scale issue wants them, in a real browser: no series fetch at a provisional width
 //! (the saved layout is slow to arrive), the wheel zoom keeping a one-step spike under the pointer,
-//! a many-run legend showing whole rows only, and a restart whose series cache was damaged or
-//! deleted drawing the very same pixels.
+//! a many-run legend showing whole rows only, a restart whose series cache was damaged or deleted
+//! drawing the very same pixels, and a slow panel previewing its wheel zoom.
 
 use crate::charts::{num_attr, wait_points};
 use crate::common::*;
@@ -273,6 +273,164 @@ async fn wheel_zoom_keeps_a_one_step_spike_under_the_pointer() {
         "the spike stays under the pointer: it is at {spike_px:.2} px, the pointer at \
          {pointer:.2} px (window {a}..{b}, zoom {:.0}×)",
         (hi - lo) / (b - a)
+    );
+    let _ = c.close().await;
+}
+
+/// The x (CSS px from the canvas's left) of the coloured pixels in the canvas row where `value`
+/// falls on the y window `[ymin, ymax]`: where a tall spike crosses that row (the grid is grey).
+const SPIKE_X: &str = "
+    const spikeX = (cv, value, ymin, ymax) => {
+        const k = window.devicePixelRatio || 1;
+        const r = cv.getBoundingClientRect();
+        const top = 8, bottom = r.height - 22;
+        const row = Math.round((top + (1 - (value - ymin) / (ymax - ymin)) * (bottom - top)) * k);
+        const data = cv.getContext('2d').getImageData(0, row, cv.width, 1).data;
+        let sum = 0, n = 0;
+        for (let x = Math.round(56 * k); x < cv.width; x++) {
+            const [red, g, b] = [data[4 * x], data[4 * x + 1], data[4 * x + 2]];
+            const w = (Math.max(red, g, b) - Math.min(red, g, b)) / 255;
+            if (w > 0.1) { sum += (x + 0.5) * w; n += w; }
+        }
+        return n > 0 ? sum / n / k : null;
+    };";
+
+#[tokio::test]
+async fn a_slow_panel_previews_its_wheel_zoom_and_draws_it_exactly_once_the_input_rests() {
+    // One run, flat noise below 1 and one spike to 10 in the middle.
+    let root = tempfile::tempdir().unwrap();
+    run_named(root.path(), "preview", "p", "p", 20_000, |s| {
+        if s == 10_000 {
+            "10".into()
+        } else {
+            format!("{}", ((s % 89) as f64) / 89.0)
+        }
+    });
+    let d = Daemon::start(root.path());
+    require_web(&d).await;
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let c = browser(&driver, profile.path()).await;
+    // Every panel counts as slow in this browser: its gestures are previewed.
+    c.goto(&d.url("/projects/preview")).await.unwrap();
+    js(
+        &c,
+        "localStorage.setItem('tl.chart.preview-above-ms', '-1'); return true;",
+        vec![],
+    )
+    .await;
+    c.refresh().await.unwrap();
+    wait_points(&c, LOSS, 20_000).await;
+    js(
+        &c,
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'}); return true;",
+        vec![json!(LOSS)],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (lo, hi) = (
+        num_attr(&c, LOSS, "data-x-min").await,
+        num_attr(&c, LOSS, "data-x-max").await,
+    );
+    let (ymin, ymax) = (
+        num_attr(&c, LOSS, "data-y-min").await,
+        num_attr(&c, LOSS, "data-y-max").await,
+    );
+    // Five wheel notches in, one an animation frame, a third of the way across the plot (the
+    // spike, in the middle, moves right as the view stretches about the pointer); in the frame
+    // after the last one, before the input has rested, the spike's place on screen.
+    let gesture = format!(
+        "{SPIKE_X}
+         const [css, ymin, ymax] = arguments; const done = arguments[arguments.length - 1];
+         const cv = document.querySelector(css); const r = cv.getBoundingClientRect();
+         const frames0 = Number(cv.dataset.frames), previews0 = Number(cv.dataset.previews);
+         const x = r.left + 56 + (r.width - 68) / 3, y = r.top + 8 + (r.height - 30) * 0.97;
+         let i = 0, last = 0;
+         const step = () => {{
+             if (i < 5) {{
+                 cv.dispatchEvent(new WheelEvent('wheel', {{bubbles: true, cancelable: true,
+                     clientX: x, clientY: y, deltaY: -100, deltaMode: 0, ctrlKey: true}}));
+                 last = performance.now(); i++;
+                 requestAnimationFrame(step);
+                 return;
+             }}
+             done([performance.now() - last, Number(cv.dataset.frames) - frames0,
+                   Number(cv.dataset.previews) - previews0, spikeX(cv, 7, ymin, ymax)]);
+         }};
+         requestAnimationFrame(step);"
+    );
+    let mut tries = 0;
+    let preview_x = loop {
+        let got = c
+            .execute_async(&gesture, vec![json!(LOSS), json!(ymin), json!(ymax)])
+            .await
+            .unwrap();
+        let v: Vec<f64> = (0..4)
+            .map(|k| got[k].as_f64().unwrap_or(f64::NAN))
+            .collect();
+        let (gap, frames, previews, x) = (v[0], v[1], v[2], v[3]);
+        // A frame later than the rest (a loaded machine) drew the exact frame instead: again.
+        if gap >= 80.0 && tries < 3 {
+            tries += 1;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        }
+        assert_eq!(frames, 0.0, "no full frame while the wheel turns: {got}");
+        assert!(previews >= 3.0, "a preview a wheel step: {got}");
+        break x;
+    };
+    // The exact frame once the input rests, at the window the wheel set.
+    let frames = num_attr(&c, LOSS, "data-frames").await;
+    eventually(
+        "the exact frame after the wheel",
+        WAIT,
+        || num_attr(&c, LOSS, "data-frames"),
+        |&n| n > frames,
+    )
+    .await;
+    // The refetch of the new window draws too: let it land.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (a, b) = (
+        num_attr(&c, LOSS, "data-x-min").await,
+        num_attr(&c, LOSS, "data-x-max").await,
+    );
+    assert!(b - a < (hi - lo) / 1.5, "zoomed in: {a}..{b} of {lo}..{hi}");
+    let (y0, y1) = (
+        num_attr(&c, LOSS, "data-y-min").await,
+        num_attr(&c, LOSS, "data-y-max").await,
+    );
+    let exact_x = js(
+        &c,
+        &format!(
+            "{SPIKE_X} return spikeX(document.querySelector(arguments[0]), arguments[1], arguments[2], arguments[3]);"
+        ),
+        vec![json!(LOSS), json!(7.0), json!(y0), json!(y1)],
+    )
+    .await
+    .as_f64()
+    .expect("the spike in the exact frame");
+    let width = js(
+        &c,
+        "return Math.floor(document.querySelector(arguments[0]).getBoundingClientRect().width - 68);",
+        vec![json!(LOSS)],
+    )
+    .await
+    .as_f64()
+    .unwrap();
+    let placed = 56.0 + (10_000.0 - a) / (b - a) * width;
+    assert!(
+        (exact_x - placed).abs() <= 1.5,
+        "the exact frame draws the spike at {exact_x:.2} px, its axis says {placed:.2}"
+    );
+    let was = 56.0 + (10_000.0 - lo) / (hi - lo) * width;
+    assert!(
+        placed - was > 20.0,
+        "the spike moved right with the zoom: {was:.1} → {placed:.1} px"
+    );
+    assert!(
+        (preview_x - placed).abs() <= 2.0,
+        "the preview drew the spike at {preview_x:.2} px, where the view puts it ({placed:.2} px; \
+         it was at {was:.2} px before the zoom)"
     );
     let _ = c.close().await;
 }

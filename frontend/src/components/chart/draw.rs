@@ -80,6 +80,9 @@ impl ChartHandle {
         let full = self
             .st
             .with_value(|st| st.schedule.full || st.view.frame.is_none());
+        if full && self.draw_preview() {
+            return;
+        }
         if !full && self.draw_incremental() {
             return;
         }
@@ -139,6 +142,22 @@ impl ChartHandle {
         st.view.auto_x.unwrap_or((0.0, 1.0))
     }
 
+    /// What a frame drawn now shows (`tz`: the browser's UTC offset, minutes).
+    pub(super) fn view_of(st: &mut ChartState, settings: &ChartSettings, tz: i64) -> View {
+        let (css_width, css_height) = st.view.size;
+        View {
+            css_width,
+            css_height,
+            x_domain: Self::x_domain(st),
+            y_window: st.view.zoom_y,
+            x_log: settings.x_log,
+            y_log: settings.y_log,
+            ignore_outliers: settings.ignore_outliers,
+            smoothing: settings.smoothing,
+            x_format: crate::charts::settings::x_format(settings, tz),
+        }
+    }
+
     /// A whole frame; with `strip_ok`, only the pixel columns that changed since the frame
     /// before when its axes hold ([`render::render_strip`]).
     pub(super) fn draw_frame(self, strip_ok: bool) {
@@ -162,18 +181,7 @@ impl ChartHandle {
             }
             st.view.dpr = dpr;
             st.schedule.full = false;
-            let x_domain = Self::x_domain(st);
-            let v = View {
-                css_width: w,
-                css_height: h,
-                x_domain,
-                y_window: st.view.zoom_y,
-                x_log: settings.x_log,
-                y_log: settings.y_log,
-                ignore_outliers: settings.ignore_outliers,
-                smoothing: settings.smoothing,
-                x_format: crate::charts::settings::x_format(&settings, tz),
-            };
+            let v = Self::view_of(st, &settings, tz);
             let mut slots_used = Vec::new();
             let inputs: Vec<(&str, &SeriesState)> = st
                 .data
@@ -248,7 +256,8 @@ impl ChartHandle {
         };
         if let Some(x0) = strip_x0 {
             // The axes and everything outside the plot are as they were: only the strip goes up.
-            self.st.with_value(|st| {
+            self.st.update_value(|st| {
+                st.schedule.gesture.drew_exact();
                 if let Some(f) = st.view.frame.as_ref() {
                     let plot_origin = (f.plot.left, f.plot.top);
                     put_columns(
@@ -312,6 +321,10 @@ impl ChartHandle {
             draw_markers(&ctx, f, &colors);
         });
         let t1 = perf_now();
+        self.st.update_value(|st| {
+            st.schedule.gesture.full_frame_ms = t1 - t0;
+            st.schedule.gesture.drew_exact();
+        });
         let key = self.key.get_value();
         measure("tl:panel:frame", t0, t1, &key);
         let first = self.st.try_update_value(|st| {
@@ -475,8 +488,9 @@ impl ChartHandle {
             return false;
         };
         if dx0 < dx1 {
-            self.st.with_value(|st| {
+            self.st.update_value(|st| {
                 put_columns(&ctx, &st.view.raster, (dx0, dx1), (left, top), st.view.dpr);
+                st.schedule.gesture.drew_exact();
             });
         }
         measure(

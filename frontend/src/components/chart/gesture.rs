@@ -99,6 +99,7 @@ impl ChartHandle {
             return;
         };
         if hi - lo > 1e-9 * (hi.abs() + lo.abs()).max(1e-300) {
+            self.gesture_step();
             let y = self.st.with_value(|st| st.view.zoom_y);
             self.zoom(Some((lo, hi)), y);
         }
@@ -208,10 +209,19 @@ const ANCHOR_REACH_PX: f64 = 24.0;
 /// column's min or max, where it really is) nearest the pointer's height; failing one, the x under
 /// the pointer itself on the current x axis `x`. A one-pixel spike then stays under the pointer
 /// however far one zooms in, instead of drifting by up to the zoom factor times its pixel.
+///
+/// `f` is the frame last laid out, which may be of another x window than `x` (wheel steps faster
+/// than frames, or a preview on screen): its column under the pointer is the one holding the x
+/// that `x` places there.
 pub(super) fn wheel_anchor(f: &Frame, x: &plot::Axis, px: f64, py: f64) -> f64 {
     let px = px.clamp(f.plot.left, f.plot.right());
     let under = x.from_px(px);
-    let col = f.col_of_px(px).clamp(0, f.ncols - 1);
+    let Some(col) = f.col_of_x(under) else {
+        return under;
+    };
+    if !(0..f.ncols).contains(&col) {
+        return under;
+    }
     let mut best: Option<(f64, f64)> = None;
     for r in &f.runs {
         let Ok(j) = r.idx.binary_search(&col) else {
@@ -230,4 +240,65 @@ pub(super) fn wheel_anchor(f: &Frame, x: &plot::Axis, px: f64, py: f64) -> f64 {
         }
     }
     best.map_or(under, |(_, x)| x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charts::SeriesState;
+    use crate::charts::plot::{View, XFormat};
+    use trackline_shared::api::RunSeries;
+
+    /// A frame over x 0..1000 of one run, flat at 0 but for a spike to 1 at x = 600.
+    fn spiky_frame() -> Frame {
+        let points: Vec<(f64, f64)> = (0..=1000)
+            .map(|x| (f64::from(x), if x == 600 { 1.0 } else { 0.0 }))
+            .collect();
+        // A bucket a point, each extreme at the point's own x.
+        let mut buckets = crate::charts::tests::decimate(&points, 0.0, 1000.0, 1001);
+        buckets.x_of_min = buckets.x_first.clone();
+        buckets.x_of_max = buckets.x_first.clone();
+        let s = SeriesState::from_history(
+            Some((0.0, 1000.0)),
+            1001,
+            RunSeries {
+                run: "r".into(),
+                total_points: points.len() as u64,
+                buckets,
+            },
+        );
+        let v = View {
+            css_width: 568.0,
+            css_height: 330.0,
+            x_domain: (0.0, 1000.0),
+            y_window: Some((-0.1, 1.1)),
+            x_log: false,
+            y_log: false,
+            ignore_outliers: false,
+            smoothing: Default::default(),
+            x_format: XFormat::Number,
+        };
+        plot::frame(&[("r", &s)], &v)
+    }
+
+    #[test]
+    fn the_anchor_is_the_extreme_under_the_pointer_in_the_view_as_last_set() {
+        let f = spiky_frame();
+        let py = f.y.to_px(1.0);
+        // Drawn as it was laid out: the pointer on the spike's column anchors at the spike.
+        let at = f.x.to_px(600.0) - 0.25;
+        assert!(f.x.from_px(at) < 600.0);
+        assert_eq!(wheel_anchor(&f, &f.x, at, py), 600.0);
+        // The view has moved on since (zoomed to 500..700, not yet drawn): the spike is where
+        // that view puts it, and the pointer there anchors at it.
+        let mut x = f.x;
+        (x.lo, x.hi) = (500.0, 700.0);
+        let near = x.to_px(600.0) - 0.25;
+        assert!(x.from_px(near) < 600.0);
+        assert_eq!(wheel_anchor(&f, &x, near, py), 600.0);
+        // Where the old frame had the spike, the new view has flat data: no extreme near the
+        // pointer's height, so the anchor is the x under the pointer.
+        let under = x.from_px(at);
+        assert_eq!(wheel_anchor(&f, &x, at, py), under);
+    }
 }

@@ -16,10 +16,11 @@
 //! `data-x-min`/`data-x-max` (the x domain drawn), `data-y-min`/`data-y-max` (the y domain), `data-points` (raw points represented),
 //! `data-runs` (runs drawn), `data-bands` (group bands drawn), `data-smoothed-last` (the last
 //! smoothed value of the first run drawn, empty without smoothing), `data-frames` (full frames
-//! drawn), `data-strips` (strips drawn for live points, [`render::render_strip`]). Legend entries are `data-testid="legend-item"` with `data-run`.
+//! drawn), `data-strips` (strips drawn for live points, [`render::render_strip`]), `data-previews`
+//! (previews drawn during a slow panel's gestures, [`preview`]). Legend entries are `data-testid="legend-item"` with `data-run`.
 //!
 //! Timings go to `performance.measure` (docs/frontend.md): `tl:panel:data-request`,
-//! `tl:panel:first-paint`, `tl:panel:frame`, `tl:panel:live-append`.
+//! `tl:panel:first-paint`, `tl:panel:frame`, `tl:panel:live-append`, `tl:panel:preview`.
 //!
 //! Layout: this file holds the component, its state ([`ChartData`], [`ChartView`], [`Schedule`])
 //! and the [`ChartHandle`] its callbacks share; [`data`] fetches and follows the series, [`draw`]
@@ -59,6 +60,7 @@ mod export;
 mod gesture;
 mod offscreen;
 mod pins;
+mod preview;
 
 use gesture::{Drag, Tip};
 
@@ -163,6 +165,8 @@ struct Schedule {
     last_full_ms: f64,
     /// A full frame for live points waits on a timer ([`LIVE_FULL_FRAME_EVERY_MS`]).
     live_deferred: bool,
+    /// Wheel and pan steps, for previews of slow panels ([`preview`]).
+    gesture: preview::Gesture,
 }
 
 /// A chart's mutable state, held in one `StoredValue`.
@@ -195,6 +199,10 @@ struct ChartHandle {
     smoothed_last: RwSignal<String>,
     frames: RwSignal<u64>,
     strips: RwSignal<u64>,
+    /// Previews drawn while a slow panel was zoomed or panned ([`preview`]).
+    previews: RwSignal<u64>,
+    /// The plot pixels of the last exact frame, which previews move and stretch.
+    snapshot: StoredValue<Option<web_sys::HtmlCanvasElement>, LocalStorage>,
     pins: pins::Pins,
 }
 
@@ -261,6 +269,8 @@ pub fn LineChart(
         smoothed_last: RwSignal::new(String::new()),
         frames: RwSignal::new(0),
         strips: RwSignal::new(0),
+        previews: RwSignal::new(0),
+        snapshot: StoredValue::new_local(None),
         pins: pins::Pins::new(key.clone(), runs, settings, hidden),
     };
     c.watch_pins();
@@ -412,6 +422,7 @@ pub fn LineChart(
                     (nx, ny)
                 });
                 if let Some((nx, ny)) = shifted {
+                    c.gesture_step();
                     c.st.update_value(|st| {
                         st.view.zoom_x = Some(nx);
                         st.view.zoom_y = ny;
@@ -646,6 +657,7 @@ pub fn LineChart(
                     data-smoothed-last=move || c.smoothed_last.get()
                     data-frames=move || c.frames.get().to_string()
                     data-strips=move || c.strips.get().to_string()
+                    data-previews=move || c.previews.get().to_string()
                     data-zoomed=move || c.zoomed.get().to_string()
                     on:pointerdown=on_down
                     on:pointermove=on_move

@@ -1,0 +1,212 @@
+//! Previews while a heavy panel is zoomed or panned: when the panel's last full frame took longer
+//! than [`PREVIEW_ABOVE_MS`] (a thousand runs), each wheel or pan step shows the last exact plot
+//! image moved and stretched to the new axes ([`crate::charts::preview`]), at the cost of one image
+//! copy, and the exact frame is drawn once the input has rested [`REST_MS`]. Lighter panels draw
+//! every step exactly, as before.
+//!
+//! The threshold can be set per browser in local storage (`tl.chart.preview-above-ms`, in ms;
+//! `0` previews every gesture, a large value none).
+
+use super::*;
+use crate::charts::preview;
+
+/// Full frames slower than this (ms, two animation frames) make a panel preview its gestures.
+pub(super) const PREVIEW_ABOVE_MS: f64 = 33.0;
+/// The exact frame follows the last wheel or pan step by this long (ms).
+pub(super) const REST_MS: f64 = 100.0;
+/// Local-storage key overriding [`PREVIEW_ABOVE_MS`].
+const PREVIEW_ABOVE_KEY: &str = "tl.chart.preview-above-ms";
+
+/// A chart's gesture state for previews.
+#[derive(Debug, Default)]
+pub(super) struct Gesture {
+    /// When the last wheel or pan step came (`performance.now()`; 0: never).
+    step_ms: f64,
+    /// What the last full frame cost (ms).
+    pub(super) full_frame_ms: f64,
+    /// A timer will draw the exact frame once the input rests.
+    rest_pending: bool,
+    /// The snapshot canvas holds the plot pixels now on screen (false after any exact drawing).
+    snapshot_current: bool,
+}
+
+impl Gesture {
+    /// Exact pixels went on screen: the snapshot is out of date.
+    pub(super) fn drew_exact(&mut self) {
+        self.snapshot_current = false;
+    }
+}
+
+/// The preview threshold: the local-storage override, else [`PREVIEW_ABOVE_MS`].
+fn preview_above_ms() -> f64 {
+    browser::local_get(PREVIEW_ABOVE_KEY)
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+        .unwrap_or(PREVIEW_ABOVE_MS)
+}
+
+impl ChartHandle {
+    /// A wheel or pan step: the frames until the input rests may be previews.
+    pub(super) fn gesture_step(self) {
+        let now = perf_now();
+        self.st.update_value(|st| st.schedule.gesture.step_ms = now);
+    }
+
+    /// Draws a preview for the full frame owed, when a gesture is going on and this panel's full
+    /// frames are slow; answers whether it did. The full frame stays owed.
+    pub(super) fn draw_preview(self) -> bool {
+        let now = perf_now();
+        let going_on = self.st.with_value(|st| {
+            let g = &st.schedule.gesture;
+            st.view.frame.is_some() && g.step_ms > 0.0 && now - g.step_ms < REST_MS
+        });
+        if !going_on {
+            return false;
+        }
+        let slow = self
+            .st
+            .with_value(|st| st.schedule.gesture.full_frame_ms > preview_above_ms());
+        if !slow {
+            return false;
+        }
+        let Some((canvas, ctx)) = self.context() else {
+            return false;
+        };
+        let settings = self.settings();
+        let tz = browser::tz_offset_min(js_sys::Date::now() / 1000.0);
+        let dpr = window().device_pixel_ratio().clamp(1.0, 3.0);
+        let Some(Some((p, plot_px))) = self.st.try_update_value(|st| {
+            let v = Self::view_of(st, &settings, tz);
+            let f = st.view.frame.as_ref()?;
+            if dpr != st.view.dpr || st.view.size != (v.css_width, v.css_height) {
+                return None;
+            }
+            let plot_px = (
+                (f.plot.left * dpr).round(),
+                (f.plot.top * dpr).round(),
+                st.view.raster.w as f64,
+                st.view.raster.h as f64,
+            );
+            Some((preview::preview(f, &v)?, plot_px))
+        }) else {
+            return false;
+        };
+        let Some(snapshot) = self.snapshot_of(&canvas, plot_px) else {
+            return false;
+        };
+        // The plot: white, then the snapshot where the previous frame's image lands.
+        let (x0, y0, w, h) = plot_px;
+        let plot = p.frame.plot;
+        let (kx, ky) = (w / plot.width, h / plot.height);
+        let _ = ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0);
+        ctx.clear_rect(
+            0.0,
+            0.0,
+            f64::from(canvas.width()),
+            f64::from(canvas.height()),
+        );
+        ctx.set_fill_style_str("#ffffff");
+        ctx.fill_rect(x0, y0, w, h);
+        ctx.save();
+        ctx.begin_path();
+        ctx.rect(x0, y0, w, h);
+        ctx.clip();
+        let _ = ctx.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+            &snapshot,
+            0.0,
+            0.0,
+            w,
+            h,
+            x0 + (p.image.left - plot.left) * kx,
+            y0 + (p.image.top - plot.top) * ky,
+            p.image.width * kx,
+            p.image.height * ky,
+        );
+        ctx.restore();
+        let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+        draw::draw_axes(&ctx, &p.frame);
+        measure("tl:panel:preview", now, perf_now(), &self.key.get_value());
+        self.previews.update(|n| *n += 1);
+        self.rest_then_draw();
+        true
+    }
+
+    /// The canvas holding the plot pixels on screen (device rect `plot_px` of `canvas`), copied
+    /// from it on the first preview after exact drawing.
+    fn snapshot_of(
+        self,
+        canvas: &web_sys::HtmlCanvasElement,
+        (x0, y0, w, h): (f64, f64, f64, f64),
+    ) -> Option<web_sys::HtmlCanvasElement> {
+        let snapshot = match self.snapshot.get_value() {
+            Some(s) => s,
+            None => {
+                let s = document()
+                    .create_element("canvas")
+                    .ok()?
+                    .dyn_into::<web_sys::HtmlCanvasElement>()
+                    .ok()?;
+                self.snapshot.set_value(Some(s.clone()));
+                s
+            }
+        };
+        if self
+            .st
+            .with_value(|st| st.schedule.gesture.snapshot_current)
+        {
+            return Some(snapshot);
+        }
+        let (sw, sh) = (w as u32, h as u32);
+        if snapshot.width() != sw {
+            snapshot.set_width(sw);
+        }
+        if snapshot.height() != sh {
+            snapshot.set_height(sh);
+        }
+        let sctx = snapshot
+            .get_context("2d")
+            .ok()
+            .flatten()?
+            .dyn_into::<CanvasRenderingContext2d>()
+            .ok()?;
+        sctx.clear_rect(0.0, 0.0, w, h);
+        sctx.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+            canvas, x0, y0, w, h, 0.0, 0.0, w, h,
+        )
+        .ok()?;
+        self.st
+            .update_value(|st| st.schedule.gesture.snapshot_current = true);
+        Some(snapshot)
+    }
+
+    /// Draws the exact frame once no wheel or pan step came for [`REST_MS`].
+    fn rest_then_draw(self) {
+        let first = self
+            .st
+            .try_update_value(|st| !std::mem::replace(&mut st.schedule.gesture.rest_pending, true));
+        if first == Some(true) {
+            self.wait_for_rest(REST_MS);
+        }
+    }
+
+    fn wait_for_rest(self, ms: f64) {
+        set_timeout(
+            move || {
+                if !self.alive() {
+                    return;
+                }
+                let left = self
+                    .st
+                    .with_value(|st| st.schedule.gesture.step_ms + REST_MS - perf_now());
+                if left > 0.5 {
+                    self.wait_for_rest(left);
+                    return;
+                }
+                self.st
+                    .update_value(|st| st.schedule.gesture.rest_pending = false);
+                self.redraw(true);
+            },
+            Duration::from_millis(ms.ceil().max(1.0) as u64),
+        );
+    }
+}
