@@ -100,8 +100,53 @@ pub async fn select_all(c: &Client, runs: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The frames a panel showed since `since` (page ms): its full frames (`tl:panel:frame`) and its
+/// previews (`tl:panel:preview`, drawn while a slow panel is zoomed or panned), in time order.
+pub async fn shown_frames(c: &Client, since: f64) -> anyhow::Result<Vec<Shown>> {
+    let v = js(
+        c,
+        "return ['tl:panel:frame', 'tl:panel:preview'].flatMap(n =>
+            performance.getEntriesByName(n, 'measure').filter(e => e.startTime >= arguments[0])
+              .map(e => [e.startTime, e.duration, n === 'tl:panel:preview' ? 1 : 0]))
+            .sort((a, b) => a[0] - b[0]);",
+        vec![json!(since)],
+    )
+    .await?;
+    Ok(v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    let f = floats(e);
+                    Shown {
+                        start: f[0],
+                        ms: f[1],
+                        preview: f[2] == 1.0,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// One frame a panel showed: when it started (page ms), what it took, whether it was a preview.
+#[derive(Clone, Copy, Debug)]
+pub struct Shown {
+    pub start: f64,
+    pub ms: f64,
+    pub preview: bool,
+}
+
+/// The durations of `frames`, and how many of them were previews.
+pub fn durations(frames: &[Shown]) -> (Vec<f64>, usize) {
+    (
+        frames.iter().map(|f| f.ms).collect(),
+        frames.iter().filter(|f| f.preview).count(),
+    )
+}
+
 /// 60 Ctrl + wheel events on the `loss` panel, one an animation frame (30 in, 30 out, the
-/// pointer moving over the middle of the plot); answers the events delivered a second.
+/// pointer moving over the middle of the plot); answers the events delivered a second. The page
+/// time of the last event is left in `window.__tl_wheel_end`.
 pub async fn wheel_zoom(c: &Client) -> anyhow::Result<f64> {
     let fps = c
         .execute_async(
@@ -112,6 +157,7 @@ pub async fn wheel_zoom(c: &Client) -> anyhow::Result<f64> {
                  const dy = i < 30 ? -60 : 60;
                  cv.dispatchEvent(new WheelEvent('wheel', {bubbles: true, cancelable: true, ctrlKey: true, deltaY: dy,
                      clientX: r.left + 56 + (r.width - 68) * (0.3 + 0.4 * (i % 10) / 10), clientY: r.top + r.height / 2}));
+                 window.__tl_wheel_end = performance.now();
                  if (++i < 60) requestAnimationFrame(step); else done(60000 / (performance.now() - t0));
              };
              requestAnimationFrame(step);",
