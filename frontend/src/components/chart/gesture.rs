@@ -106,6 +106,10 @@ impl ChartHandle {
     }
 
     pub(super) fn tooltip(self, px: f64, py: f64) -> Option<Tip> {
+        // A preview shows another view than the frame held: no read-out until the exact frame.
+        if self.st.with_value(|st| st.schedule.gesture.showing) {
+            return None;
+        }
         let runs = self.runs.get_untracked();
         let fmt_settings = self.settings();
         self.st.with_value(|st| {

@@ -104,11 +104,13 @@ impl ChartHandle {
         for id in unsub {
             ws::unsubscribe(id);
         }
-        // The canvas's own pixels (the browser's memory) too: it is sized again when drawn.
+        // The canvas's own pixels (the browser's memory) too: it is sized again when drawn. The
+        // previews' copy of the plot goes with them (taken again at the next preview).
         if let Some(canvas) = self.canvas.get_untracked() {
             canvas.set_width(0);
             canvas.set_height(0);
         }
+        self.drop_snapshot();
         if points {
             self.phase.set(Phase::Loading);
             self.update_points();

@@ -28,12 +28,15 @@ pub(super) struct Gesture {
     rest_pending: bool,
     /// The snapshot canvas holds the plot pixels now on screen (false after any exact drawing).
     snapshot_current: bool,
+    /// A preview is on screen: the frame the chart holds is not what it shows.
+    pub(super) showing: bool,
 }
 
 impl Gesture {
     /// Exact pixels went on screen: the snapshot is out of date.
     pub(super) fn drew_exact(&mut self) {
         self.snapshot_current = false;
+        self.showing = false;
     }
 }
 
@@ -125,6 +128,8 @@ impl ChartHandle {
         ctx.restore();
         let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
         draw::draw_axes(&ctx, &p.frame);
+        self.st
+            .update_value(|st| st.schedule.gesture.showing = true);
         measure("tl:panel:preview", now, perf_now(), &self.key.get_value());
         self.previews.update(|n| *n += 1);
         self.rest_then_draw();
@@ -177,6 +182,17 @@ impl ChartHandle {
         self.st
             .update_value(|st| st.schedule.gesture.snapshot_current = true);
         Some(snapshot)
+    }
+
+    /// Lets go of the previews' copy of the plot pixels (the chart left the view).
+    pub(super) fn drop_snapshot(self) {
+        if !self.snapshot.is_disposed() {
+            self.snapshot.set_value(None);
+        }
+        self.st.try_update_value(|st| {
+            st.schedule.gesture.snapshot_current = false;
+            st.schedule.gesture.showing = false;
+        });
     }
 
     /// Draws the exact frame once no wheel or pan step came for [`REST_MS`].
