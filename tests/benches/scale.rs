@@ -1,8 +1,9 @@
 //! Charts and daemon at team scale (issue 8), in headless Chromium against a real daemon:
 //!
 //! 1. `big`: one ~1200-px `loss` panel of 1,000 runs × 100k steps (the series query's cap of
-//!    runs): first full paint from the data request, wheel-zoom frame p95, the daemon's first
-//!    query and its resident memory;
+//!    runs): first full paint from the data request, the frames shown while the wheel turns
+//!    (previews of the last exact image, and any full frames) and those drawn once it rests, the
+//!    daemon's first query and its resident memory;
 //! 2. `keys`: a project of 50 runs × 500 metric keys × 2,000 steps: navigation → first panel
 //!    painted and → workspace interactive, how many series requests were made before scrolling,
 //!    JS heap + WASM memory and the daemon's resident memory;

@@ -352,7 +352,12 @@ impl Series {
     /// range's blocks are visited in index order and the first holding the extreme is descended.
     pub fn first_extreme(&self, lo: usize, hi: usize, max: bool) -> Option<usize> {
         let stats = self.range_stats(lo, hi);
-        let target = if max { stats.max } else { stats.min };
+        self.first_holding(lo, hi, max, if max { stats.max } else { stats.min })
+    }
+
+    /// [`Series::first_extreme`] when the range's extreme is known already: `target`, its finite
+    /// max (`max = true`) or min, as [`Series::range_stats`] gave it (the decimation has it).
+    pub fn first_holding(&self, lo: usize, hi: usize, max: bool, target: f64) -> Option<usize> {
         if !target.is_finite() {
             return None;
         }
@@ -364,8 +369,13 @@ impl Series {
             }
         };
         // The same pieces `range_stats` reads: per level a left and a right edge, around the
-        // aligned middle handed to the level above.
-        let (mut left, mut right) = (Vec::new(), Vec::new());
+        // aligned middle handed to the level above (on the stack: this runs twice a column of
+        // every decimation). A level holds 16 times the one below, so a `usize` of points never
+        // needs more than `MAX_LEVELS`.
+        const MAX_LEVELS: usize = usize::BITS as usize / 4 + 2;
+        let mut left = [(0, 0, 0); MAX_LEVELS];
+        let mut right = [(0, 0, 0); MAX_LEVELS];
+        let mut levels = 0;
         let (mut l, mut h) = (lo, hi);
         for k in 0..=self.block_levels() {
             if l == h {
@@ -373,12 +383,14 @@ impl Series {
             }
             let inner_lo = l.next_multiple_of(FANOUT).min(h);
             let inner_hi = (h / FANOUT * FANOUT).max(inner_lo);
-            left.push((k, l..inner_lo));
-            right.push((k, inner_hi..h));
+            left[levels] = (k, l, inner_lo);
+            right[levels] = (k, inner_hi, h);
+            levels += 1;
             (l, h) = (inner_lo / FANOUT, inner_hi / FANOUT);
         }
-        let pieces = left.into_iter().chain(right.into_iter().rev());
-        for (k, range) in pieces {
+        let pieces = left[..levels].iter().chain(right[..levels].iter().rev());
+        for &(k, from, to) in pieces {
+            let range = from..to;
             if let Some(i) = range.clone().find(|&i| holds(self.item(k, i))) {
                 // Descend: the first child holding the extreme, down to a point.
                 let (mut k, mut i) = (k, i);
