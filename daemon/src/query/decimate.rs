@@ -621,6 +621,10 @@ mod tests {
     /// `cargo test --release -p trackline --lib decimate_timing -- --ignored --nocapture`
     #[test]
     #[ignore = "a timing probe, not a test"]
+    #[allow(
+        clippy::print_stdout,
+        reason = "a timing probe reports on its standard output"
+    )]
     fn decimate_timing() {
         let n = 100_000u32;
         let steps: Vec<f64> = (0..n).map(f64::from).collect();
