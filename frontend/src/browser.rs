@@ -2,6 +2,24 @@
 
 use leptos::prelude::RwSignal;
 use std::sync::OnceLock;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+/// The 2-D context of `canvas`.
+pub fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok()??.dyn_into().ok()
+}
+
+/// Sizes `canvas` to `w` × `h` device pixels, setting each only when it differs (setting either
+/// clears the canvas).
+pub fn size_canvas(canvas: &HtmlCanvasElement, w: u32, h: u32) {
+    if canvas.width() != w {
+        canvas.set_width(w);
+    }
+    if canvas.height() != h {
+        canvas.set_height(h);
+    }
+}
 
 /// Unix seconds, ticking once a second (runtimes of running runs, "5 min ago"); the app provides
 /// one as context.

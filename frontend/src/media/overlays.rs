@@ -196,7 +196,7 @@ pub fn paint(
         canvas.set_width(width);
         canvas.set_height(height);
     }
-    let Some(ctx) = context(canvas) else {
+    let Some(ctx) = crate::browser::context_2d(canvas) else {
         return;
     };
     ctx.clear_rect(0.0, 0.0, f64::from(width), f64::from(height));
@@ -235,10 +235,6 @@ pub fn paint(
     }
 }
 
-fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
-    canvas.get_context("2d").ok()??.dyn_into().ok()
-}
-
 fn paint_mask(
     ctx: &CanvasRenderingContext2d,
     img: &HtmlImageElement,
@@ -256,7 +252,7 @@ fn paint_mask(
     };
     scratch.set_width(width);
     scratch.set_height(height);
-    let Some(sctx) = context(&scratch) else {
+    let Some(sctx) = crate::browser::context_2d(&scratch) else {
         return;
     };
     sctx.set_image_smoothing_enabled(false);

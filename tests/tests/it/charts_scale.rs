@@ -205,14 +205,7 @@ async fn wheel_zoom_keeps_a_one_step_spike_under_the_pointer() {
         num_attr(&c, LOSS, "data-x-min").await,
         num_attr(&c, LOSS, "data-x-max").await,
     );
-    let width = js(
-        &c,
-        "return Math.floor(document.querySelector(arguments[0]).getBoundingClientRect().width - 68);",
-        vec![json!(LOSS)],
-    )
-    .await
-    .as_f64()
-    .unwrap();
+    let width = plot_width(&c).await;
     // The spike nearest the middle of its pixel column: the old anchor (the column's left edge)
     // would let it drift by a third of the zoom factor or more.
     let frac = |s: u64| (s as f64 - lo) / (hi - lo) * width;
@@ -275,6 +268,18 @@ async fn wheel_zoom_keeps_a_one_step_spike_under_the_pointer() {
         (hi - lo) / (b - a)
     );
     let _ = c.close().await;
+}
+
+/// The `loss` panel's plot width (CSS px): its canvas less the axes (56 px left, 12 px right).
+async fn plot_width(c: &Client) -> f64 {
+    js(
+        c,
+        "return Math.floor(document.querySelector(arguments[0]).getBoundingClientRect().width - 68);",
+        vec![json!(LOSS)],
+    )
+    .await
+    .as_f64()
+    .unwrap()
 }
 
 /// The x (CSS px from the canvas's left) of the coloured pixels in the canvas row where `value`
@@ -409,14 +414,7 @@ async fn a_slow_panel_previews_its_wheel_zoom_and_draws_it_exactly_once_the_inpu
     .await
     .as_f64()
     .expect("the spike in the exact frame");
-    let width = js(
-        &c,
-        "return Math.floor(document.querySelector(arguments[0]).getBoundingClientRect().width - 68);",
-        vec![json!(LOSS)],
-    )
-    .await
-    .as_f64()
-    .unwrap();
+    let width = plot_width(&c).await;
     let placed = 56.0 + (10_000.0 - a) / (b - a) * width;
     assert!(
         (exact_x - placed).abs() <= 1.5,

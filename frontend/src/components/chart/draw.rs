@@ -67,12 +67,7 @@ impl ChartHandle {
 
     pub(super) fn context(&self) -> Option<(web_sys::HtmlCanvasElement, CanvasRenderingContext2d)> {
         let canvas = self.canvas.get_untracked()?;
-        let ctx = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()?
-            .dyn_into::<CanvasRenderingContext2d>()
-            .ok()?;
+        let ctx = browser::context_2d(&canvas)?;
         Some((canvas, ctx))
     }
 
@@ -288,12 +283,7 @@ impl ChartHandle {
                 (f.css_width * dpr).round() as u32,
                 (f.css_height * dpr).round() as u32,
             );
-            if canvas.width() != cw {
-                canvas.set_width(cw);
-            }
-            if canvas.height() != ch {
-                canvas.set_height(ch);
-            }
+            browser::size_canvas(&canvas, cw, ch);
             let _ = ctx.set_transform(1.0, 0.0, 0.0, 1.0, 0.0, 0.0);
             ctx.clear_rect(0.0, 0.0, f64::from(cw), f64::from(ch));
             let (rw, rh) = (raster.w as u32, raster.h as u32);

@@ -161,19 +161,8 @@ impl ChartHandle {
         {
             return Some(snapshot);
         }
-        let (sw, sh) = (w as u32, h as u32);
-        if snapshot.width() != sw {
-            snapshot.set_width(sw);
-        }
-        if snapshot.height() != sh {
-            snapshot.set_height(sh);
-        }
-        let sctx = snapshot
-            .get_context("2d")
-            .ok()
-            .flatten()?
-            .dyn_into::<CanvasRenderingContext2d>()
-            .ok()?;
+        browser::size_canvas(&snapshot, w as u32, h as u32);
+        let sctx = browser::context_2d(&snapshot)?;
         sctx.clear_rect(0.0, 0.0, w, h);
         sctx.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
             canvas, x0, y0, w, h, 0.0, 0.0, w, h,

@@ -15,19 +15,8 @@ use crate::charts::figure::{Align, HoverTarget, Rendered, Shape, hover_at};
 /// scaled so shapes are given in CSS pixels.
 pub fn prepare(canvas: &HtmlCanvasElement, w: f64, h: f64) -> Option<CanvasRenderingContext2d> {
     let dpr = window().device_pixel_ratio().clamp(1.0, 3.0);
-    let (pw, ph) = ((w * dpr).round() as u32, (h * dpr).round() as u32);
-    if canvas.width() != pw {
-        canvas.set_width(pw);
-    }
-    if canvas.height() != ph {
-        canvas.set_height(ph);
-    }
-    let ctx = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()?
-        .dyn_into::<CanvasRenderingContext2d>()
-        .ok()?;
+    crate::browser::size_canvas(canvas, (w * dpr).round() as u32, (h * dpr).round() as u32);
+    let ctx = crate::browser::context_2d(canvas)?;
     let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
     Some(ctx)
 }
