@@ -76,8 +76,9 @@ impl ChartHandle {
     /// Zooms x by the wheel's `delta` around the data point under the pointer at CSS `(px, py)`:
     /// that point keeps its place on screen, to the sub-pixel, through any number of wheel steps.
     pub(super) fn wheel(self, px: f64, py: f64, delta: f64) {
-        // Wheel events can come faster than frames: zoom from the view as last set, not as
-        // last drawn (the drawn frame still places the columns under the pointer).
+        // Wheel events can come faster than frames, and a slow panel shows previews: zoom from
+        // the view as last set, not as last laid out (`wheel_anchor` finds the frame's column
+        // holding the x under the pointer in that view).
         let current = self.st.with_value(|st| st.view.zoom_x);
         let Some(Some((lo, hi))) = self.with_frame(|f| {
             let mut x = f.x;
