@@ -189,11 +189,12 @@ async fn bench(
     let mut daemon = None;
     let mut cold_answer_ms = f64::NAN;
     for (label, delete_cache) in [("with its series cache", false), ("cache deleted", true)] {
+        // One daemon per data dir: the previous one stops first (before the cache is deleted:
+        // its cache-save thread may still be writing into it).
+        drop(daemon.take());
         if delete_cache {
             std::fs::remove_dir_all(root.join(".trackline/cache/series"))?;
         }
-        // One daemon per data dir: the previous one stops first.
-        drop(daemon.take());
         let t = Instant::now();
         let (d, p) = start_daemon(DAEMON, &root)?;
         let listening = t.elapsed().as_secs_f64() * 1000.0;
