@@ -81,7 +81,8 @@ impl ChartHandle {
         let Some(Some((p, plot_px))) = self.st.try_update_value(|st| {
             let v = Self::view_of(st, &settings, tz);
             let f = st.view.frame.as_ref()?;
-            if dpr != st.view.dpr || st.view.size != (v.css_width, v.css_height) {
+            // Another canvas size is caught by `preview` (the view is sized as the canvas is).
+            if dpr != st.view.dpr {
                 return None;
             }
             let plot_px = (
