@@ -203,6 +203,23 @@ pub struct Buckets {
 }
 
 impl Buckets {
+    /// No columns, with room for `columns` of them in every column vector.
+    pub fn with_capacity(columns: usize) -> Buckets {
+        Buckets {
+            column: Vec::with_capacity(columns),
+            count: Vec::with_capacity(columns),
+            nonfinite: Vec::with_capacity(columns),
+            x_first: Vec::with_capacity(columns),
+            x_last: Vec::with_capacity(columns),
+            first: Vec::with_capacity(columns),
+            last: Vec::with_capacity(columns),
+            min: Vec::with_capacity(columns),
+            max: Vec::with_capacity(columns),
+            x_of_min: Vec::with_capacity(columns),
+            x_of_max: Vec::with_capacity(columns),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.column.len()
     }

@@ -27,13 +27,14 @@
 
 use crate::api::{Buckets, RunSeries, SeriesResponse, XAxis};
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 
 /// The media type of the binary answer.
 pub const CONTENT_TYPE: &str = "application/vnd.trackline.series";
 
 const MAGIC: &[u8; 4] = b"TLS2";
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Header {
     key: String,
     x: XAxis,
@@ -44,7 +45,7 @@ struct Header {
     runs: Vec<RunHeader>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Debug)]
 struct RunHeader {
     run: String,
     total_points: u64,
@@ -78,44 +79,89 @@ fn same_x_as(a: &Buckets, a_odd: &[u32], b: &Buckets, b_odd: &[u32]) -> bool {
 
 /// Encodes `resp`; `None` when a column index does not fit 16 bits (a width over 65,535).
 pub fn encode(resp: &SeriesResponse) -> Option<Vec<u8>> {
-    let odd: Vec<Vec<u32>> = resp.runs.iter().map(|r| odd_columns(&r.buckets)).collect();
-    let same_x = |i: usize| {
-        i > 0
-            && same_x_as(
-                &resp.runs[i - 1].buckets,
-                &odd[i - 1],
-                &resp.runs[i].buckets,
-                &odd[i],
-            )
-    };
-    let header = Header {
-        key: resp.key.clone(),
+    let mut runs = RunsEncoder::after(None);
+    for r in &resp.runs {
+        runs.push(&r.run, r.total_points, &r.buckets)?;
+    }
+    let runs = runs.finish();
+    let mut out = head(resp, std::slice::from_ref(&runs))?;
+    out.extend_from_slice(&runs.body);
+    Some(out)
+}
+
+/// The header of an answer whose runs are `parts`, in order: the bytes before the runs' bodies.
+/// `resp` gives the rest of the header; its own runs are not read.
+pub fn head(resp: &SeriesResponse, parts: &[EncodedRuns]) -> Option<Vec<u8>> {
+    #[derive(Serialize)]
+    struct HeaderOut<'a> {
+        key: &'a str,
+        x: XAxis,
+        x_key: Option<&'a str>,
+        window: Option<(f64, f64)>,
+        width: u32,
+        x_log: bool,
+        runs: Vec<&'a RunHeader>,
+    }
+    let header = serde_json::to_vec(&HeaderOut {
+        key: &resp.key,
         x: resp.x,
-        x_key: resp.x_key.clone(),
+        x_key: resp.x_key.as_deref(),
         window: resp.window,
         width: resp.width,
         x_log: resp.x_log,
-        runs: resp
-            .runs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| RunHeader {
-                run: r.run.clone(),
-                total_points: r.total_points,
-                columns: r.buckets.len() as u32,
-                same_x: same_x(i),
-            })
-            .collect(),
-    };
-    let header = serde_json::to_vec(&header).ok()?;
-    let body: usize = resp.runs.iter().map(|r| r.buckets.len() * 78 + 8).sum();
-    let mut out = Vec::with_capacity(8 + header.len() + body);
+        runs: parts.iter().flat_map(|p| &p.runs).collect(),
+    })
+    .ok()?;
+    let mut out = Vec::with_capacity(8 + header.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&u32::try_from(header.len()).ok()?.to_le_bytes());
     out.extend_from_slice(&header);
-    for (r_i, r) in resp.runs.iter().enumerate() {
-        let b = &r.buckets;
-        let shared = same_x(r_i);
+    Some(out)
+}
+
+/// Runs' bodies encoded by one [`RunsEncoder`], and their entries of the header.
+#[derive(Debug)]
+pub struct EncodedRuns {
+    runs: Vec<RunHeader>,
+    pub body: Vec<u8>,
+}
+
+/// Encodes an answer's runs one after the other. Several encoders can each take a contiguous
+/// slice of one answer's runs (on threads of their own, each run encoded as soon as it is
+/// decimated): told the run before its slice, an encoder writes exactly the bytes one encoder over
+/// all the runs would, and [`head`] then writes the header of all their parts.
+///
+/// `B` is a run's buckets, owned or borrowed: the encoder keeps the last run's (a run says
+/// `same_x` when it shares the run before's columns and x).
+pub struct RunsEncoder<B> {
+    before: Option<(B, Vec<u32>)>,
+    runs: Vec<RunHeader>,
+    body: Vec<u8>,
+}
+
+impl<B: Borrow<Buckets>> RunsEncoder<B> {
+    /// An encoder whose first run comes after the run `before` in the answer (`None`: first).
+    pub fn after(before: Option<B>) -> RunsEncoder<B> {
+        RunsEncoder {
+            before: before.map(|b| {
+                let odd = odd_columns(b.borrow());
+                (b, odd)
+            }),
+            runs: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Appends run `run`'s body; `None` when a column index does not fit 16 bits.
+    pub fn push(&mut self, run: &str, total_points: u64, buckets: B) -> Option<()> {
+        let b = buckets.borrow();
+        let odd = odd_columns(b);
+        let shared = self
+            .before
+            .as_ref()
+            .is_some_and(|(a, a_odd)| same_x_as(a.borrow(), a_odd, b, &odd));
+        let out = &mut self.body;
+        out.reserve(b.len() * 78 + 8);
         for &c in &b.column {
             let c = u16::try_from(c).ok()?;
             if !shared {
@@ -136,43 +182,57 @@ pub fn encode(resp: &SeriesResponse) -> Option<Vec<u8>> {
             out.extend_from_slice(&i.to_le_bytes());
             out.extend_from_slice(&n.to_le_bytes());
         }
-        let odd = &odd[r_i];
         if !shared {
             out.extend_from_slice(&(odd.len() as u32).to_le_bytes());
-            for i in odd {
+            for i in &odd {
                 out.extend_from_slice(&i.to_le_bytes());
             }
-            put_f64s(&mut out, b.x_first.iter().copied());
+            put_f64s(out, b.x_first.iter().copied());
         }
-        put_f64s(&mut out, b.first.iter().copied());
+        put_f64s(out, b.first.iter().copied());
         let multi = |i: &usize| !is_single(b, *i);
         if !shared {
-            put_f64s(&mut out, (0..b.len()).filter(multi).map(|i| b.x_last[i]));
+            put_f64s(out, (0..b.len()).filter(multi).map(|i| b.x_last[i]));
         }
-        put_f64s(&mut out, (0..b.len()).filter(multi).map(|i| b.last[i]));
+        put_f64s(out, (0..b.len()).filter(multi).map(|i| b.last[i]));
         put_f64s(
-            &mut out,
+            out,
             (0..b.len())
                 .filter(multi)
                 .map(|i| b.min[i].unwrap_or(f64::NAN)),
         );
         put_f64s(
-            &mut out,
+            out,
             (0..b.len())
                 .filter(multi)
                 .map(|i| b.max[i].unwrap_or(f64::NAN)),
         );
         let x_of = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(f64::NAN);
         put_f64s(
-            &mut out,
+            out,
             (0..b.len()).filter(multi).map(|i| x_of(&b.x_of_min, i)),
         );
         put_f64s(
-            &mut out,
+            out,
             (0..b.len()).filter(multi).map(|i| x_of(&b.x_of_max, i)),
         );
+        self.runs.push(RunHeader {
+            run: run.to_string(),
+            total_points,
+            columns: b.len() as u32,
+            same_x: shared,
+        });
+        self.before = Some((buckets, odd));
+        Some(())
     }
-    Some(out)
+
+    /// The runs encoded.
+    pub fn finish(self) -> EncodedRuns {
+        EncodedRuns {
+            runs: self.runs,
+            body: self.body,
+        }
+    }
 }
 
 /// Whether column `i` is a single point whose last/min/max follow from its first (always so for a
@@ -538,6 +598,41 @@ mod tests {
         let body = bytes.len() - 8 - len;
         let sizes_without_sharing = alone * 4 + (6 * 22 + 4 + 32 + 8 + 144) + 8;
         assert_eq!(sizes_without_sharing - body, 2 * (6 * 14 + 4 + 4 + 3 * 8));
+    }
+
+    #[test]
+    fn runs_encoded_in_slices_are_the_bytes_of_one_encoding() {
+        let mut a = answer();
+        let first = a.runs[0].buckets.clone();
+        for (i, run) in ["b", "c", "d", "e", "f"].into_iter().enumerate() {
+            a.runs.push(RunSeries {
+                run: run.into(),
+                total_points: 100_000,
+                buckets: same_steps(&first, i as f64),
+            });
+        }
+        let whole = encode(&a).unwrap();
+        // Every way of cutting the runs into slices, each encoded after the run before it.
+        for cut in 0..=a.runs.len() {
+            for cut2 in cut..=a.runs.len() {
+                let parts: Vec<EncodedRuns> = [0..cut, cut..cut2, cut2..a.runs.len()]
+                    .into_iter()
+                    .map(|slice| {
+                        let before = slice.start.checked_sub(1).map(|i| &a.runs[i].buckets);
+                        let mut runs = RunsEncoder::after(before);
+                        for r in &a.runs[slice] {
+                            runs.push(&r.run, r.total_points, &r.buckets).unwrap();
+                        }
+                        runs.finish()
+                    })
+                    .collect();
+                let mut bytes = head(&a, &parts).unwrap();
+                for part in &parts {
+                    bytes.extend_from_slice(&part.body);
+                }
+                assert!(bytes == whole, "cut at {cut} and {cut2}");
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::{AppState, blocking};
 use crate::auth::sharing::Principal;
 use crate::error::{Error, Result};
 use crate::query;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -54,11 +55,13 @@ pub async fn keys(
 
 enum SeriesBody {
     Json(trackline_shared::SeriesResponse),
-    Binary(Vec<u8>),
+    /// The binary answer's parts, sent one after the other.
+    Binary(Vec<Vec<u8>>),
 }
 
 /// The series query: JSON, or the binary columns of `trackline_shared::series_wire` when the
-/// request's `Accept` names that media type (the web app's; encoded off the async threads too).
+/// request's `Accept` names that media type (the web app's; decimated and encoded on every core,
+/// off the async threads).
 pub async fn series(
     State(s): State<AppState>,
     PathParams(project): PathParams<String>,
@@ -72,25 +75,35 @@ pub async fn series(
         .any(|v| v.contains(series_wire::CONTENT_TYPE));
     let store = s.store.clone();
     let answer = blocking(move || {
-        let resp = query::series::series(&store, &project, &q)?;
-        Ok(match binary.then(|| series_wire::encode(&resp)).flatten() {
-            Some(bytes) => SeriesBody::Binary(bytes),
-            None => SeriesBody::Json(resp),
-        })
+        if binary && let Some(parts) = query::series::series_binary(&store, &project, &q)? {
+            return Ok(SeriesBody::Binary(parts));
+        }
+        query::series::series(&store, &project, &q).map(SeriesBody::Json)
     })
     .await?;
     let vary = [(header::VARY, HeaderValue::from_static("Accept"))];
     Ok(match answer {
         SeriesBody::Json(json) => (vary, Json(json)).into_response(),
-        SeriesBody::Binary(bytes) => (
-            vary,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(series_wire::CONTENT_TYPE),
-            )],
-            bytes,
-        )
-            .into_response(),
+        SeriesBody::Binary(parts) => {
+            let length = parts.iter().map(Vec::len).sum::<usize>();
+            let body = Body::from_stream(futures_util::stream::iter(
+                parts
+                    .into_iter()
+                    .map(|part| Ok::<_, std::convert::Infallible>(Bytes::from(part))),
+            ));
+            (
+                vary,
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(series_wire::CONTENT_TYPE),
+                    ),
+                    (header::CONTENT_LENGTH, HeaderValue::from(length)),
+                ],
+                body,
+            )
+                .into_response()
+        }
     })
 }
 

@@ -136,51 +136,46 @@ pub enum Scale {
     Log,
 }
 
-impl Scale {
-    #[inline]
-    fn t(self, x: f64) -> f64 {
-        match self {
-            Scale::Linear => x,
-            Scale::Log => x.log10(),
-        }
-    }
-}
-
 /// How the window `[x0, x1]` maps x to a column: `floor((t(x) - t(x0)) / w)` clamped to
 /// `width - 1`, with `w = (t(x1) - t(x0)) / width` and `t` the identity or log10. Nondecreasing in
 /// x, which the binary searches rely on.
+///
+/// `t` is a type parameter, not a [`Scale`] read per call: the compiler may compute both arms of
+/// a `match` on the scale to pick one without a branch, and it did so here, taking the log10 of
+/// every x of a linear query (7% of a 1,000-run query).
 #[derive(Clone, Copy, Debug)]
-struct Columns {
+struct Columns<T> {
+    t: T,
     t0: f64,
     w: f64,
     last: u32,
-    scale: Scale,
 }
 
-impl Columns {
+impl<T: Fn(f64) -> f64 + Copy> Columns<T> {
     /// `None` for an empty or non-finite window, zero width, or a log window not above zero.
-    fn new((x0, x1): (f64, f64), width: u32, scale: Scale) -> Option<Columns> {
+    fn new((x0, x1): (f64, f64), width: u32, scale: Scale, t: T) -> Option<Columns<T>> {
         let valid = x0.is_finite()
             && x1.is_finite()
             && x0 <= x1
             && width > 0
             && (scale == Scale::Linear || x0 > 0.0);
         valid.then(|| Columns {
-            t0: scale.t(x0),
-            w: (scale.t(x1) - scale.t(x0)) / f64::from(width),
+            t,
+            t0: t(x0),
+            w: (t(x1) - t(x0)) / f64::from(width),
             last: width - 1,
-            scale,
         })
     }
 
     /// The column of an `x` inside the window. A zero-width window (`x0 == x1`, or a span so small
     /// that `w` underflows) gives NaN for `x == x0`, which lands in column 0; an infinite `w` (the
     /// span overflowed) puts everything in column 0.
+    #[inline]
     fn of(&self, x: f64) -> u32 {
         // The floor of `t`, without `f64::floor` (a call into libm on x86-64's baseline, and
         // this runs a dozen times a column): `last` is an integer, so `t >= last` is `floor(t) >=
         // last`, and below it a positive `t` truncates to its floor.
-        let t = (self.scale.t(x) - self.t0) / self.w;
+        let t = ((self.t)(x) - self.t0) / self.w;
         if t >= f64::from(self.last) {
             self.last
         } else if t > 0.0 {
@@ -214,15 +209,27 @@ pub fn decimate_on(
     width: u32,
     scale: Scale,
 ) -> Buckets {
-    let mut out = Buckets::default();
-    let Some(columns) = Columns::new(window, width, scale) else {
-        return out;
-    };
-    let (x0, x1) = window;
     let x = x_column(series, axis, origin_secs);
+    match scale {
+        Scale::Linear => Columns::new(window, width, scale, |x| x)
+            .map_or_else(Buckets::default, |c| decimate_into(series, x, window, c)),
+        Scale::Log => Columns::new(window, width, scale, f64::log10)
+            .map_or_else(Buckets::default, |c| decimate_into(series, x, window, c)),
+    }
+}
+
+/// [`decimate_on`] with the window's columns known valid.
+fn decimate_into<T: Fn(f64) -> f64 + Copy>(
+    series: &Series,
+    x: XCol<'_>,
+    window: (f64, f64),
+    columns: Columns<T>,
+) -> Buckets {
+    let (x0, x1) = window;
     let start = x.partition_point(0, x.len(), |v| v < x0);
     let end = x.partition_point(start, x.len(), |v| v <= x1);
     let values = series.values();
+    let mut out = Buckets::with_capacity(end.saturating_sub(start).min(columns.last as usize + 1));
 
     let mut lo = start;
     // Points in the column before: where the next column probably ends.
