@@ -46,14 +46,23 @@ impl Store {
     }
 
     /// Saves `run` if its history is loaded and the cache is behind (a run removed while it
-    /// waited was unloaded, so it is not saved again).
+    /// waited was unloaded, so it is not saved again). The run's lock is held while the history
+    /// is encoded, not while the file is written: on the saving thread's lower priority, with
+    /// training on the other core, a reader of the run would otherwise wait for the disk at the
+    /// CPU share such a thread gets.
     fn save_if_behind(&self, run: &Run) {
         let Some(cache) = self.series_cache() else {
             return;
         };
-        let mut h = run.history.lock();
-        if h.cache_is_behind() {
-            history::save_to_cache(run, &mut h, cache);
+        let snapshot = {
+            let mut h = run.history.lock();
+            if !h.cache_is_behind() {
+                return;
+            }
+            history::snapshot_for_cache(run, &mut h, cache)
+        };
+        if let Some(snapshot) = snapshot {
+            snapshot.write(run, cache);
         }
     }
 }

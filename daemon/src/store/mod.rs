@@ -458,6 +458,20 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::ensure_loaded`] for the warm-up: the run is read without holding its lock (see
+    /// [`history::load_aside`]). Answers whether this call loaded it.
+    pub fn load_aside(&self, run: &Arc<Run>) -> crate::error::Result<bool> {
+        let Some(outcome) = history::load_aside(run, self.cache.as_ref())? else {
+            return Ok(false);
+        };
+        let save = outcome.cache_behind;
+        self.publish_growth(run, outcome);
+        if save {
+            self.save_to_cache_soon(run);
+        }
+        Ok(true)
+    }
+
     /// Feeds bytes the daemon itself has just appended at `offset` of a run's series file (remote
     /// ingest, right after writing them) straight into its history, when it has read exactly
     /// that far ([`history::feed_written`]); otherwise the ingest thread reads them from the

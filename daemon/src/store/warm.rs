@@ -47,11 +47,9 @@ fn warm_up(store: &Store, stop: &AtomicBool) {
             if stop.load(Ordering::Relaxed) || store.resident_bytes() >= budget {
                 break 'projects;
             }
-            if run.history.lock().is_loaded() {
-                continue;
-            }
-            match store.ensure_loaded(&run) {
-                Ok(()) => loaded += 1,
+            match store.load_aside(&run) {
+                Ok(true) => loaded += 1,
+                Ok(false) => {}
                 Err(e) => tracing::debug!(%project, run = %run.key.run, "warm-up: {e}"),
             }
         }

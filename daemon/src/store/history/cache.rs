@@ -44,6 +44,8 @@ pub struct SeriesCache {
     state_dir: HeldDir,
     /// The front of the viewed list as last written, so a view of the same project costs nothing.
     viewed_front: parking_lot::Mutex<Option<String>>,
+    /// Held while a cache file is written (the saving thread and an eviction may both write one).
+    writing: parking_lot::Mutex<()>,
 }
 
 /// Why a cache file was not used (logged at debug level; the run is parsed instead).
@@ -67,6 +69,7 @@ impl SeriesCache {
         SeriesCache {
             state_dir: HeldDir::new(state_dir),
             viewed_front: parking_lot::Mutex::new(None),
+            writing: parking_lot::Mutex::new(()),
         }
     }
 
@@ -92,15 +95,23 @@ impl SeriesCache {
         Ok(saved.history)
     }
 
-    /// Saves `h` (the history of `run`, read up to its cursors) for the next start.
-    pub(super) fn save(&self, run: &Run, h: &History) -> Result<(), Miss> {
+    /// What is saved of `h`, the history of `run` read up to its cursors, for the next start:
+    /// taken under the run's lock, written by [`SeriesCache::write`] after it.
+    pub(super) fn snapshot(&self, run: &Run, h: &History) -> Result<Vec<u8>, Miss> {
         let mut fingerprints = [0u64; 2];
         for (file, out) in SERIES_FILES.iter().zip(&mut fingerprints) {
             *out = fingerprint_of(run, *file, line_boundary(h.cursor(*file)))?;
         }
-        let bytes = encode(h, fingerprints);
-        let dir = self.state_dir.get()?.create_dirs(&Self::folder(&run.key))?;
-        let name = Self::file_name(&run.key);
+        Ok(encode(h, fingerprints))
+    }
+
+    /// Writes a snapshot of run `key`'s history in place of what was saved before. A snapshot
+    /// older than the one it replaces is still valid (its fingerprints are of the files' prefix
+    /// it holds): the next start only parses more.
+    pub(super) fn write(&self, key: &RunKey, bytes: &[u8]) -> Result<(), Miss> {
+        let _writing = self.writing.lock();
+        let dir = self.state_dir.get()?.create_dirs(&Self::folder(key))?;
+        let name = Self::file_name(key);
         let temp = format!("{name}.tmp");
         match dir.remove_file(&temp) {
             Err(crate::format::FormatError::Io { source, .. })
@@ -108,7 +119,7 @@ impl SeriesCache {
             other => other?,
         }
         let mut file = dir.create_new(&temp)?;
-        file.write_all(&bytes)
+        file.write_all(bytes)
             .map_err(|e| crate::format::FormatError::io(dir.path().join(&temp), e))?;
         drop(file);
         dir.rename(&temp, &name)?;
@@ -581,6 +592,30 @@ mod tests {
         let h = run.history.lock();
         let s = h.series_by_key("acc").unwrap();
         s.values().iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// The warm-up's read aside (`Store::load_aside`) puts in place what a load reads, through the
+    /// cache too, and leaves a run loaded meanwhile alone.
+    #[test]
+    fn a_read_aside_is_what_a_load_reads_and_never_replaces_a_loaded_history() {
+        let f = fixture(MIN_CACHED_POINTS + 10);
+        let (_loaded_store, loaded) = store(&f, false);
+        for cached in [false, true] {
+            // With the cache: the first store saved it, the second reads it aside.
+            for _ in 0..=usize::from(cached) {
+                let aside = Store::new(StoreSettings {
+                    cache_dir: cached.then(|| f.state.clone()),
+                    ..StoreSettings::default()
+                });
+                let meta = RunMeta::of(&f.key, RunState::Finished);
+                let run = aside.upsert(f.key.clone(), f.dir.clone(), f.source.clone(), meta, 2.0);
+                assert!(aside.load_aside(&run).unwrap());
+                assert_eq!(contents(&run), contents(&loaded), "cached: {cached}");
+                assert_eq!(aside.resident_bytes(), run.history.lock().memory_bytes());
+                assert!(!aside.load_aside(&run).unwrap(), "loaded already");
+                assert_eq!(contents(&run), contents(&loaded));
+            }
+        }
     }
 
     #[test]
