@@ -611,7 +611,8 @@ async fn keys_page(
         "    memory: JS heap {heap:.1} MB + WASM {wasm:.1} MB = {:.1} MB; daemon RSS {rss:.0} MB (peak {hwm:.0} MB)",
         heap + wasm
     );
-    // Scroll through every panel: each fetches as it comes near the viewport.
+    // Scroll through every panel: each fetches as it comes near the viewport. At most 25 s, well
+    // inside the driver's 30 s script timeout (a slow machine scrolled to it and failed).
     let r = c
         .execute_async(
             "const done = arguments[arguments.length - 1];
@@ -620,7 +621,7 @@ async fn keys_page(
                  const now = performance.now(); gaps.push(now - last); last = now;
                  window.scrollBy(0, 120);
                  const max = document.documentElement.scrollHeight - innerHeight;
-                 if (scrollY < max - 1 && now - t0 < 30000) requestAnimationFrame(step);
+                 if (scrollY < max - 1 && now - t0 < 25000) requestAnimationFrame(step);
                  else done([gaps.length, now - t0, gaps]);
              };
              requestAnimationFrame(step);",
