@@ -312,8 +312,7 @@ impl ChartHandle {
         });
         let t1 = perf_now();
         self.st.update_value(|st| {
-            st.schedule.gesture.full_frame_ms = t1 - t0;
-            st.schedule.gesture.drew_exact();
+            st.schedule.gesture.drew_full(t1 - t0);
         });
         let key = self.key.get_value();
         measure("tl:panel:frame", t0, t1, &key);

@@ -1,4 +1,4 @@
-//! Previews while a heavy panel is zoomed or panned: when the panel's last full frame took longer
+//! Previews while a heavy panel is zoomed or panned: when the panel's last full frames took longer
 //! than [`PREVIEW_ABOVE_MS`] (a thousand runs), each wheel or pan step shows the last exact plot
 //! image moved and stretched to the new axes ([`crate::charts::preview`]), at the cost of one image
 //! copy, and the exact frame is drawn once the input has rested [`REST_MS`]. Lighter panels draw
@@ -12,6 +12,10 @@ use crate::charts::preview;
 
 /// Full frames slower than this (ms, two animation frames) make a panel preview its gestures.
 pub(super) const PREVIEW_ABOVE_MS: f64 = 33.0;
+/// The last full frames judged: all must be slow. One slow frame (the first after a smoothing
+/// change, or a live round that widened the axes) does not turn a light panel's gestures into
+/// previews; a thousand runs' frames are all slow.
+const FRAMES_JUDGED: usize = 3;
 /// The exact frame follows the last wheel or pan step by this long (ms).
 pub(super) const REST_MS: f64 = 100.0;
 /// Local-storage key overriding [`PREVIEW_ABOVE_MS`].
@@ -22,8 +26,8 @@ const PREVIEW_ABOVE_KEY: &str = "tl.chart.preview-above-ms";
 pub(super) struct Gesture {
     /// When the last wheel or pan step came (`performance.now()`; 0: never).
     step_ms: f64,
-    /// What the last full frame cost (ms).
-    pub(super) full_frame_ms: f64,
+    /// What the last full frames cost (ms), oldest first, at most [`FRAMES_JUDGED`].
+    full_frames_ms: Vec<f64>,
     /// A timer will draw the exact frame once the input rests.
     rest_pending: bool,
     /// The snapshot canvas holds the plot pixels now on screen (false after any exact drawing).
@@ -33,6 +37,21 @@ pub(super) struct Gesture {
 }
 
 impl Gesture {
+    /// A full frame was drawn in `ms`.
+    pub(super) fn drew_full(&mut self, ms: f64) {
+        if self.full_frames_ms.len() == FRAMES_JUDGED {
+            self.full_frames_ms.remove(0);
+        }
+        self.full_frames_ms.push(ms);
+        self.drew_exact();
+    }
+
+    /// Whether the panel's full frames are slow: each of the last [`FRAMES_JUDGED`] (or of all,
+    /// when there were fewer) took longer than `above_ms`.
+    pub(super) fn frames_slow(&self, above_ms: f64) -> bool {
+        !self.full_frames_ms.is_empty() && self.full_frames_ms.iter().all(|&ms| ms > above_ms)
+    }
+
     /// Exact pixels went on screen: the snapshot is out of date.
     pub(super) fn drew_exact(&mut self) {
         self.snapshot_current = false;
@@ -68,7 +87,7 @@ impl ChartHandle {
         }
         let slow = self
             .st
-            .with_value(|st| st.schedule.gesture.full_frame_ms > preview_above_ms());
+            .with_value(|st| st.schedule.gesture.frames_slow(preview_above_ms()));
         if !slow {
             return false;
         }
@@ -214,5 +233,39 @@ impl ChartHandle {
             },
             Duration::from_millis(ms.ceil().max(1.0) as u64),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panel_previews_once_its_last_full_frames_were_all_slow() {
+        let mut g = Gesture::default();
+        assert!(!g.frames_slow(PREVIEW_ABOVE_MS), "no frame yet");
+        // A thousand runs: the first frame is slow, and so is every one after.
+        g.drew_full(120.0);
+        assert!(g.frames_slow(PREVIEW_ABOVE_MS));
+        // A light panel: one slow frame among fast ones (a smoothing change) is not enough.
+        let mut g = Gesture::default();
+        for ms in [12.0, 10.0, 38.0] {
+            g.drew_full(ms);
+        }
+        assert!(!g.frames_slow(PREVIEW_ABOVE_MS));
+        g.drew_full(40.0);
+        assert!(
+            !g.frames_slow(PREVIEW_ABOVE_MS),
+            "10 ms is still among the last three"
+        );
+        g.drew_full(45.0);
+        assert!(
+            g.frames_slow(PREVIEW_ABOVE_MS),
+            "three slow frames in a row"
+        );
+        g.drew_full(11.0);
+        assert!(!g.frames_slow(PREVIEW_ABOVE_MS));
+        // A threshold below zero previews every gesture once a frame was drawn.
+        assert!(g.frames_slow(-1.0));
     }
 }
