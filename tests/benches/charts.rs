@@ -183,6 +183,27 @@ async fn bench(
         bytes.len() as f64 / 1e6
     );
 
+    // The loaded runs are saved to the series cache by a thread of their own after answering:
+    // wait for all of them, as a daemon that ran a while would have (a restart before then reads
+    // the runs not yet saved from their files, and the figure below measured that race).
+    let saved = Instant::now();
+    let cache = root.join(".trackline/cache/series/big");
+    let cached = || {
+        std::fs::read_dir(&cache).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".tlsc"))
+                .count()
+        })
+    };
+    while cached() < runs as usize && saved.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "daemon: {} of {runs} runs in the series cache {:.1} s after the warm queries",
+        cached(),
+        saved.elapsed().as_secs_f64()
+    );
+
     // Cold start: the daemon restarted, reading its series cache, and again without it; the
     // query is the page's (binary), sent as soon as the daemon listens.
     drop(daemon);
