@@ -625,9 +625,9 @@ pub fn sync_files(
 /// [`sync_files`] of a run not in memory, for the warm-up: its files (or cache) are read into a
 /// history of its own without the run's lock, put in place only if the run is still not loaded.
 /// A request for the run meanwhile loads it itself, at its own priority, instead of waiting for
-/// the warm-up's lower one: with training on the other core a `nice` 10 thread gets a tenth of a
-/// core, and a wide run's 80 ms parse became most of a second of waiting. `None` when the run was
-/// loaded before or meanwhile (what was read is dropped).
+/// the warm-up's lower one: with training on the other core a `nice` 10 thread gets about a tenth
+/// of a core, so a wide run's ~100 ms parse could keep a request waiting up to a second. `None`
+/// when the run was loaded before or meanwhile (what was read is dropped).
 pub fn load_aside(run: &Arc<Run>, cache: Option<&SeriesCache>) -> Result<Option<SyncOutcome>> {
     let mut read = {
         let h = run.history.lock();
