@@ -450,12 +450,18 @@ impl Store {
         files: &[history::SeriesFile],
     ) -> crate::error::Result<()> {
         let outcome = history::sync_files(run, files, self.cache.as_ref())?;
+        self.took_in(run, outcome);
+        Ok(())
+    }
+
+    /// What follows a read of a run's files: its growth is announced, and the run is saved to
+    /// the series cache when the cache is behind.
+    fn took_in(&self, run: &Arc<Run>, outcome: history::SyncOutcome) {
         let save = outcome.cache_behind;
         self.publish_growth(run, outcome);
         if save {
             self.save_to_cache_soon(run);
         }
-        Ok(())
     }
 
     /// [`Store::ensure_loaded`] for the warm-up: the run is read without holding its lock (see
@@ -464,11 +470,7 @@ impl Store {
         let Some(outcome) = history::load_aside(run, self.cache.as_ref())? else {
             return Ok(false);
         };
-        let save = outcome.cache_behind;
-        self.publish_growth(run, outcome);
-        if save {
-            self.save_to_cache_soon(run);
-        }
+        self.took_in(run, outcome);
         Ok(true)
     }
 
