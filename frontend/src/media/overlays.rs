@@ -192,10 +192,7 @@ pub fn paint(
     boxes: &[BoxLayer],
     opts: OverlayOptions,
 ) {
-    if canvas.width() != width || canvas.height() != height {
-        canvas.set_width(width);
-        canvas.set_height(height);
-    }
+    crate::browser::size_canvas(canvas, width, height);
     let Some(ctx) = crate::browser::context_2d(canvas) else {
         return;
     };
