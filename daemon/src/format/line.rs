@@ -44,6 +44,53 @@ pub fn parse_line_with(
     mut metric: impl FnMut(Cow<'_, str>, f64),
     mut nested: impl FnMut(Cow<'_, str>, std::ops::Range<usize>),
 ) -> Result<RowHeader, ParseError> {
+    parse_line_raw(
+        line,
+        |key, value| {
+            metric(key.into_str()?, value);
+            Ok(())
+        },
+        |key, range| {
+            nested(key.into_str()?, range);
+            Ok(())
+        },
+    )
+}
+
+/// A key as the line writes it: its bytes when it has no escape (not yet checked to be UTF-8, so a
+/// caller that knows the key already skips the check), else decoded.
+pub enum RawKey<'a> {
+    Plain(&'a [u8]),
+    Decoded(String),
+}
+
+impl<'a> RawKey<'a> {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            RawKey::Plain(bytes) => bytes,
+            RawKey::Decoded(key) => key.as_bytes(),
+        }
+    }
+
+    /// The key as text; `Err` when it is not UTF-8.
+    pub fn into_str(self) -> Result<Cow<'a, str>, &'static str> {
+        match self {
+            RawKey::Plain(bytes) => std::str::from_utf8(bytes)
+                .map(Cow::Borrowed)
+                .map_err(|_| "invalid UTF-8"),
+            RawKey::Decoded(key) => Ok(Cow::Owned(key)),
+        }
+    }
+}
+
+/// [`parse_line_with`] for callers that look keys up by their bytes: the callbacks get each key
+/// unchecked ([`RawKey`]) and may refuse it (the line is then rejected, the error at the key).
+/// Keys starting with `_` other than `_step` and `_timestamp` are skipped without a check.
+pub fn parse_line_raw(
+    line: &[u8],
+    mut metric: impl FnMut(RawKey<'_>, f64) -> Result<(), &'static str>,
+    mut nested: impl FnMut(RawKey<'_>, std::ops::Range<usize>) -> Result<(), &'static str>,
+) -> Result<RowHeader, ParseError> {
     let mut p = Parser { s: line, i: 0 };
     let mut header = RowHeader::default();
     p.ws();
@@ -55,19 +102,29 @@ pub fn parse_line_with(
     }
     loop {
         p.ws();
-        let key = p.string()?;
+        let key_at = p.i;
+        let key = p.raw_string()?;
         p.ws();
         p.expect(b':', "expected ':'")?;
         p.ws();
-        match p.value()? {
-            Value::Number(v) => match key.as_ref() {
-                "_step" => header.step = Some(v),
-                "_timestamp" => header.timestamp = Some(v),
-                k if k.starts_with('_') => {}
+        let refused = match p.value()? {
+            Value::Number(v) => match key.bytes() {
+                b"_step" => {
+                    header.step = Some(v);
+                    Ok(())
+                }
+                b"_timestamp" => {
+                    header.timestamp = Some(v);
+                    Ok(())
+                }
+                [b'_', ..] => Ok(()),
                 _ => metric(key, v),
             },
-            Value::Nested(range) if !key.starts_with('_') => nested(key, range),
-            Value::Nested(_) | Value::Other => {}
+            Value::Nested(range) if !key.bytes().starts_with(b"_") => nested(key, range),
+            Value::Nested(_) | Value::Other => Ok(()),
+        };
+        if let Err(what) = refused {
+            return Err(ParseError { what, at: key_at });
         }
         p.ws();
         match p.next() {
@@ -204,6 +261,10 @@ impl<'a> Parser<'a> {
 
     fn number(&mut self) -> Result<Value, ParseError> {
         let start = self.i;
+        if let Some(v) = self.plain_number() {
+            return Ok(Value::Number(v));
+        }
+        self.i = start;
         while matches!(
             self.peek(),
             Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
@@ -221,31 +282,100 @@ impl<'a> Parser<'a> {
             })
     }
 
+    /// The common number, read in one pass: at most 19 digits whose integer fits an f64 exactly,
+    /// times a power of ten up to 10^22, so that one multiplication or division rounds it exactly
+    /// as `str::parse` would (Clinger's fast path). `None` (the caller rereads it) for anything
+    /// else: more digits, a larger exponent, or a malformed number.
+    fn plain_number(&mut self) -> Option<f64> {
+        /// The powers of ten an f64 holds exactly.
+        const POW10: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+        ];
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.i += 1;
+        }
+        let mut mantissa = 0u64;
+        let mut digits = 0u32;
+        let mut point_at = None;
+        loop {
+            match self.peek() {
+                Some(c @ b'0'..=b'9') => {
+                    mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+                    digits += 1;
+                }
+                Some(b'.') if point_at.is_none() => point_at = Some(digits),
+                _ => break,
+            }
+            self.i += 1;
+        }
+        let mut exponent = point_at.map_or(0, |at| -i64::from(digits - at));
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.i += 1;
+            let sign = match self.peek() {
+                Some(b'-') => {
+                    self.i += 1;
+                    -1
+                }
+                Some(b'+') => {
+                    self.i += 1;
+                    1
+                }
+                _ => 1,
+            };
+            let (mut e, mut exp_digits) = (0i64, 0);
+            while let Some(c @ b'0'..=b'9') = self.peek() {
+                e = (e * 10 + i64::from(c - b'0')).min(1 << 20);
+                exp_digits += 1;
+                self.i += 1;
+            }
+            if exp_digits == 0 {
+                return None;
+            }
+            exponent += sign * e;
+        }
+        let malformed = matches!(
+            self.peek(),
+            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+        );
+        if digits == 0 || digits > 19 || malformed || mantissa > 1 << 53 || exponent.abs() > 22 {
+            return None;
+        }
+        let magnitude = if exponent < 0 {
+            mantissa as f64 / POW10[exponent.unsigned_abs() as usize]
+        } else {
+            mantissa as f64 * POW10[exponent as usize]
+        };
+        Some(if negative { -magnitude } else { magnitude })
+    }
+
     /// A JSON string; borrowed when it has no escapes.
     fn string(&mut self) -> Result<Cow<'a, str>, ParseError> {
+        let at = self.i + 1;
+        self.raw_string()?
+            .into_str()
+            .map_err(|what| ParseError { what, at })
+    }
+
+    /// A JSON string, its bytes unchecked when it has no escapes.
+    fn raw_string(&mut self) -> Result<RawKey<'a>, ParseError> {
         self.expect(b'"', "expected a string")?;
         let start = self.i;
         let s: &'a [u8] = self.s;
-        while let Some(&c) = s.get(self.i) {
-            match c {
-                b'"' => {
-                    let raw = &s[start..self.i];
-                    self.i += 1;
-                    return std::str::from_utf8(raw)
-                        .map(Cow::Borrowed)
-                        .map_err(|_| ParseError {
-                            what: "invalid UTF-8",
-                            at: start,
-                        });
-                }
-                b'\\' => return self.escaped_string(start),
-                _ => self.i += 1,
-            }
+        let Some(len) = s[start..].iter().position(|&c| c == b'"' || c == b'\\') else {
+            self.i = s.len();
+            return Err(self.err("unterminated string"));
+        };
+        self.i = start + len;
+        if s[self.i] == b'\\' {
+            return self.escaped_string(start).map(RawKey::Decoded);
         }
-        Err(self.err("unterminated string"))
+        self.i += 1;
+        Ok(RawKey::Plain(&s[start..start + len]))
     }
 
-    fn escaped_string(&mut self, start: usize) -> Result<Cow<'a, str>, ParseError> {
+    fn escaped_string(&mut self, start: usize) -> Result<String, ParseError> {
         // Find the closing quote, then let serde_json decode the escapes exactly.
         let mut j = self.i;
         while let Some(&c) = self.s.get(j) {
@@ -254,12 +384,10 @@ impl<'a> Parser<'a> {
                 b'"' => {
                     let quoted = &self.s[start - 1..=j];
                     self.i = j + 1;
-                    return serde_json::from_slice::<String>(quoted)
-                        .map(Cow::Owned)
-                        .map_err(|_| ParseError {
-                            what: "bad string escape",
-                            at: start,
-                        });
+                    return serde_json::from_slice::<String>(quoted).map_err(|_| ParseError {
+                        what: "bad string escape",
+                        at: start,
+                    });
                 }
                 _ => j += 1,
             }
@@ -460,6 +588,35 @@ mod tests {
             let mut got = m;
             got.sort_by(|a, b| a.0.cmp(&b.0));
             prop_assert_eq!(got, expected);
+        }
+
+        /// Numbers read in one pass ([`Parser::plain_number`]) come out bit for bit as
+        /// `str::parse` reads them, and so do the ones it leaves to it; what it refuses, the
+        /// line refuses.
+        #[test]
+        fn numbers_read_as_str_parse_reads_them(
+            text in "-?[0-9]{0,21}(\\.[0-9]{0,21})?([eE][-+]?[0-9]{0,3})?[.e]?",
+            value in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO,
+            precision in 0usize..20,
+        ) {
+            let written = [text, format!("{value}"), format!("{value:e}"), format!("{value:.precision$}"), format!("{value:.precision$e}")];
+            for number in written {
+                // Only these start a number in a line; others are not numbers to the parser.
+                let unsigned = number.strip_prefix('-').unwrap_or(&number);
+                if !unsigned.starts_with(|c: char| c.is_ascii_digit() || (c == '.' && unsigned.len() < number.len())) {
+                    continue;
+                }
+                let line = format!(r#"{{"x": {number}}}"#);
+                let mut got = None;
+                let parsed = parse_line(line.as_bytes(), |_, v| got = Some(v));
+                match number.parse::<f64>() {
+                    Ok(expected) => {
+                        prop_assert!(parsed.is_ok(), "{}", number);
+                        prop_assert_eq!(got.map(f64::to_bits), Some(expected.to_bits()), "{}", number);
+                    }
+                    Err(_) => prop_assert!(parsed.is_err(), "{}", number),
+                }
+            }
         }
 
         /// Arbitrary bytes never panic.

@@ -21,9 +21,8 @@ use super::media::{self, MediaIndex};
 use super::series::{ALLOC_OVERHEAD_BYTES, Series};
 use super::{DEFAULT_MAX_KEYS_PER_RUN, DEFAULT_MAX_LINE_BYTES, Run};
 use crate::error::Result;
-use crate::format::line::{ParseError, RowHeader, check_step, parse_line_with, torn_suffix};
+use crate::format::line::{ParseError, RawKey, RowHeader, check_step, parse_line_raw, torn_suffix};
 use crate::format::{HISTORY_FILE, SYSTEM_FILE};
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -114,11 +113,15 @@ struct Columns {
     limits: Limits,
     keys: Vec<String>,
     /// Hashed with foldhash, not SipHash: a wide run's first read looks up every value's key
-    /// (500 a row), and SipHash was 5% of it. Still seeded per map, against crafted keys.
-    index: foldhash::HashMap<String, usize>,
+    /// (500 a row), and SipHash was 5% of it. Still seeded per map, against crafted keys. Keyed by
+    /// bytes so that a known key is found without checking its UTF-8 again (`keys` holds the text).
+    index: foldhash::HashMap<Box<[u8]>, usize>,
     series: Vec<Series>,
     /// (key index, value) of the row being read.
     scratch: Vec<(usize, f64)>,
+    /// For each key, where its value of the row being read is in `scratch` (if that entry is
+    /// the key's): a key written twice in a row keeps its last value, as JSON readers do.
+    scratch_slots: Vec<u32>,
     /// (key, byte range in the parsed line) of the row's values that may be media references.
     media_scratch: Vec<(String, std::ops::Range<usize>)>,
     /// The run's logged media values (history rows only).
@@ -229,7 +232,7 @@ impl History {
     }
 
     pub fn key_index(&self, key: &str) -> Option<usize> {
-        self.columns.index.get(key).copied()
+        self.columns.index.get(key.as_bytes()).copied()
     }
 
     pub fn series(&self, key: usize) -> &Series {
@@ -271,10 +274,11 @@ impl History {
             .map(|k| 2 * (k.capacity() + ALLOC_OVERHEAD_BYTES))
             .sum();
         // hashbrown keeps 1 control byte per bucket and about 8 buckets per 7 entries.
-        let index_slot = size_of::<(String, usize)>() + 1;
+        let index_slot = size_of::<(Box<[u8]>, usize)>() + 1;
         let tables = c.keys.capacity() * size_of::<String>()
             + (c.series.capacity() - c.series.len()) * size_of::<Series>()
-            + c.index.capacity() * index_slot * 8 / 7;
+            + c.index.capacity() * index_slot * 8 / 7
+            + c.scratch_slots.capacity() * size_of::<u32>();
         let pending = self.history.pending.capacity() + self.system.pending.capacity();
         series + key_text + tables + pending + c.media.memory_bytes()
     }
@@ -548,33 +552,47 @@ impl Columns {
     /// keys it added.
     fn parse(&mut self, line: &[u8]) -> std::result::Result<(RowHeader, u64), ParseError> {
         let (keys, index, scratch) = (&mut self.keys, &mut self.index, &mut self.scratch);
+        let slots = &mut self.scratch_slots;
         let media_scratch = &mut self.media_scratch;
         let max_keys = self.limits.max_keys;
         let mut dropped = 0u64;
         scratch.clear();
         media_scratch.clear();
-        let mut nested = |key: Cow<'_, str>, range: std::ops::Range<usize>| {
+        let mut nested = |key: RawKey<'_>, range: std::ops::Range<usize>| {
             if line.get(range.clone()).is_some_and(media::looks_like_media) {
-                media_scratch.push((key.into_owned(), range));
+                media_scratch.push((key.into_str()?.into_owned(), range));
             }
+            Ok(())
         };
-        let header = parse_line_with(
+        let header = parse_line_raw(
             line,
             |key, value| {
-                let i = match index.get(key.as_ref()) {
+                let i = match index.get(key.bytes()) {
                     Some(&i) => i,
                     None if keys.len() < max_keys => {
                         let i = keys.len();
-                        keys.push(key.clone().into_owned());
-                        index.insert(key.into_owned(), i);
+                        let text = key.into_str()?.into_owned();
+                        index.insert(text.as_bytes().into(), i);
+                        keys.push(text);
                         i
                     }
                     None => {
                         dropped += 1;
-                        return;
+                        return Ok(());
                     }
                 };
-                scratch.push((i, value));
+                if i >= slots.len() {
+                    slots.resize(i + 1, u32::MAX);
+                }
+                let slot = slots[i] as usize;
+                match scratch.get_mut(slot) {
+                    Some(seen) if seen.0 == i => seen.1 = value,
+                    _ => {
+                        slots[i] = scratch.len() as u32;
+                        scratch.push((i, value));
+                    }
+                }
+                Ok(())
             },
             &mut nested,
         )?;
@@ -584,7 +602,7 @@ impl Columns {
     /// Forgets the keys added since there were `len` (by a line that was then refused).
     fn forget_keys_from(&mut self, len: usize) {
         for key in self.keys.drain(len..) {
-            self.index.remove(&key);
+            self.index.remove(key.as_bytes());
         }
     }
 }
@@ -921,6 +939,26 @@ mod tests {
         assert_eq!(h.keys(), ["a", "new", "big", "neg"]);
         assert_eq!(h.bad_lines(), 8);
         assert_eq!(h.history.rows, 3);
+    }
+
+    /// Keys are looked up by their bytes; a new key must still be UTF-8, or its row is refused
+    /// whole, and a known key written with an escape is the same key (the row's last value of a
+    /// key is the one kept).
+    #[test]
+    fn a_key_that_is_not_utf8_refuses_its_row() {
+        let mut h = History::default();
+        h.ingest(b"{\"_step\": 0, \"a\": 1, \"\xff\": 2}\n", 0.0, "r");
+        h.ingest(b"{\"_step\": 0, \"b\": 1, \"b\": 2, \"b\": 3}\n", 0.0, "r");
+        h.ingest(
+            b"{\"_step\": 1, \"a\": 3, \"\\u0061\": 4, \"\xc3\xa9\": 5}\n",
+            0.0,
+            "r",
+        );
+        assert_eq!(h.bad_lines(), 1);
+        assert_eq!(points(&h, "a"), [(1.0, 4.0)]);
+        assert_eq!(points(&h, "é"), [(1.0, 5.0)]);
+        assert_eq!(points(&h, "b"), [(0.0, 3.0)]);
+        assert_eq!(h.keys(), ["b", "a", "é"]);
     }
 
     #[test]

@@ -344,7 +344,7 @@ fn decode(bytes: &[u8], limits: Limits) -> Result<Saved, Miss> {
     }
     for i in 0..keys {
         let key = r.str()?.to_owned();
-        if c.index.insert(key.clone(), i).is_some() {
+        if c.index.insert(key.as_bytes().into(), i).is_some() {
             return Err(Miss::Damaged("a key twice"));
         }
         c.keys.push(key);
