@@ -572,6 +572,21 @@ async fn open_workspace(c: &Client, url: &str, what: &str) -> anyhow::Result<()>
         "    {} panels in the page, {} panels painted, {} charts; before scrolling: {} /series requests, {} /keys requests; {} long tasks ({:.0} ms in all, longest {:.0} ms)",
         counts[2], s[2], counts[3], counts[0], counts[1], counts[4], counts[5], counts[6]
     );
+    // Where the time went: the app's own files and its API requests (start → first byte → end),
+    // in ms after navigation.
+    let timeline = js(
+        c,
+        "return performance.getEntriesByType('resource')
+             .filter(e => { const p = e.name.split('?')[0]; return p.includes('/api/') || /[.](wasm|js)$/.test(p); })
+             .map(e => `${e.name.split('?')[0].split('/').slice(-2).join('/')} ${e.startTime.toFixed(0)}→${e.responseStart.toFixed(0)}→${e.responseEnd.toFixed(0)}`)
+             .join(', ');",
+        vec![],
+    )
+    .await?;
+    println!(
+        "    requests (start → first byte → end, ms): {}",
+        timeline.as_str().unwrap_or("")
+    );
     Ok(())
 }
 
