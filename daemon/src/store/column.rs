@@ -28,9 +28,11 @@ enum Domain {
 impl Domain {
     fn of_block(values: &[f64]) -> Domain {
         const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
-        let int = values
-            .iter()
-            .all(|&v| v.fract() == 0.0 && v.abs() < LIMIT && v.to_bits() != (-0.0f64).to_bits());
+        // `v as i64` truncates exactly below 2^53, so this is `fract() == 0` without a call to
+        // libm's `trunc` for every point.
+        let int = values.iter().all(|&v| {
+            v.abs() < LIMIT && (v as i64) as f64 == v && v.to_bits() != (-0.0f64).to_bits()
+        });
         if int { Domain::Int } else { Domain::Bits }
     }
 
@@ -184,14 +186,23 @@ impl PackedColumn {
         }
         let base = keys[0];
         let span = i128::from(keys[BLOCK - 1]) - i128::from(base);
-        let slope = i64::try_from(span / (BLOCK as i128 - 1)).unwrap_or(0);
-        let mut misses = [0i128; BLOCK];
-        let mut widest = 0i128;
+        // |span| < 2^64, so the slope fits; and `base + slope * j` lies between the first and
+        // the last key, so it fits an i64 too (though `slope * j` alone may not).
+        let slope = (span / (BLOCK as i128 - 1)) as i64;
+        let mut misses = [0i64; BLOCK];
+        // The bits of every miss's magnitude together: the widest miss's top bit, which is all
+        // the width needs. A miss beyond i64 keeps the keys whole.
+        let (mut magnitudes, mut overflow) = (0u64, false);
         for (j, (m, &k)) in misses.iter_mut().zip(&keys).enumerate() {
-            *m = i128::from(k) - (i128::from(base) + i128::from(slope) * j as i128);
-            widest = widest.max(m.abs());
+            // Wrapping steps, exact: the sum is in range even where `slope * j` is not.
+            let predicted = base.wrapping_add(slope.wrapping_mul(j as i64));
+            let (miss, overflowed) = k.overflowing_sub(predicted);
+            *m = miss;
+            magnitudes |= miss.unsigned_abs();
+            overflow |= overflowed;
         }
-        let width: u8 = match widest {
+        let width: u8 = match magnitudes {
+            _ if overflow => 8,
             0 => 0,
             w if w < 1 << 7 => 1,
             w if w < 1 << 15 => 2,
@@ -200,18 +211,24 @@ impl PackedColumn {
             _ => 8,
         };
         let offset = u32::try_from(self.residuals.len()).expect("a column's residuals fit u32");
+        let r = &mut self.residuals;
+        r.reserve(BLOCK * usize::from(width));
+        // Each miss in its low bytes (two's complement), a fixed number of bytes per width.
         match width {
             0 => {}
-            8 => keys
+            1 => r.extend(misses.iter().map(|&m| m as i8 as u8)),
+            2 => misses
                 .iter()
-                .for_each(|k| self.residuals.extend_from_slice(&k.to_le_bytes())),
-            w => {
-                for m in misses {
-                    // |m| < 2^31: its low bytes in two's complement.
-                    let bytes = (m as i64).to_le_bytes();
-                    self.residuals.extend_from_slice(&bytes[..usize::from(w)]);
-                }
-            }
+                .for_each(|&m| r.extend_from_slice(&(m as i16).to_le_bytes())),
+            3 => misses
+                .iter()
+                .for_each(|&m| r.extend_from_slice(&(m as i32).to_le_bytes()[..3])),
+            4 => misses
+                .iter()
+                .for_each(|&m| r.extend_from_slice(&(m as i32).to_le_bytes())),
+            _ => keys
+                .iter()
+                .for_each(|k| r.extend_from_slice(&k.to_le_bytes())),
         }
         self.blocks.push(Block {
             base,
