@@ -587,6 +587,15 @@ async fn open_workspace(c: &Client, url: &str, what: &str) -> anyhow::Result<()>
         "    requests (start → first byte → end, ms): {}",
         timeline.as_str().unwrap_or("")
     );
+    let marks = js(
+        c,
+        "const m = performance.getEntriesByName('tl:workspace:keys', 'measure');
+         const d = performance.getEntriesByName('tl:panel:data-request', 'measure');
+         return `a run's keys came at ${m.map(e => e.startTime.toFixed(0) + (e.duration >= 1 ? '+' + e.duration.toFixed(0) : '')).join(', ')}; first data request ${d.length ? Math.min(...d.map(e => e.startTime)).toFixed(0) : '-'} ms`;",
+        vec![],
+    )
+    .await?;
+    println!("    {}", marks.as_str().unwrap_or(""));
     Ok(())
 }
 

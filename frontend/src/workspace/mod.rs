@@ -114,11 +114,18 @@ pub fn Workspace(project: String) -> impl IntoView {
                         })
                         .unwrap_or(false);
                     if new {
+                        let t0 = crate::browser::perf_now();
                         run_keys.try_update(|m| {
                             m.entry(r2.clone())
                                 .or_default()
                                 .extend(keys.iter().cloned())
                         });
+                        crate::browser::measure(
+                            "tl:workspace:keys",
+                            t0,
+                            crate::browser::perf_now(),
+                            &r2,
+                        );
                     }
                 }
             });
