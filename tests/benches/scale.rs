@@ -591,7 +591,8 @@ async fn open_workspace(c: &Client, url: &str, what: &str) -> anyhow::Result<()>
         c,
         "const m = performance.getEntriesByName('tl:workspace:keys', 'measure');
          const d = performance.getEntriesByName('tl:panel:data-request', 'measure');
-         return `a run's keys came at ${m.map(e => e.startTime.toFixed(0) + (e.duration >= 1 ? '+' + e.duration.toFixed(0) : '')).join(', ')}; first data request ${d.length ? Math.min(...d.map(e => e.startTime)).toFixed(0) : '-'} ms`;",
+         const l = window.__tl_long || [];
+         return `a run's keys came at ${m.map(e => e.startTime.toFixed(0) + (e.duration >= 1 ? '+' + e.duration.toFixed(0) : '')).join(', ')}; first data request ${d.length ? Math.min(...d.map(e => e.startTime)).toFixed(0) : '-'} ms; long tasks at ${l.map(x => x[0].toFixed(0) + '+' + x[1].toFixed(0)).join(', ')}`;",
         vec![],
     )
     .await?;

@@ -265,7 +265,11 @@ pub fn start_daemon(daemon: &str, dir: &Path) -> anyhow::Result<(Proc, u16)> {
     let mut child = Command::new(daemon)
         .args(["serve", "--port", "0", "--dir"])
         .arg(dir)
-        .env("TRACKLINE_LOG", "warn")
+        // `TRACKLINE_BENCH_LOG=trackline=debug` to see what the daemon did meanwhile.
+        .env(
+            "TRACKLINE_LOG",
+            std::env::var("TRACKLINE_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

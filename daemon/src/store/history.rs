@@ -24,6 +24,7 @@ use crate::error::Result;
 use crate::format::line::{ParseError, RawKey, RowHeader, check_step, parse_line_raw, torn_suffix};
 use crate::format::{HISTORY_FILE, SYSTEM_FILE};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Read at most this much per read call.
@@ -634,7 +635,14 @@ pub fn sync_files(
     h.last_used = Instant::now();
     outcome.memory_before = h.memory_bytes();
     let files = if h.loaded { files } else { &SERIES_FILES };
-    let result = sync_locked(run, &mut h, files, cache, &mut outcome);
+    let whole = !h.loaded;
+    if whole {
+        run.read_by_request.store(true, Ordering::Relaxed);
+    }
+    let result = sync_locked(run, &mut h, files, cache, &mut outcome, None);
+    if whole {
+        run.read_by_request.store(false, Ordering::Relaxed);
+    }
     outcome.cache_behind = result.is_ok() && cache.is_some() && h.cache_is_behind();
     outcome.memory_after = h.memory_bytes();
     result.map(|()| outcome)
@@ -644,8 +652,9 @@ pub fn sync_files(
 /// history of its own without the run's lock, put in place only if the run is still not loaded.
 /// A request for the run meanwhile loads it itself, at its own priority, instead of waiting for
 /// the warm-up's lower one: with training on the other core a `nice` 10 thread gets about a tenth
-/// of a core, so a wide run's ~100 ms parse could keep a request waiting up to a second. `None`
-/// when the run was loaded before or meanwhile (what was read is dropped).
+/// of a core, so a wide run's ~100 ms parse could keep a request waiting up to a second; and
+/// this read then stops at its next chunk ([`Run::read_by_request`]), not to take the machine
+/// twice for it. `None` when the run was loaded before or meanwhile (what was read is dropped).
 pub fn load_aside(run: &Arc<Run>, cache: Option<&SeriesCache>) -> Result<Option<SyncOutcome>> {
     let mut read = {
         let h = run.history.lock();
@@ -655,9 +664,17 @@ pub fn load_aside(run: &Arc<Run>, cache: Option<&SeriesCache>) -> Result<Option<
         h.emptied()
     };
     let mut outcome = SyncOutcome::default();
-    sync_locked(run, &mut read, &SERIES_FILES, cache, &mut outcome)?;
+    let superseded = &run.read_by_request;
+    sync_locked(
+        run,
+        &mut read,
+        &SERIES_FILES,
+        cache,
+        &mut outcome,
+        Some(superseded),
+    )?;
     let mut h = run.history.lock();
-    if h.loaded {
+    if h.loaded || superseded.load(Ordering::Relaxed) {
         return Ok(None);
     }
     read.last_used = Instant::now();
@@ -786,6 +803,7 @@ fn sync_locked(
     files: &[SeriesFile],
     cache: Option<&SeriesCache>,
     outcome: &mut SyncOutcome,
+    stop: Option<&AtomicBool>,
 ) -> Result<()> {
     let mut lens = Vec::with_capacity(files.len());
     for &file in files {
@@ -801,9 +819,10 @@ fn sync_locked(
     }
     if !h.loaded && lens.len() < SERIES_FILES.len() {
         // Unloaded by a shrink: the whole run is read again, both files.
-        return sync_locked(run, h, &SERIES_FILES, cache, outcome);
+        return sync_locked(run, h, &SERIES_FILES, cache, outcome, stop);
     }
     let before = Growth::before(h);
+    let started = Instant::now();
     if !h.loaded {
         outcome.loaded_now = true;
         if let Some(cache) = cache {
@@ -814,12 +833,24 @@ fn sync_locked(
     for (file, len) in lens {
         // Nothing new since the length was taken (bytes fed by `feed_written`, say): not opened.
         if len > h.cursor(file).read_to {
-            read_appended(run, h, file)?;
+            read_appended(run, h, file, stop)?;
         }
+    }
+    if stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+        // Stopped part way: what was read is dropped.
+        return Ok(());
     }
     if outcome.loaded_now {
         // Read whole: what grows from here on is the tail, so the growth slack goes back.
         h.shrink_to_fit();
+        tracing::debug!(
+            project = %run.key.project,
+            run = %run.key.run,
+            points = h.resident_points(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            thread = std::thread::current().name().unwrap_or(""),
+            "read a run's history"
+        );
     }
     before.note(h, outcome);
     Ok(())
@@ -859,7 +890,14 @@ fn file_len(run: &Run, file: SeriesFile) -> Result<u64> {
 }
 
 /// Reads what was appended to one series file since the history's cursor, each byte once.
-fn read_appended(run: &Run, h: &mut History, file: SeriesFile) -> Result<()> {
+/// Reads what was appended to `file` since `h` last read it; stops early (`h` then holds a part)
+/// once `stop` is set.
+fn read_appended(
+    run: &Run,
+    h: &mut History,
+    file: SeriesFile,
+    stop: Option<&AtomicBool>,
+) -> Result<()> {
     let offset = h.cursor(file).read_to;
     let Some(mut opened) = run.source.open(&run.key, file.file_name(), offset)? else {
         return Ok(());
@@ -876,6 +914,9 @@ fn read_appended(run: &Run, h: &mut History, file: SeriesFile) -> Result<()> {
             .min(CHUNK_BYTES)
     ];
     while remaining > 0 {
+        if stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+            return Ok(());
+        }
         let want = usize::try_from(remaining)
             .unwrap_or(CHUNK_BYTES)
             .min(CHUNK_BYTES);

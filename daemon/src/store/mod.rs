@@ -21,7 +21,7 @@ use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use trackline_shared::annotations::RunOverlay;
@@ -91,6 +91,9 @@ pub struct Run {
     pub source: Arc<dyn RunSource>,
     meta: RwLock<RunMeta>,
     pub history: Mutex<History>,
+    /// Set while a request reads the run's history whole (under the lock): the warm-up's read
+    /// of the same run aside ([`history::load_aside`]) stops instead of doing the work twice.
+    pub(crate) read_by_request: AtomicBool,
 }
 
 impl Run {
@@ -355,6 +358,7 @@ impl Store {
                     source,
                     meta: RwLock::new(meta),
                     history: Mutex::new(History::new(self.settings.history_limits())),
+                    read_by_request: AtomicBool::new(false),
                 });
                 runs.insert(key, run.clone());
                 run
