@@ -1,17 +1,20 @@
 //! Background warm-up after the daemon starts: the histories of the projects whose charts were
 //! viewed last (then of the most recently active ones) are read into memory, newest runs first,
 //! through the series cache where it is valid, so the first chart after a restart finds its runs
-//! loaded. It stops at half the memory budget, at shutdown, or when every run of those projects
-//! is in.
+//! loaded. A reader a core (at low priority) takes the runs in that order. It stops at half the
+//! memory budget, at shutdown, or when every run of those projects is in.
 
 use super::Store;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Projects warmed at most: the viewed ones first, then the most recently active.
 const MAX_PROJECTS: usize = 3;
 
-/// Starts the warm-up on a thread of its own (below normal priority where the OS allows it, since
+/// Threads reading runs at most (one a core below that).
+const MAX_READERS: usize = 4;
+
+/// Starts the warm-up on threads of its own (below normal priority where the OS allows it, since
 /// training may share the machine); it ends by itself.
 pub fn spawn(
     store: Arc<Store>,
@@ -41,21 +44,46 @@ fn warm_up(store: &Store, stop: &AtomicBool) {
     lower_priority();
     let started = std::time::Instant::now();
     let budget = store.settings().memory_limit_bytes / 2;
-    let mut loaded = 0usize;
-    'projects: for project in projects_to_warm(store) {
-        for run in newest_first(store.project_runs(&project)) {
+    let runs: Vec<(String, Arc<super::Run>)> = projects_to_warm(store)
+        .into_iter()
+        .flat_map(|project| {
+            newest_first(store.project_runs(&project))
+                .into_iter()
+                .map(move |run| (project.clone(), run))
+        })
+        .collect();
+    // One reader a core, each at low priority: an idle machine (the daemon just started, the
+    // browser not yet open) reads the first runs a page asks for twice as fast on two cores,
+    // and a busy one gives the readers only what training leaves.
+    let readers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_READERS)
+        .min(runs.len());
+    let next = AtomicUsize::new(0);
+    let loaded = AtomicUsize::new(0);
+    let read = || {
+        lower_priority();
+        while let Some((project, run)) = runs.get(next.fetch_add(1, Ordering::Relaxed)) {
             if stop.load(Ordering::Relaxed) || store.resident_bytes() >= budget {
-                break 'projects;
+                break;
             }
-            match store.load_aside(&run) {
-                Ok(true) => loaded += 1,
+            match store.load_aside(run) {
+                Ok(true) => {
+                    loaded.fetch_add(1, Ordering::Relaxed);
+                }
                 Ok(false) => {}
                 Err(e) => tracing::debug!(%project, run = %run.key.run, "warm-up: {e}"),
             }
         }
-    }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..readers {
+            scope.spawn(read);
+        }
+        read();
+    });
     tracing::info!(
-        runs = loaded,
+        runs = loaded.load(Ordering::Relaxed),
         resident_bytes = store.resident_bytes(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "warmed up the series of recent projects"
@@ -95,6 +123,36 @@ mod tests {
     use crate::source::disk::DiskSource;
     use crate::store::{RunMeta, StoreSettings};
     use trackline_shared::RunState;
+
+    /// Every run of the project is read in (by several readers), with its points.
+    #[test]
+    fn the_warm_up_reads_every_run_of_a_recent_project() {
+        let root = tempfile::tempdir().unwrap();
+        let source = Arc::new(DiskSource::new(root.path().to_owned()));
+        let store = Arc::new(Store::new(StoreSettings::default()));
+        let runs: Vec<Arc<crate::store::Run>> = (0..9)
+            .map(|i| {
+                let key = RunKey {
+                    project: "p".into(),
+                    run: format!("r{i}"),
+                };
+                let dir = source.run_dir(&key);
+                std::fs::create_dir_all(&dir).unwrap();
+                let rows: String = (0..=i)
+                    .map(|s| format!("{{\"_step\": {s}, \"loss\": {s}.5}}\n"))
+                    .collect();
+                std::fs::write(dir.join(crate::format::HISTORY_FILE), rows).unwrap();
+                let meta = RunMeta::of(&key, RunState::Finished);
+                store.upsert(key, dir, source.clone(), meta, 40.0)
+            })
+            .collect();
+        warm_up(&store, &AtomicBool::new(false));
+        for (i, run) in runs.iter().enumerate() {
+            let h = run.history.lock();
+            assert!(h.is_loaded(), "{}", run.key.run);
+            assert_eq!(h.series_by_key("loss").map(|s| s.len()), Some(i + 1));
+        }
+    }
 
     #[test]
     fn runs_are_warmed_newest_first() {

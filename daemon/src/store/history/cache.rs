@@ -822,36 +822,46 @@ mod timing {
     use super::*;
     use std::time::Instant;
 
-    /// A wide run's first read: 500 keys × 2,000 rows (the scale bench's `keys` runs, 17 MB).
+    /// A wide run's first read: 500 keys × 2,000 rows (the scale bench's `keys` runs, 17 MB),
+    /// with values of 5 decimals as the bench writes them, then written in full (the shortest
+    /// text that reads back exactly, 16–17 digits, as Python's `json` writes a computed float).
     /// `cargo test --release -p trackline --lib wide_parse_timing -- --ignored --nocapture`
     #[test]
     #[ignore = "a timing probe, not a test"]
     fn wide_parse_timing() {
-        let mut text = String::new();
-        for s in 0..2_000u64 {
-            text.push_str(&format!(
-                "{{\"_step\":{s},\"_timestamp\":{:.3},\"_runtime\":{:.3}",
-                1.7e9 + s as f64 * 0.01,
-                s as f64 * 0.01
-            ));
-            for k in 0..500u64 {
-                let v = 2.0 / (1.0 + s as f64 / 5000.0) + ((s * 31 + k * 17) % 1000) as f64 / 1e4;
-                text.push_str(&format!(",\"m/k{k:03}\":{v:.5}"));
+        for full in [false, true] {
+            let mut text = String::new();
+            for s in 0..2_000u64 {
+                text.push_str(&format!(
+                    "{{\"_step\":{s},\"_timestamp\":{:.3},\"_runtime\":{:.3}",
+                    1.7e9 + s as f64 * 0.01,
+                    s as f64 * 0.01
+                ));
+                for k in 0..500u64 {
+                    let v =
+                        2.0 / (1.0 + s as f64 / 5000.0) + ((s * 31 + k * 17) % 1000) as f64 / 1e4;
+                    if full {
+                        text.push_str(&format!(",\"m/k{k:03}\":{v}"));
+                    } else {
+                        text.push_str(&format!(",\"m/k{k:03}\":{v:.5}"));
+                    }
+                }
+                text.push_str("}\n");
             }
-            text.push_str("}\n");
-        }
-        for _ in 0..3 {
-            let mut h = History::default();
-            let t = Instant::now();
-            h.ingest(text.as_bytes(), 0.0, "r");
-            let s = t.elapsed().as_secs_f64();
-            println!(
-                "parsed {:.1} MB in {:.1} ms: {:.0} MB/s, {:.0} ns a value",
-                text.len() as f64 / 1e6,
-                s * 1e3,
-                text.len() as f64 / 1e6 / s,
-                s * 1e9 / 1e6
-            );
+            for _ in 0..3 {
+                let mut h = History::default();
+                let t = Instant::now();
+                h.ingest(text.as_bytes(), 0.0, "r");
+                let s = t.elapsed().as_secs_f64();
+                println!(
+                    "{}: parsed {:.1} MB in {:.1} ms: {:.0} MB/s, {:.0} ns a value",
+                    if full { "full digits" } else { "5 decimals" },
+                    text.len() as f64 / 1e6,
+                    s * 1e3,
+                    text.len() as f64 / 1e6 / s,
+                    s * 1e9 / 1e6
+                );
+            }
         }
     }
 
