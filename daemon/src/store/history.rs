@@ -635,14 +635,10 @@ pub fn sync_files(
     h.last_used = Instant::now();
     outcome.memory_before = h.memory_bytes();
     let files = if h.loaded { files } else { &SERIES_FILES };
-    let whole = !h.loaded;
-    if whole {
-        run.read_by_request.store(true, Ordering::Relaxed);
+    if !h.loaded {
+        run.read_under_lock.store(true, Ordering::Relaxed);
     }
     let result = sync_locked(run, &mut h, files, cache, &mut outcome, None);
-    if whole {
-        run.read_by_request.store(false, Ordering::Relaxed);
-    }
     outcome.cache_behind = result.is_ok() && cache.is_some() && h.cache_is_behind();
     outcome.memory_after = h.memory_bytes();
     result.map(|()| outcome)
@@ -653,18 +649,18 @@ pub fn sync_files(
 /// A request for the run meanwhile loads it itself, at its own priority, instead of waiting for
 /// the warm-up's lower one: with training on the other core a `nice` 10 thread gets about a tenth
 /// of a core, so a wide run's ~100 ms parse could keep a request waiting up to a second; and
-/// this read then stops at its next chunk ([`Run::read_by_request`]), not to take the machine
-/// twice for it. `None` when the run was loaded before or meanwhile (what was read is dropped).
+/// this read then stops at its next chunk ([`Run::read_under_lock`]), not to take the machine
+/// twice for the run. `None` when the run was loaded before or meanwhile (what was read is dropped).
 pub fn load_aside(run: &Arc<Run>, cache: Option<&SeriesCache>) -> Result<Option<SyncOutcome>> {
+    let superseded = &run.read_under_lock;
     let mut read = {
         let h = run.history.lock();
-        if h.loaded {
+        if h.loaded || superseded.load(Ordering::Relaxed) {
             return Ok(None);
         }
         h.emptied()
     };
     let mut outcome = SyncOutcome::default();
-    let superseded = &run.read_by_request;
     sync_locked(
         run,
         &mut read,

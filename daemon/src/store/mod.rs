@@ -91,9 +91,12 @@ pub struct Run {
     pub source: Arc<dyn RunSource>,
     meta: RwLock<RunMeta>,
     pub history: Mutex<History>,
-    /// Set while a request reads the run's history whole (under the lock): the warm-up's read
-    /// of the same run aside ([`history::load_aside`]) stops instead of doing the work twice.
-    pub(crate) read_by_request: AtomicBool,
+    /// Set once the run's history is read whole under its lock (by a request, or the ingest
+    /// thread following a live run): the warm-up's read of the same run aside
+    /// ([`history::load_aside`]) stops, or never starts, instead of doing the work twice. Never
+    /// cleared: the warm-up only runs after a start, and a run read so and evicted by memory
+    /// pressure since is better left out of it.
+    pub(crate) read_under_lock: AtomicBool,
 }
 
 impl Run {
@@ -358,7 +361,7 @@ impl Store {
                     source,
                     meta: RwLock::new(meta),
                     history: Mutex::new(History::new(self.settings.history_limits())),
-                    read_by_request: AtomicBool::new(false),
+                    read_under_lock: AtomicBool::new(false),
                 });
                 runs.insert(key, run.clone());
                 run

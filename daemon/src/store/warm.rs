@@ -78,7 +78,10 @@ fn warm_up(store: &Store, stop: &AtomicBool) {
     };
     std::thread::scope(|scope| {
         for _ in 1..readers {
-            scope.spawn(read);
+            let named = std::thread::Builder::new().name("warm-up".into());
+            if let Err(e) = named.spawn_scoped(scope, read) {
+                tracing::debug!("warm-up: one reader fewer: {e}");
+            }
         }
         read();
     });

@@ -620,20 +620,23 @@ mod tests {
     }
 
     /// A read aside that a request's own read of the run overtakes stops and puts nothing in
-    /// place; the request's read clears the sign when done.
+    /// place; a request's read of the run sets the sign.
     #[test]
     fn a_read_aside_stops_when_a_request_reads_the_run() {
         let f = fixture(MIN_CACHED_POINTS + 10);
         let aside = Store::new(StoreSettings::default());
         let meta = RunMeta::of(&f.key, RunState::Finished);
         let run = aside.upsert(f.key.clone(), f.dir.clone(), f.source.clone(), meta, 2.0);
-        run.read_by_request.store(true, Ordering::Relaxed);
+        run.read_under_lock.store(true, Ordering::Relaxed);
         assert!(!aside.load_aside(&run).unwrap());
         assert!(!run.history.lock().is_loaded());
         assert_eq!(aside.resident_bytes(), 0);
-        run.read_by_request.store(false, Ordering::Relaxed);
-        aside.ensure_loaded(&run).unwrap();
-        assert!(!run.read_by_request.load(Ordering::Relaxed));
+
+        let other = Store::new(StoreSettings::default());
+        let meta = RunMeta::of(&f.key, RunState::Finished);
+        let run = other.upsert(f.key.clone(), f.dir.clone(), f.source.clone(), meta, 2.0);
+        other.ensure_loaded(&run).unwrap();
+        assert!(run.read_under_lock.load(Ordering::Relaxed));
         assert_eq!(acc_values(&run).len(), MIN_CACHED_POINTS + 10);
     }
 
