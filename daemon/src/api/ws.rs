@@ -92,6 +92,9 @@ async fn connection(
             tokio::select! {
                 _ = state.shutdown.cancelled() => return Ok(false),
                 _ = Revocation::revoked(&mut revocation) => return Ok(true),
+                Some(opened) = session.next_opened(), if session.is_opening() => {
+                    session.finish_open(opened).await?;
+                }
                 frame = stream.next() => match frame {
                     Some(Ok(Message::Text(text))) => session.on_text(text.as_str()).await?,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(false),

@@ -3,11 +3,19 @@
 //!
 //! Outgoing messages go through a bounded queue; a client that leaves it full for longer than the
 //! send timeout is dropped rather than buffered without bound.
+//!
+//! A subscription whose topic must first read something (a run's history not in memory, say)
+//! opens beside the connection's other messages ([`Session::next_opened`]): a page subscribing
+//! to ten runs gets the loaded ones' answers at once, not after the others' reads.
 
 use super::topics::{self, Subscription};
 use crate::db::annotations::Annotations;
 use crate::store::{Event, RunKey, Store};
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -19,6 +27,47 @@ use trackline_shared::{ClientMsg, PROTOCOL_VERSION, ServerMsg, SubId, Topic};
 pub struct SlowConsumer;
 
 type Sent = Result<(), SlowConsumer>;
+
+/// A subscription that finished opening: its id, which `subscribe` of the id it answers, and the
+/// subscription or the message to send instead.
+pub struct Opened(SubId, u64, Result<Box<dyn Subscription>, String>);
+
+type OpeningFuture = Pin<Box<dyn Future<Output = Opened> + Send>>;
+
+/// Subscriptions still opening, and the latest `subscribe` of each id (an older one's opening,
+/// or one unsubscribed meanwhile, is dropped when it finishes).
+#[derive(Default)]
+struct Openings {
+    /// In a mutex only to make the session `Sync` (the futures are `Send`, not `Sync`); it is
+    /// reached through `&mut` ([`std::sync::Mutex::get_mut`]), never locked while polled.
+    futures: std::sync::Mutex<FuturesUnordered<OpeningFuture>>,
+    latest: HashMap<SubId, u64>,
+    count: u64,
+}
+
+impl Openings {
+    fn futures(&mut self) -> &mut FuturesUnordered<OpeningFuture> {
+        self.futures
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn len(&self) -> usize {
+        self.futures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+impl std::fmt::Debug for Openings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Openings")
+            .field("opening", &self.len())
+            .field("latest", &self.latest)
+            .finish()
+    }
+}
 
 #[derive(Debug)]
 pub struct Session {
@@ -40,6 +89,7 @@ pub struct Session {
     data_dir: Option<std::path::PathBuf>,
     /// The sweeps, for the `sweeps`/`sweep` topics; none in tests without them.
     sweeps: Option<Arc<crate::sweeps::controller::Controller>>,
+    openings: Openings,
 }
 
 impl Session {
@@ -56,6 +106,7 @@ impl Session {
             send_timeout,
             subs: HashMap::new(),
             points_subs: HashMap::new(),
+            openings: Openings::default(),
             presence: None,
             sees_drafts: true,
             data_dir: None,
@@ -130,6 +181,7 @@ impl Session {
         match msg {
             ClientMsg::Ping { nonce } => self.send(ServerMsg::Pong { nonce }).await,
             ClientMsg::Unsubscribe { id } => {
+                self.openings.latest.remove(&id);
                 self.remove_sub(id);
                 Ok(())
             }
@@ -144,18 +196,55 @@ impl Session {
         }
     }
 
+    /// Opens a subscription: at once when its topic needs no read, else beside the connection's
+    /// other messages (finished by [`Session::finish_open`]).
     async fn subscribe(&mut self, id: SubId, topic: Topic) -> Sent {
         // A reused id replaces its subscription.
         self.remove_sub(id);
-        let opened = topics::open(
-            &self.store,
-            &self.annotations,
-            topic,
-            self.sees_drafts,
-            self.data_dir.as_deref(),
-            self.sweeps.as_ref(),
-        )
-        .await;
+        self.openings.count += 1;
+        let count = self.openings.count;
+        self.openings.latest.insert(id, count);
+        let (store, annotations) = (self.store.clone(), self.annotations.clone());
+        let (data_dir, sweeps, sees_drafts) =
+            (self.data_dir.clone(), self.sweeps.clone(), self.sees_drafts);
+        let mut opening = Box::pin(async move {
+            let opened = topics::open(
+                &store,
+                &annotations,
+                topic,
+                sees_drafts,
+                data_dir.as_deref(),
+                sweeps.as_ref(),
+            )
+            .await;
+            Opened(id, count, opened)
+        });
+        match (&mut opening).now_or_never() {
+            Some(opened) => self.finish_open(opened).await,
+            None => {
+                self.openings.futures().push(opening);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether a subscription is still opening ([`Session::next_opened`] then has one to give).
+    pub fn is_opening(&self) -> bool {
+        self.openings.len() > 0
+    }
+
+    /// The next subscription to finish opening; `None` when none is opening.
+    pub async fn next_opened(&mut self) -> Option<Opened> {
+        self.openings.futures().next().await
+    }
+
+    /// Puts an opened subscription in place and sends its snapshot, unless its id was
+    /// unsubscribed or subscribed again meanwhile.
+    pub async fn finish_open(&mut self, Opened(id, count, opened): Opened) -> Sent {
+        if self.openings.latest.get(&id) != Some(&count) {
+            return Ok(());
+        }
+        self.openings.latest.remove(&id);
         let mut sub = match opened {
             Ok(sub) => sub,
             Err(message) => {
@@ -360,8 +449,16 @@ mod tests {
             }
         }
 
+        /// Sends a client message, and lets what it started opening finish.
         async fn send(&mut self, msg: serde_json::Value) {
             self.session.on_text(&msg.to_string()).await.unwrap();
+            self.finish_openings().await;
+        }
+
+        async fn finish_openings(&mut self) {
+            while let Some(opened) = self.session.next_opened().await {
+                self.session.finish_open(opened).await.unwrap();
+            }
         }
 
         /// Hands every pending store event to the session.
@@ -424,6 +521,75 @@ mod tests {
             .await;
         f.add_run("r3", 0);
         f.deliver_events().await;
+        assert!(f.received().is_empty());
+    }
+
+    /// A run topic whose run must be read first does not hold up the connection: a second
+    /// subscription is answered meanwhile, and the first once its read is done. One unsubscribed
+    /// while opening is dropped when it opens.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[allow(
+        clippy::await_holding_lock,
+        reason = "the test holds a run's history to keep its read from finishing"
+    )]
+    async fn a_subscription_that_must_read_a_run_does_not_hold_up_the_others() {
+        let mut f = Fixture::new(16);
+        let run = f.add_run("r1", 3);
+        f.add_run("r2", 3);
+        f.deliver_events().await;
+        let reading = run.history.lock();
+        for (id, run) in [(1, "r1"), (2, "r2")] {
+            let topic = serde_json::json!({"type": "subscribe", "id": id, "topic": {"kind": "run", "project": "p", "run": run}});
+            let text = topic.to_string();
+            let subscribe = f.session.on_text(&text);
+            let answered = tokio::time::timeout(Duration::from_secs(10), subscribe).await;
+            assert_eq!(answered, Ok(Ok(())), "the subscription waited for the read");
+        }
+        f.session
+            .on_text(r#"{"type": "subscribe", "id": 3, "topic": {"kind": "projects"}}"#)
+            .await
+            .unwrap();
+        let got = f.received();
+        assert!(got.contains(&ServerMsg::Subscribed { id: 3 }), "{got:?}");
+        assert!(!got.contains(&ServerMsg::Subscribed { id: 1 }), "{got:?}");
+        assert!(f.session.is_opening());
+
+        // r2 is read while r1's history is held; r1 waits for it.
+        let opened = f.session.next_opened().await.unwrap();
+        f.session.finish_open(opened).await.unwrap();
+        let got = f.received();
+        assert_eq!(
+            got.first(),
+            Some(&ServerMsg::Subscribed { id: 2 }),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|m| matches!(m, ServerMsg::Keys { sub: 2, keys, .. } if keys == &["loss"])),
+            "{got:?}"
+        );
+
+        drop(reading);
+        f.finish_openings().await;
+        let got = f.received();
+        assert_eq!(
+            got.first(),
+            Some(&ServerMsg::Subscribed { id: 1 }),
+            "{got:?}"
+        );
+
+        // Unsubscribed before it opened: nothing comes of it.
+        let run3 = f.add_run("r3", 3);
+        f.deliver_events().await;
+        f.received();
+        let reading = run3.history.lock();
+        f.session.on_text(r#"{"type": "subscribe", "id": 4, "topic": {"kind": "run", "project": "p", "run": "r3"}}"#).await.unwrap();
+        f.session
+            .on_text(r#"{"type": "unsubscribe", "id": 4}"#)
+            .await
+            .unwrap();
+        drop(reading);
+        f.finish_openings().await;
         assert!(f.received().is_empty());
     }
 

@@ -111,6 +111,10 @@ async fn loaded_run(store: &Arc<Store>, project: &str, run: &str) -> Result<Arc<
     let Some(found) = store.get(project, run) else {
         return Err(format!("no run '{run}' in project '{project}'"));
     };
+    // In memory already (and not busy): no trip through the blocking pool.
+    if found.history.try_lock().is_some_and(|h| h.is_loaded()) {
+        return Ok(found);
+    }
     let (store, r) = (store.clone(), found.clone());
     match tokio::task::spawn_blocking(move || store.ensure_loaded(&r)).await {
         Ok(Ok(())) => Ok(found),
