@@ -1,20 +1,18 @@
 //! Background warm-up after the daemon starts: the histories of the projects whose charts were
 //! viewed last (then of the most recently active ones) are read into memory, newest runs first,
 //! through the series cache where it is valid, so the first chart after a restart finds its runs
-//! loaded. A reader a core (at low priority) takes the runs in that order. It stops at half the
-//! memory budget, at shutdown, or when every run of those projects is in.
+//! loaded. One thread reads, at low priority: a second reader (tried) made the first visit of a
+//! project no clearly faster and took the browser's share of a two-core machine while it drew.
+//! It stops at half the memory budget, at shutdown, or when every run of those projects is in.
 
 use super::Store;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Projects warmed at most: the viewed ones first, then the most recently active.
 const MAX_PROJECTS: usize = 3;
 
-/// Threads reading runs at most (one a core below that).
-const MAX_READERS: usize = 4;
-
-/// Starts the warm-up on threads of its own (below normal priority where the OS allows it, since
+/// Starts the warm-up on a thread of its own (below normal priority where the OS allows it, since
 /// training may share the machine); it ends by itself.
 pub fn spawn(
     store: Arc<Store>,
@@ -44,49 +42,21 @@ fn warm_up(store: &Store, stop: &AtomicBool) {
     lower_priority();
     let started = std::time::Instant::now();
     let budget = store.settings().memory_limit_bytes / 2;
-    let runs: Vec<(String, Arc<super::Run>)> = projects_to_warm(store)
-        .into_iter()
-        .flat_map(|project| {
-            newest_first(store.project_runs(&project))
-                .into_iter()
-                .map(move |run| (project.clone(), run))
-        })
-        .collect();
-    // One reader a core, each at low priority: an idle machine (the daemon just started, the
-    // browser not yet open) reads the first runs a page asks for twice as fast on two cores,
-    // and a busy one gives the readers only what training leaves.
-    let readers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(MAX_READERS)
-        .min(runs.len());
-    let next = AtomicUsize::new(0);
-    let loaded = AtomicUsize::new(0);
-    let read = || {
-        lower_priority();
-        while let Some((project, run)) = runs.get(next.fetch_add(1, Ordering::Relaxed)) {
+    let mut loaded = 0usize;
+    'projects: for project in projects_to_warm(store) {
+        for run in newest_first(store.project_runs(&project)) {
             if stop.load(Ordering::Relaxed) || store.resident_bytes() >= budget {
-                break;
+                break 'projects;
             }
-            match store.load_aside(run) {
-                Ok(true) => {
-                    loaded.fetch_add(1, Ordering::Relaxed);
-                }
+            match store.load_aside(&run) {
+                Ok(true) => loaded += 1,
                 Ok(false) => {}
                 Err(e) => tracing::debug!(%project, run = %run.key.run, "warm-up: {e}"),
             }
         }
-    };
-    std::thread::scope(|scope| {
-        for _ in 1..readers {
-            let named = std::thread::Builder::new().name("warm-up".into());
-            if let Err(e) = named.spawn_scoped(scope, read) {
-                tracing::debug!("warm-up: one reader fewer: {e}");
-            }
-        }
-        read();
-    });
+    }
     tracing::info!(
-        runs = loaded.load(Ordering::Relaxed),
+        runs = loaded,
         resident_bytes = store.resident_bytes(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "warmed up the series of recent projects"
