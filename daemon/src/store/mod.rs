@@ -97,13 +97,29 @@ pub struct Run {
     /// cleared: the warm-up only runs after a start, and a run read so and evicted by memory
     /// pressure since is better left out of it.
     pub(crate) read_under_lock: AtomicBool,
+    /// The history's row count when last seen (`u64::MAX`: not loaded), for [`Run::info`] while
+    /// the history is busy.
+    rows_seen: AtomicU64,
 }
 
 impl Run {
+    /// The run's info. Its history's row count is read without waiting: a history being read
+    /// whole, or saved to the cache by a low-priority thread, holds its lock a while, and the
+    /// async threads that list runs must not wait for it (a busy machine starves that thread,
+    /// and every request of the daemon would wait with it). Then the count last seen is given.
     pub fn info(&self) -> RunInfo {
         let mut info = self.meta.read().info.clone();
-        info.history_rows = self.history.lock().rows_if_loaded();
+        self.note_rows();
+        info.history_rows = Some(self.rows_seen.load(Ordering::Relaxed)).filter(|&r| r != u64::MAX);
         info
+    }
+
+    /// Notes the history's row count for [`Run::info`], unless the history is busy.
+    fn note_rows(&self) {
+        if let Some(h) = self.history.try_lock() {
+            let rows = h.rows_if_loaded().unwrap_or(u64::MAX);
+            self.rows_seen.store(rows, Ordering::Relaxed);
+        }
     }
 
     pub fn meta(&self) -> RunMeta {
@@ -362,6 +378,7 @@ impl Store {
                     meta: RwLock::new(meta),
                     history: Mutex::new(History::new(self.settings.history_limits())),
                     read_under_lock: AtomicBool::new(false),
+                    rows_seen: AtomicU64::new(u64::MAX),
                 });
                 runs.insert(key, run.clone());
                 run
@@ -464,6 +481,7 @@ impl Store {
     /// What follows a read of a run's files: its growth is announced, and the run is saved to
     /// the series cache when the cache is behind.
     fn took_in(&self, run: &Arc<Run>, outcome: history::SyncOutcome) {
+        run.note_rows();
         let save = outcome.cache_behind;
         self.publish_growth(run, outcome);
         if save {
@@ -643,6 +661,26 @@ mod tests {
             reported_state: RunState::Running,
         };
         (key, dir, meta)
+    }
+
+    /// A run's info never waits for its history: while the history is held (read whole, or
+    /// saved by the low-priority thread), the row count last seen is given.
+    #[test]
+    fn info_does_not_wait_for_a_busy_history() {
+        let root = tempfile::tempdir().unwrap();
+        let source = Arc::new(DiskSource::new(root.path().to_owned()));
+        let (key, dir, meta) = write_run(&source, "r1", 3);
+        let store = Store::new(StoreSettings::default());
+        let run = store.upsert(key, dir, source, meta, 2.0);
+        assert_eq!(run.info().history_rows, None);
+        store.ensure_loaded(&run).unwrap();
+        let held = run.history.lock();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = run.clone();
+        std::thread::spawn(move || tx.send(reader.info().history_rows));
+        let rows = rx.recv_timeout(Duration::from_secs(10));
+        drop(held);
+        assert_eq!(rows, Ok(Some(3)), "info waited for the history");
     }
 
     #[test]
