@@ -97,7 +97,7 @@ mod tests {
     use crate::store::{RunMeta, StoreSettings};
     use trackline_shared::RunState;
 
-    /// Every run of the project is read in (by several readers), with its points.
+    /// Every run of the project is read in, with its points.
     #[test]
     fn the_warm_up_reads_every_run_of_a_recent_project() {
         let root = tempfile::tempdir().unwrap();
