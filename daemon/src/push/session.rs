@@ -28,6 +28,12 @@ pub struct SlowConsumer;
 
 type Sent = Result<(), SlowConsumer>;
 
+/// Subscriptions a connection may have opening at once; a further `subscribe` waits for one of
+/// them (and the connection's next frames with it). Opening reads runs on the blocking pool:
+/// without a bound, a page subscribing to a thousand runs not in memory would start a thousand
+/// reads at once.
+const MAX_OPENING: usize = 4;
+
 /// A subscription that finished opening: its id, which `subscribe` of the id it answers, and the
 /// subscription or the message to send instead.
 pub struct Opened(SubId, u64, Result<Box<dyn Subscription>, String>);
@@ -222,6 +228,12 @@ impl Session {
         match (&mut opening).now_or_never() {
             Some(opened) => self.finish_open(opened).await,
             None => {
+                while self.openings.len() >= MAX_OPENING {
+                    let Some(opened) = self.next_opened().await else {
+                        break;
+                    };
+                    self.finish_open(opened).await?;
+                }
                 self.openings.futures().push(opening);
                 Ok(())
             }
@@ -591,6 +603,43 @@ mod tests {
         drop(reading);
         f.finish_openings().await;
         assert!(f.received().is_empty());
+    }
+
+    /// At most [`MAX_OPENING`] subscriptions open at once: one more waits for a slot.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[allow(
+        clippy::await_holding_lock,
+        reason = "the test holds runs' histories to keep their reads from finishing"
+    )]
+    async fn subscriptions_open_a_few_at_a_time() {
+        let mut f = Fixture::new(64);
+        let runs: Vec<_> = (0..=MAX_OPENING)
+            .map(|i| f.add_run(&format!("r{i}"), 3))
+            .collect();
+        f.deliver_events().await;
+        let held: Vec<_> = runs.iter().map(|r| r.history.lock()).collect();
+        let subscribe = |i: usize| {
+            serde_json::json!({"type": "subscribe", "id": i, "topic": {"kind": "run", "project": "p", "run": format!("r{i}")}}).to_string()
+        };
+        for i in 0..MAX_OPENING {
+            f.session.on_text(&subscribe(i)).await.unwrap();
+        }
+        let one_more = subscribe(MAX_OPENING);
+        let waited =
+            tokio::time::timeout(Duration::from_millis(300), f.session.on_text(&one_more)).await;
+        assert!(
+            waited.is_err(),
+            "one more subscription opened beside {MAX_OPENING}"
+        );
+        drop(held);
+        f.session.on_text(&one_more).await.unwrap();
+        f.finish_openings().await;
+        let acknowledged = f
+            .received()
+            .into_iter()
+            .filter(|m| matches!(m, ServerMsg::Subscribed { .. }))
+            .count();
+        assert_eq!(acknowledged, MAX_OPENING + 1);
     }
 
     #[tokio::test]
