@@ -23,6 +23,7 @@ pub mod raster;
 pub mod render;
 mod series;
 pub mod settings;
+mod stroke;
 mod ticks;
 
 pub use series::{AppendOutcome, SeriesState};

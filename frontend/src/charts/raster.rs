@@ -9,6 +9,7 @@
 
 use super::PxColumn;
 use super::plot::{Frame, GroupFrame, RunFrame};
+use super::stroke::Stroke;
 
 /// A colour as `[r, g, b]`.
 pub type Rgb = [u8; 3];
@@ -18,7 +19,7 @@ pub const GRID: Rgb = [0xe6, 0xea, 0xef];
 
 /// Lines steeper than this (rows per column) are drawn as one vertical fill per pixel column
 /// instead of anti-aliased across x: the look of a min–max span, at the cost of a fill.
-const STEEP: f64 = 2.0;
+pub(crate) const STEEP: f64 = 2.0;
 
 /// `#rrggbb` → rgb (black when malformed).
 pub fn parse_hex(s: &str) -> Rgb {
@@ -56,6 +57,21 @@ pub struct Raster {
     /// Pixel columns left of this one are never written (0 but while a strip is redrawn:
     /// [`Raster::clip_from`]).
     clip_x: i64,
+}
+
+/// Pixel `row` of `col` covered `cover` (0..=1) by opaque pixel `v`, rounded as
+/// [`Raster::blend`] rounds: `v` at full coverage, unchanged at none.
+#[inline(always)]
+fn mix(col: &mut [u32], row: i64, v: u32, cover: f64) {
+    if row < 0 || row as usize >= col.len() || cover <= 0.0 {
+        return;
+    }
+    let p = &mut col[row as usize];
+    *p = if cover >= 1.0 {
+        v
+    } else {
+        over(*p, v, (cover * 255.0 + 0.5) as u32)
+    };
 }
 
 /// `c` as an opaque pixel.
@@ -126,6 +142,26 @@ impl Raster {
         // `a` is in (0, 1): adding a half and truncating rounds it (no `round` call per pixel).
         let a = (a * 255.0 + 0.5) as u32;
         self.px[i] = over(self.px[i], pack(c), a);
+    }
+
+    /// One column of an anti-aliased flat line `thick` rows tall whose top edge is at row `y`:
+    /// the rows it covers whole are `c`, the two it covers in part are blended by coverage (what
+    /// [`Raster::line`] draws a column of a flat segment, with one bounds check a column).
+    pub fn wu_column(&mut self, x: i64, y: f64, c: Rgb, thick: i64) {
+        let h = self.h as i64;
+        if x < self.clip_x || x >= self.w as i64 || !(y > -(thick as f64) - 2.0 && y < h as f64) {
+            return;
+        }
+        let yi = y.floor() as i64;
+        let f = y - yi as f64;
+        let v = pack(c);
+        let col = &mut self.px[x as usize * self.h..(x as usize + 1) * self.h];
+        mix(col, yi, v, 1.0 - f);
+        let (a, b) = ((yi + 1).max(0), (yi + thick).min(h));
+        if a < b {
+            col[a as usize..b as usize].fill(v);
+        }
+        mix(col, yi + thick, v, f);
     }
 
     /// A vertical run of pixels covering y0..y1 (device pixels, either order) in columns
@@ -434,7 +470,6 @@ fn draw_smoothed_samples(
     s: &Style,
     skip_outside: bool,
 ) {
-    let mut prev: Option<(f64, f64)> = None;
     let (xa, xb) = (f.x.lo, f.x.hi);
     // Zoomed in, most samples lie outside the x domain: with samples in x order, start at the
     // last one left of it and stop at the first one right of it.
@@ -450,23 +485,21 @@ fn draw_smoothed_samples(
         (0, xs.len())
     };
     let start = from.saturating_sub(1).max(seen_from);
+    let mut line = Stroke::new(s.color, s.thick());
     for k in start..seen_to {
         let (x, y) = (run.sample_x[k], run.smoothed[k]);
         if !(f.x.drawable(x) && f.y.drawable(y)) {
-            prev = None;
+            line.lift(r);
             continue;
         }
-        let p = dev(f, s.dpr, f.x.to_px(x), f.y.to_px(y));
-        if let Some(q) = prev {
-            // Skip segments wholly outside the x domain.
-            let inside =
-                !(x < xa && run.sample_x[k - 1] < xa || x > xb && run.sample_x[k - 1] > xb);
-            if inside {
-                r.line(q.0, q.1, p.0, p.1, s.color, s.thick());
-            }
+        // Segments wholly outside the x domain are not drawn (the pen moves on).
+        if k > start && (x < xa && run.sample_x[k - 1] < xa || x > xb && run.sample_x[k - 1] > xb) {
+            line.lift(r);
         }
-        prev = Some(p);
+        let (px, py) = dev(f, s.dpr, f.x.to_px(x), f.y.to_px(y));
+        line.to(r, px, py);
     }
+    line.finish(r);
 }
 
 /// Draws a group's band and centre line from its column `from` on (the band of the column before,
@@ -507,18 +540,16 @@ pub fn draw_group(
     } else {
         &g.smoothed
     };
-    let mut prev: Option<(f64, f64)> = None;
+    let mut stroke = Stroke::new(color, thick);
     for (k, &v) in line.iter().enumerate().take(g.idx.len()).skip(start) {
         if !f.y.drawable(v) {
-            prev = None;
+            stroke.lift(r);
             continue;
         }
-        let p = dev(f, dpr, f.px_of_col(g.idx[k]), f.y.to_px(v));
-        if let Some(q) = prev {
-            r.line(q.0, q.1, p.0, p.1, color, thick);
-        }
-        prev = Some(p);
+        let (px, py) = dev(f, dpr, f.px_of_col(g.idx[k]), f.y.to_px(v));
+        stroke.to(r, px, py);
     }
+    stroke.finish(r);
 }
 
 #[cfg(test)]
