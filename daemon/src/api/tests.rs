@@ -351,6 +351,58 @@ async fn the_page_loads_its_boot_script_from_a_file_not_inline() {
     );
 }
 
+#[tokio::test]
+async fn an_asset_the_browser_holds_is_revalidated_with_a_304() {
+    let fixture = Fixture::new();
+    let get = |tag: Option<&str>| {
+        let mut r = Request::get("/assets/app.js").header(header::HOST, "localhost");
+        if let Some(t) = tag {
+            r = r.header(header::IF_NONE_MATCH, t);
+        }
+        app(fixture.state.clone()).oneshot(r.body(Body::empty()).unwrap())
+    };
+    let first = get(None).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()[header::CACHE_CONTROL], "no-cache");
+    let tag = first.headers()[header::ETAG].to_str().unwrap().to_string();
+    assert!(
+        tag.starts_with('"') && tag.ends_with('"') && tag.len() == 34,
+        "{tag}"
+    );
+
+    // The same tag (alone, in a list, weak or `*`): 304 with no body, still revalidated next time.
+    for held in [
+        tag.clone(),
+        format!("\"other\", {tag}"),
+        format!("W/{tag}"),
+        "*".to_string(),
+    ] {
+        let again = get(Some(&held)).await.unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{held}");
+        assert_eq!(again.headers()[header::ETAG], tag.as_str());
+        assert_eq!(again.headers()[header::CACHE_CONTROL], "no-cache");
+        let body = to_bytes(again.into_body(), usize::MAX).await.unwrap();
+        assert!(body.is_empty(), "{held}");
+    }
+    // Another build's tag: the whole file.
+    let stale = get(Some("\"0123\"")).await.unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+    assert_eq!(stale.headers()[header::ETAG], tag.as_str());
+    // Each asset has its own tag.
+    let boot = app(fixture.state.clone())
+        .oneshot(
+            Request::get("/assets/boot.js")
+                .header(header::HOST, "localhost")
+                .header(header::IF_NONE_MATCH, tag.as_str())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(boot.status(), StatusCode::OK);
+    assert_ne!(boot.headers()[header::ETAG], tag.as_str());
+}
+
 /// One request with the given headers, answered through the router.
 async fn send_with_headers(
     fixture: &Fixture,
