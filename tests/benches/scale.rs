@@ -592,7 +592,7 @@ async fn open_workspace(c: &Client, url: &str, what: &str) -> anyhow::Result<()>
         "const m = performance.getEntriesByName('tl:workspace:keys', 'measure');
          const d = performance.getEntriesByName('tl:panel:data-request', 'measure');
          const l = window.__tl_long || [];
-         return `a run's keys came at ${m.map(e => e.startTime.toFixed(0) + (e.duration >= 1 ? '+' + e.duration.toFixed(0) : '')).join(', ')}; first data request ${d.length ? Math.min(...d.map(e => e.startTime)).toFixed(0) : '-'} ms; long tasks at ${l.map(x => x[0].toFixed(0) + '+' + x[1].toFixed(0)).join(', ')}`;",
+         return `runs' keys applied at ${m.map(e => e.startTime.toFixed(0) + (e.duration >= 1 ? '+' + e.duration.toFixed(0) : '') + ' (' + String(e.detail || '').split(',').length + ' runs)').join(', ')}; first data request ${d.length ? Math.min(...d.map(e => e.startTime)).toFixed(0) : '-'} ms; long tasks at ${l.map(x => x[0].toFixed(0) + '+' + x[1].toFixed(0)).join(', ')}`;",
         vec![],
     )
     .await?;

@@ -43,6 +43,8 @@ use step_metric::common_step_metric;
 const SAVE_DEBOUNCE: Duration = Duration::from_millis(400);
 /// How long a charted run's keys may take to come over the WebSocket before they are fetched.
 const KEYS_FALLBACK_AFTER: Duration = Duration::from_millis(1500);
+/// How long the keys of a run wait for other runs' keys, to be applied with them.
+const KEYS_BATCH: Duration = Duration::from_millis(8);
 
 /// The chart workspace of `project` (rendered by the project page, under the runs table).
 #[component]
@@ -97,6 +99,34 @@ pub fn Workspace(project: String) -> impl IntoView {
 
     // Keys of each charted run: live from the `run` topic (its first message has them all).
     let key_subs = StoredValue::new(BTreeMap::<String, run_feed::WatchId>::new());
+    // Keys that came and are not applied yet. Each change of `run_keys` recomputes every
+    // charted run's key union and the panels' step metrics (runs × keys), so the first messages
+    // of fifty runs applied one by one cost the page ~50 × 3–7 ms before a chart could fetch;
+    // those that come within `KEYS_BATCH` of each other are applied as one change.
+    let pending_keys = StoredValue::new(Vec::<(String, Vec<String>)>::new());
+    let apply_pending = move || {
+        let Some(batch) = pending_keys.try_update_value(std::mem::take) else {
+            return;
+        };
+        if batch.is_empty() {
+            return;
+        }
+        let t0 = crate::browser::perf_now();
+        run_keys.try_update(|m| {
+            for (run, keys) in &batch {
+                m.entry(run.clone())
+                    .or_default()
+                    .extend(keys.iter().cloned());
+            }
+        });
+        let runs: Vec<&str> = batch.iter().map(|(r, _)| r.as_str()).collect();
+        crate::browser::measure(
+            "tl:workspace:keys",
+            t0,
+            crate::browser::perf_now(),
+            &runs.join(","),
+        );
+    };
     Effect::new(move |_| {
         let charted = chart_ids.get();
         for run in charted {
@@ -114,18 +144,15 @@ pub fn Workspace(project: String) -> impl IntoView {
                         })
                         .unwrap_or(false);
                     if new {
-                        let t0 = crate::browser::perf_now();
-                        run_keys.try_update(|m| {
-                            m.entry(r2.clone())
-                                .or_default()
-                                .extend(keys.iter().cloned())
-                        });
-                        crate::browser::measure(
-                            "tl:workspace:keys",
-                            t0,
-                            crate::browser::perf_now(),
-                            &r2,
-                        );
+                        let first = pending_keys
+                            .try_update_value(|p| {
+                                p.push((r2.clone(), keys.clone()));
+                                p.len() == 1
+                            })
+                            .unwrap_or(false);
+                        if first {
+                            set_timeout(apply_pending, KEYS_BATCH);
+                        }
                     }
                 }
             });
