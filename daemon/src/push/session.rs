@@ -605,6 +605,49 @@ mod tests {
         assert!(f.received().is_empty());
     }
 
+    /// A change of a run reaches its `run` subscribers while the run's history is held (by a
+    /// low-priority thread saving it, say): its info is sent without reading the keys.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[allow(
+        clippy::await_holding_lock,
+        reason = "the test holds the run's history while its change is delivered"
+    )]
+    async fn a_change_of_a_run_is_sent_without_waiting_for_its_history() {
+        let mut f = Fixture::new(16);
+        let run = f.add_run("r1", 3);
+        f.deliver_events().await;
+        f.send(serde_json::json!({"type": "subscribe", "id": 1, "topic": {"kind": "run", "project": "p", "run": "r1"}}))
+            .await;
+        f.finish_openings().await;
+        let got = f.received();
+        assert!(
+            got.iter()
+                .any(|m| matches!(m, ServerMsg::Keys { sub: 1, keys, .. } if keys == &["loss"])),
+            "{got:?}"
+        );
+        // What the subscription's read of the run announced.
+        f.deliver_events().await;
+        f.received();
+        let held = run.history.lock();
+        f.store.emit(Event::Run(run.clone()));
+        // Delivered on another worker: a delivery that waits for the history fails the test
+        // instead of hanging it.
+        let delivery = tokio::spawn(async move {
+            f.deliver_events().await;
+            f
+        });
+        let delivered = tokio::time::timeout(Duration::from_secs(5), delivery).await;
+        drop(held);
+        let mut f = delivered
+            .expect("the run's change waited for its history")
+            .unwrap();
+        let got = f.received();
+        assert!(
+            matches!(got.as_slice(), [ServerMsg::Runs { sub: 1, runs }] if runs[0].id == "r1"),
+            "{got:?}"
+        );
+    }
+
     /// At most [`MAX_OPENING`] subscriptions open at once: one more waits for a slot.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[allow(

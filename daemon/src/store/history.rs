@@ -159,6 +159,7 @@ impl Default for History {
 #[derive(Debug, Default)]
 pub struct SyncOutcome {
     pub loaded_now: bool,
+    /// Whether the keys with points changed: a new key, or a key's first point.
     pub new_keys: bool,
     /// Whether media values were added.
     pub media_grown: bool,
@@ -788,6 +789,7 @@ impl Growth {
             let before = self.lens.get(i).copied().unwrap_or(0);
             if s.len() > before {
                 outcome.grown.push((i, s.len() as u64));
+                outcome.new_keys |= before == 0;
             }
         }
     }

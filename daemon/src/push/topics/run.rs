@@ -26,6 +26,36 @@ impl RunInfoAndKeys {
 }
 
 impl RunInfoAndKeys {
+    fn info(&self, id: SubId) -> ServerMsg {
+        ServerMsg::Runs {
+            sub: id,
+            runs: vec![self.run.info()],
+        }
+    }
+
+    /// The run's keys with points when they changed since last sent (on the first serve:
+    /// always). Locks the history, so it is asked only on a subscription's first serve and when
+    /// the store says the keys changed ([`Event::Keys`]), never on each change of the run.
+    fn keys(&mut self, id: SubId, first: bool) -> Option<ServerMsg> {
+        let h = self.run.history.lock();
+        let keys: Vec<String> = h
+            .keys()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !h.series(*i).is_empty())
+            .map(|(_, k)| k.clone())
+            .collect();
+        drop(h);
+        (first || keys.len() != self.keys_sent).then(|| {
+            self.keys_sent = keys.len();
+            ServerMsg::Keys {
+                sub: id,
+                run: self.run.key.run.clone(),
+                keys,
+            }
+        })
+    }
+
     /// The run's media keys when they changed since last sent (on the first serve: when any).
     fn media_keys(&mut self, id: SubId, first: bool) -> Option<ServerMsg> {
         let h = self.run.history.lock();
@@ -44,35 +74,23 @@ impl RunInfoAndKeys {
 
 impl Subscription for RunInfoAndKeys {
     fn serve(&mut self, _store: &Store, id: SubId, first: bool) -> Vec<ServerMsg> {
-        let mut msgs = vec![ServerMsg::Runs {
-            sub: id,
-            runs: vec![self.run.info()],
-        }];
-        let h = self.run.history.lock();
-        let keys: Vec<String> = h
-            .keys()
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !h.series(*i).is_empty())
-            .map(|(_, k)| k.clone())
-            .collect();
-        if first || keys.len() != self.keys_sent {
-            self.keys_sent = keys.len();
-            msgs.push(ServerMsg::Keys {
-                sub: id,
-                run: self.run.key.run.clone(),
-                keys,
-            });
-        }
-        drop(h);
+        let mut msgs = vec![self.info(id)];
+        msgs.extend(self.keys(id, first));
         msgs.extend(self.media_keys(id, first));
         msgs
     }
 
-    fn on_event(&mut self, store: &Store, id: SubId, event: &Event) -> Vec<ServerMsg> {
+    /// A change of the run sends its info alone: it comes with every batch of rows a live run
+    /// logs, and the keys (hundreds for a wide run) are sent only when they change. Reading them
+    /// locks the history, which a low-priority thread saving it to the cache may hold a while
+    /// on a busy machine; the async thread serving this connection would wait with it.
+    fn on_event(&mut self, _store: &Store, id: SubId, event: &Event) -> Vec<ServerMsg> {
         match event {
-            Event::Run(r) | Event::Keys(r) if Arc::ptr_eq(&self.run, r) => {
-                self.serve(store, id, false)
+            Event::Run(r) if Arc::ptr_eq(&self.run, r) => vec![self.info(id)],
+            Event::Keys(r) if Arc::ptr_eq(&self.run, r) => {
+                let mut msgs = vec![self.info(id)];
+                msgs.extend(self.keys(id, false));
+                msgs
             }
             Event::Media(r) if Arc::ptr_eq(&self.run, r) => {
                 self.media_keys(id, false).into_iter().collect()
