@@ -189,7 +189,7 @@ const INIT_SCRIPT: &str = r#"
     new PerformanceObserver(l => { for (const x of l.getEntries()) window.__tl_long.push([x.startTime, x.duration]); })
       .observe({type: 'longtask', buffered: true});
   } catch (err) {}
-  const st = window.__tl_ws = {subscribes: 0, unsubscribes: 0, kinds: {}, active: {}, recv: 0, recv_bytes: 0, sockets: 0};
+  const st = window.__tl_ws = {subscribes: 0, unsubscribes: 0, kinds: {}, active: {}, recv: 0, recv_bytes: 0, recv_types: {}, sockets: 0};
   const W = window.WebSocket;
   const send = W.prototype.send;
   W.prototype.send = function (d) {
@@ -204,7 +204,8 @@ const INIT_SCRIPT: &str = r#"
   window.WebSocket = class extends W {
     constructor(...a) {
       super(...a); st.sockets++;
-      this.addEventListener('message', ev => { st.recv++; st.recv_bytes += typeof ev.data === 'string' ? ev.data.length : (ev.data.byteLength || ev.data.size || 0); });
+      this.addEventListener('message', ev => { st.recv++; st.recv_bytes += typeof ev.data === 'string' ? ev.data.length : (ev.data.byteLength || ev.data.size || 0);
+        const t = typeof ev.data === 'string' ? ((ev.data.match(/"type":"([a-z_]+)"/) || [])[1] || 'other') : 'binary'; st.recv_types[t] = (st.recv_types[t] || 0) + 1; });
     }
   };
 })();
@@ -1102,13 +1103,14 @@ async fn live_page(
                 m
             });
     println!(
-        "    WebSocket (send wrapped in the page): {} socket(s), {} subscribe messages by topic {}, {} unsubscribes, active at the end {active:?}; {} messages received ({:.1} MB)",
+        "    WebSocket (send wrapped in the page): {} socket(s), {} subscribe messages by topic {}, {} unsubscribes, active at the end {active:?}; {} messages received ({:.1} MB), by type {}",
         ws["sockets"],
         ws["subscribes"],
         ws["kinds"],
         ws["unsubscribes"],
         ws["recv"],
-        ws["recv_bytes"].as_f64().unwrap_or(0.0) / 1e6
+        ws["recv_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+        ws["recv_types"]
     );
     Ok(())
 }
