@@ -195,7 +195,8 @@ fn send_msg(msg: &ClientMsg) {
     });
 }
 
-/// `ws:`/`wss:` URL of `api/ws` resolved against the document's base URL `base`.
+/// `ws:`/`wss:` URL of `api/ws` (asking for batches) resolved against the document's base URL
+/// `base`.
 pub fn ws_url(base: &str) -> String {
     let (scheme, rest) = match base.split_once("://") {
         Some(("https", rest)) => ("wss", rest),
@@ -212,7 +213,8 @@ pub fn ws_url(base: &str) -> String {
     } else {
         format!("{dir}/")
     };
-    format!("{scheme}://{dir}api/ws")
+    // Batches: a live project's many `points` messages come a frame at a time.
+    format!("{scheme}://{dir}api/ws?batch=1")
 }
 
 fn now_ms() -> f64 {
@@ -361,13 +363,19 @@ fn keepalive() {
 }
 
 fn on_message(generation: u64, text: &str) {
-    let msg = match serde_json::from_str::<ServerMsg>(text) {
-        Ok(m) => m,
-        Err(e) => {
-            leptos::logging::warn!("trackline: unreadable message from the daemon: {e}");
-            return;
+    match serde_json::from_str::<ServerMsg>(text) {
+        Ok(ServerMsg::Batch { msgs }) => {
+            for msg in msgs {
+                dispatch(generation, msg);
+            }
         }
-    };
+        Ok(msg) => dispatch(generation, msg),
+        Err(e) => leptos::logging::warn!("trackline: unreadable message from the daemon: {e}"),
+    }
+}
+
+/// Hands one message to presence or to the subscription it belongs to.
+fn dispatch(generation: u64, msg: ServerMsg) {
     if let ServerMsg::Error { sub: None, message } = &msg {
         leptos::logging::warn!("trackline: daemon error: {message}");
         return;
@@ -410,7 +418,8 @@ pub fn sub_of(msg: &ServerMsg) -> Option<SubId> {
         | ServerMsg::Subscribed { .. }
         | ServerMsg::Pong { .. }
         | ServerMsg::Presence { .. }
-        | ServerMsg::PeerLeft { .. } => None,
+        | ServerMsg::PeerLeft { .. }
+        | ServerMsg::Batch { .. } => None,
     }
 }
 
@@ -578,19 +587,19 @@ mod tests {
     fn ws_urls() {
         assert_eq!(
             ws_url("http://127.0.0.1:8765/"),
-            "ws://127.0.0.1:8765/api/ws"
+            "ws://127.0.0.1:8765/api/ws?batch=1"
         );
         assert_eq!(
             ws_url("https://h.example/prefix/"),
-            "wss://h.example/prefix/api/ws"
+            "wss://h.example/prefix/api/ws?batch=1"
         );
         assert_eq!(
             ws_url("http://h/prefix/projects/x?y=1#z"),
-            "ws://h/prefix/projects/api/ws"
+            "ws://h/prefix/projects/api/ws?batch=1"
         );
         assert_eq!(
             ws_url("http://localhost:8765"),
-            "ws://localhost:8765/api/ws"
+            "ws://localhost:8765/api/ws?batch=1"
         );
     }
 }
