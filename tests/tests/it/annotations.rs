@@ -417,7 +417,7 @@ async fn shared_annotations_need_an_annotator_and_are_signed_with_the_link_label
     );
     headers.insert("origin", d.url("").parse().unwrap());
     let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let mut ws = Ws { stream };
+    let mut ws = Ws::from_stream(stream);
     assert!(matches!(ws.recv().await, ServerMsg::Hello { .. }));
     let events = subscribe(&mut ws, 1, 0).await;
     assert_eq!(events.len(), 3);
@@ -473,7 +473,7 @@ async fn an_owner_renames_and_retags_a_run_live_for_everyone_and_it_outlasts_run
     );
     headers.insert("origin", d.url("").parse().unwrap());
     let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let mut ws = Ws { stream };
+    let mut ws = Ws::from_stream(stream);
     assert!(matches!(ws.recv().await, ServerMsg::Hello { .. }));
     ws.subscribe(
         7,

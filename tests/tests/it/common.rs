@@ -186,14 +186,37 @@ pub fn now_secs() -> f64 {
 /// A protocol-speaking WebSocket client.
 pub struct Ws {
     pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Messages of a `batch` not handed out yet.
+    pending: std::collections::VecDeque<ServerMsg>,
+    /// How many `batch` frames came.
+    pub batches: usize,
 }
 
 impl Ws {
     pub async fn connect(port: u16) -> Ws {
-        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/api/ws"))
+        Ws::connect_to(&format!("ws://127.0.0.1:{port}/api/ws")).await
+    }
+
+    /// A client that asks for batches (`?batch=1`, as the web app does); [`Ws::recv`] hands
+    /// out their messages one by one.
+    pub async fn connect_batched(port: u16) -> Ws {
+        Ws::connect_to(&format!("ws://127.0.0.1:{port}/api/ws?batch=1")).await
+    }
+
+    /// A client on a socket opened elsewhere (with headers of the test's own); no hello read.
+    pub fn from_stream(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Ws {
+        Ws {
+            stream,
+            pending: Default::default(),
+            batches: 0,
+        }
+    }
+
+    async fn connect_to(url: &str) -> Ws {
+        let (stream, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket handshake");
-        let mut ws = Ws { stream };
+        let mut ws = Ws::from_stream(stream);
         match ws.recv().await {
             ServerMsg::Hello { protocol, .. } => {
                 assert_eq!(protocol, trackline_shared::PROTOCOL_VERSION)
@@ -220,13 +243,26 @@ impl Ws {
     }
 
     pub async fn try_recv(&mut self, timeout: Duration) -> Option<ServerMsg> {
+        if let Some(msg) = self.pending.pop_front() {
+            return Some(msg);
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let frame = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
                 .ok()??;
             match frame {
-                Ok(Message::Text(t)) => return Some(serde_json::from_str(t.as_str()).unwrap()),
+                Ok(Message::Text(t)) => match serde_json::from_str(t.as_str()).unwrap() {
+                    ServerMsg::Batch { msgs } => {
+                        assert!(msgs.len() > 1, "a batch of {} message(s)", msgs.len());
+                        self.batches += 1;
+                        self.pending.extend(msgs);
+                        if let Some(msg) = self.pending.pop_front() {
+                            return Some(msg);
+                        }
+                    }
+                    msg => return Some(msg),
+                },
                 Ok(Message::Close(_)) | Err(_) => return None,
                 Ok(_) => continue,
             }

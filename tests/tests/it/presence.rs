@@ -27,7 +27,7 @@ async fn join(port: u16, auth: Option<&str>) -> (Ws, Me) {
         );
     }
     let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let mut ws = Ws { stream };
+    let mut ws = Ws::from_stream(stream);
     match ws.recv().await {
         ServerMsg::Hello { you: Some(me), .. } => (ws, me),
         other => panic!("expected a hello naming this connection, got {other:?}"),

@@ -118,7 +118,7 @@ async fn ws_as(d: &Daemon, token: Option<&str>) -> Ws {
     headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
     headers.insert("origin", d.url("").parse().unwrap());
     let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let mut ws = Ws { stream };
+    let mut ws = Ws::from_stream(stream);
     assert!(matches!(ws.recv().await, ServerMsg::Hello { .. }));
     ws
 }

@@ -31,6 +31,53 @@ async fn series_snapshot_then_live_deltas() {
     assert_eq!(live, (100..150).map(|s| s as f64).collect::<Vec<_>>());
 }
 
+/// A client asking for batches gets every message, in order, however they were framed.
+#[tokio::test]
+async fn a_batching_client_gets_every_point_in_order() {
+    let root = tempfile::tempdir().unwrap();
+    let mut writers: Vec<RunWriter> = (0..12)
+        .map(|i| {
+            let mut w = RunWriter::create(root.path(), "p", &format!("r{i}"));
+            w.log_rows(40, |s| s.to_string());
+            w
+        })
+        .collect();
+    let d = Daemon::start(root.path());
+    let mut ws = Ws::connect_batched(d.port).await;
+    for i in 0..12 {
+        ws.subscribe(i, series_topic("p", &format!("r{i}"), "loss", 0))
+            .await;
+    }
+    // Every subscription's snapshot, then live rows written to all runs in bursts.
+    let mut got: Vec<Vec<f64>> = vec![Vec::new(); 12];
+    let mut next = [0u64; 12];
+    let mut take = |ws_msg: ServerMsg, got: &mut Vec<Vec<f64>>| {
+        if let ServerMsg::Points {
+            sub, start, step, ..
+        } = ws_msg
+        {
+            let k = sub as usize;
+            assert_eq!(start, next[k], "gap or duplicate in sub {sub}");
+            next[k] += step.len() as u64;
+            got[k].extend(step);
+        }
+    };
+    for round in 0..5 {
+        for w in &mut writers {
+            w.log_rows(10, |s| s.to_string());
+        }
+        let want = 40 + 10 * (round + 1);
+        while got.iter().any(|g| g.len() < want) {
+            let msg = ws.recv().await;
+            take(msg, &mut got);
+        }
+    }
+    for (k, g) in got.iter().enumerate() {
+        assert_eq!(g, &(0..90).map(|s| s as f64).collect::<Vec<_>>(), "sub {k}");
+    }
+    assert!(ws.try_recv(Duration::from_millis(300)).await.is_none());
+}
+
 #[tokio::test]
 async fn reconnect_resumes_without_gap_or_duplicate() {
     let root = tempfile::tempdir().unwrap();
