@@ -145,8 +145,8 @@ impl Raster {
     }
 
     /// One column of an anti-aliased flat line `thick` rows tall whose top edge is at row `y`:
-    /// the rows it covers whole are `c`, the two it covers in part are blended by coverage (what
-    /// [`Raster::line`] draws a column of a flat segment, with one bounds check a column).
+    /// the rows it covers whole are `c`, the two it covers in part are blended by coverage (a
+    /// column of a flat segment of [`Raster::line`], and of a [`super::stroke::Stroke`]).
     pub fn wu_column(&mut self, x: i64, y: f64, c: Rgb, thick: i64) {
         let h = self.h as i64;
         if x < self.clip_x || x >= self.w as i64 || !(y > -(thick as f64) - 2.0 && y < h as f64) {
@@ -243,16 +243,7 @@ impl Raster {
             let xe = ((x1 - 0.5).round()).min(wlim) as i64;
             for x in xs..=xe {
                 let y = y0 + ((x as f64 + 0.5) - x0) * slope - 0.5 - (t - 1) as f64 / 2.0;
-                if !(y > -(t as f64) - 2.0 && y < hlim) {
-                    continue;
-                }
-                let yi = y.floor() as i64;
-                let f = y - yi as f64;
-                self.blend(x, yi, c, 1.0 - f);
-                for k in 1..t {
-                    self.blend(x, yi + k, c, 1.0);
-                }
-                self.blend(x, yi + t, c, f);
+                self.wu_column(x, y, c, t);
             }
         } else {
             let (x0, y0, _x1, y1) = if y0 <= y1 {

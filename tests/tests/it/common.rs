@@ -188,8 +188,6 @@ pub struct Ws {
     pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Messages of a `batch` not handed out yet.
     pending: std::collections::VecDeque<ServerMsg>,
-    /// How many `batch` frames came.
-    pub batches: usize,
 }
 
 impl Ws {
@@ -208,7 +206,6 @@ impl Ws {
         Ws {
             stream,
             pending: Default::default(),
-            batches: 0,
         }
     }
 
@@ -255,7 +252,6 @@ impl Ws {
                 Ok(Message::Text(t)) => match serde_json::from_str(t.as_str()).unwrap() {
                     ServerMsg::Batch { msgs } => {
                         assert!(msgs.len() > 1, "a batch of {} message(s)", msgs.len());
-                        self.batches += 1;
                         self.pending.extend(msgs);
                         if let Some(msg) = self.pending.pop_front() {
                             return Some(msg);
