@@ -13,6 +13,7 @@ pub mod figure;
 mod groups;
 pub mod heatmap;
 pub mod meshes;
+mod minmax;
 pub mod orbit;
 pub mod pins;
 pub mod plot;
@@ -102,7 +103,7 @@ impl PxColumn {
 
 fn opt_min(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
+        (Some(a), Some(b)) => Some(minmax::min(a, b)),
         (a, None) => a,
         (None, b) => b,
     }
@@ -110,7 +111,7 @@ fn opt_min(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 
 fn opt_max(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
+        (Some(a), Some(b)) => Some(minmax::max(a, b)),
         (a, None) => a,
         (None, b) => b,
     }

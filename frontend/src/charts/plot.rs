@@ -9,6 +9,7 @@
 //! new pixels (a preview) until the decimated window arrives.
 
 pub use super::groups::{Agg, Band, GroupFrame, group, groups_by};
+use super::minmax::{max, min};
 use super::{PxColumn, Rect, SeriesState, Sources, Tick, nice_ticks, tick_label};
 use trackline_shared::num::display;
 use trackline_shared::smooth::{EmaState, Smoothing};
@@ -214,7 +215,7 @@ pub fn data_extent<'a>(
     let mut add = |a: f64, b: f64| {
         if a.is_finite() && b.is_finite() && (!log || a > 0.0) {
             ext = Some(match ext {
-                Some((x, y)) => (x.min(a), y.max(b)),
+                Some((x, y)) => (min(x, a), max(y, b)),
                 None => (a, b),
             });
         }
@@ -558,8 +559,8 @@ fn inside_summary(f: &Frame, cols: &[PxColumn], idx: &[i64]) -> (Option<(f64, f6
         nonfinite |= c.nonfinite > 0;
         for v in [c.min, c.max].into_iter().flatten() {
             if f.y.drawable(v) {
-                lo = lo.min(v);
-                hi = hi.max(v);
+                lo = min(lo, v);
+                hi = max(hi, v);
             }
         }
     }
@@ -636,8 +637,8 @@ pub fn fit_y(f: &Frame, ignore_outliers: bool) -> (f64, f64) {
     let mut all: Vec<f64> = Vec::new();
     for r in &f.runs {
         if let Some((a, b)) = r.extent {
-            lo = lo.min(a);
-            hi = hi.max(b);
+            lo = min(lo, a);
+            hi = max(hi, b);
         }
         if ignore_outliers {
             for (c, &i) in r.cols.iter().zip(&r.idx) {
@@ -655,8 +656,8 @@ pub fn fit_y(f: &Frame, ignore_outliers: bool) -> (f64, f64) {
             // Only the smoothed line inside the x domain (what is seen decides the fit).
             for (&x, &v) in r.sample_x.iter().zip(&r.smoothed) {
                 if ok(v) && x >= f.x.lo && x <= f.x.hi {
-                    lo = lo.min(v);
-                    hi = hi.max(v);
+                    lo = min(lo, v);
+                    hi = max(hi, v);
                 }
             }
         }

@@ -8,6 +8,7 @@
 //! "source over" on an opaque pixel; lines are anti-aliased along their minor axis (Wu's method).
 
 use super::PxColumn;
+use super::minmax::{max, min};
 use super::plot::{Frame, GroupFrame, RunFrame};
 use super::stroke::Stroke;
 
@@ -172,8 +173,8 @@ impl Raster {
         }
         let (a, b) = if y0 <= y1 { (y0, y1) } else { (y1, y0) };
         let h = self.h as i64;
-        let top = a.floor().max(-1.0).min(h as f64) as i64;
-        let bot = (b.ceil().min(h as f64 + 1.0) as i64 - 1)
+        let top = min(max(a.floor(), -1.0), h as f64) as i64;
+        let bot = (min(b.ceil(), h as f64 + 1.0) as i64 - 1)
             .max(top)
             .min(h - 1);
         let top = top.max(0);
@@ -223,11 +224,11 @@ impl Raster {
             let (x0, y0, x1) = if x0 <= x1 { (x0, y0, x1) } else { (x1, y1, x0) };
             let slope = dy / dx;
             let y_at = |x: f64| y0 + (x - x0) * slope;
-            let xs = x0.floor().max(-(t as f64) - 1.0) as i64;
-            let xe = x1.floor().min(wlim) as i64;
+            let xs = max(x0.floor(), -(t as f64) - 1.0) as i64;
+            let xe = min(x1.floor(), wlim) as i64;
             let off = (t - 1) / 2;
             for x in xs..=xe {
-                let (a, b) = ((x as f64).max(x0), ((x + 1) as f64).min(x1));
+                let (a, b) = (max(x as f64, x0), min((x + 1) as f64, x1));
                 self.vspan(x - off, y_at(a), y_at(b), c, t);
             }
             return;
@@ -409,8 +410,8 @@ pub fn draw_raw(r: &mut Raster, f: &Frame, run: &RunFrame, from: usize, s: &Styl
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         let mut take = |y: f64| {
             if y.is_finite() {
-                lo = lo.min(y);
-                hi = hi.max(y);
+                lo = min(lo, y);
+                hi = max(hi, y);
             }
         };
         if let Some((mid, end)) = carried.take() {

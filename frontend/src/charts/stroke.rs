@@ -10,6 +10,7 @@
 //! wide, as [`Raster::line`] draws a steep segment. Vertices must come in x order; a segment
 //! going back left is drawn on its own with [`Raster::line`].
 
+use super::minmax::{max, min};
 use super::raster::{Raster, Rgb, STEEP};
 
 /// What the line covers in one device column so far.
@@ -75,13 +76,13 @@ impl Stroke {
         let t = self.thick as f64;
         let dx = x1 - x0;
         // Only the columns of the buffer and a margin for the line's width.
-        let first = x0.floor().max(-t - 2.0);
-        let last = x1.floor().min(r.w as f64 + 1.0);
+        let first = max(x0.floor(), -t - 2.0);
+        let last = min(x1.floor(), r.w as f64 + 1.0);
         if first > last {
             return;
         }
         if dx == 0.0 {
-            self.cover(r, first as i64, y0.min(y1), y0.max(y1), None);
+            self.cover(r, first as i64, min(y0, y1), max(y0, y1), None);
             return;
         }
         let slope = (y1 - y0) / dx;
@@ -89,10 +90,10 @@ impl Stroke {
         let (first, last) = (first as i64, last as i64);
         for c in first..=last {
             let cx = c as f64;
-            let (ya, yb) = (y_at(x0.max(cx)), y_at(x1.min(cx + 1.0)));
+            let (ya, yb) = (y_at(max(x0, cx)), y_at(min(x1, cx + 1.0)));
             let mid = cx + 0.5;
             let centre = (x0 <= mid && mid <= x1).then(|| y_at(mid));
-            self.cover(r, c, ya.min(yb), ya.max(yb), centre);
+            self.cover(r, c, min(ya, yb), max(ya, yb), centre);
         }
     }
 
@@ -101,8 +102,8 @@ impl Stroke {
     fn cover(&mut self, r: &mut Raster, x: i64, lo: f64, hi: f64, centre: Option<f64>) {
         match &mut self.col {
             Some(c) if c.x == x => {
-                c.lo = c.lo.min(lo);
-                c.hi = c.hi.max(hi);
+                c.lo = min(c.lo, lo);
+                c.hi = max(c.hi, hi);
                 if centre.is_some() {
                     c.centre = centre;
                 }
