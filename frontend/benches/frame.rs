@@ -119,6 +119,7 @@ fn main() {
     let mut raster = Raster::new(0, 0);
     let mut prev: Option<plot::Frame> = None;
     let (mut t_layout, mut t_clear, mut t_draw, mut t_all) = (vec![], vec![], vec![], vec![]);
+    let mut t_smoothed = vec![];
     for round in 0..3 {
         for i in 0..60 {
             // The chart bench's wheel: 60 px of delta per event around 30–70 % of the plot.
@@ -153,6 +154,7 @@ fn main() {
                 let style = Style::new([31, 119, 180], active, false, 1.0);
                 raster::draw_raw(&mut raster, &f, r, 0, &style);
             }
+            let t_raw = Instant::now();
             if active {
                 for r in &f.runs {
                     let style = Style::new([31, 119, 180], active, false, 1.0);
@@ -177,6 +179,9 @@ fn main() {
                 t_layout.push(ms(t0, t1));
                 t_clear.push(ms(t1, t2));
                 t_draw.push(ms(t2, t3));
+                if active {
+                    t_smoothed.push(ms(t_raw, t3));
+                }
                 t_all.push(ms(t0, t3));
             }
         }
@@ -190,8 +195,12 @@ fn main() {
         ("layout (plot::frame)", &mut t_layout),
         ("clear + grid", &mut t_clear),
         ("rasterise runs", &mut t_draw),
+        ("  of which smoothed", &mut t_smoothed),
         ("all", &mut t_all),
     ] {
+        if v.is_empty() {
+            continue;
+        }
         println!(
             "  {name:<22} p50 {:6.2} ms  p95 {:6.2} ms  max {:6.2} ms",
             pct(v, 0.5),

@@ -60,19 +60,25 @@ pub struct Raster {
     clip_x: i64,
 }
 
-/// Pixel `row` of `col` covered `cover` (0..=1) by opaque pixel `v`, rounded as
-/// [`Raster::blend`] rounds: `v` at full coverage, unchanged at none.
+/// Pixel `row` of `col` (if it is one) at alpha `a` (0..=255) of opaque pixel `v`, rounded as
+/// [`Raster::blend`] rounds: `v` at 255, unchanged at 0.
 #[inline(always)]
-fn mix(col: &mut [u32], row: i64, v: u32, cover: f64) {
-    if row < 0 || row as usize >= col.len() || cover <= 0.0 {
+fn put(col: &mut [u32], row: i64, v: u32, a: u32) {
+    let Some(p) = usize::try_from(row).ok().and_then(|r| col.get_mut(r)) else {
         return;
-    }
-    let p = &mut col[row as usize];
-    *p = if cover >= 1.0 {
-        v
-    } else {
-        over(*p, v, (cover * 255.0 + 0.5) as u32)
     };
+    if a >= 255 {
+        *p = v;
+    } else if a > 0 {
+        *p = over(*p, v, a);
+    }
+}
+
+/// `v` rounded half up: [`f64::round`] for every `v` above -0.5 (below, a half rounds the other
+/// way: only pixels left of or above the buffer, which draw nothing). `round` is a call in WASM.
+#[inline(always)]
+fn round_up(v: f64) -> f64 {
+    (v + 0.5).floor()
 }
 
 /// `c` as an opaque pixel.
@@ -148,21 +154,25 @@ impl Raster {
     /// One column of an anti-aliased flat line `thick` rows tall whose top edge is at row `y`:
     /// the rows it covers whole are `c`, the two it covers in part are blended by coverage (a
     /// column of a flat segment of [`Raster::line`], and of a [`super::stroke::Stroke`]).
+    #[inline]
     pub fn wu_column(&mut self, x: i64, y: f64, c: Rgb, thick: i64) {
         let h = self.h as i64;
         if x < self.clip_x || x >= self.w as i64 || !(y > -(thick as f64) - 2.0 && y < h as f64) {
             return;
         }
-        let yi = y.floor() as i64;
-        let f = y - yi as f64;
+        let yf = y.floor();
+        let yi = yf as i64;
+        // The bottom row's coverage as an alpha (adding a half and truncating rounds it); the
+        // top row's is the rest.
+        let a = ((y - yf) * 255.0 + 0.5) as u32;
         let v = pack(c);
-        let col = &mut self.px[x as usize * self.h..(x as usize + 1) * self.h];
-        mix(col, yi, v, 1.0 - f);
-        let (a, b) = ((yi + 1).max(0), (yi + thick).min(h));
-        if a < b {
-            col[a as usize..b as usize].fill(v);
+        let base = x as usize * self.h;
+        let col = &mut self.px[base..base + self.h];
+        put(col, yi, v, 255 - a);
+        for row in (yi + 1).max(0)..(yi + thick).min(h) {
+            col[row as usize] = v;
         }
-        mix(col, yi + thick, v, f);
+        put(col, yi + thick, v, a);
     }
 
     /// A vertical run of pixels covering y0..y1 (device pixels, either order) in columns
@@ -240,8 +250,8 @@ impl Raster {
                 (x1, y1, x0, y0)
             };
             let slope = if dx == 0.0 { 0.0 } else { dy / dx };
-            let xs = (x0 - 0.5).round().max(-2.0) as i64;
-            let xe = ((x1 - 0.5).round()).min(wlim) as i64;
+            let xs = max(round_up(x0 - 0.5), -2.0) as i64;
+            let xe = min(round_up(x1 - 0.5), wlim) as i64;
             for x in xs..=xe {
                 let y = y0 + ((x as f64 + 0.5) - x0) * slope - 0.5 - (t - 1) as f64 / 2.0;
                 self.wu_column(x, y, c, t);
@@ -253,8 +263,8 @@ impl Raster {
                 (x1, y1, x0, y0)
             };
             let slope = dx / dy;
-            let ys = (y0 - 0.5).round().max(-2.0) as i64;
-            let ye = ((y1 - 0.5).round()).min(hlim) as i64;
+            let ys = max(round_up(y0 - 0.5), -2.0) as i64;
+            let ye = min(round_up(y1 - 0.5), hlim) as i64;
             for y in ys..=ye {
                 let x = x0 + ((y as f64 + 0.5) - y0) * slope - 0.5 - (t - 1) as f64 / 2.0;
                 if !(x > -(t as f64) - 2.0 && x < wlim) {
