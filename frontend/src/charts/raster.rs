@@ -9,7 +9,7 @@
 
 use super::PxColumn;
 use super::minmax::{max, min};
-use super::plot::{Frame, GroupFrame, RunFrame};
+use super::plot::{Axis, Frame, GroupFrame, RunFrame};
 use super::stroke::Stroke;
 
 /// A colour as `[r, g, b]`.
@@ -376,6 +376,54 @@ fn dev(f: &Frame, dpr: f64, px: f64, py: f64) -> (f64, f64) {
     ((px - f.plot.left) * dpr, (py - f.plot.top) * dpr)
 }
 
+/// A frame's map from data to device pixels along one axis (as [`dev`] of [`Axis::to_px`]): on a
+/// linear axis one multiply and one add a value instead of a division (a smoothed line places
+/// every sample).
+#[derive(Clone, Copy, Debug)]
+struct DevMap<'f> {
+    axis: &'f Axis,
+    /// Device pixels at the axis's `lo` and per unit, or `None` on a log axis.
+    linear: Option<(f64, f64)>,
+    /// The plot edge device pixels count from (CSS) and device pixels per CSS pixel.
+    edge: f64,
+    dpr: f64,
+}
+
+impl<'f> DevMap<'f> {
+    fn x(f: &'f Frame, dpr: f64) -> DevMap<'f> {
+        DevMap::new(&f.x, f.plot.left, dpr)
+    }
+
+    fn y(f: &'f Frame, dpr: f64) -> DevMap<'f> {
+        DevMap::new(&f.y, f.plot.top, dpr)
+    }
+
+    fn new(axis: &'f Axis, edge: f64, dpr: f64) -> DevMap<'f> {
+        let linear = (!axis.log).then(|| {
+            let per = axis.len / (axis.hi - axis.lo) * dpr;
+            if axis.flip {
+                ((axis.px0 + axis.len - edge) * dpr, -per)
+            } else {
+                ((axis.px0 - edge) * dpr, per)
+            }
+        });
+        DevMap {
+            axis,
+            linear,
+            edge,
+            dpr,
+        }
+    }
+
+    #[inline(always)]
+    fn at(&self, v: f64) -> f64 {
+        match self.linear {
+            Some((origin, per)) => origin + (v - self.axis.lo) * per,
+            None => (self.axis.to_px(v) - self.edge) * self.dpr,
+        }
+    }
+}
+
 /// Draws one run's raw columns `from..` (index into `run.cols`): for each, the join from the
 /// previous column's last value to its first value, then its min–max span.
 ///
@@ -487,6 +535,7 @@ fn draw_smoothed_samples(
         (0, xs.len())
     };
     let start = from.saturating_sub(1).max(seen_from);
+    let (dev_x, dev_y) = (DevMap::x(f, s.dpr), DevMap::y(f, s.dpr));
     let mut line = Stroke::new(s.color, s.thick());
     for k in start..seen_to {
         let (x, y) = (run.sample_x[k], run.smoothed[k]);
@@ -498,8 +547,7 @@ fn draw_smoothed_samples(
         if k > start && (x < xa && run.sample_x[k - 1] < xa || x > xb && run.sample_x[k - 1] > xb) {
             line.lift(r);
         }
-        let (px, py) = dev(f, s.dpr, f.x.to_px(x), f.y.to_px(y));
-        line.to(r, px, py);
+        line.to(r, dev_x.at(x), dev_y.at(y));
     }
     line.finish(r);
 }
