@@ -301,6 +301,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
         verdict(pct(&zoom_frames, 0.95) <= GOAL_FRAME_P95_MS),
         fps
     );
+    plot_share(c, since).await?;
     tokio::time::sleep(Duration::from_millis(800)).await;
     let since = page_now(c).await?;
     c.execute_async(
@@ -359,6 +360,7 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
         pct(&smooth_frames, 1.0),
         verdict(pct(&smooth_frames, 0.95) <= GOAL_FRAME_P95_MS)
     );
+    plot_share(c, since).await?;
     set_kind("none").await?;
     tokio::time::sleep(Duration::from_millis(800)).await;
 
@@ -454,6 +456,20 @@ async fn measure_big(c: &Client, base: &str, root: &Path, runs: u64) -> anyhow::
         verdict(total <= GOAL_MEMORY_MB)
     );
     Ok(pct(&paints, 0.5))
+}
+
+/// Prints the layout and rasterising part (`tl:panel:frame:plot`) of the frames since `since`:
+/// the code `frontend/benches/frame.rs` runs natively and in Node; the rest of a frame is the
+/// canvas upload and the axes.
+async fn plot_share(c: &Client, since: f64) -> anyhow::Result<()> {
+    let plot = measures(c, "tl:panel:frame:plot", since).await?;
+    println!(
+        "    of which layout + rasterising: p50 {:.1} ms, p95 {:.1} ms ({} frames)",
+        pct(&plot, 0.5),
+        pct(&plot, 0.95),
+        plot.len()
+    );
+    Ok(())
 }
 
 async fn measure_scroll(c: &Client, base: &str, panels: usize, runs: u64) -> anyhow::Result<()> {

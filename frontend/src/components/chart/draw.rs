@@ -168,6 +168,9 @@ impl ChartHandle {
         let tz = browser::tz_offset_min(js_sys::Date::now() / 1000.0);
         let dpr = window().device_pixel_ratio().clamp(1.0, 3.0);
         let mut stats = FrameStats::default();
+        // When the plot's layout and rasterising (`render`) ran: the part of a frame that
+        // `frontend/benches/frame.rs` measures natively.
+        let mut plot_span = (0.0, 0.0);
         // `Some(x0)`: a strip from device column x0 was drawn, not a whole frame.
         let drew = self.st.try_update_value(|st| -> Option<Option<usize>> {
             let (w, h) = st.view.size;
@@ -230,10 +233,13 @@ impl ChartHandle {
                 strip_x0,
             ) = match strip {
                 Some((rendered, x0)) => (rendered, Some(x0)),
-                None => (
-                    render::render(&input, st.view.frame.take(), &mut st.view.raster),
-                    None,
-                ),
+                None => {
+                    let r0 = perf_now();
+                    let rendered =
+                        render::render(&input, st.view.frame.take(), &mut st.view.raster);
+                    plot_span = (r0, perf_now());
+                    (rendered, None)
+                }
             };
             stats = s;
             for (k, r) in f.runs.iter().enumerate() {
@@ -316,6 +322,7 @@ impl ChartHandle {
         });
         let key = self.key.get_value();
         measure("tl:panel:frame", t0, t1, &key);
+        measure("tl:panel:frame:plot", plot_span.0, plot_span.1, &key);
         let first = self.st.try_update_value(|st| {
             let ready = st.data.slots.iter().all(|s| s.sub.is_some()) && !st.data.slots.is_empty();
             if ready && !st.schedule.painted {

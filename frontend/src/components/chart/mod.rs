@@ -20,7 +20,8 @@
 //! (previews drawn during a slow panel's gestures, [`preview`]). Legend entries are `data-testid="legend-item"` with `data-run`.
 //!
 //! Timings go to `performance.measure` (docs/frontend.md): `tl:panel:data-request`,
-//! `tl:panel:first-paint`, `tl:panel:frame`, `tl:panel:live-append`, `tl:panel:preview`.
+//! `tl:panel:first-paint`, `tl:panel:frame` (of which `tl:panel:frame:plot`: layout and
+//! rasterising), `tl:panel:live-append`, `tl:panel:preview`.
 //!
 //! Layout: this file holds the component, its state ([`ChartData`], [`ChartView`], [`Schedule`])
 //! and the [`ChartHandle`] its callbacks share; [`data`] fetches and follows the series, [`draw`]
